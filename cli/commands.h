@@ -1,0 +1,5 @@
+/* commands.h -- the CLI's commands (each a thin layer over the library). */
+#ifndef NTK_CLI_COMMANDS_H
+#define NTK_CLI_COMMANDS_H
+int cmd_kernel(int argc, char **argv);
+#endif

@@ -1,0 +1,622 @@
+/* config.c -- defaults, YAML (libcyaml) and command-line flags for the CLI.
+ * Precedence: built-in defaults < --config FILE < flags. */
+#include "config.h"
+
+#include <cyaml/cyaml.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ntkdrift: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_config_defaults(cli_config *c, const char *command)
+{
+    memset(c, 0, sizeof *c);
+    ntk_spec s = ntk_spec_default();
+    c->depth = s.depth;
+    c->width = 256;
+    c->n0 = s.n0;
+    c->outputs = s.outputs;
+    c->act = s.act;
+    c->param = s.param;
+    c->sw2 = s.sw2;
+    c->sw2_out = s.sw2_out;
+    c->sb = s.sb;
+    c->bias = s.bias;
+    c->bias_out = s.bias_out;
+    c->first_layer = s.first_layer;
+    snprintf(c->data, sizeof c->data, "gaussian");
+    c->n = 128;
+    c->seed = 0;
+    c->threads = 0;
+    snprintf(c->name, sizeof c->name, "%s", command);
+    snprintf(c->results, sizeof c->results, "results");
+    c->dtype = NTK_F64;
+}
+
+void cli_config_free(cli_config *c)
+{
+    free(c->widths);
+    c->widths = NULL;
+    c->widths_count = 0;
+}
+
+/* ------------------------------------------------------------------ YAML */
+
+typedef struct {
+    int *depth, *width, *n0, *outputs;
+    int *widths;
+    unsigned widths_count;
+    char *act, *param, *bias, *bias_out, *first_layer;
+    double *sw2, *sw2_out, *sb;
+} y_model;
+
+typedef struct {
+    char *data;
+    int64_t *n;
+} y_data;
+
+typedef struct {
+    uint64_t *seed;
+    int *threads;
+    char *out, *name, *results;
+    double *max_memory_gb;
+} y_run;
+
+typedef struct {
+    bool *per_layer, *save_params;
+    char *dtype, *load_params;
+} y_kernel;
+
+typedef struct {
+    y_model *model;
+    y_data *data;
+    y_run *run;
+    y_kernel *kernel;
+} y_root;
+
+#define OPT CYAML_FLAG_OPTIONAL
+static const cyaml_schema_value_t int_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
+
+static const cyaml_schema_field_t model_fields[] = {
+    CYAML_FIELD_INT_PTR("depth", OPT, y_model, depth),
+    CYAML_FIELD_INT_PTR("width", OPT, y_model, width),
+    CYAML_FIELD_SEQUENCE("widths", CYAML_FLAG_POINTER | OPT, y_model, widths, &int_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT_PTR("n0", OPT, y_model, n0),
+    CYAML_FIELD_INT_PTR("outputs", OPT, y_model, outputs),
+    CYAML_FIELD_STRING_PTR("act", OPT, y_model, act, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("param", OPT, y_model, param, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT_PTR("sw2", OPT, y_model, sw2),
+    CYAML_FIELD_FLOAT_PTR("sw2_out", OPT, y_model, sw2_out),
+    CYAML_FIELD_FLOAT_PTR("sb", OPT, y_model, sb),
+    CYAML_FIELD_STRING_PTR("bias", OPT, y_model, bias, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("bias_out", OPT, y_model, bias_out, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("first_layer", OPT, y_model, first_layer, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t data_fields[] = {
+    CYAML_FIELD_STRING_PTR("data", OPT, y_data, data, 1, CLI_PATH_MAX - 1),
+    CYAML_FIELD_INT_PTR("n", OPT, y_data, n),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t run_fields[] = {
+    CYAML_FIELD_UINT_PTR("seed", OPT, y_run, seed),
+    CYAML_FIELD_INT_PTR("threads", OPT, y_run, threads),
+    CYAML_FIELD_STRING_PTR("out", OPT, y_run, out, 0, CLI_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("name", OPT, y_run, name, 1, 127),
+    CYAML_FIELD_STRING_PTR("results", OPT, y_run, results, 1, CLI_PATH_MAX - 1),
+    CYAML_FIELD_FLOAT_PTR("max_memory_gb", OPT, y_run, max_memory_gb),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t kernel_fields[] = {
+    CYAML_FIELD_BOOL_PTR("per_layer", OPT, y_kernel, per_layer),
+    CYAML_FIELD_BOOL_PTR("save_params", OPT, y_kernel, save_params),
+    CYAML_FIELD_STRING_PTR("dtype", OPT, y_kernel, dtype, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("load_params", OPT, y_kernel, load_params, 0, CLI_PATH_MAX - 1),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t root_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("model", OPT, y_root, model, model_fields),
+    CYAML_FIELD_MAPPING_PTR("data", OPT, y_root, data, data_fields),
+    CYAML_FIELD_MAPPING_PTR("run", OPT, y_root, run, run_fields),
+    CYAML_FIELD_MAPPING_PTR("kernel", OPT, y_root, kernel, kernel_fields),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
+
+/* libcyaml reports an error as several log lines (message, then backtrace);
+ * collect the error-level ones into one line. */
+typedef struct {
+    char buf[1024];
+} y_log;
+
+static void y_log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+{
+    if (level < CYAML_LOG_ERROR) return;
+    y_log *lg = ctx;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, args);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ')) line[--n] = '\0';
+    const char *p = line;
+    if (strncmp(p, "Load: ", 6) == 0) p += 6;
+    if (lg->buf[0]) strncat(lg->buf, "; ", sizeof lg->buf - strlen(lg->buf) - 1);
+    strncat(lg->buf, p, sizeof lg->buf - strlen(lg->buf) - 1);
+}
+
+static int enum_from_yaml(const char *path, const char *key, const char *val, ntk_status st)
+{
+    (void)val;
+    if (st == NTK_OK) return 0;
+    cli_errorf("config %s: %s: %s", path, key, ntk_last_error());
+    return CLI_EXIT_USAGE;
+}
+
+static int apply_yaml(cli_config *c, const y_root *y, const char *path)
+{
+    int rc = 0;
+    if (y->model) {
+        const y_model *m = y->model;
+        if (m->depth) c->depth = *m->depth;
+        if (m->width) c->width = *m->width;
+        if (m->widths) {
+            free(c->widths);
+            c->widths = malloc((m->widths_count ? m->widths_count : 1) * sizeof *c->widths);
+            if (!c->widths) return CLI_EXIT_FAIL;
+            memcpy(c->widths, m->widths, m->widths_count * sizeof *c->widths);
+            c->widths_count = (int)m->widths_count;
+        }
+        if (m->n0) {
+            c->n0 = *m->n0;
+            c->n0_set = true;
+        }
+        if (m->outputs) c->outputs = *m->outputs;
+        if (m->sw2) c->sw2 = *m->sw2;
+        if (m->sw2_out) c->sw2_out = *m->sw2_out;
+        if (m->sb) c->sb = *m->sb;
+        if (!rc && m->act) rc = enum_from_yaml(path, "model.act", m->act, ntk_act_parse(m->act, &c->act));
+        if (!rc && m->param) rc = enum_from_yaml(path, "model.param", m->param, ntk_param_parse(m->param, &c->param));
+        if (!rc && m->bias) rc = enum_from_yaml(path, "model.bias", m->bias, ntk_bias_parse(m->bias, &c->bias));
+        if (!rc && m->bias_out) {
+            rc = enum_from_yaml(path, "model.bias_out", m->bias_out, ntk_bias_parse(m->bias_out, &c->bias_out));
+            c->bias_out_set = true;
+        }
+        if (!rc && m->first_layer)
+            rc = enum_from_yaml(path, "model.first_layer", m->first_layer,
+                                ntk_first_layer_parse(m->first_layer, &c->first_layer));
+    }
+    if (!rc && y->data) {
+        if (y->data->data) snprintf(c->data, sizeof c->data, "%s", y->data->data);
+        if (y->data->n) {
+            if (*y->data->n <= 0 || *y->data->n > INT_MAX) {
+                cli_errorf("config %s: data.n must be a positive integer, got %lld", path, (long long)*y->data->n);
+                return CLI_EXIT_USAGE;
+            }
+            c->n = (long)*y->data->n;
+            c->n_set = true;
+        }
+    }
+    if (!rc && y->run) {
+        const y_run *r = y->run;
+        if (r->seed) c->seed = *r->seed;
+        if (r->threads) c->threads = *r->threads;
+        if (r->out) snprintf(c->out, sizeof c->out, "%s", r->out);
+        if (r->name) snprintf(c->name, sizeof c->name, "%s", r->name);
+        if (r->results) snprintf(c->results, sizeof c->results, "%s", r->results);
+        if (r->max_memory_gb) c->max_memory_gb = *r->max_memory_gb;
+    }
+    if (!rc && y->kernel) {
+        const y_kernel *k = y->kernel;
+        if (k->per_layer) c->per_layer = *k->per_layer;
+        if (k->save_params) c->save_params = *k->save_params;
+        if (k->load_params) snprintf(c->load_params, sizeof c->load_params, "%s", k->load_params);
+        if (k->dtype) {
+            if (strcmp(k->dtype, "f64") == 0)
+                c->dtype = NTK_F64;
+            else if (strcmp(k->dtype, "f32") == 0)
+                c->dtype = NTK_F32;
+            else {
+                cli_errorf("config %s: kernel.dtype: unknown value '%s' (expected f64|f32)", path, k->dtype);
+                rc = CLI_EXIT_USAGE;
+            }
+        }
+    }
+    return rc;
+}
+
+int cli_config_load_yaml(cli_config *c, const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        cli_errorf("config %s: cannot open: %s", path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0) break;
+        if (len == cap) {
+            if (cap >= (1u << 24)) { /* 16 MiB is no config file */
+                free(buf);
+                fclose(fp);
+                cli_errorf("config %s: file too large for a configuration", path);
+                return CLI_EXIT_USAGE;
+            }
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            } else
+                buf = nb;
+        }
+    }
+    int read_err = ferror(fp);
+    fclose(fp);
+    if (!buf || read_err) {
+        free(buf);
+        cli_errorf("config %s: cannot read", path);
+        return CLI_EXIT_USAGE;
+    }
+    snprintf(c->config_path, sizeof c->config_path, "%s", path);
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r')) i++;
+    if (i == len) { /* empty file: nothing to override */
+        free(buf);
+        return 0;
+    }
+    y_log lg = {{0}};
+    cyaml_config_t cfg = {.log_fn = y_log_fn, .log_ctx = &lg, .mem_fn = cyaml_mem, .log_level = CYAML_LOG_ERROR,
+                          .flags = CYAML_CFG_NO_ALIAS};
+    y_root *y = NULL;
+    cyaml_err_t err = cyaml_load_data((const uint8_t *)buf, len, &cfg, &root_schema, (cyaml_data_t **)&y, NULL);
+    free(buf);
+    if (err != CYAML_OK) {
+        cli_errorf("config %s: %s%s%s", path, cyaml_strerror(err), lg.buf[0] ? ": " : "", lg.buf);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = apply_yaml(c, y, path);
+    cyaml_free(&cfg, &root_schema, y, 0);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- flags */
+
+static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || end == s || *end != '\0' || v < lo || v > hi) {
+        cli_errorf("--%s: expected an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *flag, const char *s, int lo, int hi, int *out)
+{
+    long v;
+    int rc = parse_long(flag, s, lo, hi, &v);
+    if (!rc) *out = (int)v;
+    return rc;
+}
+
+static int parse_double(const char *flag, const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || !end || end == s || *end != '\0' || !isfinite(v)) {
+        cli_errorf("--%s: expected a finite number, got '%s'", flag, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (s[0] == '-') {
+        cli_errorf("--%s: expected a non-negative integer, got '%s'", flag, s);
+        return CLI_EXIT_USAGE;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || !end || end == s || *end != '\0') {
+        cli_errorf("--%s: expected a non-negative integer, got '%s'", flag, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_width_list(const char *s, cli_config *c)
+{
+    int count = 1;
+    for (const char *p = s; *p; p++) count += *p == ',';
+    int *w = malloc((size_t)count * sizeof *w);
+    if (!w) return CLI_EXIT_FAIL;
+    const char *p = s;
+    for (int i = 0; i < count; i++) {
+        char item[32];
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof item) {
+            free(w);
+            cli_errorf("--widths: expected a comma-separated list of positive integers, got '%s'", s);
+            return CLI_EXIT_USAGE;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (parse_int("widths", item, 1, INT_MAX, &w[i])) {
+            free(w);
+            return CLI_EXIT_USAGE;
+        }
+        p = comma ? comma + 1 : p + len;
+    }
+    free(c->widths);
+    c->widths = w;
+    c->widths_count = count;
+    return 0;
+}
+
+enum {
+    OPT_CONFIG = 256, OPT_DEPTH, OPT_WIDTH, OPT_WIDTHS, OPT_N0, OPT_OUTPUTS, OPT_ACT, OPT_PARAM, OPT_SW2,
+    OPT_SW2_OUT, OPT_SB, OPT_BIAS, OPT_BIAS_OUT, OPT_FIRST, OPT_DATA, OPT_N, OPT_SEED, OPT_PER_LAYER,
+    OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
+    OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, 0, OPT_CONFIG},     {"depth", required_argument, 0, OPT_DEPTH},
+    {"width", required_argument, 0, OPT_WIDTH},       {"widths", required_argument, 0, OPT_WIDTHS},
+    {"n0", required_argument, 0, OPT_N0},             {"outputs", required_argument, 0, OPT_OUTPUTS},
+    {"act", required_argument, 0, OPT_ACT},           {"param", required_argument, 0, OPT_PARAM},
+    {"sw2", required_argument, 0, OPT_SW2},           {"sw2-out", required_argument, 0, OPT_SW2_OUT},
+    {"sb", required_argument, 0, OPT_SB},             {"bias", required_argument, 0, OPT_BIAS},
+    {"bias-out", required_argument, 0, OPT_BIAS_OUT}, {"first-layer", required_argument, 0, OPT_FIRST},
+    {"data", required_argument, 0, OPT_DATA},         {"n", required_argument, 0, OPT_N},
+    {"seed", required_argument, 0, OPT_SEED},         {"per-layer", no_argument, 0, OPT_PER_LAYER},
+    {"dtype", required_argument, 0, OPT_DTYPE},       {"save-params", no_argument, 0, OPT_SAVE_PARAMS},
+    {"load-params", required_argument, 0, OPT_LOAD_PARAMS}, {"out", required_argument, 0, OPT_OUT},
+    {"name", required_argument, 0, OPT_NAME},         {"results", required_argument, 0, OPT_RESULTS},
+    {"threads", required_argument, 0, OPT_THREADS},   {"max-memory", required_argument, 0, OPT_MAXMEM},
+    {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
+
+static void print_help(const char *command)
+{
+    printf("usage: ntkdrift %s [--config FILE.yaml] [flags]\n\n", command);
+    printf("Empirical NTK of a fully-connected network on a dataset; writes a run directory\n"
+           "results/<name>/<YYYYmmdd-HHMMSS>-<id>/ (and a 'latest' link), or exactly --out DIR.\n"
+           "Every flag is also a YAML key under its section (model:, data:, run:, kernel:),\n"
+           "with '-' written as '_'. Flags override the file; the file overrides defaults.\n\n"
+           "model:\n"
+           "  --depth L            hidden layers (weight layers d = L+1; 0 = linear model) [3]\n"
+           "  --width n            width of every hidden layer [256]\n"
+           "  --widths n1,...,nL   per-layer widths (overrides --width; sets depth if --depth absent)\n"
+           "  --n0 D               input dimension (circle data: 2; .npy data: its columns) [16]\n"
+           "  --outputs k          network outputs [1]\n"
+           "  --act A              relu|erf|tanh|gelu|identity [relu]\n"
+           "  --param P            ntk|standard [ntk]\n"
+           "  --sw2 S              sigma_w^2 of hidden layers [2]\n"
+           "  --sw2-out S          sigma_w^2 of the readout [1]\n"
+           "  --sb S               bias multiplier c_b (ntk) / bias init std (standard) [1]\n"
+           "  --bias B             none|normal|zero: none = no bias parameters; zero = trainable,\n"
+           "                       initialised at 0 [zero]\n"
+           "  --bias-out B         readout bias (default: as --bias)\n"
+           "  --first-layer F      fan_in|none: first layer with or without 1/sqrt(n0) [fan_in]\n"
+           "data:\n"
+           "  --data D             gaussian (rows of norm sqrt(n0)) | circle | PATH.npy | PATH.npz (member X)\n"
+           "  --n N                number of points [128]\n"
+           "run:\n"
+           "  --seed S             seed of parameters (and of gaussian data, on its own stream) [0]\n"
+           "  --threads T          BLAS threads (0 = library default) [0]\n"
+           "  --out DIR            write the run exactly into DIR\n"
+           "  --name NAME          experiment name under results/ [%s]\n"
+           "  --results DIR        results root [results]\n"
+           "  --max-memory GB      refuse runs whose estimated peak exceeds this (default: available RAM)\n"
+           "kernel:\n"
+           "  --per-layer          also store the per-layer terms K_layers (L+1, N, N)\n"
+           "  --dtype f64|f32      precision of the computation and of K [f64]\n"
+           "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored)\n"
+           "  --load-params FILE   use parameters from such a file instead of the seed\n"
+           "\n  --help               this text\n",
+           command);
+}
+
+int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command)
+{
+    /* pass 1: --config and --help, so that flags override the file */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(command);
+            return CLI_EXIT_OK;
+        }
+        const char *path = NULL;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                cli_errorf("--config: missing file name");
+                return CLI_EXIT_USAGE;
+            }
+            path = argv[i + 1];
+        } else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+        if (path) {
+            int rc = cli_config_load_yaml(c, path);
+            if (rc) return rc;
+        }
+    }
+    bool depth_flag = false;
+    optind = 1;
+    opterr = 0;
+    int opt, rc = 0;
+    while (!rc && (opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_CONFIG: break;
+        case OPT_DEPTH: rc = parse_int("depth", optarg, 0, NTK_MAX_DEPTH, &c->depth); depth_flag = true; break;
+        case OPT_WIDTH:
+            rc = parse_int("width", optarg, 1, INT_MAX, &c->width);
+            if (!rc) cli_config_free(c); /* --width replaces a list from the config */
+            break;
+        case OPT_WIDTHS: rc = parse_width_list(optarg, c); break;
+        case OPT_N0: rc = parse_int("n0", optarg, 1, INT_MAX, &c->n0); c->n0_set = true; break;
+        case OPT_OUTPUTS: rc = parse_int("outputs", optarg, 1, INT_MAX, &c->outputs); break;
+        case OPT_ACT: if (ntk_act_parse(optarg, &c->act)) { cli_errorf("--act: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_PARAM: if (ntk_param_parse(optarg, &c->param)) { cli_errorf("--param: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_SW2: rc = parse_double("sw2", optarg, &c->sw2); break;
+        case OPT_SW2_OUT: rc = parse_double("sw2-out", optarg, &c->sw2_out); break;
+        case OPT_SB: rc = parse_double("sb", optarg, &c->sb); break;
+        case OPT_BIAS: if (ntk_bias_parse(optarg, &c->bias)) { cli_errorf("--bias: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_BIAS_OUT:
+            if (ntk_bias_parse(optarg, &c->bias_out)) { cli_errorf("--bias-out: %s", ntk_last_error()); rc = 2; }
+            c->bias_out_set = true;
+            break;
+        case OPT_FIRST:
+            if (ntk_first_layer_parse(optarg, &c->first_layer)) { cli_errorf("--first-layer: %s", ntk_last_error()); rc = 2; }
+            break;
+        case OPT_DATA:
+            if (strlen(optarg) >= sizeof c->data || !optarg[0]) { cli_errorf("--data: empty or too long"); rc = 2; }
+            else snprintf(c->data, sizeof c->data, "%s", optarg);
+            break;
+        case OPT_N: rc = parse_long("n", optarg, 1, INT_MAX, &c->n); c->n_set = true; break;
+        case OPT_SEED: rc = parse_u64("seed", optarg, &c->seed); break;
+        case OPT_PER_LAYER: c->per_layer = true; break;
+        case OPT_DTYPE:
+            if (strcmp(optarg, "f64") == 0) c->dtype = NTK_F64;
+            else if (strcmp(optarg, "f32") == 0) c->dtype = NTK_F32;
+            else { cli_errorf("--dtype: unknown value '%s' (expected f64|f32)", optarg); rc = 2; }
+            break;
+        case OPT_SAVE_PARAMS: c->save_params = true; break;
+        case OPT_LOAD_PARAMS: snprintf(c->load_params, sizeof c->load_params, "%s", optarg); break;
+        case OPT_OUT: snprintf(c->out, sizeof c->out, "%s", optarg); break;
+        case OPT_NAME:
+            if (!optarg[0] || strchr(optarg, '/') || strlen(optarg) >= sizeof c->name) {
+                cli_errorf("--name: must be a non-empty name without '/', got '%s'", optarg);
+                rc = 2;
+            } else snprintf(c->name, sizeof c->name, "%s", optarg);
+            break;
+        case OPT_RESULTS: snprintf(c->results, sizeof c->results, "%s", optarg); break;
+        case OPT_THREADS: rc = parse_int("threads", optarg, 0, 1024, &c->threads); break;
+        case OPT_MAXMEM:
+            rc = parse_double("max-memory", optarg, &c->max_memory_gb);
+            if (!rc && c->max_memory_gb <= 0) { cli_errorf("--max-memory: must be > 0 (GB), got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_HELP: print_help(command); return CLI_EXIT_OK;
+        case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
+        default: cli_errorf("unknown option '%s' (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
+        }
+    }
+    if (rc) return rc;
+    if (optind < argc) {
+        cli_errorf("unexpected argument '%s' (see ntkdrift %s --help)", argv[optind], command);
+        return CLI_EXIT_USAGE;
+    }
+    if (c->widths_count > 0 && !depth_flag) c->depth = c->widths_count;
+    return -1;
+}
+
+int cli_config_spec(cli_config *c, ntk_spec *spec)
+{
+    if (c->widths_count > 0 && c->widths_count != c->depth) {
+        cli_errorf("widths: %d widths given for depth %d (one per hidden layer)", c->widths_count, c->depth);
+        return CLI_EXIT_USAGE;
+    }
+    if (c->widths_count == 0 && c->depth > 0) {
+        if (c->width <= 0) {
+            cli_errorf("width must be a positive integer, got %d", c->width);
+            return CLI_EXIT_USAGE;
+        }
+        c->widths = malloc((size_t)c->depth * sizeof *c->widths);
+        if (!c->widths) return CLI_EXIT_FAIL;
+        for (int l = 0; l < c->depth; l++) c->widths[l] = c->width;
+        c->widths_count = c->depth;
+    }
+    *spec = ntk_spec_default();
+    spec->depth = c->depth;
+    spec->widths = c->widths;
+    spec->n0 = c->n0;
+    spec->outputs = c->outputs;
+    spec->act = c->act;
+    spec->param = c->param;
+    spec->sw2 = c->sw2;
+    spec->sw2_out = c->sw2_out;
+    spec->sb = c->sb;
+    spec->bias = c->bias;
+    spec->bias_out = c->bias_out_set ? c->bias_out : c->bias;
+    spec->first_layer = c->first_layer;
+    char msg[512];
+    if (ntk_spec_check(spec, msg, sizeof msg) != NTK_OK) {
+        cli_errorf("invalid model: %s", msg);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void yaml_str(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void yaml_str(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    if (!*buf) return;
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if ((size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        char *nb = realloc(*buf, *cap * 2 + (size_t)n);
+        if (!nb) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = nb;
+        *cap = *cap * 2 + (size_t)n;
+    }
+}
+
+char *cli_config_to_yaml(const cli_config *c)
+{
+    size_t cap = 4096, len = 0;
+    char *b = malloc(cap);
+    if (!b) return NULL;
+    b[0] = '\0';
+    yaml_str(&b, &len, &cap, "# resolved configuration (defaults < config file < flags)\nmodel:\n");
+    yaml_str(&b, &len, &cap, "  depth: %d\n  widths: [", c->depth);
+    for (int l = 0; l < c->widths_count; l++) yaml_str(&b, &len, &cap, "%s%d", l ? ", " : "", c->widths[l]);
+    yaml_str(&b, &len, &cap, "]\n  n0: %d\n  outputs: %d\n  act: %s\n  param: %s\n", c->n0, c->outputs,
+             ntk_act_name(c->act), ntk_param_name(c->param));
+    yaml_str(&b, &len, &cap, "  sw2: %.17g\n  sw2_out: %.17g\n  sb: %.17g\n", c->sw2, c->sw2_out, c->sb);
+    yaml_str(&b, &len, &cap, "  bias: %s\n  bias_out: %s\n  first_layer: %s\n", ntk_bias_name(c->bias),
+             ntk_bias_name(c->bias_out_set ? c->bias_out : c->bias), ntk_first_layer_name(c->first_layer));
+    yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n", c->data, c->n);
+    yaml_str(&b, &len, &cap, "run:\n  seed: %llu\n  threads: %d\n  name: \"%s\"\n  results: \"%s\"\n",
+             (unsigned long long)c->seed, c->threads, c->name, c->results);
+    if (c->out[0]) yaml_str(&b, &len, &cap, "  out: \"%s\"\n", c->out);
+    if (c->max_memory_gb > 0) yaml_str(&b, &len, &cap, "  max_memory_gb: %.17g\n", c->max_memory_gb);
+    yaml_str(&b, &len, &cap, "kernel:\n  per_layer: %s\n  dtype: %s\n  save_params: %s\n",
+             c->per_layer ? "true" : "false", c->dtype == NTK_F32 ? "f32" : "f64",
+             c->save_params ? "true" : "false");
+    if (c->load_params[0]) yaml_str(&b, &len, &cap, "  load_params: \"%s\"\n", c->load_params);
+    return b;
+}

@@ -1,0 +1,70 @@
+/* config.h -- the resolved configuration of a CLI run: built-in defaults,
+ * then a YAML file (--config, libcyaml), then command-line flags.  Every flag
+ * is also a YAML key under its section (model, data, run, kernel). */
+#ifndef NTK_CLI_CONFIG_H
+#define NTK_CLI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ntkdrift.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1   /* runtime failure (I/O, numerics) */
+#define CLI_EXIT_USAGE 2  /* bad input: flags, config, files, sizes */
+
+#define CLI_PATH_MAX 1024
+
+typedef struct {
+    /* model */
+    int depth;
+    int width;               /* used when widths_count == 0 */
+    int *widths;             /* [widths_count] explicit hidden widths (owned) */
+    int widths_count;
+    int n0;
+    bool n0_set;             /* explicit n0 (checked against the data) */
+    int outputs;
+    ntk_act act;
+    ntk_param param;
+    double sw2, sw2_out, sb;
+    ntk_bias bias, bias_out;
+    bool bias_out_set;       /* else follows bias */
+    ntk_first_layer first_layer;
+    /* data */
+    char data[CLI_PATH_MAX]; /* gaussian | circle | PATH.npy | PATH.npz */
+    long n;
+    bool n_set;              /* explicit n (required to match a file's rows if given) */
+    /* run */
+    uint64_t seed;
+    int threads;
+    char out[CLI_PATH_MAX];  /* exact run directory, or "" */
+    char name[128];          /* experiment name: results/<name>/... */
+    char results[CLI_PATH_MAX];
+    double max_memory_gb;    /* 0 = use available memory */
+    /* kernel */
+    bool per_layer;
+    ntk_dtype dtype;
+    bool save_params;
+    char load_params[CLI_PATH_MAX];
+    /* bookkeeping */
+    char config_path[CLI_PATH_MAX];
+} cli_config;
+
+void cli_config_defaults(cli_config *c, const char *command);
+void cli_config_free(cli_config *c);
+/* Load YAML into c (fields present override). On error prints one message to
+ * stderr and returns CLI_EXIT_USAGE. */
+int cli_config_load_yaml(cli_config *c, const char *path);
+/* Parse argv (after the command word) into c.  Handles --config first so
+ * flags override the file.  Returns -1 to continue, or an exit status (0 after
+ * --help). */
+int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command);
+/* Fill an ntk_spec from c; widths point into c (c must outlive spec). Checks
+ * it and prints the library's message on failure (returns CLI_EXIT_USAGE). */
+int cli_config_spec(cli_config *c, ntk_spec *spec);
+/* The resolved configuration as YAML text (malloc'ed). */
+char *cli_config_to_yaml(const cli_config *c);
+/* Print "ntkdrift: <msg>" to stderr. */
+void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#endif

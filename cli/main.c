@@ -1,0 +1,36 @@
+/* main.c -- `ntkdrift <command>`: dispatch to the command implementations. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: ntkdrift <command> [flags]   (ntkdrift <command> --help for its flags)\n\n"
+            "commands:\n"
+            "  kernel     empirical NTK of a network on a dataset (full, per layer, multi-output)\n\n"
+            "  --version  print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ntkdrift %s\n", ntk_version());
+        return 0;
+    }
+    if (strcmp(cmd, "kernel") == 0) return cmd_kernel(argc - 1, argv + 1);
+    fprintf(stderr, "ntkdrift: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,266 @@
+/* rundir.c -- run directory layout, manifest.json, run_info.json, 'latest'. */
+#include "rundir.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void iso_now(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cli_run_create(cli_run *r, const cli_config *c, const char *command)
+{
+    memset(r, 0, sizeof *r);
+    r->command = command;
+    r->t0 = cli_now();
+    iso_now(r->started, sizeof r->started);
+    r->artifacts = cJSON_CreateArray();
+    struct stat st;
+    if (c->out[0]) {
+        snprintf(r->dir, sizeof r->dir, "%s", c->out);
+        char mpath[CLI_PATH_MAX + 32];
+        snprintf(mpath, sizeof mpath, "%s/manifest.json", r->dir);
+        if (stat(mpath, &st) == 0) {
+            cli_errorf("--out %s already holds a complete run (manifest.json); choose another directory", r->dir);
+            return CLI_EXIT_USAGE;
+        }
+        r->created = stat(r->dir, &st) != 0;
+    } else {
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned id = (unsigned)(ts.tv_nsec ^ ((unsigned)getpid() << 12)) & 0xffffffu;
+        snprintf(r->leaf, sizeof r->leaf, "%s-%06x", stamp, id);
+        int n1 = snprintf(r->parent, sizeof r->parent, "%.900s/%.120s", c->results, c->name);
+        int n = snprintf(r->dir, sizeof r->dir, "%.950s/%.60s", r->parent, r->leaf);
+        if (n1 < 0 || (size_t)n1 >= sizeof r->parent || n < 0 || (size_t)n >= sizeof r->dir) {
+            cli_errorf("results path too long");
+            return CLI_EXIT_USAGE;
+        }
+        r->created = true;
+    }
+    if (ntk_mkdir_p(r->dir) != NTK_OK) {
+        cli_errorf("cannot create run directory %s: %s", r->dir, ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    if (access(r->dir, W_OK) != 0) {
+        cli_errorf("run directory %s is not writable: %s", r->dir, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+const char *cli_run_path(const cli_run *r, const char *file, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", r->dir, file);
+    return buf;
+}
+
+void cli_run_wrote(cli_run *r, const char *file)
+{
+    for (int i = 0; i < r->nwritten; i++)
+        if (strcmp(r->written[i], file) == 0) return;
+    if (r->nwritten < 16) snprintf(r->written[r->nwritten++], sizeof r->written[0], "%s", file);
+}
+
+void cli_run_artifact(cli_run *r, const char *file, const char *member, const char *dtype, int ndim,
+                      const size_t *shape, const char *meaning)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "file", file);
+    if (member) cJSON_AddStringToObject(a, "member", member);
+    cJSON *sh = cJSON_AddArrayToObject(a, "shape");
+    for (int i = 0; i < ndim; i++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shape[i]));
+    if (dtype) cJSON_AddStringToObject(a, "dtype", dtype);
+    cJSON_AddStringToObject(a, "meaning", meaning);
+    cJSON_AddItemToArray(r->artifacts, a);
+}
+
+static int write_text(cli_run *r, const char *file, const char *text)
+{
+    char path[CLI_PATH_MAX + 64];
+    cli_run_path(r, file, path, sizeof path);
+    if (ntk_write_file_atomic(path, text, strlen(text)) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(r, file);
+    return 0;
+}
+
+int cli_run_write_config(cli_run *r, const cli_config *c)
+{
+    char *y = cli_config_to_yaml(c);
+    if (!y) {
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    int rc = write_text(r, "config.yaml", y);
+    free(y);
+    return rc;
+}
+
+cJSON *cli_spec_json(const ntk_spec *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "depth", s->depth);
+    cJSON_AddNumberToObject(o, "weight_layers", s->depth + 1);
+    cJSON *w = cJSON_AddArrayToObject(o, "widths");
+    for (int l = 0; l < s->depth; l++) cJSON_AddItemToArray(w, cJSON_CreateNumber(s->widths[l]));
+    cJSON_AddNumberToObject(o, "n0", s->n0);
+    cJSON_AddNumberToObject(o, "outputs", s->outputs);
+    cJSON_AddStringToObject(o, "act", ntk_act_name(s->act));
+    cJSON_AddStringToObject(o, "param", ntk_param_name(s->param));
+    cJSON_AddNumberToObject(o, "sw2", s->sw2);
+    cJSON_AddNumberToObject(o, "sw2_out", s->sw2_out);
+    cJSON_AddNumberToObject(o, "sb", s->sb);
+    cJSON_AddStringToObject(o, "bias", ntk_bias_name(s->bias));
+    cJSON_AddStringToObject(o, "bias_out", ntk_bias_name(s->bias_out));
+    cJSON_AddStringToObject(o, "first_layer", ntk_first_layer_name(s->first_layer));
+    double beta = 0;
+    for (int l = 0; l < s->depth; l++) beta += 1.0 / s->widths[l];
+    cJSON_AddNumberToObject(o, "beta", beta);
+    return o;
+}
+
+cJSON *cli_conventions_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "network",
+                            "h0 = x; z_l = c_w,l W_l h_{l-1} + c_b,l b_l; h_l = phi(z_l); f = z_{L+1}; "
+                            "depth L counts hidden layers, d = L+1 weight layers");
+    cJSON_AddStringToObject(o, "param_ntk",
+                            "W, b ~ N(0,1) (b = 0 if bias zero); c_w = sqrt(sw2/n_{l-1}) (sqrt(sw2) for a "
+                            "first layer without fan_in); c_b = sb; sw2_out on the readout");
+    cJSON_AddStringToObject(o, "param_standard",
+                            "z = W h + b; W ~ N(0, sw2/n_{l-1}); b ~ N(0, sb^2) (bias normal) or 0 (bias zero)");
+    cJSON_AddStringToObject(o, "kernel",
+                            "K_ab(x,x') = sum over trainable parameters theta of df_a(x)/dtheta * "
+                            "df_b(x')/dtheta; no division by width, P or k");
+    cJSON_AddStringToObject(o, "kernel_layout",
+                            "k = 1: K (N, N); k > 1: K (N, N, k, k) as neural-tangents; K_trace = sum_a K_aa "
+                            "(neural-tangents' trace_axes convention takes the mean: K_trace / k)");
+    cJSON_AddStringToObject(o, "loss", "L = c * 1/2 sum_i ||f(x_i) - y_i||^2, c = 1 (sum) or 1/N (mean)");
+    cJSON_AddStringToObject(o, "learning_rate",
+                            "absolute eta on L as defined, or a fraction of 2 / lambda_max(c K_0)");
+    cJSON_AddStringToObject(o, "beta", "beta = sum_{l=1}^{L} 1/n_l over hidden layers (= L/n for equal widths)");
+    return o;
+}
+
+static cJSON *run_info_json(const cli_run *r, int argc, char **argv, const cli_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "tool", "ntkdrift");
+    cJSON_AddStringToObject(o, "version", ntk_version());
+    cJSON_AddStringToObject(o, "command", r->command);
+    cJSON *av = cJSON_AddArrayToObject(o, "argv");
+    for (int i = 0; i < argc; i++) cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(o, "host", host);
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddNumberToObject(o, "threads", ntk_get_threads());
+    cJSON_AddNumberToObject(o, "threads_requested", c->threads);
+    cJSON_AddNumberToObject(o, "ranks", 1);
+    cJSON_AddStringToObject(o, "started", r->started);
+    char end[40];
+    iso_now(end, sizeof end);
+    cJSON_AddStringToObject(o, "finished", end);
+    cJSON_AddNumberToObject(o, "wall_seconds", cli_now() - r->t0);
+    return o;
+}
+
+static int write_json(cli_run *r, const char *file, cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    if (!s) {
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    size_t n = strlen(s);
+    char *t = malloc(n + 2);
+    int rc = CLI_EXIT_FAIL;
+    if (t) {
+        memcpy(t, s, n);
+        t[n] = '\n';
+        t[n + 1] = '\0';
+        rc = write_text(r, file, t);
+        free(t);
+    }
+    cJSON_free(s);
+    return rc;
+}
+
+int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON *extra, int argc, char **argv)
+{
+    cJSON *info = run_info_json(r, argc, argv, c);
+    int rc = write_json(r, "run_info.json", info);
+    cJSON_Delete(info);
+    if (rc) {
+        cJSON_Delete(extra);
+        return rc;
+    }
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "tool", "ntkdrift");
+    cJSON_AddStringToObject(m, "version", ntk_version());
+    cJSON_AddStringToObject(m, "command", r->command);
+    cJSON_AddStringToObject(m, "status", "complete");
+    cJSON_AddItemToObject(m, "spec", cli_spec_json(spec));
+    cJSON_AddItemToObject(m, "conventions", cli_conventions_json());
+    if (extra) {
+        cJSON *it = extra->child;
+        while (it) {
+            cJSON *next = it->next;
+            cJSON_DetachItemViaPointer(extra, it);
+            cJSON_AddItemToObject(m, it->string, it);
+            it = next;
+        }
+        cJSON_Delete(extra);
+    }
+    cJSON_AddItemToObject(m, "artifacts", r->artifacts);
+    r->artifacts = NULL;
+    rc = write_json(r, "manifest.json", m);
+    cJSON_Delete(m);
+    if (rc) return rc;
+    if (r->parent[0]) { /* latest -> leaf, replaced atomically */
+        char tmp[CLI_PATH_MAX + 64], link[CLI_PATH_MAX + 16];
+        snprintf(tmp, sizeof tmp, "%s/.latest.%d", r->parent, (int)getpid());
+        snprintf(link, sizeof link, "%s/latest", r->parent);
+        unlink(tmp);
+        if (symlink(r->leaf, tmp) != 0 || rename(tmp, link) != 0) {
+            unlink(tmp);
+            fprintf(stderr, "ntkdrift: warning: could not update %s: %s\n", link, strerror(errno));
+        }
+    }
+    return 0;
+}
+
+void cli_run_abort(cli_run *r)
+{
+    char path[CLI_PATH_MAX + 64];
+    for (int i = 0; i < r->nwritten; i++) unlink(cli_run_path(r, r->written[i], path, sizeof path));
+    r->nwritten = 0;
+    if (r->created && r->dir[0]) rmdir(r->dir); /* only if empty */
+    cJSON_Delete(r->artifacts);
+    r->artifacts = NULL;
+}

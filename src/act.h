@@ -1,0 +1,12 @@
+/* act.h -- internal: activation functions and derivatives on arrays. */
+#ifndef NTK_ACT_H
+#define NTK_ACT_H
+#include "ntkdrift.h"
+
+double act_phi(ntk_act a, double z);
+double act_dphi(ntk_act a, double z);
+/* h[i] = phi(z[i]), i < n (z and h may alias). */
+void act_forward(ntk_act a, ntk_dtype t, size_t n, const void *z, void *h);
+/* D[(i*k + c), u] *= phi'(Z[i, u]).  Z: [N x n], D: [N*k x n]. */
+void act_deriv_mul_rows(ntk_act a, ntk_dtype t, size_t N, int k, size_t n, const void *Z, void *D);
+#endif

@@ -1,0 +1,154 @@
+/* feats.c -- batched forward activations and per-example backprop vectors
+ * (the Gram factors of every kernel), in float64 or float32. */
+#include "net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+#include "la.h"
+
+size_t ntk_feats_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype)
+{
+    /* H: n_0..n_L, Z: n_1..n_{L+1}, D: k * (n_1..n_{L+1}) */
+    double units = spec->n0, k = spec->outputs;
+    double hidden = 0;
+    for (int l = 0; l < spec->depth; l++) hidden += spec->widths[l];
+    units += 2 * hidden + k + k * (hidden + k);
+    double b = units * (double)N * (double)la_elem(dtype);
+    return b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
+}
+
+ntk_status ntk_feats_alloc(const ntk_net *net, size_t N, ntk_dtype dtype, ntk_feats **out)
+{
+    *out = NULL;
+    if (N == 0) return ntk_set_error(NTK_EINVAL, "features: batch size N must be > 0");
+    int d = net->d, k = net->n[d];
+    size_t es = la_elem(dtype), total = 0;
+    for (int l = 0; l < d; l++) total += N * (size_t)net->n[l];                    /* H */
+    for (int l = 1; l <= d; l++) total += N * (size_t)net->n[l] * (1 + (size_t)k); /* Z, D */
+    if (!la_dims_ok(N * (size_t)k, (size_t)net->max_n, 1)) return NTK_EINVAL;
+    ntk_feats *f = calloc(1, sizeof *f);
+    if (!f) return ntk_set_error(NTK_ENOMEM, "features: out of memory");
+    f->dtype = dtype;
+    f->N = N;
+    f->k = k;
+    f->d = d;
+    f->n = malloc(((size_t)d + 1) * sizeof *f->n);
+    f->H = calloc((size_t)d + 1, sizeof *f->H);
+    f->Z = calloc((size_t)d + 1, sizeof *f->Z);
+    f->D = calloc((size_t)d + 1, sizeof *f->D);
+    f->block = malloc(total * es);
+    if (!f->n || !f->H || !f->Z || !f->D || !f->block) {
+        ntk_feats_free(f);
+        return ntk_set_error(NTK_ENOMEM, "features: cannot allocate %zu bytes for N = %zu", total * es, N);
+    }
+    memcpy(f->n, net->n, ((size_t)d + 1) * sizeof *f->n);
+    char *p = f->block;
+    for (int l = 0; l < d; l++) {
+        f->H[l] = p;
+        p += N * (size_t)net->n[l] * es;
+    }
+    for (int l = 1; l <= d; l++) {
+        f->Z[l] = p;
+        p += N * (size_t)net->n[l] * es;
+        f->D[l] = p;
+        p += N * (size_t)k * (size_t)net->n[l] * es;
+    }
+    *out = f;
+    return NTK_OK;
+}
+
+void ntk_feats_free(ntk_feats *f)
+{
+    if (!f) return;
+    free(f->block);
+    free(f->D);
+    free(f->Z);
+    free(f->H);
+    free(f->n);
+    free(f);
+}
+
+size_t ntk_feats_n(const ntk_feats *f) { return f->N; }
+ntk_dtype ntk_feats_dtype(const ntk_feats *f) { return f->dtype; }
+
+static bool feats_match(const ntk_net *net, const ntk_feats *f)
+{
+    if (f->d != net->d) return false;
+    for (int l = 0; l <= f->d; l++)
+        if (f->n[l] != net->n[l]) return false;
+    return true;
+}
+
+ntk_status feats_forward(ntk_net *net, ntk_feats *f, const double *X)
+{
+    if (!feats_match(net, f)) return ntk_set_error(NTK_EINVAL, "features were allocated for another network");
+    ntk_dtype t = f->dtype;
+    const char *theta = net_theta(net, t);
+    if (!theta) return ntk_set_error(NTK_ENOMEM, "float32 parameter mirror: out of memory");
+    size_t N = f->N, es = la_elem(t);
+    la_convert(t, f->H[0], NTK_F64, X, N * (size_t)net->n[0]);
+    for (int l = 1; l <= net->d; l++) {
+        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
+        /* Z_l = c_w H_{l-1} W_l^T (+ c_b 1 b_l^T): [N x n_l] */
+        la_gemm(t, false, true, N, nl, np, net->cw[l], f->H[l - 1], np, theta + net->offW[l] * es, np,
+                0.0, f->Z[l], nl);
+        if (net_has_bias(net, l)) {
+            const double *b = net->theta + net->offb[l];
+            double cb = net->cb[l];
+            for (size_t i = 0; i < N; i++)
+                for (size_t u = 0; u < nl; u++) {
+                    size_t idx = i * nl + u;
+                    la_set(f->Z[l], idx, t, la_get(f->Z[l], idx, t) + cb * b[u]);
+                }
+        }
+        if (l < net->d) act_forward(net->spec.act, t, N * nl, f->Z[l], f->H[l]);
+    }
+    f->have_deltas = false;
+    return NTK_OK;
+}
+
+ntk_status feats_backward(ntk_net *net, ntk_feats *f)
+{
+    ntk_dtype t = f->dtype;
+    const char *theta = net_theta(net, t);
+    if (!theta) return ntk_set_error(NTK_ENOMEM, "float32 parameter mirror: out of memory");
+    size_t N = f->N, k = (size_t)f->k, es = la_elem(t);
+    int d = net->d;
+    /* delta^(L+1)[(i,a), b] = [a == b] */
+    memset(f->D[d], 0, N * k * k * es);
+    for (size_t i = 0; i < N; i++)
+        for (size_t a = 0; a < k; a++) la_set(f->D[d], (i * k + a) * k + a, t, 1.0);
+    for (int l = d; l >= 2; l--) {
+        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
+        /* D_{l-1} = c_w (D_l W_l) o phi'(Z_{l-1}): [N*k x n_{l-1}] */
+        la_gemm(t, false, false, N * k, np, nl, net->cw[l], f->D[l], nl, theta + net->offW[l] * es, np,
+                0.0, f->D[l - 1], np);
+        act_deriv_mul_rows(net->spec.act, t, N, (int)k, np, f->Z[l - 1], f->D[l - 1]);
+    }
+    f->have_deltas = true;
+    return NTK_OK;
+}
+
+ntk_status ntk_feats_compute(ntk_net *net, ntk_feats *f, const double *X)
+{
+    ntk_status st = feats_forward(net, f, X);
+    if (st != NTK_OK) return st;
+    return feats_backward(net, f);
+}
+
+ntk_status ntk_feats_delta(const ntk_feats *f, int l, double *out)
+{
+    if (l < 1 || l > f->d) return ntk_set_error(NTK_EINVAL, "delta layer %d out of range 1..%d", l, f->d);
+    if (!f->have_deltas) return ntk_set_error(NTK_EINVAL, "deltas not computed (call ntk_feats_compute)");
+    la_convert(NTK_F64, out, f->dtype, f->D[l], f->N * (size_t)f->k * (size_t)f->n[l]);
+    return NTK_OK;
+}
+
+ntk_status ntk_feats_act(const ntk_feats *f, int l, double *out)
+{
+    if (l < 0 || l >= f->d) return ntk_set_error(NTK_EINVAL, "activation layer %d out of range 0..%d", l, f->d - 1);
+    la_convert(NTK_F64, out, f->dtype, f->H[l], f->N * (size_t)f->n[l]);
+    return NTK_OK;
+}

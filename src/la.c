@@ -1,0 +1,70 @@
+/* la.c -- dtype-dispatched BLAS wrappers (OpenBLAS CBLAS). */
+#include "la.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <string.h>
+
+bool la_dims_ok(size_t m, size_t n, size_t k)
+{
+    if (m > INT_MAX || n > INT_MAX || k > INT_MAX) {
+        ntk_set_error(NTK_EINVAL, "matrix dimension (%zu, %zu, %zu) exceeds the BLAS int range", m, n, k);
+        return false;
+    }
+    return true;
+}
+
+void la_gemm(ntk_dtype t, bool transA, bool transB, size_t m, size_t n, size_t k, double alpha,
+             const void *A, size_t lda, const void *B, size_t ldb, double beta, void *C, size_t ldc)
+{
+    if (m == 0 || n == 0) return;
+    enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
+    if (t == NTK_F32)
+        cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, (float)alpha, A, (int)lda, B,
+                    (int)ldb, (float)beta, C, (int)ldc);
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, A, (int)lda, B, (int)ldb,
+                    beta, C, (int)ldc);
+}
+
+void la_syrk_lower(ntk_dtype t, size_t n, size_t k, double alpha, const void *A, size_t lda,
+                   double beta, void *C, size_t ldc)
+{
+    if (n == 0) return;
+    if (t == NTK_F32)
+        cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)k, (float)alpha, A, (int)lda,
+                    (float)beta, C, (int)ldc);
+    else
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)k, alpha, A, (int)lda, beta,
+                    C, (int)ldc);
+}
+
+void la_symmetrize_lower(ntk_dtype t, size_t n, void *C)
+{
+    if (t == NTK_F32) {
+        float *c = C;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < i; j++) c[j * n + i] = c[i * n + j];
+    } else {
+        double *c = C;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < i; j++) c[j * n + i] = c[i * n + j];
+    }
+}
+
+void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n)
+{
+    if (to == from) {
+        memcpy(dst, src, n * la_elem(to));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) la_set(dst, i, to, la_get(src, i, from));
+}
+
+void ntk_set_threads(int n)
+{
+    if (n > 0) openblas_set_num_threads(n);
+}
+
+int ntk_get_threads(void) { return openblas_get_num_threads(); }

@@ -1,0 +1,36 @@
+/* la.h -- internal: dtype-dispatched BLAS calls and element access.
+ * All matrices are row-major; sizes are checked to fit BLAS's int before the
+ * call (no silent casts). */
+#ifndef NTK_LA_H
+#define NTK_LA_H
+#include "ntkdrift.h"
+
+#include <stdbool.h>
+
+static inline size_t la_elem(ntk_dtype t) { return t == NTK_F32 ? sizeof(float) : sizeof(double); }
+static inline double la_get(const void *p, size_t i, ntk_dtype t)
+{
+    return t == NTK_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
+}
+static inline void la_set(void *p, size_t i, ntk_dtype t, double v)
+{
+    if (t == NTK_F32)
+        ((float *)p)[i] = (float)v;
+    else
+        ((double *)p)[i] = v;
+}
+
+/* true when every size fits a BLAS int; otherwise sets the error. */
+bool la_dims_ok(size_t m, size_t n, size_t k);
+
+/* C[m x n] = alpha * op(A) op(B) + beta * C, row-major, lda/ldb/ldc = row strides. */
+void la_gemm(ntk_dtype t, bool transA, bool transB, size_t m, size_t n, size_t k, double alpha,
+             const void *A, size_t lda, const void *B, size_t ldb, double beta, void *C, size_t ldc);
+/* Lower triangle of C[n x n] = alpha * A A^T + beta * C, A: [n x k]. */
+void la_syrk_lower(ntk_dtype t, size_t n, size_t k, double alpha, const void *A, size_t lda,
+                   double beta, void *C, size_t ldc);
+/* Copy the lower triangle of C[n x n] into the upper. */
+void la_symmetrize_lower(ntk_dtype t, size_t n, void *C);
+/* Convert n values between dtypes (also plain copy when equal). */
+void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n);
+#endif

@@ -1,0 +1,226 @@
+/* mlp.c -- the network: allocation, deterministic initialisation, layer views,
+ * batched forward, loss and gradient. */
+#include "net.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+#include "la.h"
+
+bool net_has_bias(const ntk_net *net, int l) { return net->offb[l] != SIZE_MAX; }
+
+ntk_status ntk_net_alloc(const ntk_spec *spec, ntk_net **out)
+{
+    *out = NULL;
+    ntk_status st = ntk_spec_check(spec, NULL, 0);
+    if (st != NTK_OK) return st;
+    ntk_net *net = calloc(1, sizeof *net);
+    if (!net) return ntk_set_error(NTK_ENOMEM, "network: out of memory");
+    int d = spec->depth + 1;
+    net->spec = *spec;
+    net->d = d;
+    net->n = calloc((size_t)d + 1, sizeof *net->n);
+    net->offW = calloc((size_t)d + 1, sizeof *net->offW);
+    net->offb = calloc((size_t)d + 1, sizeof *net->offb);
+    net->cw = calloc((size_t)d + 1, sizeof *net->cw);
+    net->cb = calloc((size_t)d + 1, sizeof *net->cb);
+    if (!net->n || !net->offW || !net->offb || !net->cw || !net->cb) goto oom;
+    net->n[0] = spec->n0;
+    for (int l = 1; l <= spec->depth; l++) net->n[l] = spec->widths[l - 1];
+    net->n[d] = spec->outputs;
+    net->spec.widths = net->n + 1;
+    size_t P = 0;
+    net->max_n = 0;
+    for (int l = 0; l <= d; l++)
+        if (net->n[l] > net->max_n) net->max_n = net->n[l];
+    for (int l = 1; l <= d; l++) {
+        double sw2 = l == d ? spec->sw2_out : spec->sw2;
+        ntk_bias b = l == d ? spec->bias_out : spec->bias;
+        bool fan_in = !(l == 1 && spec->first_layer == NTK_FIRST_NONE);
+        double scale = sqrt(sw2 / (fan_in ? (double)net->n[l - 1] : 1.0));
+        net->offW[l] = P;
+        P += (size_t)net->n[l] * (size_t)net->n[l - 1];
+        if (spec->param == NTK_PARAM_NTK) {
+            net->cw[l] = scale;
+            net->cb[l] = b == NTK_BIAS_NONE ? 0 : spec->sb;
+        } else {
+            net->cw[l] = 1.0;
+            net->cb[l] = b == NTK_BIAS_NONE ? 0 : 1.0;
+        }
+        if (b == NTK_BIAS_NONE) {
+            net->offb[l] = SIZE_MAX;
+        } else {
+            net->offb[l] = P;
+            P += (size_t)net->n[l];
+        }
+    }
+    net->P = P;
+    net->theta = calloc(P ? P : 1, sizeof *net->theta);
+    if (!net->theta) goto oom;
+    *out = net;
+    return NTK_OK;
+oom:
+    ntk_net_free(net);
+    return ntk_set_error(NTK_ENOMEM, "network: cannot allocate parameters");
+}
+
+void ntk_net_free(ntk_net *net)
+{
+    if (!net) return;
+    ntk_feats_free(net->ws);
+    free(net->ws_r0);
+    free(net->ws_r1);
+    free(net->theta32);
+    free(net->theta);
+    free(net->cb);
+    free(net->cw);
+    free(net->offb);
+    free(net->offW);
+    free(net->n);
+    free(net);
+}
+
+ntk_status ntk_net_init(ntk_net *net, uint64_t seed)
+{
+    const ntk_spec *s = &net->spec;
+    for (int l = 1; l <= net->d; l++) {
+        size_t nW = (size_t)net->n[l] * (size_t)net->n[l - 1];
+        double *W = net->theta + net->offW[l];
+        ntk_rng_normal(seed, NTK_STREAM_WEIGHT, (uint64_t)l, 0, nW, W);
+        if (s->param == NTK_PARAM_STANDARD) {
+            double sw2 = l == net->d ? s->sw2_out : s->sw2;
+            bool fan_in = !(l == 1 && s->first_layer == NTK_FIRST_NONE);
+            double scale = sqrt(sw2 / (fan_in ? (double)net->n[l - 1] : 1.0));
+            for (size_t i = 0; i < nW; i++) W[i] *= scale;
+        }
+        if (!net_has_bias(net, l)) continue;
+        double *b = net->theta + net->offb[l];
+        ntk_bias kind = l == net->d ? s->bias_out : s->bias;
+        if (kind == NTK_BIAS_ZERO) {
+            memset(b, 0, (size_t)net->n[l] * sizeof *b);
+        } else {
+            ntk_rng_normal(seed, NTK_STREAM_BIAS, (uint64_t)l, 0, (size_t)net->n[l], b);
+            if (s->param == NTK_PARAM_STANDARD)
+                for (int i = 0; i < net->n[l]; i++) b[i] *= s->sb;
+        }
+    }
+    net->theta32_valid = false;
+    return NTK_OK;
+}
+
+const ntk_spec *ntk_net_spec(const ntk_net *net) { return &net->spec; }
+int ntk_net_num_layers(const ntk_net *net) { return net->d; }
+int ntk_net_width(const ntk_net *net, int l) { return (l >= 0 && l <= net->d) ? net->n[l] : -1; }
+size_t ntk_net_num_params(const ntk_net *net) { return net->P; }
+double *ntk_net_params(ntk_net *net)
+{
+    net->theta32_valid = false;
+    return net->theta;
+}
+const double *ntk_net_params_const(const ntk_net *net) { return net->theta; }
+void ntk_net_params_changed(ntk_net *net) { net->theta32_valid = false; }
+
+ntk_status ntk_net_layer(const ntk_net *net, int l, ntk_layer *out)
+{
+    if (l < 1 || l > net->d)
+        return ntk_set_error(NTK_EINVAL, "layer %d out of range 1..%d", l, net->d);
+    out->W = net->theta + net->offW[l];
+    out->b = net_has_bias(net, l) ? net->theta + net->offb[l] : NULL;
+    out->rows = net->n[l];
+    out->cols = net->n[l - 1];
+    out->c_w = net->cw[l];
+    out->c_b = net->cb[l];
+    return NTK_OK;
+}
+
+const void *net_theta(ntk_net *net, ntk_dtype t)
+{
+    if (t == NTK_F64) return net->theta;
+    if (!net->theta32) {
+        net->theta32 = malloc((net->P ? net->P : 1) * sizeof *net->theta32);
+        if (!net->theta32) return NULL;
+        net->theta32_valid = false;
+    }
+    if (!net->theta32_valid) {
+        for (size_t i = 0; i < net->P; i++) net->theta32[i] = (float)net->theta[i];
+        net->theta32_valid = true;
+    }
+    return net->theta32;
+}
+
+/* Workspace of N rows for forward / loss_grad, grown when N grows. */
+static ntk_status net_workspace(ntk_net *net, size_t N)
+{
+    if (net->ws && net->ws_N == N) return NTK_OK;
+    ntk_feats_free(net->ws);
+    free(net->ws_r0);
+    free(net->ws_r1);
+    net->ws = NULL;
+    net->ws_r0 = net->ws_r1 = NULL;
+    net->ws_N = 0;
+    ntk_status st = ntk_feats_alloc(net, N, NTK_F64, &net->ws);
+    if (st != NTK_OK) return st;
+    size_t m = N * (size_t)net->max_n;
+    net->ws_r0 = malloc((m ? m : 1) * sizeof(double));
+    net->ws_r1 = malloc((m ? m : 1) * sizeof(double));
+    if (!net->ws_r0 || !net->ws_r1) return ntk_set_error(NTK_ENOMEM, "network workspace: out of memory");
+    net->ws_N = N;
+    return NTK_OK;
+}
+
+ntk_status ntk_net_forward(ntk_net *net, size_t N, const double *X, double *F)
+{
+    ntk_status st = net_workspace(net, N);
+    if (st != NTK_OK) return st;
+    st = feats_forward(net, net->ws, X);
+    if (st != NTK_OK) return st;
+    memcpy(F, net->ws->Z[net->d], N * (size_t)net->n[net->d] * sizeof *F);
+    return NTK_OK;
+}
+
+ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const double *Y, ntk_loss loss,
+                             double *loss_out, double *grad)
+{
+    if (N == 0) return ntk_set_error(NTK_EINVAL, "loss_grad: empty batch");
+    ntk_status st = net_workspace(net, N);
+    if (st != NTK_OK) return st;
+    ntk_feats *f = net->ws;
+    st = feats_forward(net, f, X);
+    if (st != NTK_OK) return st;
+    int d = net->d, k = net->n[d];
+    double c = loss == NTK_LOSS_MEAN ? 1.0 / (double)N : 1.0;
+    /* R = c (F - Y): [N x k] = dL/dz^(d) */
+    const double *F = f->Z[d];
+    double *R = net->ws_r0, *Rn = net->ws_r1, sum = 0;
+    for (size_t i = 0; i < N * (size_t)k; i++) {
+        double r = F[i] - Y[i];
+        sum += r * r;
+        R[i] = c * r;
+    }
+    *loss_out = 0.5 * c * sum;
+    for (int l = d; l >= 1; l--) {
+        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
+        const double *W = net->theta + net->offW[l];
+        /* dW_l = c_w R^T H_{l-1}: [n_l x n_{l-1}] */
+        la_gemm(NTK_F64, true, false, nl, np, N, net->cw[l], R, nl, f->H[l - 1], np, 0.0,
+                grad + net->offW[l], np);
+        if (net_has_bias(net, l)) {
+            double *gb = grad + net->offb[l];
+            for (size_t u = 0; u < nl; u++) gb[u] = 0;
+            for (size_t i = 0; i < N; i++)
+                for (size_t u = 0; u < nl; u++) gb[u] += R[i * nl + u];
+            for (size_t u = 0; u < nl; u++) gb[u] *= net->cb[l];
+        }
+        if (l == 1) break;
+        /* R_{l-1} = c_w (R W_l) o phi'(Z_{l-1}): [N x n_{l-1}] */
+        la_gemm(NTK_F64, false, false, N, np, nl, net->cw[l], R, nl, W, np, 0.0, Rn, np);
+        act_deriv_mul_rows(net->spec.act, NTK_F64, N, 1, np, f->Z[l - 1], Rn);
+        double *tmp = R;
+        R = Rn;
+        Rn = tmp;
+    }
+    return NTK_OK;
+}

@@ -1,0 +1,156 @@
+/* ntk.c -- empirical NTK from per-layer Gram matrices:
+ *   K = sum_l (D_l D_l^T) o (c_w^2 H_{l-1} H_{l-1}^T + c_b^2 11^T)
+ * (design.md section 2).  No Jacobian is formed; the cost is two Gram
+ * products per layer, O(N^2 sum_l n_l). */
+#include "net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "la.h"
+
+size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer)
+{
+    double nk = (double)N * spec->outputs, n2 = (double)N * N;
+    double mats = 2 * nk * nk + n2 + (per_layer ? (spec->depth + 1.0) * nk * nk : 0);
+    double b = mats * (double)la_elem(dtype);
+    return b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
+}
+
+/* Layer term into Kl (or accumulated into K): for rows I in [0, Na*k), cols J
+ * (lower triangle only when `lower`), Kl[I,J] = GD[I,J] * (cw2 GH[i,j] + cb2)
+ * with i = I/k, j = J/k.  GD == NULL means the readout layer, GD = [a == b]. */
+static void hadamard_layer(ntk_dtype t, size_t Na, size_t Nb, size_t k, bool lower, const void *GD,
+                           const void *GH, double cw2, double cb2, void *K, void *Kl)
+{
+    size_t R = Na * k, C = Nb * k;
+    if (t == NTK_F64 && k == 1) {
+        const double *gd = GD, *gh = GH;
+        double *kk = K, *kl = Kl;
+        for (size_t I = 0; I < R; I++) {
+            size_t Jend = lower ? I + 1 : C;
+            for (size_t J = 0; J < Jend; J++) {
+                size_t ij = I * C + J;
+                double v = (gd ? gd[ij] : 1.0) * (cw2 * gh[ij] + cb2);
+                kk[ij] += v;
+                if (kl) kl[ij] = v;
+            }
+        }
+        return;
+    }
+    for (size_t I = 0; I < R; I++) {
+        size_t i = I / k, a = I % k, Jend = lower ? I + 1 : C;
+        for (size_t J = 0; J < Jend; J++) {
+            size_t j = J / k, b = J % k, ij = I * C + J;
+            double g = GD ? la_get(GD, ij, t) : (a == b ? 1.0 : 0.0);
+            double v = g * (cw2 * la_get(GH, i * Nb + j, t) + cb2);
+            la_set(K, ij, t, la_get(K, ij, t) + v);
+            if (Kl) la_set(Kl, ij, t, v);
+        }
+    }
+}
+
+static ntk_status check_feats(const ntk_net *net, const ntk_feats *f)
+{
+    if (f->d != net->d || f->k != net->n[net->d])
+        return ntk_set_error(NTK_EINVAL, "features were computed for another network");
+    if (!f->have_deltas) return ntk_set_error(NTK_EINVAL, "features lack deltas (call ntk_feats_compute)");
+    return NTK_OK;
+}
+
+/* Shared body of the full (fa == fb, lower triangle + syrk) and cross kernels. */
+static ntk_status kernel_pair(const ntk_net *net, const ntk_feats *fa, const ntk_feats *fb, void *K,
+                              void *K_layers)
+{
+    ntk_status st = check_feats(net, fa);
+    if (st == NTK_OK) st = check_feats(net, fb);
+    if (st != NTK_OK) return st;
+    if (fa->dtype != fb->dtype) return ntk_set_error(NTK_EINVAL, "cross kernel: batches differ in dtype");
+    bool sym = fa == fb;
+    ntk_dtype t = fa->dtype;
+    size_t Na = fa->N, Nb = fb->N, k = (size_t)fa->k, es = la_elem(t);
+    size_t R = Na * k, C = Nb * k;
+    if (!la_dims_ok(R, C, (size_t)net->max_n)) return NTK_EINVAL;
+    void *GH = malloc(Na * Nb * es);
+    void *GD = malloc(R * C * es);
+    if (!GH || !GD) {
+        free(GH);
+        free(GD);
+        return ntk_set_error(NTK_ENOMEM, "kernel: cannot allocate two %zu x %zu Gram buffers", R, C);
+    }
+    memset(K, 0, R * C * es);
+    for (int l = 1; l <= net->d; l++) {
+        size_t np = (size_t)net->n[l - 1], nl = (size_t)net->n[l];
+        bool readout = l == net->d;
+        if (sym) {
+            la_syrk_lower(t, Na, np, 1.0, fa->H[l - 1], np, 0.0, GH, Na);
+            if (!readout) la_syrk_lower(t, R, nl, 1.0, fa->D[l], nl, 0.0, GD, R);
+        } else {
+            la_gemm(t, false, true, Na, Nb, np, 1.0, fa->H[l - 1], np, fb->H[l - 1], np, 0.0, GH, Nb);
+            if (!readout) la_gemm(t, false, true, R, C, nl, 1.0, fa->D[l], nl, fb->D[l], nl, 0.0, GD, C);
+        }
+        double cw2 = net->cw[l] * net->cw[l], cb2 = net->cb[l] * net->cb[l];
+        void *Kl = K_layers ? (char *)K_layers + (size_t)(l - 1) * R * C * es : NULL;
+        hadamard_layer(t, Na, Nb, k, sym, readout ? NULL : GD, GH, cw2, cb2, K, Kl);
+        if (Kl && sym) la_symmetrize_lower(t, R, Kl);
+    }
+    if (sym) la_symmetrize_lower(t, R, K);
+    free(GH);
+    free(GD);
+    return NTK_OK;
+}
+
+ntk_status ntk_kernel_full(const ntk_net *net, const ntk_feats *f, void *K, void *K_layers)
+{
+    return kernel_pair(net, f, f, K, K_layers);
+}
+
+ntk_status ntk_kernel_cross(const ntk_net *net, const ntk_feats *fa, const ntk_feats *fb, void *K,
+                            void *K_layers)
+{
+    return kernel_pair(net, fa, fb, K, K_layers);
+}
+
+static double dot_rows(ntk_dtype t, const void *A, size_t ia, const void *B, size_t ib, size_t n)
+{
+    double s = 0;
+    for (size_t u = 0; u < n; u++) s += la_get(A, ia * n + u, t) * la_get(B, ib * n + u, t);
+    return s;
+}
+
+ntk_status ntk_kernel_diag(const ntk_net *net, const ntk_feats *f, void *diag)
+{
+    ntk_status st = check_feats(net, f);
+    if (st != NTK_OK) return st;
+    ntk_dtype t = f->dtype;
+    size_t N = f->N, k = (size_t)f->k;
+    for (size_t i = 0; i < N; i++) {
+        for (size_t a = 0; a < k; a++) {
+            for (size_t b = 0; b < k; b++) {
+                double s = 0;
+                for (int l = 1; l <= net->d; l++) {
+                    size_t np = (size_t)net->n[l - 1], nl = (size_t)net->n[l];
+                    double hh = dot_rows(t, f->H[l - 1], i, f->H[l - 1], i, np);
+                    double dd = l == net->d ? (a == b ? 1.0 : 0.0)
+                                            : dot_rows(t, f->D[l], i * k + a, f->D[l], i * k + b, nl);
+                    s += dd * (net->cw[l] * net->cw[l] * hh + net->cb[l] * net->cb[l]);
+                }
+                la_set(diag, (i * k + a) * k + b, t, s);
+            }
+        }
+    }
+    return NTK_OK;
+}
+
+ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Kt)
+{
+    if (k < 1) return ntk_set_error(NTK_EINVAL, "output trace: k must be >= 1");
+    size_t kk = (size_t)k, C = M * kk;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < M; j++) {
+            double s = 0;
+            for (size_t a = 0; a < kk; a++) s += la_get(K, (i * kk + a) * C + j * kk + a, t);
+            la_set(Kt, i * M + j, t, s);
+        }
+    return NTK_OK;
+}

@@ -1,0 +1,163 @@
+/* test_mlp_grad.c -- the gradient of L = c/2 sum ||f - y||^2 against central
+ * finite differences, for every activation, both parameterizations, all bias
+ * options and k = 1, 3.
+ *
+ * Tolerance 1e-7 (relative, Frobenius): central differences with h = 1e-5 on a
+ * smooth loss of size O(1) have truncation error ~h^2 |L'''| ~ 1e-10 and
+ * rounding error ~eps |L| / h ~ 1e-11, so a correct gradient lands near 1e-9
+ * and a wrong scale factor or missing term lands near 1. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ReLU: a parameter perturbation that flips any unit's sign changes f
+ * non-smoothly; such coordinates are skipped (and counted). */
+static int relu_pattern(ntk_net *net, size_t N, const double *X, unsigned char *pat)
+{
+    ntk_feats *f = NULL;
+    TU_OK(ntk_feats_alloc(net, N, NTK_F64, &f));
+    TU_OK(ntk_feats_compute(net, f, X));
+    int d = ntk_net_num_layers(net), m = 0;
+    for (int l = 1; l < d; l++) {
+        size_t n = N * (size_t)ntk_net_width(net, l);
+        double *h = malloc(n * sizeof *h);
+        TU_OK(ntk_feats_act(f, l, h));
+        for (size_t i = 0; i < n; i++) pat[m++] = h[i] > 0;
+        free(h);
+    }
+    ntk_feats_free(f);
+    return m;
+}
+
+static void check_grad(tu_netcfg c, ntk_loss loss, double tol)
+{
+    const size_t N = 5;
+    ntk_net *net = tu_net(&c, 11);
+    double *X = tu_gauss_x(3, N, c.n0);
+    double *Y = malloc(N * (size_t)c.k * sizeof *Y);
+    ntk_rng_normal(5, NTK_STREAM_TARGET, 0, 0, N * (size_t)c.k, Y);
+    size_t P = ntk_net_num_params(net);
+    double *g = malloc(P * sizeof *g), *gfd = calloc(P, sizeof *gfd), L0;
+    TU_OK(ntk_net_loss_grad(net, N, X, Y, loss, &L0, g));
+    double *theta = ntk_net_params(net);
+    const double h = 1e-5;
+    size_t units = 0;
+    for (int l = 1; l < ntk_net_num_layers(net); l++) units += (size_t)ntk_net_width(net, l);
+    unsigned char *pat0 = malloc(N * units + 1), *pat1 = malloc(N * units + 1);
+    int npat = c.act == NTK_ACT_RELU ? relu_pattern(net, N, X, pat0) : 0;
+    size_t skipped = 0;
+    unsigned char *keep = calloc(P, 1);
+    for (size_t p = 0; p < P; p++) {
+        double old = theta[p], Lp, Lm;
+        theta[p] = old + h;
+        ntk_net_params_changed(net);
+        double *scratch = malloc(P * sizeof *scratch);
+        TU_OK(ntk_net_loss_grad(net, N, X, Y, loss, &Lp, scratch));
+        int flip = 0;
+        if (npat) {
+            relu_pattern(net, N, X, pat1);
+            flip |= memcmp(pat0, pat1, (size_t)npat) != 0;
+        }
+        theta[p] = old - h;
+        ntk_net_params_changed(net);
+        TU_OK(ntk_net_loss_grad(net, N, X, Y, loss, &Lm, scratch));
+        if (npat) {
+            relu_pattern(net, N, X, pat1);
+            flip |= memcmp(pat0, pat1, (size_t)npat) != 0;
+        }
+        free(scratch);
+        theta[p] = old;
+        ntk_net_params_changed(net);
+        gfd[p] = (Lp - Lm) / (2 * h);
+        keep[p] = !flip;
+        skipped += flip;
+    }
+    /* compare on the kept coordinates */
+    double num = 0, den = 0;
+    for (size_t p = 0; p < P; p++)
+        if (keep[p]) {
+            num += (g[p] - gfd[p]) * (g[p] - gfd[p]);
+            den += gfd[p] * gfd[p];
+        }
+    char what[160];
+    snprintf(what, sizeof what, "grad vs FD act=%s param=%s bias=%s k=%d loss=%s (P=%zu, skipped %zu)",
+             ntk_act_name(c.act), ntk_param_name(c.param), ntk_bias_name(c.bias), c.k, ntk_loss_name(loss),
+             P, skipped);
+    assert_true(den > 0);
+    assert_true(skipped * 10 < P); /* the check must cover most coordinates */
+    TU_ASSERT_LE(sqrt(num / den), tol, what);
+    free(keep);
+    free(pat0);
+    free(pat1);
+    free(g);
+    free(gfd);
+    free(Y);
+    free(X);
+    ntk_net_free(net);
+}
+
+static void test_grad_all_activations(void **state)
+{
+    (void)state;
+    ntk_act acts[] = {NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY, NTK_ACT_RELU};
+    for (int a = 0; a < 5; a++) {
+        for (int param = 0; param < 2; param++) {
+            for (int b = 0; b < 3; b++) {
+                tu_netcfg c = tu_cfg(2, 6, 3, 1 + 2 * (b == 1));
+                c.act = acts[a];
+                c.param = (ntk_param)param;
+                c.bias = c.bias_out = (ntk_bias)b;
+                c.first = b == 2 ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
+                if (b == 2) { /* zero-init bias: perturb away from the trivial point */
+                    c.bias_out = NTK_BIAS_NORMAL;
+                }
+                check_grad(c, b == 0 ? NTK_LOSS_SUM : NTK_LOSS_MEAN, 1e-7);
+            }
+        }
+    }
+}
+
+static void test_grad_depth0_and_deep(void **state)
+{
+    (void)state;
+    tu_netcfg c = tu_cfg(0, 1, 4, 2); /* linear model */
+    c.act = NTK_ACT_TANH;
+    check_grad(c, NTK_LOSS_SUM, 1e-7);
+    c = tu_cfg(5, 4, 3, 1);
+    c.act = NTK_ACT_GELU;
+    check_grad(c, NTK_LOSS_MEAN, 1e-7);
+}
+
+/* A gradient that is wrong by a factor must fail the same comparison: guards
+ * against a check that cannot fail. */
+static void test_grad_check_detects_error(void **state)
+{
+    (void)state;
+    tu_netcfg c = tu_cfg(1, 4, 3, 1);
+    c.act = NTK_ACT_TANH;
+    ntk_net *net = tu_net(&c, 1);
+    double *X = tu_gauss_x(2, 3, c.n0), Y[3] = {0.1, -0.2, 0.3}, Ls, Lm;
+    size_t P = ntk_net_num_params(net);
+    double *gs = malloc(P * sizeof *gs), *gm = malloc(P * sizeof *gm);
+    TU_OK(ntk_net_loss_grad(net, 3, X, Y, NTK_LOSS_SUM, &Ls, gs));
+    TU_OK(ntk_net_loss_grad(net, 3, X, Y, NTK_LOSS_MEAN, &Lm, gm));
+    /* mean = sum / N exactly */
+    assert_true(fabs(Lm - Ls / 3) <= 1e-15 * Ls);
+    assert_true(tu_rel_fro(P, gm, gs) > 0.5);
+    free(gs);
+    free(gm);
+    free(X);
+    ntk_net_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grad_all_activations),
+        cmocka_unit_test(test_grad_depth0_and_deep),
+        cmocka_unit_test(test_grad_check_detects_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,71 @@
+/* testutil.c -- numeric comparison helpers for tests. */
+#include "testutil.h"
+
+#include <math.h>
+
+double tu_rel_fro(size_t n, const double *a, const double *b)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = a[i] - b[i];
+        num += d * d;
+        den += b[i] * b[i];
+    }
+    if (isnan(num) || isnan(den)) return INFINITY;
+    if (den == 0) return num == 0 ? 0 : INFINITY;
+    return sqrt(num / den);
+}
+
+double tu_rel_max(size_t n, const double *a, const double *b)
+{
+    double m = 0, s = 1e-300;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(a[i] - b[i]);
+        if (isnan(d)) return INFINITY;
+        if (d > m) m = d;
+        if (fabs(b[i]) > s) s = fabs(b[i]);
+    }
+    return m / s;
+}
+
+#include <stdlib.h>
+
+tu_netcfg tu_cfg(int depth, int width, int n0, int k)
+{
+    tu_netcfg c = {depth, width, n0, k, NTK_ACT_RELU, NTK_PARAM_NTK, NTK_BIAS_NORMAL, NTK_BIAS_NORMAL,
+                   NTK_FIRST_FAN_IN, 2.0, 1.0, 0.5};
+    return c;
+}
+
+ntk_net *tu_net(const tu_netcfg *c, uint64_t seed)
+{
+    int *w = malloc((size_t)(c->depth > 0 ? c->depth : 1) * sizeof *w);
+    assert_non_null(w);
+    for (int l = 0; l < c->depth; l++) w[l] = c->width + l % 3; /* slightly unequal widths */
+    ntk_spec s = ntk_spec_default();
+    s.depth = c->depth;
+    s.widths = w;
+    s.n0 = c->n0;
+    s.outputs = c->k;
+    s.act = c->act;
+    s.param = c->param;
+    s.bias = c->bias;
+    s.bias_out = c->bias_out;
+    s.first_layer = c->first;
+    s.sw2 = c->sw2;
+    s.sw2_out = c->sw2_out;
+    s.sb = c->sb;
+    ntk_net *net = NULL;
+    TU_OK(ntk_net_alloc(&s, &net));
+    free(w);
+    TU_OK(ntk_net_init(net, seed));
+    return net;
+}
+
+double *tu_gauss_x(uint64_t seed, size_t N, int n0)
+{
+    double *X = malloc(N * (size_t)n0 * sizeof *X);
+    assert_non_null(X);
+    TU_OK(ntk_data_gaussian(seed, N, n0, X));
+    return X;
+}

@@ -1,0 +1,45 @@
+/* testutil.h -- shared helpers for the cmocka tests. */
+#ifndef NTK_TESTUTIL_H
+#define NTK_TESTUTIL_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ntkdrift.h"
+
+/* ||a - b||_F / ||b||_F over n entries (NaN-aware: NaN anywhere gives +inf). */
+double tu_rel_fro(size_t n, const double *a, const double *b);
+/* max_i |a_i - b_i| / max(|b|_max, tiny). */
+double tu_rel_max(size_t n, const double *a, const double *b);
+/* Assert helper: fails with a message naming what and the numbers. */
+#define TU_ASSERT_LE(val, bound, what)                                                   \
+    do {                                                                                 \
+        double tu_v_ = (val), tu_b_ = (bound);                                           \
+        if (!(tu_v_ <= tu_b_))                                                           \
+            fail_msg("%s: %.3e exceeds bound %.3e", (what), tu_v_, tu_b_);                \
+    } while (0)
+#define TU_OK(expr)                                                                      \
+    do {                                                                                 \
+        ntk_status tu_s_ = (expr);                                                       \
+        if (tu_s_ != NTK_OK)                                                             \
+            fail_msg("%s -> %s: %s", #expr, ntk_status_str(tu_s_), ntk_last_error());    \
+    } while (0)
+
+
+/* A network for tests: equal hidden widths (widths storage is internal to the net). */
+typedef struct {
+    int depth, width, n0, k;
+    ntk_act act;
+    ntk_param param;
+    ntk_bias bias, bias_out;
+    ntk_first_layer first;
+    double sw2, sw2_out, sb;
+} tu_netcfg;
+tu_netcfg tu_cfg(int depth, int width, int n0, int k);
+ntk_net *tu_net(const tu_netcfg *c, uint64_t seed);
+/* X: [N x n0] Gaussian rows of norm sqrt(n0), caller frees. */
+double *tu_gauss_x(uint64_t seed, size_t N, int n0);
+#endif
