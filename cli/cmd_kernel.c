@@ -51,10 +51,12 @@ static int check_memory(const cli_config *c, const ntk_spec *s, size_t N, size_t
         else
             hi = mid - 1;
     }
-    cli_errorf("n: a kernel of N = %zu needs an estimated %.2f GB (K, two Gram buffers%s, activations, "
-               "deltas, parameters) but %.2f GB is available%s; N <= %zu fits",
+    char fits[64] = "nothing fits";
+    if (kernel_run_bytes(s, lo, c->dtype, c->per_layer, P) <= have) snprintf(fits, sizeof fits, "N <= %zu fits", lo);
+    cli_errorf("n: a kernel of N = %zu needs an estimated %.3g GB (K, two Gram buffers%s, activations, "
+               "deltas, parameters) but %.3g GB is available%s; %s",
                N, need / 1e9, c->per_layer ? ", per-layer terms" : "", have / 1e9,
-               c->max_memory_gb > 0 ? " (--max-memory)" : "", lo);
+               c->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
     return CLI_EXIT_USAGE;
 }
 

@@ -137,24 +137,45 @@ static const cyaml_schema_field_t root_fields[] = {
 
 static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
 
-/* libcyaml reports an error as several log lines (message, then backtrace);
- * collect the error-level ones into one line. */
+/* libcyaml reports an error as several log lines: the message, then a
+ * backtrace from the innermost field outwards.  Fold them into one line:
+ * "<line>:<col>: <section.key>: <message>". */
 typedef struct {
-    char buf[1024];
+    char msg[256];
+    char path[256];
+    int line, col;
 } y_log;
 
 static void y_log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
     if (level < CYAML_LOG_ERROR) return;
     y_log *lg = ctx;
-    char line[512];
-    vsnprintf(line, sizeof line, fmt, args);
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ')) line[--n] = '\0';
-    const char *p = line;
+    char text[512];
+    vsnprintf(text, sizeof text, fmt, args);
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' ')) text[--n] = '\0';
+    const char *p = text;
     if (strncmp(p, "Load: ", 6) == 0) p += 6;
-    if (lg->buf[0]) strncat(lg->buf, "; ", sizeof lg->buf - strlen(lg->buf) - 1);
-    strncat(lg->buf, p, sizeof lg->buf - strlen(lg->buf) - 1);
+    while (*p == ' ') p++;
+    if (strncmp(p, "Backtrace", 9) == 0) return;
+    const char *field = strstr(p, "in mapping field '");
+    if (field) {
+        field += strlen("in mapping field '");
+        const char *q = strchr(field, '\'');
+        if (!q) return;
+        char joined[512];
+        int seglen = (int)(q - field) < 100 ? (int)(q - field) : 100;
+        snprintf(joined, sizeof joined, "%.*s%s%.255s", seglen, field, lg->path[0] ? "." : "", lg->path);
+        snprintf(lg->path, sizeof lg->path, "%.255s", joined);
+    }
+    int ln, cl;
+    const char *lc = strstr(p, "(line: ");
+    if (lc && sscanf(lc, "(line: %d, column: %d)", &ln, &cl) == 2 && lg->line == 0) {
+        lg->line = ln;
+        lg->col = cl;
+    }
+    if (!field && strncmp(p, "in mapping", 10) != 0 && strncmp(p, "in sequence", 11) != 0 && !lg->msg[0])
+        snprintf(lg->msg, sizeof lg->msg, "%.255s", p);
 }
 
 static int enum_from_yaml(const char *path, const char *key, const char *val, ntk_status st)
@@ -279,14 +300,17 @@ int cli_config_load_yaml(cli_config *c, const char *path)
         free(buf);
         return 0;
     }
-    y_log lg = {{0}};
+    y_log lg = {{0}, {0}, 0, 0};
     cyaml_config_t cfg = {.log_fn = y_log_fn, .log_ctx = &lg, .mem_fn = cyaml_mem, .log_level = CYAML_LOG_ERROR,
                           .flags = CYAML_CFG_NO_ALIAS};
     y_root *y = NULL;
     cyaml_err_t err = cyaml_load_data((const uint8_t *)buf, len, &cfg, &root_schema, (cyaml_data_t **)&y, NULL);
     free(buf);
     if (err != CYAML_OK) {
-        cli_errorf("config %s: %s%s%s", path, cyaml_strerror(err), lg.buf[0] ? ": " : "", lg.buf);
+        char where[32] = "";
+        if (lg.line) snprintf(where, sizeof where, ":%d:%d", lg.line, lg.col);
+        cli_errorf("config %s%s: %s%s%s", path, where, lg.path[0] ? lg.path : "", lg.path[0] ? ": " : "",
+                   lg.msg[0] ? lg.msg : cyaml_strerror(err));
         return CLI_EXIT_USAGE;
     }
     int rc = apply_yaml(c, y, path);

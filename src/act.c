@@ -1,4 +1,6 @@
-/* act.c -- activations relu, erf, tanh, gelu (exact, x * Phi(x)), identity. */
+/* act.c -- activations relu, erf, tanh, gelu (exact, x * Phi(x)), identity,
+ * and the row-wise elementwise passes of forward and backward.  Loops are
+ * typed per dtype with the activation switch outside them. */
 #include "act.h"
 
 #include <math.h>
@@ -36,27 +38,112 @@ double act_dphi(ntk_act a, double z)
     return NAN;
 }
 
-void act_forward(ntk_act a, ntk_dtype t, size_t n, const void *z, void *h)
+/* g[u] = phi'(z[u]) for one row, switch hoisted out of the loop. */
+static void dphi_row(ntk_act a, size_t n, const double *z, double *g)
 {
-    if (t == NTK_F64 && a == NTK_ACT_RELU) {
-        const double *zz = z;
-        double *hh = h;
-        for (size_t i = 0; i < n; i++) hh[i] = zz[i] > 0 ? zz[i] : 0;
-        return;
+    switch (a) {
+    case NTK_ACT_ERF:
+        for (size_t u = 0; u < n; u++) g[u] = TWO_OVER_SQRTPI * exp(-z[u] * z[u]);
+        break;
+    case NTK_ACT_TANH:
+        for (size_t u = 0; u < n; u++) {
+            double t = tanh(z[u]);
+            g[u] = 1.0 - t * t;
+        }
+        break;
+    default:
+        for (size_t u = 0; u < n; u++) g[u] = act_dphi(a, z[u]);
+        break;
     }
-    for (size_t i = 0; i < n; i++) la_set(h, i, t, act_phi(a, la_get(z, i, t)));
 }
 
-void act_deriv_mul_rows(ntk_act a, ntk_dtype t, size_t N, int k, size_t n, const void *Z, void *D)
+void act_forward(ntk_act a, ntk_dtype t, size_t n, const void *z, void *h)
 {
+    if (a == NTK_ACT_IDENTITY) {
+        if (z != h) la_convert(t, h, t, z, n);
+        return;
+    }
+    if (t == NTK_F64) {
+        const double *zz = z;
+        double *hh = h;
+        if (a == NTK_ACT_RELU)
+            for (size_t i = 0; i < n; i++) hh[i] = zz[i] > 0 ? zz[i] : 0;
+        else
+            for (size_t i = 0; i < n; i++) hh[i] = act_phi(a, zz[i]);
+    } else {
+        const float *zz = z;
+        float *hh = h;
+        if (a == NTK_ACT_RELU)
+            for (size_t i = 0; i < n; i++) hh[i] = zz[i] > 0 ? zz[i] : 0;
+        else
+            for (size_t i = 0; i < n; i++) hh[i] = (float)act_phi(a, zz[i]);
+    }
+}
+
+static void relu_mask_rows(ntk_dtype t, size_t N, size_t k, size_t n, const void *Z, void *D)
+{
+    if (t == NTK_F64) {
+        const double *z = Z;
+        double *d = D;
+        for (size_t i = 0; i < N; i++)
+            for (size_t c = 0; c < k; c++) {
+                double *row = d + (i * k + c) * n;
+                const double *zr = z + i * n;
+                for (size_t u = 0; u < n; u++) row[u] = zr[u] > 0 ? row[u] : 0.0;
+            }
+    } else {
+        const float *z = Z;
+        float *d = D;
+        for (size_t i = 0; i < N; i++)
+            for (size_t c = 0; c < k; c++) {
+                float *row = d + (i * k + c) * n;
+                const float *zr = z + i * n;
+                for (size_t u = 0; u < n; u++) row[u] = zr[u] > 0 ? row[u] : 0.0f;
+            }
+    }
+}
+
+void act_deriv_mul_rows(ntk_act a, ntk_dtype t, size_t N, int kk, size_t n, const void *Z, void *D,
+                        double *scratch)
+{
+    size_t k = (size_t)kk;
     if (a == NTK_ACT_IDENTITY) return;
+    if (a == NTK_ACT_RELU) {
+        relu_mask_rows(t, N, k, n, Z, D);
+        return;
+    }
+    double *zrow = scratch, *g = scratch + n;
     for (size_t i = 0; i < N; i++) {
-        for (size_t u = 0; u < n; u++) {
-            double g = act_dphi(a, la_get(Z, i * n + u, t));
-            for (int c = 0; c < k; c++) {
-                size_t idx = (i * (size_t)k + (size_t)c) * n + u;
-                la_set(D, idx, t, la_get(D, idx, t) * g);
+        const double *zr;
+        if (t == NTK_F64) {
+            zr = (const double *)Z + i * n;
+        } else {
+            const float *zf = (const float *)Z + i * n;
+            for (size_t u = 0; u < n; u++) zrow[u] = zf[u];
+            zr = zrow;
+        }
+        dphi_row(a, n, zr, g);
+        for (size_t c = 0; c < k; c++) {
+            if (t == NTK_F64) {
+                double *row = (double *)D + (i * k + c) * n;
+                for (size_t u = 0; u < n; u++) row[u] *= g[u];
+            } else {
+                float *row = (float *)D + (i * k + c) * n;
+                for (size_t u = 0; u < n; u++) row[u] = (float)(row[u] * g[u]);
             }
         }
+    }
+}
+
+void act_add_bias_rows(ntk_dtype t, size_t N, size_t n, double alpha, const double *b, void *Y)
+{
+    if (t == NTK_F64) {
+        double *y = Y;
+        for (size_t i = 0; i < N; i++)
+            for (size_t u = 0; u < n; u++) y[i * n + u] += alpha * b[u];
+    } else {
+        float *y = Y;
+        for (size_t i = 0; i < N; i++)
+            for (size_t u = 0; u < n; u++) y[i * n + u] = (float)(y[i * n + u] + alpha * b[u]);
     }
 }

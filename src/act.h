@@ -7,6 +7,10 @@ double act_phi(ntk_act a, double z);
 double act_dphi(ntk_act a, double z);
 /* h[i] = phi(z[i]), i < n (z and h may alias). */
 void act_forward(ntk_act a, ntk_dtype t, size_t n, const void *z, void *h);
-/* D[(i*k + c), u] *= phi'(Z[i, u]).  Z: [N x n], D: [N*k x n]. */
-void act_deriv_mul_rows(ntk_act a, ntk_dtype t, size_t N, int k, size_t n, const void *Z, void *D);
+/* D[(i*k + c), u] *= phi'(Z[i, u]).  Z: [N x n], D: [N*k x n].
+ * scratch: [2 n] doubles (unused for relu and identity). */
+void act_deriv_mul_rows(ntk_act a, ntk_dtype t, size_t N, int k, size_t n, const void *Z, void *D,
+                        double *scratch);
+/* Y[i, u] += alpha * b[u].  Y: [N x n], b: [n] (float64). */
+void act_add_bias_rows(ntk_dtype t, size_t N, size_t n, double alpha, const double *b, void *Y);
 #endif

@@ -39,7 +39,8 @@ ntk_status ntk_feats_alloc(const ntk_net *net, size_t N, ntk_dtype dtype, ntk_fe
     f->Z = calloc((size_t)d + 1, sizeof *f->Z);
     f->D = calloc((size_t)d + 1, sizeof *f->D);
     f->block = malloc(total * es);
-    if (!f->n || !f->H || !f->Z || !f->D || !f->block) {
+    f->scratch = malloc(2 * (size_t)net->max_n * sizeof *f->scratch);
+    if (!f->scratch || !f->n || !f->H || !f->Z || !f->D || !f->block) {
         ntk_feats_free(f);
         return ntk_set_error(NTK_ENOMEM, "features: cannot allocate %zu bytes for N = %zu", total * es, N);
     }
@@ -63,6 +64,7 @@ void ntk_feats_free(ntk_feats *f)
 {
     if (!f) return;
     free(f->block);
+    free(f->scratch);
     free(f->D);
     free(f->Z);
     free(f->H);
@@ -94,15 +96,7 @@ ntk_status feats_forward(ntk_net *net, ntk_feats *f, const double *X)
         /* Z_l = c_w H_{l-1} W_l^T (+ c_b 1 b_l^T): [N x n_l] */
         la_gemm(t, false, true, N, nl, np, net->cw[l], f->H[l - 1], np, theta + net->offW[l] * es, np,
                 0.0, f->Z[l], nl);
-        if (net_has_bias(net, l)) {
-            const double *b = net->theta + net->offb[l];
-            double cb = net->cb[l];
-            for (size_t i = 0; i < N; i++)
-                for (size_t u = 0; u < nl; u++) {
-                    size_t idx = i * nl + u;
-                    la_set(f->Z[l], idx, t, la_get(f->Z[l], idx, t) + cb * b[u]);
-                }
-        }
+        if (net_has_bias(net, l)) act_add_bias_rows(t, N, nl, net->cb[l], net->theta + net->offb[l], f->Z[l]);
         if (l < net->d) act_forward(net->spec.act, t, N * nl, f->Z[l], f->H[l]);
     }
     f->have_deltas = false;
@@ -125,7 +119,7 @@ ntk_status feats_backward(ntk_net *net, ntk_feats *f)
         /* D_{l-1} = c_w (D_l W_l) o phi'(Z_{l-1}): [N*k x n_{l-1}] */
         la_gemm(t, false, false, N * k, np, nl, net->cw[l], f->D[l], nl, theta + net->offW[l] * es, np,
                 0.0, f->D[l - 1], np);
-        act_deriv_mul_rows(net->spec.act, t, N, (int)k, np, f->Z[l - 1], f->D[l - 1]);
+        act_deriv_mul_rows(net->spec.act, t, N, (int)k, np, f->Z[l - 1], f->D[l - 1], f->scratch);
     }
     f->have_deltas = true;
     return NTK_OK;

@@ -217,7 +217,7 @@ ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const doub
         if (l == 1) break;
         /* R_{l-1} = c_w (R W_l) o phi'(Z_{l-1}): [N x n_{l-1}] */
         la_gemm(NTK_F64, false, false, N, np, nl, net->cw[l], R, nl, W, np, 0.0, Rn, np);
-        act_deriv_mul_rows(net->spec.act, NTK_F64, N, 1, np, f->Z[l - 1], Rn);
+        act_deriv_mul_rows(net->spec.act, NTK_F64, N, 1, np, f->Z[l - 1], Rn, f->scratch);
         double *tmp = R;
         R = Rn;
         Rn = tmp;

@@ -32,6 +32,7 @@ struct ntk_feats {
     void **Z;           /* [d+1]: Z[l] = z^(l), l = 1..L+1: [N x n_l]; Z[d] = f */
     void **D;           /* [d+1]: D[l] = delta^(l), l = 1..L+1: [N*k x n_l] */
     void *block;        /* one allocation backing H, Z, D */
+    double *scratch;    /* [2 max n]: activation-derivative rows */
     bool have_deltas;
 };
 

@@ -119,8 +119,7 @@ static ntk_status parse_enum(const char *s, const char *const *tab, int n, const
             strncat(choices, tab[j], sizeof choices - strlen(choices) - 1);
             if (j + 1 < n) strncat(choices, "|", sizeof choices - strlen(choices) - 1);
         }
-        return ntk_set_error(NTK_EINVAL, "%s: unknown value '%s' (expected %s)", what, s ? s : "(null)",
-                             choices);
+        return ntk_set_error(NTK_EINVAL, "unknown %s '%s' (expected %s)", what, s ? s : "(null)", choices);
     }
     *out = i;
     return NTK_OK;
@@ -129,7 +128,7 @@ static ntk_status parse_enum(const char *s, const char *const *tab, int n, const
 ntk_status ntk_act_parse(const char *s, ntk_act *out)
 {
     int v = 0;
-    ntk_status st = parse_enum(s, act_names, 5, "act", &v);
+    ntk_status st = parse_enum(s, act_names, 5, "activation", &v);
     if (st == NTK_OK) *out = (ntk_act)v;
     return st;
 }
@@ -137,7 +136,7 @@ ntk_status ntk_act_parse(const char *s, ntk_act *out)
 ntk_status ntk_param_parse(const char *s, ntk_param *out)
 {
     int v = 0;
-    ntk_status st = parse_enum(s, param_names, 2, "param", &v);
+    ntk_status st = parse_enum(s, param_names, 2, "parameterization", &v);
     if (st == NTK_OK) *out = (ntk_param)v;
     return st;
 }
@@ -145,7 +144,7 @@ ntk_status ntk_param_parse(const char *s, ntk_param *out)
 ntk_status ntk_bias_parse(const char *s, ntk_bias *out)
 {
     int v = 0;
-    ntk_status st = parse_enum(s, bias_names, 3, "bias", &v);
+    ntk_status st = parse_enum(s, bias_names, 3, "bias option", &v);
     if (st == NTK_OK) *out = (ntk_bias)v;
     return st;
 }
@@ -153,7 +152,7 @@ ntk_status ntk_bias_parse(const char *s, ntk_bias *out)
 ntk_status ntk_first_layer_parse(const char *s, ntk_first_layer *out)
 {
     int v = 0;
-    ntk_status st = parse_enum(s, first_names, 2, "first_layer", &v);
+    ntk_status st = parse_enum(s, first_names, 2, "first-layer option", &v);
     if (st == NTK_OK) *out = (ntk_first_layer)v;
     return st;
 }
