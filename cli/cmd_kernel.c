@@ -133,6 +133,16 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
     size_t shK[4] = {N, N, k, k}, shT[2] = {N, N}, shX[2] = {N, (size_t)spec->n0};
     size_t shL[5] = {d, N, N, k, k};
     int ndimK = k == 1 ? 2 : 4;
+    /* The writer streams from our buffers at close: every buffer handed to it
+     * must stay unchanged until then, so re-layout the per-layer terms in place
+     * first and use tmp for K alone. */
+    if (st == NTK_OK && s->Kl && k > 1) {
+        size_t blk = N * k * N * k * es;
+        for (size_t l = 0; l < d; l++) {
+            relayout(N, k, es, (char *)s->Kl + l * blk, s->tmp);
+            memcpy((char *)s->Kl + l * blk, s->tmp, blk);
+        }
+    }
     if (st == NTK_OK) {
         const void *Kfile = s->K;
         if (k > 1) {
@@ -143,15 +153,7 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
     }
     if (st == NTK_OK) st = ntk_npz_add(w, "K_trace", nt, 2, shT, s->Kt);
     if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, s->X);
-    if (st == NTK_OK && s->Kl) {
-        size_t blk = N * k * N * k * es;
-        if (k > 1)
-            for (size_t l = 0; l < d; l++) {
-                relayout(N, k, es, (char *)s->Kl + l * blk, s->tmp);
-                memcpy((char *)s->Kl + l * blk, s->tmp, blk);
-            }
-        st = ntk_npz_add(w, "K_layers", nt, k == 1 ? 3 : 5, shL, s->Kl);
-    }
+    if (st == NTK_OK && s->Kl) st = ntk_npz_add(w, "K_layers", nt, k == 1 ? 3 : 5, shL, s->Kl);
     if (st != NTK_OK) {
         ntk_npz_abort(w);
         cli_errorf("writing kernel.npz: %s", ntk_last_error());
@@ -219,8 +221,9 @@ int cmd_kernel(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    if ((rc = cli_run_create(&run, &c, "kernel"))) goto done;
-    run_open = true;
+    rc = cli_run_create(&run, &c, "kernel");
+    run_open = true; /* abort also releases what a failed create holds */
+    if (rc) goto done;
     if ((rc = cli_run_write_config(&run, &c))) goto done;
 
     double t0 = cli_now();

@@ -232,7 +232,8 @@ ntk_status ntk_npy_parse(const void *buf, size_t len, const char *what, ntk_arra
 
 typedef struct ntk_npz_writer ntk_npz_writer;
 ntk_status ntk_npz_open(const char *path, ntk_npz_writer **out);
-/* Add member `name` (".npy" is appended).  Data is copied or fully written before return. */
+/* Add member `name` (".npy" is appended).  The data is not copied: it must stay valid and
+ * unchanged until ntk_npz_close or ntk_npz_abort. */
 ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_npy_type type, int ndim,
                        const size_t *shape, const void *data);
 /* Finish the archive and rename it into place; frees w.  On failure nothing is left at path. */

@@ -1,40 +1,36 @@
-/* fsutil.c -- atomic whole-file writes (temp file + fsync + rename) and mkdir -p. */
-#include "ntkdrift.h"
+/* fsutil.c -- atomic file writes (temp file + fsync + rename) and mkdir -p. */
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* "<path>.tmp.<pid>" in a malloc'ed string, or NULL when out of memory. */
-static char *temp_name(const char *path)
+static atomic_uint temp_counter;
+
+char *fs_temp_name(const char *path)
 {
-    size_t cap = strlen(path) + 32;
+    size_t cap = strlen(path) + 48;   /* ".tmp." + pid + "." + counter + NUL */
     char *tmp = malloc(cap);
-    if (tmp) snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+    if (tmp)
+        snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(),
+                 atomic_fetch_add_explicit(&temp_counter, 1u, memory_order_relaxed));
     return tmp;
 }
 
-/* Best effort: make a rename in path's directory durable.  Errors are ignored
- * (some filesystems refuse fsync on directories). */
+/* Best effort: make a rename in path's directory durable (errors ignored). */
 static void sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) {
-        dir = strdup(".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
+    size_t n = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(n + 1);
     if (!dir) return;
+    memcpy(dir, slash ? path : ".", n);
+    dir[n] = '\0';
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {
         (void)fsync(fd);
@@ -43,19 +39,25 @@ static void sync_parent_dir(const char *path)
     free(dir);
 }
 
-/* Write and sync data into the already-named temp file; sets the error. */
-static ntk_status write_temp(const char *path, const char *tmp, const void *data, size_t len)
+/* head: [hlen], body: [blen]; see fsutil.h. */
+ntk_status fs_write_atomic(const char *path, const void *head, size_t hlen, const void *body,
+                            size_t blen)
 {
+    char *tmp = fs_temp_name(path);
+    if (!tmp) return ntk_set_error(NTK_ENOMEM, "%s: out of memory for temp name", path);
+    ntk_status st = NTK_OK;
     FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        return ntk_set_error(NTK_EIO, "%s: cannot create temp file '%s': %s", path, tmp,
-                             strerror(errno));
+    if (!fp) {
+        st = ntk_set_error(NTK_EIO, "%s: cannot create temp file '%s': %s", path, tmp,
+                           strerror(errno));
+        free(tmp);
+        return st;
+    }
     int err = 0;
     const char *step = NULL;
-    if (len > 0 && fwrite(data, 1, len, fp) != len) {
-        err = errno;
-        step = "write";
-    } else if (fflush(fp) != 0) {
+    errno = 0;
+    if ((hlen > 0 && fwrite(head, 1, hlen, fp) != hlen) ||
+        (blen > 0 && fwrite(body, 1, blen, fp) != blen) || fflush(fp) != 0) {
         err = errno;
         step = "write";
     } else if (fsync(fileno(fp)) != 0) {
@@ -67,22 +69,9 @@ static ntk_status write_temp(const char *path, const char *tmp, const void *data
         step = "close";
     }
     if (step)
-        return ntk_set_error(NTK_EIO, "%s: %s of temp file '%s' failed (%zu bytes): %s", path,
-                             step, tmp, len, err ? strerror(err) : "short write");
-    return NTK_OK;
-}
-
-/* data: [len] bytes. */
-ntk_status ntk_write_file_atomic(const char *path, const void *data, size_t len)
-{
-    if (!path || !*path) return ntk_set_error(NTK_EINVAL, "write_file_atomic: empty path");
-    if (!data && len > 0)
-        return ntk_set_error(NTK_EINVAL, "%s: write_file_atomic: data is NULL (len %zu)", path,
-                             len);
-    char *tmp = temp_name(path);
-    if (!tmp) return ntk_set_error(NTK_ENOMEM, "%s: out of memory for temp name", path);
-    ntk_status st = write_temp(path, tmp, data, len);
-    if (st == NTK_OK && rename(tmp, path) != 0)
+        st = ntk_set_error(NTK_EIO, "%s: %s of temp file '%s' failed (%zu bytes): %s", path, step,
+                           tmp, hlen + blen, err ? strerror(err) : "short write");
+    else if (rename(tmp, path) != 0)
         st = ntk_set_error(NTK_EIO, "%s: cannot rename temp file '%s' into place: %s", path, tmp,
                            strerror(errno));
     if (st != NTK_OK)
@@ -91,6 +80,15 @@ ntk_status ntk_write_file_atomic(const char *path, const void *data, size_t len)
         sync_parent_dir(path);
     free(tmp);
     return st;
+}
+
+/* data: [len] bytes. */
+ntk_status ntk_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    if (!path || !*path) return ntk_set_error(NTK_EINVAL, "write_file_atomic: empty path");
+    if (!data && len > 0)
+        return ntk_set_error(NTK_EINVAL, "%s: write_file_atomic: data is NULL (len %zu)", path, len);
+    return fs_write_atomic(path, data, len, NULL, 0);
 }
 
 /* Create one directory level; an existing directory is fine. */

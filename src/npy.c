@@ -1,19 +1,14 @@
-/* npy.c -- .npy arrays (write, hardened parse) and .npz archives via libzip. */
-#include "ntkdrift.h"
+/* npy.c -- .npy arrays: header writer, streaming atomic write, hardened parse.
+ * The .npz side (libzip) and the atomic-write helper live in npz.c. */
+#include "fsutil.h"
+#include "npy_image.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#include <zip.h>
 
-#define NPY_MAGIC "\x93NUMPY"
-#define NPY_MAGIC_LEN 6
-#define NPY_ALIGN 64
-#define NPZ_MAX_MEMBER ((zip_uint64_t)1 << 40)
 #define NATIVE_LE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 
 void ntk_array_free(ntk_array *a)
@@ -49,14 +44,13 @@ static ntk_status check_write(const char *what, ntk_npy_type type, int ndim, con
     return NTK_OK;
 }
 
-/* Builds a complete version 1.0 .npy image in *out (malloc'ed, [*out_len]). */
-static ntk_status npy_image(const char *what, ntk_npy_type type, int ndim, const size_t *shape,
-                            const void *data, unsigned char **out, size_t *out_len)
+/* hdr: [NPY_HEADER_MAX]; see npy_image.h. */
+ntk_status npy_header(const char *what, ntk_npy_type type, int ndim, const size_t *shape,
+                      const void *data, unsigned char *hdr, size_t *hdr_len, size_t *nbytes)
 {
-    size_t nbytes = 0;
-    ntk_status st = check_write(what, type, ndim, shape, data, &nbytes);
+    ntk_status st = check_write(what, type, ndim, shape, data, nbytes);
     if (st != NTK_OK) return st;
-    char dict[512];   /* at most ~60 + 8 * 22 characters */
+    char dict[NPY_HEADER_MAX];   /* at most ~60 + 8 * 22 characters */
     int n = snprintf(dict, sizeof dict, "{'descr': '%c%c%zu', 'fortran_order': False, 'shape': (",
                      write_types[type].size == 1 ? '|' : NATIVE_LE ? '<' : '>',
                      write_types[type].kind, write_types[type].size);
@@ -65,37 +59,31 @@ static ntk_status npy_image(const char *what, ntk_npy_type type, int ndim, const
     n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", ndim == 1 ? "," : "");
     size_t pre = NPY_MAGIC_LEN + 4, hlen = (size_t)n + 1;   /* + '\n' */
     hlen += (NPY_ALIGN - (pre + hlen) % NPY_ALIGN) % NPY_ALIGN;
-    size_t len;
-    if (__builtin_add_overflow(pre + hlen, nbytes, &len))
+    size_t total;
+    if (pre + hlen > NPY_HEADER_MAX || __builtin_add_overflow(pre + hlen, *nbytes, &total))
         return ntk_set_error(NTK_EINVAL, "%s: array size overflows size_t", what);
-    unsigned char *buf = malloc(len);
-    if (!buf) return ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu bytes", what, len);
-    memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
-    buf[6] = 1;
-    buf[7] = 0;
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
-    memcpy(buf + pre, dict, (size_t)n);
-    memset(buf + pre + n, ' ', hlen - (size_t)n - 1);
-    buf[pre + hlen - 1] = '\n';
-    if (nbytes) memcpy(buf + pre + hlen, data, nbytes);
-    *out = buf;
-    *out_len = len;
+    memcpy(hdr, NPY_MAGIC, NPY_MAGIC_LEN);
+    hdr[6] = 1;
+    hdr[7] = 0;
+    hdr[8] = (unsigned char)(hlen & 0xff);
+    hdr[9] = (unsigned char)(hlen >> 8);
+    memcpy(hdr + pre, dict, (size_t)n);
+    memset(hdr + pre + n, ' ', hlen - (size_t)n - 1);
+    hdr[pre + hlen - 1] = '\n';
+    *hdr_len = pre + hlen;
     return NTK_OK;
 }
 
-/* shape: [ndim]; data: [prod(shape)] elements of `type`. */
+/* shape: [ndim]; data: [prod(shape)] elements of `type`, written in place (not copied). */
 ntk_status ntk_npy_write(const char *path, ntk_npy_type type, int ndim, const size_t *shape,
                          const void *data)
 {
     if (!path || !*path) return ntk_set_error(NTK_EINVAL, "npy_write: empty path");
-    unsigned char *img;
-    size_t len;
-    ntk_status st = npy_image(path, type, ndim, shape, data, &img, &len);
+    unsigned char hdr[NPY_HEADER_MAX];
+    size_t hlen = 0, nbytes = 0;
+    ntk_status st = npy_header(path, type, ndim, shape, data, hdr, &hlen, &nbytes);
     if (st != NTK_OK) return st;
-    st = ntk_write_file_atomic(path, img, len);
-    free(img);
-    return st;
+    return fs_write_atomic(path, hdr, hlen, data, nbytes);
 }
 
 /* ================================================================ parsing */
@@ -135,8 +123,12 @@ static ntk_status parse_str(cursor *c, char *out, size_t cap)
     char q = accept(c, '\'') ? '\'' : accept(c, '"') ? '"' : 0;
     if (!q) return hdr_err(c, "expected a quoted string");
     size_t n = 0;
-    while (c->p < c->end && *c->p != q && *c->p != '\\' && n + 1 < cap) out[n++] = *c->p++;
-    if (c->p >= c->end || *c->p != q) return hdr_err(c, "unterminated, escaped or overlong string");
+    /* Printable ASCII only: the text may be echoed into one-line error messages. */
+    while (c->p < c->end && *c->p != q && *c->p != '\\' && *c->p >= ' ' && *c->p <= '~' &&
+           n + 1 < cap)
+        out[n++] = *c->p++;
+    if (c->p >= c->end || *c->p != q)
+        return hdr_err(c, "unterminated, escaped, non-ASCII or overlong string");
     c->p++;
     out[n] = '\0';
     return NTK_OK;
@@ -145,13 +137,16 @@ static ntk_status parse_str(cursor *c, char *out, size_t cap)
 /* One non-negative decimal dimension (Python 2 'L' suffix allowed). */
 static ntk_status parse_dim(cursor *c, size_t *out)
 {
-    if (accept(c, '-')) return ntk_set_error(NTK_EFORMAT, "%s: negative dimension in shape", c->what);
+    if (accept(c, '-'))
+        return ntk_set_error(NTK_EFORMAT, "%s: negative dimension in shape", c->what);
     if (c->p >= c->end || *c->p < '0' || *c->p > '9')
         return hdr_err(c, "shape must be a tuple of non-negative integers");
     size_t v = 0;
     for (; c->p < c->end && *c->p >= '0' && *c->p <= '9'; c->p++)
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (size_t)(*c->p - '0'), &v))
-            return ntk_set_error(NTK_EFORMAT, "%s: shape dimension does not fit in size_t", c->what);
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (size_t)(*c->p - '0'), &v))
+            return ntk_set_error(NTK_EFORMAT, "%s: shape dimension does not fit in size_t",
+                                 c->what);
     if (c->p < c->end && *c->p == 'L') c->p++;
     *out = v;
     return NTK_OK;
@@ -187,9 +182,10 @@ static ntk_status parse_descr(const char *what, const char *s, npy_dtype *dt)
     size_t size = 0;
     int digits = 0;
     while (*t >= '0' && *t <= '9' && digits < 3) size = size * 10 + (size_t)(*t++ - '0'), digits++;
+    int pow2 = size == 1 || size == 2 || size == 4 || size == 8;
     int ok = !*t && digits > 0 &&
-             (((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
-              (kind == 'f' && (size == 4 || size == 8)) || (kind == 'b' && size == 1));
+             (((kind == 'i' || kind == 'u') && pow2) || (kind == 'f' && (size == 4 || size == 8)) ||
+              (kind == 'b' && size == 1));
     if (!ok)
         return ntk_set_error(NTK_EFORMAT, "%s: unsupported dtype '%s' (supported: f8 f4 i8 i4 i2 "
                              "i1 u8 u4 u2 u1 b1, either byte order)", what, s);
@@ -224,7 +220,8 @@ static ntk_status parse_header(const char *what, const char *text, size_t len, n
                                  "supported", what);
         if (k == 1 && !(*fortran = accept_word(&c, "True")) && !accept_word(&c, "False"))
             return hdr_err(&c, "'fortran_order' must be True or False");
-        st = k == 0 ? parse_str(&c, descr, sizeof descr) : k == 2 ? parse_shape(&c, ndim, shape) : st;
+        if (k == 0) st = parse_str(&c, descr, sizeof descr);
+        if (k == 2) st = parse_shape(&c, ndim, shape);
         if (st != NTK_OK) return st;
         if (!accept(&c, ',')) {
             if (!accept(&c, '}')) return hdr_err(&c, "expected ',' or '}' in the dict");
@@ -387,218 +384,3 @@ ntk_status ntk_npy_read(const char *path, ntk_array *out)
     return st;
 }
 
-/* ================================================================== .npz */
-
-struct ntk_npz_writer {
-    zip_t *za;
-    char *path;   /* final name */
-    char *tmp;    /* "<path>.tmp.<pid>" */
-};
-
-static void writer_free(ntk_npz_writer *w)
-{
-    free(w->path);
-    free(w->tmp);
-    free(w);
-}
-
-/* Sets "<path>: <doing>: <libzip's message for code>" with status st. */
-static ntk_status zip_code_err(ntk_status st, int code, const char *path, const char *doing)
-{
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, code);
-    st = ntk_set_error(st, "%s: %s: %s", path, doing, zip_error_strerror(&ze));
-    zip_error_fini(&ze);
-    return st;
-}
-
-ntk_status ntk_npz_open(const char *path, ntk_npz_writer **out)
-{
-    if (!out) return ntk_set_error(NTK_EINVAL, "npz_open: out is NULL");
-    *out = NULL;
-    if (!path || !*path) return ntk_set_error(NTK_EINVAL, "npz_open: empty path");
-    ntk_npz_writer *w = calloc(1, sizeof *w);
-    size_t cap = strlen(path) + 32;
-    if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(cap))) {
-        if (w) writer_free(w);
-        return ntk_set_error(NTK_ENOMEM, "%s: out of memory", path);
-    }
-    snprintf(w->tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-    /* Create the temp now: an unwritable directory is reported here, and
-     * libzip keeps this file's (umask-respecting) permissions. */
-    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666), zerr = 0;
-    ntk_status st = NTK_OK;
-    if (fd < 0)
-        st = ntk_set_error(NTK_EIO, "%s: cannot create temp file '%s': %s", path, w->tmp,
-                           strerror(errno));
-    else if (close(fd) != 0 || !(w->za = zip_open(w->tmp, ZIP_CREATE | ZIP_TRUNCATE, &zerr)))
-        st = zip_code_err(NTK_EIO, zerr, path, "cannot create zip archive");
-    if (st != NTK_OK) {
-        if (fd >= 0) (void)remove(w->tmp);
-        writer_free(w);
-        return st;
-    }
-    *out = w;
-    return NTK_OK;
-}
-
-/* shape: [ndim]; data: [prod(shape)] elements of `type`. */
-ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_npy_type type, int ndim,
-                       const size_t *shape, const void *data)
-{
-    if (!w) return ntk_set_error(NTK_EINVAL, "npz_add: writer is NULL");
-    if (!name || !*name) return ntk_set_error(NTK_EINVAL, "%s: npz_add: empty member name", w->path);
-    char member[512], what[4608];
-    if ((size_t)snprintf(member, sizeof member, "%s.npy", name) >= sizeof member)
-        return ntk_set_error(NTK_EINVAL, "%s: member name too long: '%s'", w->path, name);
-    snprintf(what, sizeof what, "%s:%s", w->path, member);
-    unsigned char *img = NULL;
-    size_t len = 0;
-    ntk_status st = npy_image(what, type, ndim, shape, data, &img, &len);
-    if (st != NTK_OK) return st;
-    zip_source_t *src = zip_source_buffer(w->za, img, len, 1);   /* owns img from here */
-    if (!src) {
-        free(img);
-        return ntk_set_error(NTK_ENOMEM, "%s: %s", what, zip_strerror(w->za));
-    }
-    zip_int64_t idx = zip_file_add(w->za, member, src, 0);
-    if (idx < 0) {
-        int dup = zip_error_code_zip(zip_get_error(w->za)) == ZIP_ER_EXISTS;
-        st = ntk_set_error(NTK_EINVAL, "%s: cannot add member: %s", what,
-                           dup ? "duplicate member name" : zip_strerror(w->za));
-        zip_source_free(src);
-        return st;
-    }
-    if (zip_set_file_compression(w->za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) != 0)
-        return ntk_set_error(NTK_EIO, "%s: cannot select stored compression: %s", what,
-                             zip_strerror(w->za));
-    return NTK_OK;
-}
-
-void ntk_npz_abort(ntk_npz_writer *w)
-{
-    if (!w) return;
-    zip_discard(w->za);
-    (void)remove(w->tmp);
-    writer_free(w);
-}
-
-ntk_status ntk_npz_close(ntk_npz_writer *w)
-{
-    if (!w) return ntk_set_error(NTK_EINVAL, "npz_close: writer is NULL");
-    zip_int64_t members = zip_get_num_entries(w->za, 0);
-    ntk_status st = NTK_OK;
-    int fd = -1;
-    if (zip_close(w->za) != 0) {
-        st = ntk_set_error(NTK_EIO, "%s: cannot write zip archive '%s': %s", w->path, w->tmp,
-                           zip_strerror(w->za));
-        zip_discard(w->za);
-    } else if (members <= 0) {
-        /* libzip writes no file for an empty archive; numpy accepts a bare end record. */
-        static const unsigned char eocd[22] = {'P', 'K', 5, 6};
-        (void)remove(w->tmp);
-        st = ntk_write_file_atomic(w->path, eocd, sizeof eocd);
-    } else if ((fd = open(w->tmp, O_RDONLY)) < 0 || fsync(fd) != 0) {
-        st = ntk_set_error(NTK_EIO, "%s: cannot fsync temp file '%s': %s", w->path, w->tmp,
-                           strerror(errno));
-    } else if (rename(w->tmp, w->path) != 0) {
-        st = ntk_set_error(NTK_EIO, "%s: cannot rename temp file '%s' into place: %s", w->path,
-                           w->tmp, strerror(errno));
-    }
-    if (fd >= 0) close(fd);
-    if (st != NTK_OK) (void)remove(w->tmp);
-    writer_free(w);
-    return st;
-}
-
-/* Opens an existing archive read-only with a precise error. */
-static ntk_status npz_open_read(const char *path, zip_t **za)
-{
-    struct stat sb;
-    int zerr = 0;
-    if (stat(path, &sb) != 0) return ntk_set_error(NTK_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return ntk_set_error(NTK_EIO, "%s: not a regular file", path);
-    if (sb.st_size == 0) return ntk_set_error(NTK_EFORMAT, "%s: not a zip archive (empty file)", path);
-    if ((*za = zip_open(path, ZIP_RDONLY, &zerr))) return NTK_OK;
-    if (zerr == ZIP_ER_NOZIP)
-        return ntk_set_error(NTK_EFORMAT, "%s: not a zip archive, or truncated (.npz expected)", path);
-    int io = zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ || zerr == ZIP_ER_SEEK || zerr == ZIP_ER_NOENT;
-    return zerr == ZIP_ER_MEMORY ? zip_code_err(NTK_ENOMEM, zerr, path, "cannot open")
-           : zip_code_err(io ? NTK_EIO : NTK_EFORMAT, zerr, path, io ? "cannot open" : "bad zip archive");
-}
-
-/* Reads member idx fully into *buf ([*len], malloc'ed); what names it. */
-static ntk_status npz_slurp(zip_t *za, zip_int64_t idx, const char *what, unsigned char **buf,
-                            size_t *len)
-{
-    zip_stat_t zs;
-    if (zip_stat_index(za, (zip_uint64_t)idx, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
-        return ntk_set_error(NTK_EFORMAT, "%s: cannot stat member: %s", what, zip_strerror(za));
-    if (zs.size > NPZ_MAX_MEMBER || zs.size >= SIZE_MAX)
-        return ntk_set_error(NTK_EFORMAT, "%s: member declares %ju bytes, over the %ju limit",
-                             what, (uintmax_t)zs.size, (uintmax_t)NPZ_MAX_MEMBER);
-    /* Deflate expands at most ~1032:1; a larger claim is a lie, not a big array. */
-    if ((zs.valid & ZIP_STAT_COMP_SIZE) && (zs.valid & ZIP_STAT_COMP_METHOD) &&
-        ((zs.comp_method == ZIP_CM_STORE && zs.size != zs.comp_size) ||
-         (zs.comp_method == ZIP_CM_DEFLATE && zs.size / 1100 > zs.comp_size)))
-        return ntk_set_error(NTK_EFORMAT, "%s: member sizes are inconsistent (%ju bytes from "
-                             "%ju compressed)", what, (uintmax_t)zs.size, (uintmax_t)zs.comp_size);
-    size_t size = (size_t)zs.size, got = 0;
-    unsigned char *b = malloc(size + 1);
-    if (!b) return ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu bytes", what, size);
-    zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
-    ntk_status st = zf ? NTK_OK : ntk_set_error(NTK_EFORMAT, "%s: cannot open member: %s", what,
-                                                zip_strerror(za));
-    /* Read to EOF (one byte of slack notices excess data): the CRC is checked there. */
-    zip_int64_t n = 1;
-    while (st == NTK_OK && n > 0 && got <= size) {
-        if ((n = zip_fread(zf, b + got, size + 1 - got)) < 0)
-            st = ntk_set_error(NTK_EFORMAT, "%s: cannot read member: %s", what, zip_file_strerror(zf));
-        else
-            got += (size_t)n;
-    }
-    if (st == NTK_OK && got != size)
-        st = ntk_set_error(NTK_EFORMAT, "%s: member holds %s than its declared %zu bytes", what,
-                           got < size ? "fewer" : "more", size);
-    if (zf) zip_fclose(zf);
-    if (st != NTK_OK) {
-        free(b);
-        return st;
-    }
-    *buf = b;
-    *len = size;
-    return NTK_OK;
-}
-
-ntk_status ntk_npz_read(const char *path, const char *name, ntk_array *out)
-{
-    if (!out) return ntk_set_error(NTK_EINVAL, "npz_read: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!path || !*path) return ntk_set_error(NTK_EINVAL, "npz_read: empty path");
-    if (!name || !*name) return ntk_set_error(NTK_EINVAL, "%s: npz_read: empty member name", path);
-    zip_t *za;
-    ntk_status st = npz_open_read(path, &za);
-    if (st != NTK_OK) return st;
-    /* "K" finds K.npy, then K; "K.npy" finds K.npy. */
-    char member[512], what[4608];
-    size_t n = strlen(name);
-    zip_int64_t idx = -1;
-    if ((n < 4 || strcmp(name + n - 4, ".npy") != 0) &&
-        (size_t)snprintf(member, sizeof member, "%s.npy", name) < sizeof member)
-        idx = zip_name_locate(za, member, 0);
-    if (idx < 0 && (idx = zip_name_locate(za, name, 0)) >= 0) snprintf(member, sizeof member, "%s", name);
-    if (idx < 0) {
-        st = ntk_set_error(NTK_EFORMAT, "%s: no member '%s' (archive has %jd members)", path, name,
-                           (intmax_t)zip_get_num_entries(za, 0));
-    } else {
-        unsigned char *buf = NULL;
-        size_t len = 0;
-        snprintf(what, sizeof what, "%s:%s", path, member);
-        if ((st = npz_slurp(za, idx, what, &buf, &len)) == NTK_OK) {
-            st = ntk_npy_parse(buf, len, what, out);
-            free(buf);
-        }
-    }
-    zip_discard(za);
-    return st;
-}

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,124 @@ static void test_npz_errors(void **state)
     assert_int_not_equal(stat(other, &sb), 0);
 }
 
+/* A 2000 x 2000 float64 kernel (32 MB): streamed from the caller's buffer at close. */
+static void test_npz_large(void **state)
+{
+    const fixture *f = *state;
+    char path[256], npy[256];
+    in_dir(f, "big.npz", path, sizeof path);
+    in_dir(f, "big.npy", npy, sizeof npy);
+    const size_t n = 2000, shK[2] = {n, n}, shD[1] = {n};
+    double *K = malloc(n * n * sizeof *K), *diag = malloc(n * sizeof *diag);
+    assert_non_null(K);
+    assert_non_null(diag);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) K[i * n + j] = (double)(i * 7 + j) * 0.125 - 1e5;
+    for (size_t i = 0; i < n; i++) diag[i] = K[i * n + i];
+    ntk_npz_writer *w;
+    TU_OK(ntk_npz_open(path, &w));
+    TU_OK(ntk_npz_add(w, "K", NTK_NPY_F64, 2, shK, K));
+    TU_OK(ntk_npz_add(w, "diag", NTK_NPY_F64, 1, shD, diag));
+    TU_OK(ntk_npz_close(w));
+    TU_OK(ntk_npy_write(npy, NTK_NPY_F64, 2, shK, K));
+    assert_int_equal(count_entries(f->dir), 2);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    /* Stored, not deflated: data plus small headers. */
+    assert_true((size_t)sb.st_size > (n + 1) * n * 8 && (size_t)sb.st_size < (n + 1) * n * 8 + 4096);
+    expect_member(path, "K", 2, shK, n * n, K);
+    expect_member(path, "diag", 1, shD, n, diag);
+    ntk_array a;
+    TU_OK(ntk_npy_read(npy, &a));
+    assert_int_equal(a.ndim, 2);
+    assert_int_equal(a.count, n * n);
+    assert_memory_equal(a.data, K, n * n * sizeof *K);
+    ntk_array_free(&a);
+    free(K);
+    free(diag);
+}
+
+/* Two members (and different shapes / types) may reference one buffer. */
+static void test_npz_shared_buffer(void **state)
+{
+    const fixture *f = *state;
+    char path[256];
+    in_dir(f, "shared.npz", path, sizeof path);
+    double buf[12], want6[6];
+    for (int i = 0; i < 12; i++) buf[i] = i * 1.5 - 4;
+    for (int i = 0; i < 6; i++) want6[i] = buf[i];
+    size_t s34[2] = {3, 4}, s12[1] = {12}, s6[1] = {6};
+    ntk_npz_writer *w;
+    TU_OK(ntk_npz_open(path, &w));
+    TU_OK(ntk_npz_add(w, "A", NTK_NPY_F64, 2, s34, buf));
+    TU_OK(ntk_npz_add(w, "B", NTK_NPY_F64, 1, s12, buf));
+    TU_OK(ntk_npz_add(w, "head", NTK_NPY_F64, 1, s6, buf));
+    TU_OK(ntk_npz_close(w));
+    expect_member(path, "A", 2, s34, 12, buf);
+    expect_member(path, "B", 1, s12, 12, buf);
+    expect_member(path, "head", 1, s6, 6, want6);
+    /* Aborting an archive that references a buffer leaves the buffer alone. */
+    TU_OK(ntk_npz_open(path, &w));
+    TU_OK(ntk_npz_add(w, "A", NTK_NPY_F64, 2, s34, buf));
+    ntk_npz_abort(w);
+    expect_member(path, "B", 1, s12, 12, buf);   /* previous archive untouched */
+    assert_int_equal(count_entries(f->dir), 1);
+}
+
+/* Several threads rewriting the same .npy and .npz: temp names never collide. */
+typedef struct {
+    const char *npy, *npz;
+    double v[64];
+    int ok;
+} writer_job;
+
+static void *writer_thread(void *arg)
+{
+    writer_job *j = arg;
+    size_t s[1] = {64};
+    j->ok = 1;
+    for (int r = 0; r < 20 && j->ok; r++) {
+        ntk_npz_writer *w = NULL;
+        j->ok = ntk_npy_write(j->npy, NTK_NPY_F64, 1, s, j->v) == NTK_OK &&
+                ntk_npz_open(j->npz, &w) == NTK_OK &&
+                ntk_npz_add(w, "v", NTK_NPY_F64, 1, s, j->v) == NTK_OK &&
+                ntk_npz_close(w) == NTK_OK;
+    }
+    return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+    const fixture *f = *state;
+    char npy[256], npz[256];
+    in_dir(f, "same.npy", npy, sizeof npy);
+    in_dir(f, "same.npz", npz, sizeof npz);
+    enum { T = 4 };
+    writer_job jobs[T];
+    pthread_t th[T];
+    for (int t = 0; t < T; t++) {
+        jobs[t].npy = npy;
+        jobs[t].npz = npz;
+        for (int i = 0; i < 64; i++) jobs[t].v[i] = t * 1000 + i;
+        assert_int_equal(pthread_create(&th[t], NULL, writer_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < T; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
+    for (int t = 0; t < T; t++)
+        if (!jobs[t].ok) fail_msg("writer thread %d failed", t);
+    assert_int_equal(count_entries(f->dir), 2);
+    /* Each file holds one thread's complete array. */
+    const char *files[2] = {npy, npz};
+    for (int k = 0; k < 2; k++) {
+        ntk_array a;
+        TU_OK(k == 0 ? ntk_npy_read(npy, &a) : ntk_npz_read(npz, "v", &a));
+        assert_int_equal(a.count, 64);
+        int t = (int)(a.data[0] / 1000);
+        assert_true(t >= 0 && t < T);
+        if (tu_rel_max(64, a.data, jobs[t].v) != 0.0) fail_msg("%s: mixed contents", files[k]);
+        ntk_array_free(&a);
+    }
+}
+
 /* -------------------------------------------------------- hostile inputs */
 
 static void test_malformed(void **state)
@@ -394,6 +513,7 @@ static void test_malformed(void **state)
         {"dupkey.npy", "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (4,)}", "duplicate key"},
         {"garbage.npy", "\x01\x02garbage{}", "does not start with '{'"},
         {"unterminated.npy", "{'descr': '<f8", "unterminated"},
+        {"ctrl.npy", "{'descr': '<f8\n', 'fortran_order': False, 'shape': (4,), }", "non-ASCII"},
         {"nobrace.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (4,)", "expected ',' or '}'"},
         {"after.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), } junk", "after the dict"},
         {"fortran.npy", "{'descr': '<f8', 'fortran_order': 1, 'shape': (4,), }", "True or False"},
@@ -614,6 +734,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_npz_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_npz_empty_and_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_npz_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_npz_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_npz_shared_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test(test_fortran_order),
         cmocka_unit_test(test_dtypes_and_endianness),

@@ -11,7 +11,7 @@ margin covers ill-conditioned entries near zero.
 
 usage: test_torch_agreement.py PATH/TO/ntkdrift
 """
-import json, math, os, subprocess, sys, tempfile
+import json, math, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 import torch
@@ -147,6 +147,7 @@ def main():
         else:
             print("FAIL peer script:", r.stderr.strip()[-500:])
             failed += 1
+    shutil.rmtree(tmp, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
