@@ -1,33 +1,15 @@
 /* cmd_kernel.c -- `ntkdrift kernel`: the empirical NTK of a network on a
  * dataset, written as a run directory. */
-#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
 #include "dataset.h"
 #include "rundir.h"
-
-/* Bytes of memory available to this run: --max-memory, else MemAvailable. */
-static double available_bytes(const cli_config *c)
-{
-    if (c->max_memory_gb > 0) return c->max_memory_gb * 1e9;
-    FILE *fp = fopen("/proc/meminfo", "r");
-    double kb = 0;
-    if (fp) {
-        char line[256];
-        while (fgets(line, sizeof line, fp))
-            if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-        fclose(fp);
-    }
-    if (kb > 0) return kb * 1024.0;
-    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    return pages > 0 && psz > 0 ? (double)pages * (double)psz : 1e18;
-}
+#include "summary.h"
 
 /* Peak estimate of a kernel run with N points. */
 static double kernel_run_bytes(const ntk_spec *s, size_t N, ntk_dtype t, bool per_layer, size_t P)
@@ -39,25 +21,16 @@ static double kernel_run_bytes(const ntk_spec *s, size_t N, ntk_dtype t, bool pe
     return b;
 }
 
-static int check_memory(const cli_config *c, const ntk_spec *s, size_t N, size_t P)
+typedef struct {
+    const ntk_spec *spec;
+    const cli_config *c;
+    size_t P;
+} kernel_bytes_ctx;
+
+static double kernel_bytes_for(size_t N, void *ctx)
 {
-    double need = kernel_run_bytes(s, N, c->dtype, c->per_layer, P), have = available_bytes(c);
-    if (need <= have) return 0;
-    size_t lo = 1, hi = N; /* largest N that fits */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        if (kernel_run_bytes(s, mid, c->dtype, c->per_layer, P) <= have)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    char fits[64] = "nothing fits";
-    if (kernel_run_bytes(s, lo, c->dtype, c->per_layer, P) <= have) snprintf(fits, sizeof fits, "N <= %zu fits", lo);
-    cli_errorf("n: a kernel of N = %zu needs an estimated %.3g GB (K, two Gram buffers%s, activations, "
-               "deltas, parameters) but %.3g GB is available%s; %s",
-               N, need / 1e9, c->per_layer ? ", per-layer terms" : "", have / 1e9,
-               c->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
-    return CLI_EXIT_USAGE;
+    const kernel_bytes_ctx *k = ctx;
+    return kernel_run_bytes(k->spec, N, k->c->dtype, k->c->per_layer, k->P);
 }
 
 /* (N, k, N, k) -> (N, N, k, k) */
@@ -68,40 +41,6 @@ static void relayout(size_t N, size_t k, size_t es, const char *src, char *dst)
             for (size_t j = 0; j < N; j++)
                 for (size_t b = 0; b < k; b++)
                     memcpy(dst + (((i * N + j) * k + a) * k + b) * es, src + ((i * k + a) * N * k + j * k + b) * es, es);
-}
-
-typedef struct {
-    double trace, fro, min_entry, max_entry, mean_diag, lambda_min, lambda_max;
-    bool have_eig;
-} ksummary;
-
-static ksummary summarize(const void *Kt, size_t N, ntk_dtype t)
-{
-    ksummary s = {0};
-    s.min_entry = INFINITY;
-    s.max_entry = -INFINITY;
-    double *A = N <= 2048 ? malloc(N * N * sizeof *A) : NULL;
-    for (size_t i = 0; i < N * N; i++) {
-        double v = t == NTK_F32 ? ((const float *)Kt)[i] : ((const double *)Kt)[i];
-        s.fro += v * v;
-        if (v < s.min_entry) s.min_entry = v;
-        if (v > s.max_entry) s.max_entry = v;
-        if (i % (N + 1) == 0) s.trace += v;
-        if (A) A[i] = v;
-    }
-    s.fro = sqrt(s.fro);
-    s.mean_diag = s.trace / (double)N;
-    if (A) {
-        double *w = malloc(N * sizeof *w);
-        if (w && LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', (lapack_int)N, A, (lapack_int)N, w) == 0) {
-            s.lambda_min = w[0];
-            s.lambda_max = w[N - 1];
-            s.have_eig = true;
-        }
-        free(w);
-        free(A);
-    }
-    return s;
 }
 
 typedef struct {
@@ -200,7 +139,11 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     size_t P = ntk_net_num_params(s.net);
-    if ((rc = check_memory(&c, &spec, N, P))) goto done;
+    kernel_bytes_ctx kb = {&spec, &c, P};
+    if ((rc = cli_check_memory(&c, N, kernel_bytes_for, &kb,
+                               c.per_layer ? "K, two Gram buffers, per-layer terms, activations, deltas, parameters"
+                                           : "K, two Gram buffers, activations, deltas, parameters")))
+        goto done;
     if (c.load_params[0]) {
         if (ntk_net_load_params(s.net, c.load_params) != NTK_OK) {
             cli_errorf("load-params: %s", ntk_last_error());
@@ -237,7 +180,7 @@ int cmd_kernel(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    ksummary sm = summarize(s.Kt, N, c.dtype);
+    cli_ksummary sm = cli_summarize(s.Kt, N, c.dtype == NTK_F32);
     if (!isfinite(sm.fro)) {
         cli_errorf("kernel: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
         rc = CLI_EXIT_FAIL;
@@ -279,14 +222,7 @@ int cmd_kernel(int argc, char **argv)
     cJSON_AddNumberToObject(kj, "seed", (double)c.seed);
     cJSON_AddNumberToObject(kj, "seconds_features", t1 - t0);
     cJSON_AddNumberToObject(kj, "seconds_grams", t2 - t1);
-    cJSON *sj = cJSON_AddObjectToObject(extra, "summary");
-    cJSON_AddNumberToObject(sj, "trace", sm.trace);
-    cJSON_AddNumberToObject(sj, "mean_diag", sm.mean_diag);
-    cJSON_AddNumberToObject(sj, "fro", sm.fro);
-    if (sm.have_eig) {
-        cJSON_AddNumberToObject(sj, "lambda_max", sm.lambda_max);
-        cJSON_AddNumberToObject(sj, "lambda_min", sm.lambda_min);
-    }
+    cli_summary_json(extra, "summary", &sm);
     if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
     run_open = false;
 

@@ -2,4 +2,5 @@
 #ifndef NTK_CLI_COMMANDS_H
 #define NTK_CLI_COMMANDS_H
 int cmd_kernel(int argc, char **argv);
+int cmd_limit(int argc, char **argv);
 #endif

@@ -427,7 +427,13 @@ static const struct option long_opts[] = {
 static void print_help(const char *command)
 {
     printf("usage: ntkdrift %s [--config FILE.yaml] [flags]\n\n", command);
-    printf("Empirical NTK of a fully-connected network on a dataset; writes a run directory\n"
+    if (strcmp(command, "limit") == 0)
+        printf("Infinite-width NNGP and NTK of the network below on a dataset (limit.npz: ntk, nngp, X;\n"
+               "standard parameterization also ntk_normalized; --per-layer: ntk_layers). float64 only;\n"
+               "--dtype, --save-params and --load-params do not apply.\n");
+    else
+        printf("Empirical NTK of a fully-connected network on a dataset.\n");
+    printf("Writes a run directory "
            "results/<name>/<YYYYmmdd-HHMMSS>-<id>/ (and a 'latest' link), or exactly --out DIR.\n"
            "Every flag is also a YAML key under its section (model:, data:, run:, kernel:),\n"
            "with '-' written as '_'. Flags override the file; the file overrides defaults.\n\n"

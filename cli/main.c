@@ -10,7 +10,8 @@ static void usage(FILE *fp)
     fprintf(fp,
             "usage: ntkdrift <command> [flags]   (ntkdrift <command> --help for its flags)\n\n"
             "commands:\n"
-            "  kernel     empirical NTK of a network on a dataset (full, per layer, multi-output)\n\n"
+            "  kernel     empirical NTK of a network on a dataset (full, per layer, multi-output)\n"
+            "  limit      infinite-width NNGP and NTK of the same network on the same data\n\n"
             "  --version  print the version\n");
 }
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "kernel") == 0) return cmd_kernel(argc - 1, argv + 1);
+    if (strcmp(cmd, "limit") == 0) return cmd_limit(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s'\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;

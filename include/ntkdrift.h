@@ -177,6 +177,55 @@ size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per
 ntk_status ntk_jacobian(ntk_net *net, size_t N, const double *X, double *J);
 ntk_status ntk_kernel_jacobian_ref(ntk_net *net, size_t N, const double *X, double *K);
 
+/* ------------------------------------------------------------------ limits
+ * Infinite-width NNGP and NTK of the spec (widths -> infinity), float64.
+ * Per output: the limit is diagonal in outputs, K_ab = [a == b] K, so one
+ * scalar kernel is returned for any k.  relu, erf and identity use closed
+ * forms; other activations use quadrature of the 2-D Gaussian expectations
+ * (NTK_EXPECT_QUAD forces quadrature for every activation, for tests).
+ *
+ * Standard parameterization: the NTK grows linearly with the widths (the
+ * weight term of layer l carries a factor n_{l-1} / sigma_w^2); `ntk` is
+ * evaluated at the spec's widths and `ntk_normalized` = ntk / mean hidden width
+ * (for NTK parameterization ntk_normalized = ntk). */
+
+typedef enum { NTK_EXPECT_AUTO, NTK_EXPECT_QUAD } ntk_expect_method;
+
+/* E[phi(u) phi(v)] and E[phi'(u) phi'(v)] for (u, v) ~ N(0, [[s11, s12], [s12, s22]]). */
+ntk_status ntk_gauss_expect(ntk_act act, ntk_expect_method m, double s11, double s22, double s12,
+                            double *e_phiphi, double *e_dphidphi);
+
+typedef struct {
+    ntk_expect_method method;
+    int quad_radial;        /* Gauss-Legendre nodes per radial panel (0: 12) */
+    int quad_angular;       /* Gauss-Legendre nodes per angular panel (0: 16) */
+} ntk_limit_opts;
+
+/* Kernels between Xa: [Na x n0] and Xb: [Nb x n0].  nngp, ntk, ntk_normalized: [Na x Nb]
+ * (any may be NULL); ntk_layers: [(L+1) x Na x Nb] or NULL, the per-layer terms (sum = ntk). */
+ntk_status ntk_limit_cross(const ntk_spec *spec, const ntk_limit_opts *o, size_t Na, const double *Xa,
+                           size_t Nb, const double *Xb, double *nngp, double *ntk, double *ntk_normalized,
+                           double *ntk_layers);
+/* Symmetric full kernels on X: [N x n0] (computes one triangle). Outputs as above with Na = Nb = N. */
+ntk_status ntk_limit_full(const ntk_spec *spec, const ntk_limit_opts *o, size_t N, const double *X,
+                          double *nngp, double *ntk, double *ntk_normalized, double *ntk_layers);
+/* Diagonals only: nngp_diag, ntk_diag: [N] (either may be NULL). O(N depth). */
+ntk_status ntk_limit_diag(const ntk_spec *spec, const ntk_limit_opts *o, size_t N, const double *X,
+                          double *nngp_diag, double *ntk_diag);
+
+/* Closed forms on the circle S^1 (one hidden ReLU layer, unit inputs, angle delta in [0, pi]):
+ * K0 = (sin d + (pi - d) cos d) / 2pi, K1 = (pi - d) / 2pi, Theta_nobias = K0 + cos d K1,
+ * Theta_bias = K0 + (1 + cos d) K1. */
+double ntk_circle_k0(double delta);
+double ntk_circle_k1(double delta);
+double ntk_circle_theta(double delta, int with_bias);
+/* Continuum eigenvalues lambda_k = (1/pi) int_0^pi Theta(d) cos(k d) dd, k = 0..kmax-1, of a
+ * kernel profile on the circle (uniform measure), by composite Gauss-Legendre.  lambda: [kmax]. */
+ntk_status ntk_circle_eigenvalues(double (*profile)(double delta, void *ctx), void *ctx, int kmax,
+                                  double *lambda);
+/* Closed form of the same for Theta_bias / Theta_nobias. */
+double ntk_circle_eigenvalue_closed(int k, int with_bias);
+
 /* ---------------------------------------------------------------- threads */
 
 /* Threads used by BLAS (and later OpenMP regions). 0 = leave as is. */
@@ -203,6 +252,75 @@ ntk_status ntk_data_gaussian(uint64_t seed, size_t N, int n0, double *X);
 /* X: [N x 2] points (cos g, sin g) on the unit circle, g_i = -pi + 2 pi i / N. */
 ntk_status ntk_data_circle(size_t N, double *X);
 
+/* Streams of the data module (each task draws from its own). */
+enum {
+    NTK_STREAM_ANGLES = 18,    /* uniform random angles on the circle */
+    NTK_STREAM_SUBSET = 19,    /* subsets drawn without replacement */
+    NTK_STREAM_SPHERE = 20,    /* points on the sphere */
+    NTK_STREAM_NOISE = 21,     /* additive label noise */
+    NTK_STREAM_FOURIER = 22,   /* random Fourier coefficients / phases */
+};
+
+typedef enum { NTK_ANGLES_SYM, NTK_ANGLES_POS } ntk_angle_range; /* [-pi, pi) or [0, 2 pi) */
+/* Evenly spaced grid: gamma_i = start + 2 pi i / N.  gamma: [N], X: [N x 2] (either may be NULL). */
+ntk_status ntk_data_circle_grid(size_t N, ntk_angle_range r, double *gamma, double *X);
+/* Uniform random angles in the range (stream ANGLES). gamma: [N], X: [N x 2] (either may be NULL). */
+ntk_status ntk_data_circle_uniform(uint64_t seed, size_t N, ntk_angle_range r, double *gamma, double *X);
+/* n_pick distinct indices of [0, n_total), drawn without replacement (stream SUBSET), returned
+ * in increasing order.  idx: [n_pick]. */
+ntk_status ntk_data_subset(uint64_t seed, uint64_t sub, size_t n_total, size_t n_pick, size_t *idx);
+/* X: [N x n0] uniform on the unit sphere S^{n0-1} (normalised Gaussians, stream SPHERE). */
+ntk_status ntk_data_sphere(uint64_t seed, size_t N, int n0, double *X);
+/* y_i = sum_{k=1}^{K} a[k-1] sin(k gamma_i + phase[k-1]) (phase may be NULL = 0); only terms with
+ * k <= kmax count (kmax <= 0: all), giving the partial sums.  gamma: [N], y: [N]. */
+ntk_status ntk_target_fourier(size_t N, const double *gamma, int K, const double *a, const double *phase,
+                              int kmax, double *y);
+/* y_i = x_i1 * x_i2.  X: [N x n0] (n0 >= 2), y: [N]. */
+ntk_status ntk_target_product(size_t N, int n0, const double *X, double *y);
+/* y += std * N(0,1) on stream NOISE (sub distinguishes train/eval).  y: [n]. */
+ntk_status ntk_target_add_noise(uint64_t seed, uint64_t sub, double std, size_t n, double *y);
+
+/* IDX files (raw or gzip, read with zlib): unsigned-byte data only (type 0x08). */
+typedef struct {
+    int ndim;
+    size_t shape[4];
+    size_t count;
+    unsigned char *data;   /* [count], owned */
+} ntk_idx;
+ntk_status ntk_idx_read(const char *path, ntk_idx *out);
+void ntk_idx_free(ntk_idx *a);
+
+/* A supervised dataset: inputs and targets for training and evaluation. */
+typedef struct {
+    size_t n_train, n_eval;
+    int n0, k;
+    double *X_train;       /* [n_train x n0] */
+    double *Y_train;       /* [n_train x k] */
+    double *X_eval;        /* [n_eval x n0] */
+    double *Y_eval;        /* [n_eval x k] */
+    int *label_train;      /* [n_train] class labels, or NULL */
+    int *label_eval;       /* [n_eval] */
+} ntk_dataset;
+void ntk_dataset_free(ntk_dataset *d);
+
+typedef enum { NTK_TARGETS_BINARY, NTK_TARGETS_ONEHOT } ntk_targets;
+typedef enum { NTK_PIXELS_UNIT, NTK_PIXELS_STANDARDIZE } ntk_pixels;
+
+#define NTK_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+typedef struct {
+    const char *dir;        /* NULL: NTK_FMNIST_DIR */
+    const int *classes;     /* [n_classes] labels 0..9 to keep, in this order; NULL: all 10 */
+    int n_classes;
+    size_t n_train, n_eval; /* 0: all available of the kept classes */
+    ntk_targets targets;    /* binary: +1 for classes[0], -1 for classes[1] (needs 2 classes);
+                               onehot: k = n_classes, 1 at the class position */
+    ntk_pixels pixels;      /* unit: x / 255; standardize: (x/255 - mean_j) / std_j with the
+                               training set's per-pixel statistics (std 0 -> 1) */
+    uint64_t seed;          /* subsets of n_train / n_eval drawn without replacement */
+} ntk_fmnist_opts;
+ntk_fmnist_opts ntk_fmnist_defaults(void);
+ntk_status ntk_fmnist_load(const ntk_fmnist_opts *o, ntk_dataset *out);
+
 /* ---------------------------------------------------------------------- io
  * .npy arrays and .npz archives (zip of .npy members, written with libzip,
  * stored uncompressed) that numpy.load opens.  All writers are atomic: the
@@ -220,6 +338,9 @@ typedef struct {
     double *data;        /* [count], owned; free with ntk_array_free */
 } ntk_array;
 void ntk_array_free(ntk_array *a);
+/* A numeric CSV file (comma-separated, optional one-line text header, '#' comment lines) as a
+ * 2-D array [rows x cols]; every row must have the same number of fields. */
+ntk_status ntk_csv_read(const char *path, ntk_array *out);
 
 /* Write one array.  shape: [ndim]; data: count elements of `type`. */
 ntk_status ntk_npy_write(const char *path, ntk_npy_type type, int ndim, const size_t *shape,

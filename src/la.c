@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <omp.h>
 #include <string.h>
 
 bool la_dims_ok(size_t m, size_t n, size_t k)
@@ -64,7 +65,9 @@ void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t
 
 void ntk_set_threads(int n)
 {
-    if (n > 0) openblas_set_num_threads(n);
+    if (n <= 0) return;
+    openblas_set_num_threads(n);
+    omp_set_num_threads(n);
 }
 
 int ntk_get_threads(void) { return openblas_get_num_threads(); }

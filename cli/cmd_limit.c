@@ -1,0 +1,135 @@
+/* cmd_limit.c -- `ntkdrift limit`: infinite-width NNGP and NTK of the spec on
+ * a dataset, written as a run directory like `ntkdrift kernel`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "dataset.h"
+#include "rundir.h"
+#include "summary.h"
+
+typedef struct {
+    const ntk_spec *spec;
+    bool per_layer, normalized;
+} limit_bytes_ctx;
+
+static double limit_bytes_for(size_t N, void *ctx)
+{
+    const limit_bytes_ctx *l = ctx;
+    double mats = 2 + (l->normalized ? 1 : 0) + (l->per_layer ? l->spec->depth + 1.0 : 0);
+    return mats * (double)N * (double)N * 8.0 + (double)N * l->spec->n0 * 8.0;
+}
+
+int cmd_limit(int argc, char **argv)
+{
+    cli_config c;
+    cli_config_defaults(&c, "limit");
+    int rc = cli_config_parse_args(&c, argc, argv, "limit");
+    if (rc >= 0) {
+        cli_config_free(&c);
+        return rc;
+    }
+    double *X = NULL, *G = NULL, *K = NULL, *Kn = NULL, *Kl = NULL;
+    cli_run run = {0};
+    bool run_open = false;
+    ntk_spec spec;
+    size_t N = 0;
+    char desc[CLI_PATH_MAX + 64];
+    if (c.dtype != NTK_F64 || c.save_params || c.load_params[0]) {
+        cli_errorf("limit: --dtype f32, --save-params and --load-params do not apply (infinite-width kernels are "
+                   "float64 and have no parameters)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
+    if ((rc = cli_config_spec(&c, &spec))) goto done;
+    ntk_set_threads(c.threads);
+    bool normalized = spec.param == NTK_PARAM_STANDARD;
+    limit_bytes_ctx lb = {&spec, c.per_layer, normalized};
+    if ((rc = cli_check_memory(&c, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
+        goto done;
+    size_t d = (size_t)spec.depth + 1;
+    G = malloc(N * N * sizeof *G);
+    K = malloc(N * N * sizeof *K);
+    Kn = normalized ? malloc(N * N * sizeof *Kn) : NULL;
+    Kl = c.per_layer ? malloc(d * N * N * sizeof *Kl) : NULL;
+    if (!G || !K || (normalized && !Kn) || (c.per_layer && !Kl)) {
+        cli_errorf("out of memory for N = %zu", N);
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    rc = cli_run_create(&run, &c, "limit");
+    run_open = true;
+    if (rc) goto done;
+    if ((rc = cli_run_write_config(&run, &c))) goto done;
+    double t0 = cli_now();
+    if (ntk_limit_full(&spec, NULL, N, X, G, K, Kn, Kl) != NTK_OK) {
+        cli_errorf("limit: %s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    double t1 = cli_now();
+    cli_ksummary sm = cli_summarize(K, N, false);
+    if (!isfinite(sm.fro)) {
+        cli_errorf("limit: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    char path[CLI_PATH_MAX + 64];
+    ntk_npz_writer *w = NULL;
+    size_t shK[2] = {N, N}, shX[2] = {N, (size_t)spec.n0}, shL[3] = {d, N, N};
+    ntk_status st = ntk_npz_open(cli_run_path(&run, "limit.npz", path, sizeof path), &w);
+    if (st == NTK_OK) st = ntk_npz_add(w, "ntk", NTK_NPY_F64, 2, shK, K);
+    if (st == NTK_OK) st = ntk_npz_add(w, "nngp", NTK_NPY_F64, 2, shK, G);
+    if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, X);
+    if (st == NTK_OK && Kn) st = ntk_npz_add(w, "ntk_normalized", NTK_NPY_F64, 2, shK, Kn);
+    if (st == NTK_OK && Kl) st = ntk_npz_add(w, "ntk_layers", NTK_NPY_F64, 3, shL, Kl);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    if (st != NTK_OK) {
+        cli_errorf("writing limit.npz: %s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    cli_run_wrote(&run, "limit.npz");
+    cli_run_artifact(&run, "limit.npz", "ntk", "float64", 2, shK,
+                     spec.param == NTK_PARAM_NTK ? "infinite-width NTK (per output; the k-output limit is ntk (x) I_k)"
+                                                 : "leading-order NTK at the spec's widths (standard param: grows "
+                                                   "linearly with width)");
+    cli_run_artifact(&run, "limit.npz", "nngp", "float64", 2, shK, "infinite-width NNGP kernel of the output");
+    cli_run_artifact(&run, "limit.npz", "X", "float64", 2, shX, "inputs, one row per point");
+    if (Kn) cli_run_artifact(&run, "limit.npz", "ntk_normalized", "float64", 2, shK, "ntk / mean hidden width");
+    if (Kl)
+        cli_run_artifact(&run, "limit.npz", "ntk_layers", "float64", 3, shL,
+                         "per-layer terms of the limit NTK, l = 1..L+1; they sum to ntk");
+    cJSON *extra = cJSON_CreateObject();
+    cJSON *data = cJSON_AddObjectToObject(extra, "data");
+    cJSON_AddStringToObject(data, "source", desc);
+    cJSON_AddNumberToObject(data, "N", (double)N);
+    cJSON *lj = cJSON_AddObjectToObject(extra, "limit");
+    cJSON_AddStringToObject(lj, "method", spec.act == NTK_ACT_RELU || spec.act == NTK_ACT_ERF ||
+                                                  spec.act == NTK_ACT_IDENTITY
+                                              ? "closed-form Gaussian expectations"
+                                              : "quadrature of the 2-D Gaussian expectations");
+    cJSON_AddNumberToObject(lj, "seconds", t1 - t0);
+    cli_summary_json(extra, "summary", &sm);
+    if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
+    run_open = false;
+    printf("ntkdrift limit: N = %zu, n0 = %d, depth %d, %s, %s param\n", N, spec.n0, spec.depth,
+           ntk_act_name(spec.act), ntk_param_name(spec.param));
+    printf("  time: %.3f s\n  NTK: mean diagonal %.6g, ||K||_F %.6g", t1 - t0, sm.mean_diag, sm.fro);
+    if (sm.have_eig) printf(", lambda in [%.4g, %.6g]", sm.lambda_min, sm.lambda_max);
+    printf("\n  run directory: %s\n", run.dir);
+done:
+    if (run_open) cli_run_abort(&run);
+    free(X);
+    free(G);
+    free(K);
+    free(Kn);
+    free(Kl);
+    cli_config_free(&c);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* summary.c -- kernel summaries and the pre-allocation memory check. */
+#include "summary.h"
+
+#include <cjson/cJSON.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+cli_ksummary cli_summarize(const void *K, size_t N, bool is_f32)
+{
+    cli_ksummary s = {0};
+    s.min_entry = INFINITY;
+    s.max_entry = -INFINITY;
+    double *A = N <= 2048 ? malloc(N * N * sizeof *A) : NULL;
+    for (size_t i = 0; i < N * N; i++) {
+        double v = is_f32 ? ((const float *)K)[i] : ((const double *)K)[i];
+        s.fro += v * v;
+        if (v < s.min_entry) s.min_entry = v;
+        if (v > s.max_entry) s.max_entry = v;
+        if (i % (N + 1) == 0) s.trace += v;
+        if (A) A[i] = v;
+    }
+    s.fro = sqrt(s.fro);
+    s.mean_diag = s.trace / (double)N;
+    if (A) {
+        double *w = malloc(N * sizeof *w);
+        if (w && LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', (lapack_int)N, A, (lapack_int)N, w) == 0) {
+            s.lambda_min = w[0];
+            s.lambda_max = w[N - 1];
+            s.have_eig = true;
+        }
+        free(w);
+        free(A);
+    }
+    return s;
+}
+
+void cli_summary_json(cJSON *parent, const char *key, const cli_ksummary *s)
+{
+    cJSON *sj = cJSON_AddObjectToObject(parent, key);
+    cJSON_AddNumberToObject(sj, "trace", s->trace);
+    cJSON_AddNumberToObject(sj, "mean_diag", s->mean_diag);
+    cJSON_AddNumberToObject(sj, "fro", s->fro);
+    if (s->have_eig) {
+        cJSON_AddNumberToObject(sj, "lambda_max", s->lambda_max);
+        cJSON_AddNumberToObject(sj, "lambda_min", s->lambda_min);
+    }
+}
+
+double cli_available_bytes(const cli_config *c)
+{
+    if (c->max_memory_gb > 0) return c->max_memory_gb * 1e9;
+    FILE *fp = fopen("/proc/meminfo", "r");
+    double kb = 0;
+    if (fp) {
+        char line[256];
+        while (fgets(line, sizeof line, fp))
+            if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+        fclose(fp);
+    }
+    if (kb > 0) return kb * 1024.0;
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return pages > 0 && psz > 0 ? (double)pages * (double)psz : 1e18;
+}
+
+int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t, void *), void *ctx, const char *what)
+{
+    double need = bytes_for(N, ctx), have = cli_available_bytes(c);
+    if (need <= have) return 0;
+    size_t lo = 1, hi = N; /* largest N that fits */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (bytes_for(mid, ctx) <= have)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    char fits[64] = "nothing fits";
+    if (bytes_for(lo, ctx) <= have) snprintf(fits, sizeof fits, "N <= %zu fits", lo);
+    cli_errorf("n: N = %zu needs an estimated %.3g GB (%s) but %.3g GB is available%s; %s", N, need / 1e9, what,
+               have / 1e9, c->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,27 @@
+/* summary.h -- shared pieces of the kernel-producing commands: a short
+ * numeric summary of a kernel and the memory check made before allocating. */
+#ifndef NTK_CLI_SUMMARY_H
+#define NTK_CLI_SUMMARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct {
+    double trace, fro, min_entry, max_entry, mean_diag, lambda_min, lambda_max;
+    bool have_eig;   /* eigenvalues are computed for N <= 2048 */
+} cli_ksummary;
+
+/* K: [N x N], float32 when is_f32, else float64. */
+cli_ksummary cli_summarize(const void *K, size_t N, bool is_f32);
+/* Bytes available to this run: --max-memory, else MemAvailable. */
+double cli_available_bytes(const cli_config *c);
+/* Refuses (exit 2, one message naming what fits) when bytes_for(N) exceeds
+ * the available memory; `what` lists what the estimate counts. */
+int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t N, void *ctx), void *ctx,
+                     const char *what);
+/* Adds the summary to a manifest object. */
+struct cJSON;
+void cli_summary_json(struct cJSON *parent, const char *key, const cli_ksummary *s);
+#endif
