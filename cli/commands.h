@@ -3,4 +3,6 @@
 #define NTK_CLI_COMMANDS_H
 int cmd_kernel(int argc, char **argv);
 int cmd_limit(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_converge(int argc, char **argv);
 #endif

@@ -52,6 +52,12 @@ void cli_config_free(cli_config *c)
     free(c->widths);
     c->widths = NULL;
     c->widths_count = 0;
+    free(c->study_widths);
+    free(c->study_depths);
+    free(c->seeds);
+    free(c->classes);
+    c->study_widths = c->study_depths = c->seeds = c->classes = NULL;
+    c->study_widths_count = c->study_depths_count = c->seeds_count = c->classes_count = 0;
 }
 
 /* ------------------------------------------------------------------ YAML */
@@ -67,7 +73,15 @@ typedef struct {
 typedef struct {
     char *data;
     int64_t *n;
+    int *classes;
+    unsigned classes_count;
+    char *pixels;
 } y_data;
+
+typedef struct {
+    int *widths, *depths, *seeds;
+    unsigned widths_count, depths_count, seeds_count;
+} y_study;
 
 typedef struct {
     uint64_t *seed;
@@ -86,6 +100,7 @@ typedef struct {
     y_data *data;
     y_run *run;
     y_kernel *kernel;
+    y_study *study;
 } y_root;
 
 #define OPT CYAML_FLAG_OPTIONAL
@@ -110,6 +125,14 @@ static const cyaml_schema_field_t model_fields[] = {
 static const cyaml_schema_field_t data_fields[] = {
     CYAML_FIELD_STRING_PTR("data", OPT, y_data, data, 1, CLI_PATH_MAX - 1),
     CYAML_FIELD_INT_PTR("n", OPT, y_data, n),
+    CYAML_FIELD_SEQUENCE("classes", CYAML_FLAG_POINTER | OPT, y_data, classes, &int_entry, 1, 10),
+    CYAML_FIELD_STRING_PTR("pixels", OPT, y_data, pixels, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t study_fields[] = {
+    CYAML_FIELD_SEQUENCE("widths", CYAML_FLAG_POINTER | OPT, y_study, widths, &int_entry, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("depths", CYAML_FLAG_POINTER | OPT, y_study, depths, &int_entry, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("seeds", CYAML_FLAG_POINTER | OPT, y_study, seeds, &int_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t run_fields[] = {
@@ -133,6 +156,7 @@ static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("data", OPT, y_root, data, data_fields),
     CYAML_FIELD_MAPPING_PTR("run", OPT, y_root, run, run_fields),
     CYAML_FIELD_MAPPING_PTR("kernel", OPT, y_root, kernel, kernel_fields),
+    CYAML_FIELD_MAPPING_PTR("study", OPT, y_root, study, study_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
@@ -186,6 +210,17 @@ static int enum_from_yaml(const char *path, const char *key, const char *val, nt
     return CLI_EXIT_USAGE;
 }
 
+static int copy_ints(const int *src, unsigned n, int **dst, int *count)
+{
+    int *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return CLI_EXIT_FAIL;
+    memcpy(v, src, n * sizeof *v);
+    free(*dst);
+    *dst = v;
+    *count = (int)n;
+    return 0;
+}
+
 static int apply_yaml(cli_config *c, const y_root *y, const char *path)
 {
     int rc = 0;
@@ -193,13 +228,7 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         const y_model *m = y->model;
         if (m->depth) c->depth = *m->depth;
         if (m->width) c->width = *m->width;
-        if (m->widths) {
-            free(c->widths);
-            c->widths = malloc((m->widths_count ? m->widths_count : 1) * sizeof *c->widths);
-            if (!c->widths) return CLI_EXIT_FAIL;
-            memcpy(c->widths, m->widths, m->widths_count * sizeof *c->widths);
-            c->widths_count = (int)m->widths_count;
-        }
+        if (m->widths && (rc = copy_ints(m->widths, m->widths_count, &c->widths, &c->widths_count))) return rc;
         if (m->n0) {
             c->n0 = *m->n0;
             c->n0_set = true;
@@ -229,6 +258,44 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
             c->n = (long)*y->data->n;
             c->n_set = true;
         }
+    }
+    if (!rc && y->data && y->data->classes) {
+        for (unsigned i = 0; i < y->data->classes_count; i++)
+            if (y->data->classes[i] < 0 || y->data->classes[i] > 9) {
+                cli_errorf("config %s: data.classes: class %d is not in 0..9", path, y->data->classes[i]);
+                return CLI_EXIT_USAGE;
+            }
+        if ((rc = copy_ints(y->data->classes, y->data->classes_count, &c->classes, &c->classes_count))) return rc;
+    }
+    if (!rc && y->data && y->data->pixels) {
+        if (strcmp(y->data->pixels, "unit") == 0)
+            c->pixels = NTK_PIXELS_UNIT;
+        else if (strcmp(y->data->pixels, "standardize") == 0)
+            c->pixels = NTK_PIXELS_STANDARDIZE;
+        else {
+            cli_errorf("config %s: data.pixels: unknown value '%s' (expected unit|standardize)", path, y->data->pixels);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!rc && y->study) {
+        const y_study *st = y->study;
+        const char *bad = NULL;
+        for (unsigned i = 0; st->widths && i < st->widths_count && !bad; i++)
+            if (st->widths[i] <= 0) bad = "study.widths";
+        for (unsigned i = 0; st->depths && i < st->depths_count && !bad; i++)
+            if (st->depths[i] < 0) bad = "study.depths";
+        for (unsigned i = 0; st->seeds && i < st->seeds_count && !bad; i++)
+            if (st->seeds[i] < 0) bad = "study.seeds";
+        if (bad) {
+            cli_errorf("config %s: %s: entries must be %s", path, bad,
+                       strcmp(bad, "study.widths") == 0 ? "positive" : "non-negative");
+            return CLI_EXIT_USAGE;
+        }
+        if (st->widths && (rc = copy_ints(st->widths, st->widths_count, &c->study_widths, &c->study_widths_count)))
+            return rc;
+        if (st->depths && (rc = copy_ints(st->depths, st->depths_count, &c->study_depths, &c->study_depths_count)))
+            return rc;
+        if (st->seeds && (rc = copy_ints(st->seeds, st->seeds_count, &c->seeds, &c->seeds_count))) return rc;
     }
     if (!rc && y->run) {
         const y_run *r = y->run;
@@ -371,41 +438,63 @@ static int parse_u64(const char *flag, const char *s, uint64_t *out)
     return 0;
 }
 
-static int parse_width_list(const char *s, cli_config *c)
+/* Comma-separated integers in [lo, hi]; an item "a:b" expands to a, a+1, ..., b-1
+ * (so --seeds 0:16 means 16 seeds).  *out is malloc'ed. */
+static int parse_int_list(const char *flag, const char *s, int lo, int hi, int **out, int *count)
 {
-    int count = 1;
-    for (const char *p = s; *p; p++) count += *p == ',';
-    int *w = malloc((size_t)count * sizeof *w);
-    if (!w) return CLI_EXIT_FAIL;
+    int cap = 16, n = 0;
+    int *v = malloc((size_t)cap * sizeof *v);
+    if (!v) return CLI_EXIT_FAIL;
     const char *p = s;
-    for (int i = 0; i < count; i++) {
-        char item[32];
+    for (;;) {
+        char item[64];
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0 || len >= sizeof item) {
-            free(w);
-            cli_errorf("--widths: expected a comma-separated list of positive integers, got '%s'", s);
-            return CLI_EXIT_USAGE;
-        }
+        int a, b;
+        if (len == 0 || len >= sizeof item) goto bad;
         memcpy(item, p, len);
         item[len] = '\0';
-        if (parse_int("widths", item, 1, INT_MAX, &w[i])) {
-            free(w);
-            return CLI_EXIT_USAGE;
+        char *colon = strchr(item, ':');
+        if (colon) {
+            *colon = '\0';
+            if (parse_int(flag, item, lo, hi, &a) || parse_int(flag, colon + 1, lo, hi, &b)) goto fail;
+            if (b <= a || b - a > 10000000) goto bad;
+        } else {
+            if (parse_int(flag, item, lo, hi, &a)) goto fail;
+            b = a + 1;
         }
-        p = comma ? comma + 1 : p + len;
+        for (int x = a; x < b; x++) {
+            if (n == cap) {
+                int *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+                if (!nv) goto fail;
+                v = nv;
+            }
+            v[n++] = x;
+        }
+        if (!comma) break;
+        p = comma + 1;
     }
-    free(c->widths);
-    c->widths = w;
-    c->widths_count = count;
+    free(*out);
+    *out = v;
+    *count = n;
     return 0;
+bad:
+    cli_errorf("--%s: expected a comma-separated list of integers in [%d, %d] (a:b = a..b-1), got '%s'", flag, lo, hi, s);
+fail:
+    free(v);
+    return CLI_EXIT_USAGE;
+}
+
+static bool is_study(const char *command)
+{
+    return strcmp(command, "profile") == 0 || strcmp(command, "converge") == 0;
 }
 
 enum {
     OPT_CONFIG = 256, OPT_DEPTH, OPT_WIDTH, OPT_WIDTHS, OPT_N0, OPT_OUTPUTS, OPT_ACT, OPT_PARAM, OPT_SW2,
     OPT_SW2_OUT, OPT_SB, OPT_BIAS, OPT_BIAS_OUT, OPT_FIRST, OPT_DATA, OPT_N, OPT_SEED, OPT_PER_LAYER,
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
-    OPT_HELP
+    OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -422,6 +511,8 @@ static const struct option long_opts[] = {
     {"load-params", required_argument, 0, OPT_LOAD_PARAMS}, {"out", required_argument, 0, OPT_OUT},
     {"name", required_argument, 0, OPT_NAME},         {"results", required_argument, 0, OPT_RESULTS},
     {"threads", required_argument, 0, OPT_THREADS},   {"max-memory", required_argument, 0, OPT_MAXMEM},
+    {"depths", required_argument, 0, OPT_DEPTHS},     {"seeds", required_argument, 0, OPT_SEEDS},
+    {"classes", required_argument, 0, OPT_CLASSES},   {"pixels", required_argument, 0, OPT_PIXELS},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -453,8 +544,13 @@ static void print_help(const char *command)
            "  --bias-out B         readout bias (default: as --bias)\n"
            "  --first-layer F      fan_in|none: first layer with or without 1/sqrt(n0) [fan_in]\n"
            "data:\n"
-           "  --data D             gaussian (rows of norm sqrt(n0)) | circle | PATH.npy | PATH.npz (member X)\n"
+           "  --data D             gaussian (rows of norm sqrt(n0)) | circle (grid on [-pi, pi)) |\n"
+           "                       circle-pos (grid on [0, 2 pi)) | circle-uniform (random angles) |\n"
+           "                       sphere (uniform on S^{n0-1}) | fmnist (Fashion-MNIST training images) |\n"
+           "                       PATH.npy | PATH.npz (member X) | PATH.csv\n"
            "  --n N                number of points [128]\n"
+           "  --classes c1,c2,...  fmnist: classes to keep [all]\n"
+           "  --pixels P           fmnist: unit (x/255) | standardize (per pixel, training statistics) [unit]\n"
            "run:\n"
            "  --seed S             seed of parameters (and of gaussian data, on its own stream) [0]\n"
            "  --threads T          BLAS threads (0 = library default) [0]\n"
@@ -467,6 +563,10 @@ static void print_help(const char *command)
            "  --dtype f64|f32      precision of the computation and of K [f64]\n"
            "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored)\n"
            "  --load-params FILE   use parameters from such a file instead of the seed\n"
+           "study (profile, converge):\n"
+           "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
+           "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
+           "  --seeds S            seeds: a list and/or ranges a:b (= a..b-1), e.g. 0:16\n"
            "\n  --help               this text\n",
            command);
 }
@@ -503,9 +603,26 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_DEPTH: rc = parse_int("depth", optarg, 0, NTK_MAX_DEPTH, &c->depth); depth_flag = true; break;
         case OPT_WIDTH:
             rc = parse_int("width", optarg, 1, INT_MAX, &c->width);
-            if (!rc) cli_config_free(c); /* --width replaces a list from the config */
+            if (!rc) { /* --width replaces a list from the config */
+                free(c->widths);
+                c->widths = NULL;
+                c->widths_count = 0;
+            }
             break;
-        case OPT_WIDTHS: rc = parse_width_list(optarg, c); break;
+        case OPT_WIDTHS:
+            if (is_study(command))
+                rc = parse_int_list("widths", optarg, 1, INT_MAX, &c->study_widths, &c->study_widths_count);
+            else
+                rc = parse_int_list("widths", optarg, 1, INT_MAX, &c->widths, &c->widths_count);
+            break;
+        case OPT_DEPTHS: rc = parse_int_list("depths", optarg, 0, NTK_MAX_DEPTH, &c->study_depths, &c->study_depths_count); break;
+        case OPT_SEEDS: rc = parse_int_list("seeds", optarg, 0, INT_MAX, &c->seeds, &c->seeds_count); break;
+        case OPT_CLASSES: rc = parse_int_list("classes", optarg, 0, 9, &c->classes, &c->classes_count); break;
+        case OPT_PIXELS:
+            if (strcmp(optarg, "unit") == 0) c->pixels = NTK_PIXELS_UNIT;
+            else if (strcmp(optarg, "standardize") == 0) c->pixels = NTK_PIXELS_STANDARDIZE;
+            else { cli_errorf("--pixels: unknown value '%s' (expected unit|standardize)", optarg); rc = 2; }
+            break;
         case OPT_N0: rc = parse_int("n0", optarg, 1, INT_MAX, &c->n0); c->n0_set = true; break;
         case OPT_OUTPUTS: rc = parse_int("outputs", optarg, 1, INT_MAX, &c->outputs); break;
         case OPT_ACT: if (ntk_act_parse(optarg, &c->act)) { cli_errorf("--act: %s", ntk_last_error()); rc = 2; } break;
@@ -625,6 +742,13 @@ static void yaml_str(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
+static void yaml_list(char **b, size_t *len, size_t *cap, const char *key, const int *v, int n)
+{
+    yaml_str(b, len, cap, "%s: [", key);
+    for (int i = 0; i < n; i++) yaml_str(b, len, cap, "%s%d", i ? ", " : "", v[i]);
+    yaml_str(b, len, cap, "]\n");
+}
+
 char *cli_config_to_yaml(const cli_config *c)
 {
     size_t cap = 4096, len = 0;
@@ -632,14 +756,23 @@ char *cli_config_to_yaml(const cli_config *c)
     if (!b) return NULL;
     b[0] = '\0';
     yaml_str(&b, &len, &cap, "# resolved configuration (defaults < config file < flags)\nmodel:\n");
-    yaml_str(&b, &len, &cap, "  depth: %d\n  widths: [", c->depth);
-    for (int l = 0; l < c->widths_count; l++) yaml_str(&b, &len, &cap, "%s%d", l ? ", " : "", c->widths[l]);
-    yaml_str(&b, &len, &cap, "]\n  n0: %d\n  outputs: %d\n  act: %s\n  param: %s\n", c->n0, c->outputs,
+    yaml_str(&b, &len, &cap, "  depth: %d\n", c->depth);
+    if (c->widths_count) yaml_list(&b, &len, &cap, "  widths", c->widths, c->widths_count);
+    else yaml_str(&b, &len, &cap, "  width: %d\n", c->width);
+    yaml_str(&b, &len, &cap, "  n0: %d\n  outputs: %d\n  act: %s\n  param: %s\n", c->n0, c->outputs,
              ntk_act_name(c->act), ntk_param_name(c->param));
     yaml_str(&b, &len, &cap, "  sw2: %.17g\n  sw2_out: %.17g\n  sb: %.17g\n", c->sw2, c->sw2_out, c->sb);
     yaml_str(&b, &len, &cap, "  bias: %s\n  bias_out: %s\n  first_layer: %s\n", ntk_bias_name(c->bias),
              ntk_bias_name(c->bias_out_set ? c->bias_out : c->bias), ntk_first_layer_name(c->first_layer));
     yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n", c->data, c->n);
+    if (c->classes_count) yaml_list(&b, &len, &cap, "  classes", c->classes, c->classes_count);
+    yaml_str(&b, &len, &cap, "  pixels: %s\n", c->pixels == NTK_PIXELS_STANDARDIZE ? "standardize" : "unit");
+    if (c->study_widths_count || c->study_depths_count || c->seeds_count) {
+        yaml_str(&b, &len, &cap, "study:\n");
+        if (c->study_widths_count) yaml_list(&b, &len, &cap, "  widths", c->study_widths, c->study_widths_count);
+        if (c->study_depths_count) yaml_list(&b, &len, &cap, "  depths", c->study_depths, c->study_depths_count);
+        if (c->seeds_count) yaml_list(&b, &len, &cap, "  seeds", c->seeds, c->seeds_count);
+    }
     yaml_str(&b, &len, &cap, "run:\n  seed: %llu\n  threads: %d\n  name: \"%s\"\n  results: \"%s\"\n",
              (unsigned long long)c->seed, c->threads, c->name, c->results);
     if (c->out[0]) yaml_str(&b, &len, &cap, "  out: \"%s\"\n", c->out);

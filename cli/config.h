@@ -42,6 +42,13 @@ typedef struct {
     char name[128];          /* experiment name: results/<name>/... */
     char results[CLI_PATH_MAX];
     double max_memory_gb;    /* 0 = use available memory */
+    /* study (profile, converge): sweep lists; --widths means these there */
+    int *study_widths, study_widths_count;
+    int *study_depths, study_depths_count;
+    int *seeds, seeds_count;
+    /* data extras (fmnist) */
+    int *classes, classes_count;
+    ntk_pixels pixels;
     /* kernel */
     bool per_layer;
     ntk_dtype dtype;

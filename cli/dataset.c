@@ -2,6 +2,7 @@
 #include "dataset.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@ int cli_load_inputs(cli_config *c, double **Xout, size_t *Nout, char *desc, size
         *Nout = N;
         return 0;
     }
-    if (strcmp(c->data, "circle") == 0) {
+    bool circle = strcmp(c->data, "circle") == 0, circle_pos = strcmp(c->data, "circle-pos") == 0,
+         circle_uni = strcmp(c->data, "circle-uniform") == 0;
+    if (circle || circle_pos || circle_uni) {
         if (c->n0_set && c->n0 != 2) {
             cli_errorf("n0: circle data has n0 = 2, but n0 = %d was given", c->n0);
             return CLI_EXIT_USAGE;
@@ -40,18 +43,65 @@ int cli_load_inputs(cli_config *c, double **Xout, size_t *Nout, char *desc, size
             cli_errorf("data: cannot allocate %zu circle points", N);
             return CLI_EXIT_USAGE;
         }
-        ntk_data_circle(N, X);
-        snprintf(desc, cap, "unit circle, angles -pi + 2 pi i / N");
+        if (circle_uni) {
+            ntk_data_circle_uniform(c->seed, N, NTK_ANGLES_SYM, NULL, X);
+            snprintf(desc, cap, "unit circle, uniform random angles on [-pi, pi), seed %llu (stream ANGLES)",
+                     (unsigned long long)c->seed);
+        } else {
+            ntk_data_circle_grid(N, circle ? NTK_ANGLES_SYM : NTK_ANGLES_POS, NULL, X);
+            snprintf(desc, cap, "unit circle, angles %s + 2 pi i / N", circle ? "-pi" : "0");
+        }
         *Xout = X;
         *Nout = N;
         return 0;
     }
-    if (!ends_with(c->data, ".npy") && !ends_with(c->data, ".npz")) {
-        cli_errorf("data: unknown value '%s' (expected gaussian|circle|PATH.npy|PATH.npz)", c->data);
+    if (strcmp(c->data, "sphere") == 0) {
+        double *X = malloc(N * (size_t)c->n0 * sizeof *X);
+        if (!X || ntk_data_sphere(c->seed, N, c->n0, X) != NTK_OK) {
+            free(X);
+            cli_errorf("data: sphere: %s", X ? ntk_last_error() : "out of memory");
+            return CLI_EXIT_USAGE;
+        }
+        snprintf(desc, cap, "uniform on the unit sphere S^{n0-1}, seed %llu (stream SPHERE)", (unsigned long long)c->seed);
+        *Xout = X;
+        *Nout = N;
+        return 0;
+    }
+    if (strcmp(c->data, "fmnist") == 0) {
+        if (c->n0_set && c->n0 != 784) {
+            cli_errorf("n0: Fashion-MNIST has n0 = 784, but n0 = %d was given", c->n0);
+            return CLI_EXIT_USAGE;
+        }
+        ntk_fmnist_opts o = ntk_fmnist_defaults();
+        o.classes = c->classes_count ? c->classes : NULL;
+        o.n_classes = c->classes_count;
+        o.n_train = N;
+        o.n_eval = 1;
+        o.pixels = c->pixels;
+        o.seed = c->seed;
+        ntk_dataset ds = {0};
+        if (ntk_fmnist_load(&o, &ds) != NTK_OK) {
+            cli_errorf("data: fmnist: %s", ntk_last_error());
+            return CLI_EXIT_USAGE;
+        }
+        c->n0 = ds.n0;
+        *Xout = ds.X_train;
+        ds.X_train = NULL;
+        ntk_dataset_free(&ds);
+        snprintf(desc, cap, "Fashion-MNIST training images (%d classes), %zu drawn with seed %llu, pixels %s",
+                 c->classes_count ? c->classes_count : 10, N, (unsigned long long)c->seed,
+                 c->pixels == NTK_PIXELS_STANDARDIZE ? "standardized" : "x/255");
+        *Nout = N;
+        return 0;
+    }
+    bool npy = ends_with(c->data, ".npy"), npz = ends_with(c->data, ".npz"), csv = ends_with(c->data, ".csv");
+    if (!npy && !npz && !csv) {
+        cli_errorf("data: unknown value '%s' (expected gaussian|circle|circle-pos|circle-uniform|sphere|fmnist|"
+                   "PATH.npy|PATH.npz|PATH.csv)", c->data);
         return CLI_EXIT_USAGE;
     }
     ntk_array a = {0};
-    ntk_status st = ends_with(c->data, ".npy") ? ntk_npy_read(c->data, &a) : ntk_npz_read(c->data, "X", &a);
+    ntk_status st = npy ? ntk_npy_read(c->data, &a) : npz ? ntk_npz_read(c->data, "X", &a) : ntk_csv_read(c->data, &a);
     if (st != NTK_OK) {
         cli_errorf("data: %s", ntk_last_error());
         return CLI_EXIT_USAGE;

@@ -1,0 +1,71 @@
+/* study.c -- grids of (depth, width, seed) for the experiment commands. */
+#include "study.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int *dup_or_default(const int *v, int n, int dflt, int *count)
+{
+    int m = n > 0 ? n : 1;
+    int *out = malloc((size_t)m * sizeof *out);
+    if (!out) return NULL;
+    if (n > 0)
+        memcpy(out, v, (size_t)n * sizeof *out);
+    else
+        out[0] = dflt;
+    *count = m;
+    return out;
+}
+
+int study_grid_init(study_grid *g, const cli_config *c, int default_seeds)
+{
+    memset(g, 0, sizeof *g);
+    g->depths = dup_or_default(c->study_depths, c->study_depths_count, c->depth, &g->nd);
+    g->widths = dup_or_default(c->study_widths, c->study_widths_count, c->width, &g->nw);
+    if (c->seeds_count > 0) {
+        g->seeds = dup_or_default(c->seeds, c->seeds_count, 0, &g->ns);
+    } else {
+        g->ns = default_seeds;
+        g->seeds = malloc((size_t)default_seeds * sizeof *g->seeds);
+        for (int i = 0; g->seeds && i < default_seeds; i++) g->seeds[i] = i;
+    }
+    int maxd = 1;
+    for (int i = 0; g->depths && i < g->nd; i++)
+        if (g->depths[i] > maxd) maxd = g->depths[i];
+    g->width_buf = malloc((size_t)maxd * sizeof *g->width_buf);
+    if (!g->depths || !g->widths || !g->seeds || !g->width_buf) {
+        study_grid_free(g);
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+void study_grid_free(study_grid *g)
+{
+    free(g->depths);
+    free(g->widths);
+    free(g->seeds);
+    free(g->width_buf);
+    memset(g, 0, sizeof *g);
+}
+
+ntk_spec study_cell_spec(study_grid *g, const ntk_spec *base, int depth, int width)
+{
+    ntk_spec s = *base;
+    for (int l = 0; l < depth; l++) g->width_buf[l] = width;
+    s.depth = depth;
+    s.widths = g->width_buf;
+    return s;
+}
+
+FILE *study_open_csv(const char *dir, const char *file, const char *header)
+{
+    char path[CLI_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *fp = fopen(path, "w");
+    if (!fp) return NULL;
+    fprintf(fp, "%s\n", header);
+    fflush(fp);
+    return fp;
+}

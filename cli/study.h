@@ -1,0 +1,25 @@
+/* study.h -- shared pieces of the grid experiments (profile, converge): the
+ * (depth, width, seed) grid from the configuration and per-cell networks. */
+#ifndef NTK_CLI_STUDY_H
+#define NTK_CLI_STUDY_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+typedef struct {
+    int *depths, nd;
+    int *widths, nw;
+    int *seeds, ns;
+    int *width_buf;   /* [max depth] scratch for specs */
+} study_grid;
+
+/* Grid from c (defaults: the model's depth and width, seeds 0:default_seeds).
+ * Prints its own error; returns 0 or an exit status. */
+int study_grid_init(study_grid *g, const cli_config *c, int default_seeds);
+void study_grid_free(study_grid *g);
+/* Spec of the cell (depth, width): base spec with every hidden layer `width`. */
+ntk_spec study_cell_spec(study_grid *g, const ntk_spec *base, int depth, int width);
+/* Open metrics.csv in the run directory for streaming (header written). */
+FILE *study_open_csv(const char *dir, const char *file, const char *header);
+#endif
