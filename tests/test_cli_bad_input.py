@@ -53,6 +53,9 @@ def setup_files():
     np.savez(path("no_X.npz"), Y=np.ones((6, 3)))
     np.savez(path("wrong_shape_params.npz"), W1=np.ones((8, 3)), b1=np.ones(8), W2=np.ones((1, 7)), b2=np.ones(1))
     np.savez(path("nan_params.npz"), W1=np.full((8, 16), np.nan), b1=np.ones(8), W2=np.ones((1, 8)), b2=np.ones(1))
+    write("ragged.csv", "1,2,3\n4,5\n")
+    write("bad_study.yaml", "study:\n  widths: [0, 8]\n")
+    write("bad_classes.yaml", "data:\n  classes: [3, 12]\n")
 
 
 CASES = [
@@ -101,6 +104,23 @@ CASES = [
     ("params missing", ["--load-params", path("none.npz")], "none.npz"),
     ("too big for memory", ["--depth", "1", "--width", "8", "--n", "3000000"], "GB"),
     ("max-memory", SMALL + ["--max-memory", "0.000001"], "--max-memory"),
+    ("ragged csv", ["--data", path("ragged.csv")], "ragged.csv"),
+    ("bad pixels", ["--pixels", "raw"], "--pixels"),
+    ("class out of range", ["--data", "fmnist", "--classes", "11"], "--classes"),
+    ("class in yaml", ["--config", path("bad_classes.yaml")], "data.classes"),
+    ("fmnist too many", ["--data", "fmnist", "--classes", "0,9", "--n", "20000"], "fmnist"),
+]
+
+# Other commands: (command, name, args, substring)
+OTHER = [
+    ("limit", "limit f32", ["--dtype", "f32"], "--dtype"),
+    ("limit", "limit params", ["--save-params"], "--save-params"),
+    ("profile", "profile needs circle", ["--data", "gaussian"], "circle"),
+    ("profile", "profile empty seeds", ["--seeds", "5:2"], "--seeds"),
+    ("converge", "converge zero width", ["--widths", "0,8"], "--widths"),
+    ("converge", "converge negative depth", ["--depths", "-1"], "--depths"),
+    ("converge", "study yaml", ["--config", path("bad_study.yaml")], "study.widths"),
+    ("frobnicate", "unknown command", [], "frobnicate"),
 ]
 
 
@@ -136,6 +156,17 @@ def main():
         else:
             passed += 1
             print(f"ok   {name}: {lines[0]}")
+    for i, (command, name, args, needle) in enumerate(OTHER):
+        root = path(f"other{i}")
+        r = subprocess.run([BIN, command, "--results", root] + args, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        ok = r.returncode == 2 and lines and lines[0].startswith("ntkdrift: ") and needle in lines[0]
+        if command != "frobnicate":
+            ok = ok and len(lines) == 1 and not (os.path.exists(root) and no_complete_run(root))
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {lines[0] if lines else r.returncode}")
+        passed += bool(ok)
+        failed += not ok
     # An --out directory that already holds a complete run is refused and left intact.
     out = path("done_run")
     r1 = subprocess.run([BIN, "kernel"] + SMALL + ["--out", out], capture_output=True, text=True)
