@@ -151,7 +151,7 @@ int cmd_converge(int argc, char **argv)
     if (rc || (rc = cli_run_write_config(&run, &c))) goto done;
     csv = study_open_csv(run.dir, "metrics.csv",
                          "depth,width,beta,seeds,err_single_mean,err_single_se,err_mean,diag_mean,diag_var,"
-                         "diag_limit,seconds");
+                         "diag_limit,seconds,peak_rss_mb");
     fits = study_open_csv(run.dir, "fits.csv", "depth,slope,slope_se,points,widths_min,widths_max");
     if (!csv || !fits) {
         cli_errorf("cannot create metrics.csv / fits.csv in %s", run.dir);
@@ -173,9 +173,9 @@ int cmd_converge(int argc, char **argv)
             for (int si = 0; si < S; si++) m += err[si] / S;
             for (int si = 0; si < S; si++) v += (err[si] - m) * (err[si] - m);
             double se = S > 1 ? sqrt(v / (S - 1) / S) : 0;
-            fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%.4f\n", s.depth, g.widths[wi],
+            fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi],
                     (double)s.depth / g.widths[wi], S, m, se, b.errmean[(size_t)di * W + wi], dm, dv, dl,
-                    cli_now() - t0);
+                    cli_now() - t0, study_peak_rss_mb());
             fflush(csv);
             fprintf(stderr, "converge: depth %d width %d: single-net error %.4g +- %.2g, seed-mean error %.4g\n",
                     s.depth, g.widths[wi], m, se, b.errmean[(size_t)di * W + wi]);

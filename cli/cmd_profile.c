@@ -93,7 +93,7 @@ int cmd_profile(int argc, char **argv)
     run_open = true;
     if (rc || (rc = cli_run_write_config(&run, &c))) goto done;
     csv = study_open_csv(run.dir, "metrics.csv",
-                         "depth,width,beta,seeds,rel_err_mean_vs_limit,rel_std,max_abs_dev_mean,seconds");
+                         "depth,width,beta,seeds,rel_err_mean_vs_limit,rel_std,max_abs_dev_mean,seconds,peak_rss_mb");
     if (!csv) {
         cli_errorf("cannot create %s/metrics.csv", run.dir);
         rc = CLI_EXIT_FAIL;
@@ -142,8 +142,8 @@ int cmd_profile(int argc, char **argv)
                 maxdev = fmax(maxdev, fabs(m - l));
             }
             double beta = (double)s.depth / g.widths[wi];
-            fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.4f\n", s.depth, g.widths[wi], beta, S, sqrt(num / den),
-                    sqrt(sdn / den), maxdev, cli_now() - t0);
+            fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi], beta, S, sqrt(num / den),
+                    sqrt(sdn / den), maxdev, cli_now() - t0, study_peak_rss_mb());
             fflush(csv);
             fprintf(stderr, "profile: depth %d width %d: %d seeds, |mean - limit| / |limit| = %.3g\n", s.depth,
                     g.widths[wi], S, sqrt(num / den));

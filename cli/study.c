@@ -2,6 +2,7 @@
 #include "study.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 
 static int *dup_or_default(const int *v, int n, int dflt, int *count)
@@ -68,4 +69,11 @@ FILE *study_open_csv(const char *dir, const char *file, const char *header)
     fprintf(fp, "%s\n", header);
     fflush(fp);
     return fp;
+}
+
+double study_peak_rss_mb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: kB */
 }

@@ -20,6 +20,8 @@ int study_grid_init(study_grid *g, const cli_config *c, int default_seeds);
 void study_grid_free(study_grid *g);
 /* Spec of the cell (depth, width): base spec with every hidden layer `width`. */
 ntk_spec study_cell_spec(study_grid *g, const ntk_spec *base, int depth, int width);
+/* Peak resident memory of this process so far, MB (getrusage). */
+double study_peak_rss_mb(void);
 /* Open metrics.csv in the run directory for streaming (header written). */
 FILE *study_open_csv(const char *dir, const char *file, const char *header);
 #endif
