@@ -279,6 +279,10 @@ ntk_status ntk_target_fourier(size_t N, const double *gamma, int K, const double
 ntk_status ntk_target_product(size_t N, int n0, const double *X, double *y);
 /* y += std * N(0,1) on stream NOISE (sub distinguishes train/eval).  y: [n]. */
 ntk_status ntk_target_add_noise(uint64_t seed, uint64_t sub, double std, size_t n, double *y);
+/* Teacher-network targets: Y = f_teacher(X) for a random network of spec `teacher` (its own depth,
+ * widths, activation, ...; teacher->n0 must equal the inputs' n0) initialised with `seed`.
+ * X: [N x n0], Y: [N x teacher->outputs]. */
+ntk_status ntk_target_teacher(const ntk_spec *teacher, uint64_t seed, size_t N, const double *X, double *Y);
 
 /* IDX files (raw or gzip, read with zlib): unsigned-byte data only (type 0x08). */
 typedef struct {

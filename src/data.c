@@ -216,6 +216,17 @@ ntk_status ntk_target_product(size_t N, int n0, const double *X, double *y)
     return NTK_OK;
 }
 
+ntk_status ntk_target_teacher(const ntk_spec *teacher, uint64_t seed, size_t N, const double *X, double *Y)
+{
+    if (N == 0 || !X || !Y) return ntk_set_error(NTK_EINVAL, "teacher target: need N >= 1 and non-NULL X, Y");
+    ntk_net *net = NULL;
+    ntk_status st = ntk_net_alloc(teacher, &net);
+    if (st == NTK_OK) st = ntk_net_init(net, seed);
+    if (st == NTK_OK) st = ntk_net_forward(net, N, X, Y);
+    ntk_net_free(net);
+    return st;
+}
+
 ntk_status ntk_target_add_noise(uint64_t seed, uint64_t sub, double std, size_t n, double *y)
 {
     if (!(std >= 0) || !isfinite(std))

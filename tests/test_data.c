@@ -490,9 +490,37 @@ static void test_fmnist_standardize(void **state)
     ntk_dataset_free(&d);
 }
 
+/* Teacher target: a depth-0 identity teacher in the NTK parameterization with
+ * no bias is y = W x / sqrt(n0), W the first n0 normals of the weight stream of
+ * layer 1 -- an independent reconstruction from the documented conventions. */
+static void test_teacher_target(void **state)
+{
+    (void)state;
+    ntk_spec t = ntk_spec_default();
+    t.depth = 0;
+    t.widths = NULL;
+    t.n0 = 3;
+    t.outputs = 2;
+    t.act = NTK_ACT_IDENTITY;
+    t.sw2_out = 1.0;
+    t.bias = t.bias_out = NTK_BIAS_NONE;
+    double X[4 * 3] = {1, 2, 3, -1, 0, 1, 0.5, 0.5, -2, 0, 0, 0}, Y[8], W[6];
+    TU_OK(ntk_target_teacher(&t, 77, 4, X, Y));
+    ntk_rng_normal(77, NTK_STREAM_WEIGHT, 1, 0, 6, W);
+    for (int i = 0; i < 4; i++)
+        for (int a = 0; a < 2; a++) {
+            double ref = 0;
+            for (int j = 0; j < 3; j++) ref += W[a * 3 + j] * X[i * 3 + j] / sqrt(3.0);
+            assert_true(fabs(Y[i * 2 + a] - ref) <= 1e-14 * (1 + fabs(ref)));
+        }
+    t.n0 = 0;
+    assert_int_equal(ntk_target_teacher(&t, 1, 4, X, Y), NTK_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_teacher_target),
         cmocka_unit_test(test_circle_grid),
         cmocka_unit_test(test_circle_uniform),
         cmocka_unit_test(test_subset),
