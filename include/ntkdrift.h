@@ -172,6 +172,13 @@ ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype dtype, c
  * and two Gram scratch buffers. */
 size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer);
 
+/* Kernel velocity at the current parameters: Kdot = dK(theta(tau))/dtau along gradient flow
+ * theta' = -grad L (L on X, Y with `loss`), so one GD step of size eta moves K by ~ eta Kdot.
+ * Exact for smooth activations; for relu "pathwise" (activation masks frozen, phi'' = 0).
+ * X: [N x n0], Y: [N x k], Kdot: [N*k x N*k] (float64, layout of ntk_kernel_full). */
+ntk_status ntk_kernel_velocity(ntk_net *net, size_t N, const double *X, const double *Y, ntk_loss loss,
+                               double *Kdot);
+
 /* Reference: materialised Jacobian J: [N*k x P] and K = J J^T (float64; tests
  * only, O(N^2 P)).  K: [N*k x N*k]. */
 ntk_status ntk_jacobian(ntk_net *net, size_t N, const double *X, double *J);
@@ -225,6 +232,85 @@ ntk_status ntk_circle_eigenvalues(double (*profile)(double delta, void *ctx), vo
                                   double *lambda);
 /* Closed form of the same for Theta_bias / Theta_nobias. */
 double ntk_circle_eigenvalue_closed(int k, int with_bias);
+
+/* ---------------------------------------------------------------- analysis
+ * Kernel comparisons, spectra, subspace angles and kernel regression.
+ * float64, row-major; n is a kernel's side (N*k for k outputs). */
+
+/* ||A - B||_F / ||B||_F over n entries (any shape); +inf if B = 0 != A. */
+double ntk_rel_fro(size_t n, const double *A, const double *B);
+/* Kernel distance S(A, B) = 1 - <A,B>_F / (||A||_F ||B||_F) (Fort et al. 2020), in [0, 1] for
+ * PSD A, B; 0 when A and B are both zero. */
+double ntk_kernel_distance(size_t n, const double *A, const double *B);
+/* Symmetric eigendecomposition (LAPACK dsyevd), eigenvalues descending.  K: [n x n];
+ * w: [n]; V: [n x n] with column i the eigenvector of w[i] (row-major), or NULL. */
+ntk_status ntk_eigh(size_t n, const double *K, double *w, double *V);
+/* ||A - B||_2 / ||B||_2 for symmetric A, B: [n x n]. */
+ntk_status ntk_rel_op(size_t n, const double *A, const double *B, double *out);
+/* Centred kernel-target alignment <HKH, H Y Y^T H>_F / (||HKH||_F ||H Y Y^T H||_F), H = I - 11^T/n.
+ * K: [n x n], Y: [n x k]. */
+ntk_status ntk_alignment_centered(size_t n, const double *K, int k, const double *Y, double *out);
+/* Principal angles between span(U) and span(V), ascending, in [0, pi/2].  U, V: [n x p] with
+ * orthonormal columns; angles: [p]. */
+ntk_status ntk_principal_angles(size_t n, int p, const double *U, const double *V, double *angles);
+/* Projector distance ||U U^T - V V^T||_F = sqrt(2 sum_i sin^2 angles_i).  angles: [p]. */
+double ntk_projector_distance(int p, const double *angles);
+/* Kernel ridge regression: alpha = (K + ridge I)^{-1} Y (Cholesky; ridge >= 0; a singular or
+ * indefinite system gives NTK_ENUMERIC naming the ridge), pred = Kxe alpha.
+ * K: [n x n], Y: [n x k], Kxe: [m x n] (NULL when m = 0), pred: [m x k], alpha: [n x k] or NULL. */
+ntk_status ntk_krr(size_t n, const double *K, int k, const double *Y, double ridge, size_t m, const double *Kxe,
+                   double *pred, double *alpha);
+/* Freeze time: with slopes sl_j = (drift[j+delta] - drift[j]) / (t[j+delta] - t[j]), the first
+ * t[j] such that sl_i < eps * sl_0 for the kcons consecutive i = j .. j+kcons-1; NAN if never.
+ * t, drift: [S]. Defaults in the docs: eps 0.01, kcons 3, delta 2. */
+double ntk_freeze_time(size_t S, const double *t, const double *drift, double eps, int kcons, int delta);
+
+/* Tracker: drift metrics of a stream of kernels K_t against K_0 and against the previous
+ * snapshot, keeping only what the metrics need (K_0, its top eigenvectors, the previous K_t). */
+typedef struct ntk_tracker ntk_tracker;
+typedef struct {
+    int top_k;            /* eigenspace dimension for angles / eigenvalue drift (default 10) */
+    double active_thr;    /* a mode is active when its eigenvalue's total variation over time
+                             exceeds active_thr * lambda_max(K_0) (default 1e-3) */
+} ntk_tracker_opts;
+typedef struct {
+    double drift_fro;        /* ||K_t - K_0||_F / ||K_0||_F */
+    double drift_op;         /* ||K_t - K_0||_2 / ||K_0||_2 */
+    double kernel_distance;  /* S(K_0, K_t) */
+    double velocity;         /* S(K_prev, K_t) / (t - t_prev); 0 at the first snapshot */
+    double alignment;        /* centred kernel-target alignment of K_t (NAN without targets) */
+    double lambda_max, lambda_min;
+    double eig_drift_max;    /* max_i<top_k |lambda_i(t) - lambda_i(0)| / lambda_i(0) */
+    double angle_max;        /* largest principal angle between the top-k eigenspaces of K_0, K_t */
+    double projector_dist;   /* ||P_0 - P_t||_F of those eigenspaces */
+    int active_modes;        /* sorted eigenvalues whose total variation so far exceeds the threshold */
+    const double *eigs;      /* [n] eigenvalues of K_t, descending (valid until the next update) */
+    const double *angles;    /* [top_k] principal angles, ascending */
+} ntk_drift;
+/* K0: [n x n]; Y: [n x k] targets for the alignment (NULL: none). */
+ntk_status ntk_tracker_alloc(size_t n, const double *K0, int k, const double *Y, const ntk_tracker_opts *o,
+                             ntk_tracker **out);
+void ntk_tracker_free(ntk_tracker *tr);
+/* Metrics of K_t at time t (the first call should pass K_0 itself at t = 0).  Kt: [n x n]. */
+ntk_status ntk_tracker_update(ntk_tracker *tr, double t, const double *Kt, ntk_drift *out);
+
+/* Predictions of the training dynamics from the initial kernel (linearized / frozen K_0) and
+ * the first-order correction in Delta K_t = K_t - K_0 (docs/dynamics.md).  Train vectors have
+ * n = N*k entries, eval vectors m = M*k; `a` = eta * c (learning rate times loss factor). */
+typedef struct ntk_linpred ntk_linpred;
+/* K0: [n x n], Ke0: [m x n] eval x train kernel (NULL when m = 0), f0, y: [n], f0e: [m].
+ * flow: continuous gradient flow f' = -c K0 (f - y) with time measured in eta * steps. */
+ntk_status ntk_linpred_alloc(size_t n, const double *K0, size_t m, const double *Ke0, const double *f0,
+                             const double *y, const double *f0e, double a, int flow, ntk_linpred **out);
+void ntk_linpred_free(ntk_linpred *lp);
+/* Frozen-K0 prediction after t steps (any real t >= 0): f_train: [n], f_eval: [m] (may be NULL). */
+ntk_status ntk_linpred_at(const ntk_linpred *lp, double t, double *f_train, double *f_eval);
+/* First-order correction, advanced interval by interval over the snapshot grid: Delta K_s is
+ * interpolated linearly in s between snapshot steps s0 < s1 (dK0 at s0, dK1 at s1; train x train
+ * [n x n], and eval x train [m x n] or NULL).  Call with increasing intervals starting at s0 = 0
+ * (dK = 0 there); on return df_train [n] / df_eval [m] hold delta f at step s1. */
+ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
+                                    const double *dK1, const double *dKe1, double *df_train, double *df_eval);
 
 /* ---------------------------------------------------------------- threads */
 

@@ -38,6 +38,21 @@ double act_dphi(ntk_act a, double z)
     return NAN;
 }
 
+double act_d2phi(ntk_act a, double z)
+{
+    switch (a) {
+    case NTK_ACT_RELU: return 0.0; /* a.e.; pathwise derivatives freeze the masks */
+    case NTK_ACT_ERF: return -2.0 * z * TWO_OVER_SQRTPI * exp(-z * z);
+    case NTK_ACT_TANH: {
+        double t = tanh(z);
+        return -2.0 * t * (1.0 - t * t);
+    }
+    case NTK_ACT_GELU: return INV_SQRT2PI * exp(-0.5 * z * z) * (2.0 - z * z);
+    case NTK_ACT_IDENTITY: return 0.0;
+    }
+    return NAN;
+}
+
 /* g[u] = phi'(z[u]) for one row, switch hoisted out of the loop. */
 static void dphi_row(ntk_act a, size_t n, const double *z, double *g)
 {
