@@ -133,6 +133,17 @@ ntk_status ntk_loss_parse(const char *s, ntk_loss *out);
 ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const double *Y,
                              ntk_loss loss, double *loss_out, double *grad);
 
+/* A reusable workspace for forward passes and gradients on batches of exactly N rows (the
+ * calls above allocate one inside the network; loops should hold their own). */
+typedef struct ntk_grad_ws ntk_grad_ws;
+ntk_status ntk_grad_ws_alloc(const ntk_net *net, size_t N, ntk_grad_ws **out);
+void ntk_grad_ws_free(ntk_grad_ws *w);
+/* X: [N x n0], F: [N x k]. */
+ntk_status ntk_net_forward_ws(ntk_net *net, ntk_grad_ws *w, const double *X, double *F);
+/* X: [N x n0], Y: [N x k], grad: [P]; c = 1/N for mean loss with N the workspace's rows. */
+ntk_status ntk_net_loss_grad_ws(ntk_net *net, ntk_grad_ws *w, const double *X, const double *Y, ntk_loss loss,
+                                double *loss_out, double *grad);
+
 /* ---------------------------------------------------------------- features
  * Forward activations and per-example backprop vectors for a batch, the
  * ingredients of every kernel.  For k outputs the deltas carry one row per
@@ -183,6 +194,44 @@ ntk_status ntk_kernel_velocity(ntk_net *net, size_t N, const double *X, const do
  * only, O(N^2 P)).  K: [N*k x N*k]. */
 ntk_status ntk_jacobian(ntk_net *net, size_t N, const double *X, double *J);
 ntk_status ntk_kernel_jacobian_ref(ntk_net *net, size_t N, const double *X, double *K);
+
+/* ---------------------------------------------------------------- training
+ * Gradient descent on L = c * 1/2 sum ||f(x_i) - y_i||^2 (c = 1 or 1/B over the batch used):
+ * gd: theta -= eta g (full batch); sgd: the same on minibatches of B rows drawn without
+ * replacement per step (stream BATCH, sub = step: reproducible and resumable); momentum
+ * (heavy ball): v = mu v + g, theta -= eta v; adam: bias-corrected moments, theta -=
+ * eta mhat / (sqrt(vhat) + eps).  Momentum and adam use minibatches when 0 < B < N. */
+
+enum { NTK_STREAM_BATCH = 23 };
+typedef enum { NTK_OPT_GD, NTK_OPT_SGD, NTK_OPT_MOMENTUM, NTK_OPT_ADAM } ntk_opt;
+const char *ntk_opt_name(ntk_opt o);
+ntk_status ntk_opt_parse(const char *s, ntk_opt *out);
+
+typedef struct {
+    ntk_opt opt;
+    ntk_loss loss;
+    double lr;            /* eta, absolute */
+    size_t batch;         /* minibatch rows B (0: full batch; sgd needs 0 < B <= N) */
+    double momentum;      /* mu (default 0.9) */
+    double beta1, beta2, adam_eps;  /* defaults 0.9, 0.999, 1e-8 */
+    uint64_t seed;        /* minibatch draws */
+} ntk_train_opts;
+ntk_train_opts ntk_train_defaults(void);
+
+typedef struct ntk_trainer ntk_trainer;
+/* X: [N x n0], Y: [N x k] (caller-owned; must outlive the trainer).  Every workspace is
+ * allocated here: ntk_trainer_step never allocates. */
+ntk_status ntk_trainer_alloc(ntk_net *net, size_t N, const double *X, const double *Y, const ntk_train_opts *o,
+                             ntk_trainer **out);
+void ntk_trainer_free(ntk_trainer *tr);
+/* One step. *loss: L on the batch used, at the parameters before the step; a non-finite loss
+ * or gradient returns NTK_ENUMERIC and leaves the parameters unchanged. */
+ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss);
+long ntk_trainer_step_count(const ntk_trainer *tr);
+/* Optimizer state for checkpoints (momentum / adam moments), state: [ntk_trainer_state_len]. */
+size_t ntk_trainer_state_len(const ntk_trainer *tr);
+void ntk_trainer_state_get(const ntk_trainer *tr, double *state);
+void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step);
 
 /* ------------------------------------------------------------------ limits
  * Infinite-width NNGP and NTK of the spec (widths -> infinity), float64.

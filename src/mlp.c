@@ -70,9 +70,7 @@ oom:
 void ntk_net_free(ntk_net *net)
 {
     if (!net) return;
-    ntk_feats_free(net->ws);
-    free(net->ws_r0);
-    free(net->ws_r1);
+    ntk_grad_ws_free(net->ws);
     free(net->theta32);
     free(net->theta);
     free(net->cb);
@@ -151,34 +149,63 @@ const void *net_theta(ntk_net *net, ntk_dtype t)
     return net->theta32;
 }
 
-/* Workspace of N rows for forward / loss_grad, grown when N grows. */
+struct ntk_grad_ws {
+    ntk_feats *f;        /* forward activations of the batch */
+    double *r0, *r1;     /* [N x max n]: residual backprop ping-pong */
+    size_t N;
+};
+
+ntk_status ntk_grad_ws_alloc(const ntk_net *net, size_t N, ntk_grad_ws **out)
+{
+    *out = NULL;
+    ntk_grad_ws *w = calloc(1, sizeof *w);
+    if (!w) return ntk_set_error(NTK_ENOMEM, "gradient workspace: out of memory");
+    ntk_status st = ntk_feats_alloc(net, N, NTK_F64, &w->f);
+    size_t m = N * (size_t)net->max_n;
+    if (st == NTK_OK) {
+        w->r0 = malloc((m ? m : 1) * sizeof(double));
+        w->r1 = malloc((m ? m : 1) * sizeof(double));
+        if (!w->r0 || !w->r1) st = ntk_set_error(NTK_ENOMEM, "gradient workspace: out of memory for N = %zu", N);
+    }
+    if (st != NTK_OK) {
+        ntk_grad_ws_free(w);
+        return st;
+    }
+    w->N = N;
+    *out = w;
+    return NTK_OK;
+}
+
+void ntk_grad_ws_free(ntk_grad_ws *w)
+{
+    if (!w) return;
+    ntk_feats_free(w->f);
+    free(w->r0);
+    free(w->r1);
+    free(w);
+}
+
+/* The network's own workspace for the convenience calls, re-made when N changes. */
 static ntk_status net_workspace(ntk_net *net, size_t N)
 {
-    if (net->ws && net->ws_N == N) return NTK_OK;
-    ntk_feats_free(net->ws);
-    free(net->ws_r0);
-    free(net->ws_r1);
+    if (net->ws && net->ws->N == N) return NTK_OK;
+    ntk_grad_ws_free(net->ws);
     net->ws = NULL;
-    net->ws_r0 = net->ws_r1 = NULL;
-    net->ws_N = 0;
-    ntk_status st = ntk_feats_alloc(net, N, NTK_F64, &net->ws);
+    return ntk_grad_ws_alloc(net, N, &net->ws);
+}
+
+ntk_status ntk_net_forward_ws(ntk_net *net, ntk_grad_ws *w, const double *X, double *F)
+{
+    ntk_status st = feats_forward(net, w->f, X);
     if (st != NTK_OK) return st;
-    size_t m = N * (size_t)net->max_n;
-    net->ws_r0 = malloc((m ? m : 1) * sizeof(double));
-    net->ws_r1 = malloc((m ? m : 1) * sizeof(double));
-    if (!net->ws_r0 || !net->ws_r1) return ntk_set_error(NTK_ENOMEM, "network workspace: out of memory");
-    net->ws_N = N;
+    memcpy(F, w->f->Z[net->d], w->N * (size_t)net->n[net->d] * sizeof *F);
     return NTK_OK;
 }
 
 ntk_status ntk_net_forward(ntk_net *net, size_t N, const double *X, double *F)
 {
     ntk_status st = net_workspace(net, N);
-    if (st != NTK_OK) return st;
-    st = feats_forward(net, net->ws, X);
-    if (st != NTK_OK) return st;
-    memcpy(F, net->ws->Z[net->d], N * (size_t)net->n[net->d] * sizeof *F);
-    return NTK_OK;
+    return st != NTK_OK ? st : ntk_net_forward_ws(net, net->ws, X, F);
 }
 
 ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const double *Y, ntk_loss loss,
@@ -186,15 +213,21 @@ ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const doub
 {
     if (N == 0) return ntk_set_error(NTK_EINVAL, "loss_grad: empty batch");
     ntk_status st = net_workspace(net, N);
-    if (st != NTK_OK) return st;
-    ntk_feats *f = net->ws;
-    st = feats_forward(net, f, X);
+    return st != NTK_OK ? st : ntk_net_loss_grad_ws(net, net->ws, X, Y, loss, loss_out, grad);
+}
+
+ntk_status ntk_net_loss_grad_ws(ntk_net *net, ntk_grad_ws *w, const double *X, const double *Y, ntk_loss loss,
+                                double *loss_out, double *grad)
+{
+    ntk_feats *f = w->f;
+    size_t N = w->N;
+    ntk_status st = feats_forward(net, f, X);
     if (st != NTK_OK) return st;
     int d = net->d, k = net->n[d];
     double c = loss == NTK_LOSS_MEAN ? 1.0 / (double)N : 1.0;
     /* R = c (F - Y): [N x k] = dL/dz^(d) */
     const double *F = f->Z[d];
-    double *R = net->ws_r0, *Rn = net->ws_r1, sum = 0;
+    double *R = w->r0, *Rn = w->r1, sum = 0;
     for (size_t i = 0; i < N * (size_t)k; i++) {
         double r = F[i] - Y[i];
         sum += r * r;

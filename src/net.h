@@ -17,9 +17,7 @@ struct ntk_net {
     double *cw, *cb;    /* [d+1]: multipliers (cb 0 when no bias) */
     float *theta32;     /* [P] float32 mirror, allocated on first use */
     bool theta32_valid;
-    ntk_feats *ws;      /* float64 workspace for forward / loss_grad */
-    double *ws_r0, *ws_r1; /* [ws_N x max n]: residual backprop scratch */
-    size_t ws_N;
+    ntk_grad_ws *ws;    /* workspace of the convenience forward / loss_grad calls */
     int max_n;
 };
 
