@@ -5,4 +5,5 @@ int cmd_kernel(int argc, char **argv);
 int cmd_limit(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 #endif

@@ -43,8 +43,25 @@ void cli_config_defaults(cli_config *c, const char *command)
     c->seed = 0;
     c->threads = 0;
     snprintf(c->name, sizeof c->name, "%s", command);
+    snprintf(c->command, sizeof c->command, "%s", command);
     snprintf(c->results, sizeof c->results, "results");
     c->dtype = NTK_F64;
+    snprintf(c->target, sizeof c->target, "fourier");
+    c->n_eval = 0;
+    c->steps = 1000;
+    c->lr = 0;
+    c->lr_frac = 0.5;
+    c->loss = NTK_LOSS_MEAN;
+    c->opt = NTK_OPT_GD;
+    c->batch = 0;
+    c->momentum = 0.9;
+    snprintf(c->snapshots, sizeof c->snapshots, "log:20");
+    c->checkpoint_every = 0;
+    c->ridge = 1e-8;
+    c->top_k = 10;
+    c->fourier_k = 4;
+    c->noise = 0;
+    c->blowup = 1e6;
 }
 
 void cli_config_free(cli_config *c)
@@ -96,11 +113,19 @@ typedef struct {
 } y_kernel;
 
 typedef struct {
+    char *target, *loss, *opt, *snapshots, *resume;
+    int64_t *n_eval, *steps, *batch, *checkpoint_every;
+    double *lr, *lr_frac, *momentum, *ridge, *noise, *blowup;
+    int *top_k, *fourier_k;
+} y_train;
+
+typedef struct {
     y_model *model;
     y_data *data;
     y_run *run;
     y_kernel *kernel;
     y_study *study;
+    y_train *train;
 } y_root;
 
 #define OPT CYAML_FLAG_OPTIONAL
@@ -151,12 +176,33 @@ static const cyaml_schema_field_t kernel_fields[] = {
     CYAML_FIELD_STRING_PTR("load_params", OPT, y_kernel, load_params, 0, CLI_PATH_MAX - 1),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t train_fields[] = {
+    CYAML_FIELD_STRING_PTR("target", OPT, y_train, target, 1, CLI_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("loss", OPT, y_train, loss, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("opt", OPT, y_train, opt, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("snapshots", OPT, y_train, snapshots, 1, 255),
+    CYAML_FIELD_STRING_PTR("resume", OPT, y_train, resume, 0, CLI_PATH_MAX - 1),
+    CYAML_FIELD_INT_PTR("n_eval", OPT, y_train, n_eval),
+    CYAML_FIELD_INT_PTR("steps", OPT, y_train, steps),
+    CYAML_FIELD_INT_PTR("batch", OPT, y_train, batch),
+    CYAML_FIELD_INT_PTR("checkpoint_every", OPT, y_train, checkpoint_every),
+    CYAML_FIELD_FLOAT_PTR("lr", OPT, y_train, lr),
+    CYAML_FIELD_FLOAT_PTR("lr_frac", OPT, y_train, lr_frac),
+    CYAML_FIELD_FLOAT_PTR("momentum", OPT, y_train, momentum),
+    CYAML_FIELD_FLOAT_PTR("ridge", OPT, y_train, ridge),
+    CYAML_FIELD_FLOAT_PTR("noise", OPT, y_train, noise),
+    CYAML_FIELD_FLOAT_PTR("blowup", OPT, y_train, blowup),
+    CYAML_FIELD_INT_PTR("top_k", OPT, y_train, top_k),
+    CYAML_FIELD_INT_PTR("fourier_k", OPT, y_train, fourier_k),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("model", OPT, y_root, model, model_fields),
     CYAML_FIELD_MAPPING_PTR("data", OPT, y_root, data, data_fields),
     CYAML_FIELD_MAPPING_PTR("run", OPT, y_root, run, run_fields),
     CYAML_FIELD_MAPPING_PTR("kernel", OPT, y_root, kernel, kernel_fields),
     CYAML_FIELD_MAPPING_PTR("study", OPT, y_root, study, study_fields),
+    CYAML_FIELD_MAPPING_PTR("train", OPT, y_root, train, train_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
@@ -296,6 +342,44 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (st->depths && (rc = copy_ints(st->depths, st->depths_count, &c->study_depths, &c->study_depths_count)))
             return rc;
         if (st->seeds && (rc = copy_ints(st->seeds, st->seeds_count, &c->seeds, &c->seeds_count))) return rc;
+    }
+    if (!rc && y->train) {
+        const y_train *t = y->train;
+        if (t->target) snprintf(c->target, sizeof c->target, "%s", t->target);
+        if (t->snapshots) snprintf(c->snapshots, sizeof c->snapshots, "%s", t->snapshots);
+        if (t->resume) snprintf(c->resume, sizeof c->resume, "%s", t->resume);
+        if (t->n_eval) c->n_eval = (long)*t->n_eval;
+        if (t->steps) c->steps = (long)*t->steps;
+        if (t->batch) c->batch = (long)*t->batch;
+        if (t->checkpoint_every) c->checkpoint_every = (long)*t->checkpoint_every;
+        if (t->lr) {
+            c->lr = *t->lr;
+            c->lr_frac = 0;
+        }
+        if (t->lr_frac) {
+            c->lr_frac = *t->lr_frac;
+            c->lr = 0;
+        }
+        if (t->momentum) c->momentum = *t->momentum;
+        if (t->ridge) c->ridge = *t->ridge;
+        if (t->noise) c->noise = *t->noise;
+        if (t->blowup) c->blowup = *t->blowup;
+        if (t->top_k) c->top_k = *t->top_k;
+        if (t->fourier_k) c->fourier_k = *t->fourier_k;
+        if (t->loss && ntk_loss_parse(t->loss, &c->loss) != NTK_OK) {
+            cli_errorf("config %s: train.loss: %s", path, ntk_last_error());
+            return CLI_EXIT_USAGE;
+        }
+        if (t->opt && ntk_opt_parse(t->opt, &c->opt) != NTK_OK) {
+            cli_errorf("config %s: train.opt: %s", path, ntk_last_error());
+            return CLI_EXIT_USAGE;
+        }
+        if (c->n_eval < 0 || c->steps < 0 || c->batch < 0 || c->checkpoint_every < 0 || c->top_k < 1 ||
+            c->fourier_k < 1) {
+            cli_errorf("config %s: train: n_eval, steps, batch, checkpoint_every must be >= 0 and top_k, "
+                       "fourier_k >= 1", path);
+            return CLI_EXIT_USAGE;
+        }
     }
     if (!rc && y->run) {
         const y_run *r = y->run;
@@ -494,7 +578,9 @@ enum {
     OPT_CONFIG = 256, OPT_DEPTH, OPT_WIDTH, OPT_WIDTHS, OPT_N0, OPT_OUTPUTS, OPT_ACT, OPT_PARAM, OPT_SW2,
     OPT_SW2_OUT, OPT_SB, OPT_BIAS, OPT_BIAS_OUT, OPT_FIRST, OPT_DATA, OPT_N, OPT_SEED, OPT_PER_LAYER,
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
-    OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_HELP
+    OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
+    OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -513,6 +599,15 @@ static const struct option long_opts[] = {
     {"threads", required_argument, 0, OPT_THREADS},   {"max-memory", required_argument, 0, OPT_MAXMEM},
     {"depths", required_argument, 0, OPT_DEPTHS},     {"seeds", required_argument, 0, OPT_SEEDS},
     {"classes", required_argument, 0, OPT_CLASSES},   {"pixels", required_argument, 0, OPT_PIXELS},
+    {"target", required_argument, 0, OPT_TARGET},     {"n-eval", required_argument, 0, OPT_NEVAL},
+    {"steps", required_argument, 0, OPT_STEPS},       {"lr", required_argument, 0, OPT_LR},
+    {"lr-frac", required_argument, 0, OPT_LRFRAC},    {"loss", required_argument, 0, OPT_LOSS},
+    {"opt", required_argument, 0, OPT_OPT},           {"batch", required_argument, 0, OPT_BATCH},
+    {"momentum", required_argument, 0, OPT_MOMENTUM}, {"snapshots", required_argument, 0, OPT_SNAPSHOTS},
+    {"checkpoint-every", required_argument, 0, OPT_CKPT}, {"resume", required_argument, 0, OPT_RESUME},
+    {"ridge", required_argument, 0, OPT_RIDGE},       {"top-k", required_argument, 0, OPT_TOPK},
+    {"fourier-k", required_argument, 0, OPT_FOURIERK}, {"noise", required_argument, 0, OPT_NOISE},
+    {"blowup", required_argument, 0, OPT_BLOWUP},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -563,6 +658,21 @@ static void print_help(const char *command)
            "  --dtype f64|f32      precision of the computation and of K [f64]\n"
            "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored)\n"
            "  --load-params FILE   use parameters from such a file instead of the seed\n"
+           "train:\n"
+           "  --target T           fourier (circle data: sum_k sin(k gamma)/k, k <= fourier-k) | product (x1 x2) |\n"
+           "                       teacher (random net of the same spec, seed + 1) | random | PATH.npy [fourier]\n"
+           "  --n-eval M           evaluation points (circle: uniform random angles; gaussian: more rows) [0]\n"
+           "  --steps T            optimizer steps [1000]\n"
+           "  --lr ETA | --lr-frac F  absolute eta, or F * 2 / lambda_max(c K_0) [--lr-frac 0.5]\n"
+           "  --loss sum|mean      c = 1 or 1/N (1/B for minibatches) [mean]\n"
+           "  --opt gd|sgd|momentum|adam  [gd];  --batch B minibatch rows;  --momentum MU [0.9]\n"
+           "  --snapshots S        every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always) [log:20]\n"
+           "  --checkpoint-every K steps between checkpoints (0: at every snapshot) [0]\n"
+           "  --resume DIR         continue a killed run in DIR to the same results\n"
+           "  --ridge R            kernel regression ridge, relative to the mean diagonal of K [1e-8]\n"
+           "  --top-k K            eigenspace dimension for angles / eigenvalue drift [10]\n"
+           "  --fourier-k K        terms of the Fourier target [4];  --noise S label noise std [0]\n"
+           "  --blowup B           divergence when the loss exceeds B times its initial value [1e6]\n"
            "study (profile, converge):\n"
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
            "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
@@ -664,6 +774,46 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_MAXMEM:
             rc = parse_double("max-memory", optarg, &c->max_memory_gb);
             if (!rc && c->max_memory_gb <= 0) { cli_errorf("--max-memory: must be > 0 (GB), got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_TARGET:
+            if (!optarg[0] || strlen(optarg) >= sizeof c->target) { cli_errorf("--target: empty or too long"); rc = 2; }
+            else snprintf(c->target, sizeof c->target, "%s", optarg);
+            break;
+        case OPT_NEVAL: rc = parse_long("n-eval", optarg, 0, INT_MAX, &c->n_eval); break;
+        case OPT_STEPS: rc = parse_long("steps", optarg, 0, LONG_MAX / 2, &c->steps); break;
+        case OPT_LR:
+            rc = parse_double("lr", optarg, &c->lr);
+            if (!rc && c->lr <= 0) { cli_errorf("--lr: must be > 0, got '%s'", optarg); rc = 2; }
+            c->lr_frac = 0;
+            break;
+        case OPT_LRFRAC:
+            rc = parse_double("lr-frac", optarg, &c->lr_frac);
+            if (!rc && c->lr_frac <= 0) { cli_errorf("--lr-frac: must be > 0, got '%s'", optarg); rc = 2; }
+            c->lr = 0;
+            break;
+        case OPT_LOSS: if (ntk_loss_parse(optarg, &c->loss)) { cli_errorf("--loss: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_OPT: if (ntk_opt_parse(optarg, &c->opt)) { cli_errorf("--opt: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_BATCH: rc = parse_long("batch", optarg, 0, INT_MAX, &c->batch); break;
+        case OPT_MOMENTUM: rc = parse_double("momentum", optarg, &c->momentum); break;
+        case OPT_SNAPSHOTS:
+            if (!optarg[0] || strlen(optarg) >= sizeof c->snapshots) { cli_errorf("--snapshots: empty or too long"); rc = 2; }
+            else snprintf(c->snapshots, sizeof c->snapshots, "%s", optarg);
+            break;
+        case OPT_CKPT: rc = parse_long("checkpoint-every", optarg, 0, LONG_MAX / 2, &c->checkpoint_every); break;
+        case OPT_RESUME: snprintf(c->resume, sizeof c->resume, "%s", optarg); break;
+        case OPT_RIDGE:
+            rc = parse_double("ridge", optarg, &c->ridge);
+            if (!rc && c->ridge < 0) { cli_errorf("--ridge: must be >= 0, got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_TOPK: rc = parse_int("top-k", optarg, 1, 100000, &c->top_k); break;
+        case OPT_FOURIERK: rc = parse_int("fourier-k", optarg, 1, 100000, &c->fourier_k); break;
+        case OPT_NOISE:
+            rc = parse_double("noise", optarg, &c->noise);
+            if (!rc && c->noise < 0) { cli_errorf("--noise: must be >= 0, got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_BLOWUP:
+            rc = parse_double("blowup", optarg, &c->blowup);
+            if (!rc && c->blowup <= 1) { cli_errorf("--blowup: must be > 1, got '%s'", optarg); rc = 2; }
             break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
@@ -781,5 +931,16 @@ char *cli_config_to_yaml(const cli_config *c)
              c->per_layer ? "true" : "false", c->dtype == NTK_F32 ? "f32" : "f64",
              c->save_params ? "true" : "false");
     if (c->load_params[0]) yaml_str(&b, &len, &cap, "  load_params: \"%s\"\n", c->load_params);
+    if (strcmp(c->command, "train") != 0 && strcmp(c->command, "sweep") != 0) return b;
+    yaml_str(&b, &len, &cap, "train:\n  target: \"%s\"\n  n_eval: %ld\n  steps: %ld\n", c->target, c->n_eval, c->steps);
+    if (c->lr_frac > 0)
+        yaml_str(&b, &len, &cap, "  lr_frac: %.17g\n", c->lr_frac);
+    else
+        yaml_str(&b, &len, &cap, "  lr: %.17g\n", c->lr);
+    yaml_str(&b, &len, &cap, "  loss: %s\n  opt: %s\n  batch: %ld\n  momentum: %.17g\n  snapshots: \"%s\"\n",
+             ntk_loss_name(c->loss), ntk_opt_name(c->opt), c->batch, c->momentum, c->snapshots);
+    yaml_str(&b, &len, &cap, "  checkpoint_every: %ld\n  ridge: %.17g\n  top_k: %d\n  fourier_k: %d\n",
+             c->checkpoint_every, c->ridge, c->top_k, c->fourier_k);
+    yaml_str(&b, &len, &cap, "  noise: %.17g\n  blowup: %.17g\n", c->noise, c->blowup);
     return b;
 }

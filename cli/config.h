@@ -54,8 +54,26 @@ typedef struct {
     ntk_dtype dtype;
     bool save_params;
     char load_params[CLI_PATH_MAX];
+    /* train */
+    char target[CLI_PATH_MAX];   /* fourier | product | teacher | random | PATH.npy */
+    long n_eval;
+    long steps;
+    double lr, lr_frac;          /* lr_frac > 0: eta = lr_frac * 2 / lambda_max(c K_0) */
+    ntk_loss loss;
+    ntk_opt opt;
+    long batch;
+    double momentum;
+    char snapshots[256];         /* every:K | log:K | t1,t2,... */
+    long checkpoint_every;       /* steps; 0: at every snapshot */
+    char resume[CLI_PATH_MAX];
+    double ridge;                /* kernel regression ridge, relative to mean diag(K) */
+    int top_k;
+    int fourier_k;
+    double noise;
+    double blowup;               /* divergence: loss > blowup * initial loss */
     /* bookkeeping */
     char config_path[CLI_PATH_MAX];
+    char command[16];
 } cli_config;
 
 void cli_config_defaults(cli_config *c, const char *command);

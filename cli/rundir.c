@@ -70,6 +70,28 @@ int cli_run_create(cli_run *r, const cli_config *c, const char *command)
     return 0;
 }
 
+int cli_run_open_existing(cli_run *r, const char *dir, const char *command)
+{
+    memset(r, 0, sizeof *r);
+    r->command = command;
+    r->t0 = cli_now();
+    iso_now(r->started, sizeof r->started);
+    r->artifacts = cJSON_CreateArray();
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    struct stat st;
+    char mpath[CLI_PATH_MAX + 32];
+    snprintf(mpath, sizeof mpath, "%s/manifest.json", dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_errorf("resume: %s is not a run directory", dir);
+        return CLI_EXIT_USAGE;
+    }
+    if (stat(mpath, &st) == 0) {
+        cli_errorf("resume: %s is already complete (manifest.json); nothing to resume", dir);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 const char *cli_run_path(const cli_run *r, const char *file, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s/%s", r->dir, file);

@@ -24,6 +24,9 @@ typedef struct {
 /* Create the run directory (refuses a --out DIR that already holds a
  * manifest.json).  Prints its own error; returns 0 or an exit status. */
 int cli_run_create(cli_run *r, const cli_config *c, const char *command);
+/* Re-open an existing, incomplete run directory (for --resume): refuses one that is
+ * complete (has manifest.json) or does not exist. */
+int cli_run_open_existing(cli_run *r, const char *dir, const char *command);
 /* path of a file inside the run directory */
 const char *cli_run_path(const cli_run *r, const char *file, char *buf, size_t cap);
 /* Note a file as written (so abort can remove it). */

@@ -38,7 +38,7 @@ ntk_status ntk_feats_alloc(const ntk_net *net, size_t N, ntk_dtype dtype, ntk_fe
     f->H = calloc((size_t)d + 1, sizeof *f->H);
     f->Z = calloc((size_t)d + 1, sizeof *f->Z);
     f->D = calloc((size_t)d + 1, sizeof *f->D);
-    f->block = malloc(total * es);
+    f->block = la_alloc_big(total * es);
     f->scratch = malloc(2 * (size_t)net->max_n * sizeof *f->scratch);
     if (!f->scratch || !f->n || !f->H || !f->Z || !f->D || !f->block) {
         ntk_feats_free(f);

@@ -4,7 +4,9 @@
 #include <cblas.h>
 #include <limits.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 bool la_dims_ok(size_t m, size_t n, size_t k)
 {
@@ -52,6 +54,18 @@ void la_symmetrize_lower(ntk_dtype t, size_t n, void *C)
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < i; j++) c[j * n + i] = c[i * n + j];
     }
+}
+
+void *la_alloc_big(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge) return malloc(bytes ? bytes : 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
 }
 
 void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n)

@@ -31,6 +31,9 @@ void la_syrk_lower(ntk_dtype t, size_t n, size_t k, double alpha, const void *A,
                    double beta, void *C, size_t ldc);
 /* Copy the lower triangle of C[n x n] into the upper. */
 void la_symmetrize_lower(ntk_dtype t, size_t n, void *C);
+/* Large buffers: 2 MiB-aligned and advised to use transparent huge pages (fewer page faults
+ * on first touch); released with free(). NULL when out of memory. */
+void *la_alloc_big(size_t bytes);
 /* Convert n values between dtypes (also plain copy when equal). */
 void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n);
 #endif

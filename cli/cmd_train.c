@@ -1,0 +1,460 @@
+/* cmd_train.c -- `ntkdrift train`: gradient descent with the NTK tracked at a
+ * snapshot schedule, predictions of the dynamics beside the truth, checkpoints,
+ * resume, and divergence handling. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "config.h"
+#include "rundir.h"
+#include "train_data.h"
+#include "train_track.h"
+
+#define CLI_EXIT_DIVERGED 3
+
+typedef struct {
+    cli_config c;
+    ntk_spec spec;
+    ntk_dataset d;
+    char desc[CLI_PATH_MAX + 64];
+    ntk_net *net;
+    ntk_trainer *tr;
+    ntk_feats *ft, *fe;       /* features of the train / eval sets */
+    size_t N, M, k, n, m;     /* n = N k, m = M k */
+    double c_loss, eta;
+    long *snaps;              /* schedule, increasing, contains 0 and T */
+    size_t nsnaps;
+    double *K, *Ke, *Kraw, *f, *fev, *Kdot;  /* [n x n], [m x n], raw scratch, [n], [m], [n x n] */
+    cli_run run;
+    bool run_open;
+    FILE *csv;
+    train_track *track;
+} train_ctx;
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* every:K | log:K | t1,t2,...  ->  sorted unique steps in [0, T] including 0 and T. */
+static int parse_schedule(const char *s, long T, long **out, size_t *count)
+{
+    size_t cap = 64, n = 0;
+    long *v = malloc(cap * sizeof *v);
+    if (!v) return CLI_EXIT_FAIL;
+#define PUSH(x)                                                                                                  \
+    do {                                                                                                         \
+        if (n == cap) {                                                                                          \
+            long *nv = realloc(v, (cap *= 2) * sizeof *v);                                                       \
+            if (!nv) { free(v); return CLI_EXIT_FAIL; }                                                          \
+            v = nv;                                                                                              \
+        }                                                                                                        \
+        v[n++] = (x);                                                                                            \
+    } while (0)
+    PUSH(0);
+    PUSH(T);
+    char *end;
+    if (strncmp(s, "every:", 6) == 0 || strncmp(s, "log:", 4) == 0) {
+        bool every = s[0] == 'e';
+        long K = strtol(s + (every ? 6 : 4), &end, 10);
+        if (*end || K < 1 || (every && K > T && T > 0)) {
+            free(v);
+            cli_errorf("--snapshots: expected every:K or log:K with K >= 1, got '%s'", s);
+            return CLI_EXIT_USAGE;
+        }
+        if (every)
+            for (long t = K; t < T; t += K) PUSH(t);
+        else
+            for (long i = 0; i < K && T > 1; i++) PUSH((long)llround(pow((double)T, (double)i / (double)K)));
+    } else {
+        const char *p = s;
+        while (*p) {
+            long t = strtol(p, &end, 10);
+            if (end == p || t < 0 || t > T || (*end && *end != ',')) {
+                free(v);
+                cli_errorf("--snapshots: expected steps in [0, %ld] separated by commas, got '%s'", T, s);
+                return CLI_EXIT_USAGE;
+            }
+            PUSH(t);
+            p = *end ? end + 1 : end;
+        }
+    }
+#undef PUSH
+    qsort(v, n, sizeof *v, cmp_long);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || v[i] != v[u - 1]) v[u++] = v[i];
+    *out = v;
+    *count = u;
+    return 0;
+}
+
+static double full_loss(const train_ctx *x, const double *f, const double *y, size_t rows, double c)
+{
+    double s = 0;
+    for (size_t i = 0; i < rows * x->k; i++) s += (f[i] - y[i]) * (f[i] - y[i]);
+    return 0.5 * c * s;
+}
+
+/* Kernel of the train set (and eval x train) at the current parameters; outputs f, fe. */
+static int compute_kernels(train_ctx *x)
+{
+    ntk_status st = ntk_feats_compute(x->net, x->ft, x->d.X_train);
+    if (st == NTK_OK) st = ntk_kernel_full(x->net, x->ft, x->K, NULL);
+    if (st == NTK_OK) st = ntk_net_forward(x->net, x->N, x->d.X_train, x->f);
+    if (st == NTK_OK && x->M) {
+        st = ntk_feats_compute(x->net, x->fe, x->d.X_eval);
+        if (st == NTK_OK) st = ntk_kernel_cross(x->net, x->fe, x->ft, x->Ke, NULL);
+        if (st == NTK_OK) st = ntk_net_forward(x->net, x->M, x->d.X_eval, x->fev);
+    }
+    if (st != NTK_OK) {
+        cli_errorf("train: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void snap_name(char *buf, size_t cap, long step) { snprintf(buf, cap, "snapshots/snap_%010ld.npz", step); }
+
+/* Write the snapshot file (atomic) holding everything the analysis needs. */
+static int write_snapshot(train_ctx *x, long step, double loss, double loss_eval, const double *eigs)
+{
+    char rel[64], path[CLI_PATH_MAX + 96];
+    snap_name(rel, sizeof rel, step);
+    cli_run_path(&x->run, rel, path, sizeof path);
+    size_t shK[2] = {x->n, x->n}, shKe[2] = {x->m, x->n}, shn[1] = {x->n}, shm[1] = {x->m}, sh1[1] = {1};
+    double meta[3] = {(double)step, loss, loss_eval};
+    size_t sh3[1] = {3};
+    (void)sh1;
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    if (st == NTK_OK) st = ntk_npz_add(w, "meta", NTK_NPY_F64, 1, sh3, meta);
+    if (st == NTK_OK) st = ntk_npz_add(w, "K", NTK_NPY_F64, 2, shK, x->K);
+    if (st == NTK_OK) st = ntk_npz_add(w, "f_train", NTK_NPY_F64, 1, shn, x->f);
+    if (st == NTK_OK && eigs) st = ntk_npz_add(w, "eigs", NTK_NPY_F64, 1, shn, eigs);
+    if (st == NTK_OK && x->m) st = ntk_npz_add(w, "K_eval", NTK_NPY_F64, 2, shKe, x->Ke);
+    if (st == NTK_OK && x->m) st = ntk_npz_add(w, "f_eval", NTK_NPY_F64, 1, shm, x->fev);
+    if (st == NTK_OK && step == 0) st = ntk_npz_add(w, "Kdot", NTK_NPY_F64, 2, shK, x->Kdot);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    if (st != NTK_OK) {
+        cli_errorf("writing %s: %s", rel, ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int take_snapshot(train_ctx *x, long step)
+{
+    int rc = compute_kernels(x);
+    if (rc) return rc;
+    double loss = full_loss(x, x->f, x->d.Y_train, x->N, x->c_loss);
+    double loss_eval = x->M ? full_loss(x, x->fev, x->d.Y_eval, x->M, 1.0 / (double)x->M) : NAN;
+    snap_view sv = {step, loss, loss_eval, x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
+                    step == 0 ? x->Kdot : NULL};
+    if ((rc = track_add(x->track, &sv))) return rc;
+    return write_snapshot(x, step, loss, loss_eval, track_last_eigs(x->track));
+}
+
+static int write_checkpoint(train_ctx *x, long step)
+{
+    char path[CLI_PATH_MAX + 64];
+    cli_run_path(&x->run, "checkpoint.npz", path, sizeof path);
+    size_t P = ntk_net_num_params(x->net), L = ntk_trainer_state_len(x->tr);
+    double *state = malloc((L ? L : 1) * sizeof *state), meta[1] = {(double)step};
+    if (!state) return CLI_EXIT_FAIL;
+    ntk_trainer_state_get(x->tr, state);
+    size_t shP[1] = {P}, shL[1] = {L}, sh1[1] = {1};
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    if (st == NTK_OK) st = ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, ntk_net_params_const(x->net));
+    if (st == NTK_OK) st = ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shL, state);
+    if (st == NTK_OK) st = ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, meta);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    free(state);
+    if (st != NTK_OK) {
+        cli_errorf("writing checkpoint: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(&x->run, "checkpoint.npz");
+    return 0;
+}
+
+static int read_member(const char *path, const char *name, size_t count, double *dst)
+{
+    ntk_array a = {0};
+    if (ntk_npz_read(path, name, &a) != NTK_OK) {
+        cli_errorf("resume: %s", ntk_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    if (a.count != count) {
+        ntk_array_free(&a);
+        cli_errorf("resume: %s: %s has %zu values, expected %zu (a different configuration?)", path, name, a.count, count);
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(dst, a.data, count * sizeof *dst);
+    ntk_array_free(&a);
+    return 0;
+}
+
+/* Resume: parameters and optimizer state from the checkpoint, then the analysis
+ * rebuilt by replaying every snapshot up to it.  Returns the step to continue from. */
+static int resume_state(train_ctx *x, long *start)
+{
+    char path[CLI_PATH_MAX + 96];
+    cli_run_path(&x->run, "checkpoint.npz", path, sizeof path);
+    size_t P = ntk_net_num_params(x->net), L = ntk_trainer_state_len(x->tr);
+    double meta[3], *state = malloc((L ? L : 1) * sizeof *state);
+    int rc = state ? 0 : CLI_EXIT_FAIL;
+    if (!rc) rc = read_member(path, "theta", P, ntk_net_params(x->net));
+    if (!rc) rc = read_member(path, "opt_state", L, state);
+    if (!rc) rc = read_member(path, "step", 1, meta);
+    if (!rc) {
+        ntk_net_params_changed(x->net);
+        ntk_trainer_state_set(x->tr, state, (long)meta[0]);
+        *start = (long)meta[0];
+    }
+    free(state);
+    for (size_t j = 0; !rc && j < x->nsnaps && x->snaps[j] <= *start; j++) {
+        char rel[64];
+        snap_name(rel, sizeof rel, x->snaps[j]);
+        cli_run_path(&x->run, rel, path, sizeof path);
+        rc = read_member(path, "meta", 3, meta);
+        if (!rc) rc = read_member(path, "K", x->n * x->n, x->K);
+        if (!rc) rc = read_member(path, "f_train", x->n, x->f);
+        if (!rc && x->m) rc = read_member(path, "K_eval", x->m * x->n, x->Ke);
+        if (!rc && x->m) rc = read_member(path, "f_eval", x->m, x->fev);
+        if (!rc && j == 0) rc = read_member(path, "Kdot", x->n * x->n, x->Kdot);
+        if (rc) break;
+        snap_view sv = {x->snaps[j], meta[1], meta[2], x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
+                        j == 0 ? x->Kdot : NULL};
+        rc = track_add(x->track, &sv);
+    }
+    return rc;
+}
+
+/* Learning rate: absolute, or lr_frac * 2 / lambda_max(c K_0). Also Kdot_0. */
+static int initial_kernel(train_ctx *x)
+{
+    int rc = compute_kernels(x);
+    if (rc) return rc;
+    double lmax = 0;
+    double *w = malloc(x->n * sizeof *w);
+    if (!w || ntk_eigh(x->n, x->K, w, NULL) != NTK_OK) {
+        free(w);
+        cli_errorf("train: eigenvalues of K_0: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    lmax = w[0];
+    free(w);
+    x->eta = x->c.lr_frac > 0 ? x->c.lr_frac * 2.0 / (x->c_loss * lmax) : x->c.lr;
+    if (ntk_kernel_velocity(x->net, x->N, x->d.X_train, x->d.Y_train, x->c.loss, x->Kdot) != NTK_OK) {
+        cli_errorf("train: kernel velocity: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int setup(train_ctx *x, int argc, char **argv)
+{
+    cli_config *c = &x->c;
+    cli_config_defaults(c, "train");
+    c->n = 64;
+    snprintf(c->data, sizeof c->data, "circle");
+    int rc = cli_config_parse_args(c, argc, argv, "train");
+    if (rc >= 0) return rc;
+    if (c->resume[0]) { /* the run's own resolved configuration, nothing else */
+        char dir[CLI_PATH_MAX], cfg[CLI_PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s", c->resume);
+        cli_config_free(c);
+        cli_config_defaults(c, "train");
+        snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+        if ((rc = cli_config_load_yaml(c, cfg))) return rc;
+        snprintf(c->out, sizeof c->out, "%s", dir);
+        snprintf(c->resume, sizeof c->resume, "%s", dir);
+    }
+    if (c->dtype != NTK_F64 || c->save_params || c->load_params[0] || c->per_layer) {
+        cli_errorf("train: --dtype f32, --save-params, --load-params and --per-layer are not supported here yet");
+        return CLI_EXIT_USAGE;
+    }
+    if ((rc = cli_train_data(c, &x->d, x->desc, sizeof x->desc))) return rc;
+    if ((rc = cli_config_spec(c, &x->spec))) return rc;
+    if ((rc = parse_schedule(c->snapshots, c->steps, &x->snaps, &x->nsnaps))) return rc;
+    ntk_set_threads(c->threads);
+    x->N = x->d.n_train;
+    x->M = x->d.n_eval;
+    x->k = (size_t)x->spec.outputs;
+    x->n = x->N * x->k;
+    x->m = x->M * x->k;
+    x->c_loss = c->loss == NTK_LOSS_MEAN ? 1.0 / (double)x->N : 1.0;
+    if (x->n > 20000) {
+        cli_errorf("n: train needs N k <= 20000 (kernels of %zu x %zu are tracked)", x->n, x->n);
+        return CLI_EXIT_USAGE;
+    }
+    x->K = malloc(x->n * x->n * sizeof(double));
+    x->Kdot = malloc(x->n * x->n * sizeof(double));
+    x->f = malloc(x->n * sizeof(double));
+    x->Ke = x->m ? malloc(x->m * x->n * sizeof(double)) : NULL;
+    x->fev = x->m ? malloc(x->m * sizeof(double)) : NULL;
+    if (!x->K || !x->Kdot || !x->f || (x->m && (!x->Ke || !x->fev))) {
+        cli_errorf("out of memory for N = %zu", x->N);
+        return CLI_EXIT_FAIL;
+    }
+    if (ntk_net_alloc(&x->spec, &x->net) != NTK_OK || ntk_net_init(x->net, c->seed) != NTK_OK ||
+        ntk_feats_alloc(x->net, x->N, NTK_F64, &x->ft) != NTK_OK ||
+        (x->M && ntk_feats_alloc(x->net, x->M, NTK_F64, &x->fe) != NTK_OK)) {
+        cli_errorf("train: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    if ((rc = initial_kernel(x))) return rc;
+    ntk_train_opts o = ntk_train_defaults();
+    o.opt = c->opt;
+    o.loss = c->loss;
+    o.lr = x->eta;
+    o.batch = (size_t)c->batch;
+    o.momentum = c->momentum;
+    o.seed = c->seed;
+    if (ntk_trainer_alloc(x->net, x->N, x->d.X_train, x->d.Y_train, &o, &x->tr) != NTK_OK) {
+        cli_errorf("train: %s", ntk_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int open_run(train_ctx *x)
+{
+    char path[CLI_PATH_MAX + 64];
+    int rc;
+    if (x->c.resume[0]) {
+        rc = cli_run_open_existing(&x->run, x->c.resume, "train");
+    } else {
+        rc = cli_run_create(&x->run, &x->c, "train");
+        x->run_open = true;
+        if (!rc) rc = cli_run_write_config(&x->run, &x->c);
+    }
+    if (rc) return rc;
+    x->run_open = true;
+    if (ntk_mkdir_p(cli_run_path(&x->run, "snapshots", path, sizeof path)) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    x->csv = fopen(cli_run_path(&x->run, "metrics.csv", path, sizeof path), "w");
+    if (!x->csv) {
+        cli_errorf("cannot write %s", path);
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(&x->run, "metrics.csv");
+    return track_alloc(x->n, x->m, x->d.Y_train, x->d.Y_eval, x->eta, x->c_loss, &x->c, x->csv, x->nsnaps, &x->track);
+}
+
+static int finish(train_ctx *x, int argc, char **argv, long diverged_at)
+{
+    char path[CLI_PATH_MAX + 64];
+    int rc = track_write_trajectory(x->track, cli_run_path(&x->run, "trajectory.npz", path, sizeof path));
+    if (rc) return rc;
+    cli_run_wrote(&x->run, "trajectory.npz");
+    size_t S = x->nsnaps, sh1[1] = {S}, shn[2] = {S, x->n};
+    cli_run_artifact(&x->run, "metrics.csv", NULL, NULL, 1, sh1, "one row per snapshot (docs/train.md)");
+    cli_run_artifact(&x->run, "trajectory.npz", "steps", "float64", 1, sh1, "snapshot steps");
+    cli_run_artifact(&x->run, "trajectory.npz", "f_train", "float64", 2, shn, "network outputs on the train set");
+    cli_run_artifact(&x->run, "trajectory.npz", "f_lin", "float64", 2, shn, "frozen-K_0 (linearized) prediction");
+    cli_run_artifact(&x->run, "trajectory.npz", "f_pert", "float64", 2, shn, "linearized + first-order in Delta K");
+    cli_run_artifact(&x->run, "trajectory.npz", "f_pw", "float64", 2, shn, "piecewise-frozen K_t prediction");
+    cli_run_artifact(&x->run, "snapshots/", NULL, NULL, 1, sh1,
+                     "snap_<step>.npz: meta (step, loss, eval loss), K, f_train, eigs, K_eval, f_eval, Kdot (step 0)");
+    cli_run_artifact(&x->run, "checkpoint.npz", NULL, NULL, 0, NULL, "theta, optimizer state and step of the last checkpoint");
+    cJSON *extra = cJSON_CreateObject();
+    cJSON *dj = cJSON_AddObjectToObject(extra, "data");
+    cJSON_AddStringToObject(dj, "source", x->desc);
+    cJSON_AddNumberToObject(dj, "N", (double)x->N);
+    cJSON_AddNumberToObject(dj, "n_eval", (double)x->M);
+    cJSON *tj = cJSON_AddObjectToObject(extra, "train");
+    cJSON_AddStringToObject(tj, "opt", ntk_opt_name(x->c.opt));
+    cJSON_AddStringToObject(tj, "loss", ntk_loss_name(x->c.loss));
+    cJSON_AddNumberToObject(tj, "c", x->c_loss);
+    cJSON_AddNumberToObject(tj, "eta", x->eta);
+    cJSON_AddNumberToObject(tj, "steps", (double)x->c.steps);
+    cJSON_AddStringToObject(tj, "time_units", "t = eta * step (column t of metrics.csv)");
+    if (diverged_at >= 0) {
+        cJSON_AddStringToObject(tj, "outcome", "diverged");
+        cJSON_AddNumberToObject(tj, "diverged_at_step", (double)diverged_at);
+    } else
+        cJSON_AddStringToObject(tj, "outcome", "completed");
+    track_summary(x->track, tj);
+    rc = cli_run_finish(&x->run, &x->c, &x->spec, extra, argc, argv);
+    if (!rc) x->run_open = false;
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_ctx x;
+    memset(&x, 0, sizeof x);
+    int rc = setup(&x, argc, argv);
+    if (rc >= 0) goto done;
+    if ((rc = open_run(&x))) goto done;
+    long start = 0, diverged = -1;
+    size_t j = 0;
+    if (x.c.resume[0]) {
+        if ((rc = resume_state(&x, &start))) goto done;
+        while (j < x.nsnaps && x.snaps[j] <= start) j++;
+    }
+    long last_ckpt = start;
+    double t0 = cli_now(), last_print = t0, loss0 = NAN, loss = NAN;
+    for (long t = start;; t++) {
+        if (j < x.nsnaps && x.snaps[j] == t) {
+            if ((rc = take_snapshot(&x, t))) goto done;
+            j++;
+            if (t == 0 || x.c.checkpoint_every == 0 || t - last_ckpt >= x.c.checkpoint_every) {
+                if ((rc = write_checkpoint(&x, t))) goto done;
+                last_ckpt = t;
+            }
+        }
+        if (t >= x.c.steps) break;
+        ntk_status st = ntk_trainer_step(x.tr, &loss);
+        if (isnan(loss0)) loss0 = loss;
+        if (st != NTK_OK || !isfinite(loss) || loss > x.c.blowup * loss0) {
+            diverged = t;
+            fprintf(stderr, "ntkdrift: train: diverged at step %ld (loss %g, initial %g)\n", t, loss, loss0);
+            break;
+        }
+        double now = cli_now();
+        if (now - last_print > 2.0) {
+            double eta_s = (now - t0) / (double)(t + 1 - start) * (double)(x.c.steps - t - 1);
+            fprintf(stderr, "train: step %ld/%ld loss %.4g, ETA %.0f s\n", t + 1, x.c.steps, loss, eta_s);
+            last_print = now;
+        }
+    }
+    if (x.csv) {
+        fclose(x.csv);
+        x.csv = NULL;
+    }
+    if ((rc = finish(&x, argc, argv, diverged))) goto done;
+    printf("ntkdrift train: %zu points, %ld steps, eta %.4g (%s loss, %s)%s\n  run directory: %s\n", x.N,
+           x.c.steps, x.eta, ntk_loss_name(x.c.loss), ntk_opt_name(x.c.opt),
+           diverged >= 0 ? ", DIVERGED" : "", x.run.dir);
+    rc = diverged >= 0 ? CLI_EXIT_DIVERGED : 0;
+done:
+    if (x.csv) fclose(x.csv);
+    if (x.run_open && !x.c.resume[0] && rc != CLI_EXIT_DIVERGED) cli_run_abort(&x.run);
+    track_free(x.track);
+    ntk_trainer_free(x.tr);
+    ntk_feats_free(x.ft);
+    ntk_feats_free(x.fe);
+    ntk_net_free(x.net);
+    ntk_dataset_free(&x.d);
+    free(x.snaps);
+    free(x.K);
+    free(x.Ke);
+    free(x.f);
+    free(x.fev);
+    free(x.Kdot);
+    cli_config_free(&x.c);
+    return rc;
+}
