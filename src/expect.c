@@ -93,16 +93,25 @@ static void closed_form(ntk_act a, double s11, double s22, double th, double *ee
 
 #define RADIAL_MAX 10.0
 
-/* int_0^R [g(rA, rB) + g(-rA, -rB)] r e^{-r^2/2} dr for g = phi phi and phi' phi'. */
+static bool is_odd(ntk_act a) { return a == NTK_ACT_TANH || a == NTK_ACT_ERF || a == NTK_ACT_IDENTITY; }
+
+/* int_0^R [g(rA, rB) + g(-rA, -rB)] r e^{-r^2/2} dr for g = phi phi and phi' phi'.
+ * For odd activations both halves are equal (phi odd, phi' even): half the evaluations. */
 static void radial(const expect_ctx *c, double A, double B, double *ie, double *id)
 {
     double M = fmax(1.0, fmax(fabs(A), fabs(B))), lo = 0, hi = 1.0 / M;
+    bool odd = is_odd(c->act);
     *ie = *id = 0;
     while (lo < RADIAL_MAX) {
         if (hi > RADIAL_MAX) hi = RADIAL_MAX;
         double half = 0.5 * (hi - lo), mid = 0.5 * (hi + lo);
         for (int k = 0; k < c->nr; k++) {
             double r = mid + half * c->r[k], w = half * c->rw[k] * r * exp(-0.5 * r * r);
+            if (odd) {
+                *ie += 2 * w * act_phi(c->act, r * A) * act_phi(c->act, r * B);
+                *id += 2 * w * act_dphi(c->act, r * A) * act_dphi(c->act, r * B);
+                continue;
+            }
             *ie += w * (act_phi(c->act, r * A) * act_phi(c->act, r * B) +
                         act_phi(c->act, -r * A) * act_phi(c->act, -r * B));
             *id += w * (act_dphi(c->act, r * A) * act_dphi(c->act, r * B) +
