@@ -8,6 +8,7 @@
 
 struct train_track {
     size_t n, m, cap, S;
+    int d;                       /* weight layers (parameter-movement columns) */
     double eta, c, a;            /* a = eta c */
     double ridge_rel;
     const cli_config *cfg;
@@ -49,14 +50,15 @@ void track_free(train_track *t)
     free(t);
 }
 
-int track_alloc(size_t n, size_t m, const double *y, const double *ye, double eta, double c, const cli_config *cfg,
-                FILE *csv, size_t max_snaps, train_track **out)
+int track_alloc(size_t n, size_t m, int d, const double *y, const double *ye, double eta, double c,
+                const cli_config *cfg, FILE *csv, size_t max_snaps, train_track **out)
 {
     *out = NULL;
     train_track *t = calloc(1, sizeof *t);
     if (!t) return CLI_EXIT_FAIL;
     t->n = n;
     t->m = m;
+    t->d = d;
     t->cap = max_snaps;
     t->eta = eta;
     t->c = c;
@@ -97,7 +99,9 @@ int track_alloc(size_t n, size_t m, const double *y, const double *ye, double et
     t->tpwe = t->tperte + max_snaps * m;
     fprintf(csv, "step,t,loss,loss_eval,drift_fro,drift_op,kernel_distance,velocity,alignment,lambda_max,lambda_min,"
                  "eig_drift_max,angle_max,projector_dist,active_modes,lin_err,pert_err,pw_err,kdot_err,krr_vs_net,"
-                 "krr_eval_err\n");
+                 "krr_eval_err");
+    for (int l = 1; l <= d; l++) fprintf(csv, ",move_l%d", l);
+    fprintf(csv, "\n");
     fflush(csv);
     *out = t;
     return 0;
@@ -207,10 +211,12 @@ int track_add(train_track *t, const snap_view *s)
     }
     double krr_eval, krr = kernel_regression(t, s, &krr_eval);
     fprintf(t->csv, "%ld,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,%.10g,%.10g,"
-                    "%.10g,%.10g,%.10g,%.10g\n",
+                    "%.10g,%.10g,%.10g,%.10g",
             s->step, t->eta * (double)s->step, s->loss, s->loss_eval, dr.drift_fro, dr.drift_op, dr.kernel_distance,
             dr.velocity, dr.alignment, dr.lambda_max, dr.lambda_min, dr.eig_drift_max, dr.angle_max,
             dr.projector_dist, dr.active_modes, lin / den, pert / den, pw / den, kd, krr, krr_eval);
+    for (int l = 0; l < t->d; l++) fprintf(t->csv, ",%.10g", s->move ? s->move[l] : NAN);
+    fprintf(t->csv, "\n");
     fflush(t->csv);
     /* trajectory */
     t->steps[j] = (double)s->step;
