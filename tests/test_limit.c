@@ -253,6 +253,7 @@ static void test_cross_and_layers(void **state)
     TU_ASSERT_LE(tu_rel_max(36, S, K), 1e-14, "limit per-layer terms sum to the NTK");
     TU_OK(ntk_limit_diag(&s, NULL, N, X, NULL, D));
     for (size_t i = 0; i < N; i++) assert_true(fabs(D[i] - K[i * N + i]) <= 1e-14 * K[i * N + i]);
+    free(X);
 }
 
 int main(void)
