@@ -11,7 +11,7 @@
  *
  * The spectral_* functions are internal and shared with track.c, which
  * repeats their prototypes (there is no private header for this pair). */
-#include "ntkdrift.h"
+#include "spectral.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -21,13 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- internal, also declared in track.c */
-size_t spectral_nonfinite(size_t count, const double *A);
-size_t spectral_angles_lwork(size_t n, int p);
-ntk_status spectral_angles(int colmajor, size_t n, int p, const double *U, const double *V,
-                           double *angles, double *work, size_t lwork);
-double spectral_center_targets(size_t n, int k, const double *Y, double *Yc);
-double spectral_alignment(size_t n, const double *K, int k, const double *Yc, double ynorm, double *work);
 
 /* Index of the first NaN/Inf among count entries of A, or count if none. */
 size_t spectral_nonfinite(size_t count, const double *A)

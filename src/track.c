@@ -14,7 +14,7 @@
  * full eigendecomposition per snapshot.  An update reduces two matrices:
  * K_t - K_0 (for the operator norm) and K_t.  Eigenvector blocks are kept in
  * column-major [n x top_k]. */
-#include "ntkdrift.h"
+#include "spectral.h"
 
 #include <lapacke.h>
 #include <limits.h>
@@ -22,13 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- internal, defined in spectral.c (prototypes repeated there) */
-size_t spectral_nonfinite(size_t count, const double *A);
-size_t spectral_angles_lwork(size_t n, int p);
-ntk_status spectral_angles(int colmajor, size_t n, int p, const double *U, const double *V,
-                           double *angles, double *work, size_t lwork);
-double spectral_center_targets(size_t n, int k, const double *Y, double *Yc);
-double spectral_alignment(size_t n, const double *K, int k, const double *Yc, double ynorm, double *work);
 
 struct ntk_tracker {
     size_t n;
