@@ -110,11 +110,11 @@ static int compute_kernels(train_ctx *x)
 {
     ntk_status st = ntk_feats_compute(x->net, x->ft, x->d.X_train);
     if (st == NTK_OK) st = ntk_kernel_full(x->net, x->ft, x->K, NULL);
-    if (st == NTK_OK) st = ntk_net_forward(x->net, x->N, x->d.X_train, x->f);
+    if (st == NTK_OK) st = ntk_feats_output(x->ft, x->f);
     if (st == NTK_OK && x->M) {
         st = ntk_feats_compute(x->net, x->fe, x->d.X_eval);
         if (st == NTK_OK) st = ntk_kernel_cross(x->net, x->fe, x->ft, x->Ke, NULL);
-        if (st == NTK_OK) st = ntk_net_forward(x->net, x->M, x->d.X_eval, x->fev);
+        if (st == NTK_OK) st = ntk_feats_output(x->fe, x->fev);
     }
     if (st != NTK_OK) {
         cli_errorf("train: %s", ntk_last_error());

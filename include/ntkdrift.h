@@ -159,6 +159,8 @@ size_t ntk_feats_n(const ntk_feats *f);
 ntk_dtype ntk_feats_dtype(const ntk_feats *f);
 /* delta^(l) = df/dz^(l) for l = 1..L+1 as float64 copy: out [N*k x n_l]. */
 ntk_status ntk_feats_delta(const ntk_feats *f, int l, double *out);
+/* Network outputs f(x_i) of the last compute, float64 copy: out [N x k]. */
+ntk_status ntk_feats_output(const ntk_feats *f, double *out);
 /* h^(l) for l = 0..L as float64 copy: out [N x n_l]. */
 ntk_status ntk_feats_act(const ntk_feats *f, int l, double *out);
 /* Bytes held by a feats object of this size (for memory planning). */

@@ -146,3 +146,9 @@ ntk_status ntk_feats_act(const ntk_feats *f, int l, double *out)
     la_convert(NTK_F64, out, f->dtype, f->H[l], f->N * (size_t)f->n[l]);
     return NTK_OK;
 }
+
+ntk_status ntk_feats_output(const ntk_feats *f, double *out)
+{
+    la_convert(NTK_F64, out, f->dtype, f->Z[f->d], f->N * (size_t)f->k);
+    return NTK_OK;
+}

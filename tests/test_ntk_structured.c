@@ -171,6 +171,13 @@ static void test_cross_diag_anchor(void **state)
             for (size_t a = 0; a < kk; a++)
                 for (size_t b = 0; b < kk; b++) dref[(i * kk + a) * kk + b] = K[(i * kk + a) * R + i * kk + b];
         TU_ASSERT_LE(tu_rel_max(N * kk * kk, dg, dref), 1e-13, "diag vs diagonal of full");
+        /* outputs kept by the features equal a separate forward pass */
+        double *F1 = malloc(N * kk * sizeof *F1), *F2 = malloc(N * kk * sizeof *F2);
+        TU_OK(ntk_feats_output(fall, F1));
+        TU_OK(ntk_net_forward(net, N, X, F2));
+        assert_memory_equal(F1, F2, N * kk * sizeof *F1);
+        free(F1);
+        free(F2);
         /* output trace */
         double *Kt = malloc(N * N * sizeof *Kt);
         TU_OK(ntk_kernel_output_trace(N, N, k, NTK_F64, K, Kt));
