@@ -30,6 +30,7 @@ typedef struct {
     size_t nsnaps;
     double *K, *Ke, *Kraw, *f, *fev, *Kdot;  /* [n x n], [m x n], raw scratch, [n], [m], [n x n] */
     double *theta0;           /* [P] parameters at step 0 (parameter movement) */
+    double *Kl;               /* [d x n x n] per-layer kernels (--per-layer), else NULL */
     double *movebuf;          /* [d] */
     double kdot_literal;      /* ||(K(theta_0 - eta grad) - K_0)/eta - Kdot_0|| / ||Kdot_0|| */
     double sec_steps, sec_snaps;
@@ -109,7 +110,7 @@ static double full_loss(const train_ctx *x, const double *f, const double *y, si
 static int compute_kernels(train_ctx *x)
 {
     ntk_status st = ntk_feats_compute(x->net, x->ft, x->d.X_train);
-    if (st == NTK_OK) st = ntk_kernel_full(x->net, x->ft, x->K, NULL);
+    if (st == NTK_OK) st = ntk_kernel_full(x->net, x->ft, x->K, x->Kl);
     if (st == NTK_OK) st = ntk_feats_output(x->ft, x->f);
     if (st == NTK_OK && x->M) {
         st = ntk_feats_compute(x->net, x->fe, x->d.X_eval);
@@ -163,7 +164,8 @@ static int write_snapshot(train_ctx *x, long step, double loss, double loss_eval
     if (st == NTK_OK && x->m) st = ntk_npz_add(w, "K_eval", NTK_NPY_F64, 2, shKe, x->Ke);
     if (st == NTK_OK && x->m) st = ntk_npz_add(w, "f_eval", NTK_NPY_F64, 1, shm, x->fev);
     if (st == NTK_OK && step == 0) st = ntk_npz_add(w, "Kdot", NTK_NPY_F64, 2, shK, x->Kdot);
-    size_t shd[1] = {(size_t)ntk_net_num_layers(x->net)};
+    size_t shd[1] = {(size_t)ntk_net_num_layers(x->net)}, shL[3] = {shd[0], x->n, x->n};
+    if (st == NTK_OK && x->Kl) st = ntk_npz_add(w, "K_layers", NTK_NPY_F64, 3, shL, x->Kl);
     if (st == NTK_OK) st = ntk_npz_add(w, "move", NTK_NPY_F64, 1, shd, x->movebuf);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
@@ -182,7 +184,7 @@ static int take_snapshot(train_ctx *x, long step)
     double loss_eval = x->M ? full_loss(x, x->fev, x->d.Y_eval, x->M, 1.0 / (double)x->M) : NAN;
     param_movement(x);
     snap_view sv = {step, loss, loss_eval, x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
-                    step == 0 ? x->Kdot : NULL, x->movebuf};
+                    step == 0 ? x->Kdot : NULL, x->movebuf, x->Kl};
     if ((rc = track_add(x->track, &sv))) return rc;
     return write_snapshot(x, step, loss, loss_eval, track_last_eigs(x->track));
 }
@@ -258,9 +260,11 @@ static int resume_state(train_ctx *x, long *start)
         if (!rc && x->m) rc = read_member(path, "f_eval", x->m, x->fev);
         if (!rc && j == 0) rc = read_member(path, "Kdot", x->n * x->n, x->Kdot);
         if (!rc) rc = read_member(path, "move", (size_t)ntk_net_num_layers(x->net), x->movebuf);
+        if (!rc && x->Kl)
+            rc = read_member(path, "K_layers", (size_t)ntk_net_num_layers(x->net) * x->n * x->n, x->Kl);
         if (rc) break;
         snap_view sv = {x->snaps[j], meta[1], meta[2], x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
-                        j == 0 ? x->Kdot : NULL, x->movebuf};
+                        j == 0 ? x->Kdot : NULL, x->movebuf, x->Kl};
         rc = track_add(x->track, &sv);
     }
     return rc;
@@ -339,8 +343,8 @@ static int setup(train_ctx *x, int argc, char **argv)
         snprintf(c->out, sizeof c->out, "%s", dir);
         snprintf(c->resume, sizeof c->resume, "%s", dir);
     }
-    if (c->dtype != NTK_F64 || c->save_params || c->load_params[0] || c->per_layer) {
-        cli_errorf("train: --dtype f32, --save-params, --load-params and --per-layer are not supported here yet");
+    if (c->dtype != NTK_F64 || c->save_params || c->load_params[0]) {
+        cli_errorf("train: --dtype f32, --save-params and --load-params are not supported here yet");
         return CLI_EXIT_USAGE;
     }
     if ((rc = cli_train_data(c, &x->d, x->desc, sizeof x->desc))) return rc;
@@ -361,8 +365,10 @@ static int setup(train_ctx *x, int argc, char **argv)
     x->Kdot = malloc(x->n * x->n * sizeof(double));
     x->f = malloc(x->n * sizeof(double));
     x->Ke = x->m ? malloc(x->m * x->n * sizeof(double)) : NULL;
+    size_t dlay = (size_t)x->spec.depth + 1;
+    x->Kl = c->per_layer ? malloc(dlay * x->n * x->n * sizeof(double)) : NULL;
     x->fev = x->m ? malloc(x->m * sizeof(double)) : NULL;
-    if (!x->K || !x->Kdot || !x->f || (x->m && (!x->Ke || !x->fev))) {
+    if (!x->K || !x->Kdot || !x->f || (x->m && (!x->Ke || !x->fev)) || (c->per_layer && !x->Kl)) {
         cli_errorf("out of memory for N = %zu", x->N);
         return CLI_EXIT_FAIL;
     }
@@ -418,8 +424,8 @@ static int open_run(train_ctx *x)
         return CLI_EXIT_FAIL;
     }
     cli_run_wrote(&x->run, "metrics.csv");
-    return track_alloc(x->n, x->m, ntk_net_num_layers(x->net), x->d.Y_train, x->d.Y_eval, x->eta, x->c_loss, &x->c,
-                       x->csv, x->nsnaps, &x->track);
+    return track_alloc(x->n, x->m, ntk_net_num_layers(x->net), x->Kl != NULL, x->d.Y_train, x->d.Y_eval, x->eta,
+                       x->c_loss, &x->c, x->csv, x->nsnaps, &x->track);
 }
 
 static int finish(train_ctx *x, int argc, char **argv, long diverged_at)
@@ -532,6 +538,7 @@ done:
     free(x.fev);
     free(x.Kdot);
     free(x.theta0);
+    free(x.Kl);
     free(x.movebuf);
     cli_config_free(&x.c);
     return rc;

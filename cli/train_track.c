@@ -9,6 +9,7 @@
 struct train_track {
     size_t n, m, cap, S;
     int d;                       /* weight layers (parameter-movement columns) */
+    double *Kl0;                 /* [d x n x n] per-layer kernels at the first snapshot, or NULL */
     double eta, c, a;            /* a = eta c */
     double ridge_rel;
     const cli_config *cfg;
@@ -45,12 +46,13 @@ void track_free(train_track *t)
     ntk_linpred_free(t->lp);
     free(t->y);
     free(t->K0);
+    free(t->Kl0);
     free(t->steps);
     free(t->tf);
     free(t);
 }
 
-int track_alloc(size_t n, size_t m, int d, const double *y, const double *ye, double eta, double c,
+int track_alloc(size_t n, size_t m, int d, int per_layer, const double *y, const double *ye, double eta, double c,
                 const cli_config *cfg, FILE *csv, size_t max_snaps, train_track **out)
 {
     *out = NULL;
@@ -71,7 +73,8 @@ int track_alloc(size_t n, size_t m, int d, const double *y, const double *ye, do
     t->K0 = calloc(4 * nn + 3 * mn + (m ? 0 : 1), sizeof(double));
     t->steps = calloc(4 * max_snaps, sizeof(double));
     t->tf = calloc(max_snaps * (4 * n + 4 * m) + 1, sizeof(double));
-    if (!t->y || !t->K0 || !t->steps || !t->tf) {
+    if (per_layer) t->Kl0 = malloc((size_t)d * n * n * sizeof(double));
+    if (!t->y || !t->K0 || !t->steps || !t->tf || (per_layer && !t->Kl0)) {
         track_free(t);
         cli_errorf("out of memory for the training analysis (n = %zu)", n);
         return CLI_EXIT_FAIL;
@@ -101,6 +104,7 @@ int track_alloc(size_t n, size_t m, int d, const double *y, const double *ye, do
                  "eig_drift_max,angle_max,projector_dist,active_modes,lin_err,pert_err,pw_err,kdot_err,krr_vs_net,"
                  "krr_eval_err");
     for (int l = 1; l <= d; l++) fprintf(csv, ",move_l%d", l);
+    for (int l = 1; per_layer && l <= d; l++) fprintf(csv, ",drift_l%d", l);
     fprintf(csv, "\n");
     fflush(csv);
     *out = t;
@@ -120,6 +124,7 @@ static int track_init(train_track *t, const snap_view *s)
         return CLI_EXIT_FAIL;
     }
     if (m) memcpy(t->Ke0, s->Ke, m * n * sizeof(double));
+    if (t->Kl0 && s->Kl) memcpy(t->Kl0, s->Kl, (size_t)t->d * n * n * sizeof(double));
     memset(t->df, 0, n * sizeof(double));
     if (m) memset(t->dfe, 0, m * sizeof(double));
     memcpy(t->pw, s->f, n * sizeof(double));
@@ -216,6 +221,11 @@ int track_add(train_track *t, const snap_view *s)
             dr.velocity, dr.alignment, dr.lambda_max, dr.lambda_min, dr.eig_drift_max, dr.angle_max,
             dr.projector_dist, dr.active_modes, lin / den, pert / den, pw / den, kd, krr, krr_eval);
     for (int l = 0; l < t->d; l++) fprintf(t->csv, ",%.10g", s->move ? s->move[l] : NAN);
+    for (int l = 0; t->Kl0 && l < t->d; l++) {
+        size_t nn = n * n;
+        double dl = s->Kl ? ntk_rel_fro(nn, s->Kl + (size_t)l * nn, t->Kl0 + (size_t)l * nn) : NAN;
+        fprintf(t->csv, ",%.10g", dl);
+    }
     fprintf(t->csv, "\n");
     fflush(t->csv);
     /* trajectory */

@@ -18,13 +18,14 @@ typedef struct {
     const double *f, *fe;     /* [n], [m] network outputs */
     const double *Kdot;       /* [n x n] velocity at step 0 (NULL later) */
     const double *move;       /* [d] ||theta_l - theta_l(0)|| / ||theta_l(0)|| per weight layer */
+    const double *Kl;         /* [d x n x n] per-layer kernels, or NULL (no per-layer drift) */
 } snap_view;
 
 typedef struct train_track train_track;
 
-/* n = N k, m = M k, d weight layers; y: [n], ye: [m]; eta, c: learning rate and loss factor. csv: open
+/* n = N k, m = M k, d weight layers (per_layer: drift_l columns); y: [n], ye: [m]; eta, c: learning rate and loss factor. csv: open
  * metrics.csv (header written by this). */
-int track_alloc(size_t n, size_t m, int d, const double *y, const double *ye, double eta, double c,
+int track_alloc(size_t n, size_t m, int d, int per_layer, const double *y, const double *ye, double eta, double c,
                 const cli_config *cfg, FILE *csv, size_t max_snaps, train_track **out);
 void track_free(train_track *t);
 /* Process one snapshot (in step order); writes its metrics.csv row. */

@@ -83,6 +83,22 @@ def test_perturbation_helps():
           f"narrow net: first-order correction reduces the linearization error ({lin:.3g} -> {pert:.3g})")
 
 
+def test_per_layer_drift():
+    """--per-layer: the snapshots' K_layers sum to K, and drift_l<l> is ||K^l_t - K^l_0|| / ||K^l_0||
+    recomputed here from the files (1e-9: the csv holds 10 significant digits)."""
+    out = os.path.join(TMP, "perlayer")
+    r = train(out, "--depth", "2", "--width", "32", "--data", "circle", "--n", "24", "--steps", "60",
+              "--lr-frac", "0.5", "--snapshots", "every:30", "--per-layer")
+    s0 = np.load(os.path.join(out, "snapshots", "snap_0000000000.npz"))
+    s1 = np.load(os.path.join(out, "snapshots", "snap_0000000060.npz"))
+    ok = r.returncode == 0 and np.allclose(s1["K_layers"].sum(0), s1["K"], rtol=1e-12, atol=0)
+    last = rows(out)[-1]
+    for l in range(3):
+        ref = np.linalg.norm(s1["K_layers"][l] - s0["K_layers"][l]) / np.linalg.norm(s0["K_layers"][l])
+        ok = ok and abs(float(last[f"drift_l{l + 1}"]) - ref) <= 1e-9 * max(ref, 1e-300)
+    check(ok, "per-layer drift: K_layers sum to K and drift_l columns match the snapshot files")
+
+
 def test_width_scaling():
     widths = [256, 512, 1024, 2048, 4096]
     drifts, lins = [], []
@@ -164,6 +180,7 @@ test_constant_kernel()
 test_deep_linear_moves()
 test_perturbation_helps()
 test_divergence()
+test_per_layer_drift()
 test_kill_resume()
 test_width_scaling()
 shutil.rmtree(TMP, ignore_errors=True)
