@@ -117,6 +117,7 @@ typedef struct {
     int64_t *n_eval, *steps, *batch, *checkpoint_every;
     double *lr, *lr_frac, *momentum, *ridge, *noise, *blowup;
     int *top_k, *fourier_k;
+    bool *flow;
 } y_train;
 
 typedef struct {
@@ -194,6 +195,7 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_FLOAT_PTR("blowup", OPT, y_train, blowup),
     CYAML_FIELD_INT_PTR("top_k", OPT, y_train, top_k),
     CYAML_FIELD_INT_PTR("fourier_k", OPT, y_train, fourier_k),
+    CYAML_FIELD_BOOL_PTR("flow", OPT, y_train, flow),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t root_fields[] = {
@@ -366,6 +368,7 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (t->blowup) c->blowup = *t->blowup;
         if (t->top_k) c->top_k = *t->top_k;
         if (t->fourier_k) c->fourier_k = *t->fourier_k;
+        if (t->flow) c->flow = *t->flow;
         if (t->loss && ntk_loss_parse(t->loss, &c->loss) != NTK_OK) {
             cli_errorf("config %s: train.loss: %s", path, ntk_last_error());
             return CLI_EXIT_USAGE;
@@ -580,7 +583,7 @@ enum {
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
-    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_HELP
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -607,7 +610,7 @@ static const struct option long_opts[] = {
     {"checkpoint-every", required_argument, 0, OPT_CKPT}, {"resume", required_argument, 0, OPT_RESUME},
     {"ridge", required_argument, 0, OPT_RIDGE},       {"top-k", required_argument, 0, OPT_TOPK},
     {"fourier-k", required_argument, 0, OPT_FOURIERK}, {"noise", required_argument, 0, OPT_NOISE},
-    {"blowup", required_argument, 0, OPT_BLOWUP},
+    {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -673,6 +676,7 @@ static void print_help(const char *command)
            "  --top-k K            eigenspace dimension for angles / eigenvalue drift [10]\n"
            "  --fourier-k K        terms of the Fourier target [4];  --noise S label noise std [0]\n"
            "  --blowup B           divergence when the loss exceeds B times its initial value [1e6]\n"
+           "  --flow               frozen-kernel predictions by gradient flow in time eta * step (no f_pert)\n"
            "study (profile, converge):\n"
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
            "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
@@ -815,6 +819,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             rc = parse_double("blowup", optarg, &c->blowup);
             if (!rc && c->blowup <= 1) { cli_errorf("--blowup: must be > 1, got '%s'", optarg); rc = 2; }
             break;
+        case OPT_FLOW: c->flow = 1; break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
         default: cli_errorf("unknown option '%s' (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
@@ -941,6 +946,7 @@ char *cli_config_to_yaml(const cli_config *c)
              ntk_loss_name(c->loss), ntk_opt_name(c->opt), c->batch, c->momentum, c->snapshots);
     yaml_str(&b, &len, &cap, "  checkpoint_every: %ld\n  ridge: %.17g\n  top_k: %d\n  fourier_k: %d\n",
              c->checkpoint_every, c->ridge, c->top_k, c->fourier_k);
-    yaml_str(&b, &len, &cap, "  noise: %.17g\n  blowup: %.17g\n", c->noise, c->blowup);
+    yaml_str(&b, &len, &cap, "  noise: %.17g\n  blowup: %.17g\n  flow: %s\n", c->noise, c->blowup,
+             c->flow ? "true" : "false");
     return b;
 }

@@ -71,6 +71,7 @@ typedef struct {
     int fourier_k;
     double noise;
     double blowup;               /* divergence: loss > blowup * initial loss */
+    int flow;                    /* predictions by gradient flow (time eta * step) instead of discrete GD */
     /* bookkeeping */
     char config_path[CLI_PATH_MAX];
     char command[16];

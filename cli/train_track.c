@@ -119,7 +119,7 @@ static int track_init(train_track *t, const snap_view *s)
     if (s->Kdot) memcpy(t->Kdot0, s->Kdot, n * n * sizeof(double));
     ntk_tracker_opts o = {t->cfg->top_k, 1e-3};
     if (ntk_tracker_alloc(n, s->K, 1, t->y, &o, &t->tr) != NTK_OK ||
-        ntk_linpred_alloc(n, s->K, m, s->Ke, s->f, t->y, s->fe, t->a, 0, &t->lp) != NTK_OK) {
+        ntk_linpred_alloc(n, s->K, m, s->Ke, s->f, t->y, s->fe, t->a, t->cfg->flow, &t->lp) != NTK_OK) {
         cli_errorf("train analysis: %s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }
@@ -137,7 +137,7 @@ static int advance_piecewise(train_track *t, long h)
 {
     ntk_linpred *lp = NULL;
     if (ntk_linpred_alloc(t->n, t->Kprev, t->m, t->m ? t->Keprev : NULL, t->pw, t->y, t->m ? t->pwe : NULL, t->a,
-                          0, &lp) != NTK_OK ||
+                          t->cfg->flow, &lp) != NTK_OK ||
         ntk_linpred_at(lp, (double)h, t->pw, t->m ? t->pwe : NULL) != NTK_OK) {
         ntk_linpred_free(lp);
         cli_errorf("piecewise prediction: %s", ntk_last_error());
@@ -188,7 +188,10 @@ int track_add(train_track *t, const snap_view *s)
             t->dKe[i] = s->Ke[i] - t->Ke0[i];
             t->Keprev[i] -= t->Ke0[i];
         }
-        if (ntk_linpred_pert_advance(t->lp, t->sprev, t->Kprev, m ? t->Keprev : NULL, s->step, t->dK,
+        if (t->cfg->flow) { /* the first-order correction is derived for discrete steps only */
+            for (size_t i = 0; i < n; i++) t->df[i] = NAN;
+            for (size_t i = 0; i < m; i++) t->dfe[i] = NAN;
+        } else if (ntk_linpred_pert_advance(t->lp, t->sprev, t->Kprev, m ? t->Keprev : NULL, s->step, t->dK,
                                      m ? t->dKe : NULL, t->df, m ? t->dfe : NULL) != NTK_OK) {
             cli_errorf("perturbative prediction: %s", ntk_last_error());
             return CLI_EXIT_FAIL;
