@@ -1,0 +1,372 @@
+/* config_flags.c -- command-line flags (getopt_long) and --help; --config is read first so
+ * flags override the file. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || end == s || *end != '\0' || v < lo || v > hi) {
+        cli_errorf("--%s: expected an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *flag, const char *s, int lo, int hi, int *out)
+{
+    long v;
+    int rc = parse_long(flag, s, lo, hi, &v);
+    if (!rc) *out = (int)v;
+    return rc;
+}
+
+static int parse_double(const char *flag, const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || !end || end == s || *end != '\0' || !isfinite(v)) {
+        cli_errorf("--%s: expected a finite number, got '%s'", flag, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (s[0] == '-') {
+        cli_errorf("--%s: expected a non-negative integer, got '%s'", flag, s);
+        return CLI_EXIT_USAGE;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || !end || end == s || *end != '\0') {
+        cli_errorf("--%s: expected a non-negative integer, got '%s'", flag, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Comma-separated integers in [lo, hi]; an item "a:b" expands to a, a+1, ..., b-1
+ * (so --seeds 0:16 means 16 seeds).  *out is malloc'ed. */
+static int parse_int_list(const char *flag, const char *s, int lo, int hi, int **out, int *count)
+{
+    int cap = 16, n = 0;
+    int *v = malloc((size_t)cap * sizeof *v);
+    if (!v) return CLI_EXIT_FAIL;
+    const char *p = s;
+    for (;;) {
+        char item[64];
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int a, b;
+        if (len == 0 || len >= sizeof item) goto bad;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *colon = strchr(item, ':');
+        if (colon) {
+            *colon = '\0';
+            if (parse_int(flag, item, lo, hi, &a) || parse_int(flag, colon + 1, lo, hi, &b)) goto fail;
+            if (b <= a || b - a > 10000000) goto bad;
+        } else {
+            if (parse_int(flag, item, lo, hi, &a)) goto fail;
+            b = a + 1;
+        }
+        for (int x = a; x < b; x++) {
+            if (n == cap) {
+                int *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+                if (!nv) goto fail;
+                v = nv;
+            }
+            v[n++] = x;
+        }
+        if (!comma) break;
+        p = comma + 1;
+    }
+    free(*out);
+    *out = v;
+    *count = n;
+    return 0;
+bad:
+    cli_errorf("--%s: expected a comma-separated list of integers in [%d, %d] (a:b = a..b-1), got '%s'", flag, lo, hi, s);
+fail:
+    free(v);
+    return CLI_EXIT_USAGE;
+}
+
+static bool is_study(const char *command)
+{
+    return strcmp(command, "profile") == 0 || strcmp(command, "converge") == 0;
+}
+
+enum {
+    OPT_CONFIG = 256, OPT_DEPTH, OPT_WIDTH, OPT_WIDTHS, OPT_N0, OPT_OUTPUTS, OPT_ACT, OPT_PARAM, OPT_SW2,
+    OPT_SW2_OUT, OPT_SB, OPT_BIAS, OPT_BIAS_OUT, OPT_FIRST, OPT_DATA, OPT_N, OPT_SEED, OPT_PER_LAYER,
+    OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
+    OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
+    OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, 0, OPT_CONFIG},     {"depth", required_argument, 0, OPT_DEPTH},
+    {"width", required_argument, 0, OPT_WIDTH},       {"widths", required_argument, 0, OPT_WIDTHS},
+    {"n0", required_argument, 0, OPT_N0},             {"outputs", required_argument, 0, OPT_OUTPUTS},
+    {"act", required_argument, 0, OPT_ACT},           {"param", required_argument, 0, OPT_PARAM},
+    {"sw2", required_argument, 0, OPT_SW2},           {"sw2-out", required_argument, 0, OPT_SW2_OUT},
+    {"sb", required_argument, 0, OPT_SB},             {"bias", required_argument, 0, OPT_BIAS},
+    {"bias-out", required_argument, 0, OPT_BIAS_OUT}, {"first-layer", required_argument, 0, OPT_FIRST},
+    {"data", required_argument, 0, OPT_DATA},         {"n", required_argument, 0, OPT_N},
+    {"seed", required_argument, 0, OPT_SEED},         {"per-layer", no_argument, 0, OPT_PER_LAYER},
+    {"dtype", required_argument, 0, OPT_DTYPE},       {"save-params", no_argument, 0, OPT_SAVE_PARAMS},
+    {"load-params", required_argument, 0, OPT_LOAD_PARAMS}, {"out", required_argument, 0, OPT_OUT},
+    {"name", required_argument, 0, OPT_NAME},         {"results", required_argument, 0, OPT_RESULTS},
+    {"threads", required_argument, 0, OPT_THREADS},   {"max-memory", required_argument, 0, OPT_MAXMEM},
+    {"depths", required_argument, 0, OPT_DEPTHS},     {"seeds", required_argument, 0, OPT_SEEDS},
+    {"classes", required_argument, 0, OPT_CLASSES},   {"pixels", required_argument, 0, OPT_PIXELS},
+    {"target", required_argument, 0, OPT_TARGET},     {"n-eval", required_argument, 0, OPT_NEVAL},
+    {"steps", required_argument, 0, OPT_STEPS},       {"lr", required_argument, 0, OPT_LR},
+    {"lr-frac", required_argument, 0, OPT_LRFRAC},    {"loss", required_argument, 0, OPT_LOSS},
+    {"opt", required_argument, 0, OPT_OPT},           {"batch", required_argument, 0, OPT_BATCH},
+    {"momentum", required_argument, 0, OPT_MOMENTUM}, {"snapshots", required_argument, 0, OPT_SNAPSHOTS},
+    {"checkpoint-every", required_argument, 0, OPT_CKPT}, {"resume", required_argument, 0, OPT_RESUME},
+    {"ridge", required_argument, 0, OPT_RIDGE},       {"top-k", required_argument, 0, OPT_TOPK},
+    {"fourier-k", required_argument, 0, OPT_FOURIERK}, {"noise", required_argument, 0, OPT_NOISE},
+    {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
+    {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
+
+static void print_help(const char *command)
+{
+    printf("usage: ntkdrift %s [--config FILE.yaml] [flags]\n\n", command);
+    if (strcmp(command, "limit") == 0)
+        printf("Infinite-width NNGP and NTK of the network below on a dataset (limit.npz: ntk, nngp, X;\n"
+               "standard parameterization also ntk_normalized; --per-layer: ntk_layers). float64 only;\n"
+               "--dtype, --save-params and --load-params do not apply.\n");
+    else
+        printf("Empirical NTK of a fully-connected network on a dataset.\n");
+    printf("Writes a run directory "
+           "results/<name>/<YYYYmmdd-HHMMSS>-<id>/ (and a 'latest' link), or exactly --out DIR.\n"
+           "Every flag is also a YAML key under its section (model:, data:, run:, kernel:),\n"
+           "with '-' written as '_'. Flags override the file; the file overrides defaults.\n\n"
+           "model:\n"
+           "  --depth L            hidden layers (weight layers d = L+1; 0 = linear model) [3]\n"
+           "  --width n            width of every hidden layer [256]\n"
+           "  --widths n1,...,nL   per-layer widths (overrides --width; sets depth if --depth absent)\n"
+           "  --n0 D               input dimension (circle data: 2; .npy data: its columns) [16]\n"
+           "  --outputs k          network outputs [1]\n"
+           "  --act A              relu|erf|tanh|gelu|identity [relu]\n"
+           "  --param P            ntk|standard [ntk]\n"
+           "  --sw2 S              sigma_w^2 of hidden layers [2]\n"
+           "  --sw2-out S          sigma_w^2 of the readout [1]\n"
+           "  --sb S               bias multiplier c_b (ntk) / bias init std (standard) [1]\n"
+           "  --bias B             none|normal|zero: none = no bias parameters; zero = trainable,\n"
+           "                       initialised at 0 [zero]\n"
+           "  --bias-out B         readout bias (default: as --bias)\n"
+           "  --first-layer F      fan_in|none: first layer with or without 1/sqrt(n0) [fan_in]\n"
+           "data:\n"
+           "  --data D             gaussian (rows of norm sqrt(n0)) | circle (grid on [-pi, pi)) |\n"
+           "                       circle-pos (grid on [0, 2 pi)) | circle-uniform (random angles) |\n"
+           "                       sphere (uniform on S^{n0-1}) | fmnist (Fashion-MNIST training images) |\n"
+           "                       PATH.npy | PATH.npz (member X) | PATH.csv\n"
+           "  --n N                number of points [128]\n"
+           "  --classes c1,c2,...  fmnist: classes to keep [all]\n"
+           "  --pixels P           fmnist: unit (x/255) | standardize (per pixel, training statistics) [unit]\n"
+           "run:\n"
+           "  --seed S             seed of parameters (and of gaussian data, on its own stream) [0]\n"
+           "  --threads T          BLAS threads (0 = library default) [0]\n"
+           "  --out DIR            write the run exactly into DIR\n"
+           "  --name NAME          experiment name under results/ [%s]\n"
+           "  --results DIR        results root [results]\n"
+           "  --max-memory GB      refuse runs whose estimated peak exceeds this (default: available RAM)\n"
+           "kernel:\n"
+           "  --per-layer          also store the per-layer terms K_layers (L+1, N, N)\n"
+           "  --dtype f64|f32      precision of the computation and of K [f64]\n"
+           "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored)\n"
+           "  --load-params FILE   use parameters from such a file instead of the seed\n"
+           "train:\n"
+           "  --target T           fourier (circle data: sum_k sin(k gamma)/k, k <= fourier-k) | product (x1 x2) |\n"
+           "                       teacher (random net of the same spec, seed + 1) | random | PATH.npy [fourier]\n"
+           "  --n-eval M           evaluation points (circle: uniform random angles; gaussian: more rows) [0]\n"
+           "  --steps T            optimizer steps [1000]\n"
+           "  --lr ETA | --lr-frac F  absolute eta, or F * 2 / lambda_max(c K_0) [--lr-frac 0.5]\n"
+           "  --loss sum|mean      c = 1 or 1/N (1/B for minibatches) [mean]\n"
+           "  --opt gd|sgd|momentum|adam  [gd];  --batch B minibatch rows;  --momentum MU [0.9]\n"
+           "  --snapshots S        every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always) [log:20]\n"
+           "  --checkpoint-every K steps between checkpoints (0: at every snapshot) [0]\n"
+           "  --resume DIR         continue a killed run in DIR to the same results\n"
+           "  --ridge R            kernel regression ridge, relative to the mean diagonal of K [1e-8]\n"
+           "  --top-k K            eigenspace dimension for angles / eigenvalue drift [10]\n"
+           "  --fourier-k K        terms of the Fourier target [4];  --noise S label noise std [0]\n"
+           "  --blowup B           divergence when the loss exceeds B times its initial value [1e6]\n"
+           "  --flow               frozen-kernel predictions by gradient flow in time eta * step (no f_pert)\n"
+           "study (profile, converge):\n"
+           "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
+           "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
+           "  --seeds S            seeds: a list and/or ranges a:b (= a..b-1), e.g. 0:16\n"
+           "\n  --help               this text\n",
+           command);
+}
+
+int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command)
+{
+    /* pass 1: --config and --help, so that flags override the file */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(command);
+            return CLI_EXIT_OK;
+        }
+        const char *path = NULL;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                cli_errorf("--config: missing file name");
+                return CLI_EXIT_USAGE;
+            }
+            path = argv[i + 1];
+        } else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+        if (path) {
+            int rc = cli_config_load_yaml(c, path);
+            if (rc) return rc;
+        }
+    }
+    bool depth_flag = false;
+    optind = 1;
+    opterr = 0;
+    int opt, rc = 0;
+    while (!rc && (opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_CONFIG: break;
+        case OPT_DEPTH: rc = parse_int("depth", optarg, 0, NTK_MAX_DEPTH, &c->depth); depth_flag = true; break;
+        case OPT_WIDTH:
+            rc = parse_int("width", optarg, 1, INT_MAX, &c->width);
+            if (!rc) { /* --width replaces a list from the config */
+                free(c->widths);
+                c->widths = NULL;
+                c->widths_count = 0;
+            }
+            break;
+        case OPT_WIDTHS:
+            if (is_study(command))
+                rc = parse_int_list("widths", optarg, 1, INT_MAX, &c->study_widths, &c->study_widths_count);
+            else
+                rc = parse_int_list("widths", optarg, 1, INT_MAX, &c->widths, &c->widths_count);
+            break;
+        case OPT_DEPTHS: rc = parse_int_list("depths", optarg, 0, NTK_MAX_DEPTH, &c->study_depths, &c->study_depths_count); break;
+        case OPT_SEEDS: rc = parse_int_list("seeds", optarg, 0, INT_MAX, &c->seeds, &c->seeds_count); break;
+        case OPT_CLASSES: rc = parse_int_list("classes", optarg, 0, 9, &c->classes, &c->classes_count); break;
+        case OPT_PIXELS:
+            if (strcmp(optarg, "unit") == 0) c->pixels = NTK_PIXELS_UNIT;
+            else if (strcmp(optarg, "standardize") == 0) c->pixels = NTK_PIXELS_STANDARDIZE;
+            else { cli_errorf("--pixels: unknown value '%s' (expected unit|standardize)", optarg); rc = 2; }
+            break;
+        case OPT_N0: rc = parse_int("n0", optarg, 1, INT_MAX, &c->n0); c->n0_set = true; break;
+        case OPT_OUTPUTS: rc = parse_int("outputs", optarg, 1, INT_MAX, &c->outputs); break;
+        case OPT_ACT: if (ntk_act_parse(optarg, &c->act)) { cli_errorf("--act: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_PARAM: if (ntk_param_parse(optarg, &c->param)) { cli_errorf("--param: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_SW2: rc = parse_double("sw2", optarg, &c->sw2); break;
+        case OPT_SW2_OUT: rc = parse_double("sw2-out", optarg, &c->sw2_out); break;
+        case OPT_SB: rc = parse_double("sb", optarg, &c->sb); break;
+        case OPT_BIAS: if (ntk_bias_parse(optarg, &c->bias)) { cli_errorf("--bias: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_BIAS_OUT:
+            if (ntk_bias_parse(optarg, &c->bias_out)) { cli_errorf("--bias-out: %s", ntk_last_error()); rc = 2; }
+            c->bias_out_set = true;
+            break;
+        case OPT_FIRST:
+            if (ntk_first_layer_parse(optarg, &c->first_layer)) { cli_errorf("--first-layer: %s", ntk_last_error()); rc = 2; }
+            break;
+        case OPT_DATA:
+            if (strlen(optarg) >= sizeof c->data || !optarg[0]) { cli_errorf("--data: empty or too long"); rc = 2; }
+            else snprintf(c->data, sizeof c->data, "%s", optarg);
+            break;
+        case OPT_N: rc = parse_long("n", optarg, 1, INT_MAX, &c->n); c->n_set = true; break;
+        case OPT_SEED: rc = parse_u64("seed", optarg, &c->seed); break;
+        case OPT_PER_LAYER: c->per_layer = true; break;
+        case OPT_DTYPE:
+            if (strcmp(optarg, "f64") == 0) c->dtype = NTK_F64;
+            else if (strcmp(optarg, "f32") == 0) c->dtype = NTK_F32;
+            else { cli_errorf("--dtype: unknown value '%s' (expected f64|f32)", optarg); rc = 2; }
+            break;
+        case OPT_SAVE_PARAMS: c->save_params = true; break;
+        case OPT_LOAD_PARAMS: snprintf(c->load_params, sizeof c->load_params, "%s", optarg); break;
+        case OPT_OUT: snprintf(c->out, sizeof c->out, "%s", optarg); break;
+        case OPT_NAME:
+            if (!optarg[0] || strchr(optarg, '/') || strlen(optarg) >= sizeof c->name) {
+                cli_errorf("--name: must be a non-empty name without '/', got '%s'", optarg);
+                rc = 2;
+            } else snprintf(c->name, sizeof c->name, "%s", optarg);
+            break;
+        case OPT_RESULTS: snprintf(c->results, sizeof c->results, "%s", optarg); break;
+        case OPT_THREADS: rc = parse_int("threads", optarg, 0, 1024, &c->threads); break;
+        case OPT_MAXMEM:
+            rc = parse_double("max-memory", optarg, &c->max_memory_gb);
+            if (!rc && c->max_memory_gb <= 0) { cli_errorf("--max-memory: must be > 0 (GB), got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_TARGET:
+            if (!optarg[0] || strlen(optarg) >= sizeof c->target) { cli_errorf("--target: empty or too long"); rc = 2; }
+            else snprintf(c->target, sizeof c->target, "%s", optarg);
+            break;
+        case OPT_NEVAL: rc = parse_long("n-eval", optarg, 0, INT_MAX, &c->n_eval); break;
+        case OPT_STEPS: rc = parse_long("steps", optarg, 0, LONG_MAX / 2, &c->steps); break;
+        case OPT_LR:
+            rc = parse_double("lr", optarg, &c->lr);
+            if (!rc && c->lr <= 0) { cli_errorf("--lr: must be > 0, got '%s'", optarg); rc = 2; }
+            c->lr_frac = 0;
+            break;
+        case OPT_LRFRAC:
+            rc = parse_double("lr-frac", optarg, &c->lr_frac);
+            if (!rc && c->lr_frac <= 0) { cli_errorf("--lr-frac: must be > 0, got '%s'", optarg); rc = 2; }
+            c->lr = 0;
+            break;
+        case OPT_LOSS: if (ntk_loss_parse(optarg, &c->loss)) { cli_errorf("--loss: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_OPT: if (ntk_opt_parse(optarg, &c->opt)) { cli_errorf("--opt: %s", ntk_last_error()); rc = 2; } break;
+        case OPT_BATCH: rc = parse_long("batch", optarg, 0, INT_MAX, &c->batch); break;
+        case OPT_MOMENTUM: rc = parse_double("momentum", optarg, &c->momentum); break;
+        case OPT_SNAPSHOTS:
+            if (!optarg[0] || strlen(optarg) >= sizeof c->snapshots) { cli_errorf("--snapshots: empty or too long"); rc = 2; }
+            else snprintf(c->snapshots, sizeof c->snapshots, "%s", optarg);
+            break;
+        case OPT_CKPT: rc = parse_long("checkpoint-every", optarg, 0, LONG_MAX / 2, &c->checkpoint_every); break;
+        case OPT_RESUME: snprintf(c->resume, sizeof c->resume, "%s", optarg); break;
+        case OPT_RIDGE:
+            rc = parse_double("ridge", optarg, &c->ridge);
+            if (!rc && c->ridge < 0) { cli_errorf("--ridge: must be >= 0, got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_TOPK: rc = parse_int("top-k", optarg, 1, 100000, &c->top_k); break;
+        case OPT_FOURIERK: rc = parse_int("fourier-k", optarg, 1, 100000, &c->fourier_k); break;
+        case OPT_NOISE:
+            rc = parse_double("noise", optarg, &c->noise);
+            if (!rc && c->noise < 0) { cli_errorf("--noise: must be >= 0, got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_BLOWUP:
+            rc = parse_double("blowup", optarg, &c->blowup);
+            if (!rc && c->blowup <= 1) { cli_errorf("--blowup: must be > 1, got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_FLOW: c->flow = 1; break;
+        case OPT_HELP: print_help(command); return CLI_EXIT_OK;
+        case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
+        default: cli_errorf("unknown option '%s' (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
+        }
+    }
+    if (rc) return rc;
+    if (optind < argc) {
+        cli_errorf("unexpected argument '%s' (see ntkdrift %s --help)", argv[optind], command);
+        return CLI_EXIT_USAGE;
+    }
+    if (c->widths_count > 0 && !depth_flag) c->depth = c->widths_count;
+    return -1;
+}
+
