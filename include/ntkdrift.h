@@ -257,6 +257,8 @@ typedef struct {
     ntk_expect_method method;
     int quad_radial;        /* Gauss-Legendre nodes per radial panel (0: 12) */
     int quad_angular;       /* Gauss-Legendre nodes per angular panel (0: 16) */
+    int no_table;           /* quadrature activations on equal-norm inputs are tabulated in the angle
+                               per layer (129 Chebyshev nodes); 1 integrates every pair instead */
 } ntk_limit_opts;
 
 /* Kernels between Xa: [Na x n0] and Xb: [Nb x n0].  nngp, ntk, ntk_normalized: [Na x Nb]

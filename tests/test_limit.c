@@ -60,7 +60,7 @@ static void test_quadrature_matches_closed_forms(void **state)
                 s.param = v ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
                 s.first_layer = v ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
                 double g1[49], t1[49], g2[49], t2[49];
-                ntk_limit_opts oa = {NTK_EXPECT_AUTO, 0, 0}, oq = {NTK_EXPECT_QUAD, 0, 0};
+                ntk_limit_opts oa = {NTK_EXPECT_AUTO, 0, 0, 0}, oq = {NTK_EXPECT_QUAD, 0, 0, 0};
                 TU_OK(ntk_limit_full(&s, &oa, N, X, g1, t1, NULL, NULL));
                 TU_OK(ntk_limit_full(&s, &oq, N, X, g2, t2, NULL, NULL));
                 TU_ASSERT_LE(tu_rel_max(N * N, g2, g1), 1e-10, "NNGP recursion, quadrature vs closed");
@@ -232,6 +232,38 @@ static void test_limit_vs_finite_mean(void **state)
     free(X);
 }
 
+/* Equal-norm inputs (the circle): the per-layer tables of the quadrature activations against
+ * integrating every pair.  129 Chebyshev-Lobatto nodes in the angle: the expectations are smooth
+ * in theta for smooth activations, so the interpolation error is ~1e-13; 1e-10 relative is the
+ * quadrature's own accuracy.  relu forced through quadrature (kinks in the angle at the
+ * expectation level are absent: E[relu relu] is smooth in theta on [0, pi]) is checked as well. */
+static void test_tables_match_pairwise_quadrature(void **state)
+{
+    (void)state;
+    const size_t N = 40;
+    double *X = malloc(N * 2 * sizeof *X);
+    TU_OK(ntk_data_circle(N, X));
+    int widths[4] = {10, 10, 10, 10};
+    ntk_act acts[] = {NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_RELU};
+    for (int a = 0; a < 3; a++) {
+        ntk_spec s = ntk_spec_default();
+        s.depth = 4;
+        s.widths = widths;
+        s.n0 = 2;
+        s.act = acts[a];
+        s.sw2 = a == 2 ? 2.0 : 1.7;
+        double Kt[1600], Kp[1600], Gt[1600], Gp[1600];
+        ntk_limit_opts tab = {NTK_EXPECT_QUAD, 0, 0, 0}, pair = {NTK_EXPECT_QUAD, 0, 0, 1};
+        TU_OK(ntk_limit_full(&s, &tab, N, X, Gt, Kt, NULL, NULL));
+        TU_OK(ntk_limit_full(&s, &pair, N, X, Gp, Kp, NULL, NULL));
+        char what[96];
+        snprintf(what, sizeof what, "tabulated vs pairwise quadrature, act %s", ntk_act_name(acts[a]));
+        TU_ASSERT_LE(tu_rel_max(N * N, Kt, Kp), 1e-10, what);
+        TU_ASSERT_LE(tu_rel_max(N * N, Gt, Gp), 1e-10, what);
+    }
+    free(X);
+}
+
 static void test_cross_and_layers(void **state)
 {
     (void)state;
@@ -265,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_hanin_nica_diagonal),
         cmocka_unit_test(test_continuum_eigenvalues),
         cmocka_unit_test(test_limit_vs_finite_mean),
+        cmocka_unit_test(test_tables_match_pairwise_quadrature),
         cmocka_unit_test(test_cross_and_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
