@@ -151,10 +151,9 @@ static int write_snapshot(train_ctx *x, long step, double loss, double loss_eval
     char rel[64], path[CLI_PATH_MAX + 96];
     snap_name(rel, sizeof rel, step);
     cli_run_path(&x->run, rel, path, sizeof path);
-    size_t shK[2] = {x->n, x->n}, shKe[2] = {x->m, x->n}, shn[1] = {x->n}, shm[1] = {x->m}, sh1[1] = {1};
+    size_t shK[2] = {x->n, x->n}, shKe[2] = {x->m, x->n}, shn[1] = {x->n}, shm[1] = {x->m};
     double meta[3] = {(double)step, loss, loss_eval};
     size_t sh3[1] = {3};
-    (void)sh1;
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(path, &w);
     if (st == NTK_OK) st = ntk_npz_add(w, "meta", NTK_NPY_F64, 1, sh3, meta);

@@ -182,9 +182,8 @@ static void y_log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args
         snprintf(lg->msg, sizeof lg->msg, "%.255s", p);
 }
 
-static int enum_from_yaml(const char *path, const char *key, const char *val, ntk_status st)
+static int enum_from_yaml(const char *path, const char *key, ntk_status st)
 {
-    (void)val;
     if (st == NTK_OK) return 0;
     cli_errorf("config %s: %s: %s", path, key, ntk_last_error());
     return CLI_EXIT_USAGE;
@@ -217,15 +216,15 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (m->sw2) c->sw2 = *m->sw2;
         if (m->sw2_out) c->sw2_out = *m->sw2_out;
         if (m->sb) c->sb = *m->sb;
-        if (!rc && m->act) rc = enum_from_yaml(path, "model.act", m->act, ntk_act_parse(m->act, &c->act));
-        if (!rc && m->param) rc = enum_from_yaml(path, "model.param", m->param, ntk_param_parse(m->param, &c->param));
-        if (!rc && m->bias) rc = enum_from_yaml(path, "model.bias", m->bias, ntk_bias_parse(m->bias, &c->bias));
+        if (!rc && m->act) rc = enum_from_yaml(path, "model.act", ntk_act_parse(m->act, &c->act));
+        if (!rc && m->param) rc = enum_from_yaml(path, "model.param", ntk_param_parse(m->param, &c->param));
+        if (!rc && m->bias) rc = enum_from_yaml(path, "model.bias", ntk_bias_parse(m->bias, &c->bias));
         if (!rc && m->bias_out) {
-            rc = enum_from_yaml(path, "model.bias_out", m->bias_out, ntk_bias_parse(m->bias_out, &c->bias_out));
+            rc = enum_from_yaml(path, "model.bias_out", ntk_bias_parse(m->bias_out, &c->bias_out));
             c->bias_out_set = true;
         }
         if (!rc && m->first_layer)
-            rc = enum_from_yaml(path, "model.first_layer", m->first_layer,
+            rc = enum_from_yaml(path, "model.first_layer",
                                 ntk_first_layer_parse(m->first_layer, &c->first_layer));
     }
     if (!rc && y->data) {
