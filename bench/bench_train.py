@@ -7,7 +7,8 @@ Reports seconds per plain GD step (ntkdrift: the manifest's seconds_steps / T wi
 end snapshots; peer: its median sec_per_step) against the FLOP bound of a step (~6 N P flops at the
 measured dgemm rate, bench/out/gemm_peak_t<T>.json from bench_ntk.py), and a tracked run: snapshots
 every 10 steps (ntkdrift: steps + snapshots, where a snapshot is the kernel plus every drift metric and
-prediction; peer: its step time plus one structured kernel every 10 steps).
+prediction; peer: its step time plus one structured kernel every 10 steps, and -- what notebooks do -- one
+Jacobian-contraction kernel every 10 steps, its time taken from bench_ntk.py's last run at this shape).
 
 usage: bench_train.py [--depth 10 --width 512 --n0 64 --n 512 --steps 50 --threads 2]
 """
@@ -42,6 +43,18 @@ def peer(a, method_time=False):
     return tr["sec_per_step"], k["time_s"]
 
 
+def jac_seconds(a):
+    """The peer's Jacobian-contraction time at this shape from bench_ntk.py's last run, if any."""
+    path = os.path.join("bench", "out", "bench_ntk.json")
+    if not os.path.exists(path):
+        return None
+    shape = f"{a.depth}x{a.width}x{a.n0}x{a.n}"
+    for r in json.load(open(path)).get("rows", []):
+        if r.get("shape") == shape and r.get("dtype") == "float64" and isinstance(r.get("peer_jac"), dict):
+            return r["peer_jac"].get("time_s")
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default="build/ntkdrift")
@@ -72,6 +85,11 @@ def main():
     print(f"tracked (snapshot every 10 steps): ntkdrift {nd_tracked:.4f} s/step ({nsnap} snapshots, "
           f"{s_snaps / nsnap:.3f} s each)   torch step + K/10 {pe_tracked:.4f} s/step   ratio {pe_tracked / nd_tracked:.2f}x")
     print(f"one snapshot vs one torch structured kernel: {s_snaps / nsnap:.3f} s vs {p_kernel:.3f} s")
+    jac = jac_seconds(a)
+    if jac:
+        pj = p_step + jac / 10
+        print(f"tracked against torch step + Jacobian-contraction K/10 (jac {jac:.1f} s from bench_ntk.json): "
+              f"{pj:.3f} s/step, ratio {pj / nd_tracked:.1f}x")
     os.makedirs("bench/out", exist_ok=True)
     json.dump(dict(nd_step=nd_step, torch_step=p_step, nd_tracked=nd_tracked, torch_tracked=pe_tracked,
                    snapshot_s=s_snaps / nsnap, torch_kernel_s=p_kernel, flops_per_step=flops, peak=peak),
