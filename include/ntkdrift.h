@@ -365,6 +365,28 @@ ntk_status ntk_linpred_at(const ntk_linpred *lp, double t, double *f_train, doub
 ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
                                     const double *dK1, const double *dKe1, double *df_train, double *df_eval);
 
+/* ---------------------------------------------------------------- ensembles
+ * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
+ * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
+ * pass, W^(l)^T delta conditioned on that probe: hhat (u . delta) + ||delta|| (I - hhat hhat^T) g
+ * with g fresh.  O(sum_l n_l) work and normals per member instead of O(P).  Scalar output (k = 1). */
+enum { NTK_STREAM_ENSEMBLE = 24 };
+
+typedef struct {
+    double K;          /* K(x, x) */
+    double K_weight;   /* weight part */
+    double K_bias;     /* bias part */
+    double K_readout;  /* the readout layer's term K_d (weights and bias of layer L+1) */
+    double f;          /* the output f(x) */
+} ntk_member_diag;
+
+/* Doubles of workspace ntk_lazy_diag needs for this spec. */
+size_t ntk_lazy_work_len(const ntk_spec *spec);
+/* One member: randomness from (seed, NTK_STREAM_ENSEMBLE, sub) only.  x: [n0]; work:
+ * [ntk_lazy_work_len]; layers: [L+1] per-layer terms K^(l)(x, x) or NULL. */
+ntk_status ntk_lazy_diag(const ntk_spec *spec, const double *x, uint64_t seed, uint64_t sub, double *work,
+                         ntk_member_diag *out, double *layers);
+
 /* ---------------------------------------------------------------- threads */
 
 /* Threads used by BLAS (and later OpenMP regions). 0 = leave as is. */

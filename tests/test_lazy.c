@@ -1,0 +1,203 @@
+/* test_lazy.c -- the exact lazy sampler of K(x, x) against the full-matrix path (distributions)
+ * and against exact identities.
+ *
+ * Statistical bounds: 4 standard errors for means (false alarm ~6e-5 per check); the two-sample
+ * Kolmogorov-Smirnov statistic below its alpha = 0.001 critical value 1.95 sqrt(2/M); the readout
+ * identity within 3 delta-method standard errors of log R, as the issue asks. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static ntk_spec make_spec(int depth, int *widths, int width, int n0)
+{
+    for (int l = 0; l < depth; l++) widths[l] = width;
+    ntk_spec s = ntk_spec_default();
+    s.depth = depth;
+    s.widths = widths;
+    s.n0 = n0;
+    return s;
+}
+
+static void lazy_samples(const ntk_spec *s, const double *x, int M, double *K, double *Kd)
+{
+    double *work = malloc(ntk_lazy_work_len(s) * sizeof *work);
+    for (int m = 0; m < M; m++) {
+        ntk_member_diag md;
+        TU_OK(ntk_lazy_diag(s, x, 7, (uint64_t)m, work, &md, NULL));
+        K[m] = md.K;
+        if (Kd) Kd[m] = md.K_readout;
+    }
+    free(work);
+}
+
+static void full_samples(const ntk_spec *s, const double *x, int M, double *K)
+{
+    ntk_net *net = NULL;
+    ntk_feats *f = NULL;
+    TU_OK(ntk_net_alloc(s, &net));
+    TU_OK(ntk_feats_alloc(net, 1, NTK_F64, &f));
+    for (int m = 0; m < M; m++) {
+        TU_OK(ntk_net_init(net, 100000 + (uint64_t)m));
+        TU_OK(ntk_feats_compute(net, f, x));
+        TU_OK(ntk_kernel_diag(net, f, &K[m]));
+    }
+    ntk_feats_free(f);
+    ntk_net_free(net);
+}
+
+static void mean_se(int M, const double *v, double *mean, double *se)
+{
+    double m = 0, q = 0;
+    for (int i = 0; i < M; i++) m += v[i] / M;
+    for (int i = 0; i < M; i++) q += (v[i] - m) * (v[i] - m);
+    *mean = m;
+    *se = sqrt(q / (M - 1) / M);
+}
+
+/* Per-member decomposition: K = weight + bias parts = sum of per-layer terms. */
+static void test_decomposition(void **state)
+{
+    (void)state;
+    int w[3];
+    ntk_spec s = make_spec(3, w, 20, 4);
+    s.bias = NTK_BIAS_NORMAL;
+    double x[4] = {0.3, -1.2, 0.8, 2.0}, layers[4], *work = malloc(ntk_lazy_work_len(&s) * sizeof *work);
+    ntk_member_diag md;
+    TU_OK(ntk_lazy_diag(&s, x, 1, 2, work, &md, layers));
+    assert_true(fabs(md.K - md.K_weight - md.K_bias) <= 1e-14 * md.K);
+    assert_true(fabs(md.K - (layers[0] + layers[1] + layers[2] + layers[3])) <= 1e-14 * md.K);
+    assert_true(md.K_readout == layers[3]);
+    ntk_member_diag m2;
+    TU_OK(ntk_lazy_diag(&s, x, 1, 2, work, &m2, NULL)); /* same (seed, sub): same member */
+    assert_true(m2.K == md.K && m2.f == md.f);
+    s.outputs = 2;
+    assert_int_equal(ntk_lazy_diag(&s, x, 1, 2, work, &md, NULL), NTK_EINVAL);
+    free(work);
+}
+
+/* E[K(x,x)] = d s + (d+1)/2 (relu, NTK, He, zero-init biases, c_b = 1); d s without biases. */
+static void test_lazy_mean_identity(void **state)
+{
+    (void)state;
+    struct { int depth, width; double s; } cells[] = {{1, 16, 1.0}, {4, 32, 0.5}, {8, 64, 2.0}};
+    const int M = 40000;
+    double *K = malloc(M * sizeof *K);
+    for (int c = 0; c < 3; c++) {
+        int w[8];
+        ntk_spec sp = make_spec(cells[c].depth, w, cells[c].width, 6);
+        double x[6];
+        TU_OK(ntk_data_gaussian(3, 1, 6, x));
+        for (int i = 0; i < 6; i++) x[i] *= sqrt(cells[c].s);
+        for (int bias = 0; bias <= 1; bias++) {
+            sp.bias = sp.bias_out = bias ? NTK_BIAS_ZERO : NTK_BIAS_NONE;
+            lazy_samples(&sp, x, M, K, NULL);
+            double mean, se, d = cells[c].depth + 1, expect = d * cells[c].s + (bias ? (d + 1) / 2 : 0);
+            mean_se(M, K, &mean, &se);
+            char what[128];
+            snprintf(what, sizeof what, "lazy mean of K(x,x) at depth %d width %d s %g bias %d: %.4f vs %.4f",
+                     cells[c].depth, cells[c].width, cells[c].s, bias, mean, expect);
+            TU_ASSERT_LE(fabs(mean - expect) / se, 4.0, what);
+        }
+    }
+    free(K);
+}
+
+/* mean(K_d^2) / mean(K_d)^2 = prod_l (1 + 5/n_l) exactly (relu, Gaussian weights, no biases). */
+static void test_readout_identity(void **state)
+{
+    (void)state;
+    const int M = 200000;
+    double *K = malloc(M * sizeof *K), *Kd = malloc(M * sizeof *Kd);
+    int cells[][2] = {{4, 64}, {8, 32}};
+    for (int c = 0; c < 2; c++) {
+        int w[8];
+        ntk_spec sp = make_spec(cells[c][0], w, cells[c][1], 5);
+        sp.bias = sp.bias_out = NTK_BIAS_NONE;
+        double x[5] = {1, 0.5, -1, 2, 0.1};
+        lazy_samples(&sp, x, M, K, Kd);
+        double m1 = 0, m2 = 0, v11 = 0, v22 = 0, v12 = 0;
+        for (int i = 0; i < M; i++) {
+            m1 += Kd[i] / M;
+            m2 += Kd[i] * Kd[i] / M;
+        }
+        for (int i = 0; i < M; i++) {
+            double a = Kd[i] - m1, b = Kd[i] * Kd[i] - m2;
+            v11 += a * a / (M - 1);
+            v22 += b * b / (M - 1);
+            v12 += a * b / (M - 1);
+        }
+        /* log R = log m2 - 2 log m1: delta method */
+        double se = sqrt((v22 / (m2 * m2) + 4 * v11 / (m1 * m1) - 4 * v12 / (m1 * m2)) / M);
+        double theory = 1;
+        for (int l = 0; l < cells[c][0]; l++) theory *= 1 + 5.0 / cells[c][1];
+        char what[128];
+        snprintf(what, sizeof what, "readout R = %.4f vs prod(1 + 5/n) = %.4f (depth %d width %d)", m2 / (m1 * m1),
+                 theory, cells[c][0], cells[c][1]);
+        TU_ASSERT_LE(fabs(log(m2 / (m1 * m1)) - log(theory)) / se, 3.0, what);
+    }
+    free(K);
+    free(Kd);
+}
+
+/* The lazy sampler and the full-matrix path draw K(x,x) from the same law: means, second moments
+ * and the whole distribution (two-sample KS), for relu/tanh, both parameterizations, with biases. */
+static void test_lazy_matches_full_matrix(void **state)
+{
+    (void)state;
+    const int M = 6000;
+    double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B);
+    for (int v = 0; v < 3; v++) {
+        int w[3];
+        ntk_spec sp = make_spec(3, w, 16, 4);
+        sp.act = v == 1 ? NTK_ACT_TANH : NTK_ACT_RELU;
+        sp.param = v == 2 ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
+        sp.bias = NTK_BIAS_NORMAL;
+        sp.sb = 0.4;
+        sp.first_layer = v == 1 ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
+        double x[4] = {0.7, -0.2, 1.1, 0.4};
+        lazy_samples(&sp, x, M, A, NULL);
+        full_samples(&sp, x, M, B);
+        double ma, sa, mb, sb;
+        mean_se(M, A, &ma, &sa);
+        mean_se(M, B, &mb, &sb);
+        char what[128];
+        snprintf(what, sizeof what, "lazy vs full mean (case %d): %.4f vs %.4f", v, ma, mb);
+        TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
+        for (int i = 0; i < M; i++) A[i] *= A[i], B[i] *= B[i];
+        mean_se(M, A, &ma, &sa);
+        mean_se(M, B, &mb, &sb);
+        snprintf(what, sizeof what, "lazy vs full second moment (case %d)", v);
+        TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
+        qsort(A, M, sizeof *A, cmp_d);
+        qsort(B, M, sizeof *B, cmp_d);
+        double ks = 0;
+        for (int i = 0, j = 0; i < M && j < M;) {
+            if (A[i] <= B[j]) i++;
+            else j++;
+            ks = fmax(ks, fabs((double)i / M - (double)j / M));
+        }
+        snprintf(what, sizeof what, "two-sample KS statistic (case %d)", v);
+        TU_ASSERT_LE(ks, 1.95 * sqrt(2.0 / M), what);
+    }
+    free(A);
+    free(B);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decomposition),
+        cmocka_unit_test(test_lazy_mean_identity),
+        cmocka_unit_test(test_readout_identity),
+        cmocka_unit_test(test_lazy_matches_full_matrix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
