@@ -6,4 +6,5 @@ int cmd_limit(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_ensemble(int argc, char **argv);
 #endif

@@ -46,6 +46,12 @@ typedef struct {
     int *study_widths, study_widths_count;
     int *study_depths, study_depths_count;
     int *seeds, seeds_count;
+    /* ensemble */
+    long members;                /* M per cell */
+    double s_norm;               /* s = ||x||^2 / n0 of the probe input */
+    double ens_lr;               /* lambda of the first-step updates (--lr for ensemble) */
+    double target_y;             /* y of the one-step loss 1/2 (f(x) - y)^2 */
+    int no_updates;              /* skip the full-matrix first-step updates */
     /* data extras (fmnist) */
     int *classes, classes_count;
     ntk_pixels pixels;

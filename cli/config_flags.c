@@ -110,7 +110,7 @@ fail:
 
 static bool is_study(const char *command)
 {
-    return strcmp(command, "profile") == 0 || strcmp(command, "converge") == 0;
+    return strcmp(command, "profile") == 0 || strcmp(command, "converge") == 0 || strcmp(command, "ensemble") == 0;
 }
 
 enum {
@@ -119,7 +119,7 @@ enum {
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
-    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_HELP
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_TARGETY, OPT_NOUPD, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -147,6 +147,8 @@ static const struct option long_opts[] = {
     {"ridge", required_argument, 0, OPT_RIDGE},       {"top-k", required_argument, 0, OPT_TOPK},
     {"fourier-k", required_argument, 0, OPT_FOURIERK}, {"noise", required_argument, 0, OPT_NOISE},
     {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
+    {"members", required_argument, 0, OPT_MEMBERS},   {"s", required_argument, 0, OPT_SNORM},
+    {"y", required_argument, 0, OPT_TARGETY},         {"no-updates", no_argument, 0, OPT_NOUPD},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -213,7 +215,12 @@ static void print_help(const char *command)
            "  --fourier-k K        terms of the Fourier target [4];  --noise S label noise std [0]\n"
            "  --blowup B           divergence when the loss exceeds B times its initial value [1e6]\n"
            "  --flow               frozen-kernel predictions by gradient flow in time eta * step (no f_pert)\n"
-           "study (profile, converge):\n"
+           "ensemble:\n"
+           "  --members M          initializations per (depth, width) cell [1000]\n"
+           "  --s S                probe input norm s = ||x||^2 / n0 [1]\n"
+           "  --lr L               learning rate of the one-step kernel updates [1e-3];  --y Y target [0]\n"
+           "  --no-updates         skip the first-step updates (full-matrix path, O(P) per member)\n"
+           "study (profile, converge, ensemble):\n"
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
            "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
            "  --seeds S            seeds: a list and/or ranges a:b (= a..b-1), e.g. 0:16\n"
@@ -325,6 +332,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             rc = parse_double("lr", optarg, &c->lr);
             if (!rc && c->lr <= 0) { cli_errorf("--lr: must be > 0, got '%s'", optarg); rc = 2; }
             c->lr_frac = 0;
+            c->ens_lr = c->lr;
             break;
         case OPT_LRFRAC:
             rc = parse_double("lr-frac", optarg, &c->lr_frac);
@@ -356,6 +364,13 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             if (!rc && c->blowup <= 1) { cli_errorf("--blowup: must be > 1, got '%s'", optarg); rc = 2; }
             break;
         case OPT_FLOW: c->flow = 1; break;
+        case OPT_MEMBERS: rc = parse_long("members", optarg, 2, INT_MAX, &c->members); break;
+        case OPT_SNORM:
+            rc = parse_double("s", optarg, &c->s_norm);
+            if (!rc && c->s_norm <= 0) { cli_errorf("--s: must be > 0, got '%s'", optarg); rc = 2; }
+            break;
+        case OPT_TARGETY: rc = parse_double("y", optarg, &c->target_y); break;
+        case OPT_NOUPD: c->no_updates = 1; break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
         default: cli_errorf("unknown option '%s' (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;

@@ -53,12 +53,19 @@ typedef struct {
 } y_train;
 
 typedef struct {
+    int64_t *members;
+    double *s, *lr, *y;
+    bool *no_updates;
+} y_ens;
+
+typedef struct {
     y_model *model;
     y_data *data;
     y_run *run;
     y_kernel *kernel;
     y_study *study;
     y_train *train;
+    y_ens *ensemble;
 } y_root;
 
 #define OPT CYAML_FLAG_OPTIONAL
@@ -130,6 +137,14 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_BOOL_PTR("flow", OPT, y_train, flow),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t ens_fields[] = {
+    CYAML_FIELD_INT_PTR("members", OPT, y_ens, members),
+    CYAML_FIELD_FLOAT_PTR("s", OPT, y_ens, s),
+    CYAML_FIELD_FLOAT_PTR("lr", OPT, y_ens, lr),
+    CYAML_FIELD_FLOAT_PTR("y", OPT, y_ens, y),
+    CYAML_FIELD_BOOL_PTR("no_updates", OPT, y_ens, no_updates),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("model", OPT, y_root, model, model_fields),
     CYAML_FIELD_MAPPING_PTR("data", OPT, y_root, data, data_fields),
@@ -137,6 +152,7 @@ static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("kernel", OPT, y_root, kernel, kernel_fields),
     CYAML_FIELD_MAPPING_PTR("study", OPT, y_root, study, study_fields),
     CYAML_FIELD_MAPPING_PTR("train", OPT, y_root, train, train_fields),
+    CYAML_FIELD_MAPPING_PTR("ensemble", OPT, y_root, ensemble, ens_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
@@ -312,6 +328,18 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
             c->fourier_k < 1) {
             cli_errorf("config %s: train: n_eval, steps, batch, checkpoint_every must be >= 0 and top_k, "
                        "fourier_k >= 1", path);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!rc && y->ensemble) {
+        const y_ens *en = y->ensemble;
+        if (en->members) c->members = (long)*en->members;
+        if (en->s) c->s_norm = *en->s;
+        if (en->lr) c->ens_lr = *en->lr;
+        if (en->y) c->target_y = *en->y;
+        if (en->no_updates) c->no_updates = *en->no_updates;
+        if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0)) {
+            cli_errorf("config %s: ensemble: members must be >= 2, s and lr > 0", path);
             return CLI_EXIT_USAGE;
         }
     }

@@ -376,7 +376,7 @@ typedef struct {
     double K;          /* K(x, x) */
     double K_weight;   /* weight part */
     double K_bias;     /* bias part */
-    double K_readout;  /* the readout layer's term K_d (weights and bias of layer L+1) */
+    double K_readout;  /* K_d = c_w^2 ||h^(L)||^2: the readout weights' term (Hanin-Nica's K_d) */
     double f;          /* the output f(x) */
 } ntk_member_diag;
 

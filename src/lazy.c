@@ -103,7 +103,7 @@ ntk_status ntk_lazy_diag(const ntk_spec *s, const double *x, uint64_t seed, uint
         Kw += tw;
         Kb += tb;
         if (layers) layers[l - 1] = tw + tb;
-        if (l == d) out->K_readout = tw + tb;
+        if (l == d) out->K_readout = tw; /* the readout weights' term c^2 ||h^(L)||^2 */
         if (l == 1) break;
         ou -= nl;
         oh -= np;

@@ -142,7 +142,8 @@ ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_npy_type type, i
     if (st != NTK_OK) return st;
     member_src *m = malloc(sizeof *m + hlen);
     if (!m) return ntk_set_error(NTK_ENOMEM, "%s: out of memory", what);
-    *m = (member_src){.data = data, .nbytes = nbytes, .hlen = hlen, .mtime = time(NULL)};
+    /* a fixed timestamp: the same arrays give byte-identical archives (reproducible runs) */
+    *m = (member_src){.data = data, .nbytes = nbytes, .hlen = hlen, .mtime = (time_t)1000000000};
     zip_error_init(&m->error);
     memcpy(m->hdr, hdr, hlen);
     zip_source_t *src = zip_source_function(w->za, member_cb, m);   /* frees m from here */

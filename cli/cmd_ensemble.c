@@ -1,0 +1,452 @@
+/* cmd_ensemble.c -- `ntkdrift ensemble`: Monte Carlo over initializations on a (depth, width)
+ * grid (Hanin & Nica 2020).  Per member, by the exact lazy sampler: K(x,x), its weight and bias
+ * parts and the readout term; by the full-matrix path: the pathwise first-step update dK/lambda
+ * (masks frozen) and the literal one with step lambda, for one SGD step on 1/2 (f(x) - y)^2 at x.
+ * Per cell: means and standard errors, R = E[K^2]/E[K]^2 with a delta-method standard error of
+ * log R and a bootstrap interval, the same for K_d and the weight part, and the theory columns.
+ * Each member's randomness depends only on (seed, cell, member): results are identical for any
+ * thread count.  Completed cells are checkpointed (cells/cell_<i>.npz); --resume skips them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "config.h"
+#include "rundir.h"
+#include "study.h"
+
+enum { Q_K, Q_KW, Q_KB, Q_KD, Q_F, Q_DKP, Q_DKL, NQ };
+static const char *qnames[NQ] = {"K", "K_weight", "K_bias", "K_readout", "f", "dK_path", "dK_literal"};
+
+/* Members beyond this many parameters skip the full-matrix updates (NaN). */
+#define UPDATE_MAX_PARAMS 20000000.0
+
+static uint64_t splitmix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* dK/lambda along one SGD step on 1/2 (f(x) - y)^2 at x: pathwise (velocity) and literal. */
+static int member_updates(ntk_net *net, const double *x, double y, double lambda, double K0, double *dkp,
+                          double *dkl, double *grad, double *theta0)
+{
+    double Kd, L, yy = y;
+    size_t P = ntk_net_num_params(net);
+    if (ntk_kernel_velocity(net, 1, x, &yy, NTK_LOSS_SUM, &Kd) != NTK_OK) return -1;
+    *dkp = Kd;
+    if (ntk_net_loss_grad(net, 1, x, &yy, NTK_LOSS_SUM, &L, grad) != NTK_OK) return -1;
+    double *th = ntk_net_params(net);
+    memcpy(theta0, th, P * sizeof *th);
+    for (size_t i = 0; i < P; i++) th[i] -= lambda * grad[i];
+    ntk_net_params_changed(net);
+    ntk_feats *f = NULL;
+    double K1;
+    int rc = (ntk_feats_alloc(net, 1, NTK_F64, &f) == NTK_OK && ntk_feats_compute(net, f, x) == NTK_OK &&
+              ntk_kernel_diag(net, f, &K1) == NTK_OK) ? 0 : -1;
+    ntk_feats_free(f);
+    memcpy(th, theta0, P * sizeof *th);
+    ntk_net_params_changed(net);
+    *dkl = (K1 - K0) / lambda;
+    return rc;
+}
+
+typedef struct {
+    double mean[NQ], se[NQ];
+    double R, R_log_se, R_lo, R_hi, Kd_R, Kd_R_log_se, Kw_R, Kw_R_log_se;
+    int warn_ceiling, warn_tail;
+} cell_stats;
+
+static void mean_se(int M, const double *v, double *m, double *se)
+{
+    double a = 0, q = 0;
+    int n = 0;
+    for (int i = 0; i < M; i++)
+        if (isfinite(v[i])) a += v[i], n++;
+    a = n ? a / n : NAN;
+    for (int i = 0; i < M; i++)
+        if (isfinite(v[i])) q += (v[i] - a) * (v[i] - a);
+    *m = a;
+    *se = n > 1 ? sqrt(q / (n - 1) / n) : NAN;
+}
+
+/* R = mean(v^2) / mean(v)^2 and the delta-method standard error of log R. */
+static void ratio(int M, const double *v, double *R, double *lse)
+{
+    double m1 = 0, m2 = 0, v11 = 0, v22 = 0, v12 = 0;
+    for (int i = 0; i < M; i++) m1 += v[i] / M, m2 += v[i] * v[i] / M;
+    for (int i = 0; i < M; i++) {
+        double a = v[i] - m1, b = v[i] * v[i] - m2;
+        v11 += a * a / (M - 1), v22 += b * b / (M - 1), v12 += a * b / (M - 1);
+    }
+    *R = m2 / (m1 * m1);
+    double var = (v22 / (m2 * m2) + 4 * v11 / (m1 * m1) - 4 * v12 / (m1 * m2)) / M;
+    *lse = var > 0 ? sqrt(var) : NAN;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Percentile bootstrap interval (2.5%, 97.5%) of R with 400 resamples drawn from (seed, cell). */
+static void bootstrap(int M, const double *v, uint64_t seed, uint64_t cell, double *lo, double *hi)
+{
+    enum { B = 400 };
+    double r[B], *u = malloc((size_t)M * sizeof *u);
+    if (!u) {
+        *lo = *hi = NAN;
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        ntk_rng_uniform(seed, NTK_STREAM_ENSEMBLE + 1, cell * B + (uint64_t)b, 0, (size_t)M, u);
+        double m1 = 0, m2 = 0;
+        for (int i = 0; i < M; i++) {
+            double x = v[(int)(u[i] * M) < M ? (int)(u[i] * M) : M - 1];
+            m1 += x;
+            m2 += x * x;
+        }
+        m1 /= M, m2 /= M;
+        r[b] = m2 / (m1 * m1);
+    }
+    free(u);
+    qsort(r, B, sizeof *r, cmp_d);
+    *lo = r[(int)(0.025 * B)];
+    *hi = r[(int)(0.975 * B) - 1];
+}
+
+static void stats(int M, double *const q[NQ], uint64_t seed, uint64_t cell, cell_stats *st)
+{
+    for (int k = 0; k < NQ; k++) mean_se(M, q[k], &st->mean[k], &st->se[k]);
+    ratio(M, q[Q_K], &st->R, &st->R_log_se);
+    ratio(M, q[Q_KD], &st->Kd_R, &st->Kd_R_log_se);
+    ratio(M, q[Q_KW], &st->Kw_R, &st->Kw_R_log_se);
+    bootstrap(M, q[Q_K], seed, cell, &st->R_lo, &st->R_hi);
+    /* R can never exceed M with M samples; near it the estimate is the ceiling, not the law */
+    st->warn_ceiling = st->R > 0.1 * M;
+    /* a tail so heavy that the largest member carries > 10% of sum K^2 */
+    double mx = 0, s2 = 0;
+    for (int i = 0; i < M; i++) mx = fmax(mx, q[Q_K][i] * q[Q_K][i]), s2 += q[Q_K][i] * q[Q_K][i];
+    st->warn_tail = mx > 0.1 * s2;
+}
+
+typedef struct {
+    cli_config c;
+    study_grid g;
+    ntk_spec base;
+    double *x;             /* [n0] probe input, ||x||^2 = s n0 */
+    int M, ncells;
+    double *q[NQ];         /* [ncells x M] per quantity */
+    cli_run run;
+    bool run_open;
+} ens_ctx;
+
+static void cell_path(const ens_ctx *e, int cell, char *buf, size_t cap)
+{
+    char rel[48];
+    snprintf(rel, sizeof rel, "cells/cell_%05d.npz", cell);
+    cli_run_path(&e->run, rel, buf, cap);
+}
+
+/* All members of one cell: lazy quantities in parallel, then the full-matrix updates. */
+static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
+{
+    int M = e->M, failed = 0;
+    size_t off = (size_t)cell * (size_t)M;
+    double P = 0;
+    int prev = s->n0;
+    for (int l = 0; l <= s->depth; l++) {
+        int n = l < s->depth ? s->widths[l] : 1;
+        P += (double)n * prev;
+        prev = n;
+    }
+    bool updates = !e->c.no_updates && P <= UPDATE_MAX_PARAMS && s->outputs == 1;
+    int threads = ntk_get_threads();
+    ntk_set_threads(1); /* one level of parallelism: members over OpenMP threads, BLAS single-threaded */
+#pragma omp parallel num_threads(threads) reduction(| : failed)
+    {
+        double *work = malloc(ntk_lazy_work_len(s) * sizeof *work);
+        ntk_net *net = NULL;
+        double *grad = NULL, *th0 = NULL;
+        if (!work) failed = 1;
+        if (updates && !failed) {
+            failed |= ntk_net_alloc(s, &net) != NTK_OK;
+            if (!failed) {
+                grad = malloc(ntk_net_num_params(net) * sizeof *grad);
+                th0 = malloc(ntk_net_num_params(net) * sizeof *th0);
+                failed |= !grad || !th0;
+            }
+        }
+#pragma omp for schedule(dynamic, 8)
+        for (int m = 0; m < M; m++) {
+            if (failed) continue;
+            ntk_member_diag md;
+            uint64_t sub = ((uint64_t)cell << 32) | (uint64_t)m;
+            if (ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, NULL) != NTK_OK) {
+                failed = 1;
+                continue;
+            }
+            e->q[Q_K][off + m] = md.K;
+            e->q[Q_KW][off + m] = md.K_weight;
+            e->q[Q_KB][off + m] = md.K_bias;
+            e->q[Q_KD][off + m] = md.K_readout;
+            e->q[Q_F][off + m] = md.f;
+            double dkp = NAN, dkl = NAN;
+            if (updates) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
+                ntk_net_init(net, splitmix(e->c.seed ^ splitmix(sub)));
+                ntk_feats *f = NULL;
+                double K0;
+                if (ntk_feats_alloc(net, 1, NTK_F64, &f) != NTK_OK || ntk_feats_compute(net, f, e->x) != NTK_OK ||
+                    ntk_kernel_diag(net, f, &K0) != NTK_OK ||
+                    member_updates(net, e->x, e->c.target_y, e->c.ens_lr, K0, &dkp, &dkl, grad, th0) != 0)
+                    failed = 1;
+                ntk_feats_free(f);
+            }
+            e->q[Q_DKP][off + m] = dkp;
+            e->q[Q_DKL][off + m] = dkl;
+        }
+        free(work);
+        free(grad);
+        free(th0);
+        ntk_net_free(net);
+    }
+    ntk_set_threads(threads);
+    if (failed) {
+        cli_errorf("ensemble: cell %d: %s", cell, ntk_last_error()[0] ? ntk_last_error() : "out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    /* checkpoint the cell */
+    char path[CLI_PATH_MAX + 64];
+    cell_path(e, cell, path, sizeof path);
+    ntk_npz_writer *w = NULL;
+    size_t shM[1] = {(size_t)M};
+    ntk_status st = ntk_npz_open(path, &w);
+    for (int k = 0; k < NQ && st == NTK_OK; k++) st = ntk_npz_add(w, qnames[k], NTK_NPY_F64, 1, shM, e->q[k] + off);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    if (st != NTK_OK) {
+        cli_errorf("ensemble: writing %s: %s", path, ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* A checkpointed cell, if its file exists and matches. */
+static int load_cell(ens_ctx *e, int cell, bool *done)
+{
+    char path[CLI_PATH_MAX + 64];
+    cell_path(e, cell, path, sizeof path);
+    struct stat sb;
+    *done = false;
+    if (stat(path, &sb) != 0) return 0;
+    size_t off = (size_t)cell * (size_t)e->M;
+    for (int k = 0; k < NQ; k++) {
+        ntk_array a = {0};
+        if (ntk_npz_read(path, qnames[k], &a) != NTK_OK || a.count != (size_t)e->M) {
+            ntk_array_free(&a);
+            cli_errorf("resume: %s does not match this run (%s)", path, ntk_last_error());
+            return CLI_EXIT_USAGE;
+        }
+        memcpy(e->q[k] + off, a.data, a.count * sizeof(double));
+        ntk_array_free(&a);
+    }
+    *done = true;
+    return 0;
+}
+
+static void write_row(FILE *csv, const ntk_spec *s, int width, int M, double sn, const cell_stats *st)
+{
+    int d = s->depth + 1;
+    double beta = s->depth > 0 ? (double)s->depth / width : 0;
+    bool he = s->act == NTK_ACT_RELU && s->param == NTK_PARAM_NTK && s->sw2 == 2.0 && s->sw2_out == 1.0 &&
+              s->first_layer == NTK_FIRST_FAN_IN &&
+              ((s->bias == NTK_BIAS_ZERO && s->bias_out == NTK_BIAS_ZERO && s->sb == 1.0) ||
+               (s->bias == NTK_BIAS_NONE && s->bias_out == NTK_BIAS_NONE));
+    double kth = he ? d * sn + (s->bias == NTK_BIAS_ZERO ? (d + 1) / 2.0 : 0) : NAN;
+    double prodR = 1;
+    for (int l = 0; l < s->depth; l++) prodR *= 1 + 5.0 / s->widths[l];
+    fprintf(csv,
+            "%d,%d,%.8g,%d,%.8g,%.10g,%.6g,%.10g,%.8g,%.6g,%.8g,%.8g,%.10g,%.8g,%.6g,%.8g,%.8g,%.6g,%.8g,%.10g,%.6g,"
+            "%.10g,%.6g,%.8g,%d,%d\n",
+            s->depth, width, beta, M, sn, st->mean[Q_K], st->se[Q_K], kth, st->R, st->R_log_se, st->R_lo, st->R_hi,
+            st->mean[Q_KD], st->Kd_R, st->Kd_R_log_se, he ? prodR : NAN, st->Kw_R,
+            st->Kw_R_log_se, exp(5 * beta), st->mean[Q_DKP], st->se[Q_DKP], st->mean[Q_DKL], st->se[Q_DKL],
+            (double)d * d / width * exp(5 * beta), st->warn_ceiling, st->warn_tail);
+}
+
+static int write_samples(ens_ctx *e)
+{
+    char path[CLI_PATH_MAX + 64];
+    size_t sh[2] = {(size_t)e->ncells, (size_t)e->M}, shc[1] = {(size_t)e->ncells};
+    int *dep = malloc((size_t)e->ncells * sizeof *dep), *wid = malloc((size_t)e->ncells * sizeof *wid);
+    if (!dep || !wid) {
+        free(dep);
+        free(wid);
+        return CLI_EXIT_FAIL;
+    }
+    for (int i = 0; i < e->ncells; i++) dep[i] = e->g.depths[i / e->g.nw], wid[i] = e->g.widths[i % e->g.nw];
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(cli_run_path(&e->run, "samples.npz", path, sizeof path), &w);
+    for (int k = 0; k < NQ && st == NTK_OK; k++) st = ntk_npz_add(w, qnames[k], NTK_NPY_F64, 2, sh, e->q[k]);
+    if (st == NTK_OK) st = ntk_npz_add(w, "depth", NTK_NPY_I32, 1, shc, dep);
+    if (st == NTK_OK) st = ntk_npz_add(w, "width", NTK_NPY_I32, 1, shc, wid);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    free(dep);
+    free(wid);
+    if (st != NTK_OK) {
+        cli_errorf("writing samples.npz: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(&e->run, "samples.npz");
+    for (int k = 0; k < NQ; k++) {
+        char meaning[160];
+        snprintf(meaning, sizeof meaning, "per member (cell, member): %s%s", qnames[k],
+                 k == Q_DKP ? " = pathwise first-step dK(x,x)/lambda (masks frozen)"
+                 : k == Q_DKL ? " = literal one-step (K(theta - lambda grad) - K)/lambda" : "");
+        cli_run_artifact(&e->run, "samples.npz", qnames[k], "float64", 2, sh, meaning);
+    }
+    return 0;
+}
+
+int cmd_ensemble(int argc, char **argv)
+{
+    ens_ctx e;
+    memset(&e, 0, sizeof e);
+    cli_config *c = &e.c;
+    cli_config_defaults(c, "ensemble");
+    int rc = cli_config_parse_args(c, argc, argv, "ensemble");
+    if (rc >= 0) {
+        cli_config_free(c);
+        return rc;
+    }
+    FILE *csv = NULL;
+    if (c->resume[0]) { /* the run's own resolved configuration, nothing else */
+        char dir[CLI_PATH_MAX], cfg[CLI_PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s", c->resume);
+        cli_config_free(c);
+        cli_config_defaults(c, "ensemble");
+        snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+        if ((rc = cli_config_load_yaml(c, cfg))) goto done;
+        snprintf(c->out, sizeof c->out, "%s", dir);
+        snprintf(c->resume, sizeof c->resume, "%s", dir);
+    }
+    if ((rc = cli_config_spec(c, &e.base))) goto done;
+    if (e.base.outputs != 1) {
+        cli_errorf("outputs: ensemble samples scalar networks (outputs = 1)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if ((rc = study_grid_init(&e.g, c, 1))) goto done;
+    e.M = (int)c->members;
+    e.ncells = e.g.nd * e.g.nw;
+    e.x = malloc((size_t)c->n0 * sizeof *e.x);
+    for (int k = 0; k < NQ; k++) e.q[k] = malloc((size_t)e.ncells * (size_t)e.M * sizeof(double));
+    if (!e.x || !e.q[NQ - 1]) {
+        cli_errorf("out of memory for %d cells x %d members", e.ncells, e.M);
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    ntk_data_gaussian(c->seed, 1, c->n0, e.x); /* norm sqrt(n0), then scaled to ||x||^2 = s n0 */
+    for (int i = 0; i < c->n0; i++) e.x[i] *= sqrt(c->s_norm);
+    ntk_set_threads(c->threads);
+    if (c->resume[0]) {
+        rc = cli_run_open_existing(&e.run, c->resume, "ensemble");
+    } else {
+        rc = cli_run_create(&e.run, c, "ensemble");
+        if (!rc) rc = cli_run_write_config(&e.run, c);
+    }
+    e.run_open = true;
+    if (rc) goto done;
+    char path[CLI_PATH_MAX + 64];
+    if (ntk_mkdir_p(cli_run_path(&e.run, "cells", path, sizeof path)) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    csv = study_open_csv(e.run.dir, "cells.csv",
+                         "depth,width,beta,members,s,K_mean,K_se,K_theory,R,R_log_se,R_boot_lo,R_boot_hi,Kd_mean,Kd_R,"
+                         "Kd_R_log_se,Kd_R_theory,Kw_R,Kw_R_log_se,exp5beta,dK_path_mean,dK_path_se,dK_lit_mean,"
+                         "dK_lit_se,dK_scale_theory,warn_ceiling,warn_tail");
+    if (!csv) {
+        cli_errorf("cannot write cells.csv in %s", e.run.dir);
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    cli_run_wrote(&e.run, "cells.csv");
+    double *lx = malloc((size_t)e.ncells * sizeof *lx), *ly = malloc((size_t)e.ncells * sizeof *ly);
+    int nfit = 0;
+    for (int cell = 0; cell < e.ncells && !rc; cell++) {
+        int di = cell / e.g.nw, wi = cell % e.g.nw;
+        ntk_spec s = study_cell_spec(&e.g, &e.base, e.g.depths[di], e.g.widths[wi]);
+        bool done = false;
+        double t0 = cli_now();
+        if ((rc = load_cell(&e, cell, &done))) break;
+        if (!done && (rc = run_cell(&e, cell, &s))) break;
+        double *qc[NQ];
+        for (int k = 0; k < NQ; k++) qc[k] = e.q[k] + (size_t)cell * (size_t)e.M;
+        cell_stats st;
+        stats(e.M, qc, c->seed, (uint64_t)cell, &st);
+        write_row(csv, &s, e.g.widths[wi], e.M, c->s_norm, &st);
+        fflush(csv);
+        if (s.depth > 0 && lx && ly && isfinite(st.R)) {
+            lx[nfit] = (double)s.depth / e.g.widths[wi];
+            ly[nfit++] = log(st.R);
+        }
+        fprintf(stderr, "ensemble: depth %d width %d: E[K] %.4g +- %.2g, R %.4g, %s %.2f s\n", s.depth,
+                e.g.widths[wi], st.mean[Q_K], st.se[Q_K], st.R, done ? "resumed," : "", cli_now() - t0);
+    }
+    if (rc) {
+        free(lx);
+        free(ly);
+        goto done;
+    }
+    fclose(csv);
+    csv = NULL;
+    cJSON *extra = cJSON_CreateObject();
+    cJSON *ej = cJSON_AddObjectToObject(extra, "ensemble");
+    cJSON_AddNumberToObject(ej, "members", e.M);
+    cJSON_AddNumberToObject(ej, "s", c->s_norm);
+    cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
+    cJSON_AddNumberToObject(ej, "y", c->target_y);
+    cJSON_AddStringToObject(ej, "sampler", "exact lazy O(depth x width) for K and its parts (docs/ensemble.md); "
+                                           "full-matrix path for the first-step updates");
+    if (nfit >= 2) {
+        double mx = 0, my = 0, sxx = 0, sxy = 0, rss = 0;
+        for (int i = 0; i < nfit; i++) mx += lx[i] / nfit, my += ly[i] / nfit;
+        for (int i = 0; i < nfit; i++) sxx += (lx[i] - mx) * (lx[i] - mx), sxy += (lx[i] - mx) * (ly[i] - my);
+        double slope = sxx > 0 ? sxy / sxx : NAN;
+        for (int i = 0; i < nfit; i++) rss += pow(ly[i] - my - slope * (lx[i] - mx), 2);
+        double se = (nfit > 2 && sxx > 0) ? sqrt(rss / (nfit - 2) / sxx) : NAN;
+        cJSON_AddNumberToObject(ej, "logR_vs_beta_slope", isfinite(slope) ? slope : 0);
+        cJSON_AddNumberToObject(ej, "logR_vs_beta_slope_se", isfinite(se) ? se : 0);
+        printf("log R against beta: slope %.3f +- %.3f over %d cells (Hanin-Nica: R ~ exp(5 beta) up to constants)\n",
+               slope, se, nfit);
+    }
+    free(lx);
+    free(ly);
+    size_t shc[1] = {(size_t)e.ncells};
+    cli_run_artifact(&e.run, "cells.csv", NULL, NULL, 1, shc, "one row per (depth, width) cell: statistics and theory columns");
+    cli_run_artifact(&e.run, "cells/", NULL, NULL, 1, shc, "cell_<i>.npz: the per-member samples of each completed cell");
+    if ((rc = write_samples(&e))) {
+        cJSON_Delete(extra);
+        goto done;
+    }
+    ntk_spec s0 = study_cell_spec(&e.g, &e.base, e.g.depths[0], e.g.widths[0]);
+    if ((rc = cli_run_finish(&e.run, c, &s0, extra, argc, argv))) goto done;
+    e.run_open = false;
+    printf("ntkdrift ensemble: %d cells x %d members\n  run directory: %s\n", e.ncells, e.M, e.run.dir);
+done:
+    if (csv) fclose(csv);
+    if (e.run_open && !c->resume[0]) cli_run_abort(&e.run);
+    study_grid_free(&e.g);
+    free(e.x);
+    for (int k = 0; k < NQ; k++) free(e.q[k]);
+    cli_config_free(c);
+    return rc;
+}
