@@ -408,16 +408,7 @@ int cmd_ensemble(int argc, char **argv)
     }
     FILE *csv = NULL;
     mpi_start(&e);
-    if (c->resume[0]) { /* the run's own resolved configuration, nothing else */
-        char dir[CLI_PATH_MAX], cfg[CLI_PATH_MAX + 16];
-        snprintf(dir, sizeof dir, "%s", c->resume);
-        cli_config_free(c);
-        cli_config_defaults(c, "ensemble");
-        snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
-        if ((rc = cli_config_load_yaml(c, cfg))) goto done;
-        snprintf(c->out, sizeof c->out, "%s", dir);
-        snprintf(c->resume, sizeof c->resume, "%s", dir);
-    }
+    if (c->resume[0] && (rc = cli_config_reload(c, "ensemble"))) goto done;
     if ((rc = cli_config_spec(c, &e.base))) goto done;
     if (e.base.outputs != 1) {
         cli_errorf("outputs: ensemble samples scalar networks (outputs = 1)");

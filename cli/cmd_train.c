@@ -332,16 +332,7 @@ static int setup(train_ctx *x, int argc, char **argv)
     snprintf(c->data, sizeof c->data, "circle");
     int rc = cli_config_parse_args(c, argc, argv, "train");
     if (rc >= 0) return rc;
-    if (c->resume[0]) { /* the run's own resolved configuration, nothing else */
-        char dir[CLI_PATH_MAX], cfg[CLI_PATH_MAX + 16];
-        snprintf(dir, sizeof dir, "%s", c->resume);
-        cli_config_free(c);
-        cli_config_defaults(c, "train");
-        snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
-        if ((rc = cli_config_load_yaml(c, cfg))) return rc;
-        snprintf(c->out, sizeof c->out, "%s", dir);
-        snprintf(c->resume, sizeof c->resume, "%s", dir);
-    }
+    if (c->resume[0] && (rc = cli_config_reload(c, "train"))) return rc;
     if (c->dtype != NTK_F64 || c->save_params || c->load_params[0]) {
         cli_errorf("train: --dtype f32, --save-params and --load-params are not supported here yet");
         return CLI_EXIT_USAGE;

@@ -77,6 +77,20 @@ void cli_config_free(cli_config *c)
     c->study_widths_count = c->study_depths_count = c->seeds_count = c->classes_count = 0;
 }
 
+int cli_config_reload(cli_config *c, const char *command)
+{
+    char dir[CLI_PATH_MAX], cfg[CLI_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s", c->resume);
+    cli_config_free(c);
+    cli_config_defaults(c, command);
+    snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+    int rc = cli_config_load_yaml(c, cfg);
+    if (rc) return rc;
+    snprintf(c->out, sizeof c->out, "%s", dir);
+    snprintf(c->resume, sizeof c->resume, "%s", dir);
+    return 0;
+}
+
 int cli_config_spec(cli_config *c, ntk_spec *spec)
 {
     if (c->widths_count > 0 && c->widths_count != c->depth) {

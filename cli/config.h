@@ -92,6 +92,9 @@ int cli_config_load_yaml(cli_config *c, const char *path);
  * flags override the file.  Returns -1 to continue, or an exit status (0 after
  * --help). */
 int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command);
+/* --resume: replace c by the run directory's own resolved config.yaml (c->resume names the
+ * directory), keeping out = resume = that directory.  Prints its own error. */
+int cli_config_reload(cli_config *c, const char *command);
 /* Fill an ntk_spec from c; widths point into c (c must outlive spec). Checks
  * it and prints the library's message on failure (returns CLI_EXIT_USAGE). */
 int cli_config_spec(cli_config *c, ntk_spec *spec);
