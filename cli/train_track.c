@@ -135,6 +135,17 @@ static int track_init(train_track *t, const snap_view *s)
 /* Piecewise frozen: the previous snapshot's kernel drives the interval. */
 static int advance_piecewise(train_track *t, long h)
 {
+    size_t n = t->n, m = t->m;
+    /* Short intervals by matrix-vector steps (2 h (n + m) n flops) rather than an
+     * eigendecomposition (~9 n^3); the two agree to rounding (tests/test_predict.c). */
+    if (!t->cfg->flow && (double)h * (double)(n + m) <= 4.0 * (double)n * (double)n) {
+        if (ntk_frozen_gd_steps(n, t->Kprev, m, m ? t->Keprev : NULL, t->y, t->a, h, t->pw, m ? t->pwe : NULL) !=
+            NTK_OK) {
+            cli_errorf("piecewise prediction: %s", ntk_last_error());
+            return CLI_EXIT_FAIL;
+        }
+        return 0;
+    }
     ntk_linpred *lp = NULL;
     if (ntk_linpred_alloc(t->n, t->Kprev, t->m, t->m ? t->Keprev : NULL, t->pw, t->y, t->m ? t->pwe : NULL, t->a,
                           t->cfg->flow, &lp) != NTK_OK ||

@@ -358,6 +358,12 @@ ntk_status ntk_linpred_alloc(size_t n, const double *K0, size_t m, const double 
 void ntk_linpred_free(ntk_linpred *lp);
 /* Frozen-K0 prediction after t steps (any real t >= 0): f_train: [n], f_eval: [m] (may be NULL). */
 ntk_status ntk_linpred_at(const ntk_linpred *lp, double t, double *f_train, double *f_eval);
+/* h steps of discrete gradient descent with the kernel frozen at K, by matrix-vector products
+ * (about 2 h (n + m) n flops; cheaper than an eigendecomposition for h below ~n):
+ * r = f - y; f <- f - a K r, fe <- fe - a Ke r.  K: [n x n], Ke: [m x n] (NULL when m = 0),
+ * y: [n]; f: [n] and fe: [m] (NULL when m = 0) are advanced in place. */
+ntk_status ntk_frozen_gd_steps(size_t n, const double *K, size_t m, const double *Ke, const double *y, double a,
+                               long h, double *f, double *fe);
 /* First-order correction, advanced interval by interval over the snapshot grid: Delta K_s is
  * interpolated linearly in s between snapshot steps s0 < s1 (dK0 at s0, dK1 at s1; train x train
  * [n x n], and eval x train [m x n] or NULL).  Call with increasing intervals starting at s0 = 0

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -364,6 +365,30 @@ ntk_status ntk_linpred_at(const ntk_linpred *lp, double t, double *f_train, doub
         if (!isfinite(i < n ? f_train[i] : f_eval[i - n]))
             return ntk_set_error(NTK_ENUMERIC, "linpred_at: prediction overflowed at t = %g (divergent modes, "
                                  "a * lambda > 2)", t);
+    return NTK_OK;
+}
+
+ntk_status ntk_frozen_gd_steps(size_t n, const double *K, size_t m, const double *Ke, const double *y, double a,
+                               long h, double *f, double *fe)
+{
+    if (!K || !y || !f || (m > 0 && (!Ke || !fe)))
+        return ntk_set_error(NTK_EINVAL, "frozen_gd_steps: K, y, f (and Ke, fe when m > 0) must not be NULL");
+    if (n == 0 || n > INT_MAX || m > INT_MAX || h < 0 || !isfinite(a))
+        return ntk_set_error(NTK_EINVAL, "frozen_gd_steps: need 0 < n, m <= INT_MAX, h >= 0, finite a (n %zu, m %zu, "
+                             "h %ld, a %g)", n, m, h, a);
+    double *r = malloc(n * sizeof *r);
+    if (!r) return ntk_set_error(NTK_ENOMEM, "frozen_gd_steps: no memory for n = %zu", n);
+    int ni = (int)n, mi = (int)m;
+    for (long s = 0; s < h; s++) {
+        for (size_t i = 0; i < n; i++) r[i] = f[i] - y[i];
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, ni, ni, -a, K, ni, r, 1, 1, f, 1);
+        if (m > 0) cblas_dgemv(CblasRowMajor, CblasNoTrans, mi, ni, -a, Ke, ni, r, 1, 1, fe, 1);
+    }
+    free(r);
+    for (size_t i = 0; i < n + m; i++)
+        if (!isfinite(i < n ? f[i] : fe[i - n]))
+            return ntk_set_error(NTK_ENUMERIC, "frozen_gd_steps: prediction overflowed within %ld steps (divergent "
+                                 "modes, a * lambda > 2)", h);
     return NTK_OK;
 }
 

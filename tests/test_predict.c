@@ -101,7 +101,7 @@ static void iterate_gd(const problem *P, long t, double *f, double *fe)
     }
 }
 
-/* Frozen-K0 GD equals direct iteration.  Both are backward stable; the iteration
+/* Frozen-K0 GD (eigenbasis closed form, and ntk_frozen_gd_steps) equals direct iteration.  Both are backward stable; the iteration
  * accumulates ~t * n * eps * ||aK0|| ~ 1e-12 after 100 steps and the
  * eigendecomposition adds ~n eps: 1e-11 leaves a margin of ~10. */
 static void test_at_matches_iteration(void **state)
@@ -123,6 +123,12 @@ static void test_at_matches_iteration(void **state)
             iterate_gd(P, ts[i], g, ge);
             TU_ASSERT_LE(tu_rel_fro(N, f, g), 1e-11, "train vs iteration");
             TU_ASSERT_LE(tu_rel_fro(M, fe, ge), 1e-11, "eval vs iteration");
+            /* the library's matrix-vector stepping (piecewise-frozen predictions) */
+            memcpy(g, P->f0, sizeof g);
+            memcpy(ge, P->fe0, sizeof ge);
+            TU_OK(ntk_frozen_gd_steps(N, P->K0, M, P->Ke0, P->y, P->a, ts[i], g, ge));
+            TU_ASSERT_LE(tu_rel_fro(N, f, g), 1e-11, "frozen_gd_steps train vs eigenbasis");
+            TU_ASSERT_LE(tu_rel_fro(M, fe, ge), 1e-11, "frozen_gd_steps eval vs eigenbasis");
         }
         ntk_linpred_free(lp);
         free(P);
@@ -445,6 +451,12 @@ static void test_validation(void **state)
     EXPECT_EINVAL(ntk_linpred_pert_advance(lp, 0, dK, dKe, 10, dK, dKe, f, fe), "discrete");
     ntk_linpred_free(lp);
     ntk_linpred_free(NULL);
+    memcpy(f, P->f0, sizeof f);
+    EXPECT_EINVAL(ntk_frozen_gd_steps(N, P->K0, M, NULL, P->y, P->a, 3, f, fe), "Ke, fe");
+    EXPECT_EINVAL(ntk_frozen_gd_steps(N, P->K0, 0, NULL, P->y, P->a, -1, f, NULL), "h >= 0");
+    /* a lambda_max = 5: the top mode grows by 4 per step and overflows within 600 steps */
+    assert_int_equal(ntk_frozen_gd_steps(N, P->K0, 0, NULL, P->y, 5.0 / 2.0, 600, f, NULL), NTK_ENUMERIC);
+    assert_non_null(strstr(ntk_last_error(), "overflowed"));
     free(dK);
     free(dKe);
     free(P);
