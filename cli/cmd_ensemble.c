@@ -12,6 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #include "commands.h"
 #include "config.h"
 #include "rundir.h"
@@ -21,8 +25,8 @@
 #include <mpi.h>
 #endif
 
-enum { Q_K, Q_KW, Q_KB, Q_KD, Q_F, Q_DKP, Q_DKL, NQ };
-static const char *qnames[NQ] = {"K", "K_weight", "K_bias", "K_readout", "f", "dK_path", "dK_literal"};
+enum { Q_K, Q_KW, Q_KB, Q_KD, Q_F, Q_DKP, Q_DKL, Q_KX, Q_RHO, NQ };
+static const char *qnames[NQ] = {"K", "K_weight", "K_bias", "K_readout", "f", "dK_path", "dK_literal", "K_off", "rho_off"};
 
 /* Members beyond this many parameters skip the full-matrix updates (NaN). */
 #define UPDATE_MAX_PARAMS 20000000.0
@@ -61,7 +65,7 @@ static int member_updates(ntk_net *net, const double *x, double y, double lambda
 
 typedef struct {
     double mean[NQ], se[NQ];
-    double R, R_log_se, R_lo, R_hi, Kd_R, Kd_R_log_se, Kw_R, Kw_R_log_se;
+    double R, R_log_se, R_lo, R_hi, Kd_R, Kd_R_log_se, Kw_R, Kw_R_log_se, Kx_R, Kx_R_log_se;
     int warn_ceiling, warn_tail;
 } cell_stats;
 
@@ -130,6 +134,7 @@ static void stats(int M, double *const q[NQ], uint64_t seed, uint64_t cell, cell
     ratio(M, q[Q_K], &st->R, &st->R_log_se);
     ratio(M, q[Q_KD], &st->Kd_R, &st->Kd_R_log_se);
     ratio(M, q[Q_KW], &st->Kw_R, &st->Kw_R_log_se);
+    ratio(M, q[Q_KX], &st->Kx_R, &st->Kx_R_log_se);
     bootstrap(M, q[Q_K], seed, cell, &st->R_lo, &st->R_hi);
     /* R can never exceed M with M samples; near it the estimate is the ceiling, not the law */
     st->warn_ceiling = st->R > 0.1 * M;
@@ -144,6 +149,7 @@ typedef struct {
     study_grid g;
     ntk_spec base;
     double *x;             /* [n0] probe input, ||x||^2 = s n0 */
+    double *xp;            /* [n0] second probe: same norm, at the configured angle to x */
     int M, ncells;
     double *q[NQ];         /* [ncells x M] per quantity */
     cli_run run;
@@ -239,9 +245,10 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
 #pragma omp parallel num_threads(threads) reduction(| : failed)
     {
         double *work = malloc(ntk_lazy_work_len(s) * sizeof *work);
+        double *work2 = malloc(ntk_lazy_pair_work_len(s) * sizeof *work2);
         ntk_net *net = NULL;
         double *grad = NULL, *th0 = NULL;
-        if (!work) failed = 1;
+        if (!work || !work2) failed = 1;
         if (updates && !failed) {
             failed |= ntk_net_alloc(s, &net) != NTK_OK;
             if (!failed) {
@@ -268,6 +275,13 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
             e->q[Q_KB][off + m] = md.K_bias;
             e->q[Q_KD][off + m] = md.K_readout;
             e->q[Q_F][off + m] = md.f;
+            ntk_member_pair mp; /* the pair at (x, x'): an independent network, its own stream */
+            if (ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub, work2, &mp) != NTK_OK) {
+                failed = 1;
+                continue;
+            }
+            e->q[Q_KX][off + m] = mp.K12;
+            e->q[Q_RHO][off + m] = mp.K11 > 0 && mp.K22 > 0 ? mp.K12 / sqrt(mp.K11 * mp.K22) : NAN;
             double dkp = NAN, dkl = NAN;
             if (updates) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
                 ntk_net_init(net, splitmix(e->c.seed ^ splitmix(sub)));
@@ -283,6 +297,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
             e->q[Q_DKL][off + m] = dkl;
         }
         free(work);
+        free(work2);
         free(grad);
         free(th0);
         ntk_net_free(net);
@@ -331,7 +346,7 @@ static int load_cell(ens_ctx *e, int cell, bool *done)
     return 0;
 }
 
-static void write_row(FILE *csv, const ntk_spec *s, int width, int M, double sn, const cell_stats *st)
+static void write_row(FILE *csv, const ntk_spec *s, int width, int M, double sn, double angle, const cell_stats *st)
 {
     int d = s->depth + 1;
     double beta = s->depth > 0 ? (double)s->depth / width : 0;
@@ -344,11 +359,12 @@ static void write_row(FILE *csv, const ntk_spec *s, int width, int M, double sn,
     for (int l = 0; l < s->depth; l++) prodR *= 1 + 5.0 / s->widths[l];
     fprintf(csv,
             "%d,%d,%.8g,%d,%.8g,%.10g,%.6g,%.10g,%.8g,%.6g,%.8g,%.8g,%.10g,%.8g,%.6g,%.8g,%.8g,%.6g,%.8g,%.10g,%.6g,"
-            "%.10g,%.6g,%.8g,%d,%d\n",
+            "%.10g,%.6g,%.8g,%d,%d,%.8g,%.10g,%.6g,%.8g,%.6g,%.10g,%.6g\n",
             s->depth, width, beta, M, sn, st->mean[Q_K], st->se[Q_K], kth, st->R, st->R_log_se, st->R_lo, st->R_hi,
             st->mean[Q_KD], st->Kd_R, st->Kd_R_log_se, he ? prodR : NAN, st->Kw_R,
             st->Kw_R_log_se, exp(5 * beta), st->mean[Q_DKP], st->se[Q_DKP], st->mean[Q_DKL], st->se[Q_DKL],
-            (double)d * d / width * exp(5 * beta), st->warn_ceiling, st->warn_tail);
+            (double)d * d / width * exp(5 * beta), st->warn_ceiling, st->warn_tail, angle, st->mean[Q_KX], st->se[Q_KX],
+            st->Kx_R, st->Kx_R_log_se, st->mean[Q_RHO], st->se[Q_RHO]);
 }
 
 static int write_samples(ens_ctx *e)
@@ -380,7 +396,9 @@ static int write_samples(ens_ctx *e)
         char meaning[160];
         snprintf(meaning, sizeof meaning, "per member (cell, member): %s%s", qnames[k],
                  k == Q_DKP ? " = pathwise first-step dK(x,x)/lambda (masks frozen)"
-                 : k == Q_DKL ? " = literal one-step (K(theta - lambda grad) - K)/lambda" : "");
+                 : k == Q_DKL ? " = literal one-step (K(theta - lambda grad) - K)/lambda"
+                 : k == Q_KX  ? " = K(x, x') at the manifest's angle (an independent network per member)"
+                 : k == Q_RHO ? " = K(x, x') / sqrt(K(x, x) K(x', x')) of that network" : "");
         cli_run_artifact(&e->run, "samples.npz", qnames[k], "float64", 2, sh, meaning);
     }
     return 0;
@@ -393,6 +411,25 @@ int cli_have_mpi(void)
 #else
     return 0;
 #endif
+}
+
+/* x' with ||x'|| = ||x|| at angle theta to x: cos(theta) x + sin(theta) ||x|| u, u the unit part
+ * of a second Gaussian row orthogonal to x.  xp: [2 n0] (the second half is scratch). */
+static int second_probe(const cli_config *c, const double *x, double *xp)
+{
+    int n0 = c->n0;
+    double th = c->angle_deg * M_PI / 180.0, co = cos(th), si = sin(th), nx = 0, xu = 0, nu = 0;
+    if (c->angle_deg == 0 || c->angle_deg == 180) si = 0, co = c->angle_deg == 0 ? 1 : -1;
+    else if (n0 < 2) {
+        cli_errorf("--angle: with n0 = 1 the second probe can only be at 0 or 180 degrees (got %g)", c->angle_deg);
+        return CLI_EXIT_USAGE;
+    }
+    ntk_data_gaussian(c->seed, 2, n0, xp);
+    double *u = xp + n0;
+    for (int i = 0; i < n0; i++) nx += x[i] * x[i], xu += x[i] * u[i];
+    for (int i = 0; i < n0; i++) u[i] -= xu / nx * x[i], nu += u[i] * u[i];
+    for (int i = 0; i < n0; i++) xp[i] = co * x[i] + (si != 0 ? si * sqrt(nx / nu) * u[i] : 0);
+    return 0;
 }
 
 int cmd_ensemble(int argc, char **argv)
@@ -419,14 +456,16 @@ int cmd_ensemble(int argc, char **argv)
     e.M = (int)c->members;
     e.ncells = e.g.nd * e.g.nw;
     e.x = malloc((size_t)c->n0 * sizeof *e.x);
+    e.xp = malloc(2 * (size_t)c->n0 * sizeof *e.xp);
     for (int k = 0; k < NQ; k++) e.q[k] = malloc((size_t)e.ncells * (size_t)e.M * sizeof(double));
-    if (!e.x || !e.q[NQ - 1]) {
+    if (!e.x || !e.xp || !e.q[NQ - 1]) {
         cli_errorf("out of memory for %d cells x %d members", e.ncells, e.M);
         rc = CLI_EXIT_FAIL;
         goto done;
     }
     ntk_data_gaussian(c->seed, 1, c->n0, e.x); /* norm sqrt(n0), then scaled to ||x||^2 = s n0 */
     for (int i = 0; i < c->n0; i++) e.x[i] *= sqrt(c->s_norm);
+    if ((rc = second_probe(c, e.x, e.xp))) goto done;
     ntk_set_threads(c->threads);
     if (e.rank == 0) {
         if (c->resume[0]) {
@@ -448,7 +487,8 @@ int cmd_ensemble(int argc, char **argv)
         csv = study_open_csv(e.run.dir, "cells.csv",
                          "depth,width,beta,members,s,K_mean,K_se,K_theory,R,R_log_se,R_boot_lo,R_boot_hi,Kd_mean,Kd_R,"
                          "Kd_R_log_se,Kd_R_theory,Kw_R,Kw_R_log_se,exp5beta,dK_path_mean,dK_path_se,dK_lit_mean,"
-                         "dK_lit_se,dK_scale_theory,warn_ceiling,warn_tail");
+                         "dK_lit_se,dK_scale_theory,warn_ceiling,warn_tail,angle,Koff_mean,Koff_se,Koff_R,Koff_R_log_se,"
+                         "rho_mean,rho_se");
     if (e.rank == 0 && !csv) {
         cli_errorf("cannot write cells.csv in %s", e.run.dir);
         rc = CLI_EXIT_FAIL;
@@ -470,7 +510,7 @@ int cmd_ensemble(int argc, char **argv)
         for (int k = 0; k < NQ; k++) qc[k] = e.q[k] + (size_t)cell * (size_t)e.M;
         cell_stats st;
         stats(e.M, qc, c->seed, (uint64_t)cell, &st);
-        write_row(csv, &s, e.g.widths[wi], e.M, c->s_norm, &st);
+        write_row(csv, &s, e.g.widths[wi], e.M, c->s_norm, c->angle_deg, &st);
         fflush(csv);
         if (s.depth > 0 && lx && ly && isfinite(st.R)) {
             lx[nfit] = (double)s.depth / e.g.widths[wi];
@@ -491,6 +531,7 @@ int cmd_ensemble(int argc, char **argv)
     cJSON_AddNumberToObject(ej, "members", e.M);
     cJSON_AddNumberToObject(ej, "ranks", e.size);
     cJSON_AddNumberToObject(ej, "s", c->s_norm);
+    cJSON_AddNumberToObject(ej, "angle_deg", c->angle_deg);
     cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
     cJSON_AddNumberToObject(ej, "y", c->target_y);
     cJSON_AddStringToObject(ej, "sampler", "exact lazy O(depth x width) for K and its parts (docs/ensemble.md); "
@@ -526,6 +567,7 @@ done:
     mpi_stop(&e);
     study_grid_free(&e.g);
     free(e.x);
+    free(e.xp);
     for (int k = 0; k < NQ; k++) free(e.q[k]);
     cli_config_free(c);
     return rc;

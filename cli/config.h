@@ -49,6 +49,7 @@ typedef struct {
     /* ensemble */
     long members;                /* M per cell */
     double s_norm;               /* s = ||x||^2 / n0 of the probe input */
+    double angle_deg;            /* angle between x and the second probe x' (degrees) */
     double ens_lr;               /* lambda of the first-step updates (--lr for ensemble) */
     double target_y;             /* y of the one-step loss 1/2 (f(x) - y)^2 */
     int no_updates;              /* skip the full-matrix first-step updates */

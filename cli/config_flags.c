@@ -119,7 +119,7 @@ enum {
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
-    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_TARGETY, OPT_NOUPD, OPT_HELP
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -148,7 +148,7 @@ static const struct option long_opts[] = {
     {"fourier-k", required_argument, 0, OPT_FOURIERK}, {"noise", required_argument, 0, OPT_NOISE},
     {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
     {"members", required_argument, 0, OPT_MEMBERS},   {"s", required_argument, 0, OPT_SNORM},
-    {"y", required_argument, 0, OPT_TARGETY},         {"no-updates", no_argument, 0, OPT_NOUPD},
+    {"y", required_argument, 0, OPT_TARGETY}, {"angle", required_argument, 0, OPT_ANGLE},         {"no-updates", no_argument, 0, OPT_NOUPD},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -219,6 +219,7 @@ static void print_help(const char *command)
            "  --members M          initializations per (depth, width) cell [1000]\n"
            "  --s S                probe input norm s = ||x||^2 / n0 [1]\n"
            "  --lr L               learning rate of the one-step kernel updates [1e-3];  --y Y target [0]\n"
+           "  --angle DEG          angle between the probe x and the second probe x' (off-diagonal K(x,x')) [90]\n"
            "  --no-updates         skip the first-step updates (full-matrix path, O(P) per member)\n"
            "study (profile, converge, ensemble):\n"
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
@@ -370,6 +371,13 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             if (!rc && c->s_norm <= 0) { cli_errorf("--s: must be > 0, got '%s'", optarg); rc = 2; }
             break;
         case OPT_TARGETY: rc = parse_double("y", optarg, &c->target_y); break;
+        case OPT_ANGLE:
+            rc = parse_double("angle", optarg, &c->angle_deg);
+            if (!rc && !(c->angle_deg >= 0 && c->angle_deg <= 180)) {
+                cli_errorf("--angle: must be in [0, 180] degrees, got '%s'", optarg);
+                rc = 2;
+            }
+            break;
         case OPT_NOUPD: c->no_updates = 1; break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;

@@ -54,7 +54,7 @@ typedef struct {
 
 typedef struct {
     int64_t *members;
-    double *s, *lr, *y;
+    double *s, *angle, *lr, *y;
     bool *no_updates;
 } y_ens;
 
@@ -140,6 +140,7 @@ static const cyaml_schema_field_t train_fields[] = {
 static const cyaml_schema_field_t ens_fields[] = {
     CYAML_FIELD_INT_PTR("members", OPT, y_ens, members),
     CYAML_FIELD_FLOAT_PTR("s", OPT, y_ens, s),
+    CYAML_FIELD_FLOAT_PTR("angle", OPT, y_ens, angle),
     CYAML_FIELD_FLOAT_PTR("lr", OPT, y_ens, lr),
     CYAML_FIELD_FLOAT_PTR("y", OPT, y_ens, y),
     CYAML_FIELD_BOOL_PTR("no_updates", OPT, y_ens, no_updates),
@@ -335,11 +336,12 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         const y_ens *en = y->ensemble;
         if (en->members) c->members = (long)*en->members;
         if (en->s) c->s_norm = *en->s;
+        if (en->angle) c->angle_deg = *en->angle;
         if (en->lr) c->ens_lr = *en->lr;
         if (en->y) c->target_y = *en->y;
         if (en->no_updates) c->no_updates = *en->no_updates;
-        if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0)) {
-            cli_errorf("config %s: ensemble: members must be >= 2, s and lr > 0", path);
+        if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0) || !(c->angle_deg >= 0 && c->angle_deg <= 180)) {
+            cli_errorf("config %s: ensemble: members must be >= 2, s and lr > 0, angle in [0, 180] degrees", path);
             return CLI_EXIT_USAGE;
         }
     }

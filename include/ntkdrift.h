@@ -376,7 +376,7 @@ ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0,
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
  * pass, W^(l)^T delta conditioned on that probe: hhat (u . delta) + ||delta|| (I - hhat hhat^T) g
  * with g fresh.  O(sum_l n_l) work and normals per member instead of O(P).  Scalar output (k = 1). */
-enum { NTK_STREAM_ENSEMBLE = 24 };
+enum { NTK_STREAM_ENSEMBLE = 24, NTK_STREAM_ENSEMBLE_PAIR = 25 };
 
 typedef struct {
     double K;          /* K(x, x) */
@@ -392,6 +392,19 @@ size_t ntk_lazy_work_len(const ntk_spec *spec);
  * [ntk_lazy_work_len]; layers: [L+1] per-layer terms K^(l)(x, x) or NULL. */
 ntk_status ntk_lazy_diag(const ntk_spec *spec, const double *x, uint64_t seed, uint64_t sub, double *work,
                          ntk_member_diag *out, double *layers);
+
+/* The 2 x 2 block at two inputs of one random network, by the same exact lazy construction on
+ * the span of the two inputs' vectors (docs/ensemble.md, "Two inputs"). */
+typedef struct {
+    double K11, K22, K12; /* K(x, x), K(x', x'), K(x, x') */
+    double f1, f2;        /* f(x), f(x') */
+} ntk_member_pair;
+
+/* Doubles of workspace ntk_lazy_pair needs for this spec. */
+size_t ntk_lazy_pair_work_len(const ntk_spec *spec);
+/* One member: randomness from (seed, stream, sub) only.  x1, x2: [n0]; work: [ntk_lazy_pair_work_len]. */
+ntk_status ntk_lazy_pair(const ntk_spec *spec, const double *x1, const double *x2, uint64_t seed, uint64_t stream,
+                         uint64_t sub, double *work, ntk_member_pair *out);
 
 /* ---------------------------------------------------------------- threads */
 

@@ -120,6 +120,9 @@ OTHER = [
     ("converge", "converge zero width", ["--widths", "0,8"], "--widths"),
     ("converge", "converge negative depth", ["--depths", "-1"], "--depths"),
     ("converge", "study yaml", ["--config", path("bad_study.yaml")], "study.widths"),
+    ("ensemble", "ensemble angle out of range", ["--depths", "1", "--widths", "8", "--angle", "200"], "--angle"),
+    ("ensemble", "ensemble angle with n0 = 1", ["--depths", "1", "--widths", "8", "--n0", "1", "--angle", "45"],
+     "n0 = 1"),
     ("frobnicate", "unknown command", [], "frobnicate"),
 ]
 

@@ -69,6 +69,33 @@ def test_update_scaling():
           f"halving the width at depth 8 multiplies -E[dK]/lambda by {ratio:.2f} +- {se * ratio:.2f} (in [1.8, 2.8])")
 
 
+def test_off_diagonal():
+    """K(x, x') at angle 0 is K(x, x) of the same network (rho = 1 to rounding, and the law of K);
+    at 60 degrees on a wide one-hidden-layer net the mean is the infinite-width kernel of
+    `ntkdrift limit` on two points at that angle, within 4 standard errors plus the O(1/n)
+    finite-width mean correction (allowed: 2 K_inf / n)."""
+    out = os.path.join(TMP, "angle0")
+    r = ens(out, "--depths", "3", "--widths", "32", "--members", "4000", "--angle", "0", "--no-updates")
+    z = np.load(os.path.join(out, "samples.npz"))
+    c = rows(out)[0]
+    zk = abs(float(c["Koff_mean"]) - float(c["K_mean"])) / math.hypot(float(c["Koff_se"]), float(c["K_se"]))
+    check(r.returncode == 0 and np.max(np.abs(z["rho_off"] - 1)) < 1e-12 and zk <= 4,
+          f"angle 0: rho = 1, K(x,x') has the law of K(x,x) ({zk:.2f} se)")
+    out = os.path.join(TMP, "angle60")
+    r = ens(out, "--depths", "1", "--widths", "512", "--members", "4000", "--angle", "60", "--no-updates", "--n0", "8")
+    X = np.zeros((2, 8))
+    X[0, 0], X[1, 0], X[1, 1] = math.sqrt(8), math.sqrt(8) / 2, math.sqrt(6)
+    np.save(os.path.join(TMP, "pair.npy"), X)
+    lim = os.path.join(TMP, "lim60")
+    subprocess.run([BIN, "limit", "--depth", "1", "--n0", "8", "--data", os.path.join(TMP, "pair.npy"), "--out", lim],
+                   capture_output=True)
+    kinf = float(np.load(os.path.join(lim, "limit.npz"))["ntk"][0, 1])
+    c = rows(out)[0]
+    dev = abs(float(c["Koff_mean"]) - kinf)
+    check(r.returncode == 0 and dev <= 4 * float(c["Koff_se"]) + 2 * kinf / 512,
+          f"angle 60, width 512: E[K(x,x')] {float(c['Koff_mean']):.4f} vs infinite width {kinf:.4f}")
+
+
 def test_threads_identical():
     a, b = os.path.join(TMP, "t1"), os.path.join(TMP, "t2")
     args = ["--depths", "2,6", "--widths", "16,48", "--members", "600"]
@@ -127,6 +154,7 @@ def test_kill_resume():
 
 test_mean_and_readout()
 test_update_scaling()
+test_off_diagonal()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()

@@ -1,5 +1,5 @@
-/* test_lazy.c -- the exact lazy sampler of K(x, x) against the full-matrix path (distributions)
- * and against exact identities.
+/* test_lazy.c -- the exact lazy samplers of K(x, x) and of the 2 x 2 block at two inputs against
+ * the full-matrix path (distributions) and against exact identities.
  *
  * Statistical bounds: 4 standard errors for means (false alarm ~6e-5 per check); the two-sample
  * Kolmogorov-Smirnov statistic below its alpha = 0.001 critical value 1.95 sqrt(2/M); the readout
@@ -147,8 +147,49 @@ static void test_readout_identity(void **state)
     free(Kd);
 }
 
-/* The lazy sampler and the full-matrix path draw K(x,x) from the same law: means, second moments
- * and the whole distribution (two-sample KS), for relu/tanh, both parameterizations, with biases. */
+/* Samples A and B: [M] (reordered) come from the same law: means and second moments within 4
+ * standard errors, two-sample KS below its alpha = 0.001 critical value. */
+static void same_law(int M, double *A, double *B, const char *label)
+{
+    double ma, sa, mb, sb;
+    char what[160];
+    mean_se(M, A, &ma, &sa);
+    mean_se(M, B, &mb, &sb);
+    snprintf(what, sizeof what, "%s: means %.4f vs %.4f", label, ma, mb);
+    TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
+    double *A2 = malloc(M * sizeof *A2), *B2 = malloc(M * sizeof *B2);
+    for (int i = 0; i < M; i++) A2[i] = A[i] * A[i], B2[i] = B[i] * B[i];
+    mean_se(M, A2, &ma, &sa);
+    mean_se(M, B2, &mb, &sb);
+    free(A2);
+    free(B2);
+    snprintf(what, sizeof what, "%s: second moments %.4f vs %.4f", label, ma, mb);
+    TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
+    qsort(A, M, sizeof *A, cmp_d);
+    qsort(B, M, sizeof *B, cmp_d);
+    double ks = 0;
+    for (int i = 0, j = 0; i < M && j < M;) {
+        if (A[i] <= B[j]) i++;
+        else j++;
+        ks = fmax(ks, fabs((double)i / M - (double)j / M));
+    }
+    snprintf(what, sizeof what, "%s: two-sample KS statistic %.4f", label, ks);
+    TU_ASSERT_LE(ks, 1.95 * sqrt(2.0 / M), what);
+}
+
+/* The three cases both comparisons run: relu/tanh, both parameterizations, with biases. */
+static ntk_spec law_case(int v, int *w)
+{
+    ntk_spec sp = make_spec(3, w, 16, 4);
+    sp.act = v == 1 ? NTK_ACT_TANH : NTK_ACT_RELU;
+    sp.param = v == 2 ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
+    sp.bias = NTK_BIAS_NORMAL;
+    sp.sb = 0.4;
+    sp.first_layer = v == 1 ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
+    return sp;
+}
+
+/* The lazy sampler and the full-matrix path draw K(x,x) from the same law. */
 static void test_lazy_matches_full_matrix(void **state)
 {
     (void)state;
@@ -156,39 +197,63 @@ static void test_lazy_matches_full_matrix(void **state)
     double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B);
     for (int v = 0; v < 3; v++) {
         int w[3];
-        ntk_spec sp = make_spec(3, w, 16, 4);
-        sp.act = v == 1 ? NTK_ACT_TANH : NTK_ACT_RELU;
-        sp.param = v == 2 ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
-        sp.bias = NTK_BIAS_NORMAL;
-        sp.sb = 0.4;
-        sp.first_layer = v == 1 ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
+        ntk_spec sp = law_case(v, w);
         double x[4] = {0.7, -0.2, 1.1, 0.4};
         lazy_samples(&sp, x, M, A, NULL);
         full_samples(&sp, x, M, B);
-        double ma, sa, mb, sb;
-        mean_se(M, A, &ma, &sa);
-        mean_se(M, B, &mb, &sb);
-        char what[128];
-        snprintf(what, sizeof what, "lazy vs full mean (case %d): %.4f vs %.4f", v, ma, mb);
-        TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
-        for (int i = 0; i < M; i++) A[i] *= A[i], B[i] *= B[i];
-        mean_se(M, A, &ma, &sa);
-        mean_se(M, B, &mb, &sb);
-        snprintf(what, sizeof what, "lazy vs full second moment (case %d)", v);
-        TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
-        qsort(A, M, sizeof *A, cmp_d);
-        qsort(B, M, sizeof *B, cmp_d);
-        double ks = 0;
-        for (int i = 0, j = 0; i < M && j < M;) {
-            if (A[i] <= B[j]) i++;
-            else j++;
-            ks = fmax(ks, fabs((double)i / M - (double)j / M));
-        }
-        snprintf(what, sizeof what, "two-sample KS statistic (case %d)", v);
-        TU_ASSERT_LE(ks, 1.95 * sqrt(2.0 / M), what);
+        char label[64];
+        snprintf(label, sizeof label, "K(x,x) lazy vs full, case %d", v);
+        same_law(M, A, B, label);
     }
     free(A);
     free(B);
+}
+
+/* Two inputs: the lazy pair sampler's K(x,x') has the full-matrix path's law, and its K(x,x) the
+ * one-input sampler's; x' = x (the rank-one case) gives three equal entries. */
+static void test_pair_matches_full_matrix(void **state)
+{
+    (void)state;
+    const int M = 6000;
+    double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B), *C = malloc(M * sizeof *C);
+    double X[8] = {0.7, -0.2, 1.1, 0.4, -0.3, 0.9, 0.5, 1.2}, K[4];
+    for (int v = 0; v < 3; v++) {
+        int w[3];
+        ntk_spec sp = law_case(v, w);
+        double *work = malloc(ntk_lazy_pair_work_len(&sp) * sizeof *work);
+        ntk_net *net = NULL;
+        ntk_feats *f = NULL;
+        TU_OK(ntk_net_alloc(&sp, &net));
+        TU_OK(ntk_feats_alloc(net, 2, NTK_F64, &f));
+        for (int m = 0; m < M; m++) {
+            ntk_member_pair mp;
+            TU_OK(ntk_lazy_pair(&sp, X, X + 4, 7, 40, (uint64_t)m, work, &mp));
+            A[m] = mp.K12;
+            C[m] = mp.K11;
+            TU_OK(ntk_net_init(net, 200000 + (uint64_t)m));
+            TU_OK(ntk_feats_compute(net, f, X));
+            TU_OK(ntk_kernel_full(net, f, K, NULL));
+            B[m] = K[1];
+        }
+        char label[64];
+        snprintf(label, sizeof label, "K(x,x') lazy pair vs full, case %d", v);
+        same_law(M, A, B, label);
+        lazy_samples(&sp, X, M, B, NULL);
+        snprintf(label, sizeof label, "K(x,x) lazy pair vs one-input lazy, case %d", v);
+        same_law(M, C, B, label);
+        double Xs[8];
+        for (int i = 0; i < 4; i++) Xs[i] = X[i], Xs[4 + i] = X[i];
+        ntk_member_pair mp;
+        TU_OK(ntk_lazy_pair(&sp, Xs, Xs + 4, 7, 40, 3, work, &mp));
+        TU_ASSERT_LE(fabs(mp.K12 - mp.K11) + fabs(mp.K22 - mp.K11), 1e-12 * mp.K11, "x' = x: equal entries");
+        TU_ASSERT_LE(fabs(mp.f1 - mp.f2), 1e-12 * (fabs(mp.f1) + 1e-300), "x' = x: equal outputs");
+        ntk_feats_free(f);
+        ntk_net_free(net);
+        free(work);
+    }
+    free(A);
+    free(B);
+    free(C);
 }
 
 int main(void)
@@ -198,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_lazy_mean_identity),
         cmocka_unit_test(test_readout_identity),
         cmocka_unit_test(test_lazy_matches_full_matrix),
+        cmocka_unit_test(test_pair_matches_full_matrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,8 @@
 - The first-order correction in Delta K reduces the linearized trajectory error on
   a narrow network (width 32) where that error is not negligible.
 - Width scaling: NTK parameterization, depth 3, eta = 1/lambda_max(c K_0)
-  (--lr-frac 0.5), fixed T: the relative kernel drift falls with width, with a
-  log-log slope between -1 (mean drift, O(1/n)) and -1/2 (Lee et al. 2019); the
+  (--lr-frac 0.5), fixed T: erf's relative kernel drift falls as ~1/n, ReLU's
+  between 1/n and 1/sqrt(n) (kink crossings, whose share grows with width); the
   linearization error falls with width.
 - SIGKILL mid-run and --resume: every array and metrics row equals the
   uninterrupted run's.
@@ -111,24 +111,43 @@ def test_per_layer_drift():
     check(ok, "per-layer drift: K_layers sum to K and drift_l columns match the snapshot files")
 
 
-def test_width_scaling():
-    widths = [256, 512, 1024, 2048, 4096]
-    drifts, lins = [], []
+def width_series(act, widths):
+    drifts, lins, kinks = [], [], []
     for w in widths:
-        out = os.path.join(TMP, f"w{w}")
-        r = train(out, "--depth", "3", "--width", str(w), "--data", "circle", "--n", "16", "--target", "fourier",
-                  "--steps", "30", "--lr-frac", "0.5", "--snapshots", "every:30", "--seed", "3")
+        out = os.path.join(TMP, f"{act}{w}")
+        r = train(out, "--depth", "3", "--width", str(w), "--act", act, "--data", "circle", "--n", "16",
+                  "--target", "fourier", "--steps", "30", "--lr-frac", "0.5", "--snapshots", "every:30", "--seed", "3")
         if r.returncode != 0:
-            check(False, f"width {w} run")
-            return
+            return None
         last = rows(out)[-1]
         drifts.append(float(last["drift_fro"]))
         lins.append(float(last["lin_err"]))
-    slope = np.polyfit(np.log(widths), np.log(drifts), 1)[0]
-    # Measured here: about -0.8 over [256, 4096] (-1 at small widths, -0.5 between 1024 and 4096):
-    # the O(1/n) mean drift dominates the O(1/sqrt(n)) fluctuation at these widths.  The issue's
-    # [-0.65, -0.35] is not met; asserted: the drift falls between the two scalings.
-    check(-1.1 <= slope <= -0.35, f"drift ~ width^{slope:.3f} (between 1/n and 1/sqrt(n)) over {widths}")
+        kinks.append(json.load(open(os.path.join(out, "manifest.json")))["train"]["kdot_literal_vs_pathwise"])
+    return np.polyfit(np.log(widths), np.log(drifts), 1)[0], lins, kinks
+
+
+def test_width_scaling():
+    """NTK parameterization, depth 3, eta = 1/lambda_max(c K_0) (--lr-frac 0.5), fixed T.
+
+    The kernel's velocity is O(1/n) for smooth activations (Dyer & Gur-Ari 2020, Huang & Yau
+    2020): erf's relative drift falls as ~1/n.  ReLU adds kink crossings: units within O(1/sqrt n)
+    of zero change sign, a coherent O(1/sqrt n) change that the mask-frozen (pathwise) velocity
+    does not see; so ReLU's slope lies between -1 and -1/2, and the gap between the literal step
+    and the pathwise velocity grows with width for ReLU while erf's does not.  Measured
+    (docs/train.md, 2-3 seeds): erf -0.92..-0.94, ReLU -0.71..-0.84 over [256, 4096]."""
+    widths = [256, 512, 1024, 2048, 4096]
+    relu = width_series("relu", widths)
+    erf = width_series("erf", [256, 1024, 4096])
+    if relu is None or erf is None:
+        check(False, "width series runs")
+        return
+    (sr, lins, kr), (se_, _, ke) = relu, erf
+    check(-1.25 <= se_ <= -0.75, f"erf: drift ~ width^{se_:.3f} (theory -1)")
+    check(-1.05 <= sr <= -0.5 and sr > se_, f"relu: drift ~ width^{sr:.3f}, between -1 and -1/2 and flatter than erf")
+    # erf: the literal step differs from the velocity by its O(eta) curvature, the same at every width
+    check(kr[-1] > 2 * kr[0] and ke[-1] < 1.5 * ke[0],
+          f"literal step vs pathwise velocity: relu {kr[0]:.2f} -> {kr[-1]:.2f} (kink crossings grow with width), "
+          f"erf {ke[0]:.2f} -> {ke[-1]:.2f}")
     check(lins[-1] < lins[0], f"linearization error falls with width ({lins[0]:.3g} -> {lins[-1]:.3g})")
 
 
