@@ -150,6 +150,7 @@ typedef struct {
     ntk_spec base;
     double *x;             /* [n0] probe input, ||x||^2 = s n0 */
     double *xp;            /* [n0] second probe: same norm, at the configured angle to x */
+    double sec_sampling;   /* wall seconds in the members' parallel regions (this rank) */
     int M, ncells;
     double *q[NQ];         /* [ncells x M] per quantity */
     cli_run run;
@@ -240,8 +241,10 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
         prev = n;
     }
     bool updates = !e->c.no_updates && P <= UPDATE_MAX_PARAMS && s->outputs == 1;
+    bool full = e->c.sampler_full, need_net = updates || full;
     int threads = ntk_get_threads();
     ntk_set_threads(1); /* one level of parallelism: members over OpenMP threads, BLAS single-threaded */
+    double t0 = cli_now();
 #pragma omp parallel num_threads(threads) reduction(| : failed)
     {
         double *work = malloc(ntk_lazy_work_len(s) * sizeof *work);
@@ -249,9 +252,9 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
         ntk_net *net = NULL;
         double *grad = NULL, *th0 = NULL;
         if (!work || !work2) failed = 1;
-        if (updates && !failed) {
+        if (need_net && !failed) {
             failed |= ntk_net_alloc(s, &net) != NTK_OK;
-            if (!failed) {
+            if (!failed && updates) {
                 grad = malloc(ntk_net_num_params(net) * sizeof *grad);
                 th0 = malloc(ntk_net_num_params(net) * sizeof *th0);
                 failed |= !grad || !th0;
@@ -264,34 +267,39 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
                 for (int k = 0; k < NQ; k++) e->q[k][off + m] = 0.0;
                 continue;
             }
-            ntk_member_diag md;
             uint64_t sub = ((uint64_t)cell << 32) | (uint64_t)m;
-            if (ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, NULL) != NTK_OK) {
-                failed = 1;
-                continue;
+            if (!full) {
+                ntk_member_diag md;
+                ntk_member_pair mp; /* the pair at (x, x'): an independent network, its own stream */
+                if (ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, NULL) != NTK_OK ||
+                    ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub, work2, &mp) != NTK_OK) {
+                    failed = 1;
+                    continue;
+                }
+                e->q[Q_K][off + m] = md.K;
+                e->q[Q_KW][off + m] = md.K_weight;
+                e->q[Q_KB][off + m] = md.K_bias;
+                e->q[Q_KD][off + m] = md.K_readout;
+                e->q[Q_F][off + m] = md.f;
+                e->q[Q_KX][off + m] = mp.K12;
+                e->q[Q_RHO][off + m] = mp.K11 > 0 && mp.K22 > 0 ? mp.K12 / sqrt(mp.K11 * mp.K22) : NAN;
+            } else { /* the reference path gives K(x,x) and f only */
+                for (int k = 0; k < NQ; k++) e->q[k][off + m] = NAN;
             }
-            e->q[Q_K][off + m] = md.K;
-            e->q[Q_KW][off + m] = md.K_weight;
-            e->q[Q_KB][off + m] = md.K_bias;
-            e->q[Q_KD][off + m] = md.K_readout;
-            e->q[Q_F][off + m] = md.f;
-            ntk_member_pair mp; /* the pair at (x, x'): an independent network, its own stream */
-            if (ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub, work2, &mp) != NTK_OK) {
-                failed = 1;
-                continue;
-            }
-            e->q[Q_KX][off + m] = mp.K12;
-            e->q[Q_RHO][off + m] = mp.K11 > 0 && mp.K22 > 0 ? mp.K12 / sqrt(mp.K11 * mp.K22) : NAN;
             double dkp = NAN, dkl = NAN;
-            if (updates) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
+            if (need_net) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
                 ntk_net_init(net, splitmix(e->c.seed ^ splitmix(sub)));
                 ntk_feats *f = NULL;
-                double K0;
+                double K0, f0;
                 if (ntk_feats_alloc(net, 1, NTK_F64, &f) != NTK_OK || ntk_feats_compute(net, f, e->x) != NTK_OK ||
-                    ntk_kernel_diag(net, f, &K0) != NTK_OK ||
-                    member_updates(net, e->x, e->c.target_y, e->c.ens_lr, K0, &dkp, &dkl, grad, th0) != 0)
+                    ntk_kernel_diag(net, f, &K0) != NTK_OK || ntk_feats_output(f, &f0) != NTK_OK ||
+                    (updates && member_updates(net, e->x, e->c.target_y, e->c.ens_lr, K0, &dkp, &dkl, grad, th0) != 0))
                     failed = 1;
                 ntk_feats_free(f);
+                if (full) {
+                    e->q[Q_K][off + m] = K0;
+                    e->q[Q_F][off + m] = f0;
+                }
             }
             e->q[Q_DKP][off + m] = dkp;
             e->q[Q_DKL][off + m] = dkl;
@@ -302,6 +310,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
         free(th0);
         ntk_net_free(net);
     }
+    e->sec_sampling += cli_now() - t0;
     ntk_set_threads(threads);
     if (failed) cli_errorf("ensemble: cell %d: %s", cell, ntk_last_error()[0] ? ntk_last_error() : "out of memory");
     if (mpi_agree(e, failed ? CLI_EXIT_FAIL : 0)) return CLI_EXIT_FAIL;
@@ -534,8 +543,11 @@ int cmd_ensemble(int argc, char **argv)
     cJSON_AddNumberToObject(ej, "angle_deg", c->angle_deg);
     cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
     cJSON_AddNumberToObject(ej, "y", c->target_y);
-    cJSON_AddStringToObject(ej, "sampler", "exact lazy O(depth x width) for K and its parts (docs/ensemble.md); "
-                                           "full-matrix path for the first-step updates");
+    cJSON_AddStringToObject(ej, "sampler",
+                            c->sampler_full ? "full-matrix path (every weight drawn) for K(x,x) and f; parts and K(x,x') NaN"
+                                            : "exact lazy O(depth x width) for K, its parts and K(x,x') (docs/ensemble.md); "
+                                              "full-matrix path for the first-step updates");
+    cJSON_AddNumberToObject(ej, "seconds_sampling", e.sec_sampling);
     if (nfit >= 2) {
         double mx = 0, my = 0, sxx = 0, sxy = 0, rss = 0;
         for (int i = 0; i < nfit; i++) mx += lx[i] / nfit, my += ly[i] / nfit;

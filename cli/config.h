@@ -53,6 +53,7 @@ typedef struct {
     double ens_lr;               /* lambda of the first-step updates (--lr for ensemble) */
     double target_y;             /* y of the one-step loss 1/2 (f(x) - y)^2 */
     int no_updates;              /* skip the full-matrix first-step updates */
+    int sampler_full;            /* K(x,x) by the full-matrix path instead of the lazy sampler */
     /* data extras (fmnist) */
     int *classes, classes_count;
     ntk_pixels pixels;

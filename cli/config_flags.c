@@ -119,7 +119,7 @@ enum {
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
-    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_HELP
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_SAMPLER, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -148,7 +148,7 @@ static const struct option long_opts[] = {
     {"fourier-k", required_argument, 0, OPT_FOURIERK}, {"noise", required_argument, 0, OPT_NOISE},
     {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
     {"members", required_argument, 0, OPT_MEMBERS},   {"s", required_argument, 0, OPT_SNORM},
-    {"y", required_argument, 0, OPT_TARGETY}, {"angle", required_argument, 0, OPT_ANGLE},         {"no-updates", no_argument, 0, OPT_NOUPD},
+    {"y", required_argument, 0, OPT_TARGETY}, {"angle", required_argument, 0, OPT_ANGLE},         {"no-updates", no_argument, 0, OPT_NOUPD}, {"sampler", required_argument, 0, OPT_SAMPLER},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -220,6 +220,8 @@ static void print_help(const char *command)
            "  --s S                probe input norm s = ||x||^2 / n0 [1]\n"
            "  --lr L               learning rate of the one-step kernel updates [1e-3];  --y Y target [0]\n"
            "  --angle DEG          angle between the probe x and the second probe x' (off-diagonal K(x,x')) [90]\n"
+           "  --sampler S          lazy (exact O(depth x width), default) | full (every weight drawn: the\n"
+           "                       reference path; K(x,x) and f only)\n"
            "  --no-updates         skip the first-step updates (full-matrix path, O(P) per member)\n"
            "study (profile, converge, ensemble):\n"
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
@@ -379,6 +381,13 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             }
             break;
         case OPT_NOUPD: c->no_updates = 1; break;
+        case OPT_SAMPLER:
+            if (strcmp(optarg, "lazy") == 0 || strcmp(optarg, "full") == 0) c->sampler_full = optarg[0] == 'f';
+            else {
+                cli_errorf("--sampler: expected lazy or full, got '%s'", optarg);
+                rc = 2;
+            }
+            break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
         default: cli_errorf("unknown option '%s' (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;

@@ -56,6 +56,7 @@ typedef struct {
     int64_t *members;
     double *s, *angle, *lr, *y;
     bool *no_updates;
+    char *sampler;
 } y_ens;
 
 typedef struct {
@@ -144,6 +145,7 @@ static const cyaml_schema_field_t ens_fields[] = {
     CYAML_FIELD_FLOAT_PTR("lr", OPT, y_ens, lr),
     CYAML_FIELD_FLOAT_PTR("y", OPT, y_ens, y),
     CYAML_FIELD_BOOL_PTR("no_updates", OPT, y_ens, no_updates),
+    CYAML_FIELD_STRING_PTR("sampler", OPT, y_ens, sampler, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t root_fields[] = {
@@ -340,6 +342,13 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (en->lr) c->ens_lr = *en->lr;
         if (en->y) c->target_y = *en->y;
         if (en->no_updates) c->no_updates = *en->no_updates;
+        if (en->sampler) {
+            if (strcmp(en->sampler, "lazy") != 0 && strcmp(en->sampler, "full") != 0) {
+                cli_errorf("config %s: ensemble.sampler: expected lazy or full, got '%s'", path, en->sampler);
+                return CLI_EXIT_USAGE;
+            }
+            c->sampler_full = en->sampler[0] == 'f';
+        }
         if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0) || !(c->angle_deg >= 0 && c->angle_deg <= 180)) {
             cli_errorf("config %s: ensemble: members must be >= 2, s and lr > 0, angle in [0, 180] degrees", path);
             return CLI_EXIT_USAGE;

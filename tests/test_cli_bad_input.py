@@ -123,6 +123,7 @@ OTHER = [
     ("ensemble", "ensemble angle out of range", ["--depths", "1", "--widths", "8", "--angle", "200"], "--angle"),
     ("ensemble", "ensemble angle with n0 = 1", ["--depths", "1", "--widths", "8", "--n0", "1", "--angle", "45"],
      "n0 = 1"),
+    ("ensemble", "ensemble unknown sampler", ["--depths", "1", "--widths", "8", "--sampler", "exact"], "--sampler"),
     ("frobnicate", "unknown command", [], "frobnicate"),
 ]
 

@@ -96,6 +96,16 @@ def test_off_diagonal():
           f"angle 60, width 512: E[K(x,x')] {float(c['Koff_mean']):.4f} vs infinite width {kinf:.4f}")
 
 
+def test_full_sampler():
+    """--sampler full (every weight drawn) has the same mean identity; its parts are NaN."""
+    out = os.path.join(TMP, "full")
+    r = ens(out, "--depths", "2", "--widths", "32", "--members", "3000", "--sampler", "full", "--no-updates")
+    c = rows(out)[0] if r.returncode == 0 else None
+    z = abs(float(c["K_mean"]) - float(c["K_theory"])) / float(c["K_se"]) if c else 99
+    check(c is not None and z <= 4 and math.isnan(float(c["Koff_mean"])),
+          f"full-matrix sampler: E[K] within {z:.2f} se of d s + (d+1)/2, K(x,x') NaN")
+
+
 def test_threads_identical():
     a, b = os.path.join(TMP, "t1"), os.path.join(TMP, "t2")
     args = ["--depths", "2,6", "--widths", "16,48", "--members", "600"]
@@ -155,6 +165,7 @@ def test_kill_resume():
 test_mean_and_readout()
 test_update_scaling()
 test_off_diagonal()
+test_full_sampler()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()
