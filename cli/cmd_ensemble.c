@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "plots.h"
 #include "rundir.h"
 #include "study.h"
 
@@ -572,6 +573,7 @@ int cmd_ensemble(int argc, char **argv)
     ntk_spec s0 = study_cell_spec(&e.g, &e.base, e.g.depths[0], e.g.widths[0]);
     if ((rc = cli_run_finish(&e.run, c, &s0, extra, argc, argv))) goto done;
     e.run_open = false;
+    if (plot_run(e.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift ensemble: %d cells x %d members\n  run directory: %s\n", e.ncells, e.M, e.run.dir);
 done:
     if (csv) fclose(csv);

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "plots.h"
 #include "rundir.h"
 #include "train_data.h"
 #include "train_track.h"
@@ -508,6 +509,7 @@ int cmd_train(int argc, char **argv)
         x.csv = NULL;
     }
     if ((rc = finish(&x, argc, argv, diverged))) goto done;
+    if (plot_run(x.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift train: %zu points, %ld steps, eta %.4g (%s loss, %s)%s\n  run directory: %s\n", x.N,
            x.c.steps, x.eta, ntk_loss_name(x.c.loss), ntk_opt_name(x.c.opt),
            diverged >= 0 ? ", DIVERGED" : "", x.run.dir);

@@ -106,6 +106,28 @@ def test_full_sampler():
           f"full-matrix sampler: E[K] within {z:.2f} se of d s + (d+1)/2, K(x,x') NaN")
 
 
+def test_figures():
+    """Figures: drawn at the end of a run (when gnuplot is installed) with their script and data;
+    `ntkdrift plot` redraws them; a directory that is not a finished run is refused (exit 2)."""
+    out = os.path.join(TMP, "figs")
+    r = ens(out, "--depths", "2,4", "--widths", "16,32", "--members", "400")
+    figs = os.path.join(out, "figures")
+    names = [f"{n}.{e}" for n in ("hn_logR", "hn_dK") for e in ("gp", "dat")]
+    if shutil.which("gnuplot"):
+        names += ["hn_logR.png", "hn_dK.png"]
+    ok = r.returncode == 0 and all(os.path.getsize(os.path.join(figs, n)) > 0 for n in names if
+                                   os.path.exists(os.path.join(figs, n))) and \
+        all(os.path.exists(os.path.join(figs, n)) for n in names)
+    dat = open(os.path.join(figs, "hn_logR.dat")).read() if ok else ""
+    ok = ok and dat.count("# width") == 2  # one gnuplot block per width
+    check(ok, f"figures written beside their script and data: {', '.join(names)}")
+    shutil.rmtree(figs)
+    r = subprocess.run([BIN, "plot", out], capture_output=True, text=True)
+    check(r.returncode == 0 and os.path.exists(os.path.join(figs, "hn_logR.gp")), "ntkdrift plot redraws them")
+    r = subprocess.run([BIN, "plot", TMP], capture_output=True, text=True)
+    check(r.returncode == 2 and "manifest.json" in r.stderr, f"plot on a non-run: {r.stderr.strip()}")
+
+
 def test_threads_identical():
     a, b = os.path.join(TMP, "t1"), os.path.join(TMP, "t2")
     args = ["--depths", "2,6", "--widths", "16,48", "--members", "600"]
@@ -166,6 +188,7 @@ test_mean_and_readout()
 test_update_scaling()
 test_off_diagonal()
 test_full_sampler()
+test_figures()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()

@@ -1,0 +1,201 @@
+/* figure.c -- gnuplot figures (PNG by the pngcairo terminal) with their data and script beside
+ * them, written atomically; and the header-aware CSV reader the plots read run outputs with. */
+#define _GNU_SOURCE
+#include "figure.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ntkdrift.h"
+#include "rundir.h"
+
+void fig_printf(fig_text *t, const char *fmt, ...)
+{
+    if (t->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->oom = 1;
+            return;
+        }
+        if (t->s && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = (t->cap ? 2 * t->cap : 4096) + (size_t)n + 1;
+        char *p = realloc(t->s, cap);
+        if (!p) {
+            t->oom = 1;
+            return;
+        }
+        t->s = p;
+        t->cap = cap;
+    }
+}
+
+void fig_text_free(fig_text *t)
+{
+    free(t->s);
+    memset(t, 0, sizeof *t);
+}
+
+static int write_file(const char *dir, const char *name, const char *ext, const char *text, size_t len)
+{
+    char path[CLI_PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    if (ntk_write_file_atomic(path, text, len) != NTK_OK) {
+        cli_errorf("figure %s: %s", name, ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* Run `gnuplot -e "outfile='NAME.png.part'" NAME.gp` in dir; its exit status (127: not found). */
+static int run_gnuplot(const char *dir, const char *name)
+{
+    char script[160], expr[200];
+    snprintf(script, sizeof script, "%s.gp", name);
+    snprintf(expr, sizeof expr, "outfile='%s.png.part'", name);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        FILE *null = freopen("/dev/null", "w", stdout);
+        (void)null;
+        if (chdir(dir) != 0) _exit(126);
+        execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int fig_draw(const char *figdir, const char *name, const fig_text *dat, const char *body)
+{
+    static int warned;
+    if (dat->oom) {
+        cli_errorf("figure %s: out of memory", name);
+        return CLI_EXIT_FAIL;
+    }
+    fig_text gp = {0};
+    fig_printf(&gp,
+               "# %s.gp -- written by ntkdrift; redraw with `gnuplot %s.gp` in this directory.\n"
+               "# Data: %s.dat (gnuplot blocks; the header comments name the columns).\n"
+               "if (!exists(\"outfile\")) outfile = '%s.png'\n"
+               "set terminal pngcairo size 960,640 enhanced font 'sans,11'\n"
+               "set output outfile\n"
+               "set grid lc rgb '#dddddd'\n"
+               "set key top left box opaque\n"
+               "dat = '%s.dat'\n%s",
+               name, name, name, name, name, body);
+    int rc = gp.oom ? CLI_EXIT_FAIL : 0;
+    if (!rc) rc = write_file(figdir, name, "dat", dat->s ? dat->s : "", dat->len);
+    if (!rc) rc = write_file(figdir, name, "gp", gp.s, gp.len);
+    fig_text_free(&gp);
+    if (rc) return rc;
+    int st = run_gnuplot(figdir, name);
+    char part[CLI_PATH_MAX + 128], png[CLI_PATH_MAX + 128];
+    snprintf(part, sizeof part, "%s/%s.png.part", figdir, name);
+    snprintf(png, sizeof png, "%s/%s.png", figdir, name);
+    if (st == 0 && rename(part, png) == 0) return 0;
+    unlink(part);
+    if (!warned) {
+        fprintf(stderr, "ntkdrift: note: %s; figures left as .gp + .dat in %s\n",
+                st == 127 ? "gnuplot is not installed (Debian: gnuplot-nox)" : "gnuplot failed", figdir);
+        warned = 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ tables */
+
+static char *next_field(char **p)
+{
+    char *s = *p, *c = strchr(s, ',');
+    if (c) {
+        *c = 0;
+        *p = c + 1;
+    } else {
+        *p = s + strlen(s);
+    }
+    s[strcspn(s, "\r\n")] = 0;
+    return s;
+}
+
+int cli_table_read(const char *path, cli_table *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        cli_errorf("%s: %s", path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0, rcap = 0;
+    int rc = 0;
+    if (getline(&line, &cap, fp) < 0) {
+        cli_errorf("%s: empty file (want a header line)", path);
+        rc = CLI_EXIT_USAGE;
+    }
+    for (char *p = line; !rc && *p;) {
+        char **nn = realloc(t->names, (t->ncols + 1) * sizeof *nn);
+        char *nm = nn ? strdup(next_field(&p)) : NULL;
+        if (nn) t->names = nn;
+        if (!nm) rc = CLI_EXIT_FAIL;
+        else t->names[t->ncols++] = nm;
+    }
+    while (!rc && getline(&line, &cap, fp) >= 0) {
+        if (line[0] == '\n' || line[0] == '#') continue;
+        if (t->nrows == rcap) {
+            rcap = rcap ? 2 * rcap : 64;
+            double *v = realloc(t->v, rcap * t->ncols * sizeof *v);
+            if (!v) {
+                rc = CLI_EXIT_FAIL;
+                break;
+            }
+            t->v = v;
+        }
+        char *p = line;
+        for (size_t c = 0; c < t->ncols; c++) {
+            char *f = *p ? next_field(&p) : p, *end;
+            double x = strtod(f, &end);
+            t->v[t->nrows * t->ncols + c] = end != f ? x : NAN;
+        }
+        t->nrows++;
+    }
+    free(line);
+    fclose(fp);
+    if (rc == CLI_EXIT_FAIL) cli_errorf("%s: out of memory", path);
+    if (rc) cli_table_free(t);
+    return rc;
+}
+
+int cli_table_col(const cli_table *t, const char *name)
+{
+    for (size_t c = 0; c < t->ncols; c++)
+        if (strcmp(t->names[c], name) == 0) return (int)c;
+    return -1;
+}
+
+double cli_table_at(const cli_table *t, size_t row, int col)
+{
+    return col < 0 || row >= t->nrows ? NAN : t->v[row * t->ncols + (size_t)col];
+}
+
+void cli_table_free(cli_table *t)
+{
+    for (size_t c = 0; c < t->ncols; c++) free(t->names[c]);
+    free(t->names);
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,223 @@
+/* plots.c -- the figures of a finished run, from its own output files (so `ntkdrift plot RUN_DIR`
+ * redraws them at any time): ensemble runs from cells.csv, train runs from metrics.csv and the
+ * snapshots' spectra.  Each figure is FIGDIR/NAME.{dat,gp,png} (figure.c). */
+#include "plots.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "figure.h"
+#include "ntkdrift.h"
+#include "rundir.h"
+
+static int fig_dir(const char *run, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/figures", run);
+    if (ntk_mkdir_p(buf) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* Distinct values of column c, ascending, into out: [cap]; their count. */
+static size_t distinct(const cli_table *t, int c, double *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        double v = cli_table_at(t, r, c);
+        size_t i = 0;
+        while (i < k && out[i] != v) i++;
+        if (i == k && k < cap && isfinite(v)) out[k++] = v;
+    }
+    for (size_t i = 1; i < k; i++) /* insertion sort: a handful of widths */
+        for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            double x = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = x;
+        }
+    return k;
+}
+
+static int plot_ensemble(const char *run, const char *figdir)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/cells.csv", run);
+    cli_table t;
+    int rc = cli_table_read(path, &t);
+    if (rc) return rc;
+    int cw = cli_table_col(&t, "width"), cb = cli_table_col(&t, "beta"), cR = cli_table_col(&t, "R"),
+        cRse = cli_table_col(&t, "R_log_se"), cKd = cli_table_col(&t, "Kd_R"),
+        cKdse = cli_table_col(&t, "Kd_R_log_se"), cKdt = cli_table_col(&t, "Kd_R_theory"),
+        cK = cli_table_col(&t, "K_mean"), cdk = cli_table_col(&t, "dK_path_mean"),
+        cdkse = cli_table_col(&t, "dK_path_se"), cdl = cli_table_col(&t, "dK_lit_mean"),
+        cth = cli_table_col(&t, "dK_scale_theory");
+    if (cw < 0 || cb < 0 || cR < 0 || cK < 0) {
+        cli_table_free(&t);
+        cli_errorf("%s: not an ensemble cells.csv (width, beta, R, K_mean missing)", path);
+        return CLI_EXIT_USAGE;
+    }
+    double widths[64];
+    size_t nw = distinct(&t, cw, widths, 64);
+    /* one gnuplot block per width, rows by beta */
+    fig_text d1 = {0}, d2 = {0}, titles = {0};
+    double num = 0, den = 0; /* C of the dK scale, fitted in log space over finite cells */
+    for (size_t r = 0; r < t.nrows; r++) {
+        double dk = cli_table_at(&t, r, cdk), th = cli_table_at(&t, r, cth), k = cli_table_at(&t, r, cK);
+        if (isfinite(dk) && isfinite(th) && dk != 0 && th > 0 && k > 0) num += log(fabs(dk) / k / th), den += 1;
+    }
+    double C = den > 0 ? exp(num / den) : NAN;
+    for (size_t i = 0; i < nw; i++) {
+        fig_printf(&titles, "%s%g", i ? " " : "", widths[i]);
+        fig_printf(&d1, "# width %g\n# beta log_R 2se log_Kd_R 2se log_prod(1+5/n)\n", widths[i]);
+        fig_printf(&d2, "# width %g\n# beta |E dK_path|/E K 2se |E dK_lit|/E K C (d^2/n) e^{5 beta}\n", widths[i]);
+        for (size_t r = 0; r < t.nrows; r++) {
+            if (cli_table_at(&t, r, cw) != widths[i]) continue;
+            double b = cli_table_at(&t, r, cb), k = cli_table_at(&t, r, cK);
+            fig_printf(&d1, "%.8g %.8g %.6g %.8g %.6g %.8g\n", b, log(cli_table_at(&t, r, cR)),
+                       2 * cli_table_at(&t, r, cRse), log(cli_table_at(&t, r, cKd)), 2 * cli_table_at(&t, r, cKdse),
+                       log(cli_table_at(&t, r, cKdt)));
+            fig_printf(&d2, "%.8g %.8g %.6g %.8g %.8g\n", b, fabs(cli_table_at(&t, r, cdk)) / k,
+                       2 * cli_table_at(&t, r, cdkse) / k, fabs(cli_table_at(&t, r, cdl)) / k,
+                       C * cli_table_at(&t, r, cth));
+        }
+        fig_printf(&d1, "\n\n");
+        fig_printf(&d2, "\n\n");
+    }
+    cli_table_free(&t);
+    char body[4096];
+    snprintf(body, sizeof body,
+             "widths = '%s'\n"
+             "set title 'Kernel fluctuations at initialization: R = E[K^2]/E[K]^2 (Hanin-Nica)'\n"
+             "set xlabel '{/Symbol b} = depth / width'\nset ylabel 'log R'\n"
+             "plot for [i=1:words(widths)] dat index (i-1) using 1:2:3 with yerrorbars pt 7 lc i "
+             "title 'K(x,x), n = '.word(widths,i), \\\n"
+             "     for [i=1:words(widths)] dat index (i-1) using 1:4:5 with yerrorbars pt 6 lc i "
+             "title 'K_d, n = '.word(widths,i), \\\n"
+             "     for [i=1:words(widths)] dat index (i-1) using 1:6 with lines dt 2 lc i "
+             "title 'log {/Symbol P}(1+5/n_l), n = '.word(widths,i), \\\n"
+             "     5*x with lines lc rgb 'black' dt 3 title '5{/Symbol b} (exp(5{/Symbol b}))'\n",
+             titles.s ? titles.s : "");
+    rc = titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "hn_logR", &d1, body);
+    if (!rc && isfinite(C)) {
+        snprintf(body, sizeof body,
+                 "widths = '%s'\n"
+                 "set title 'First SGD step: |E {/Symbol D}K| / (E K {/Symbol l}) against {/Symbol b}'\n"
+                 "set xlabel '{/Symbol b} = depth / width'\nset ylabel '|E {/Symbol D}K| / ({/Symbol l} E K)'\n"
+                 "set logscale y\n"
+                 "plot for [i=1:words(widths)] dat index (i-1) using 1:2:3 with yerrorbars pt 7 lc i "
+                 "title 'pathwise, n = '.word(widths,i), \\\n"
+                 "     for [i=1:words(widths)] dat index (i-1) using 1:4 with points pt 6 lc i "
+                 "title 'literal, n = '.word(widths,i), \\\n"
+                 "     for [i=1:words(widths)] dat index (i-1) using 1:5 with lines dt 2 lc i "
+                 "title 'C (d^2/n) e^{5{/Symbol b}}, C = %.3g fitted, n = '.word(widths,i)\n",
+                 titles.s ? titles.s : "", C);
+        rc = fig_draw(figdir, "hn_dK", &d2, body);
+    }
+    fig_text_free(&d1);
+    fig_text_free(&d2);
+    fig_text_free(&titles);
+    return rc;
+}
+
+/* metrics.csv columns as gnuplot reads them (by name, from the csv itself). */
+static int plot_train(const char *run, const char *figdir)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.csv", run);
+    cli_table t;
+    int rc = cli_table_read(path, &t);
+    if (rc) return rc;
+    const char *cols[] = {"step", "t", "loss", "loss_eval", "drift_fro", "drift_op", "kernel_distance", "angle_max",
+                          "projector_dist", "lin_err", "pert_err", "pw_err", "alignment"};
+    enum { NC = sizeof cols / sizeof *cols };
+    int ci[NC];
+    for (int k = 0; k < NC; k++) ci[k] = cli_table_col(&t, cols[k]);
+    if (ci[0] < 0 || ci[2] < 0 || ci[4] < 0) {
+        cli_table_free(&t);
+        cli_errorf("%s: not a train metrics.csv (step, loss, drift_fro missing)", path);
+        return CLI_EXIT_USAGE;
+    }
+    fig_text d = {0}, sp = {0};
+    fig_printf(&d, "#");
+    for (int k = 0; k < NC; k++) fig_printf(&d, " %s", cols[k]);
+    fig_printf(&d, "\n");
+    for (size_t r = 0; r < t.nrows; r++) {
+        for (int k = 0; k < NC; k++) fig_printf(&d, "%s%.10g", k ? " " : "", cli_table_at(&t, r, ci[k]));
+        fig_printf(&d, "\n");
+    }
+    /* spectra over time: the top eigenvalues stored in each snapshot */
+    int top = 0;
+    for (size_t r = 0; r < t.nrows; r++) {
+        char snap[CLI_PATH_MAX + 64];
+        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(&t, r, ci[0]));
+        ntk_array a = {0};
+        if (ntk_npz_read(snap, "eigs", &a) != NTK_OK) continue;
+        int k = a.count < 10 ? (int)a.count : 10;
+        top = top > k ? top : k;
+        fig_printf(&sp, "%.10g", cli_table_at(&t, r, ci[0]));
+        for (int i = 0; i < k; i++) fig_printf(&sp, " %.10g", ((const double *)a.data)[i]);
+        fig_printf(&sp, "\n");
+        ntk_array_free(&a);
+    }
+    cli_table_free(&t);
+    static const struct {
+        const char *name, *body;
+    } figs[] = {
+        {"loss", "set title 'Training loss'\nset xlabel 'step'\nset ylabel 'loss'\nset logscale y\n"
+                 "plot dat using 1:3 with linespoints pt 7 ps 0.6 title 'train', "
+                 "dat using 1:4 with linespoints pt 6 ps 0.6 title 'eval'\n"},
+        {"drift", "set title 'Kernel drift'\nset xlabel 't = {/Symbol h} step'\nset ylabel 'relative change'\n"
+                  "plot dat using 2:5 with linespoints pt 7 ps 0.6 title '||K_t - K_0||_F / ||K_0||_F', "
+                  "dat using 2:6 with linespoints pt 5 ps 0.6 title '||K_t - K_0||_2 / ||K_0||_2', "
+                  "dat using 2:7 with linespoints pt 6 ps 0.6 title 'kernel distance S(K_0, K_t)'\n"},
+        {"angles", "set title 'Rotation of the top eigenspace of K_t against K_0'\nset xlabel 't = {/Symbol h} step'\n"
+                   "set ylabel 'radians / distance'\n"
+                   "plot dat using 2:8 with linespoints pt 7 ps 0.6 title 'largest principal angle', "
+                   "dat using 2:9 with linespoints pt 6 ps 0.6 title 'projector distance'\n"},
+        {"predictions", "set title 'Trajectory error of the predictors: ||f_t - pred|| / ||f_t - f_0||'\n"
+                        "set xlabel 'step'\nset ylabel 'relative error'\nset logscale y\n"
+                        "plot dat using 1:10 with linespoints pt 7 ps 0.6 title 'frozen K_0 (linearized)', "
+                        "dat using 1:11 with linespoints pt 6 ps 0.6 title 'first order in {/Symbol D}K', "
+                        "dat using 1:12 with linespoints pt 5 ps 0.6 title 'piecewise frozen K_t'\n"},
+    };
+    for (size_t i = 0; i < sizeof figs / sizeof *figs && !rc; i++) rc = fig_draw(figdir, figs[i].name, &d, figs[i].body);
+    if (!rc && top > 0) {
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "set title 'Top eigenvalues of K_t over training'\nset xlabel 'step'\nset ylabel 'eigenvalue'\n"
+                 "set logscale y\nset key outside right\n"
+                 "plot for [i=2:%d] dat using 1:i with linespoints pt 7 ps 0.5 title sprintf('{/Symbol l}_{%%d}', i-1)\n",
+                 top + 1);
+        rc = fig_draw(figdir, "spectrum", &sp, body);
+    }
+    fig_text_free(&d);
+    fig_text_free(&sp);
+    return rc;
+}
+
+int plot_run(const char *run)
+{
+    char path[CLI_PATH_MAX + 32], figdir[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", run);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        cli_errorf("plot: %s has no manifest.json (not a finished ntkdrift run)", run);
+        return CLI_EXIT_USAGE;
+    }
+    snprintf(path, sizeof path, "%s/cells.csv", run);
+    int ens = stat(path, &sb) == 0;
+    snprintf(path, sizeof path, "%s/metrics.csv", run);
+    int tr = stat(path, &sb) == 0;
+    if (!ens && !tr) {
+        cli_errorf("plot: %s has neither cells.csv (ensemble) nor metrics.csv (train): nothing to plot", run);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = fig_dir(run, figdir, sizeof figdir);
+    if (!rc && ens) rc = plot_ensemble(run, figdir);
+    if (!rc && tr) rc = plot_train(run, figdir);
+    return rc;
+}
