@@ -13,9 +13,8 @@
 #include "plots.h"
 #include "rundir.h"
 #include "train_data.h"
+#include "train_run.h"
 #include "train_track.h"
-
-#define CLI_EXIT_DIVERGED 3
 
 typedef struct {
     cli_config c;
@@ -35,6 +34,8 @@ typedef struct {
     double *movebuf;          /* [d] */
     double kdot_literal;      /* ||(K(theta_0 - eta grad) - K_0)/eta - Kdot_0|| / ||Kdot_0|| */
     double sec_steps, sec_snaps;
+    double loss0, loss_max;   /* loss before the first step, and the largest loss of any step */
+    long loss_max_step;
     cli_run run;
     bool run_open;
     FILE *csv;
@@ -197,12 +198,14 @@ static int write_checkpoint(train_ctx *x, long step)
     double *state = malloc((L ? L : 1) * sizeof *state), meta[1] = {(double)step};
     if (!state) return CLI_EXIT_FAIL;
     ntk_trainer_state_get(x->tr, state);
-    size_t shP[1] = {P}, shL[1] = {L}, sh1[1] = {1};
+    size_t shP[1] = {P}, shL[1] = {L}, sh1[1] = {1}, sh3[1] = {3};
+    double losses[3] = {x->loss0, x->loss_max, (double)x->loss_max_step};
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(path, &w);
     if (st == NTK_OK) st = ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, ntk_net_params_const(x->net));
     if (st == NTK_OK) st = ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shL, state);
     if (st == NTK_OK) st = ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, meta);
+    if (st == NTK_OK) st = ntk_npz_add(w, "losses", NTK_NPY_F64, 1, sh3, losses);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
     free(state);
@@ -243,7 +246,12 @@ static int resume_state(train_ctx *x, long *start)
     if (!rc) rc = read_member(path, "theta", P, ntk_net_params(x->net));
     if (!rc) rc = read_member(path, "opt_state", L, state);
     if (!rc) rc = read_member(path, "step", 1, meta);
+    double losses[3];
+    if (!rc) rc = read_member(path, "losses", 3, losses);
     if (!rc) {
+        x->loss0 = losses[0];
+        x->loss_max = losses[1];
+        x->loss_max_step = (long)losses[2];
         ntk_net_params_changed(x->net);
         ntk_trainer_state_set(x->tr, state, (long)meta[0]);
         *start = (long)meta[0];
@@ -325,14 +333,18 @@ static int initial_kernel(train_ctx *x)
     return literal_step(x);
 }
 
-static int setup(train_ctx *x, int argc, char **argv)
+void train_config_defaults(cli_config *c, const char *command)
 {
-    cli_config *c = &x->c;
-    cli_config_defaults(c, "train");
+    cli_config_defaults(c, command);
     c->n = 64;
     snprintf(c->data, sizeof c->data, "circle");
-    int rc = cli_config_parse_args(c, argc, argv, "train");
-    if (rc >= 0) return rc;
+}
+
+/* Everything before the first step, from a parsed configuration (x->c). */
+static int setup(train_ctx *x)
+{
+    cli_config *c = &x->c;
+    int rc;
     if (c->resume[0] && (rc = cli_config_reload(c, "train"))) return rc;
     if (c->dtype != NTK_F64 || c->save_params || c->load_params[0]) {
         cli_errorf("train: --dtype f32, --save-params and --load-params are not supported here yet");
@@ -448,6 +460,9 @@ static int finish(train_ctx *x, int argc, char **argv, long diverged_at)
     cJSON_AddNumberToObject(tj, "steps", (double)x->c.steps);
     cJSON_AddStringToObject(tj, "time_units", "t = eta * step (column t of metrics.csv)");
     cJSON_AddNumberToObject(tj, "kdot_literal_vs_pathwise", x->kdot_literal);
+    cJSON_AddNumberToObject(tj, "initial_loss", x->loss0);
+    cJSON_AddNumberToObject(tj, "max_loss", x->loss_max);
+    cJSON_AddNumberToObject(tj, "max_loss_step", (double)x->loss_max_step);
     cJSON_AddNumberToObject(tj, "seconds_steps", x->sec_steps);
     cJSON_AddNumberToObject(tj, "seconds_snapshots", x->sec_snaps);
     if (diverged_at >= 0) {
@@ -461,11 +476,13 @@ static int finish(train_ctx *x, int argc, char **argv, long diverged_at)
     return rc;
 }
 
-int cmd_train(int argc, char **argv)
+int train_execute(const cli_config *cfg, int argc, char **argv, int quiet)
 {
     train_ctx x;
     memset(&x, 0, sizeof x);
-    int rc = setup(&x, argc, argv);
+    x.loss0 = x.loss_max = NAN;
+    x.c = *cfg; /* takes over the owned lists; the caller must not free cfg */
+    int rc = setup(&x);
     if (rc >= 0) goto done;
     if ((rc = open_run(&x))) goto done;
     long start = 0, diverged = -1;
@@ -475,7 +492,7 @@ int cmd_train(int argc, char **argv)
         while (j < x.nsnaps && x.snaps[j] <= start) j++;
     }
     long last_ckpt = start;
-    double t0 = cli_now(), last_print = t0, loss0 = NAN, loss = NAN;
+    double t0 = cli_now(), last_print = t0, loss0 = start > 0 ? x.loss0 : NAN, loss = NAN;
     for (long t = start;; t++) {
         if (j < x.nsnaps && x.snaps[j] == t) {
             double ts = cli_now();
@@ -491,14 +508,15 @@ int cmd_train(int argc, char **argv)
         double tstep = cli_now();
         ntk_status st = ntk_trainer_step(x.tr, &loss);
         x.sec_steps += cli_now() - tstep;
-        if (isnan(loss0)) loss0 = loss;
+        if (isnan(loss0)) loss0 = x.loss0 = x.loss_max = loss;
+        if (loss > x.loss_max) x.loss_max = loss, x.loss_max_step = t;
         if (st != NTK_OK || !isfinite(loss) || loss > x.c.blowup * loss0) {
             diverged = t;
             fprintf(stderr, "ntkdrift: train: diverged at step %ld (loss %g, initial %g)\n", t, loss, loss0);
             break;
         }
         double now = cli_now();
-        if (now - last_print > 2.0) {
+        if (!quiet && now - last_print > 2.0) {
             double eta_s = (now - t0) / (double)(t + 1 - start) * (double)(x.c.steps - t - 1);
             fprintf(stderr, "train: step %ld/%ld loss %.4g, ETA %.0f s\n", t + 1, x.c.steps, loss, eta_s);
             last_print = now;
@@ -509,8 +527,10 @@ int cmd_train(int argc, char **argv)
         x.csv = NULL;
     }
     if ((rc = finish(&x, argc, argv, diverged))) goto done;
-    if (plot_run(x.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
-    printf("ntkdrift train: %zu points, %ld steps, eta %.4g (%s loss, %s)%s\n  run directory: %s\n", x.N,
+    if (!quiet && plot_run(x.run.dir))
+        fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
+    if (!quiet)
+        printf("ntkdrift train: %zu points, %ld steps, eta %.4g (%s loss, %s)%s\n  run directory: %s\n", x.N,
            x.c.steps, x.eta, ntk_loss_name(x.c.loss), ntk_opt_name(x.c.opt),
            diverged >= 0 ? ", DIVERGED" : "", x.run.dir);
     rc = diverged >= 0 ? CLI_EXIT_DIVERGED : 0;
@@ -534,4 +554,16 @@ done:
     free(x.movebuf);
     cli_config_free(&x.c);
     return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_config c;
+    train_config_defaults(&c, "train");
+    int rc = cli_config_parse_args(&c, argc, argv, "train");
+    if (rc >= 0) {
+        cli_config_free(&c);
+        return rc;
+    }
+    return train_execute(&c, argc, argv, 0);
 }

@@ -102,7 +102,7 @@ int track_alloc(size_t n, size_t m, int d, int per_layer, const double *y, const
     t->tpwe = t->tperte + max_snaps * m;
     fprintf(csv, "step,t,loss,loss_eval,drift_fro,drift_op,kernel_distance,velocity,alignment,lambda_max,lambda_min,"
                  "eig_drift_max,angle_max,projector_dist,active_modes,lin_err,pert_err,pw_err,kdot_err,krr_vs_net,"
-                 "krr_eval_err");
+                 "krr_eval_err,rkhs_ridge,rkhs_norm_y,rkhs_norm_f,eff_dim,energy_y_topk,energy_res_topk,cond");
     for (int l = 1; l <= d; l++) fprintf(csv, ",move_l%d", l);
     for (int l = 1; per_layer && l <= d; l++) fprintf(csv, ",drift_l%d", l);
     fprintf(csv, "\n");
@@ -229,11 +229,18 @@ int track_add(train_track *t, const snap_view *s)
         kd = dd > 0 ? sqrt(num / dd) : 0;
     }
     double krr_eval, krr = kernel_regression(t, s, &krr_eval);
+    /* evolving RKHS: the ridge is the kernel-regression one (relative to the mean diagonal of K_t) */
+    double md = 0;
+    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / (double)n;
+    ntk_rkhs rk = {t->cfg->ridge * md, NAN, NAN, NAN, NAN, NAN, NAN};
+    if (ntk_rkhs_stats(n, s->K, dr.eigs, dr.top_k, dr.top_vectors, t->y, s->f, t->cfg->ridge * md, &rk) != NTK_OK)
+        fprintf(stderr, "ntkdrift: note: RKHS diagnostics at step %ld: %s\n", s->step, ntk_last_error());
     fprintf(t->csv, "%ld,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,%.10g,%.10g,"
-                    "%.10g,%.10g,%.10g,%.10g",
+                    "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g",
             s->step, t->eta * (double)s->step, s->loss, s->loss_eval, dr.drift_fro, dr.drift_op, dr.kernel_distance,
             dr.velocity, dr.alignment, dr.lambda_max, dr.lambda_min, dr.eig_drift_max, dr.angle_max,
-            dr.projector_dist, dr.active_modes, lin / den, pert / den, pw / den, kd, krr, krr_eval);
+            dr.projector_dist, dr.active_modes, lin / den, pert / den, pw / den, kd, krr, krr_eval, rk.ridge, rk.norm_y,
+            rk.norm_f, rk.eff_dim, rk.energy_y, rk.energy_r, rk.cond);
     for (int l = 0; l < t->d; l++) fprintf(t->csv, ",%.10g", s->move ? s->move[l] : NAN);
     for (int l = 0; t->Kl0 && l < t->d; l++) {
         size_t nn = n * n;
@@ -277,6 +284,7 @@ int track_write_trajectory(const train_track *t, const char *path)
     if (st == NTK_OK) st = ntk_npz_add(w, "loss", NTK_NPY_F64, 1, sh1, t->loss);
     if (st == NTK_OK) st = ntk_npz_add(w, "drift_fro", NTK_NPY_F64, 1, sh1, t->drift);
     if (st == NTK_OK) st = ntk_npz_add(w, "f_train", NTK_NPY_F64, 2, shn, t->tf);
+    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 1, shn + 1, t->y);
     if (st == NTK_OK) st = ntk_npz_add(w, "f_lin", NTK_NPY_F64, 2, shn, t->tlin);
     if (st == NTK_OK) st = ntk_npz_add(w, "f_pert", NTK_NPY_F64, 2, shn, t->tpert);
     if (st == NTK_OK) st = ntk_npz_add(w, "f_pw", NTK_NPY_F64, 2, shn, t->tpw);

@@ -339,6 +339,9 @@ typedef struct {
     int active_modes;        /* sorted eigenvalues whose total variation so far exceeds the threshold */
     const double *eigs;      /* [n] eigenvalues of K_t, descending (valid until the next update) */
     const double *angles;    /* [top_k] principal angles, ascending */
+    const double *top_vectors; /* [n x top_k] column-major: the top eigenvectors of K_t (valid until
+                                  the next update) */
+    int top_k;               /* their number (min(opts.top_k, n)) */
 } ntk_drift;
 /* K0: [n x n]; Y: [n x k] targets for the alignment (NULL: none). */
 ntk_status ntk_tracker_alloc(size_t n, const double *K0, int k, const double *Y, const ntk_tracker_opts *o,
@@ -346,6 +349,22 @@ ntk_status ntk_tracker_alloc(size_t n, const double *K0, int k, const double *Y,
 void ntk_tracker_free(ntk_tracker *tr);
 /* Metrics of K_t at time t (the first call should pass K_0 itself at t = 0).  Kt: [n x n]. */
 ntk_status ntk_tracker_update(ntk_tracker *tr, double t, const double *Kt, ntk_drift *out);
+
+/* Evolving-RKHS diagnostics of one kernel (docs/train.md, "RKHS diagnostics"), with the ridge
+ * lambda stated in the result.  Conditioning is reported, never clamped. */
+typedef struct {
+    double ridge;     /* lambda (absolute) */
+    double norm_y;    /* y^T (K + lambda I)^{-1} y: RKHS norm^2 of the target */
+    double norm_f;    /* f^T (K + lambda I)^{-1} f: of the current function */
+    double eff_dim;   /* tr K (K + lambda I)^{-1} = sum_i lambda_i / (lambda_i + lambda) */
+    double energy_y;  /* ||U^T y||^2 / ||y||^2: target energy in the top-p eigenspace */
+    double energy_r;  /* ||U^T (f - y)||^2 / ||f - y||^2: residual energy there (NaN when f = y) */
+    double cond;      /* lambda_max / lambda_min of K (inf when lambda_min <= 0) */
+} ntk_rkhs;
+/* K: [n x n] symmetric; w: [n] its eigenvalues, descending; U: [n x p] column-major, its top-p
+ * eigenvectors (NULL when p = 0); y, f: [n]; ridge > 0.  Allocates O(n^2) scratch. */
+ntk_status ntk_rkhs_stats(size_t n, const double *K, const double *w, int p, const double *U, const double *y,
+                          const double *f, double ridge, ntk_rkhs *out);
 
 /* Predictions of the training dynamics from the initial kernel (linearized / frozen K_0) and
  * the first-order correction in Delta K_t = K_t - K_0 (docs/dynamics.md).  Train vectors have

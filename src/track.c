@@ -284,6 +284,8 @@ ntk_status ntk_tracker_update(ntk_tracker *tr, double t, const double *Kt, ntk_d
     tr_eig_metrics(tr, out);
     out->eigs = tr->wt;
     out->angles = tr->angles;
+    out->top_vectors = tr->Ut;
+    out->top_k = tr->p;
     memcpy(tr->Kprev, Kt, n * n * sizeof *tr->Kprev);
     memcpy(tr->wprev, tr->wt, n * sizeof *tr->wprev);
     tr->t_prev = t;

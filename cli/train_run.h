@@ -1,0 +1,17 @@
+/* train_run.h -- the `train` engine, shared by `ntkdrift train` and the cells of `ntkdrift sweep`. */
+#ifndef NTK_CLI_TRAIN_RUN_H
+#define NTK_CLI_TRAIN_RUN_H
+
+#include "config.h"
+
+#define CLI_EXIT_DIVERGED 3
+
+/* Defaults of a training run (circle data, N = 64) for `command`. */
+void train_config_defaults(cli_config *c, const char *command);
+/* One training run from a parsed configuration (cfg->out names its directory, or results/...).
+ * Takes over cfg's owned lists (the caller must not free them).  argc/argv are recorded in the
+ * manifest.  quiet: no progress, summary or figures.  Returns 0, CLI_EXIT_DIVERGED (a complete
+ * run whose training diverged) or another exit status after printing the error. */
+int train_execute(const cli_config *cfg, int argc, char **argv, int quiet);
+
+#endif
