@@ -18,13 +18,11 @@
 
 #include "commands.h"
 #include "config.h"
+#include "mpi_util.h"
 #include "plots.h"
 #include "rundir.h"
 #include "study.h"
 
-#ifdef NTK_HAVE_MPI
-#include <mpi.h>
-#endif
 
 enum { Q_K, Q_KW, Q_KB, Q_KD, Q_F, Q_DKP, Q_DKL, Q_KX, Q_RHO, NQ };
 static const char *qnames[NQ] = {"K", "K_weight", "K_bias", "K_readout", "f", "dK_path", "dK_literal", "K_off", "rho_off"};
@@ -156,70 +154,14 @@ typedef struct {
     double *q[NQ];         /* [ncells x M] per quantity */
     cli_run run;
     bool run_open;
-    int rank, size;        /* MPI rank / ranks (0 / 1 without MPI) */
+    cli_mpi mpi;           /* rank / ranks (0 / 1 without MPI) */
 } ens_ctx;
-
-/* MPI only when launched by mpirun (a plain run needs no MPI runtime). */
-static void mpi_start(ens_ctx *e)
-{
-    e->rank = 0;
-    e->size = 1;
-#ifdef NTK_HAVE_MPI
-    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK")) {
-        MPI_Init(NULL, NULL);
-        MPI_Comm_rank(MPI_COMM_WORLD, &e->rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &e->size);
-    }
-#endif
-}
-
-/* The run directory chosen by rank 0, for every rank. */
-static void mpi_share_dir(ens_ctx *e)
-{
-#ifdef NTK_HAVE_MPI
-    if (e->size > 1) MPI_Bcast(e->run.dir, (int)sizeof e->run.dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-#else
-    (void)e;
-#endif
-}
-
-/* Every rank agrees on the worst status (so all stop together). */
-static int mpi_agree(const ens_ctx *e, int rc)
-{
-#ifdef NTK_HAVE_MPI
-    if (e->size > 1) {
-        int all = rc;
-        MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        return all;
-    }
-#endif
-    (void)e;
-    return rc;
-}
 
 /* Members are dealt round-robin to ranks; the others' slots hold 0.0, so a sum over ranks
  * reassembles every value exactly (x + 0.0 = x), identical for any number of ranks. */
 static void mpi_combine(const ens_ctx *e, size_t off)
 {
-#ifdef NTK_HAVE_MPI
-    if (e->size > 1)
-        for (int k = 0; k < NQ; k++)
-            MPI_Allreduce(MPI_IN_PLACE, e->q[k] + off, e->M, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-#else
-    (void)e;
-    (void)off;
-#endif
-}
-
-static void mpi_stop(const ens_ctx *e)
-{
-#ifdef NTK_HAVE_MPI
-    int init = 0;
-    MPI_Initialized(&init);
-    if (init && e->size >= 1) MPI_Finalize();
-#else
-    (void)e;
-#endif
+    for (int k = 0; k < NQ; k++) cli_mpi_sum(&e->mpi, e->q[k] + off, e->M);
 }
 
 static void cell_path(const ens_ctx *e, int cell, char *buf, size_t cap)
@@ -264,7 +206,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
 #pragma omp for schedule(dynamic, 8)
         for (int m = 0; m < M; m++) {
             if (failed) continue;
-            if (m % e->size != e->rank) { /* another rank's member */
+            if (m % e->mpi.size != e->mpi.rank) { /* another rank's member */
                 for (int k = 0; k < NQ; k++) e->q[k][off + m] = 0.0;
                 continue;
             }
@@ -314,9 +256,9 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
     e->sec_sampling += cli_now() - t0;
     ntk_set_threads(threads);
     if (failed) cli_errorf("ensemble: cell %d: %s", cell, ntk_last_error()[0] ? ntk_last_error() : "out of memory");
-    if (mpi_agree(e, failed ? CLI_EXIT_FAIL : 0)) return CLI_EXIT_FAIL;
+    if (cli_mpi_agree(&e->mpi, failed ? CLI_EXIT_FAIL : 0)) return CLI_EXIT_FAIL;
     mpi_combine(e, off);
-    if (e->rank != 0) return 0;
+    if (e->mpi.rank != 0) return 0;
     /* checkpoint the cell (rank 0) */
     char path[CLI_PATH_MAX + 64];
     cell_path(e, cell, path, sizeof path);
@@ -454,7 +396,7 @@ int cmd_ensemble(int argc, char **argv)
         return rc;
     }
     FILE *csv = NULL;
-    mpi_start(&e);
+    cli_mpi_start(&e.mpi);
     if (c->resume[0] && (rc = cli_config_reload(c, "ensemble"))) goto done;
     if ((rc = cli_config_spec(c, &e.base))) goto done;
     if (e.base.outputs != 1) {
@@ -477,7 +419,7 @@ int cmd_ensemble(int argc, char **argv)
     for (int i = 0; i < c->n0; i++) e.x[i] *= sqrt(c->s_norm);
     if ((rc = second_probe(c, e.x, e.xp))) goto done;
     ntk_set_threads(c->threads);
-    if (e.rank == 0) {
+    if (e.mpi.rank == 0) {
         if (c->resume[0]) {
             rc = cli_run_open_existing(&e.run, c->resume, "ensemble");
         } else {
@@ -491,20 +433,20 @@ int cmd_ensemble(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         }
     }
-    if ((rc = mpi_agree(&e, rc))) goto done;
-    mpi_share_dir(&e);
-    if (e.rank == 0)
+    if ((rc = cli_mpi_agree(&e.mpi, rc))) goto done;
+    cli_mpi_bcast(&e.mpi, e.run.dir, (int)sizeof e.run.dir);
+    if (e.mpi.rank == 0)
         csv = study_open_csv(e.run.dir, "cells.csv",
                          "depth,width,beta,members,s,K_mean,K_se,K_theory,R,R_log_se,R_boot_lo,R_boot_hi,Kd_mean,Kd_R,"
                          "Kd_R_log_se,Kd_R_theory,Kw_R,Kw_R_log_se,exp5beta,dK_path_mean,dK_path_se,dK_lit_mean,"
                          "dK_lit_se,dK_scale_theory,warn_ceiling,warn_tail,angle,Koff_mean,Koff_se,Koff_R,Koff_R_log_se,"
                          "rho_mean,rho_se");
-    if (e.rank == 0 && !csv) {
+    if (e.mpi.rank == 0 && !csv) {
         cli_errorf("cannot write cells.csv in %s", e.run.dir);
         rc = CLI_EXIT_FAIL;
     }
-    if ((rc = mpi_agree(&e, rc))) goto done;
-    if (e.rank == 0) cli_run_wrote(&e.run, "cells.csv");
+    if ((rc = cli_mpi_agree(&e.mpi, rc))) goto done;
+    if (e.mpi.rank == 0) cli_run_wrote(&e.run, "cells.csv");
     double *lx = malloc((size_t)e.ncells * sizeof *lx), *ly = malloc((size_t)e.ncells * sizeof *ly);
     int nfit = 0;
     for (int cell = 0; cell < e.ncells && !rc; cell++) {
@@ -512,10 +454,10 @@ int cmd_ensemble(int argc, char **argv)
         ntk_spec s = study_cell_spec(&e.g, &e.base, e.g.depths[di], e.g.widths[wi]);
         bool done = false;
         double t0 = cli_now();
-        rc = mpi_agree(&e, load_cell(&e, cell, &done));
-        if (!rc && !done) rc = mpi_agree(&e, run_cell(&e, cell, &s));
+        rc = cli_mpi_agree(&e.mpi, load_cell(&e, cell, &done));
+        if (!rc && !done) rc = cli_mpi_agree(&e.mpi, run_cell(&e, cell, &s));
         if (rc) break;
-        if (e.rank != 0) continue;
+        if (e.mpi.rank != 0) continue;
         double *qc[NQ];
         for (int k = 0; k < NQ; k++) qc[k] = e.q[k] + (size_t)cell * (size_t)e.M;
         cell_stats st;
@@ -529,7 +471,7 @@ int cmd_ensemble(int argc, char **argv)
         fprintf(stderr, "ensemble: depth %d width %d: E[K] %.4g +- %.2g, R %.4g, %s %.2f s\n", s.depth,
                 e.g.widths[wi], st.mean[Q_K], st.se[Q_K], st.R, done ? "resumed," : "", cli_now() - t0);
     }
-    if (rc || e.rank != 0) {
+    if (rc || e.mpi.rank != 0) {
         free(lx);
         free(ly);
         goto done;
@@ -539,7 +481,7 @@ int cmd_ensemble(int argc, char **argv)
     cJSON *extra = cJSON_CreateObject();
     cJSON *ej = cJSON_AddObjectToObject(extra, "ensemble");
     cJSON_AddNumberToObject(ej, "members", e.M);
-    cJSON_AddNumberToObject(ej, "ranks", e.size);
+    cJSON_AddNumberToObject(ej, "ranks", e.mpi.size);
     cJSON_AddNumberToObject(ej, "s", c->s_norm);
     cJSON_AddNumberToObject(ej, "angle_deg", c->angle_deg);
     cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
@@ -578,7 +520,7 @@ int cmd_ensemble(int argc, char **argv)
 done:
     if (csv) fclose(csv);
     if (e.run_open && !c->resume[0]) cli_run_abort(&e.run);
-    mpi_stop(&e);
+    cli_mpi_stop(&e.mpi);
     study_grid_free(&e.g);
     free(e.x);
     free(e.xp);

@@ -63,6 +63,38 @@ void cli_config_defaults(cli_config *c, const char *command)
     c->angle_deg = 90.0;
     c->ens_lr = 1e-3;
     c->target_y = 0.0;
+    c->lazy_drift = 0.1;
+    c->lazy_lin_err = 0.1;
+    c->unstable_loss_ratio = 1.0;
+    c->catapult_spike = 1.0;
+    c->tau = 0;
+}
+
+static int dup_list(void **dst, const void *src, size_t count, size_t size)
+{
+    *dst = NULL;
+    if (!src || !count) return 0;
+    *dst = malloc(count * size);
+    if (!*dst) return CLI_EXIT_FAIL;
+    memcpy(*dst, src, count * size);
+    return 0;
+}
+
+int cli_config_copy(cli_config *dst, const cli_config *src)
+{
+    *dst = *src;
+    int rc = dup_list((void **)&dst->widths, src->widths, (size_t)src->widths_count, sizeof(int));
+    rc |= dup_list((void **)&dst->study_widths, src->study_widths, (size_t)src->study_widths_count, sizeof(int));
+    rc |= dup_list((void **)&dst->study_depths, src->study_depths, (size_t)src->study_depths_count, sizeof(int));
+    rc |= dup_list((void **)&dst->seeds, src->seeds, (size_t)src->seeds_count, sizeof(int));
+    rc |= dup_list((void **)&dst->classes, src->classes, (size_t)src->classes_count, sizeof(int));
+    rc |= dup_list((void **)&dst->lr_fracs, src->lr_fracs, (size_t)src->lr_fracs_count, sizeof(double));
+    if (rc) {
+        cli_config_free(dst);
+        cli_errorf("out of memory copying the configuration");
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
 }
 
 void cli_config_free(cli_config *c)
@@ -74,6 +106,9 @@ void cli_config_free(cli_config *c)
     free(c->study_depths);
     free(c->seeds);
     free(c->classes);
+    free(c->lr_fracs);
+    c->lr_fracs = NULL;
+    c->lr_fracs_count = 0;
     c->study_widths = c->study_depths = c->seeds = c->classes = NULL;
     c->study_widths_count = c->study_depths_count = c->seeds_count = c->classes_count = 0;
 }
@@ -180,8 +215,13 @@ char *cli_config_to_yaml(const cli_config *c)
     yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n", c->data, c->n);
     if (c->classes_count) yaml_list(&b, &len, &cap, "  classes", c->classes, c->classes_count);
     yaml_str(&b, &len, &cap, "  pixels: %s\n", c->pixels == NTK_PIXELS_STANDARDIZE ? "standardize" : "unit");
-    if (c->study_widths_count || c->study_depths_count || c->seeds_count) {
+    if (c->study_widths_count || c->study_depths_count || c->seeds_count || c->lr_fracs_count) {
         yaml_str(&b, &len, &cap, "study:\n");
+        if (c->lr_fracs_count) {
+            yaml_str(&b, &len, &cap, "  lr_fracs: [");
+            for (int i = 0; i < c->lr_fracs_count; i++) yaml_str(&b, &len, &cap, "%s%.17g", i ? ", " : "", c->lr_fracs[i]);
+            yaml_str(&b, &len, &cap, "]\n");
+        }
         if (c->study_widths_count) yaml_list(&b, &len, &cap, "  widths", c->study_widths, c->study_widths_count);
         if (c->study_depths_count) yaml_list(&b, &len, &cap, "  depths", c->study_depths, c->study_depths_count);
         if (c->seeds_count) yaml_list(&b, &len, &cap, "  seeds", c->seeds, c->seeds_count);
@@ -210,5 +250,9 @@ char *cli_config_to_yaml(const cli_config *c)
              c->checkpoint_every, c->ridge, c->top_k, c->fourier_k);
     yaml_str(&b, &len, &cap, "  noise: %.17g\n  blowup: %.17g\n  flow: %s\n", c->noise, c->blowup,
              c->flow ? "true" : "false");
+    if (strcmp(c->command, "sweep") == 0)
+        yaml_str(&b, &len, &cap, "sweep:\n  lazy_drift: %.17g\n  lazy_lin_err: %.17g\n  unstable_loss_ratio: %.17g\n"
+                 "  catapult_spike: %.17g\n  tau: %.17g\n", c->lazy_drift, c->lazy_lin_err, c->unstable_loss_ratio,
+                 c->catapult_spike, c->tau);
     return b;
 }

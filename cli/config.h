@@ -46,6 +46,14 @@ typedef struct {
     int *study_widths, study_widths_count;
     int *study_depths, study_depths_count;
     int *seeds, seeds_count;
+    double *lr_fracs;            /* sweep: learning rates as fractions of 2 / lambda_max(c K_0) */
+    int lr_fracs_count;
+    /* sweep: regime thresholds (docs/sweep.md) */
+    double lazy_drift;           /* lazy: final ||K_T - K_0||_F / ||K_0||_F <= this ... */
+    double lazy_lin_err;         /* ... and linearization error <= this */
+    double unstable_loss_ratio;  /* unstable: diverged, or final loss >= this * initial loss */
+    double catapult_spike;       /* catapult: some step's loss > (1 + this) * initial loss, then converged */
+    double tau;                  /* drift reported at t = eta * step = tau (0: the smallest eta T of the cells) */
     /* ensemble */
     long members;                /* M per cell */
     double s_norm;               /* s = ||x||^2 / n0 of the probe input */
@@ -97,6 +105,8 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
 /* --resume: replace c by the run directory's own resolved config.yaml (c->resume names the
  * directory), keeping out = resume = that directory.  Prints its own error. */
 int cli_config_reload(cli_config *c, const char *command);
+/* Deep copy of src into dst (owned lists duplicated); 0 or CLI_EXIT_FAIL (out of memory). */
+int cli_config_copy(cli_config *dst, const cli_config *src);
 /* Fill an ntk_spec from c; widths point into c (c must outlive spec). Checks
  * it and prints the library's message on failure (returns CLI_EXIT_USAGE). */
 int cli_config_spec(cli_config *c, ntk_spec *spec);

@@ -61,6 +61,42 @@ static int parse_u64(const char *flag, const char *s, uint64_t *out)
     return 0;
 }
 
+/* Comma-separated finite numbers > 0.  *out is malloc'ed. */
+static int parse_pos_list(const char *flag, const char *s, double **out, int *count)
+{
+    int n = 1;
+    for (const char *q = s; *q; q++) n += *q == ',';
+    double *v = malloc((size_t)n * sizeof *v);
+    char *buf = strdup(s);
+    if (!v || !buf) {
+        free(v);
+        free(buf);
+        return CLI_EXIT_FAIL;
+    }
+    int k = 0, rc = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        rc = parse_double(flag, tok, &v[k]);
+        if (!rc && !(v[k] > 0)) {
+            cli_errorf("--%s: entries must be > 0, got '%s'", flag, tok);
+            rc = CLI_EXIT_USAGE;
+        }
+        k++;
+    }
+    if (!rc && k != n) {
+        cli_errorf("--%s: empty entry in '%s'", flag, s);
+        rc = CLI_EXIT_USAGE;
+    }
+    free(buf);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    free(*out);
+    *out = v;
+    *count = n;
+    return 0;
+}
+
 /* Comma-separated integers in [lo, hi]; an item "a:b" expands to a, a+1, ..., b-1
  * (so --seeds 0:16 means 16 seeds).  *out is malloc'ed. */
 static int parse_int_list(const char *flag, const char *s, int lo, int hi, int **out, int *count)
@@ -110,7 +146,8 @@ fail:
 
 static bool is_study(const char *command)
 {
-    return strcmp(command, "profile") == 0 || strcmp(command, "converge") == 0 || strcmp(command, "ensemble") == 0;
+    return strcmp(command, "profile") == 0 || strcmp(command, "converge") == 0 || strcmp(command, "ensemble") == 0 ||
+           strcmp(command, "sweep") == 0 || strcmp(command, "study") == 0;
 }
 
 enum {
@@ -119,7 +156,8 @@ enum {
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
-    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_SAMPLER, OPT_HELP
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
+    OPT_TAU, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -149,6 +187,9 @@ static const struct option long_opts[] = {
     {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
     {"members", required_argument, 0, OPT_MEMBERS},   {"s", required_argument, 0, OPT_SNORM},
     {"y", required_argument, 0, OPT_TARGETY}, {"angle", required_argument, 0, OPT_ANGLE},         {"no-updates", no_argument, 0, OPT_NOUPD}, {"sampler", required_argument, 0, OPT_SAMPLER},
+    {"lr-fracs", required_argument, 0, OPT_LRFRACS}, {"lazy-drift", required_argument, 0, OPT_LAZYDRIFT},
+    {"lazy-lin-err", required_argument, 0, OPT_LAZYLIN}, {"unstable-loss-ratio", required_argument, 0, OPT_UNSTABLE},
+    {"catapult-spike", required_argument, 0, OPT_CATAPULT}, {"tau", required_argument, 0, OPT_TAU},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -227,6 +268,13 @@ static void print_help(const char *command)
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
            "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
            "  --seeds S            seeds: a list and/or ranges a:b (= a..b-1), e.g. 0:16\n"
+           "sweep (docs/sweep.md):\n"
+           "  --lr-fracs f1,f2,... learning rates as fractions of 2 / lambda_max(c K_0)\n"
+           "  --lazy-drift D       lazy: final relative kernel drift <= D [0.1] ...\n"
+           "  --lazy-lin-err E     ... and linearization error <= E [0.1]\n"
+           "  --unstable-loss-ratio R  unstable: diverged or final loss >= R * initial loss [1]\n"
+           "  --catapult-spike S   catapult: a loss above (1 + S) * initial, then convergence [1]\n"
+           "  --tau T              also report the drift at t = eta * step = T (0: smallest eta T of the cells) [0]\n"
            "\n  --help               this text\n",
            command);
 }
@@ -381,6 +429,12 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             }
             break;
         case OPT_NOUPD: c->no_updates = 1; break;
+        case OPT_LRFRACS: rc = parse_pos_list("lr-fracs", optarg, &c->lr_fracs, &c->lr_fracs_count); break;
+        case OPT_LAZYDRIFT: rc = parse_double("lazy-drift", optarg, &c->lazy_drift); break;
+        case OPT_LAZYLIN: rc = parse_double("lazy-lin-err", optarg, &c->lazy_lin_err); break;
+        case OPT_UNSTABLE: rc = parse_double("unstable-loss-ratio", optarg, &c->unstable_loss_ratio); break;
+        case OPT_CATAPULT: rc = parse_double("catapult-spike", optarg, &c->catapult_spike); break;
+        case OPT_TAU: rc = parse_double("tau", optarg, &c->tau); break;
         case OPT_SAMPLER:
             if (strcmp(optarg, "lazy") == 0 || strcmp(optarg, "full") == 0) c->sampler_full = optarg[0] == 'f';
             else {

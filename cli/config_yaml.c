@@ -30,7 +30,13 @@ typedef struct {
 typedef struct {
     int *widths, *depths, *seeds;
     unsigned widths_count, depths_count, seeds_count;
+    double *lr_fracs;
+    unsigned lr_fracs_count;
 } y_study;
+
+typedef struct {
+    double *lazy_drift, *lazy_lin_err, *unstable_loss_ratio, *catapult_spike, *tau;
+} y_sweep;
 
 typedef struct {
     uint64_t *seed;
@@ -67,10 +73,12 @@ typedef struct {
     y_study *study;
     y_train *train;
     y_ens *ensemble;
+    y_sweep *sweep;
 } y_root;
 
 #define OPT CYAML_FLAG_OPTIONAL
 static const cyaml_schema_value_t int_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
+static const cyaml_schema_value_t float_entry = {CYAML_VALUE_FLOAT(CYAML_FLAG_DEFAULT, double)};
 
 static const cyaml_schema_field_t model_fields[] = {
     CYAML_FIELD_INT_PTR("depth", OPT, y_model, depth),
@@ -99,6 +107,15 @@ static const cyaml_schema_field_t study_fields[] = {
     CYAML_FIELD_SEQUENCE("widths", CYAML_FLAG_POINTER | OPT, y_study, widths, &int_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE("depths", CYAML_FLAG_POINTER | OPT, y_study, depths, &int_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE("seeds", CYAML_FLAG_POINTER | OPT, y_study, seeds, &int_entry, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("lr_fracs", CYAML_FLAG_POINTER | OPT, y_study, lr_fracs, &float_entry, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t sweep_fields[] = {
+    CYAML_FIELD_FLOAT_PTR("lazy_drift", OPT, y_sweep, lazy_drift),
+    CYAML_FIELD_FLOAT_PTR("lazy_lin_err", OPT, y_sweep, lazy_lin_err),
+    CYAML_FIELD_FLOAT_PTR("unstable_loss_ratio", OPT, y_sweep, unstable_loss_ratio),
+    CYAML_FIELD_FLOAT_PTR("catapult_spike", OPT, y_sweep, catapult_spike),
+    CYAML_FIELD_FLOAT_PTR("tau", OPT, y_sweep, tau),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t run_fields[] = {
@@ -156,6 +173,7 @@ static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("study", OPT, y_root, study, study_fields),
     CYAML_FIELD_MAPPING_PTR("train", OPT, y_root, train, train_fields),
     CYAML_FIELD_MAPPING_PTR("ensemble", OPT, y_root, ensemble, ens_fields),
+    CYAML_FIELD_MAPPING_PTR("sweep", OPT, y_root, sweep, sweep_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
@@ -294,6 +312,26 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (st->depths && (rc = copy_ints(st->depths, st->depths_count, &c->study_depths, &c->study_depths_count)))
             return rc;
         if (st->seeds && (rc = copy_ints(st->seeds, st->seeds_count, &c->seeds, &c->seeds_count))) return rc;
+        if (st->lr_fracs) {
+            for (unsigned i = 0; i < st->lr_fracs_count; i++)
+                if (!(st->lr_fracs[i] > 0)) {
+                    cli_errorf("config %s: study.lr_fracs: entries must be > 0", path);
+                    return CLI_EXIT_USAGE;
+                }
+            free(c->lr_fracs);
+            c->lr_fracs = malloc(st->lr_fracs_count * sizeof *c->lr_fracs);
+            if (!c->lr_fracs) return CLI_EXIT_FAIL;
+            memcpy(c->lr_fracs, st->lr_fracs, st->lr_fracs_count * sizeof *c->lr_fracs);
+            c->lr_fracs_count = (int)st->lr_fracs_count;
+        }
+    }
+    if (!rc && y->sweep) {
+        const y_sweep *sw = y->sweep;
+        if (sw->lazy_drift) c->lazy_drift = *sw->lazy_drift;
+        if (sw->lazy_lin_err) c->lazy_lin_err = *sw->lazy_lin_err;
+        if (sw->unstable_loss_ratio) c->unstable_loss_ratio = *sw->unstable_loss_ratio;
+        if (sw->catapult_spike) c->catapult_spike = *sw->catapult_spike;
+        if (sw->tau) c->tau = *sw->tau;
     }
     if (!rc && y->train) {
         const y_train *t = y->train;
