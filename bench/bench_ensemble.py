@@ -156,6 +156,20 @@ def last_json(text):
     raise ValueError(f"no JSON line in:\n{text[-2000:]}")
 
 
+def least_disturbed(args, fn):
+    """fn() -> record with 'foreign'; re-run while foreign > --max-foreign, up to --tries runs in all;
+    the least disturbed record is returned, with 'tries' (the machine is shared: other processes only
+    ever add time, and on 2 cores any other process takes a core from a 2-thread run)."""
+    recs = []
+    for _ in range(args.tries):
+        recs.append(fn())
+        if recs[-1].get("foreign", 0.0) <= args.max_foreign:
+            break
+    best = dict(min(recs, key=lambda r: r.get("foreign", 0.0)))
+    best["tries"] = len(recs)
+    return best
+
+
 def wait_for(path, max_wait):
     """The other engineer may be rebuilding build/: wait until path exists and is 2 s old."""
     t_end = time.time() + max_wait
@@ -189,23 +203,18 @@ def build_probe(args, tmp):
 
 
 def probe(args, *argv, threads=1):
-    r = run_measured([args.probe, *map(str, argv)], args, threads=threads)
-    rec = last_json(r["stdout"])
-    rec["foreign"] = r["foreign"]
-    return rec
+    def once():
+        r = run_measured([args.probe, *map(str, argv)], args, threads=threads)
+        rec = last_json(r["stdout"])
+        rec["foreign"] = r["foreign"]
+        return rec
+    return least_disturbed(args, once)
 
 
-def rng_rates(args, shapes):
-    """ntk_rng_normal alone, one thread, in calls of one hidden layer's size (width^2) per shape."""
-    rates = {}
-    for w in sorted({sh[1] for sh in shapes}):
-        chunk = w * w
-        total = max(args.rng_normals, chunk)
-        rates[w] = probe(args, "rng", total, chunk, args.rng_reps, 1)
-    # aggregate over all cores at the largest chunk, for information (does the generator scale?)
-    w = max(rates)
-    both = probe(args, "rng", max(args.rng_normals, w * w), w * w, args.rng_reps, NCPU, threads=NCPU)
-    return rates, both
+def rng_rate(args, width, threads=1):
+    """ntk_rng_normal alone in calls of one hidden layer's size (width^2) into a reused layer-sized buffer."""
+    chunk = width * width
+    return probe(args, "rng", max(args.rng_normals, chunk), chunk, args.rng_reps, threads, threads=threads)
 
 
 # ---------------------------------------------------------------- ntkdrift ensemble
@@ -242,13 +251,16 @@ def ensemble_once(args, sh, sampler, threads, members, tmp, tag, mpi_ranks=0):
 
 
 def ensemble_rate(args, sh, sampler, threads, members, tmp):
-    """--repeat fresh runs; the run with the median sampling time is kept (all runs in 'runs')."""
-    runs = [ensemble_once(args, sh, sampler, threads, members, tmp, "rate") for _ in range(args.repeat)]
+    """--repeat fresh runs (each the least disturbed of up to --tries); the run with the median
+    sampling time is kept (all runs in 'runs')."""
+    runs = [least_disturbed(args, lambda: ensemble_once(args, sh, sampler, threads, members, tmp, "rate"))
+            for _ in range(args.repeat)]
     runs.sort(key=lambda x: x["seconds_sampling"])
     rec = dict(runs[(len(runs) - 1) // 2])
     rec["per_core"] = rec["members_per_s"] / threads
     rec["per_core_wall"] = rec["members_per_s_wall"] / threads
-    rec["runs"] = [dict(seconds_sampling=x["seconds_sampling"], wall_s=x["wall_s"], foreign=x["foreign"]) for x in runs]
+    rec["runs"] = [dict(seconds_sampling=x["seconds_sampling"], wall_s=x["wall_s"], foreign=x["foreign"],
+                        tries=x["tries"]) for x in runs]
     return rec
 
 
@@ -329,11 +341,13 @@ def torch_worker(spec):
 
 
 def torch_run(args, spec):
-    r = run_measured([sys.executable, os.path.abspath(__file__), "--torch-worker", json.dumps(spec)], args,
-                     threads=spec["threads"])
-    rec = last_json(r["stdout"])
-    rec.update(wall_s=r["wall_s"], rss_mb=r["rss_mb"], foreign=r["foreign"])
-    return rec
+    def once():
+        r = run_measured([sys.executable, os.path.abspath(__file__), "--torch-worker", json.dumps(spec)], args,
+                         threads=spec["threads"])
+        rec = last_json(r["stdout"])
+        rec.update(wall_s=r["wall_s"], rss_mb=r["rss_mb"], foreign=r["foreign"])
+        return rec
+    return least_disturbed(args, once)
 
 
 def torch_rate(args, sh, threads, est_member_s):
@@ -523,6 +537,9 @@ def parse_args():
     ap.add_argument("--max-full-s", type=float, default=25.0,
                     help="skip a full-path run whose estimated sampling time exceeds this [25]")
     ap.add_argument("--repeat", type=int, default=1, help="ntkdrift runs per measurement, median kept [1]")
+    ap.add_argument("--max-foreign", type=float, default=0.1,
+                    help="re-run a measurement when other processes used more than this share of the machine [0.1]")
+    ap.add_argument("--tries", type=int, default=2, help="runs per measurement at most while disturbed [2]")
     ap.add_argument("--n0", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rng-normals", type=int, default=1 << 25, help="normals per rng_probe repetition [2^25]")
@@ -530,7 +547,7 @@ def parse_args():
     ap.add_argument("--torch-mem-gb", type=float, default=1.5, help="stored-weight budget of one torch batch [1.5]")
     ap.add_argument("--torch-min-batches", type=int, default=1)
     ap.add_argument("--mpi-shape", type=lambda s: parse_shapes(s)[0], default=(64, 256))
-    ap.add_argument("--mpi-target-s", type=float, default=6.0, help="aimed -np 1 sampling seconds [6]")
+    ap.add_argument("--mpi-target-s", type=float, default=8.0, help="aimed -np 1 sampling seconds [8]")
     ap.add_argument("--verify-shape", type=lambda s: parse_shapes(s)[0], default=(4, 32))
     ap.add_argument("--verify-members", type=int, default=8192)
     ap.add_argument("--no-torch", action="store_true")
@@ -553,8 +570,8 @@ def parse_args():
     a.shapes = a.shapes or parse_shapes(DEFAULT_SHAPES)
     a.threads = [int(t) for t in a.threads.split(",")]
     a.json = a.json or os.path.join(OUT, "bench_ensemble_quick.json" if a.quick else "bench_ensemble.json")
-    if min(a.threads) < 1 or a.repeat < 1 or a.target_s <= 0:
-        ap.error("--threads, --repeat and --target-s must be positive")
+    if min(a.threads) < 1 or a.repeat < 1 or a.tries < 1 or a.target_s <= 0:
+        ap.error("--threads, --repeat, --tries and --target-s must be positive")
     return a
 
 
@@ -567,11 +584,14 @@ def provenance(binary):
                 git_modified=git("status", "--porcelain", "--untracked-files=no").splitlines())
 
 
-def bench_shape(args, sh, rng, torch_rng, tmp):
+def bench_shape(args, sh, torch_rng, tmp):
     depth, width = sh
     W = weight_count(sh, args.n0)
     notes = []
     print(f"== {sname(sh)}: {W:,} weights", flush=True)
+    rng = {width: rng_rate(args, width)}  # measured next to this shape's runs: the machine's speed drifts
+    print(f"   ntk_rng_normal alone (calls of {width}^2): {rng[width]['normals_per_s'] / 1e6:.1f} M normals/s",
+          flush=True)
     # in-process split (one thread): full member = init + forward/backward; lazy member = diag + pair
     est_full = W / rng[width]["normals_per_s"] * 1.1
     full_split = probe(args, "member", depth, width, args.n0, max(1, min(9, int(args.target_s / 2 / est_full))))
@@ -579,7 +599,7 @@ def bench_shape(args, sh, rng, torch_rng, tmp):
     lazy_split = probe(args, "lazy", depth, width, args.n0, max(5, min(5000, int(args.target_s / 3 / lazy_est))))
     full_s, lazy_s = full_split["member_s"], lazy_split["member_s"]
     row = dict(shape=sname(sh), depth=depth, width=width, n0=args.n0, weights=W, biases=bias_count(sh, args.n0),
-               normals_per_member=W, split=dict(full=full_split, lazy=lazy_split),
+               normals_per_member=W, rng=rng[width], split=dict(full=full_split, lazy=lazy_split),
                bound_per_core=rng[width]["normals_per_s"] / W, lazy={}, full={}, torch={}, notes=notes)
     for t in args.threads:
         M = round_members(args.target_s * t / lazy_s, t, lo=OMP_CHUNK * t)
@@ -614,7 +634,7 @@ def bench_shape(args, sh, rng, torch_rng, tmp):
         lazy_t2_scaling=div(rate_of(row, "lazy", 2), g("lazy")), full_t2_scaling=div(rate_of(row, "full", 2), g("full")),
         torch_t2_scaling=div(rate_of(row, "torch", 2), g("torch")))
     row["foreign_max"] = max([x.get("foreign", 0.0) for k in ("lazy", "full", "torch") for x in row[k].values()] +
-                             [full_split["foreign"], lazy_split["foreign"]])
+                             [full_split["foreign"], lazy_split["foreign"], rng[width]["foreign"]])
     return row
 
 
@@ -637,12 +657,13 @@ def main():
             print(f"note: {prov['ntkdrift_version']!r} is not an MPI build; MPI skipped", flush=True)
             args.mpirun = None
         args.probe = build_probe(args, tmp)
-        rng, rng_all = rng_rates(args, args.shapes)
+        # every core at once, for information: does the generator scale with cores?
+        rng_all = rng_rate(args, max(w for _, w in args.shapes), threads=NCPU)
         torch_rng = torch_run(args, dict(rng_only=True, threads=1, seed=0, chunk=1 << 16, total=args.rng_normals,
                                          reps=args.rng_reps)) if not args.no_torch else dict(normals_per_s=float("nan"))
-        print("rng: " + ", ".join(f"w{w} {r['normals_per_s'] / 1e6:.1f} M/s" for w, r in rng.items()) +
-              f"; torch {torch_rng['normals_per_s'] / 1e6:.1f} M/s", flush=True)
-        rows = [bench_shape(args, sh, rng, torch_rng, tmp) for sh in args.shapes]
+        print(f"rng: ntk_rng_normal on {NCPU} threads {rng_all['normals_per_s'] / 1e6:.1f} M/s in all; "
+              f"torch normal_ float64 1 thread {torch_rng['normals_per_s'] / 1e6:.1f} M/s", flush=True)
+        rows = [bench_shape(args, sh, torch_rng, tmp) for sh in args.shapes]
         mpi = dict(skipped="--no-mpi" if args.no_mpi else "mpirun not found on PATH or binary without MPI")
         if args.mpirun:
             lz = probe(args, "lazy", *args.mpi_shape, args.n0, 200)
@@ -656,7 +677,7 @@ def main():
                          repeat=args.repeat, n0=args.n0, seed=args.seed, ntkdrift=args.ntkdrift_built,
                          mpirun=args.mpirun, mpi_shape=sname(args.mpi_shape), wait_idle=args.wait_idle),
                provenance=prov,
-               rng=dict(ntkdrift={w: r for w, r in rng.items()}, ntkdrift_all_cores=rng_all, torch=torch_rng),
+               rng=dict(ntkdrift={r["width"]: r["rng"] for r in rows}, ntkdrift_all_cores=rng_all, torch=torch_rng),
                rows=rows, mpi=mpi, verify=ver)
     res["targets"] = targets(res)
     with open(args.json, "w") as fh:

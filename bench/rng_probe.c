@@ -3,13 +3,15 @@
  * Linked against build/libntkdrift.a, public API (include/ntkdrift.h) only.  Three modes, each
  * printing one JSON line:
  *
- *   rng_probe rng TOTAL CHUNK [REPS=3] [THREADS=1]
+ *   rng_probe rng TOTAL CHUNK [REPS=3] [THREADS=1] [SPAN=CHUNK]
  *       ntk_rng_normal alone: TOTAL normals drawn in calls of CHUNK values (a layer's weight
  *       matrix, as ntk_net_init draws them: stream NTK_STREAM_WEIGHT, sub = layer, start 0) into a
- *       CHUNK-sized buffer that is reused (so the number is the generator's, not the memory
- *       system's).  REPS timed repetitions after one untimed warm-up call; normals_per_s is the
- *       median rate, best_per_s the fastest.  THREADS > 1 runs that many OpenMP threads at once,
- *       each drawing TOTAL normals on its own subs; the rate is then the aggregate.
+ *       buffer of SPAN doubles (rounded up to whole chunks), chunk after chunk, wrapping around.
+ *       SPAN = CHUNK (default) reuses one layer-sized buffer, so the number is the generator's;
+ *       SPAN = a network's parameter count writes like ntk_net_init does.  The buffer is touched
+ *       once before timing.  REPS timed repetitions; normals_per_s is the median rate, best_per_s
+ *       the fastest.  THREADS > 1 runs that many OpenMP threads at once, each drawing TOTAL normals
+ *       on its own subs into its own buffer; the rate is then the aggregate.
  *
  *   rng_probe member DEPTH WIDTH N0 [REPS=3] [BIAS=zero|none]
  *       One full-matrix member as `ntkdrift ensemble --sampler full --no-updates` computes it
@@ -56,21 +58,24 @@ static double median(double *v, int n)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: rng_probe rng TOTAL CHUNK [REPS=3] [THREADS=1]\n"
+    fprintf(stderr, "usage: rng_probe rng TOTAL CHUNK [REPS=3] [THREADS=1] [SPAN=CHUNK]\n"
                     "       rng_probe member DEPTH WIDTH N0 [REPS=3] [zero|none]\n"
                     "       rng_probe lazy DEPTH WIDTH N0 [REPS=200] [zero|none]\n");
     return 2;
 }
 
-/* Draw `total` normals in chunks of `chunk` into buf; returns a checksum so nothing is elided. */
-static double draw(size_t total, size_t chunk, uint64_t sub0, double *buf)
+/* Draw `total` normals in calls of `chunk` into buf (nchunks chunks, wrapping around); returns a
+ * checksum so nothing is elided. */
+static double draw(size_t total, size_t chunk, size_t nchunks, uint64_t sub0, double *buf)
 {
     double acc = 0;
     uint64_t sub = sub0;
-    for (size_t done = 0; done < total; done += chunk, sub++) {
+    size_t c = 0;
+    for (size_t done = 0; done < total; done += chunk, sub++, c = (c + 1) % nchunks) {
         size_t n = total - done < chunk ? total - done : chunk;
-        ntk_rng_normal(0x5eedull, NTK_STREAM_WEIGHT, sub, 0, n, buf);
-        acc += buf[n - 1];
+        double *out = buf + c * chunk;
+        ntk_rng_normal(0x5eedull, NTK_STREAM_WEIGHT, sub, 0, n, out);
+        acc += out[n - 1];
     }
     return acc;
 }
@@ -80,42 +85,48 @@ static int mode_rng(int argc, char **argv)
     if (argc < 4) return usage();
     size_t total = strtoull(argv[2], NULL, 10), chunk = strtoull(argv[3], NULL, 10);
     int reps = argc > 4 ? atoi(argv[4]) : 3, threads = argc > 5 ? atoi(argv[5]) : 1;
+    size_t span = argc > 6 ? strtoull(argv[6], NULL, 10) : chunk;
     if (!total || !chunk || reps < 1 || reps > 100 || threads < 1) return usage();
     if (chunk > total) chunk = total;
+    size_t nchunks = span > chunk ? (span + chunk - 1) / chunk : 1;
+    double **bufs = calloc((size_t)threads, sizeof *bufs);
+    if (!bufs) return 1;
     double *times = malloc((size_t)reps * sizeof *times), check = 0;
     int failed = 0;
     if (!times) return 1;
-    for (int r = -1; r < reps; r++) { /* r = -1: warm-up (page faults, thread start), not timed */
+    for (int r = -1; r < reps; r++) { /* r = -1: allocation and first touch of every buffer, not timed */
         double t0 = now();
 #pragma omp parallel num_threads(threads) reduction(+ : check) reduction(| : failed)
         {
-            double *buf = malloc(chunk * sizeof *buf);
-            if (!buf) {
-                failed = 1;
-            } else {
-                int tid = 0;
+            int tid = 0;
 #ifdef _OPENMP
-                extern int omp_get_thread_num(void);
-                tid = omp_get_thread_num();
+            extern int omp_get_thread_num(void);
+            tid = omp_get_thread_num();
 #endif
-                check += draw(r < 0 ? chunk : total, chunk, ((uint64_t)(tid + 1) << 40) + (uint64_t)(r + 1) * 1000003u,
-                              buf);
+            if (r < 0) {
+                bufs[tid] = malloc(nchunks * chunk * sizeof **bufs);
+                if (!bufs[tid]) failed = 1;
+                else memset(bufs[tid], 0, nchunks * chunk * sizeof **bufs);
+            } else if (!failed) {
+                check += draw(total, chunk, nchunks, ((uint64_t)(tid + 1) << 40) + (uint64_t)(r + 1) * 1000003u,
+                              bufs[tid]);
             }
-            free(buf);
         }
         if (r >= 0) times[r] = now() - t0;
+        if (failed) {
+            fprintf(stderr, "rng_probe: out of memory\n");
+            return 1;
+        }
     }
-    if (failed) {
-        fprintf(stderr, "rng_probe: out of memory\n");
-        return 1;
-    }
+    for (int t = 0; t < threads; t++) free(bufs[t]);
+    free(bufs);
     double best = times[0];
     for (int r = 1; r < reps; r++) best = fmin(best, times[r]);
     double med = median(times, reps), n = (double)total * threads;
-    printf("{\"mode\": \"rng\", \"total\": %zu, \"chunk\": %zu, \"reps\": %d, \"threads\": %d, "
+    printf("{\"mode\": \"rng\", \"total\": %zu, \"chunk\": %zu, \"span\": %zu, \"reps\": %d, \"threads\": %d, "
            "\"median_s\": %.6f, \"best_s\": %.6f, \"normals_per_s\": %.6e, \"best_per_s\": %.6e, "
            "\"ns_per_normal\": %.4f, \"checksum\": %.17g}\n",
-           total, chunk, reps, threads, med, best, n / med, n / best, 1e9 * med / n, check);
+           total, chunk, nchunks * chunk, reps, threads, med, best, n / med, n / best, 1e9 * med / n, check);
     free(times);
     return 0;
 }

@@ -8,6 +8,7 @@ int cmd_converge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 /* 1 when built with MPI (ensemble runs under mpirun). */
 int cli_have_mpi(void);
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *fp)
             "  converge   distance of K_0 from K_inf over widths, depths and seeds; log-log slopes\n"
             "  train      gradient descent with the NTK tracked, drift metrics and predicted dynamics\n"
             "  ensemble   Monte Carlo over initializations on (depth, width) grids (Hanin-Nica)\n"
+            "  sweep      regime map: training runs over depth x width x learning rate x seed\n"
             "  plot       (re)draw the figures of finished runs (gnuplot)\n\n"
             "  --version  print the version\n");
 }
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "ensemble") == 0) return cmd_ensemble(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s'\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;

@@ -42,6 +42,8 @@ static size_t distinct(const cli_table *t, int c, double *out, size_t cap)
     return k;
 }
 
+static int plot_sweep(const char *figdir, const cli_table *t);
+
 static int plot_ensemble(const char *run, const char *figdir)
 {
     char path[CLI_PATH_MAX + 32];
@@ -49,6 +51,11 @@ static int plot_ensemble(const char *run, const char *figdir)
     cli_table t;
     int rc = cli_table_read(path, &t);
     if (rc) return rc;
+    if (cli_table_col(&t, "regime_code") >= 0) { /* a sweep's cells.csv */
+        rc = plot_sweep(figdir, &t);
+        cli_table_free(&t);
+        return rc;
+    }
     int cw = cli_table_col(&t, "width"), cb = cli_table_col(&t, "beta"), cR = cli_table_col(&t, "R"),
         cRse = cli_table_col(&t, "R_log_se"), cKd = cli_table_col(&t, "Kd_R"),
         cKdse = cli_table_col(&t, "Kd_R_log_se"), cKdt = cli_table_col(&t, "Kd_R_theory"),
@@ -120,6 +127,91 @@ static int plot_ensemble(const char *run, const char *figdir)
     fig_text_free(&d1);
     fig_text_free(&d2);
     fig_text_free(&titles);
+    return rc;
+}
+
+/* Sweep: the regime map, drift against beta, kernel regression against the network. */
+static int plot_sweep(const char *figdir, const cli_table *t)
+{
+    int cb = cli_table_col(t, "beta"), cf = cli_table_col(t, "lr_frac"), cc = cli_table_col(t, "catapult"), cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
+        cn = cli_table_col(t, "test_err_net"), c0 = cli_table_col(t, "test_err_k0"),
+        cT = cli_table_col(t, "test_err_kT"), ci = cli_table_col(t, "test_err_kinf");
+    fig_text map = {0}, dr = {0}, kr = {0};
+    /* the table reader keeps numbers only: the label comes from regime_code (0 lazy, 1 weak, 2 unstable) */
+    int code = cli_table_col(t, "regime_code");
+    static const char *names[3] = {"lazy", "weak feature learning", "unstable"};
+    for (int g = 0; g < 3; g++) {
+        fig_printf(&map, "# %s\n# beta lr_frac catapult\n", names[g]);
+        for (size_t r = 0; r < t->nrows; r++)
+            if ((int)cli_table_at(t, r, code) == g)
+                fig_printf(&map, "%.8g %.8g %d\n", cli_table_at(t, r, cb), cli_table_at(t, r, cf),
+                           (int)cli_table_at(t, r, cc));
+        fig_printf(&map, "\n\n");
+    }
+    double fr[64], ws[64];
+    size_t nf = distinct(t, cf, fr, 64), nw = distinct(t, cw, ws, 64);
+    fig_text ftitles = {0};
+    double anchor_b = NAN, anchor_d = NAN;
+    for (size_t i = 0; i < nf; i++) {
+        fig_printf(&ftitles, "%s%g", i ? " " : "", fr[i]);
+        fig_printf(&dr, "# lr_frac %g\n# beta drift_fro (completed, beta > 0)\n", fr[i]);
+        for (size_t r = 0; r < t->nrows; r++) {
+            double b = cli_table_at(t, r, cb), d = cli_table_at(t, r, cd);
+            if (cli_table_at(t, r, cf) != fr[i] || (int)cli_table_at(t, r, code) == 2 || !(b > 0) || !(d > 0)) continue;
+            fig_printf(&dr, "%.8g %.8g\n", b, d);
+            if (isnan(anchor_b) || b < anchor_b) anchor_b = b, anchor_d = d;
+        }
+        fig_printf(&dr, "\n\n");
+    }
+    fig_printf(&kr, "# width mean test RMSE over non-unstable cells: network K_0 K_T K_inf\n");
+    for (size_t i = 0; i < nw; i++) {
+        double s[4] = {0, 0, 0, 0};
+        int cnt[4] = {0, 0, 0, 0}, cols[4] = {cn, c0, cT, ci};
+        for (size_t r = 0; r < t->nrows; r++) {
+            if (cli_table_at(t, r, cw) != ws[i] || (int)cli_table_at(t, r, code) == 2) continue;
+            for (int k = 0; k < 4; k++) {
+                double v = cli_table_at(t, r, cols[k]);
+                if (isfinite(v)) s[k] += v, cnt[k]++;
+            }
+        }
+        fig_printf(&kr, "%g", ws[i]);
+        for (int k = 0; k < 4; k++) fig_printf(&kr, " %.8g", cnt[k] ? s[k] / cnt[k] : NAN);
+        fig_printf(&kr, "\n");
+    }
+    int rc = fig_draw(figdir, "regime_map", &map,
+                      "set title 'Regimes of training over {/Symbol b} = depth/width and learning rate'\n"
+                      "set xlabel '{/Symbol b} = depth / width'\nset ylabel 'learning rate / (2 / {/Symbol l}_{max}(c K_0))'\n"
+                      "set logscale y\nset key outside right\nset offsets 0.02, 0.02, 0, 0\n"
+                      "plot dat index 0 using 1:2 with points pt 7 ps 1.6 lc rgb '#1b9e77' title 'lazy', \\\n"
+                      "     dat index 1 using 1:2 with points pt 5 ps 1.6 lc rgb '#d95f02' title 'weak feature learning', \\\n"
+                      "     dat index 2 using 1:2 with points pt 9 ps 1.6 lc rgb '#7570b3' title 'unstable', \\\n"
+                      "     dat index 1 using 1:($3 > 0 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' title 'catapult', \\\n"
+                      "     dat index 0 using 1:($3 > 0 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' notitle\n");
+    if (!rc && isfinite(anchor_b)) {
+        char body[2048];
+        snprintf(body, sizeof body,
+                 "fracs = '%s'\nb0 = %.8g\nd0 = %.8g\n"
+                 "set title 'Final relative kernel drift ||K_T - K_0||_F / ||K_0||_F against {/Symbol b}'\n"
+                 "set xlabel '{/Symbol b} = depth / width'\nset ylabel 'relative drift'\nset logscale xy\n"
+                 "plot for [i=1:words(fracs)] dat index (i-1) using 1:2 with points pt 7 lc i "
+                 "title 'lr fraction '.word(fracs,i), \\\n"
+                 "     d0 * (x / b0) with lines dt 2 lc rgb 'black' title '{/Symbol \\265} {/Symbol b} (1/n at fixed depth)', \\\n"
+                 "     d0 * sqrt(x / b0) with lines dt 3 lc rgb 'black' title '{/Symbol \\265} {/Symbol b}^{1/2}'\n",
+                 ftitles.s ? ftitles.s : "", anchor_b, anchor_d);
+        rc = fig_draw(figdir, "drift_beta", &dr, body);
+    }
+    if (!rc && nw > 0)
+        rc = fig_draw(figdir, "kregression", &kr,
+                      "set title 'Test error: trained network against kernel regression'\n"
+                      "set xlabel 'width'\nset ylabel 'test RMSE (mean over non-unstable cells)'\nset logscale x\n"
+                      "plot dat using 1:2 with linespoints pt 7 title 'network', "
+                      "dat using 1:3 with linespoints pt 5 title 'kernel regression, K_0', "
+                      "dat using 1:4 with linespoints pt 9 title 'K_T (after kernel)', "
+                      "dat using 1:5 with linespoints pt 11 title 'K_{/Symbol \\245} (infinite width)'\n");
+    fig_text_free(&map);
+    fig_text_free(&dr);
+    fig_text_free(&kr);
+    fig_text_free(&ftitles);
     return rc;
 }
 

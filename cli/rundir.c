@@ -286,3 +286,35 @@ void cli_run_abort(cli_run *r)
     cJSON_Delete(r->artifacts);
     r->artifacts = NULL;
 }
+
+cJSON *cli_read_json(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        cli_errorf("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = 2 * cap + 8192;
+            char *p = realloc(text, cap);
+            if (!p) break;
+            text = p;
+        }
+        size_t got = fread(text + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0) break;
+    }
+    fclose(fp);
+    if (!text) {
+        cli_errorf("%s: out of memory", path);
+        return NULL;
+    }
+    text[len] = 0;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) cli_errorf("%s: not valid JSON", path);
+    return j;
+}

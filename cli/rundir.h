@@ -45,6 +45,8 @@ void cli_run_abort(cli_run *r);
 /* JSON object describing the spec and the conventions (for manifests). */
 cJSON *cli_spec_json(const ntk_spec *spec);
 cJSON *cli_conventions_json(void);
+/* A JSON file (a run's manifest.json), or NULL with a message. */
+cJSON *cli_read_json(const char *path);
 /* Monotonic seconds. */
 double cli_now(void);
 #endif

@@ -1,0 +1,412 @@
+/* cmd_sweep.c -- `ntkdrift sweep`: a grid over depth x width (hence beta) x learning rate x seed,
+ * each cell a complete `train` run of the tracking engine in cells/cell_<i>/, then cells.csv with
+ * one row per cell and its regime label (docs/sweep.md).  Cells are dealt round-robin to MPI ranks
+ * (when launched by mpirun); within a rank they run one after another on the BLAS threads.  A cell
+ * whose run directory is complete is never recomputed, a killed one resumes from its checkpoint,
+ * and cells.csv is rebuilt from the cells' own files, so --resume ends identical to one run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "config.h"
+#include "figure.h"
+#include "mpi_util.h"
+#include "plots.h"
+#include "rundir.h"
+#include "study.h"
+#include "train_data.h"
+#include "train_run.h"
+
+typedef struct {
+    int depth, width, seed;
+    double lr_frac;
+} sweep_cell;
+
+typedef struct {
+    cli_config c;
+    sweep_cell *cells;
+    int ncells;
+    cli_run run;
+    bool run_open;
+    cli_mpi mpi;
+} sweep_ctx;
+
+/* What a finished cell's files say. */
+typedef struct {
+    double eta, steps, loss0, loss_max, loss_T, loss_eval_T, drift_fro, drift_op, lin_err, pert_err, pw_err;
+    double lmax0, lmaxT, err_k0, err_kT, err_kinf, t_end;
+    int diverged;
+    cli_table metrics;
+} cell_result;
+
+static void cell_dir(const sweep_ctx *s, int i, char *buf, size_t cap)
+{
+    char rel[48];
+    snprintf(rel, sizeof rel, "cells/cell_%05d", i);
+    cli_run_path(&s->run, rel, buf, cap);
+}
+
+static bool exists(const char *dir, const char *file)
+{
+    char p[CLI_PATH_MAX + 192];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    return stat(p, &sb) == 0;
+}
+
+static int build_grid(sweep_ctx *s)
+{
+    cli_config *c = &s->c;
+    int nd = c->study_depths_count ? c->study_depths_count : 1, nw = c->study_widths_count ? c->study_widths_count : 1;
+    int nl = c->lr_fracs_count ? c->lr_fracs_count : 1, ns = c->seeds_count ? c->seeds_count : 1;
+    long n = (long)nd * nw * nl * ns;
+    if (n > 100000) {
+        cli_errorf("sweep: %ld cells is more than 100000", n);
+        return CLI_EXIT_USAGE;
+    }
+    if (c->lr <= 0 && c->lr_frac <= 0 && !c->lr_fracs_count) {
+        cli_errorf("sweep: give --lr-fracs (or --lr-frac / --lr)");
+        return CLI_EXIT_USAGE;
+    }
+    s->cells = malloc((size_t)n * sizeof *s->cells);
+    if (!s->cells) return CLI_EXIT_FAIL;
+    s->ncells = 0;
+    for (int a = 0; a < nd; a++)
+        for (int b = 0; b < nw; b++)
+            for (int l = 0; l < nl; l++)
+                for (int r = 0; r < ns; r++)
+                    s->cells[s->ncells++] = (sweep_cell){
+                        c->study_depths_count ? c->study_depths[a] : c->depth,
+                        c->study_widths_count ? c->study_widths[b] : c->width,
+                        c->seeds_count ? c->seeds[r] : (int)c->seed,
+                        c->lr_fracs_count ? c->lr_fracs[l] : c->lr_frac};
+    return 0;
+}
+
+/* The train configuration of cell i (owned lists of its own), writing into dir. */
+static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *cc)
+{
+    int rc = cli_config_copy(cc, &s->c);
+    if (rc) return rc;
+    const sweep_cell *k = &s->cells[i];
+    free(cc->study_widths);
+    free(cc->study_depths);
+    free(cc->seeds);
+    free(cc->lr_fracs);
+    free(cc->widths);
+    cc->study_widths = cc->study_depths = cc->seeds = cc->widths = NULL;
+    cc->lr_fracs = NULL;
+    cc->study_widths_count = cc->study_depths_count = cc->seeds_count = cc->widths_count = cc->lr_fracs_count = 0;
+    cc->depth = k->depth;
+    cc->width = k->width;
+    cc->seed = (uint64_t)k->seed;
+    if (s->c.lr_fracs_count || s->c.lr <= 0) cc->lr_frac = k->lr_frac;
+    snprintf(cc->command, sizeof cc->command, "train");
+    snprintf(cc->out, sizeof cc->out, "%s", dir);
+    cc->resume[0] = 0;
+    if (exists(dir, "checkpoint.npz") && exists(dir, "config.yaml"))
+        snprintf(cc->resume, sizeof cc->resume, "%s", dir); /* killed mid-cell: continue it */
+    return 0;
+}
+
+/* Bad input is refused before anything is written: every cell's spec, and the data once. */
+static int validate(sweep_ctx *s)
+{
+    for (int i = 0; i < s->ncells; i++) {
+        cli_config cc;
+        ntk_spec spec;
+        int rc = cell_config(s, i, "", &cc);
+        if (!rc) rc = cli_config_spec(&cc, &spec);
+        if (!rc && i == 0) {
+            ntk_dataset d = {0};
+            char desc[CLI_PATH_MAX + 64];
+            rc = cli_train_data(&cc, &d, desc, sizeof desc);
+            ntk_dataset_free(&d);
+            s->c.n0 = cc.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
+        }
+        cli_config_free(&cc);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int run_cells(sweep_ctx *s, int argc, char **argv)
+{
+    for (int i = 0; i < s->ncells; i++) {
+        if (i % s->mpi.size != s->mpi.rank) continue;
+        char dir[CLI_PATH_MAX + 64];
+        cell_dir(s, i, dir, sizeof dir);
+        if (exists(dir, "manifest.json")) continue; /* done before a resume */
+        cli_config cc;
+        int rc = cell_config(s, i, dir, &cc);
+        if (rc) return rc;
+        double t0 = cli_now();
+        rc = train_execute(&cc, argc, argv, 1); /* takes over cc */
+        if (rc && rc != CLI_EXIT_DIVERGED) {
+            cli_errorf("sweep: cell %d (depth %d, width %d, lr_frac %g, seed %d) failed; rerun with --resume %s",
+                       i, s->cells[i].depth, s->cells[i].width, s->cells[i].lr_frac, s->cells[i].seed, s->run.dir);
+            return rc;
+        }
+        fprintf(stderr, "sweep: cell %d/%d depth %d width %d lr_frac %g seed %d: %s, %.1f s\n", i + 1, s->ncells,
+                s->cells[i].depth, s->cells[i].width, s->cells[i].lr_frac, s->cells[i].seed,
+                rc ? "diverged" : "done", cli_now() - t0);
+    }
+    return 0;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Kernel regression with the infinite-width NTK of the cell's network on the same data (ridge
+ * relative to the mean diagonal as for K_0 and K_T); the matrices and prediction go to kinf.npz. */
+static int kinf_regression(const sweep_ctx *s, int i, const char *dir, double *err)
+{
+    *err = NAN;
+    cli_config cc;
+    int rc = cell_config(s, i, dir, &cc);
+    if (rc) return rc;
+    ntk_dataset d = {0};
+    ntk_spec spec;
+    char desc[CLI_PATH_MAX + 64];
+    double *K = NULL, *Ke = NULL, *pred = NULL;
+    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_config_spec(&cc, &spec))) goto out;
+    size_t N = d.n_train, M = d.n_eval, k = (size_t)d.k;
+    if (M == 0) goto out; /* no eval set: no test errors */
+    K = malloc(N * N * sizeof *K);
+    Ke = malloc(M * N * sizeof *Ke);
+    pred = malloc(M * k * sizeof *pred);
+    if (!K || !Ke || !pred) {
+        rc = CLI_EXIT_FAIL;
+        cli_errorf("out of memory");
+        goto out;
+    }
+    ntk_limit_opts o = {0};
+    if (ntk_limit_full(&spec, &o, N, d.X_train, NULL, K, NULL, NULL) != NTK_OK ||
+        ntk_limit_cross(&spec, &o, M, d.X_eval, N, d.X_train, NULL, Ke, NULL, NULL) != NTK_OK) {
+        cli_errorf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    double md = 0;
+    for (size_t a = 0; a < N; a++) md += K[a * N + a] / (double)N;
+    if (ntk_krr(N, K, (int)k, d.Y_train, cc.ridge * md, M, Ke, pred, NULL) == NTK_OK) {
+        double e2 = 0;
+        for (size_t a = 0; a < M * k; a++) e2 += (pred[a] - d.Y_eval[a]) * (pred[a] - d.Y_eval[a]);
+        *err = sqrt(e2 / (double)(M * k));
+    }
+    char path[CLI_PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/kinf.npz", dir);
+    size_t shK[2] = {N, N}, shKe[2] = {M, N}, shY[2] = {N, k}, shYe[2] = {M, k}, sh1[1] = {1};
+    double ridge = cc.ridge * md;
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf", NTK_NPY_F64, 2, shK, K);
+    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf_eval", NTK_NPY_F64, 2, shKe, Ke);
+    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 2, shY, d.Y_train);
+    if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_NPY_F64, 2, shYe, d.Y_eval);
+    if (st == NTK_OK) st = ntk_npz_add(w, "pred", NTK_NPY_F64, 2, shYe, pred);
+    if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_NPY_F64, 1, sh1, &ridge);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    if (st != NTK_OK) {
+        cli_errorf("sweep: writing %s: %s", path, ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+    }
+out:
+    free(K);
+    free(Ke);
+    free(pred);
+    ntk_dataset_free(&d);
+    cli_config_free(&cc);
+    return rc;
+}
+
+static int read_cell(const sweep_ctx *s, int i, cell_result *r)
+{
+    char dir[CLI_PATH_MAX + 64], path[CLI_PATH_MAX + 96];
+    cell_dir(s, i, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cJSON *m = cli_read_json(path);
+    if (!m) return CLI_EXIT_FAIL;
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(m, "train");
+    const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tj, "outcome");
+    r->diverged = cJSON_IsString(oc) && strcmp(oc->valuestring, "diverged") == 0;
+    r->eta = num(tj, "eta");
+    r->steps = num(tj, "steps");
+    r->loss0 = num(tj, "initial_loss");
+    r->loss_max = num(tj, "max_loss");
+    cJSON_Delete(m);
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    int rc = cli_table_read(path, &r->metrics);
+    if (rc) return rc;
+    const cli_table *t = &r->metrics;
+    size_t last = t->nrows ? t->nrows - 1 : 0;
+#define LAST(name) cli_table_at(t, last, cli_table_col(t, name))
+    r->loss_T = LAST("loss");
+    r->loss_eval_T = LAST("loss_eval");
+    r->drift_fro = LAST("drift_fro");
+    r->drift_op = LAST("drift_op");
+    r->lin_err = LAST("lin_err");
+    r->pert_err = LAST("pert_err");
+    r->pw_err = LAST("pw_err");
+    r->lmaxT = LAST("lambda_max");
+    r->err_kT = LAST("krr_eval_err");
+    r->t_end = LAST("t");
+#undef LAST
+    r->lmax0 = cli_table_at(t, 0, cli_table_col(t, "lambda_max"));
+    r->err_k0 = cli_table_at(t, 0, cli_table_col(t, "krr_eval_err"));
+    return kinf_regression(s, i, dir, &r->err_kinf);
+}
+
+/* drift_fro at t = tau, linear between snapshots (NaN beyond the run). */
+static double drift_at(const cli_table *t, double tau)
+{
+    int ct = cli_table_col(t, "t"), cd = cli_table_col(t, "drift_fro");
+    for (size_t r = 1; r < t->nrows; r++) {
+        double t0 = cli_table_at(t, r - 1, ct), t1 = cli_table_at(t, r, ct);
+        if (tau >= t0 && tau <= t1 && t1 > t0) {
+            double w = (tau - t0) / (t1 - t0);
+            return (1 - w) * cli_table_at(t, r - 1, cd) + w * cli_table_at(t, r, cd);
+        }
+    }
+    return NAN;
+}
+
+/* Regime by what happened (docs/sweep.md): unstable = diverged, or the loss did not fall below
+ * unstable_loss_ratio x its initial value; lazy = the kernel stayed put (relative drift and
+ * linearization error both small); weak feature learning otherwise.  Catapult: a loss spike above
+ * (1 + catapult_spike) x initial, then convergence with a smaller top eigenvalue. */
+static const char *regime(const cli_config *c, const cell_result *r, int *catapult)
+{
+    bool unstable = r->diverged || !(r->loss_T < c->unstable_loss_ratio * r->loss0);
+    *catapult = !unstable && r->loss_max > (1 + c->catapult_spike) * r->loss0 && r->lmaxT < r->lmax0;
+    if (unstable) return "unstable";
+    if (r->drift_fro <= c->lazy_drift && r->lin_err <= c->lazy_lin_err) return "lazy";
+    return "weak_feature_learning";
+}
+
+static int write_cells_csv(sweep_ctx *s)
+{
+    cell_result *res = calloc((size_t)s->ncells, sizeof *res);
+    if (!res) return CLI_EXIT_FAIL;
+    int rc = 0;
+    double tau = s->c.tau;
+    for (int i = 0; i < s->ncells && !rc; i++) {
+        rc = read_cell(s, i, &res[i]);
+        if (!rc && s->c.tau <= 0 && !res[i].diverged && (tau <= 0 || res[i].t_end < tau)) tau = res[i].t_end;
+    }
+    fig_text b = {0};
+    fig_printf(&b, "depth,width,beta,lr,lr_frac,seed,steps,outcome,regime,catapult,drift_fro,drift_op,tau,drift_tau,"
+                   "lin_err,pert_err,pw_err,loss0,loss_T,loss_max,loss_eval_T,lambda_max_0,lambda_max_T,test_err_net,"
+                   "test_err_k0,test_err_kT,test_err_kinf,regime_code,run\n");
+    for (int i = 0; i < s->ncells && !rc; i++) {
+        const sweep_cell *k = &s->cells[i];
+        const cell_result *r = &res[i];
+        int cat = 0;
+        const char *lab = regime(&s->c, r, &cat);
+        double beta = k->depth > 0 ? (double)k->depth / k->width : 0;
+        fig_printf(&b, "%d,%d,%.8g,%.10g,%.8g,%d,%.0f,%s,%s,%d,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
+                       "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,cells/cell_%05d\n",
+                   k->depth, k->width, beta, r->eta, k->lr_frac, k->seed, r->steps,
+                   r->diverged ? "diverged" : "completed", lab, cat, r->drift_fro, r->drift_op, tau,
+                   drift_at(&r->metrics, tau), r->lin_err, r->pert_err, r->pw_err, r->loss0, r->loss_T, r->loss_max,
+                   r->loss_eval_T, r->lmax0, r->lmaxT, sqrt(2 * r->loss_eval_T), r->err_k0, r->err_kT, r->err_kinf,
+                   lab[0] == 'l' ? 0 : lab[0] == 'w' ? 1 : 2, i);
+    }
+    for (int i = 0; i < s->ncells; i++) cli_table_free(&res[i].metrics);
+    free(res);
+    if (!rc && b.oom) rc = CLI_EXIT_FAIL;
+    char path[CLI_PATH_MAX + 32];
+    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, "cells.csv", path, sizeof path), b.s, b.len) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+    }
+    fig_text_free(&b);
+    if (!rc) cli_run_wrote(&s->run, "cells.csv");
+    return rc;
+}
+
+static int finish(sweep_ctx *s, int argc, char **argv)
+{
+    size_t sh1[1] = {(size_t)s->ncells};
+    cli_run_artifact(&s->run, "cells.csv", NULL, NULL, 1, sh1, "one row per cell (docs/sweep.md)");
+    cli_run_artifact(&s->run, "cells/", NULL, NULL, 1, sh1,
+                     "cell_<i>/: the cell's complete train run directory, plus kinf.npz (infinite-width "
+                     "kernel regression)");
+    cJSON *extra = cJSON_CreateObject();
+    cJSON *sj = cJSON_AddObjectToObject(extra, "sweep");
+    cJSON_AddNumberToObject(sj, "cells", s->ncells);
+    cJSON_AddNumberToObject(sj, "ranks", s->mpi.size);
+    cJSON_AddNumberToObject(sj, "lazy_drift", s->c.lazy_drift);
+    cJSON_AddNumberToObject(sj, "lazy_lin_err", s->c.lazy_lin_err);
+    cJSON_AddNumberToObject(sj, "unstable_loss_ratio", s->c.unstable_loss_ratio);
+    cJSON_AddNumberToObject(sj, "catapult_spike", s->c.catapult_spike);
+    cJSON_AddStringToObject(sj, "test_errors", "root mean squared error on the eval set, network and kernel "
+                                               "regression (ridge relative to the kernel's mean diagonal)");
+    cJSON_AddStringToObject(sj, "regimes", "unstable: diverged or loss_T >= unstable_loss_ratio * loss0; lazy: "
+                                           "drift_fro <= lazy_drift and lin_err <= lazy_lin_err; else "
+                                           "weak_feature_learning; catapult: loss_max > (1 + catapult_spike) loss0, "
+                                           "converged, lambda_max_T < lambda_max_0");
+    ntk_spec spec;
+    cli_config cc;
+    char dir[CLI_PATH_MAX + 64];
+    cell_dir(s, 0, dir, sizeof dir);
+    int rc = cell_config(s, 0, dir, &cc);
+    if (!rc) rc = cli_config_spec(&cc, &spec);
+    if (!rc) rc = cli_run_finish(&s->run, &s->c, &spec, extra, argc, argv);
+    else cJSON_Delete(extra);
+    cli_config_free(&cc);
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    sweep_ctx s;
+    memset(&s, 0, sizeof s);
+    train_config_defaults(&s.c, "sweep");
+    int rc = cli_config_parse_args(&s.c, argc, argv, "sweep");
+    if (rc >= 0) {
+        cli_config_free(&s.c);
+        return rc;
+    }
+    cli_mpi_start(&s.mpi);
+    if (s.c.resume[0] && (rc = cli_config_reload(&s.c, "sweep"))) goto done;
+    if ((rc = build_grid(&s)) || (rc = validate(&s))) goto done;
+    if (s.mpi.rank == 0) {
+        if (s.c.resume[0]) {
+            rc = cli_run_open_existing(&s.run, s.c.resume, "sweep");
+        } else {
+            rc = cli_run_create(&s.run, &s.c, "sweep");
+            if (!rc) rc = cli_run_write_config(&s.run, &s.c);
+        }
+        s.run_open = !rc;
+        char path[CLI_PATH_MAX + 32];
+        if (!rc && ntk_mkdir_p(cli_run_path(&s.run, "cells", path, sizeof path)) != NTK_OK) {
+            cli_errorf("%s", ntk_last_error());
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+    if ((rc = cli_mpi_agree(&s.mpi, rc))) goto done;
+    cli_mpi_bcast(&s.mpi, s.run.dir, (int)sizeof s.run.dir);
+    ntk_set_threads(s.c.threads);
+    rc = cli_mpi_agree(&s.mpi, run_cells(&s, argc, argv));
+    if (rc || s.mpi.rank != 0) goto done;
+    if ((rc = write_cells_csv(&s)) || (rc = finish(&s, argc, argv))) goto done;
+    s.run_open = false;
+    if (plot_run(s.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the sweep itself is complete)\n");
+    printf("ntkdrift sweep: %d cells\n  run directory: %s\n", s.ncells, s.run.dir);
+done:
+    if (s.run_open && !s.c.resume[0] && rc) {
+        fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
+    }
+    cli_mpi_stop(&s.mpi);
+    free(s.cells);
+    cli_config_free(&s.c);
+    return rc;
+}
