@@ -9,6 +9,8 @@ int cmd_train(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 /* 1 when built with MPI (ensemble runs under mpirun). */
 int cli_have_mpi(void);
 #endif

@@ -54,6 +54,7 @@ typedef struct {
     double unstable_loss_ratio;  /* unstable: diverged, or final loss >= this * initial loss */
     double catapult_spike;       /* catapult: some step's loss > (1 + this) * initial loss, then converged */
     double tau;                  /* drift reported at t = eta * step = tau (0: the smallest eta T of the cells) */
+    int quick;                   /* study: the CI-sized form */
     /* ensemble */
     long members;                /* M per cell */
     double s_norm;               /* s = ||x||^2 / n0 of the probe input */

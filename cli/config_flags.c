@@ -157,7 +157,7 @@ enum {
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
     OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
-    OPT_TAU, OPT_HELP
+    OPT_TAU, OPT_QUICK, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -190,6 +190,7 @@ static const struct option long_opts[] = {
     {"lr-fracs", required_argument, 0, OPT_LRFRACS}, {"lazy-drift", required_argument, 0, OPT_LAZYDRIFT},
     {"lazy-lin-err", required_argument, 0, OPT_LAZYLIN}, {"unstable-loss-ratio", required_argument, 0, OPT_UNSTABLE},
     {"catapult-spike", required_argument, 0, OPT_CATAPULT}, {"tau", required_argument, 0, OPT_TAU},
+    {"quick", no_argument, 0, OPT_QUICK},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -435,6 +436,13 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_UNSTABLE: rc = parse_double("unstable-loss-ratio", optarg, &c->unstable_loss_ratio); break;
         case OPT_CATAPULT: rc = parse_double("catapult-spike", optarg, &c->catapult_spike); break;
         case OPT_TAU: rc = parse_double("tau", optarg, &c->tau); break;
+        case OPT_QUICK:
+            if (strcmp(command, "study") != 0) {
+                cli_errorf("--quick: only for ntkdrift study");
+                rc = 2;
+            } else
+                c->quick = 1;
+            break;
         case OPT_SAMPLER:
             if (strcmp(optarg, "lazy") == 0 || strcmp(optarg, "full") == 0) c->sampler_full = optarg[0] == 'f';
             else {

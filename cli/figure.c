@@ -59,16 +59,20 @@ static int write_file(const char *dir, const char *name, const char *ext, const 
     return 0;
 }
 
-/* Run `gnuplot -e "outfile='NAME.png.part'" NAME.gp` in dir; its exit status (127: not found). */
-static int run_gnuplot(const char *dir, const char *name)
+/* Run `gnuplot -e "[term='TERM'; ]outfile='OUT'" NAME.gp` in dir; its exit status (127: not found). */
+static int run_gnuplot(const char *dir, const char *name, const char *term, const char *out)
 {
-    char script[160], expr[200];
+    char script[160], expr[600];
     snprintf(script, sizeof script, "%s.gp", name);
-    snprintf(expr, sizeof expr, "outfile='%s.png.part'", name);
+    if (term) snprintf(expr, sizeof expr, "term='%s'; outfile='%s'", term, out);
+    else snprintf(expr, sizeof expr, "outfile='%s'", out);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        /* quiet: warnings such as an empty data block are not errors; a failure is reported by the
+         * exit status, and `gnuplot NAME.gp` in the figure directory shows why */
         FILE *null = freopen("/dev/null", "w", stdout);
+        null = freopen("/dev/null", "w", stderr);
         (void)null;
         if (chdir(dir) != 0) _exit(126);
         execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
@@ -92,8 +96,10 @@ int fig_draw(const char *figdir, const char *name, const fig_text *dat, const ch
                "# %s.gp -- written by ntkdrift; redraw with `gnuplot %s.gp` in this directory.\n"
                "# Data: %s.dat (gnuplot blocks; the header comments name the columns).\n"
                "if (!exists(\"outfile\")) outfile = '%s.png'\n"
-               "set terminal pngcairo size 960,640 enhanced font 'sans,11'\n"
+               "if (!exists(\"term\")) term = \"pngcairo size 960,640 enhanced font 'sans,11'\"\n"
+               "set terminal @term\n"
                "set output outfile\n"
+               "set encoding utf8\n"
                "set grid lc rgb '#dddddd'\n"
                "set key top left box opaque\n"
                "dat = '%s.dat'\n%s",
@@ -103,18 +109,48 @@ int fig_draw(const char *figdir, const char *name, const fig_text *dat, const ch
     if (!rc) rc = write_file(figdir, name, "gp", gp.s, gp.len);
     fig_text_free(&gp);
     if (rc) return rc;
-    int st = run_gnuplot(figdir, name);
-    char part[CLI_PATH_MAX + 128], png[CLI_PATH_MAX + 128];
+    char part[CLI_PATH_MAX + 128], png[CLI_PATH_MAX + 128], rel[160];
+    snprintf(rel, sizeof rel, "%s.png.part", name);
+    int st = run_gnuplot(figdir, name, NULL, rel);
     snprintf(part, sizeof part, "%s/%s.png.part", figdir, name);
     snprintf(png, sizeof png, "%s/%s.png", figdir, name);
     if (st == 0 && rename(part, png) == 0) return 0;
     unlink(part);
     if (!warned) {
         fprintf(stderr, "ntkdrift: note: %s; figures left as .gp + .dat in %s\n",
-                st == 127 ? "gnuplot is not installed (Debian: gnuplot-nox)" : "gnuplot failed", figdir);
+                st == 127 ? "gnuplot is not installed (Debian: gnuplot-nox)"
+                          : "gnuplot failed (run `gnuplot NAME.gp` there to see why)", figdir);
         warned = 1;
     }
     return 0;
+}
+
+char *fig_svg(const char *figdir, const char *name)
+{
+    char rel[160], path[CLI_PATH_MAX + 192];
+    snprintf(rel, sizeof rel, "%s.svg.part", name);
+    snprintf(path, sizeof path, "%s/%s", figdir, rel);
+    int st = run_gnuplot(figdir, name, "svg size 960,640 dynamic enhanced font \"sans,11\" background rgb \"white\"",
+                         rel);
+    char *svg = NULL;
+    FILE *fp = st == 0 ? fopen(path, "rb") : NULL;
+    if (fp) {
+        size_t len = 0, cap = 0;
+        for (;;) {
+            if (len + 4097 > cap) {
+                char *p = realloc(svg, cap = 2 * cap + 8192);
+                if (!p) break;
+                svg = p;
+            }
+            size_t got = fread(svg + len, 1, cap - len - 1, fp);
+            len += got;
+            if (!got) break;
+        }
+        if (svg) svg[len] = 0;
+        fclose(fp);
+    }
+    unlink(path);
+    return svg;
 }
 
 /* ------------------------------------------------------------------ tables */

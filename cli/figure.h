@@ -21,6 +21,10 @@ void fig_text_free(fig_text *t);
  * stderr and leaves the .dat and .gp in place (still 0).  Non-zero only if writing failed. */
 int fig_draw(const char *figdir, const char *name, const fig_text *dat, const char *body);
 
+/* FIGDIR/NAME.gp drawn again as SVG text (malloc'ed), for embedding in a report; NULL when
+ * gnuplot is missing or fails. */
+char *fig_svg(const char *figdir, const char *name);
+
 /* A CSV file with a one-line header: numeric cells ("nan" allowed; text cells read as NaN). */
 typedef struct {
     size_t ncols, nrows;

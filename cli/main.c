@@ -10,6 +10,7 @@ static void usage(FILE *fp)
     fprintf(fp,
             "usage: ntkdrift <command> [flags]   (ntkdrift <command> --help for its flags)\n\n"
             "commands:\n"
+            "  study      the main job: regime sweep on Fashion-MNIST + circle spectral bias + report\n"
             "  kernel     empirical NTK of a network on a dataset (full, per layer, multi-output)\n"
             "  limit      infinite-width NNGP and NTK of the same network on the same data\n"
             "  profile    kernel profile K(x_0, x(gamma)) on the circle over seeds and widths, with the limit\n"
@@ -17,7 +18,8 @@ static void usage(FILE *fp)
             "  train      gradient descent with the NTK tracked, drift metrics and predicted dynamics\n"
             "  ensemble   Monte Carlo over initializations on (depth, width) grids (Hanin-Nica)\n"
             "  sweep      regime map: training runs over depth x width x learning rate x seed\n"
-            "  plot       (re)draw the figures of finished runs (gnuplot)\n\n"
+            "  plot       (re)draw the figures of finished runs (gnuplot)\n"
+            "  report     one self-contained HTML page (figures, tables, configuration) for runs\n\n"
             "  --version  print the version\n");
 }
 
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "ensemble") == 0) return cmd_ensemble(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "study") == 0) return cmd_study(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s'\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;

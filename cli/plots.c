@@ -9,6 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #include "figure.h"
 #include "ntkdrift.h"
 #include "rundir.h"
@@ -99,28 +103,28 @@ static int plot_ensemble(const char *run, const char *figdir)
     snprintf(body, sizeof body,
              "widths = '%s'\n"
              "set title 'Kernel fluctuations at initialization: R = E[K^2]/E[K]^2 (Hanin-Nica)'\n"
-             "set xlabel '{/Symbol b} = depth / width'\nset ylabel 'log R'\n"
+             "set xlabel 'β = depth / width'\nset ylabel 'log R'\n"
              "plot for [i=1:words(widths)] dat index (i-1) using 1:2:3 with yerrorbars pt 7 lc i "
              "title 'K(x,x), n = '.word(widths,i), \\\n"
              "     for [i=1:words(widths)] dat index (i-1) using 1:4:5 with yerrorbars pt 6 lc i "
              "title 'K_d, n = '.word(widths,i), \\\n"
              "     for [i=1:words(widths)] dat index (i-1) using 1:6 with lines dt 2 lc i "
-             "title 'log {/Symbol P}(1+5/n_l), n = '.word(widths,i), \\\n"
-             "     5*x with lines lc rgb 'black' dt 3 title '5{/Symbol b} (exp(5{/Symbol b}))'\n",
+             "title 'log Π(1+5/n_l), n = '.word(widths,i), \\\n"
+             "     5*x with lines lc rgb 'black' dt 3 title '5β (exp(5β))'\n",
              titles.s ? titles.s : "");
     rc = titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "hn_logR", &d1, body);
     if (!rc && isfinite(C)) {
         snprintf(body, sizeof body,
                  "widths = '%s'\n"
-                 "set title 'First SGD step: |E {/Symbol D}K| / (E K {/Symbol l}) against {/Symbol b}'\n"
-                 "set xlabel '{/Symbol b} = depth / width'\nset ylabel '|E {/Symbol D}K| / ({/Symbol l} E K)'\n"
+                 "set title 'First SGD step: |E ΔK| / (E K λ) against β'\n"
+                 "set xlabel 'β = depth / width'\nset ylabel '|E ΔK| / (λ E K)'\n"
                  "set logscale y\n"
                  "plot for [i=1:words(widths)] dat index (i-1) using 1:2:3 with yerrorbars pt 7 lc i "
                  "title 'pathwise, n = '.word(widths,i), \\\n"
                  "     for [i=1:words(widths)] dat index (i-1) using 1:4 with points pt 6 lc i "
                  "title 'literal, n = '.word(widths,i), \\\n"
                  "     for [i=1:words(widths)] dat index (i-1) using 1:5 with lines dt 2 lc i "
-                 "title 'C (d^2/n) e^{5{/Symbol b}}, C = %.3g fitted, n = '.word(widths,i)\n",
+                 "title 'C (d^2/n) e^{5β}, C = %.3g fitted, n = '.word(widths,i)\n",
                  titles.s ? titles.s : "", C);
         rc = fig_draw(figdir, "hn_dK", &d2, body);
     }
@@ -152,16 +156,29 @@ static int plot_sweep(const char *figdir, const cli_table *t)
     size_t nf = distinct(t, cf, fr, 64), nw = distinct(t, cw, ws, 64);
     fig_text ftitles = {0};
     double anchor_b = NAN, anchor_d = NAN;
-    for (size_t i = 0; i < nf; i++) {
-        fig_printf(&ftitles, "%s%g", i ? " " : "", fr[i]);
-        fig_printf(&dr, "# lr_frac %g\n# beta drift_fro (completed, beta > 0)\n", fr[i]);
-        for (size_t r = 0; r < t->nrows; r++) {
-            double b = cli_table_at(t, r, cb), d = cli_table_at(t, r, cd);
-            if (cli_table_at(t, r, cf) != fr[i] || (int)cli_table_at(t, r, code) == 2 || !(b > 0) || !(d > 0)) continue;
-            fig_printf(&dr, "%.8g %.8g\n", b, d);
-            if (isnan(anchor_b) || b < anchor_b) anchor_b = b, anchor_d = d;
+    int nblocks = 0;
+    for (size_t i = 0; i < nf; i++) { /* one block per learning-rate fraction that has points */
+        int npts = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t r = 0; r < t->nrows; r++) {
+                double b = cli_table_at(t, r, cb), d = cli_table_at(t, r, cd);
+                if (cli_table_at(t, r, cf) != fr[i] || (int)cli_table_at(t, r, code) == 2 || !(b > 0) || !(d > 0))
+                    continue;
+                if (pass == 0) {
+                    npts++;
+                    continue;
+                }
+                fig_printf(&dr, "%.8g %.8g\n", b, d);
+                if (isnan(anchor_b) || b < anchor_b) anchor_b = b, anchor_d = d;
+            }
+            if (pass == 0 && npts == 0) break;
+            if (pass == 0) {
+                fig_printf(&ftitles, "%s%g", nblocks++ ? " " : "", fr[i]);
+                fig_printf(&dr, "# lr_frac %g\n# beta drift_fro (completed, beta > 0)\n", fr[i]);
+            } else {
+                fig_printf(&dr, "\n\n");
+            }
         }
-        fig_printf(&dr, "\n\n");
     }
     fig_printf(&kr, "# width mean test RMSE over non-unstable cells: network K_0 K_T K_inf\n");
     for (size_t i = 0; i < nw; i++) {
@@ -179,8 +196,8 @@ static int plot_sweep(const char *figdir, const cli_table *t)
         fig_printf(&kr, "\n");
     }
     int rc = fig_draw(figdir, "regime_map", &map,
-                      "set title 'Regimes of training over {/Symbol b} = depth/width and learning rate'\n"
-                      "set xlabel '{/Symbol b} = depth / width'\nset ylabel 'learning rate / (2 / {/Symbol l}_{max}(c K_0))'\n"
+                      "set title 'Regimes of training over β = depth/width and learning rate'\n"
+                      "set xlabel 'β = depth / width'\nset ylabel 'learning rate / (2 / λ_{max}(c K_0))'\n"
                       "set logscale y\nset key outside right\nset offsets 0.02, 0.02, 0, 0\n"
                       "plot dat index 0 using 1:2 with points pt 7 ps 1.6 lc rgb '#1b9e77' title 'lazy', \\\n"
                       "     dat index 1 using 1:2 with points pt 5 ps 1.6 lc rgb '#d95f02' title 'weak feature learning', \\\n"
@@ -191,12 +208,12 @@ static int plot_sweep(const char *figdir, const cli_table *t)
         char body[2048];
         snprintf(body, sizeof body,
                  "fracs = '%s'\nb0 = %.8g\nd0 = %.8g\n"
-                 "set title 'Final relative kernel drift ||K_T - K_0||_F / ||K_0||_F against {/Symbol b}'\n"
-                 "set xlabel '{/Symbol b} = depth / width'\nset ylabel 'relative drift'\nset logscale xy\n"
+                 "set title 'Final relative kernel drift ||K_T - K_0||_F / ||K_0||_F against β'\n"
+                 "set xlabel 'β = depth / width'\nset ylabel 'relative drift'\nset logscale xy\n"
                  "plot for [i=1:words(fracs)] dat index (i-1) using 1:2 with points pt 7 lc i "
                  "title 'lr fraction '.word(fracs,i), \\\n"
-                 "     d0 * (x / b0) with lines dt 2 lc rgb 'black' title '{/Symbol \\265} {/Symbol b} (1/n at fixed depth)', \\\n"
-                 "     d0 * sqrt(x / b0) with lines dt 3 lc rgb 'black' title '{/Symbol \\265} {/Symbol b}^{1/2}'\n",
+                 "     d0 * (x / b0) with lines dt 2 lc rgb 'black' title '∝ β (1/n at fixed depth)', \\\n"
+                 "     d0 * sqrt(x / b0) with lines dt 3 lc rgb 'black' title '∝ β^{1/2}'\n",
                  ftitles.s ? ftitles.s : "", anchor_b, anchor_d);
         rc = fig_draw(figdir, "drift_beta", &dr, body);
     }
@@ -207,7 +224,7 @@ static int plot_sweep(const char *figdir, const cli_table *t)
                       "plot dat using 1:2 with linespoints pt 7 title 'network', "
                       "dat using 1:3 with linespoints pt 5 title 'kernel regression, K_0', "
                       "dat using 1:4 with linespoints pt 9 title 'K_T (after kernel)', "
-                      "dat using 1:5 with linespoints pt 11 title 'K_{/Symbol \\245} (infinite width)'\n");
+                      "dat using 1:5 with linespoints pt 11 title 'K_∞ (infinite width)'\n");
     fig_text_free(&map);
     fig_text_free(&dr);
     fig_text_free(&kr);
@@ -262,18 +279,18 @@ static int plot_train(const char *run, const char *figdir)
         {"loss", "set title 'Training loss'\nset xlabel 'step'\nset ylabel 'loss'\nset logscale y\n"
                  "plot dat using 1:3 with linespoints pt 7 ps 0.6 title 'train', "
                  "dat using 1:4 with linespoints pt 6 ps 0.6 title 'eval'\n"},
-        {"drift", "set title 'Kernel drift'\nset xlabel 't = {/Symbol h} step'\nset ylabel 'relative change'\n"
+        {"drift", "set title 'Kernel drift'\nset xlabel 't = η step'\nset ylabel 'relative change'\n"
                   "plot dat using 2:5 with linespoints pt 7 ps 0.6 title '||K_t - K_0||_F / ||K_0||_F', "
                   "dat using 2:6 with linespoints pt 5 ps 0.6 title '||K_t - K_0||_2 / ||K_0||_2', "
                   "dat using 2:7 with linespoints pt 6 ps 0.6 title 'kernel distance S(K_0, K_t)'\n"},
-        {"angles", "set title 'Rotation of the top eigenspace of K_t against K_0'\nset xlabel 't = {/Symbol h} step'\n"
+        {"angles", "set title 'Rotation of the top eigenspace of K_t against K_0'\nset xlabel 't = η step'\n"
                    "set ylabel 'radians / distance'\n"
                    "plot dat using 2:8 with linespoints pt 7 ps 0.6 title 'largest principal angle', "
                    "dat using 2:9 with linespoints pt 6 ps 0.6 title 'projector distance'\n"},
         {"predictions", "set title 'Trajectory error of the predictors: ||f_t - pred|| / ||f_t - f_0||'\n"
                         "set xlabel 'step'\nset ylabel 'relative error'\nset logscale y\n"
                         "plot dat using 1:10 with linespoints pt 7 ps 0.6 title 'frozen K_0 (linearized)', "
-                        "dat using 1:11 with linespoints pt 6 ps 0.6 title 'first order in {/Symbol D}K', "
+                        "dat using 1:11 with linespoints pt 6 ps 0.6 title 'first order in ΔK', "
                         "dat using 1:12 with linespoints pt 5 ps 0.6 title 'piecewise frozen K_t'\n"},
     };
     for (size_t i = 0; i < sizeof figs / sizeof *figs && !rc; i++) rc = fig_draw(figdir, figs[i].name, &d, figs[i].body);
@@ -282,12 +299,65 @@ static int plot_train(const char *run, const char *figdir)
         snprintf(body, sizeof body,
                  "set title 'Top eigenvalues of K_t over training'\nset xlabel 'step'\nset ylabel 'eigenvalue'\n"
                  "set logscale y\nset key outside right\n"
-                 "plot for [i=2:%d] dat using 1:i with linespoints pt 7 ps 0.5 title sprintf('{/Symbol l}_{%%d}', i-1)\n",
+                 "plot for [i=2:%d] dat using 1:i with linespoints pt 7 ps 0.5 title sprintf('λ_{%%d}', i-1)\n",
                  top + 1);
         rc = fig_draw(figdir, "spectrum", &sp, body);
     }
     fig_text_free(&d);
     fig_text_free(&sp);
+    return rc;
+}
+
+/* Spectral bias on a circle grid: |Fourier coefficient k| of the training residual at every snapshot. */
+static int plot_spectral_bias(const char *run, const char *figdir)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.yaml", run);
+    FILE *fp = fopen(path, "r");
+    char line[512];
+    bool grid = false;
+    while (fp && fgets(line, sizeof line, fp))
+        if (strstr(line, "  data: \"circle\"") || strstr(line, "  data: \"circle-pos\"")) grid = true;
+    if (fp) fclose(fp);
+    if (!grid) return 0;
+    snprintf(path, sizeof path, "%s/trajectory.npz", run);
+    ntk_array st = {0}, f = {0}, y = {0};
+    int rc = 0;
+    if (ntk_npz_read(path, "steps", &st) != NTK_OK || ntk_npz_read(path, "f_train", &f) != NTK_OK ||
+        ntk_npz_read(path, "y_train", &y) != NTK_OK || y.count == 0 || f.count != st.count * y.count) {
+        ntk_array_free(&st);
+        ntk_array_free(&f);
+        ntk_array_free(&y);
+        return 0; /* an older or multi-output run: no such figure */
+    }
+    size_t S = st.count, N = y.count, K = N / 2 < 8 ? N / 2 : 8;
+    fig_text d = {0};
+    fig_printf(&d, "# step |c_k| of the residual f_t - y, k = 1..%zu (grid gamma_i = gamma_0 + 2 pi i / N)\n", K);
+    for (size_t j = 0; j < S; j++) {
+        fig_printf(&d, "%.10g", st.data[j]);
+        for (size_t k = 1; k <= K; k++) {
+            double re = 0, im = 0;
+            for (size_t i = 0; i < N; i++) {
+                double r = f.data[j * N + i] - y.data[i], a = 2 * M_PI * (double)(k * i) / (double)N;
+                re += r * cos(a);
+                im -= r * sin(a);
+            }
+            fig_printf(&d, " %.10g", 2 * sqrt(re * re + im * im) / (double)N);
+        }
+        fig_printf(&d, "\n");
+    }
+    char body[1024];
+    snprintf(body, sizeof body,
+             "set title 'Spectral bias: Fourier modes of the training residual f_t - y'\n"
+             "set xlabel 'step'\nset ylabel '|c_k|'\nset logscale xy\nset format y '10^{%%L}'\n"
+             "set key outside right\n"
+             "plot for [k=1:%zu] dat using ($1 > 0 ? $1 : 1/0):(column(k+1)) with linespoints pt 7 ps 0.5 "
+             "title sprintf('k = %%d', k)\n", K);
+    rc = fig_draw(figdir, "spectral_bias", &d, body);
+    fig_text_free(&d);
+    ntk_array_free(&st);
+    ntk_array_free(&f);
+    ntk_array_free(&y);
     return rc;
 }
 
@@ -311,5 +381,6 @@ int plot_run(const char *run)
     int rc = fig_dir(run, figdir, sizeof figdir);
     if (!rc && ens) rc = plot_ensemble(run, figdir);
     if (!rc && tr) rc = plot_train(run, figdir);
+    if (!rc && tr) rc = plot_spectral_bias(run, figdir);
     return rc;
 }

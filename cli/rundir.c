@@ -247,7 +247,7 @@ int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON 
     cJSON_AddStringToObject(m, "version", ntk_version());
     cJSON_AddStringToObject(m, "command", r->command);
     cJSON_AddStringToObject(m, "status", "complete");
-    cJSON_AddItemToObject(m, "spec", cli_spec_json(spec));
+    if (spec) cJSON_AddItemToObject(m, "spec", cli_spec_json(spec)); /* NULL: a study of several models */
     cJSON_AddItemToObject(m, "conventions", cli_conventions_json());
     if (extra) {
         cJSON *it = extra->child;

@@ -36,7 +36,7 @@ void cli_run_artifact(cli_run *r, const char *file, const char *member, const ch
                       const size_t *shape, const char *meaning);
 /* Write config.yaml (resolved). */
 int cli_run_write_config(cli_run *r, const cli_config *c);
-/* Write run_info.json and manifest.json (manifest gets spec, conventions,
+/* Write run_info.json and manifest.json (manifest gets spec (when not NULL), conventions,
  * artifacts and the caller's `extra` object, which this takes over), then
  * point 'latest' at the run. */
 int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON *extra, int argc, char **argv);

@@ -1,0 +1,280 @@
+/* cmd_report.c -- `ntkdrift report RUN_DIR... --out FILE.html`: one self-contained HTML page
+ * (figures embedded as inline SVG drawn from each run's own gnuplot scripts, tables, the resolved
+ * configuration and the conventions, one paragraph per figure saying what is plotted) that a
+ * browser opens offline.  Links to the PNG, script and data files sit beside each figure. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "commands.h"
+#include "config.h"
+#include "figure.h"
+#include "plots.h"
+#include "rundir.h"
+
+/* What each figure shows (the same text as docs/cli.md). */
+static const struct {
+    const char *name, *text;
+} CAPTIONS[] = {
+    {"regime_map", "Every cell of the sweep at its &beta; = depth/width (horizontal) and learning rate as a fraction "
+                   "of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>) (vertical, log scale), coloured by the regime it "
+                   "ended in: lazy (kernel frozen: small relative drift and linearization error), weak feature "
+                   "learning (the kernel moved measurably), unstable (diverged or the loss did not fall). Rings "
+                   "mark catapults: a loss spike, a smaller top eigenvalue, then convergence."},
+    {"drift_beta", "Final relative kernel drift ||K<sub>T</sub> &minus; K<sub>0</sub>||<sub>F</sub>/||K<sub>0</sub>||"
+                   "<sub>F</sub> against &beta; on log&ndash;log axes, one colour per learning-rate fraction, "
+                   "unstable cells left out. Dashed: &prop; &beta; (the 1/n rate at fixed depth for smooth "
+                   "activations); dotted: &prop; &beta;<sup>1/2</sup> (the ReLU kink-crossing rate)."},
+    {"kregression", "Eval-set RMSE against width: the trained network, and kernel ridge regression with the "
+                    "initial kernel K<sub>0</sub>, the final (after) kernel K<sub>T</sub> and the infinite-width "
+                    "NTK K<sub>&infin;</sub> of the same architecture, averaged over the non-unstable cells."},
+    {"hn_logR", "Hanin&ndash;Nica: log R, R = E[K<sup>2</sup>]/E[K]<sup>2</sup> over initializations, of K(x,x) "
+                "(filled) and of the readout term K<sub>d</sub> (open) against &beta;, one colour per width, "
+                "&plusmn;2 standard errors. Dashed: log &prod;(1 + 5/n<sub>l</sub>) (exact for K<sub>d</sub>); "
+                "dotted: 5&beta;."},
+    {"hn_dK", "The first SGD step: |E &Delta;K|/(&lambda; E K) against &beta;, pathwise (activation masks frozen) "
+              "with &plusmn;2 standard errors and literal (counting ReLU kink crossings); dashed: "
+              "C (d<sup>2</sup>/n) e<sup>5&beta;</sup> with one fitted constant."},
+    {"loss", "Training and evaluation loss against the step (log scale)."},
+    {"drift", "Relative kernel drift in Frobenius and operator norm and the kernel distance S(K<sub>0</sub>, "
+              "K<sub>t</sub>) against t = &eta;&middot;step."},
+    {"angles", "Rotation of the top eigenspace of K<sub>t</sub> against that of K<sub>0</sub>: the largest "
+               "principal angle and the projector distance."},
+    {"predictions", "Trajectory error ||f<sub>t</sub> &minus; prediction||/||f<sub>t</sub> &minus; f<sub>0</sub>|| "
+                    "of the frozen-K<sub>0</sub> (linearized), first-order-in-&Delta;K and piecewise-frozen "
+                    "predictors."},
+    {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
+    {"spectral_bias", "Spectral bias on the circle: the amplitude of each Fourier mode of the training residual "
+                      "f<sub>t</sub> &minus; y against the step; low frequencies are learned first."},
+};
+
+static void esc(fig_text *h, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<') fig_printf(h, "&lt;");
+        else if (*s == '>') fig_printf(h, "&gt;");
+        else if (*s == '&') fig_printf(h, "&amp;");
+        else if (*s == '"') fig_printf(h, "&quot;");
+        else fig_printf(h, "%c", *s);
+    }
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4097 > cap) {
+            char *p = realloc(buf, cap = 2 * cap + 8192);
+            if (!p) break;
+            buf = p;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, fp);
+        len += got;
+        if (!got) break;
+    }
+    if (buf) buf[len] = 0;
+    fclose(fp);
+    return buf;
+}
+
+/* A CSV file as an HTML table (at most max_rows rows). */
+static void csv_table(fig_text *h, const char *path, int max_rows)
+{
+    char *text = slurp(path);
+    if (!text) return;
+    fig_printf(h, "<div class=\"scroll\"><table>\n");
+    int row = 0;
+    for (char *line = strtok(text, "\n"); line && row <= max_rows; line = strtok(NULL, "\n"), row++) {
+        fig_printf(h, "<tr>");
+        for (char *p = line;;) {
+            char *c = strchr(p, ',');
+            if (c) *c = 0;
+            fig_printf(h, row == 0 ? "<th>" : "<td>");
+            esc(h, p);
+            fig_printf(h, row == 0 ? "</th>" : "</td>");
+            if (!c) break;
+            p = c + 1;
+        }
+        fig_printf(h, "</tr>\n");
+    }
+    fig_printf(h, "</table></div>\n");
+    if (row > max_rows) fig_printf(h, "<p class=\"note\">First %d rows; the whole table is in the CSV.</p>\n", max_rows);
+    free(text);
+}
+
+static const char *caption(const char *name)
+{
+    for (size_t i = 0; i < sizeof CAPTIONS / sizeof *CAPTIONS; i++)
+        if (strcmp(CAPTIONS[i].name, name) == 0) return CAPTIONS[i].text;
+    return "";
+}
+
+/* Every figure of the run (figures/NAME.gp), in a fixed order, then any others. */
+static void figures(fig_text *h, const char *run, const char *rel)
+{
+    char figdir[CLI_PATH_MAX + 32];
+    snprintf(figdir, sizeof figdir, "%s/figures", run);
+    for (size_t i = 0; i < sizeof CAPTIONS / sizeof *CAPTIONS; i++) {
+        const char *name = CAPTIONS[i].name;
+        char gp[CLI_PATH_MAX + 96];
+        struct stat sb;
+        snprintf(gp, sizeof gp, "%s/%s.gp", figdir, name);
+        if (stat(gp, &sb) != 0) continue;
+        fig_printf(h, "<figure>\n");
+        char *svg = fig_svg(figdir, name);
+        if (svg) {
+            const char *start = strstr(svg, "<svg"); /* drop the XML prolog and doctype */
+            fig_printf(h, "%s\n", start ? start : svg);
+            free(svg);
+        } else {
+            fig_printf(h, "<p class=\"note\">(gnuplot was not available to draw this figure.)</p>\n");
+        }
+        fig_printf(h, "<figcaption><b>%s.</b> %s<br><span class=\"files\">Files: ", name, caption(name));
+        static const char *ext[3] = {"png", "gp", "dat"};
+        for (int e = 0; e < 3; e++) {
+            fig_printf(h, "%s<a href=\"", e ? " &middot; " : "");
+            esc(h, rel);
+            fig_printf(h, "/figures/%s.%s\">%s.%s</a>", name, ext[e], name, ext[e]);
+        }
+        fig_printf(h, "</span></figcaption>\n</figure>\n");
+    }
+}
+
+static int section(fig_text *h, const char *run, const char *rel)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", run);
+    cJSON *m = cli_read_json(path);
+    if (!m) {
+        cli_errorf("report: %s is not a finished ntkdrift run (no readable manifest.json)", run);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = plot_run(run); /* (re)draw so the figures match the files */
+    if (rc) {
+        cJSON_Delete(m);
+        return rc;
+    }
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(m, "command");
+    fig_printf(h, "<section>\n<h2>%s: ", cJSON_IsString(cmd) ? cmd->valuestring : "run");
+    esc(h, rel);
+    fig_printf(h, "</h2>\n");
+    figures(h, run, rel);
+    snprintf(path, sizeof path, "%s/cells.csv", run);
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        fig_printf(h, "<h3>cells.csv</h3>\n");
+        csv_table(h, path, 200);
+    }
+    snprintf(path, sizeof path, "%s/metrics.csv", run);
+    if (stat(path, &sb) == 0) {
+        fig_printf(h, "<h3>metrics.csv (one row per snapshot)</h3>\n");
+        csv_table(h, path, 60);
+    }
+    snprintf(path, sizeof path, "%s/config.yaml", run);
+    char *cfg = slurp(path);
+    fig_printf(h, "<details><summary>Configuration (config.yaml)</summary><pre>");
+    esc(h, cfg ? cfg : "(missing)");
+    fig_printf(h, "</pre></details>\n");
+    free(cfg);
+    char *conv = cJSON_Print(cJSON_GetObjectItemCaseSensitive(m, "conventions"));
+    char *spec = cJSON_Print(cJSON_GetObjectItemCaseSensitive(m, "spec"));
+    fig_printf(h, "<details><summary>Conventions and model (manifest.json)</summary><pre>");
+    esc(h, conv ? conv : "");
+    fig_printf(h, "\n");
+    esc(h, spec ? spec : "");
+    fig_printf(h, "</pre></details>\n</section>\n");
+    free(conv);
+    free(spec);
+    cJSON_Delete(m);
+    return 0;
+}
+
+/* The path of `run` relative to the directory of `out` when run lies below it, else absolute. */
+static void relative(const char *out, const char *run, char *buf, size_t cap)
+{
+    char ao[CLI_PATH_MAX], ar[CLI_PATH_MAX];
+    if (!realpath(run, ar)) snprintf(ar, sizeof ar, "%s", run);
+    char od[CLI_PATH_MAX];
+    snprintf(od, sizeof od, "%s", out);
+    char *slash = strrchr(od, '/');
+    if (slash) *slash = 0;
+    else snprintf(od, sizeof od, ".");
+    if (!realpath(od, ao)) snprintf(ao, sizeof ao, "%s", od);
+    size_t n = strlen(ao);
+    if (strncmp(ar, ao, n) == 0 && ar[n] == '/') snprintf(buf, cap, "%s", ar + n + 1);
+    else snprintf(buf, cap, "%s", ar);
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *out = "report.html";
+    const char *runs[64];
+    int nruns = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ntkdrift report RUN_DIR... [--out FILE.html]\n\n"
+                   "One self-contained HTML page for the runs: every figure (inline SVG drawn from the run's\n"
+                   "gnuplot scripts, with links to the PNG, script and data), a paragraph saying what each shows,\n"
+                   "the cells/metrics tables, the resolved configuration and the conventions.  [report.html]\n");
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--out") == 0) {
+            if (i + 1 >= argc) {
+                cli_errorf("--out: missing value");
+                return CLI_EXIT_USAGE;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-') {
+            cli_errorf("report: unknown flag '%s' (usage: ntkdrift report RUN_DIR... --out FILE.html)", argv[i]);
+            return CLI_EXIT_USAGE;
+        } else if (nruns < 64) {
+            runs[nruns++] = argv[i];
+        } else {
+            cli_errorf("report: at most 64 runs");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!nruns) {
+        cli_errorf("report: give at least one run directory (usage: ntkdrift report RUN_DIR... --out FILE.html)");
+        return CLI_EXIT_USAGE;
+    }
+    fig_text h = {0};
+    fig_printf(&h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>ntkdrift report</title>\n"
+                   "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+                   "figure{margin:1.5em 0;border-top:1px solid #ddd;padding-top:1em}figure svg{max-width:100%%;"
+                   "height:auto}figcaption{font-size:0.95em;line-height:1.4}.files{color:#666;font-size:0.85em}"
+                   "table{border-collapse:collapse;font-size:0.8em}td,th{border:1px solid #ccc;padding:2px 6px;"
+                   "text-align:right}.scroll{overflow-x:auto;max-height:480px}pre{background:#f6f6f6;padding:1em;"
+                   "overflow-x:auto}.note{color:#666}</style></head><body>\n"
+                   "<h1>ntkdrift report</h1>\n<p>Generated by ntkdrift %s from %d run(s). Conventions (written out "
+                   "in each run's manifest below): NTK parameterization unless stated, loss L = c&middot;&frac12;"
+                   "&Sigma;||f &minus; y||<sup>2</sup> with c = 1/N for the mean loss, learning rates as absolute "
+                   "&eta; or as a fraction of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>), time t = &eta;&middot;step, "
+                   "K summed over parameters without normalization.</p>\n",
+               ntk_version(), nruns);
+    int rc = 0;
+    for (int i = 0; i < nruns && !rc; i++) {
+        char rel[CLI_PATH_MAX];
+        relative(out, runs[i], rel, sizeof rel);
+        rc = section(&h, runs[i], rel);
+    }
+    fig_printf(&h, "</body></html>\n");
+    if (!rc && h.oom) {
+        cli_errorf("report: out of memory");
+        rc = CLI_EXIT_FAIL;
+    }
+    if (!rc && ntk_write_file_atomic(out, h.s, h.len) != NTK_OK) {
+        cli_errorf("report: %s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+    }
+    fig_text_free(&h);
+    if (!rc) printf("report: %s\n", out);
+    return rc;
+}
