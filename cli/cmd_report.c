@@ -50,6 +50,10 @@ static const struct {
     {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
     {"spectral_bias", "Spectral bias on the circle: the amplitude of each Fourier mode of the training residual "
                       "f<sub>t</sub> &minus; y against the step; low frequencies are learned first."},
+    {"fourier_leakage", "How far each Fourier mode k has left the eigenspace it occupied in K<sub>0</sub>: "
+                        "1 &minus; ||V<sub>t</sub>[:, S<sub>k</sub>]<sup>T</sup>Q<sub>k</sub>||<sup>2</sup>/dim, "
+                        "with S<sub>k</sub> the rank positions of K<sub>0</sub>'s eigenvectors that carry mode k "
+                        "(0: the eigenspaces keep their modes; 1: the mode moved to other ranks)."},
 };
 
 static void esc(fig_text *h, const char *s)

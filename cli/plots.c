@@ -355,6 +355,31 @@ static int plot_spectral_bias(const char *run, const char *figdir)
              "title sprintf('k = %%d', k)\n", K);
     rc = fig_draw(figdir, "spectral_bias", &d, body);
     fig_text_free(&d);
+    /* leakage of each Fourier mode across the eigenspaces of K_t (relative to K_0) */
+    ntk_array K0 = {0}, Kt = {0};
+    double leak[9];
+    fig_printf(&d, "# step leakage of Fourier mode k = 0..%zu across the eigenspaces of K_t (ntk_circle_leakage)\n", K);
+    for (size_t j = 0; j < S && !rc; j++) {
+        char snap[CLI_PATH_MAX + 64];
+        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)st.data[j]);
+        ntk_array *dst = j == 0 ? &K0 : &Kt;
+        if (ntk_npz_read(snap, "K", dst) != NTK_OK || dst->count != N * N) break;
+        if (ntk_circle_leakage(N, K0.data, j == 0 ? K0.data : Kt.data, (int)K, leak) != NTK_OK) break;
+        fig_printf(&d, "%.10g", st.data[j]);
+        for (size_t k = 0; k <= K; k++) fig_printf(&d, " %.6g", leak[k]);
+        fig_printf(&d, "\n");
+        if (j > 0) ntk_array_free(&Kt);
+    }
+    ntk_array_free(&K0);
+    ntk_array_free(&Kt);
+    snprintf(body, sizeof body,
+             "set title 'Leakage of the Fourier modes across the eigenspaces of K_t'\n"
+             "set xlabel 'step'\nset ylabel '1 - share of mode k kept in its K_0 eigenspace'\nset logscale x\n"
+             "set yrange [0:1]\nset key outside right\n"
+             "plot for [k=0:%zu] dat using ($1 > 0 ? $1 : 1/0):(column(k+2)) with linespoints pt 7 ps 0.5 "
+             "title sprintf('k = %%d', k)\n", K);
+    if (!rc) rc = fig_draw(figdir, "fourier_leakage", &d, body);
+    fig_text_free(&d);
     ntk_array_free(&st);
     ntk_array_free(&f);
     ntk_array_free(&y);

@@ -298,6 +298,11 @@ double ntk_kernel_distance(size_t n, const double *A, const double *B);
 /* Symmetric eigendecomposition (LAPACK dsyevd), eigenvalues descending.  K: [n x n];
  * w: [n]; V: [n x n] with column i the eigenvector of w[i] (row-major), or NULL. */
 ntk_status ntk_eigh(size_t n, const double *K, double *w, double *V);
+/* Leakage of the Fourier modes of a uniform circle grid (gamma_i = gamma_0 + 2 pi i / n) across the
+ * eigenspaces of Kt relative to K0: mode k = 0..kmax occupies the dim F_k rank positions S_k of
+ * K0's eigenvectors that overlap it most; leak[k] = 1 - ||V_t[:, S_k]^T Q_k||_F^2 / dim F_k in [0, 1].
+ * K0, Kt: [n x n]; leak: [kmax + 1]; kmax <= n/2.  Two eigendecompositions (O(n^3)). */
+ntk_status ntk_circle_leakage(size_t n, const double *K0, const double *Kt, int kmax, double *leak);
 /* ||A - B||_2 / ||B||_2 for symmetric A, B: [n x n]. */
 ntk_status ntk_rel_op(size_t n, const double *A, const double *B, double *out);
 /* Centred kernel-target alignment <HKH, H Y Y^T H>_F / (||HKH||_F ||H Y Y^T H||_F), H = I - 11^T/n.
