@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "plots.h"
 #include "dataset.h"
 #include "rundir.h"
 #include "study.h"
@@ -256,6 +257,7 @@ int cmd_converge(int argc, char **argv)
     ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
     if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
     run_open = false;
+    if (plot_run(run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift converge: %d depths x %d widths x %d seeds, N = %zu\n  run directory: %s\n", D, W, S, N, run.dir);
 done:
     if (csv) fclose(csv);

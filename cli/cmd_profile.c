@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "plots.h"
 #include "dataset.h"
 #include "rundir.h"
 #include "study.h"
@@ -204,6 +205,7 @@ int cmd_profile(int argc, char **argv)
         if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
     }
     run_open = false;
+    if (plot_run(run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift profile: %d depths x %d widths x %d seeds, N = %zu angles\n  run directory: %s\n", D, W, S, N,
            run.dir);
 done:

@@ -29,6 +29,8 @@ static const struct {
                    "<sub>F</sub> against &beta; on log&ndash;log axes, one colour per learning-rate fraction, "
                    "unstable cells left out. Dashed: &prop; &beta; (the 1/n rate at fixed depth for smooth "
                    "activations); dotted: &prop; &beta;<sup>1/2</sup> (the ReLU kink-crossing rate)."},
+    {"drift_time", "Relative kernel drift against time t = &eta;&middot;step (log&ndash;log), one curve per "
+                   "(depth, width) at the smallest learning-rate fraction of the sweep and its first seed."},
     {"kregression", "Eval-set RMSE against width: the trained network, and kernel ridge regression with the "
                     "initial kernel K<sub>0</sub>, the final (after) kernel K<sub>T</sub> and the infinite-width "
                     "NTK K<sub>&infin;</sub> of the same architecture, averaged over the non-unstable cells."},
@@ -48,6 +50,12 @@ static const struct {
                     "of the frozen-K<sub>0</sub> (linearized), first-order-in-&Delta;K and piecewise-frozen "
                     "predictors."},
     {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
+    {"profile", "Kernel profile on the circle: K(x<sub>0</sub>, x(&gamma;)) against the angle &gamma;, the mean "
+                "over seeds with its 10&ndash;90% band for each (depth, width), and the infinite-width limit "
+                "(dashed)."},
+    {"converge", "Distance ||K<sub>0</sub> &minus; K<sub>&infin;</sub>||<sub>F</sub>/||K<sub>&infin;</sub>||"
+                 "<sub>F</sub> of one network's kernel (&plusmn;2 SE over seeds) and of the seed-averaged kernel "
+                 "against width, per depth, with an n<sup>&minus;1/2</sup> reference."},
     {"spectral_bias", "Spectral bias on the circle: the amplitude of each Fourier mode of the training residual "
                       "f<sub>t</sub> &minus; y against the step; low frequencies are learned first."},
     {"fourier_leakage", "How far each Fourier mode k has left the eigenspace it occupied in K<sub>0</sub>: "

@@ -46,7 +46,7 @@ static size_t distinct(const cli_table *t, int c, double *out, size_t cap)
     return k;
 }
 
-static int plot_sweep(const char *figdir, const cli_table *t);
+static int plot_sweep(const char *run, const char *figdir, const cli_table *t);
 
 static int plot_ensemble(const char *run, const char *figdir)
 {
@@ -56,7 +56,7 @@ static int plot_ensemble(const char *run, const char *figdir)
     int rc = cli_table_read(path, &t);
     if (rc) return rc;
     if (cli_table_col(&t, "regime_code") >= 0) { /* a sweep's cells.csv */
-        rc = plot_sweep(figdir, &t);
+        rc = plot_sweep(run, figdir, &t);
         cli_table_free(&t);
         return rc;
     }
@@ -135,7 +135,52 @@ static int plot_ensemble(const char *run, const char *figdir)
 }
 
 /* Sweep: the regime map, drift against beta, kernel regression against the network. */
-static int plot_sweep(const char *figdir, const cli_table *t)
+/* Drift against time, one curve per (depth, width) at the smallest learning-rate fraction and the
+ * first seed, from the cells' own metrics.csv. */
+static int plot_drift_time(const char *run, const char *figdir, const cli_table *t)
+{
+    int cf = cli_table_col(t, "lr_frac"), cs = cli_table_col(t, "seed"), cd = cli_table_col(t, "depth"),
+        cw = cli_table_col(t, "width");
+    double f0 = INFINITY, s0 = NAN;
+    for (size_t r = 0; r < t->nrows; r++) f0 = fmin(f0, cli_table_at(t, r, cf));
+    fig_text d = {0}, titles = {0};
+    int nb = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (cli_table_at(t, r, cf) != f0) continue;
+        if (isnan(s0)) s0 = cli_table_at(t, r, cs);
+        if (cli_table_at(t, r, cs) != s0) continue;
+        char path[CLI_PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/cells/cell_%05zu/metrics.csv", run, r);
+        cli_table m;
+        if (cli_table_read(path, &m)) continue;
+        int mt = cli_table_col(&m, "t"), md = cli_table_col(&m, "drift_fro");
+        fig_printf(&titles, "%sL=%g,n=%g", nb++ ? " " : "", cli_table_at(t, r, cd), cli_table_at(t, r, cw));
+        fig_printf(&d, "# depth %g width %g lr_frac %g seed %g\n# t drift_fro\n", cli_table_at(t, r, cd),
+                   cli_table_at(t, r, cw), f0, s0);
+        for (size_t k = 0; k < m.nrows; k++)
+            fig_printf(&d, "%.10g %.10g\n", cli_table_at(&m, k, mt), cli_table_at(&m, k, md));
+        fig_printf(&d, "\n\n");
+        cli_table_free(&m);
+    }
+    int rc = 0;
+    if (nb > 0) {
+        char body[2048];
+        snprintf(body, sizeof body,
+                 "cells = '%s'\n"
+                 "set title 'Kernel drift against time, learning rate %g x 2/λ_{max}(c K_0)'\n"
+                 "set xlabel 't = η step'\nset ylabel '||K_t - K_0||_F / ||K_0||_F'\nset logscale xy\n"
+                 "set key outside right\n"
+                 "plot for [i=1:words(cells)] dat index (i-1) using ($1 > 0 ? $1 : 1/0):($2 > 0 ? $2 : 1/0) "
+                 "with linespoints pt 7 ps 0.5 lc i title word(cells,i)\n",
+                 titles.s ? titles.s : "", f0);
+        rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "drift_time", &d, body);
+    }
+    fig_text_free(&d);
+    fig_text_free(&titles);
+    return rc;
+}
+
+static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
 {
     int cb = cli_table_col(t, "beta"), cf = cli_table_col(t, "lr_frac"), cc = cli_table_col(t, "catapult"), cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
         cn = cli_table_col(t, "test_err_net"), c0 = cli_table_col(t, "test_err_k0"),
@@ -229,6 +274,7 @@ static int plot_sweep(const char *figdir, const cli_table *t)
     fig_text_free(&dr);
     fig_text_free(&kr);
     fig_text_free(&ftitles);
+    if (!rc) rc = plot_drift_time(run, figdir, t);
     return rc;
 }
 
@@ -386,6 +432,102 @@ static int plot_spectral_bias(const char *run, const char *figdir)
     return rc;
 }
 
+/* profile: K(x_0, x(gamma)) on the circle per (depth, width), mean with the 10-90% band over seeds,
+ * and the infinite-width limit. */
+static int plot_profile(const char *run, const char *figdir)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/profile.npz", run);
+    ntk_array g = {0}, mean = {0}, p10 = {0}, p90 = {0}, lim = {0}, dep = {0}, wid = {0};
+    int rc = 0;
+    if (ntk_npz_read(path, "gamma", &g) != NTK_OK || ntk_npz_read(path, "mean", &mean) != NTK_OK ||
+        ntk_npz_read(path, "p10", &p10) != NTK_OK || ntk_npz_read(path, "p90", &p90) != NTK_OK ||
+        ntk_npz_read(path, "limit", &lim) != NTK_OK || ntk_npz_read(path, "depths", &dep) != NTK_OK ||
+        ntk_npz_read(path, "widths", &wid) != NTK_OK || mean.count != dep.count * wid.count * g.count ||
+        lim.count != mean.count) {
+        cli_errorf("plot: %s: %s", path, ntk_last_error()[0] ? ntk_last_error() : "unexpected shapes");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    fig_text d = {0}, titles = {0};
+    size_t G = g.count, nb = 0;
+    for (size_t a = 0; a < dep.count; a++)
+        for (size_t b = 0; b < wid.count; b++, nb++) {
+            size_t off = (a * wid.count + b) * G;
+            fig_printf(&titles, "%sL=%g,n=%g", nb ? " " : "", dep.data[a], wid.data[b]);
+            fig_printf(&d, "# depth %g width %g\n# gamma mean p10 p90 limit\n", dep.data[a], wid.data[b]);
+            for (size_t i = 0; i < G; i++)
+                fig_printf(&d, "%.8g %.10g %.10g %.10g %.10g\n", g.data[i], mean.data[off + i], p10.data[off + i],
+                           p90.data[off + i], lim.data[off + i]);
+            fig_printf(&d, "\n\n");
+        }
+    char body[2048];
+    snprintf(body, sizeof body,
+             "cells = '%s'\n"
+             "set title 'Kernel profile on the circle: K(x_0, x(γ)), mean and 10-90%% band over seeds'\n"
+             "set xlabel 'γ (angle to x_0)'\nset ylabel 'K'\nset key outside right\n"
+             "plot for [i=1:words(cells)] dat index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.15 "
+             "lc i notitle, \\\n"
+             "     for [i=1:words(cells)] dat index (i-1) using 1:2 with lines lw 2 lc i title word(cells,i), \\\n"
+             "     for [i=1:words(cells)] dat index (i-1) using 1:5 with lines dt 2 lc i title word(cells,i).' limit'\n",
+             titles.s ? titles.s : "");
+    rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "profile", &d, body);
+    fig_text_free(&d);
+    fig_text_free(&titles);
+out:
+    ntk_array_free(&g);
+    ntk_array_free(&mean);
+    ntk_array_free(&p10);
+    ntk_array_free(&p90);
+    ntk_array_free(&lim);
+    ntk_array_free(&dep);
+    ntk_array_free(&wid);
+    return rc;
+}
+
+/* converge: distance of K_0 from K_inf against width per depth (log-log), with a 1/sqrt(n) reference. */
+static int plot_converge(const char *run, const char *figdir)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.csv", run);
+    cli_table t;
+    int rc = cli_table_read(path, &t);
+    if (rc) return rc;
+    int cd = cli_table_col(&t, "depth"), cw = cli_table_col(&t, "width"), ce = cli_table_col(&t, "err_single_mean"),
+        cs = cli_table_col(&t, "err_single_se"), cm = cli_table_col(&t, "err_mean");
+    double depths[64];
+    size_t nd = distinct(&t, cd, depths, 64);
+    fig_text d = {0}, titles = {0};
+    double w0 = NAN, e0 = NAN;
+    for (size_t i = 0; i < nd; i++) {
+        fig_printf(&titles, "%s%g", i ? " " : "", depths[i]);
+        fig_printf(&d, "# depth %g\n# width err_single_mean 2se err_seed_mean\n", depths[i]);
+        for (size_t r = 0; r < t.nrows; r++) {
+            if (cli_table_at(&t, r, cd) != depths[i]) continue;
+            double w = cli_table_at(&t, r, cw), e = cli_table_at(&t, r, ce);
+            fig_printf(&d, "%g %.8g %.6g %.8g\n", w, e, 2 * cli_table_at(&t, r, cs), cli_table_at(&t, r, cm));
+            if (isnan(w0) || w < w0) w0 = w, e0 = e;
+        }
+        fig_printf(&d, "\n\n");
+    }
+    cli_table_free(&t);
+    char body[2048];
+    snprintf(body, sizeof body,
+             "depths = '%s'\nw0 = %.8g\ne0 = %.8g\n"
+             "set title 'Distance of the empirical NTK from its infinite-width limit'\n"
+             "set xlabel 'width'\nset ylabel '||K_0 - K_∞||_F / ||K_∞||_F'\nset logscale xy\n"
+             "plot for [i=1:words(depths)] dat index (i-1) using 1:2:3 with yerrorlines pt 7 lc i "
+             "title 'one network, depth '.word(depths,i), \\\n"
+             "     for [i=1:words(depths)] dat index (i-1) using 1:4 with linespoints pt 6 dt 2 lc i "
+             "title 'seed-averaged kernel, depth '.word(depths,i), \\\n"
+             "     e0 * sqrt(w0 / x) with lines dt 3 lc rgb 'black' title '∝ n^{-1/2}'\n",
+             titles.s ? titles.s : "", w0, e0);
+    rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "converge", &d, body);
+    fig_text_free(&d);
+    fig_text_free(&titles);
+    return rc;
+}
+
 int plot_run(const char *run)
 {
     char path[CLI_PATH_MAX + 32], figdir[CLI_PATH_MAX + 32];
@@ -395,17 +537,21 @@ int plot_run(const char *run)
         cli_errorf("plot: %s has no manifest.json (not a finished ntkdrift run)", run);
         return CLI_EXIT_USAGE;
     }
-    snprintf(path, sizeof path, "%s/cells.csv", run);
-    int ens = stat(path, &sb) == 0;
-    snprintf(path, sizeof path, "%s/metrics.csv", run);
-    int tr = stat(path, &sb) == 0;
-    if (!ens && !tr) {
-        cli_errorf("plot: %s has neither cells.csv (ensemble) nor metrics.csv (train): nothing to plot", run);
-        return CLI_EXIT_USAGE;
-    }
+    cJSON *m = cli_read_json(path);
+    if (!m) return CLI_EXIT_USAGE;
+    const cJSON *cj = cJSON_GetObjectItemCaseSensitive(m, "command");
+    char cmd[32] = "";
+    if (cJSON_IsString(cj)) snprintf(cmd, sizeof cmd, "%s", cj->valuestring);
+    cJSON_Delete(m);
+    bool known = strcmp(cmd, "ensemble") == 0 || strcmp(cmd, "sweep") == 0 || strcmp(cmd, "train") == 0 ||
+                 strcmp(cmd, "profile") == 0 || strcmp(cmd, "converge") == 0;
+    if (!known) return 0; /* kernel, limit, study: no figures of their own */
     int rc = fig_dir(run, figdir, sizeof figdir);
-    if (!rc && ens) rc = plot_ensemble(run, figdir);
-    if (!rc && tr) rc = plot_train(run, figdir);
-    if (!rc && tr) rc = plot_spectral_bias(run, figdir);
+    if (rc) return rc;
+    if (strcmp(cmd, "ensemble") == 0 || strcmp(cmd, "sweep") == 0) return plot_ensemble(run, figdir);
+    if (strcmp(cmd, "profile") == 0) return plot_profile(run, figdir);
+    if (strcmp(cmd, "converge") == 0) return plot_converge(run, figdir);
+    rc = plot_train(run, figdir);
+    if (!rc) rc = plot_spectral_bias(run, figdir);
     return rc;
 }

@@ -8,8 +8,8 @@
   what happened, with the catapult recorded.
 - Kernel regression with K_inf: test_err_kinf equals numpy's solve of the same predictor on the
   cell's kinf.npz (1e-9: rounding of two Cholesky / LU solves at cond ~ 1e8 with ridge 1e-8 mean diag).
-- cells.csv carries the contract columns; --resume after a SIGKILL ends identical; bad input is
-  refused before anything is written.
+- cells.csv carries the contract columns; --resume after a SIGKILL ends identical; 2 MPI ranks give
+  what one process gives; bad input is refused before anything is written.
 
 usage: test_sweep_cli.py PATH/TO/ntkdrift
 """
@@ -114,6 +114,30 @@ def test_resume():
     check(same, "SIGKILL mid-sweep + --resume: cells.csv identical to the uninterrupted sweep")
 
 
+def test_mpi():
+    """Cells dealt to 2 MPI ranks give the same cells.csv (and cell files) as one process."""
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout
+    if "(mpi)" not in version or not shutil.which("mpirun"):
+        check(False, f"MPI build and mpirun expected (scripts/setup.sh installs OpenMPI): {version.strip()}")
+        return
+    args = ["--depths", "1,2", "--widths", "16,32", "--lr-fracs", "0.5,1.3", "--steps", "100", "--data", "circle",
+            "--n", "16", "--n-eval", "16", "--threads", "1"]
+    ref = os.path.join(TMP, "mpi_ref")
+    sweep(ref, *args)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    if "ASAN_OPTIONS" in env:  # as in test_ensemble_cli.py: MPI plugins defeat LeakSanitizer
+        env["ASAN_OPTIONS"] += ":detect_leaks=0"
+    out = os.path.join(TMP, "mpi2")
+    r = subprocess.run(["mpirun", "--oversubscribe", "-np", "2", BIN, "sweep", "--out", out, *args],
+                       capture_output=True, text=True, env=env, timeout=600)
+    same = r.returncode == 0 and open(os.path.join(ref, "cells.csv")).read().replace(ref, "") == \
+        open(os.path.join(out, "cells.csv")).read().replace(out, "") and all(
+        open(os.path.join(ref, "cells", c, "trajectory.npz"), "rb").read() ==
+        open(os.path.join(out, "cells", c, "trajectory.npz"), "rb").read() for c in os.listdir(os.path.join(ref, "cells")))
+    check(same, f"mpirun -np 2: cells.csv and every cell's trajectory identical to one process {r.stderr.strip()[-300:]}")
+
+
 def test_bad_input():
     for args, needle in ((["--depths", "1", "--widths", "8", "--lr-fracs", "0.5,-1"], "--lr-fracs"),
                          (["--depths", "1", "--widths", "8", "--lr-fracs", "0.5,,1"], "--lr-fracs"),
@@ -130,6 +154,7 @@ test_constant_kernel()
 test_wide_and_deep()
 test_catapult()
 test_resume()
+test_mpi()
 test_bad_input()
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"{passed} passed, {failed} failed")
