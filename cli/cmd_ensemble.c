@@ -44,8 +44,10 @@ static int member_updates(ntk_net *net, const double *x, double y, double lambda
 {
     double Kd, L, yy = y;
     size_t P = ntk_net_num_params(net);
-    if (ntk_kernel_velocity(net, 1, x, &yy, NTK_LOSS_SUM, &Kd) != NTK_OK) return -1;
-    *dkp = Kd;
+    if (dkp) { /* the pathwise update on the full matrices (--sampler full) */
+        if (ntk_kernel_velocity(net, 1, x, &yy, NTK_LOSS_SUM, &Kd) != NTK_OK) return -1;
+        *dkp = Kd;
+    }
     if (ntk_net_loss_grad(net, 1, x, &yy, NTK_LOSS_SUM, &L, grad) != NTK_OK) return -1;
     double *th = ntk_net_params(net);
     memcpy(theta0, th, P * sizeof *th);
@@ -183,8 +185,10 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
         P += (double)n * prev;
         prev = n;
     }
-    bool updates = !e->c.no_updates && P <= UPDATE_MAX_PARAMS && s->outputs == 1;
-    bool full = e->c.sampler_full, need_net = updates || full;
+    /* pathwise update: lazy with the lazy sampler; literal update: full matrices (it counts kink crossings
+     * of a finite step, which no conditioning on a few directions captures), skipped above the size cap */
+    bool updates = !e->c.no_updates && !e->c.no_literal && P <= UPDATE_MAX_PARAMS && s->outputs == 1;
+    bool full = e->c.sampler_full, need_net = updates || full, lazy_path = !e->c.no_updates && !full;
     int threads = ntk_get_threads();
     ntk_set_threads(1); /* one level of parallelism: members over OpenMP threads, BLAS single-threaded */
     double t0 = cli_now();
@@ -211,10 +215,13 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
                 continue;
             }
             uint64_t sub = ((uint64_t)cell << 32) | (uint64_t)m;
+            double dkp = NAN, dkl = NAN;
             if (!full) {
                 ntk_member_diag md;
                 ntk_member_pair mp; /* the pair at (x, x'): an independent network, its own stream */
-                if (ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, NULL) != NTK_OK ||
+                ntk_status sd = lazy_path ? ntk_lazy_diag_update(s, e->x, e->c.target_y, e->c.seed, sub, work, &md, &dkp)
+                                          : ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, NULL);
+                if (sd != NTK_OK ||
                     ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub, work2, &mp) != NTK_OK) {
                     failed = 1;
                     continue;
@@ -229,14 +236,14 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
             } else { /* the reference path gives K(x,x) and f only */
                 for (int k = 0; k < NQ; k++) e->q[k][off + m] = NAN;
             }
-            double dkp = NAN, dkl = NAN;
             if (need_net) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
                 ntk_net_init(net, splitmix(e->c.seed ^ splitmix(sub)));
                 ntk_feats *f = NULL;
                 double K0, f0;
                 if (ntk_feats_alloc(net, 1, NTK_F64, &f) != NTK_OK || ntk_feats_compute(net, f, e->x) != NTK_OK ||
                     ntk_kernel_diag(net, f, &K0) != NTK_OK || ntk_feats_output(f, &f0) != NTK_OK ||
-                    (updates && member_updates(net, e->x, e->c.target_y, e->c.ens_lr, K0, &dkp, &dkl, grad, th0) != 0))
+                    (updates && member_updates(net, e->x, e->c.target_y, e->c.ens_lr, K0, full ? &dkp : NULL, &dkl,
+                                               grad, th0) != 0))
                     failed = 1;
                 ntk_feats_free(f);
                 if (full) {
@@ -487,9 +494,10 @@ int cmd_ensemble(int argc, char **argv)
     cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
     cJSON_AddNumberToObject(ej, "y", c->target_y);
     cJSON_AddStringToObject(ej, "sampler",
-                            c->sampler_full ? "full-matrix path (every weight drawn) for K(x,x) and f; parts and K(x,x') NaN"
-                                            : "exact lazy O(depth x width) for K, its parts and K(x,x') (docs/ensemble.md); "
-                                              "full-matrix path for the first-step updates");
+                            c->sampler_full ? "full-matrix path (every weight drawn) for K(x,x), f and the pathwise update; "
+                                              "parts and K(x,x') NaN"
+                                            : "exact lazy O(depth x width) for K, its parts, K(x,x') and the pathwise update "
+                                              "(docs/ensemble.md); full-matrix path for the literal one-step update");
     cJSON_AddNumberToObject(ej, "seconds_sampling", e.sec_sampling);
     if (nfit >= 2) {
         double mx = 0, my = 0, sxx = 0, sxy = 0, rss = 0;

@@ -236,8 +236,9 @@ char *cli_config_to_yaml(const cli_config *c)
     if (c->load_params[0]) yaml_str(&b, &len, &cap, "  load_params: \"%s\"\n", c->load_params);
     if (strcmp(c->command, "ensemble") == 0)
         yaml_str(&b, &len, &cap, "ensemble:\n  members: %ld\n  s: %.17g\n  angle: %.17g\n  lr: %.17g\n  y: %.17g\n"
-                 "  no_updates: %s\n  sampler: %s\n", c->members, c->s_norm, c->angle_deg, c->ens_lr, c->target_y,
-                 c->no_updates ? "true" : "false", c->sampler_full ? "full" : "lazy");
+                 "  no_updates: %s\n  no_literal: %s\n  sampler: %s\n", c->members, c->s_norm, c->angle_deg, c->ens_lr,
+                 c->target_y, c->no_updates ? "true" : "false", c->no_literal ? "true" : "false",
+                 c->sampler_full ? "full" : "lazy");
     if (strcmp(c->command, "train") != 0 && strcmp(c->command, "sweep") != 0) return b;
     yaml_str(&b, &len, &cap, "train:\n  target: \"%s\"\n  n_eval: %ld\n  steps: %ld\n", c->target, c->n_eval, c->steps);
     if (c->lr_frac > 0)

@@ -61,7 +61,8 @@ typedef struct {
     double angle_deg;            /* angle between x and the second probe x' (degrees) */
     double ens_lr;               /* lambda of the first-step updates (--lr for ensemble) */
     double target_y;             /* y of the one-step loss 1/2 (f(x) - y)^2 */
-    int no_updates;              /* skip the full-matrix first-step updates */
+    int no_updates;              /* skip the first-step updates (pathwise and literal) */
+    int no_literal;              /* skip only the literal one-step update (full-matrix, O(P) per member) */
     int sampler_full;            /* K(x,x) by the full-matrix path instead of the lazy sampler */
     /* data extras (fmnist) */
     int *classes, classes_count;

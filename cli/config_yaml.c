@@ -61,7 +61,7 @@ typedef struct {
 typedef struct {
     int64_t *members;
     double *s, *angle, *lr, *y;
-    bool *no_updates;
+    bool *no_updates, *no_literal;
     char *sampler;
 } y_ens;
 
@@ -162,6 +162,7 @@ static const cyaml_schema_field_t ens_fields[] = {
     CYAML_FIELD_FLOAT_PTR("lr", OPT, y_ens, lr),
     CYAML_FIELD_FLOAT_PTR("y", OPT, y_ens, y),
     CYAML_FIELD_BOOL_PTR("no_updates", OPT, y_ens, no_updates),
+    CYAML_FIELD_BOOL_PTR("no_literal", OPT, y_ens, no_literal),
     CYAML_FIELD_STRING_PTR("sampler", OPT, y_ens, sampler, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
@@ -380,6 +381,7 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (en->lr) c->ens_lr = *en->lr;
         if (en->y) c->target_y = *en->y;
         if (en->no_updates) c->no_updates = *en->no_updates;
+        if (en->no_literal) c->no_literal = *en->no_literal;
         if (en->sampler) {
             if (strcmp(en->sampler, "lazy") != 0 && strcmp(en->sampler, "full") != 0) {
                 cli_errorf("config %s: ensemble.sampler: expected lazy or full, got '%s'", path, en->sampler);

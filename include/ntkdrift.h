@@ -416,6 +416,13 @@ size_t ntk_lazy_work_len(const ntk_spec *spec);
  * [ntk_lazy_work_len]; layers: [L+1] per-layer terms K^(l)(x, x) or NULL. */
 ntk_status ntk_lazy_diag(const ntk_spec *spec, const double *x, uint64_t seed, uint64_t sub, double *work,
                          ntk_member_diag *out, double *layers);
+/* The same member (identical K and parts) plus the pathwise first-step update of K(x,x) per unit
+ * learning rate for one SGD step on 1/2 (f(x) - y)^2 at x, activation masks frozen (exact for
+ * smooth activations): dk_path = -2 (f - y) grad f^T Hess f grad f, sampled lazily by conditioning
+ * each W^(l) on its forward and backward probes (docs/ensemble.md, "Pathwise update").  Draws
+ * after the member's other normals, so K is unchanged. */
+ntk_status ntk_lazy_diag_update(const ntk_spec *spec, const double *x, double y, uint64_t seed, uint64_t sub,
+                                double *work, ntk_member_diag *out, double *dk_path);
 
 /* The 2 x 2 block at two inputs of one random network, by the same exact lazy construction on
  * the span of the two inputs' vectors (docs/ensemble.md, "Two inputs"). */

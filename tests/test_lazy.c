@@ -209,6 +209,40 @@ static void test_lazy_matches_full_matrix(void **state)
     free(B);
 }
 
+/* The lazy pathwise first-step update has the law of the full-matrix one (ntk_kernel_velocity on
+ * every weight drawn: -2 (f - y) grad f^T H grad f with masks frozen); the member's K is unchanged. */
+static void test_update_matches_full_matrix(void **state)
+{
+    (void)state;
+    const int M = 6000;
+    double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B), y = 0.3;
+    double x[4] = {0.7, -0.2, 1.1, 0.4};
+    for (int v = 0; v < 3; v++) {
+        int w[3];
+        ntk_spec sp = law_case(v, w);
+        double *work = malloc(ntk_lazy_work_len(&sp) * sizeof *work);
+        ntk_net *net = NULL;
+        TU_OK(ntk_net_alloc(&sp, &net));
+        for (int m = 0; m < M; m++) {
+            ntk_member_diag md, m2;
+            TU_OK(ntk_lazy_diag_update(&sp, x, y, 7, (uint64_t)m, work, &md, &A[m]));
+            if (m < 20) {
+                TU_OK(ntk_lazy_diag(&sp, x, 7, (uint64_t)m, work, &m2, NULL));
+                assert_true(m2.K == md.K && m2.f == md.f); /* the update draws after K's normals */
+            }
+            TU_OK(ntk_net_init(net, 300000 + (uint64_t)m));
+            TU_OK(ntk_kernel_velocity(net, 1, x, &y, NTK_LOSS_SUM, &B[m]));
+        }
+        char label[64];
+        snprintf(label, sizeof label, "pathwise dK/lambda lazy vs full, case %d", v);
+        same_law(M, A, B, label);
+        ntk_net_free(net);
+        free(work);
+    }
+    free(A);
+    free(B);
+}
+
 /* Two inputs: the lazy pair sampler's K(x,x') has the full-matrix path's law, and its K(x,x) the
  * one-input sampler's; x' = x (the rank-one case) gives three equal entries. */
 static void test_pair_matches_full_matrix(void **state)
@@ -264,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_readout_identity),
         cmocka_unit_test(test_lazy_matches_full_matrix),
         cmocka_unit_test(test_pair_matches_full_matrix),
+        cmocka_unit_test(test_update_matches_full_matrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
