@@ -15,16 +15,11 @@ import csv, math, os, shutil, signal, subprocess, sys, tempfile, time
 
 import numpy as np
 
+from clitest import check, csv_rows, finish
+
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_ens_")
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what)
-    passed += bool(ok)
-    failed += not ok
 
 
 def ens(out, *args):
@@ -35,8 +30,7 @@ def ens(out, *args):
 
 
 def rows(run):
-    with open(os.path.join(run, "cells.csv")) as fh:
-        return list(csv.DictReader(fh))
+    return csv_rows(os.path.join(run, "cells.csv"))
 
 
 def test_mean_and_readout():
@@ -193,6 +187,4 @@ test_figures()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()
-shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish(TMP)

@@ -12,18 +12,13 @@ the circle spectral-bias task and the report end to end.
 
 usage: test_main_job.py PATH/TO/ntkdrift
 """
-import csv, html.parser, os, shutil, subprocess, sys, tempfile
+import html.parser, os, shutil, subprocess, sys, tempfile
+
+from clitest import check, csv_rows, finish
 
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_study_")
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what)
-    passed += bool(ok)
-    failed += not ok
 
 
 class Refs(html.parser.HTMLParser):
@@ -64,8 +59,7 @@ def main():
                                                         f"({r.stdout.strip().splitlines()[-2] if r.stdout else r.stderr[-300:]})")
     if r.returncode != 0:
         return
-    with open(os.path.join(out, "sweep", "cells.csv")) as fh:
-        regimes = {row["regime"] for row in csv.DictReader(fh)}
+    regimes = {row["regime"] for row in csv_rows(os.path.join(out, "sweep", "cells.csv"))}
     check(regimes == {"lazy", "weak_feature_learning", "unstable"}, f"all three regimes in the sweep: {sorted(regimes)}")
     report = os.path.join(out, "report.html")
     p = Refs()
@@ -88,6 +82,4 @@ def main():
 
 
 main()
-shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish(TMP)

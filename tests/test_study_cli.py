@@ -17,16 +17,11 @@ import csv, json, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 
+from clitest import check, csv_rows, finish
+
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_study_")
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what)
-    passed += bool(ok)
-    failed += not ok
 
 
 def run(*args):
@@ -37,8 +32,7 @@ def run(*args):
 
 
 def rows(path):
-    with open(path) as fh:
-        return list(csv.DictReader(fh))
+    return csv_rows(path)
 
 
 def test_limit():
@@ -103,6 +97,4 @@ def test_profile():
 test_limit()
 test_profile()
 test_converge()
-shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish(TMP)

@@ -17,16 +17,11 @@ import csv, os, shutil, signal, subprocess, sys, tempfile, time
 
 import numpy as np
 
+from clitest import check, csv_rows, finish
+
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_sweep_")
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what)
-    passed += bool(ok)
-    failed += not ok
 
 
 def sweep(out, *args):
@@ -37,8 +32,7 @@ def sweep(out, *args):
 
 
 def rows(out):
-    with open(os.path.join(out, "cells.csv")) as fh:
-        return list(csv.DictReader(fh))
+    return csv_rows(os.path.join(out, "cells.csv"))
 
 
 CONTRACT = ["depth", "width", "beta", "lr", "lr_frac", "seed", "drift_fro", "lin_err", "pert_err", "test_err_net",
@@ -156,6 +150,4 @@ test_catapult()
 test_resume()
 test_mpi()
 test_bad_input()
-shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish(TMP)

@@ -22,16 +22,11 @@ import csv, json, os, shutil, signal, subprocess, sys, tempfile, time
 
 import numpy as np
 
+from clitest import check, csv_rows, finish
+
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_train_")
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what)
-    passed += bool(ok)
-    failed += not ok
 
 
 def train(out, *args, check_rc=True):
@@ -42,8 +37,7 @@ def train(out, *args, check_rc=True):
 
 
 def rows(run):
-    with open(os.path.join(run, "metrics.csv")) as fh:
-        return list(csv.DictReader(fh))
+    return csv_rows(os.path.join(run, "metrics.csv"))
 
 
 def test_constant_kernel():
@@ -245,6 +239,4 @@ test_per_layer_drift()
 test_kill_resume()
 test_rkhs_columns()
 test_width_scaling()
-shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish(TMP)
