@@ -75,31 +75,10 @@ static void esc(fig_text *h, const char *s)
     }
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4097 > cap) {
-            char *p = realloc(buf, cap = 2 * cap + 8192);
-            if (!p) break;
-            buf = p;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, fp);
-        len += got;
-        if (!got) break;
-    }
-    if (buf) buf[len] = 0;
-    fclose(fp);
-    return buf;
-}
-
 /* A CSV file as an HTML table (at most max_rows rows). */
 static void csv_table(fig_text *h, const char *path, int max_rows)
 {
-    char *text = slurp(path);
+    char *text = cli_read_text(path);
     if (!text) return;
     fig_printf(h, "<div class=\"scroll\"><table>\n");
     int row = 0;
@@ -190,7 +169,7 @@ static int section(fig_text *h, const char *run, const char *rel)
         csv_table(h, path, 60);
     }
     snprintf(path, sizeof path, "%s/config.yaml", run);
-    char *cfg = slurp(path);
+    char *cfg = cli_read_text(path);
     fig_printf(h, "<details><summary>Configuration (config.yaml)</summary><pre>");
     esc(h, cfg ? cfg : "(missing)");
     fig_printf(h, "</pre></details>\n");

@@ -132,23 +132,7 @@ char *fig_svg(const char *figdir, const char *name)
     snprintf(path, sizeof path, "%s/%s", figdir, rel);
     int st = run_gnuplot(figdir, name, "svg size 960,640 dynamic enhanced font \"sans,11\" background rgb \"white\"",
                          rel);
-    char *svg = NULL;
-    FILE *fp = st == 0 ? fopen(path, "rb") : NULL;
-    if (fp) {
-        size_t len = 0, cap = 0;
-        for (;;) {
-            if (len + 4097 > cap) {
-                char *p = realloc(svg, cap = 2 * cap + 8192);
-                if (!p) break;
-                svg = p;
-            }
-            size_t got = fread(svg + len, 1, cap - len - 1, fp);
-            len += got;
-            if (!got) break;
-        }
-        if (svg) svg[len] = 0;
-        fclose(fp);
-    }
+    char *svg = st == 0 ? cli_read_text(path) : NULL;
     unlink(path);
     return svg;
 }

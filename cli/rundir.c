@@ -287,20 +287,20 @@ void cli_run_abort(cli_run *r)
     r->artifacts = NULL;
 }
 
-cJSON *cli_read_json(const char *path)
+char *cli_read_text(const char *path)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        cli_errorf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    if (!fp) return NULL;
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = 2 * cap + 8192;
-            char *p = realloc(text, cap);
-            if (!p) break;
+        if (len + 4097 > cap) {
+            char *p = realloc(text, cap = 2 * cap + 8192);
+            if (!p) {
+                free(text);
+                text = NULL;
+                break;
+            }
             text = p;
         }
         size_t got = fread(text + len, 1, cap - len - 1, fp);
@@ -308,11 +308,17 @@ cJSON *cli_read_json(const char *path)
         if (got == 0) break;
     }
     fclose(fp);
+    if (text) text[len] = 0;
+    return text;
+}
+
+cJSON *cli_read_json(const char *path)
+{
+    char *text = cli_read_text(path);
     if (!text) {
-        cli_errorf("%s: out of memory", path);
+        cli_errorf("%s: %s", path, errno ? strerror(errno) : "out of memory");
         return NULL;
     }
-    text[len] = 0;
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!j) cli_errorf("%s: not valid JSON", path);

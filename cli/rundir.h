@@ -45,6 +45,8 @@ void cli_run_abort(cli_run *r);
 /* JSON object describing the spec and the conventions (for manifests). */
 cJSON *cli_spec_json(const ntk_spec *spec);
 cJSON *cli_conventions_json(void);
+/* A whole text file, NUL-terminated (malloc'ed), or NULL (errno says why). */
+char *cli_read_text(const char *path);
 /* A JSON file (a run's manifest.json), or NULL with a message. */
 cJSON *cli_read_json(const char *path);
 /* Monotonic seconds. */
