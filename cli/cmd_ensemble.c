@@ -151,8 +151,10 @@ typedef struct {
     ntk_spec base;
     double *x;             /* [n0] probe input, ||x||^2 = s n0 */
     double *xp;            /* [n0] second probe: same norm, at the configured angle to x */
+    double *layers;        /* [M x (depth + 1)] of the current cell: per-layer terms K^(l)(x,x) per member */
     double sec_sampling;   /* wall seconds in the members' parallel regions (this rank) */
     int M, ncells;
+    int *cdepth, *cwidth;  /* [ncells] the cells: the depth x width grid, or lines of fixed beta */
     double *q[NQ];         /* [ncells x M] per quantity */
     cli_run run;
     bool run_open;
@@ -212,6 +214,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
             if (failed) continue;
             if (m % e->mpi.size != e->mpi.rank) { /* another rank's member */
                 for (int k = 0; k < NQ; k++) e->q[k][off + m] = 0.0;
+                for (int l = 0; l <= s->depth; l++) e->layers[(size_t)m * (size_t)(s->depth + 1) + (size_t)l] = 0.0;
                 continue;
             }
             uint64_t sub = ((uint64_t)cell << 32) | (uint64_t)m;
@@ -219,8 +222,10 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
             if (!full) {
                 ntk_member_diag md;
                 ntk_member_pair mp; /* the pair at (x, x'): an independent network, its own stream */
-                ntk_status sd = lazy_path ? ntk_lazy_diag_update(s, e->x, e->c.target_y, e->c.seed, sub, work, &md, &dkp)
-                                          : ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, NULL);
+                double *lay = e->layers + (size_t)m * (size_t)(s->depth + 1);
+                ntk_status sd = lazy_path ? ntk_lazy_diag_update(s, e->x, e->c.target_y, e->c.seed, sub, work, &md, lay,
+                                                                 &dkp)
+                                          : ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, lay);
                 if (sd != NTK_OK ||
                     ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub, work2, &mp) != NTK_OK) {
                     failed = 1;
@@ -235,6 +240,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
                 e->q[Q_RHO][off + m] = mp.K11 > 0 && mp.K22 > 0 ? mp.K12 / sqrt(mp.K11 * mp.K22) : NAN;
             } else { /* the reference path gives K(x,x) and f only */
                 for (int k = 0; k < NQ; k++) e->q[k][off + m] = NAN;
+                for (int l = 0; l <= s->depth; l++) e->layers[(size_t)m * (size_t)(s->depth + 1) + (size_t)l] = NAN;
             }
             if (need_net) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
                 ntk_net_init(net, splitmix(e->c.seed ^ splitmix(sub)));
@@ -265,6 +271,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
     if (failed) cli_errorf("ensemble: cell %d: %s", cell, ntk_last_error()[0] ? ntk_last_error() : "out of memory");
     if (cli_mpi_agree(&e->mpi, failed ? CLI_EXIT_FAIL : 0)) return CLI_EXIT_FAIL;
     mpi_combine(e, off);
+    cli_mpi_sum(&e->mpi, e->layers, M * (s->depth + 1));
     if (e->mpi.rank != 0) return 0;
     /* checkpoint the cell (rank 0) */
     char path[CLI_PATH_MAX + 64];
@@ -273,6 +280,8 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
     size_t shM[1] = {(size_t)M};
     ntk_status st = ntk_npz_open(path, &w);
     for (int k = 0; k < NQ && st == NTK_OK; k++) st = ntk_npz_add(w, qnames[k], NTK_NPY_F64, 1, shM, e->q[k] + off);
+    size_t shL[2] = {(size_t)M, (size_t)s->depth + 1};
+    if (st == NTK_OK) st = ntk_npz_add(w, "K_layers", NTK_NPY_F64, 2, shL, e->layers);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
     if (st != NTK_OK) {
@@ -336,7 +345,7 @@ static int write_samples(ens_ctx *e)
         free(wid);
         return CLI_EXIT_FAIL;
     }
-    for (int i = 0; i < e->ncells; i++) dep[i] = e->g.depths[i / e->g.nw], wid[i] = e->g.widths[i % e->g.nw];
+    for (int i = 0; i < e->ncells; i++) dep[i] = e->cdepth[i], wid[i] = e->cwidth[i];
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(cli_run_path(&e->run, "samples.npz", path, sizeof path), &w);
     for (int k = 0; k < NQ && st == NTK_OK; k++) st = ntk_npz_add(w, qnames[k], NTK_NPY_F64, 2, sh, e->q[k]);
@@ -413,11 +422,30 @@ int cmd_ensemble(int argc, char **argv)
     }
     if ((rc = study_grid_init(&e.g, c, 1))) goto done;
     e.M = (int)c->members;
-    e.ncells = e.g.nd * e.g.nw;
+    e.ncells = c->betas_count ? c->betas_count * e.g.nw : e.g.nd * e.g.nw;
+    e.cdepth = malloc((size_t)e.ncells * sizeof *e.cdepth);
+    e.cwidth = malloc((size_t)e.ncells * sizeof *e.cwidth);
+    if (!e.cdepth || !e.cwidth) {
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    for (int i = 0; i < e.ncells; i++) {
+        int wi = i % e.g.nw;
+        e.cwidth[i] = e.g.widths[wi];
+        if (c->betas_count) { /* a line of fixed beta: depth = round(beta n), at least 1 */
+            long dd = lround(c->betas[i / e.g.nw] * e.g.widths[wi]);
+            e.cdepth[i] = dd < 1 ? 1 : dd > NTK_MAX_DEPTH ? NTK_MAX_DEPTH : (int)dd;
+        } else {
+            e.cdepth[i] = e.g.depths[i / e.g.nw];
+        }
+    }
     e.x = malloc((size_t)c->n0 * sizeof *e.x);
     e.xp = malloc(2 * (size_t)c->n0 * sizeof *e.xp);
     for (int k = 0; k < NQ; k++) e.q[k] = malloc((size_t)e.ncells * (size_t)e.M * sizeof(double));
-    if (!e.x || !e.xp || !e.q[NQ - 1]) {
+    int dmax = 0;
+    for (int i = 0; i < e.ncells; i++) dmax = e.cdepth[i] > dmax ? e.cdepth[i] : dmax;
+    e.layers = malloc((size_t)e.M * (size_t)(dmax + 1) * sizeof *e.layers);
+    if (!e.x || !e.xp || !e.q[NQ - 1] || !e.layers) {
         cli_errorf("out of memory for %d cells x %d members", e.ncells, e.M);
         rc = CLI_EXIT_FAIL;
         goto done;
@@ -457,8 +485,7 @@ int cmd_ensemble(int argc, char **argv)
     double *lx = malloc((size_t)e.ncells * sizeof *lx), *ly = malloc((size_t)e.ncells * sizeof *ly);
     int nfit = 0;
     for (int cell = 0; cell < e.ncells && !rc; cell++) {
-        int di = cell / e.g.nw, wi = cell % e.g.nw;
-        ntk_spec s = study_cell_spec(&e.g, &e.base, e.g.depths[di], e.g.widths[wi]);
+        ntk_spec s = study_cell_spec(&e.g, &e.base, e.cdepth[cell], e.cwidth[cell]);
         bool done = false;
         double t0 = cli_now();
         rc = cli_mpi_agree(&e.mpi, load_cell(&e, cell, &done));
@@ -469,14 +496,14 @@ int cmd_ensemble(int argc, char **argv)
         for (int k = 0; k < NQ; k++) qc[k] = e.q[k] + (size_t)cell * (size_t)e.M;
         cell_stats st;
         stats(e.M, qc, c->seed, (uint64_t)cell, &st);
-        write_row(csv, &s, e.g.widths[wi], e.M, c->s_norm, c->angle_deg, &st);
+        write_row(csv, &s, e.cwidth[cell], e.M, c->s_norm, c->angle_deg, &st);
         fflush(csv);
         if (s.depth > 0 && lx && ly && isfinite(st.R)) {
-            lx[nfit] = (double)s.depth / e.g.widths[wi];
+            lx[nfit] = (double)s.depth / e.cwidth[cell];
             ly[nfit++] = log(st.R);
         }
         fprintf(stderr, "ensemble: depth %d width %d: E[K] %.4g +- %.2g, R %.4g, %s %.2f s\n", s.depth,
-                e.g.widths[wi], st.mean[Q_K], st.se[Q_K], st.R, done ? "resumed," : "", cli_now() - t0);
+                e.cwidth[cell], st.mean[Q_K], st.se[Q_K], st.R, done ? "resumed," : "", cli_now() - t0);
     }
     if (rc || e.mpi.rank != 0) {
         free(lx);
@@ -515,12 +542,13 @@ int cmd_ensemble(int argc, char **argv)
     free(ly);
     size_t shc[1] = {(size_t)e.ncells};
     cli_run_artifact(&e.run, "cells.csv", NULL, NULL, 1, shc, "one row per (depth, width) cell: statistics and theory columns");
-    cli_run_artifact(&e.run, "cells/", NULL, NULL, 1, shc, "cell_<i>.npz: the per-member samples of each completed cell");
+    cli_run_artifact(&e.run, "cells/", NULL, NULL, 1, shc, "cell_<i>.npz: the per-member samples of each completed cell, "
+                     "with K_layers (M, depth + 1): the per-layer terms K^(l)(x,x) of each member (lazy sampler)");
     if ((rc = write_samples(&e))) {
         cJSON_Delete(extra);
         goto done;
     }
-    ntk_spec s0 = study_cell_spec(&e.g, &e.base, e.g.depths[0], e.g.widths[0]);
+    ntk_spec s0 = study_cell_spec(&e.g, &e.base, e.cdepth[0], e.cwidth[0]);
     if ((rc = cli_run_finish(&e.run, c, &s0, extra, argc, argv))) goto done;
     e.run_open = false;
     if (plot_run(e.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
@@ -531,6 +559,9 @@ done:
     cli_mpi_stop(&e.mpi);
     study_grid_free(&e.g);
     free(e.x);
+    free(e.cdepth);
+    free(e.layers);
+    free(e.cwidth);
     free(e.xp);
     for (int k = 0; k < NQ; k++) free(e.q[k]);
     cli_config_free(c);

@@ -89,6 +89,7 @@ int cli_config_copy(cli_config *dst, const cli_config *src)
     rc |= dup_list((void **)&dst->seeds, src->seeds, (size_t)src->seeds_count, sizeof(int));
     rc |= dup_list((void **)&dst->classes, src->classes, (size_t)src->classes_count, sizeof(int));
     rc |= dup_list((void **)&dst->lr_fracs, src->lr_fracs, (size_t)src->lr_fracs_count, sizeof(double));
+    rc |= dup_list((void **)&dst->betas, src->betas, (size_t)src->betas_count, sizeof(double));
     if (rc) {
         cli_config_free(dst);
         cli_errorf("out of memory copying the configuration");
@@ -109,6 +110,9 @@ void cli_config_free(cli_config *c)
     free(c->lr_fracs);
     c->lr_fracs = NULL;
     c->lr_fracs_count = 0;
+    free(c->betas);
+    c->betas = NULL;
+    c->betas_count = 0;
     c->study_widths = c->study_depths = c->seeds = c->classes = NULL;
     c->study_widths_count = c->study_depths_count = c->seeds_count = c->classes_count = 0;
 }
@@ -215,8 +219,13 @@ char *cli_config_to_yaml(const cli_config *c)
     yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n", c->data, c->n);
     if (c->classes_count) yaml_list(&b, &len, &cap, "  classes", c->classes, c->classes_count);
     yaml_str(&b, &len, &cap, "  pixels: %s\n", c->pixels == NTK_PIXELS_STANDARDIZE ? "standardize" : "unit");
-    if (c->study_widths_count || c->study_depths_count || c->seeds_count || c->lr_fracs_count) {
+    if (c->study_widths_count || c->study_depths_count || c->seeds_count || c->lr_fracs_count || c->betas_count) {
         yaml_str(&b, &len, &cap, "study:\n");
+        if (c->betas_count) {
+            yaml_str(&b, &len, &cap, "  betas: [");
+            for (int i = 0; i < c->betas_count; i++) yaml_str(&b, &len, &cap, "%s%.17g", i ? ", " : "", c->betas[i]);
+            yaml_str(&b, &len, &cap, "]\n");
+        }
         if (c->lr_fracs_count) {
             yaml_str(&b, &len, &cap, "  lr_fracs: [");
             for (int i = 0; i < c->lr_fracs_count; i++) yaml_str(&b, &len, &cap, "%s%.17g", i ? ", " : "", c->lr_fracs[i]);

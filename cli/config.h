@@ -46,6 +46,8 @@ typedef struct {
     int *study_widths, study_widths_count;
     int *study_depths, study_depths_count;
     int *seeds, seeds_count;
+    double *betas;               /* ensemble: lines of fixed beta (depth = round(beta * width)) instead of a grid */
+    int betas_count;
     double *lr_fracs;            /* sweep: learning rates as fractions of 2 / lambda_max(c K_0) */
     int lr_fracs_count;
     /* sweep: regime thresholds (docs/sweep.md) */

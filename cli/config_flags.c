@@ -156,7 +156,7 @@ enum {
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
-    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_NOLIT, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
+    OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_NOLIT, OPT_BETAS, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
     OPT_TAU, OPT_QUICK, OPT_HELP
 };
 
@@ -187,6 +187,7 @@ static const struct option long_opts[] = {
     {"blowup", required_argument, 0, OPT_BLOWUP},     {"flow", no_argument, 0, OPT_FLOW},
     {"members", required_argument, 0, OPT_MEMBERS},   {"s", required_argument, 0, OPT_SNORM},
     {"y", required_argument, 0, OPT_TARGETY}, {"angle", required_argument, 0, OPT_ANGLE},         {"no-updates", no_argument, 0, OPT_NOUPD}, {"sampler", required_argument, 0, OPT_SAMPLER}, {"no-literal", no_argument, 0, OPT_NOLIT},
+    {"betas", required_argument, 0, OPT_BETAS},
     {"lr-fracs", required_argument, 0, OPT_LRFRACS}, {"lazy-drift", required_argument, 0, OPT_LAZYDRIFT},
     {"lazy-lin-err", required_argument, 0, OPT_LAZYLIN}, {"unstable-loss-ratio", required_argument, 0, OPT_UNSTABLE},
     {"catapult-spike", required_argument, 0, OPT_CATAPULT}, {"tau", required_argument, 0, OPT_TAU},
@@ -269,6 +270,8 @@ static void print_help(const char *command)
            "study (profile, converge, ensemble):\n"
            "  --widths n1,n2,...   widths to sweep (every hidden layer that width)\n"
            "  --depths L1,L2,...   depths (hidden layers) to sweep\n"
+           "  --betas b1,b2,...    ensemble: lines of fixed beta instead of a depth grid: for each beta and\n"
+           "                       width, depth = round(beta * width) (at least 1)\n"
            "  --seeds S            seeds: a list and/or ranges a:b (= a..b-1), e.g. 0:16\n"
            "sweep (docs/sweep.md):\n"
            "  --lr-fracs f1,f2,... learning rates as fractions of 2 / lambda_max(c K_0)\n"
@@ -432,6 +435,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             break;
         case OPT_NOUPD: c->no_updates = 1; break;
         case OPT_NOLIT: c->no_literal = 1; break;
+        case OPT_BETAS: rc = parse_pos_list("betas", optarg, &c->betas, &c->betas_count); break;
         case OPT_LRFRACS: rc = parse_pos_list("lr-fracs", optarg, &c->lr_fracs, &c->lr_fracs_count); break;
         case OPT_LAZYDRIFT: rc = parse_double("lazy-drift", optarg, &c->lazy_drift); break;
         case OPT_LAZYLIN: rc = parse_double("lazy-lin-err", optarg, &c->lazy_lin_err); break;

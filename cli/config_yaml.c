@@ -30,8 +30,8 @@ typedef struct {
 typedef struct {
     int *widths, *depths, *seeds;
     unsigned widths_count, depths_count, seeds_count;
-    double *lr_fracs;
-    unsigned lr_fracs_count;
+    double *lr_fracs, *betas;
+    unsigned lr_fracs_count, betas_count;
 } y_study;
 
 typedef struct {
@@ -108,6 +108,7 @@ static const cyaml_schema_field_t study_fields[] = {
     CYAML_FIELD_SEQUENCE("depths", CYAML_FLAG_POINTER | OPT, y_study, depths, &int_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE("seeds", CYAML_FLAG_POINTER | OPT, y_study, seeds, &int_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE("lr_fracs", CYAML_FLAG_POINTER | OPT, y_study, lr_fracs, &float_entry, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("betas", CYAML_FLAG_POINTER | OPT, y_study, betas, &float_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t sweep_fields[] = {
@@ -325,6 +326,19 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
             memcpy(c->lr_fracs, st->lr_fracs, st->lr_fracs_count * sizeof *c->lr_fracs);
             c->lr_fracs_count = (int)st->lr_fracs_count;
         }
+    }
+    if (!rc && y->study && y->study->betas) {
+        const y_study *st = y->study;
+        for (unsigned i = 0; i < st->betas_count; i++)
+            if (!(st->betas[i] > 0)) {
+                cli_errorf("config %s: study.betas: entries must be > 0", path);
+                return CLI_EXIT_USAGE;
+            }
+        free(c->betas);
+        c->betas = malloc(st->betas_count * sizeof *c->betas);
+        if (!c->betas) return CLI_EXIT_FAIL;
+        memcpy(c->betas, st->betas, st->betas_count * sizeof *c->betas);
+        c->betas_count = (int)st->betas_count;
     }
     if (!rc && y->sweep) {
         const y_sweep *sw = y->sweep;

@@ -66,6 +66,7 @@ static int run_gnuplot(const char *dir, const char *name, const char *term, cons
     snprintf(script, sizeof script, "%s.gp", name);
     if (term) snprintf(expr, sizeof expr, "term='%s'; outfile='%s'", term, out);
     else snprintf(expr, sizeof expr, "outfile='%s'", out);
+    fflush(NULL); /* or the child's stdio copies would print the parent's pending output again */
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {

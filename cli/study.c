@@ -33,6 +33,7 @@ int study_grid_init(study_grid *g, const cli_config *c, int default_seeds)
     int maxd = 1;
     for (int i = 0; g->depths && i < g->nd; i++)
         if (g->depths[i] > maxd) maxd = g->depths[i];
+    if (c->betas_count) maxd = NTK_MAX_DEPTH; /* lines of fixed beta: depths come from beta x width */
     g->width_buf = malloc((size_t)maxd * sizeof *g->width_buf);
     if (!g->depths || !g->widths || !g->seeds || !g->width_buf) {
         study_grid_free(g);

@@ -422,7 +422,7 @@ ntk_status ntk_lazy_diag(const ntk_spec *spec, const double *x, uint64_t seed, u
  * each W^(l) on its forward and backward probes (docs/ensemble.md, "Pathwise update").  Draws
  * after the member's other normals, so K is unchanged. */
 ntk_status ntk_lazy_diag_update(const ntk_spec *spec, const double *x, double y, uint64_t seed, uint64_t sub,
-                                double *work, ntk_member_diag *out, double *dk_path);
+                                double *work, ntk_member_diag *out, double *layers, double *dk_path);
 
 /* The 2 x 2 block at two inputs of one random network, by the same exact lazy construction on
  * the span of the two inputs' vectors (docs/ensemble.md, "Two inputs"). */

@@ -248,8 +248,8 @@ ntk_status ntk_lazy_diag(const ntk_spec *s, const double *x, uint64_t seed, uint
 }
 
 ntk_status ntk_lazy_diag_update(const ntk_spec *s, const double *x, double y, uint64_t seed, uint64_t sub,
-                                double *work, ntk_member_diag *out, double *dk_path)
+                                double *work, ntk_member_diag *out, double *layers, double *dk_path)
 {
     if (!dk_path) return ntk_set_error(NTK_EINVAL, "lazy_diag_update: dk_path must not be NULL");
-    return lazy_member(s, x, y, seed, sub, work, out, NULL, dk_path);
+    return lazy_member(s, x, y, seed, sub, work, out, layers, dk_path);
 }

@@ -123,6 +123,22 @@ def test_figures():
     check(r.returncode == 2 and "manifest.json" in r.stderr, f"plot on a non-run: {r.stderr.strip()}")
 
 
+def test_beta_lines_and_layers():
+    """--betas: cells on lines of fixed beta (depth = round(beta n)); each cell file's per-member
+    per-layer terms K_layers sum to K (1e-12: the same sum in another order)."""
+    out = os.path.join(TMP, "betas")
+    r = ens(out, "--betas", "0.1,0.2", "--widths", "20,40", "--members", "300", "--no-literal")
+    cs = rows(out) if r.returncode == 0 else []
+    check([(c["depth"], c["width"]) for c in cs] == [("2", "20"), ("4", "40"), ("4", "20"), ("8", "40")],
+          f"lines of fixed beta: {[(c['depth'], c['width']) for c in cs]}")
+    worst = 0.0
+    for i in range(len(cs)):
+        z = np.load(os.path.join(out, "cells", f"cell_{i:05d}.npz"))
+        worst = max(worst, float(np.max(np.abs(z["K_layers"].sum(1) - z["K"]) / z["K"])))
+        ok = z["K_layers"].shape == (300, int(cs[i]["depth"]) + 1)
+    check(cs and ok and worst <= 1e-12, f"K_layers per member sum to K (worst {worst:.1e})")
+
+
 def test_threads_identical():
     a, b = os.path.join(TMP, "t1"), os.path.join(TMP, "t2")
     args = ["--depths", "2,6", "--widths", "16,48", "--members", "600"]
@@ -184,6 +200,7 @@ test_update_scaling()
 test_off_diagonal()
 test_full_sampler()
 test_figures()
+test_beta_lines_and_layers()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()

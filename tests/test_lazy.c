@@ -225,7 +225,7 @@ static void test_update_matches_full_matrix(void **state)
         TU_OK(ntk_net_alloc(&sp, &net));
         for (int m = 0; m < M; m++) {
             ntk_member_diag md, m2;
-            TU_OK(ntk_lazy_diag_update(&sp, x, y, 7, (uint64_t)m, work, &md, &A[m]));
+            TU_OK(ntk_lazy_diag_update(&sp, x, y, 7, (uint64_t)m, work, &md, NULL, &A[m]));
             if (m < 20) {
                 TU_OK(ntk_lazy_diag(&sp, x, 7, (uint64_t)m, work, &m2, NULL));
                 assert_true(m2.K == md.K && m2.f == md.f); /* the update draws after K's normals */
