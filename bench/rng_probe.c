@@ -1,6 +1,6 @@
 /* rng_probe.c -- single-thread cost model of `ntkdrift ensemble` members (bench helper).
  *
- * Linked against build/libntkdrift.a, public API (include/ntkdrift.h) only.  Three modes, each
+ * Linked against build/libntkdrift.a, public API (include/ntkdrift.h) only.  Two modes, each
  * printing one JSON line:
  *
  *   rng_probe rng TOTAL CHUNK [REPS=3] [THREADS=1] [SPAN=CHUNK]
@@ -13,15 +13,21 @@
  *       the fastest.  THREADS > 1 runs that many OpenMP threads at once, each drawing TOTAL normals
  *       on its own subs into its own buffer; the rate is then the aggregate.
  *
- *   rng_probe member DEPTH WIDTH N0 [REPS=3] [BIAS=zero|none]
- *       One full-matrix member as `ntkdrift ensemble --sampler full --no-updates` computes it
- *       (cli/cmd_ensemble.c): ntk_net_init (every weight drawn) and then ntk_feats_alloc +
- *       ntk_feats_compute + ntk_kernel_diag + ntk_feats_free, BLAS on one thread.  Median seconds
- *       of each part over REPS members after one untimed member (first touch of the parameters).
- *
- *   rng_probe lazy DEPTH WIDTH N0 [REPS=200] [BIAS=zero|none]
- *       The lazy sampler's two calls per member (ntk_lazy_diag; ntk_lazy_pair at a second probe at
- *       90 degrees), each timed over REPS members: mean seconds per member of each.
+ *   rng_probe paired DEPTH WIDTH N0 [BLOCKS=5] [BLOCK_S=0.3] [BIAS=zero|none]
+ *       The full-matrix member, the lazy member and the generator alone, interleaved in one process on
+ *       one thread (BLAS too), for the network `ntkdrift ensemble` samples (ReLU, NTK, sw2 2 / readout
+ *       1, zero-init biases or none).  After one warm-up full member (first_*: it pays the first touch
+ *       of the parameter block, as each thread's first member does in the CLI), BLOCKS blocks of
+ *         rng   ntk_rng_normal alone drawing the network's weight matrices layer by layer (as
+ *               ntk_net_init does, into one reused layer-sized buffer), about BLOCK_S seconds;
+ *         full  members as cli/cmd_ensemble.c computes them with --sampler full --no-updates:
+ *               ntk_net_init (init_s) and ntk_feats_alloc + ntk_feats_compute + ntk_kernel_diag +
+ *               ntk_feats_free (fwd_bwd_s), about BLOCK_S seconds (at least one member);
+ *         lazy  ntk_lazy_diag, then ntk_lazy_pair at a second probe at 90 degrees (what
+ *               --sampler lazy --no-updates does per member), about BLOCK_S seconds each.
+ *       Ratios are formed within each block (a shared machine's slow phases then hit both sides) and
+ *       their medians printed: full_over_bound = (weights / rng rate) / full member time,
+ *       init_over_bound (ntk_net_init alone), lazy_over_full = full / (diag + pair), diag_over_full.
  *
  * Build (bench/bench_ensemble.py does this, into bench/out/):
  *   gcc -O2 -std=c17 -fopenmp -Iinclude bench/rng_probe.c build/libntkdrift.a \
@@ -59,8 +65,7 @@ static double median(double *v, int n)
 static int usage(void)
 {
     fprintf(stderr, "usage: rng_probe rng TOTAL CHUNK [REPS=3] [THREADS=1] [SPAN=CHUNK]\n"
-                    "       rng_probe member DEPTH WIDTH N0 [REPS=3] [zero|none]\n"
-                    "       rng_probe lazy DEPTH WIDTH N0 [REPS=200] [zero|none]\n");
+                    "       rng_probe paired DEPTH WIDTH N0 [BLOCKS=5] [BLOCK_S=0.3] [zero|none]\n");
     return 2;
 }
 
@@ -150,99 +155,161 @@ static int make_spec(int depth, int width, int n0, const char *bias, ntk_spec *s
     return 0;
 }
 
-static int mode_member(int argc, char **argv)
+/* Draw the normals of `layers` weight matrices the way ntk_net_init does (one call per layer, stream
+ * NTK_STREAM_WEIGHT, sub = layer), cycling over the network's layers until `total` normals are drawn,
+ * into one reused buffer of the largest layer's size. */
+static double draw_layers(const size_t *nW, int d, size_t total, uint64_t sub0, double *buf, size_t *drawn)
+{
+    double acc = 0;
+    size_t done = 0;
+    for (uint64_t k = 0; done < total; k++) {
+        size_t n = nW[k % (uint64_t)d];
+        ntk_rng_normal(0x5eedull, NTK_STREAM_WEIGHT, sub0 + k, 0, n, buf);
+        acc += buf[n - 1];
+        done += n;
+    }
+    *drawn = done;
+    return acc;
+}
+
+/* One full-matrix member as cli/cmd_ensemble.c computes it with --sampler full --no-updates. */
+static int full_member(ntk_net *net, const double *x, uint64_t seed, double *t_init, double *t_fb, double *K)
+{
+    double t0 = now();
+    ntk_net_init(net, seed);
+    double t1 = now();
+    ntk_feats *f = NULL;
+    int rc = ntk_feats_alloc(net, 1, NTK_F64, &f) == NTK_OK && ntk_feats_compute(net, f, x) == NTK_OK &&
+             ntk_kernel_diag(net, f, K) == NTK_OK ? 0 : -1;
+    ntk_feats_free(f);
+    *t_init = t1 - t0;
+    *t_fb = now() - t1;
+    if (rc) fprintf(stderr, "rng_probe: %s\n", ntk_last_error());
+    return rc;
+}
+
+static int mode_paired(int argc, char **argv)
 {
     if (argc < 5) return usage();
-    int depth = atoi(argv[2]), width = atoi(argv[3]), n0 = atoi(argv[4]), reps = argc > 5 ? atoi(argv[5]) : 3;
-    const char *bias = argc > 6 ? argv[6] : "zero";
-    if (depth < 0 || width < 1 || n0 < 1 || reps < 1) return usage();
+    int depth = atoi(argv[2]), width = atoi(argv[3]), n0 = atoi(argv[4]);
+    int blocks = argc > 5 ? atoi(argv[5]) : 5;
+    double block_s = argc > 6 ? atof(argv[6]) : 0.3;
+    const char *bias = argc > 7 ? argv[7] : "zero";
+    if (depth < 0 || width < 1 || n0 < 2 || blocks < 1 || blocks > 1000 || !(block_s > 0)) return usage();
     ntk_spec s;
     int *widths = NULL;
     if (make_spec(depth, width, n0, bias, &s, &widths)) return 1;
     ntk_set_threads(1); /* what the ensemble does inside its members' parallel region */
-    ntk_net *net = NULL;
-    double *x = malloc((size_t)n0 * sizeof *x), *t_init = malloc((size_t)reps * sizeof *t_init),
-           *t_fb = malloc((size_t)reps * sizeof *t_fb), ksum = 0;
-    if (!x || !t_init || !t_fb || ntk_net_alloc(&s, &net) != NTK_OK) {
-        fprintf(stderr, "rng_probe: %s\n", ntk_last_error());
-        return 1;
-    }
-    ntk_data_gaussian(0, 1, n0, x);
-    double first_init = 0, first_fb = 0;
-    for (int r = -1; r < reps; r++) {
-        double t0 = now();
-        ntk_net_init(net, 0x1234567ull + (uint64_t)(r + 1));
-        double t1 = now(), K = 0;
-        ntk_feats *f = NULL;
-        if (ntk_feats_alloc(net, 1, NTK_F64, &f) != NTK_OK || ntk_feats_compute(net, f, x) != NTK_OK ||
-            ntk_kernel_diag(net, f, &K) != NTK_OK) {
-            fprintf(stderr, "rng_probe: %s\n", ntk_last_error());
-            return 1;
-        }
-        ntk_feats_free(f);
-        double t2 = now();
-        ksum += K;
-        if (r < 0) {
-            first_init = t1 - t0, first_fb = t2 - t1;
-        } else {
-            t_init[r] = t1 - t0, t_fb[r] = t2 - t1;
-        }
-    }
-    size_t P = ntk_net_num_params(net);
-    double mi = median(t_init, reps), mf = median(t_fb, reps);
-    printf("{\"mode\": \"member\", \"depth\": %d, \"width\": %d, \"n0\": %d, \"bias\": \"%s\", \"params\": %zu, "
-           "\"reps\": %d, \"first_init_s\": %.6f, \"first_fwd_bwd_s\": %.6f, \"init_s\": %.6f, \"fwd_bwd_s\": %.6f, "
-           "\"member_s\": %.6f, \"K_mean\": %.8g}\n",
-           depth, width, n0, bias, P, reps, first_init, first_fb, mi, mf, mi + mf, ksum / (reps + 1));
-    ntk_net_free(net);
-    free(x);
-    free(t_init);
-    free(t_fb);
-    free(widths);
-    return 0;
-}
 
-static int mode_lazy(int argc, char **argv)
-{
-    if (argc < 5) return usage();
-    int depth = atoi(argv[2]), width = atoi(argv[3]), n0 = atoi(argv[4]), reps = argc > 5 ? atoi(argv[5]) : 200;
-    const char *bias = argc > 6 ? argv[6] : "zero";
-    if (depth < 0 || width < 1 || n0 < 2 || reps < 1) return usage();
-    ntk_spec s;
-    int *widths = NULL;
-    if (make_spec(depth, width, n0, bias, &s, &widths)) return 1;
+    /* network, probes x and x' (90 degrees, same norm sqrt(n0)), workspaces, layer sizes */
+    int d = depth + 1;
+    size_t *nW = malloc((size_t)d * sizeof *nW), maxW = 0, Pw = 0;
     double *x = malloc(2 * (size_t)n0 * sizeof *x), *xp = malloc((size_t)n0 * sizeof *xp);
     double *w1 = malloc(ntk_lazy_work_len(&s) * sizeof *w1), *w2 = malloc(ntk_lazy_pair_work_len(&s) * sizeof *w2);
-    if (!x || !xp || !w1 || !w2) return 1;
-    ntk_data_gaussian(0, 2, n0, x); /* x' = a second Gaussian row made orthogonal to x, same norm (90 deg) */
+    ntk_net *net = NULL;
+    if (!nW || !x || !xp || !w1 || !w2 || ntk_net_alloc(&s, &net) != NTK_OK) {
+        fprintf(stderr, "rng_probe: out of memory (%s)\n", ntk_last_error());
+        return 1;
+    }
+    for (int l = 1, prev = n0; l <= d; l++) {
+        int n = l < d ? width : 1;
+        nW[l - 1] = (size_t)n * (size_t)prev;
+        Pw += nW[l - 1];
+        if (nW[l - 1] > maxW) maxW = nW[l - 1];
+        prev = n;
+    }
+    double *buf = malloc(maxW * sizeof *buf);
+    if (!buf) return 1;
+    memset(buf, 0, maxW * sizeof *buf);
+    ntk_data_gaussian(0, 2, n0, x);
     double *u = x + n0, nx = 0, xu = 0, nu = 0;
     for (int i = 0; i < n0; i++) nx += x[i] * x[i], xu += x[i] * u[i];
     for (int i = 0; i < n0; i++) u[i] -= xu / nx * x[i], nu += u[i] * u[i];
     for (int i = 0; i < n0; i++) xp[i] = sqrt(nx / nu) * u[i];
+
+    /* warm-up and sizes: the first full member pays the first touch of the parameters (as each
+     * thread's first member does in the CLI); a few lazy members and one rng pass calibrate */
+    double first_init, first_fb, K, check = 0, ti, tf;
+    if (full_member(net, x, 1, &first_init, &first_fb, &K)) return 1;
     ntk_member_diag md;
     ntk_member_pair mp;
-    double kd = 0, kp = 0;
-    ntk_lazy_diag(&s, x, 0, 0, w1, &md, NULL); /* warm-up */
-    ntk_lazy_pair(&s, x, xp, 0, NTK_STREAM_ENSEMBLE_PAIR, 0, w2, &mp);
     double t0 = now();
-    for (int r = 0; r < reps; r++) {
-        if (ntk_lazy_diag(&s, x, 0, (uint64_t)r + 1, w1, &md, NULL) != NTK_OK) return 1;
-        kd += md.K;
+    int nl0 = 0;
+    uint64_t sub = 1;
+    do {
+        ntk_lazy_diag(&s, x, 0, sub, w1, &md, NULL);
+        ntk_lazy_pair(&s, x, xp, 0, NTK_STREAM_ENSEMBLE_PAIR, sub++, w2, &mp);
+        nl0++;
+    } while (now() - t0 < 0.02);
+    double lazy_est = (now() - t0) / nl0;
+    size_t drawn;
+    t0 = now();
+    check += draw_layers(nW, d, maxW, 1u << 20, buf, &drawn);
+    double rate_est = (double)drawn / (now() - t0);
+    int n_full = (int)fmax(1, fmin(10000, block_s / (first_init + first_fb)));
+    int n_lazy = (int)fmax(1, fmin(1000000, block_s / lazy_est));
+    size_t n_rng = (size_t)fmax((double)maxW, block_s * rate_est);
+
+    /* blocks: rng alone | n_full full members | n_lazy lazy diag | n_lazy lazy pair, interleaved so
+     * that a slow phase of a shared machine hits all four alike; ratios are formed within a block */
+    double *rng_rate = malloc((size_t)blocks * sizeof(double)), *init_s = malloc((size_t)blocks * sizeof(double)),
+           *fb_s = malloc((size_t)blocks * sizeof(double)), *diag_s = malloc((size_t)blocks * sizeof(double)),
+           *pair_s = malloc((size_t)blocks * sizeof(double)), *r_full = malloc((size_t)blocks * sizeof(double)),
+           *r_init = malloc((size_t)blocks * sizeof(double)), *r_lazy = malloc((size_t)blocks * sizeof(double)),
+           *r_diag = malloc((size_t)blocks * sizeof(double));
+    if (!rng_rate || !init_s || !fb_s || !diag_s || !pair_s || !r_full || !r_init || !r_lazy || !r_diag) return 1;
+    double ksum = 0, kdsum = 0;
+    uint64_t seed = 100;
+    for (int b = 0; b < blocks; b++) {
+        t0 = now();
+        check += draw_layers(nW, d, n_rng, ((uint64_t)(b + 2)) << 32, buf, &drawn);
+        rng_rate[b] = (double)drawn / (now() - t0);
+        init_s[b] = fb_s[b] = 0;
+        for (int m = 0; m < n_full; m++) {
+            if (full_member(net, x, seed++, &ti, &tf, &K)) return 1;
+            init_s[b] += ti / n_full, fb_s[b] += tf / n_full, ksum += K;
+        }
+        t0 = now();
+        for (int m = 0; m < n_lazy; m++) {
+            if (ntk_lazy_diag(&s, x, 0, sub + (uint64_t)m, w1, &md, NULL) != NTK_OK) return 1;
+            kdsum += md.K;
+        }
+        double t1 = now();
+        for (int m = 0; m < n_lazy; m++)
+            if (ntk_lazy_pair(&s, x, xp, 0, NTK_STREAM_ENSEMBLE_PAIR, sub + (uint64_t)m, w2, &mp) != NTK_OK) return 1;
+        double t2 = now();
+        sub += (uint64_t)n_lazy;
+        diag_s[b] = (t1 - t0) / n_lazy, pair_s[b] = (t2 - t1) / n_lazy;
+        double full_s = init_s[b] + fb_s[b], bound_s = (double)Pw / rng_rate[b];
+        r_full[b] = bound_s / full_s;              /* full members/s over the bound's */
+        r_init[b] = bound_s / init_s[b];           /* ntk_net_init alone over the bound */
+        r_lazy[b] = full_s / (diag_s[b] + pair_s[b]); /* lazy (diag + pair, as the CLI) over full */
+        r_diag[b] = full_s / diag_s[b];            /* lazy diag alone over full */
     }
-    double t1 = now();
-    for (int r = 0; r < reps; r++) {
-        if (ntk_lazy_pair(&s, x, xp, 0, NTK_STREAM_ENSEMBLE_PAIR, (uint64_t)r + 1, w2, &mp) != NTK_OK) return 1;
-        kp += mp.K11;
-    }
-    double t2 = now();
-    printf("{\"mode\": \"lazy\", \"depth\": %d, \"width\": %d, \"n0\": %d, \"bias\": \"%s\", \"reps\": %d, "
-           "\"diag_s\": %.9f, \"pair_s\": %.9f, \"member_s\": %.9f, \"K_mean_diag\": %.8g, \"K11_mean_pair\": %.8g}\n",
-           depth, width, n0, bias, reps, (t1 - t0) / reps, (t2 - t1) / reps, (t2 - t0) / reps, kd / reps, kp / reps);
-    free(x);
-    free(xp);
-    free(w1);
-    free(w2);
-    free(widths);
+    double best_rate = rng_rate[0];
+    for (int b = 1; b < blocks; b++) best_rate = fmax(best_rate, rng_rate[b]);
+    printf("{\"mode\": \"paired\", \"depth\": %d, \"width\": %d, \"n0\": %d, \"bias\": \"%s\", \"weights\": %zu, "
+           "\"params\": %zu, \"blocks\": %d, \"block_s\": %.3f, \"n_full\": %d, \"n_lazy\": %d, \"n_rng\": %zu, "
+           "\"first_init_s\": %.6f, \"first_fwd_bwd_s\": %.6f, "
+           "\"rng_per_s\": %.6e, \"rng_best_per_s\": %.6e, \"init_s\": %.9f, \"fwd_bwd_s\": %.9f, \"member_s\": %.9f, "
+           "\"diag_s\": %.9f, \"pair_s\": %.9f, \"lazy_s\": %.9f, "
+           "\"full_over_bound\": %.5f, \"init_over_bound\": %.5f, \"lazy_over_full\": %.5f, \"diag_over_full\": %.5f, "
+           "\"full_over_bound_blocks\": [",
+           depth, width, n0, bias, Pw, ntk_net_num_params(net), blocks, block_s, n_full, n_lazy, n_rng, first_init,
+           first_fb, median(rng_rate, blocks), best_rate, median(init_s, blocks), median(fb_s, blocks),
+           median(init_s, blocks) + median(fb_s, blocks), median(diag_s, blocks), median(pair_s, blocks),
+           median(diag_s, blocks) + median(pair_s, blocks), median(r_full, blocks), median(r_init, blocks),
+           median(r_lazy, blocks), median(r_diag, blocks));
+    /* median() sorted the arrays in place; the block lists below are therefore in sorted order */
+    for (int b = 0; b < blocks; b++) printf("%s%.4f", b ? ", " : "", r_full[b]);
+    printf("], \"lazy_over_full_blocks\": [");
+    for (int b = 0; b < blocks; b++) printf("%s%.3f", b ? ", " : "", r_lazy[b]);
+    printf("], \"K_mean_full\": %.8g, \"K_mean_lazy_diag\": %.8g, \"checksum\": %.17g}\n", ksum / (blocks * n_full),
+           kdsum / ((double)blocks * n_lazy), check);
+    ntk_net_free(net);
+    free(nW), free(x), free(xp), free(w1), free(w2), free(buf), free(widths);
+    free(rng_rate), free(init_s), free(fb_s), free(diag_s), free(pair_s), free(r_full), free(r_init), free(r_lazy),
+        free(r_diag);
     return 0;
 }
 
@@ -250,7 +317,6 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
     if (strcmp(argv[1], "rng") == 0) return mode_rng(argc, argv);
-    if (strcmp(argv[1], "member") == 0) return mode_member(argc, argv);
-    if (strcmp(argv[1], "lazy") == 0) return mode_lazy(argc, argv);
+    if (strcmp(argv[1], "paired") == 0) return mode_paired(argc, argv);
     return usage();
 }
