@@ -191,6 +191,7 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
      * of a finite step, which no conditioning on a few directions captures), skipped above the size cap */
     bool updates = !e->c.no_updates && !e->c.no_literal && P <= UPDATE_MAX_PARAMS && s->outputs == 1;
     bool full = e->c.sampler_full, need_net = updates || full, lazy_path = !e->c.no_updates && !full;
+    bool pair = e->c.angle_deg >= 0; /* K(x,x') only when asked for (--angle): it costs twice K(x,x) */
     int threads = ntk_get_threads();
     ntk_set_threads(1); /* one level of parallelism: members over OpenMP threads, BLAS single-threaded */
     double t0 = cli_now();
@@ -221,13 +222,13 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
             double dkp = NAN, dkl = NAN;
             if (!full) {
                 ntk_member_diag md;
-                ntk_member_pair mp; /* the pair at (x, x'): an independent network, its own stream */
+                ntk_member_pair mp = {NAN, NAN, NAN, NAN, NAN}; /* at (x, x'): an independent network, own stream */
                 double *lay = e->layers + (size_t)m * (size_t)(s->depth + 1);
                 ntk_status sd = lazy_path ? ntk_lazy_diag_update(s, e->x, e->c.target_y, e->c.seed, sub, work, &md, lay,
                                                                  &dkp)
                                           : ntk_lazy_diag(s, e->x, e->c.seed, sub, work, &md, lay);
-                if (sd != NTK_OK ||
-                    ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub, work2, &mp) != NTK_OK) {
+                if (sd != NTK_OK || (pair && ntk_lazy_pair(s, e->x, e->xp, e->c.seed, NTK_STREAM_ENSEMBLE_PAIR, sub,
+                                                           work2, &mp) != NTK_OK)) {
                     failed = 1;
                     continue;
                 }
@@ -386,6 +387,7 @@ int cli_have_mpi(void)
 static int second_probe(const cli_config *c, const double *x, double *xp)
 {
     int n0 = c->n0;
+    if (c->angle_deg < 0) return 0; /* no second probe */
     double th = c->angle_deg * M_PI / 180.0, co = cos(th), si = sin(th), nx = 0, xu = 0, nu = 0;
     if (c->angle_deg == 0 || c->angle_deg == 180) si = 0, co = c->angle_deg == 0 ? 1 : -1;
     else if (n0 < 2) {
@@ -496,7 +498,7 @@ int cmd_ensemble(int argc, char **argv)
         for (int k = 0; k < NQ; k++) qc[k] = e.q[k] + (size_t)cell * (size_t)e.M;
         cell_stats st;
         stats(e.M, qc, c->seed, (uint64_t)cell, &st);
-        write_row(csv, &s, e.cwidth[cell], e.M, c->s_norm, c->angle_deg, &st);
+        write_row(csv, &s, e.cwidth[cell], e.M, c->s_norm, c->angle_deg >= 0 ? c->angle_deg : NAN, &st);
         fflush(csv);
         if (s.depth > 0 && lx && ly && isfinite(st.R)) {
             lx[nfit] = (double)s.depth / e.cwidth[cell];
@@ -517,7 +519,8 @@ int cmd_ensemble(int argc, char **argv)
     cJSON_AddNumberToObject(ej, "members", e.M);
     cJSON_AddNumberToObject(ej, "ranks", e.mpi.size);
     cJSON_AddNumberToObject(ej, "s", c->s_norm);
-    cJSON_AddNumberToObject(ej, "angle_deg", c->angle_deg);
+    if (c->angle_deg >= 0) cJSON_AddNumberToObject(ej, "angle_deg", c->angle_deg);
+    else cJSON_AddNullToObject(ej, "angle_deg");
     cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
     cJSON_AddNumberToObject(ej, "y", c->target_y);
     cJSON_AddStringToObject(ej, "sampler",

@@ -60,7 +60,7 @@ void cli_config_defaults(cli_config *c, const char *command)
     c->blowup = 1e6;
     c->members = 1000;
     c->s_norm = 1.0;
-    c->angle_deg = 90.0;
+    c->angle_deg = -1; /* no second probe unless --angle */
     c->ens_lr = 1e-3;
     c->target_y = 0.0;
     c->lazy_drift = 0.1;
@@ -243,11 +243,13 @@ char *cli_config_to_yaml(const cli_config *c)
              c->per_layer ? "true" : "false", c->dtype == NTK_F32 ? "f32" : "f64",
              c->save_params ? "true" : "false");
     if (c->load_params[0]) yaml_str(&b, &len, &cap, "  load_params: \"%s\"\n", c->load_params);
-    if (strcmp(c->command, "ensemble") == 0)
-        yaml_str(&b, &len, &cap, "ensemble:\n  members: %ld\n  s: %.17g\n  angle: %.17g\n  lr: %.17g\n  y: %.17g\n"
-                 "  no_updates: %s\n  no_literal: %s\n  sampler: %s\n", c->members, c->s_norm, c->angle_deg, c->ens_lr,
+    if (strcmp(c->command, "ensemble") == 0) {
+        yaml_str(&b, &len, &cap, "ensemble:\n  members: %ld\n  s: %.17g\n  lr: %.17g\n  y: %.17g\n"
+                 "  no_updates: %s\n  no_literal: %s\n  sampler: %s\n", c->members, c->s_norm, c->ens_lr,
                  c->target_y, c->no_updates ? "true" : "false", c->no_literal ? "true" : "false",
                  c->sampler_full ? "full" : "lazy");
+        if (c->angle_deg >= 0) yaml_str(&b, &len, &cap, "  angle: %.17g\n", c->angle_deg);
+    }
     if (strcmp(c->command, "train") != 0 && strcmp(c->command, "sweep") != 0) return b;
     yaml_str(&b, &len, &cap, "train:\n  target: \"%s\"\n  n_eval: %ld\n  steps: %ld\n", c->target, c->n_eval, c->steps);
     if (c->lr_frac > 0)

@@ -262,7 +262,7 @@ static void print_help(const char *command)
            "  --members M          initializations per (depth, width) cell [1000]\n"
            "  --s S                probe input norm s = ||x||^2 / n0 [1]\n"
            "  --lr L               learning rate of the one-step kernel updates [1e-3];  --y Y target [0]\n"
-           "  --angle DEG          angle between the probe x and the second probe x' (off-diagonal K(x,x')) [90]\n"
+           "  --angle DEG          also K(x,x') with a second probe at this angle to x (degrees) [none]\n"
            "  --sampler S          lazy (exact O(depth x width), default) | full (every weight drawn: the\n"
            "                       reference path; K(x,x) and f only)\n"
            "  --no-updates         skip the first-step updates (pathwise and literal)\n"

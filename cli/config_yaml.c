@@ -403,7 +403,8 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
             }
             c->sampler_full = en->sampler[0] == 'f';
         }
-        if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0) || !(c->angle_deg >= 0 && c->angle_deg <= 180)) {
+        if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0) ||
+            (en->angle && !(c->angle_deg >= 0 && c->angle_deg <= 180))) {
             cli_errorf("config %s: ensemble: members must be >= 2, s and lr > 0, angle in [0, 180] degrees", path);
             return CLI_EXIT_USAGE;
         }
