@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,42 @@ static void print_help(const char *command)
            command);
 }
 
+/* Ranges of the scalar settings the spec check does not cover, after file and flags are merged;
+ * the message names the YAML key and the flag.  -1 when all hold. */
+static int check_ranges(const cli_config *c)
+{
+    static const struct {
+        const char *key, *flag;
+        size_t off;
+        double lo;
+        int strict; /* 1: value > lo, 0: value >= lo */
+    } R[] = {
+        {"run.max_memory_gb", "--max-memory", offsetof(cli_config, max_memory_gb), 0, 0},
+        {"train.lr_frac", "--lr-frac", offsetof(cli_config, lr_frac), 0, 0},
+        {"train.lr", "--lr", offsetof(cli_config, lr), 0, 0},
+        {"train.ridge", "--ridge", offsetof(cli_config, ridge), 0, 1},
+        {"train.noise", "--noise", offsetof(cli_config, noise), 0, 0},
+        {"train.blowup", "--blowup", offsetof(cli_config, blowup), 1, 1},
+        {"sweep.lazy_drift", "--lazy-drift", offsetof(cli_config, lazy_drift), 0, 0},
+        {"sweep.lazy_lin_err", "--lazy-lin-err", offsetof(cli_config, lazy_lin_err), 0, 0},
+        {"sweep.unstable_loss_ratio", "--unstable-loss-ratio", offsetof(cli_config, unstable_loss_ratio), 0, 1},
+        {"sweep.catapult_spike", "--catapult-spike", offsetof(cli_config, catapult_spike), 0, 0},
+        {"sweep.tau", "--tau", offsetof(cli_config, tau), 0, 0},
+    };
+    for (size_t i = 0; i < sizeof R / sizeof *R; i++) {
+        double v = *(const double *)((const char *)c + R[i].off);
+        if (!isfinite(v) || (R[i].strict ? !(v > R[i].lo) : !(v >= R[i].lo))) {
+            cli_errorf("%s (%s): must be %s %g, got %g", R[i].key, R[i].flag, R[i].strict ? ">" : ">=", R[i].lo, v);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (c->threads < 0) {
+        cli_errorf("run.threads (--threads): must be >= 0 (0 = library default), got %d", c->threads);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
 int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command)
 {
     /* pass 1: --config and --help, so that flags override the file */
@@ -467,6 +504,6 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         return CLI_EXIT_USAGE;
     }
     if (c->widths_count > 0 && !depth_flag) c->depth = c->widths_count;
-    return -1;
+    return check_ranges(c);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 
@@ -46,7 +47,7 @@ typedef struct {
 } y_run;
 
 typedef struct {
-    bool *per_layer, *save_params;
+    char *per_layer, *save_params; /* booleans read as text: libcyaml takes any word but false-words as true */
     char *dtype, *load_params;
 } y_kernel;
 
@@ -55,13 +56,13 @@ typedef struct {
     int64_t *n_eval, *steps, *batch, *checkpoint_every;
     double *lr, *lr_frac, *momentum, *ridge, *noise, *blowup;
     int *top_k, *fourier_k;
-    bool *flow;
+    char *flow;
 } y_train;
 
 typedef struct {
     int64_t *members;
     double *s, *angle, *lr, *y;
-    bool *no_updates, *no_literal;
+    char *no_updates, *no_literal;
     char *sampler;
 } y_ens;
 
@@ -129,8 +130,8 @@ static const cyaml_schema_field_t run_fields[] = {
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t kernel_fields[] = {
-    CYAML_FIELD_BOOL_PTR("per_layer", OPT, y_kernel, per_layer),
-    CYAML_FIELD_BOOL_PTR("save_params", OPT, y_kernel, save_params),
+    CYAML_FIELD_STRING_PTR("per_layer", OPT, y_kernel, per_layer, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("save_params", OPT, y_kernel, save_params, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("dtype", OPT, y_kernel, dtype, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("load_params", OPT, y_kernel, load_params, 0, CLI_PATH_MAX - 1),
     CYAML_FIELD_END};
@@ -153,7 +154,7 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_FLOAT_PTR("blowup", OPT, y_train, blowup),
     CYAML_FIELD_INT_PTR("top_k", OPT, y_train, top_k),
     CYAML_FIELD_INT_PTR("fourier_k", OPT, y_train, fourier_k),
-    CYAML_FIELD_BOOL_PTR("flow", OPT, y_train, flow),
+    CYAML_FIELD_STRING_PTR("flow", OPT, y_train, flow, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t ens_fields[] = {
@@ -162,8 +163,8 @@ static const cyaml_schema_field_t ens_fields[] = {
     CYAML_FIELD_FLOAT_PTR("angle", OPT, y_ens, angle),
     CYAML_FIELD_FLOAT_PTR("lr", OPT, y_ens, lr),
     CYAML_FIELD_FLOAT_PTR("y", OPT, y_ens, y),
-    CYAML_FIELD_BOOL_PTR("no_updates", OPT, y_ens, no_updates),
-    CYAML_FIELD_BOOL_PTR("no_literal", OPT, y_ens, no_literal),
+    CYAML_FIELD_STRING_PTR("no_updates", OPT, y_ens, no_updates, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("no_literal", OPT, y_ens, no_literal, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("sampler", OPT, y_ens, sampler, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
@@ -225,6 +226,18 @@ static int enum_from_yaml(const char *path, const char *key, ntk_status st)
 {
     if (st == NTK_OK) return 0;
     cli_errorf("config %s: %s: %s", path, key, ntk_last_error());
+    return CLI_EXIT_USAGE;
+}
+
+/* A YAML boolean, strictly: true/false, yes/no, on/off, 1/0 (any case). */
+static int yaml_bool(const char *path, const char *key, const char *v, bool *out)
+{
+    static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return *out = true, 0;
+        if (strcasecmp(v, no[i]) == 0) return *out = false, 0;
+    }
+    cli_errorf("config %s: %s: expected true or false, got '%s'", path, key, v);
     return CLI_EXIT_USAGE;
 }
 
@@ -371,7 +384,11 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (t->blowup) c->blowup = *t->blowup;
         if (t->top_k) c->top_k = *t->top_k;
         if (t->fourier_k) c->fourier_k = *t->fourier_k;
-        if (t->flow) c->flow = *t->flow;
+        bool b;
+        if (t->flow) {
+            if ((rc = yaml_bool(path, "train.flow", t->flow, &b))) return rc;
+            c->flow = b;
+        }
         if (t->loss && ntk_loss_parse(t->loss, &c->loss) != NTK_OK) {
             cli_errorf("config %s: train.loss: %s", path, ntk_last_error());
             return CLI_EXIT_USAGE;
@@ -394,8 +411,15 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (en->angle) c->angle_deg = *en->angle;
         if (en->lr) c->ens_lr = *en->lr;
         if (en->y) c->target_y = *en->y;
-        if (en->no_updates) c->no_updates = *en->no_updates;
-        if (en->no_literal) c->no_literal = *en->no_literal;
+        bool b;
+        if (en->no_updates) {
+            if ((rc = yaml_bool(path, "ensemble.no_updates", en->no_updates, &b))) return rc;
+            c->no_updates = b;
+        }
+        if (en->no_literal) {
+            if ((rc = yaml_bool(path, "ensemble.no_literal", en->no_literal, &b))) return rc;
+            c->no_literal = b;
+        }
         if (en->sampler) {
             if (strcmp(en->sampler, "lazy") != 0 && strcmp(en->sampler, "full") != 0) {
                 cli_errorf("config %s: ensemble.sampler: expected lazy or full, got '%s'", path, en->sampler);
@@ -420,8 +444,8 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
     }
     if (!rc && y->kernel) {
         const y_kernel *k = y->kernel;
-        if (k->per_layer) c->per_layer = *k->per_layer;
-        if (k->save_params) c->save_params = *k->save_params;
+        if (k->per_layer && (rc = yaml_bool(path, "kernel.per_layer", k->per_layer, &c->per_layer))) return rc;
+        if (k->save_params && (rc = yaml_bool(path, "kernel.save_params", k->save_params, &c->save_params))) return rc;
         if (k->load_params) snprintf(c->load_params, sizeof c->load_params, "%s", k->load_params);
         if (k->dtype) {
             if (strcmp(k->dtype, "f64") == 0)
