@@ -176,23 +176,27 @@ def test_mpi_identical():
 
 
 def test_kill_resume():
+    """SIGKILL at several points (after 1, 5 and 9 finished cells), then --resume: identical outputs."""
     args = ["--depths", "2,4,6,8,10,12", "--widths", "16,32", "--members", "1000", "--threads", "1"]
     ref = os.path.join(TMP, "ref")
     ens(ref, *args)
-    out = os.path.join(TMP, "killed")
-    p = subprocess.Popen([BIN, "ensemble", "--out", out, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cells = os.path.join(out, "cells")
-    while p.poll() is None and (not os.path.isdir(cells) or len(os.listdir(cells)) < 5):
-        time.sleep(0.01)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    if os.path.exists(os.path.join(out, "manifest.json")):
-        check(False, "the ensemble finished before the kill (make it longer)")
-        return
-    r = subprocess.run([BIN, "ensemble", "--resume", out], capture_output=True, text=True)
-    same = r.returncode == 0 and all(open(os.path.join(ref, f), "rb").read() == open(os.path.join(out, f), "rb").read()
-                                     for f in ("cells.csv", "samples.npz"))
-    check(same, f"SIGKILL after 5 cells + --resume: identical cells.csv and samples.npz")
+    for kill_at in (1, 5, 9):
+        out = os.path.join(TMP, f"killed{kill_at}")
+        p = subprocess.Popen([BIN, "ensemble", "--out", out, *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        cells = os.path.join(out, "cells")
+        while p.poll() is None and (not os.path.isdir(cells) or len(os.listdir(cells)) < kill_at):
+            time.sleep(0.005)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if os.path.exists(os.path.join(out, "manifest.json")):
+            check(False, f"kill after {kill_at} cells: the ensemble finished before the kill (make it longer)")
+            continue
+        r = subprocess.run([BIN, "ensemble", "--resume", out], capture_output=True, text=True)
+        same = r.returncode == 0 and all(
+            open(os.path.join(ref, f), "rb").read() == open(os.path.join(out, f), "rb").read()
+            for f in ("cells.csv", "samples.npz"))
+        check(same, f"SIGKILL after {kill_at} cells + --resume: identical cells.csv and samples.npz")
 
 
 test_mean_and_readout()

@@ -89,23 +89,30 @@ def test_catapult():
 
 
 def test_resume():
+    """SIGKILL at several points (inside cells 0, 2 and 3, once each has a checkpoint), then --resume:
+    cells.csv identical to the uninterrupted sweep."""
     args = ["--depths", "1,2", "--widths", "32,64", "--lr-fracs", "0.5", "--steps", "1500", "--data", "circle",
             "--n", "24", "--n-eval", "24", "--snapshots", "every:100"]
     ref = os.path.join(TMP, "ref")
     sweep(ref, *args)
-    out = os.path.join(TMP, "killed")
-    p = subprocess.Popen([BIN, "sweep", "--out", out, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and not os.path.exists(os.path.join(out, "cells", "cell_00002", "checkpoint.npz")):
-        time.sleep(0.01)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    r = subprocess.run([BIN, "sweep", "--resume", out], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stderr[-1500:])
-    same = r.returncode == 0 and open(os.path.join(ref, "cells.csv")).read().replace(ref, "") == \
-        open(os.path.join(out, "cells.csv")).read().replace(out, "")
-    check(same, "SIGKILL mid-sweep + --resume: cells.csv identical to the uninterrupted sweep")
+    for cell in (0, 2, 3):
+        out = os.path.join(TMP, f"killed{cell}")
+        p = subprocess.Popen([BIN, "sweep", "--out", out, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        ck = os.path.join(out, "cells", f"cell_{cell:05d}", "checkpoint.npz")
+        while time.time() < deadline and p.poll() is None and not os.path.exists(ck):
+            time.sleep(0.002)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if os.path.exists(os.path.join(out, "manifest.json")):
+            check(False, f"kill in cell {cell}: the sweep finished before the kill (make it longer)")
+            continue
+        r = subprocess.run([BIN, "sweep", "--resume", out], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stderr[-1500:])
+        same = r.returncode == 0 and open(os.path.join(ref, "cells.csv")).read().replace(ref, "") == \
+            open(os.path.join(out, "cells.csv")).read().replace(out, "")
+        check(same, f"SIGKILL in cell {cell} + --resume: cells.csv identical to the uninterrupted sweep")
 
 
 def test_mpi():
