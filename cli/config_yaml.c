@@ -241,6 +241,23 @@ static int yaml_bool(const char *path, const char *key, const char *v, bool *out
     return CLI_EXIT_USAGE;
 }
 
+/* A YAML list of numbers that must all be > 0, into *dst (replacing it). */
+static int copy_positive(const char *path, const char *key, const double *src, unsigned n, double **dst, int *count)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!(src[i] > 0)) {
+            cli_errorf("config %s: %s: entries must be > 0", path, key);
+            return CLI_EXIT_USAGE;
+        }
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return CLI_EXIT_FAIL;
+    memcpy(v, src, n * sizeof *v);
+    free(*dst);
+    *dst = v;
+    *count = (int)n;
+    return 0;
+}
+
 static int copy_ints(const int *src, unsigned n, int **dst, int *count)
 {
     int *v = malloc((n ? n : 1) * sizeof *v);
@@ -327,31 +344,12 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (st->depths && (rc = copy_ints(st->depths, st->depths_count, &c->study_depths, &c->study_depths_count)))
             return rc;
         if (st->seeds && (rc = copy_ints(st->seeds, st->seeds_count, &c->seeds, &c->seeds_count))) return rc;
-        if (st->lr_fracs) {
-            for (unsigned i = 0; i < st->lr_fracs_count; i++)
-                if (!(st->lr_fracs[i] > 0)) {
-                    cli_errorf("config %s: study.lr_fracs: entries must be > 0", path);
-                    return CLI_EXIT_USAGE;
-                }
-            free(c->lr_fracs);
-            c->lr_fracs = malloc(st->lr_fracs_count * sizeof *c->lr_fracs);
-            if (!c->lr_fracs) return CLI_EXIT_FAIL;
-            memcpy(c->lr_fracs, st->lr_fracs, st->lr_fracs_count * sizeof *c->lr_fracs);
-            c->lr_fracs_count = (int)st->lr_fracs_count;
-        }
-    }
-    if (!rc && y->study && y->study->betas) {
-        const y_study *st = y->study;
-        for (unsigned i = 0; i < st->betas_count; i++)
-            if (!(st->betas[i] > 0)) {
-                cli_errorf("config %s: study.betas: entries must be > 0", path);
-                return CLI_EXIT_USAGE;
-            }
-        free(c->betas);
-        c->betas = malloc(st->betas_count * sizeof *c->betas);
-        if (!c->betas) return CLI_EXIT_FAIL;
-        memcpy(c->betas, st->betas, st->betas_count * sizeof *c->betas);
-        c->betas_count = (int)st->betas_count;
+        if (st->lr_fracs && (rc = copy_positive(path, "study.lr_fracs", st->lr_fracs, st->lr_fracs_count,
+                                                 &c->lr_fracs, &c->lr_fracs_count)))
+            return rc;
+        if (st->betas &&
+            (rc = copy_positive(path, "study.betas", st->betas, st->betas_count, &c->betas, &c->betas_count)))
+            return rc;
     }
     if (!rc && y->sweep) {
         const y_sweep *sw = y->sweep;

@@ -13,43 +13,20 @@
 #include <string.h>
 
 #include "act.h"
-
-static size_t width_of(const ntk_spec *s, int l)
-{
-    return l == 0 ? (size_t)s->n0 : l <= s->depth ? (size_t)s->widths[l - 1] : 1;
-}
+#include "lazy_layers.h"
 
 size_t ntk_lazy_work_len(const ntk_spec *s)
 {
-    size_t sum = 0, mx = 1;
-    for (int l = 0; l <= s->depth + 1; l++) {
-        size_t w = width_of(s, l);
-        sum += w;
-        if (w > mx) mx = w;
-    }
+    size_t sum, mx;
+    lazy_sizes(s, &sum, &mx);
     return 5 * sum + 9 * mx + (size_t)s->depth + 2;
 }
 
 static size_t off_to(const ntk_spec *s, int l) /* sum of the widths of layers 0 .. l-1 */
 {
     size_t o = 0;
-    for (int j = 0; j < l; j++) o += width_of(s, j);
+    for (int j = 0; j < l; j++) o += lazy_width(s, j);
     return o;
-}
-
-static double norm2(size_t n, const double *v)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += v[i] * v[i];
-    return s;
-}
-
-/* Effective weight multiplier of layer l (both parameterizations' forward law). */
-static double layer_scale(const ntk_spec *s, int l, int d)
-{
-    double sw2 = l == d ? s->sw2_out : s->sw2;
-    double fan = (l == 1 && s->first_layer == NTK_FIRST_NONE) ? 1.0 : (double)width_of(s, l - 1);
-    return sqrt(sw2 / fan);
 }
 
 /* W~^(k) v for the two tangent vectors v = t, w of layer k-1 (k >= 2), conditioned on everything the
@@ -107,14 +84,14 @@ static double second_derivative(const ntk_spec *s, uint64_t seed, uint64_t sub, 
                                 const double *GL, double *buf)
 {
     int d = s->depth + 1;
-    size_t mx = 1, n0 = width_of(s, 0);
-    for (int l = 0; l <= d; l++) mx = width_of(s, l) > mx ? width_of(s, l) : mx;
+    size_t mx = 1, n0 = lazy_width(s, 0);
+    for (int l = 0; l <= d; l++) mx = lazy_width(s, l) > mx ? lazy_width(s, l) : mx;
     double *t = buf, *w = t + mx, *tn = w + mx, *wn = tn + mx, *e1 = wn + mx, *e2 = e1 + mx, *tau = e2 + mx;
     const bool ntkp = s->param == NTK_PARAM_NTK;
     double out = 0;
     for (int k = 1; k <= d; k++) {
-        size_t nl = width_of(s, k), np = width_of(s, k - 1);
-        double a = layer_scale(s, k, d);
+        size_t nl = lazy_width(s, k), np = lazy_width(s, k - 1);
+        double a = lazy_layer_scale(s, k, d);
         ntk_bias bk = k == d ? s->bias_out : s->bias;
         double wf = ntkp ? a * a : 1.0, bf = bk == NTK_BIAS_NONE ? 0.0 : (ntkp ? s->sb * s->sb : 1.0);
         const double *delta = DL + off_to(s, k) - n0, *hh = H + off_to(s, k - 1);
@@ -159,8 +136,8 @@ static ntk_status lazy_member(const ntk_spec *s, const double *x, double y, uint
     /* work: hn [d+1] | hhat_l, l = 0..L | u_l, l = 1..d | z_l, l = 1..L | two delta buffers */
     size_t offh = (size_t)d + 1, tot = 0, mx = 1;
     for (int l = 0; l <= d; l++) {
-        tot += width_of(s, l);
-        mx = width_of(s, l) > mx ? width_of(s, l) : mx;
+        tot += lazy_width(s, l);
+        mx = lazy_width(s, l) > mx ? lazy_width(s, l) : mx;
     }
     double *hn = work, *H = work + offh, *U = H + tot, *Z = U + tot, *da = Z + tot, *db = da + mx;
     /* all delta_l (l = 1..d, at off_to(l) - n0) and backward draws gamma_l (l = 2..d, at off_to(l-1)),
@@ -169,12 +146,12 @@ static ntk_status lazy_member(const ntk_spec *s, const double *x, double y, uint
     size_t oh = 0, ou = 0, oz = 0; /* running offsets of layer l in H, U, Z */
     uint64_t pos = 0;              /* position in this member's stream */
     const bool ntkp = s->param == NTK_PARAM_NTK;
-    hn[0] = sqrt(norm2(width_of(s, 0), x));
-    for (size_t i = 0; i < width_of(s, 0); i++) H[i] = hn[0] > 0 ? x[i] / hn[0] : 0;
+    hn[0] = sqrt(lazy_dot(lazy_width(s, 0), x, x));
+    for (size_t i = 0; i < lazy_width(s, 0); i++) H[i] = hn[0] > 0 ? x[i] / hn[0] : 0;
     double fval = 0;
     for (int l = 1; l <= d; l++) { /* forward */
-        size_t nl = width_of(s, l), np = width_of(s, l - 1);
-        double a = layer_scale(s, l, d);
+        size_t nl = lazy_width(s, l), np = lazy_width(s, l - 1);
+        double a = lazy_layer_scale(s, l, d);
         ntk_bias bk = l == d ? s->bias_out : s->bias;
         double *ul = U + ou, *zl = Z + oz;
         ntk_rng_normal(seed, NTK_STREAM_ENSEMBLE, sub, pos, nl, ul);
@@ -193,7 +170,7 @@ static ntk_status lazy_member(const ntk_spec *s, const double *x, double y, uint
         if (l == d) break;
         double *hl = H + oh;
         for (size_t i = 0; i < nl; i++) hl[i] = act_phi(s->act, zl[i]);
-        hn[l] = sqrt(norm2(nl, hl));
+        hn[l] = sqrt(lazy_dot(nl, hl, hl));
         for (size_t i = 0; i < nl; i++) hl[i] = hn[l] > 0 ? hl[i] / hn[l] : 0;
         oz += nl;
     }
@@ -202,8 +179,8 @@ static ntk_status lazy_member(const ntk_spec *s, const double *x, double y, uint
     double K = 0, Kw = 0, Kb = 0, dn2 = 1.0;
     da[0] = 1.0;
     for (int l = d; l >= 1; l--) {
-        size_t nl = width_of(s, l), np = width_of(s, l - 1);
-        double a = layer_scale(s, l, d);
+        size_t nl = lazy_width(s, l), np = lazy_width(s, l - 1);
+        double a = lazy_layer_scale(s, l, d);
         ntk_bias bk = l == d ? s->bias_out : s->bias;
         double wf = ntkp ? a * a : 1.0, bf = bk == NTK_BIAS_NONE ? 0.0 : (ntkp ? s->sb * s->sb : 1.0);
         double tw = dn2 * wf * hn[l - 1] * hn[l - 1], tb = dn2 * bf;
@@ -211,7 +188,7 @@ static ntk_status lazy_member(const ntk_spec *s, const double *x, double y, uint
         Kb += tb;
         if (layers) layers[l - 1] = tw + tb;
         if (l == d) out->K_readout = tw; /* the readout weights' term c^2 ||h^(L)||^2 */
-        if (dk) memcpy(DL + off_to(s, l) - width_of(s, 0), da, nl * sizeof *da);
+        if (dk) memcpy(DL + off_to(s, l) - lazy_width(s, 0), da, nl * sizeof *da);
         if (l == 1) break;
         ou -= nl;
         oh -= np;

@@ -17,27 +17,12 @@
 #include <string.h>
 
 #include "act.h"
-
-static size_t width_of(const ntk_spec *s, int l)
-{
-    return l == 0 ? (size_t)s->n0 : l <= s->depth ? (size_t)s->widths[l - 1] : 1;
-}
-
-static double dot(size_t n, const double *a, const double *b)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
+#include "lazy_layers.h"
 
 size_t ntk_lazy_pair_work_len(const ntk_spec *s)
 {
-    size_t sum = 0, mx = 1;
-    for (int l = 0; l <= s->depth + 1; l++) {
-        size_t w = width_of(s, l);
-        sum += w;
-        if (w > mx) mx = w;
-    }
+    size_t sum, mx;
+    lazy_sizes(s, &sum, &mx);
     return 8 * sum + 6 * mx;
 }
 
@@ -45,12 +30,12 @@ size_t ntk_lazy_pair_work_len(const ntk_spec *s)
  * r[2] e2.  A component below 1e-13 of its vector's norm is dropped (its basis vector set to 0). */
 static void gram_schmidt(size_t n, const double *a, const double *b, double *e1, double *e2, double r[3])
 {
-    double na = sqrt(dot(n, a, a)), nb = sqrt(dot(n, b, b));
+    double na = sqrt(lazy_dot(n, a, a)), nb = sqrt(lazy_dot(n, b, b));
     r[0] = na;
     for (size_t i = 0; i < n; i++) e1[i] = na > 0 ? a[i] / na : 0;
-    r[1] = dot(n, e1, b);
+    r[1] = lazy_dot(n, e1, b);
     for (size_t i = 0; i < n; i++) e2[i] = b[i] - r[1] * e1[i];
-    double n2 = sqrt(dot(n, e2, e2));
+    double n2 = sqrt(lazy_dot(n, e2, e2));
     if (!(n2 > 1e-13 * nb)) n2 = 0;
     r[2] = n2;
     for (size_t i = 0; i < n; i++) e2[i] = n2 > 0 ? e2[i] / n2 : 0;
@@ -59,14 +44,6 @@ static void gram_schmidt(size_t n, const double *a, const double *b, double *e1,
         r[2] = nb;
         for (size_t i = 0; i < n; i++) e2[i] = nb > 0 ? b[i] / nb : 0;
     }
-}
-
-/* Effective weight multiplier of layer l (both parameterizations' forward law). */
-static double layer_scale(const ntk_spec *s, int l, int d)
-{
-    double sw2 = l == d ? s->sw2_out : s->sw2;
-    double fan = (l == 1 && s->first_layer == NTK_FIRST_NONE) ? 1.0 : (double)width_of(s, l - 1);
-    return sqrt(sw2 / fan);
 }
 
 ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, uint64_t seed, uint64_t stream,
@@ -79,8 +56,8 @@ ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, 
     int d = s->depth + 1;
     size_t tot = 0, mx = 1;
     for (int l = 0; l <= d; l++) {
-        tot += width_of(s, l);
-        mx = width_of(s, l) > mx ? width_of(s, l) : mx;
+        tot += lazy_width(s, l);
+        mx = lazy_width(s, l) > mx ? lazy_width(s, l) : mx;
     }
     /* work: H (two activation vectors per layer 0..L) | E (two basis vectors per layer 0..L) |
      * G (two probe images per layer 1..d) | Z (two pre-activations per layer 1..L) | backward */
@@ -89,12 +66,12 @@ ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, 
     size_t oh = 0, og = 0; /* offsets of layer l-1 in H/E and of layer l in G/Z (pairs of vectors) */
     uint64_t pos = 0;
     const bool ntkp = s->param == NTK_PARAM_NTK;
-    size_t n0 = width_of(s, 0);
+    size_t n0 = lazy_width(s, 0);
     memcpy(H, x1, n0 * sizeof *H);
     memcpy(H + n0, x2, n0 * sizeof *H);
     for (int l = 1; l <= d; l++) { /* forward */
-        size_t nl = width_of(s, l), np = width_of(s, l - 1);
-        double a = layer_scale(s, l, d), r[3];
+        size_t nl = lazy_width(s, l), np = lazy_width(s, l - 1);
+        double a = lazy_layer_scale(s, l, d), r[3];
         const double *h1 = H + oh, *h2 = h1 + np;
         double *e1 = E + oh, *e2 = e1 + np, *g1 = G + og, *g2 = g1 + nl, *z1 = Z + og, *z2 = z1 + nl;
         gram_schmidt(np, h1, h2, e1, e2, r);
@@ -131,19 +108,19 @@ ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, 
     double k11 = 0, k22 = 0, k12 = 0;
     da1[0] = da2[0] = 1.0;
     for (int l = d; l >= 1; l--) {
-        size_t nl = width_of(s, l), np = width_of(s, l - 1);
-        double a = layer_scale(s, l, d);
+        size_t nl = lazy_width(s, l), np = lazy_width(s, l - 1);
+        double a = lazy_layer_scale(s, l, d);
         ntk_bias bk = l == d ? s->bias_out : s->bias;
         double wf = ntkp ? a * a : 1.0, bf = bk == NTK_BIAS_NONE ? 0.0 : (ntkp ? s->sb * s->sb : 1.0);
         const double *h1 = H + oh, *h2 = h1 + np;
-        double d11 = dot(nl, da1, da1), d22 = dot(nl, da2, da2), d12 = dot(nl, da1, da2);
-        k11 += d11 * (wf * dot(np, h1, h1) + bf);
-        k22 += d22 * (wf * dot(np, h2, h2) + bf);
-        k12 += d12 * (wf * dot(np, h1, h2) + bf);
+        double d11 = lazy_dot(nl, da1, da1), d22 = lazy_dot(nl, da2, da2), d12 = lazy_dot(nl, da1, da2);
+        k11 += d11 * (wf * lazy_dot(np, h1, h1) + bf);
+        k22 += d22 * (wf * lazy_dot(np, h2, h2) + bf);
+        k12 += d12 * (wf * lazy_dot(np, h1, h2) + bf);
         if (l == 1) break;
         const double *e1 = E + oh, *e2 = e1 + np, *g1 = G + og, *g2 = g1 + nl;
         const double *zp1 = Z + og - 2 * np, *zp2 = zp1 + np;
-        double c11 = dot(nl, g1, da1), c12 = dot(nl, g2, da1), c21 = dot(nl, g1, da2), c22 = dot(nl, g2, da2);
+        double c11 = lazy_dot(nl, g1, da1), c12 = lazy_dot(nl, g2, da1), c21 = lazy_dot(nl, g1, da2), c22 = lazy_dot(nl, g2, da2);
         double sr[3];
         gram_schmidt(nl, da1, da2, db1, db2, sr); /* only the coefficients are needed */
         ntk_rng_normal(seed, stream, sub, pos, np, ga);
@@ -166,7 +143,7 @@ ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, 
         da1 = db1, db1 = t;
         t = da2;
         da2 = db2, db2 = t;
-        oh -= 2 * width_of(s, l - 2);
+        oh -= 2 * lazy_width(s, l - 2);
         og -= 2 * np;
     }
     out->K11 = k11;

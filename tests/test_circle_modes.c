@@ -1,7 +1,9 @@
 /* test_circle_modes.c -- leakage of circle Fourier modes across eigenspaces (src/circle_modes.c) on
  * constructed circulant kernels: none for K_t = K_0 (and for any kernel with the same eigenspaces),
  * complete for two modes whose ranks are swapped, sin^2(theta)/2 when a cosine is rotated by theta
- * into the next mode inside its rank position. */
+ * into the next mode inside its rank position.  Tolerances: the kernels are built exactly from their
+ * eigenvectors, so the only error is dsyevd's (~n eps ||K|| / gap ~ 1e-14 here); 1e-12 / 1e-10 leave a
+ * margin of 100 or more (1e-10 where a rotation makes the projection a sum of squared cosines). */
 #include "testutil.h"
 
 #include <math.h>
