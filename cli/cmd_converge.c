@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "rundir.h"
 #include "study.h"
+#include "summary.h"
 
 static double rel_fro(size_t n, const double *a, const double *b)
 {
@@ -49,6 +50,19 @@ typedef struct {
     double *X, *Kinf, *Kmean, *K, *Kraw, *err, *errmean, *diag;
     size_t N;
 } conv_bufs;
+
+/* Peak estimate: K_inf, the seed mean, K and the limit recursion's two N x N buffers, the raw
+ * (N k)^2 kernel with two Gram buffers, activations of the largest network of the grid. */
+typedef struct {
+    const ntk_spec *largest;
+} conv_bytes_ctx;
+
+static double conv_bytes_for(size_t N, void *ctx)
+{
+    const ntk_spec *s = ((const conv_bytes_ctx *)ctx)->largest;
+    double n2 = (double)N * (double)N, nk = (double)N * s->outputs;
+    return 8 * (5 * n2 + 3 * nk * nk) + (double)ntk_feats_bytes(s, N, NTK_F64) + (double)N * s->n0 * 8;
+}
 
 /* One (depth, width) cell: errors per seed into err[S], seed-mean error, diagonal stats. */
 static int run_cell(const ntk_spec *s, const study_grid *g, conv_bufs *b, double *err, double *errmean,
@@ -133,6 +147,16 @@ int cmd_converge(int argc, char **argv)
     ntk_set_threads(c.threads);
     size_t N = b.N, NN = N * N, kk = (size_t)base.outputs;
     int D = g.nd, W = g.nw, S = g.ns;
+    {
+        int dmax = 0, wmax = 0;
+        for (int i = 0; i < D; i++) dmax = g.depths[i] > dmax ? g.depths[i] : dmax;
+        for (int i = 0; i < W; i++) wmax = g.widths[i] > wmax ? g.widths[i] : wmax;
+        ntk_spec largest = study_cell_spec(&g, &base, dmax, wmax);
+        conv_bytes_ctx cb = {&largest};
+        if ((rc = cli_check_memory(&c, N, conv_bytes_for, &cb,
+                                   "limit and mean kernels, the raw kernel with Gram buffers, activations")))
+            goto done;
+    }
     b.Kinf = malloc(NN * sizeof(double));
     b.Kmean = malloc(NN * sizeof(double));
     b.K = malloc(NN * sizeof(double));
@@ -177,7 +201,7 @@ int cmd_converge(int argc, char **argv)
             fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi],
                     (double)s.depth / g.widths[wi], S, m, se, b.errmean[(size_t)di * W + wi], dm, dv, dl,
                     cli_now() - t0, study_peak_rss_mb());
-            fflush(csv);
+            if ((rc = study_log_flush(csv, "metrics.csv"))) break;
             fprintf(stderr, "converge: depth %d width %d: single-net error %.4g +- %.2g, seed-mean error %.4g\n",
                     s.depth, g.widths[wi], m, se, b.errmean[(size_t)di * W + wi]);
             for (int si = 0; si < S; si++) {
@@ -191,7 +215,7 @@ int cmd_converge(int argc, char **argv)
         double slope, sse;
         ols_slope(np, lx, ly, &slope, &sse);
         fprintf(fits, "%d,%.8g,%.8g,%d,%d,%d\n", g.depths[di], slope, sse, np, wmin, wmax);
-        fflush(fits);
+        if ((rc = study_log_flush(fits, "fits.csv"))) break;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "depth", g.depths[di]);
         cJSON_AddNumberToObject(o, "slope", isfinite(slope) ? slope : 0);
@@ -205,12 +229,10 @@ int cmd_converge(int argc, char **argv)
         cJSON_Delete(extra);
         goto done;
     }
-    int e1 = fclose(csv), e2 = fclose(fits);
-    csv = fits = NULL;
-    if (e1 || e2) {
+    rc = study_log_close(&csv, "metrics.csv");
+    if (!rc) rc = study_log_close(&fits, "fits.csv");
+    if (rc) {
         cJSON_Delete(extra);
-        cli_errorf("writing metrics.csv / fits.csv: i/o error");
-        rc = CLI_EXIT_FAIL;
         goto done;
     }
     {

@@ -485,11 +485,12 @@ int cmd_ensemble(int argc, char **argv)
     if ((rc = cli_mpi_agree(&e.mpi, rc))) goto done;
     if (e.mpi.rank == 0) cli_run_wrote(&e.run, "cells.csv");
     double *lx = malloc((size_t)e.ncells * sizeof *lx), *ly = malloc((size_t)e.ncells * sizeof *ly);
-    int nfit = 0;
+    int nfit = 0, log_rc = 0; /* log_rc: rank 0 could not write cells.csv; agreed before the next cell */
     for (int cell = 0; cell < e.ncells && !rc; cell++) {
         ntk_spec s = study_cell_spec(&e.g, &e.base, e.cdepth[cell], e.cwidth[cell]);
         bool done = false;
         double t0 = cli_now();
+        if ((rc = cli_mpi_agree(&e.mpi, log_rc))) break;
         rc = cli_mpi_agree(&e.mpi, load_cell(&e, cell, &done));
         if (!rc && !done) rc = cli_mpi_agree(&e.mpi, run_cell(&e, cell, &s));
         if (rc) break;
@@ -499,7 +500,7 @@ int cmd_ensemble(int argc, char **argv)
         cell_stats st;
         stats(e.M, qc, c->seed, (uint64_t)cell, &st);
         write_row(csv, &s, e.cwidth[cell], e.M, c->s_norm, c->angle_deg >= 0 ? c->angle_deg : NAN, &st);
-        fflush(csv);
+        if ((log_rc = study_log_flush(csv, "cells.csv"))) continue;
         if (s.depth > 0 && lx && ly && isfinite(st.R)) {
             lx[nfit] = (double)s.depth / e.cwidth[cell];
             ly[nfit++] = log(st.R);
@@ -507,13 +508,17 @@ int cmd_ensemble(int argc, char **argv)
         fprintf(stderr, "ensemble: depth %d width %d: E[K] %.4g +- %.2g, R %.4g, %s %.2f s\n", s.depth,
                 e.cwidth[cell], st.mean[Q_K], st.se[Q_K], st.R, done ? "resumed," : "", cli_now() - t0);
     }
+    if (!rc) rc = cli_mpi_agree(&e.mpi, log_rc);
     if (rc || e.mpi.rank != 0) {
         free(lx);
         free(ly);
         goto done;
     }
-    fclose(csv);
-    csv = NULL;
+    if ((rc = study_log_close(&csv, "cells.csv"))) {
+        free(lx);
+        free(ly);
+        goto done;
+    }
     cJSON *extra = cJSON_CreateObject();
     cJSON *ej = cJSON_AddObjectToObject(extra, "ensemble");
     cJSON_AddNumberToObject(ej, "members", e.M);

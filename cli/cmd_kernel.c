@@ -8,18 +8,9 @@
 #include "commands.h"
 #include "config.h"
 #include "dataset.h"
+#include "kernel_tiled.h"
 #include "rundir.h"
 #include "summary.h"
-
-/* Peak estimate of a kernel run with N points. */
-static double kernel_run_bytes(const ntk_spec *s, size_t N, ntk_dtype t, bool per_layer, size_t P)
-{
-    double es = t == NTK_F32 ? 4 : 8, nk = (double)N * s->outputs;
-    double b = (double)ntk_feats_bytes(s, N, t) + (double)ntk_kernel_bytes(s, N, t, per_layer) + 8.0 * (double)P;
-    if (s->outputs > 1) b += nk * nk * es * (per_layer ? 2 : 1); /* (N,N,k,k) re-layout for the file */
-    b += (double)N * s->n0 * 8.0;
-    return b;
-}
 
 typedef struct {
     const ntk_spec *spec;
@@ -27,20 +18,15 @@ typedef struct {
     size_t P;
 } kernel_bytes_ctx;
 
-static double kernel_bytes_for(size_t N, void *ctx)
+/* The least a run with N points needs: the in-memory path when asked for or when N is small, else
+ * the tiled path with one row per block (for the message that says which N fits). */
+static double kernel_least_bytes(size_t N, void *ctx)
 {
     const kernel_bytes_ctx *k = ctx;
-    return kernel_run_bytes(k->spec, N, k->c->dtype, k->c->per_layer, k->P);
-}
-
-/* (N, k, N, k) -> (N, N, k, k) */
-static void relayout(size_t N, size_t k, size_t es, const char *src, char *dst)
-{
-    for (size_t i = 0; i < N; i++)
-        for (size_t a = 0; a < k; a++)
-            for (size_t j = 0; j < N; j++)
-                for (size_t b = 0; b < k; b++)
-                    memcpy(dst + (((i * N + j) * k + a) * k + b) * es, src + ((i * k + a) * N * k + j * k + b) * es, es);
+    double tiled = kernel_bytes_tiled(k->spec, N, k->c->tile_rows > 0 ? (size_t)k->c->tile_rows : 1,
+                                      k->c->dtype, k->c->per_layer, k->P);
+    double mem = kernel_bytes_in_memory(k->spec, N, k->c->dtype, k->c->per_layer, k->P);
+    return tiled < mem ? tiled : mem;
 }
 
 typedef struct {
@@ -78,14 +64,14 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
     if (st == NTK_OK && s->Kl && k > 1) {
         size_t blk = N * k * N * k * es;
         for (size_t l = 0; l < d; l++) {
-            relayout(N, k, es, (char *)s->Kl + l * blk, s->tmp);
+            kernel_relayout(N, N, k, es, (char *)s->Kl + l * blk, s->tmp);
             memcpy((char *)s->Kl + l * blk, s->tmp, blk);
         }
     }
     if (st == NTK_OK) {
         const void *Kfile = s->K;
         if (k > 1) {
-            relayout(N, k, es, s->K, s->tmp);
+            kernel_relayout(N, N, k, es, s->K, s->tmp);
             Kfile = s->tmp;
         }
         st = ntk_npz_add(w, "K", nt, ndimK, shK, Kfile);
@@ -115,6 +101,36 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
     return 0;
 }
 
+/* The tiled path's files: K (and K_trace for k > 1, K_layers with --per-layer) on disk.  Refused
+ * (exit 2, saying which N fits) when the file system of the run directory has less free space. */
+static int check_disk(const cli_config *c, const ntk_spec *s, size_t N)
+{
+    double es = c->dtype == NTK_F32 ? 4 : 8, k = s->outputs;
+    double per_pair = es * (k * k * (1 + (c->per_layer ? s->depth + 1 : 0)) + (k > 1 ? 1 : 0));
+    double need = per_pair * (double)N * (double)N + (double)N * s->n0 * 8.0;
+    double have = cli_free_disk_bytes(c->out[0] ? c->out : c->results);
+    if (need <= have) return 0;
+    double fits = floor(sqrt(have / per_pair));
+    cli_errorf("n: N = %zu computed in row blocks needs %.3g GB on disk for K%s but %.3g GB is free where the "
+               "run goes (%s); N <= %.0f fits", N, need / 1e9, c->per_layer ? " and the per-layer terms" : "",
+               have / 1e9, c->out[0] ? c->out : c->results, fits);
+    return CLI_EXIT_USAGE;
+}
+
+/* The tiled path's inputs, X.npy: [N x n0] (kernel.npz holds them on the in-memory path). */
+static int write_inputs(cli_run *run, const ntk_spec *spec, const double *X, size_t N)
+{
+    char path[CLI_PATH_MAX + 64];
+    size_t shX[2] = {N, (size_t)spec->n0};
+    if (ntk_npy_write(cli_run_path(run, "X.npy", path, sizeof path), NTK_NPY_F64, 2, shX, X) != NTK_OK) {
+        cli_errorf("writing X.npy: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(run, "X.npy");
+    cli_run_artifact(run, "X.npy", NULL, "float64", 2, shX, "inputs, one row per point");
+    return 0;
+}
+
 int cmd_kernel(int argc, char **argv)
 {
     cli_config c;
@@ -139,11 +155,24 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     size_t P = ntk_net_num_params(s.net);
+    /* Memory plan: in memory when the whole kernel fits (and no tiling was asked for), else in
+     * row blocks streamed to disk; refused when not even one row per block fits. */
     kernel_bytes_ctx kb = {&spec, &c, P};
-    if ((rc = cli_check_memory(&c, N, kernel_bytes_for, &kb,
-                               c.per_layer ? "K, two Gram buffers, per-layer terms, activations, deltas, parameters"
-                                           : "K, two Gram buffers, activations, deltas, parameters")))
-        goto done;
+    double have = cli_available_bytes(&c);
+    double need_mem = kernel_bytes_in_memory(&spec, N, c.dtype, c.per_layer, P);
+    bool tiled = c.tile_rows > 0 || need_mem > have;
+    size_t B = tiled ? kernel_tile_rows(&c, &spec, N, P, have) : 0;
+    double need = tiled ? kernel_bytes_tiled(&spec, N, B ? B : 1, c.dtype, c.per_layer, P) : need_mem;
+    if (tiled && (B == 0 || need > have)) {
+        if ((rc = cli_check_memory(&c, N, kernel_least_bytes, &kb,
+                                   "activations and deltas of all points and one block of kernel rows")))
+            goto done;
+    }
+    if (tiled && (rc = check_disk(&c, &spec, N))) goto done;
+    if (tiled && c.tile_rows == 0)
+        fprintf(stderr, "ntkdrift kernel: K needs %.3g GB in memory, %.3g GB available: computing it in blocks "
+                "of %zu rows streamed to K.npy (%.3g GB on disk)\n", need_mem / 1e9, have / 1e9, B,
+                (double)N * N * spec.outputs * spec.outputs * (c.dtype == NTK_F32 ? 4 : 8) / 1e9);
     if (c.load_params[0]) {
         if (ntk_net_load_params(s.net, c.load_params) != NTK_OK) {
             cli_errorf("load-params: %s", ntk_last_error());
@@ -154,11 +183,13 @@ int cmd_kernel(int argc, char **argv)
         ntk_net_init(s.net, c.seed);
     }
     size_t k = (size_t)spec.outputs, R = N * k, es = c.dtype == NTK_F32 ? 4 : 8, d = (size_t)spec.depth + 1;
-    s.K = malloc(R * R * es);
-    s.Kt = malloc(N * N * es);
-    s.Kl = c.per_layer ? malloc(d * R * R * es) : NULL;
-    s.tmp = k > 1 ? malloc(R * R * es) : NULL;
-    if (!s.K || !s.Kt || (c.per_layer && !s.Kl) || (k > 1 && !s.tmp) ||
+    if (!tiled) {
+        s.K = malloc(R * R * es);
+        s.Kt = malloc(N * N * es);
+        s.Kl = c.per_layer ? malloc(d * R * R * es) : NULL;
+        s.tmp = k > 1 ? malloc(R * R * es) : NULL;
+    }
+    if ((!tiled && (!s.K || !s.Kt || (c.per_layer && !s.Kl) || (k > 1 && !s.tmp))) ||
         ntk_feats_alloc(s.net, N, c.dtype, &s.feats) != NTK_OK) {
         cli_errorf("out of memory for N = %zu (lower --n or use --dtype f32)", N);
         rc = CLI_EXIT_FAIL;
@@ -171,22 +202,35 @@ int cmd_kernel(int argc, char **argv)
 
     double t0 = cli_now();
     ntk_status st = ntk_feats_compute(s.net, s.feats, s.X);
-    double t1 = cli_now();
-    if (st == NTK_OK) st = ntk_kernel_full(s.net, s.feats, s.K, s.Kl);
-    double t2 = cli_now();
-    if (st == NTK_OK) st = ntk_kernel_output_trace(N, N, (int)k, c.dtype, s.K, s.Kt);
+    double t1 = cli_now(), t2 = t1;
     if (st != NTK_OK) {
         cli_errorf("kernel: %s", ntk_last_error());
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    cli_ksummary sm = cli_summarize(s.Kt, N, c.dtype == NTK_F32);
-    if (!isfinite(sm.fro)) {
-        cli_errorf("kernel: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
-        rc = CLI_EXIT_FAIL;
-        goto done;
+    cli_ksummary sm;
+    kernel_tiled_stats ts = {0};
+    if (tiled) {
+        if ((rc = kernel_tiled_run(&run, &c, &spec, s.net, s.feats, N, B, &sm, &ts))) goto done;
+        t2 = cli_now();
+        if ((rc = write_inputs(&run, &spec, s.X, N))) goto done;
+    } else {
+        st = ntk_kernel_full(s.net, s.feats, s.K, s.Kl);
+        t2 = cli_now();
+        if (st == NTK_OK) st = ntk_kernel_output_trace(N, N, (int)k, c.dtype, s.K, s.Kt);
+        if (st != NTK_OK) {
+            cli_errorf("kernel: %s", ntk_last_error());
+            rc = CLI_EXIT_FAIL;
+            goto done;
+        }
+        sm = cli_summarize(s.Kt, N, c.dtype == NTK_F32);
+        if (!isfinite(sm.fro)) {
+            cli_errorf("kernel: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
+            rc = CLI_EXIT_FAIL;
+            goto done;
+        }
+        if ((rc = write_kernel_npz(&run, &c, &spec, &s, N))) goto done;
     }
-    if ((rc = write_kernel_npz(&run, &c, &spec, &s, N))) goto done;
     if (c.save_params) {
         char path[CLI_PATH_MAX + 64];
         if (ntk_net_save_params(s.net, cli_run_path(&run, "params.npz", path, sizeof path)) != NTK_OK) {
@@ -221,7 +265,17 @@ int cmd_kernel(int argc, char **argv)
     cJSON_AddStringToObject(kj, "params_source", c.load_params[0] ? c.load_params : "seed");
     cJSON_AddNumberToObject(kj, "seed", (double)c.seed);
     cJSON_AddNumberToObject(kj, "seconds_features", t1 - t0);
-    cJSON_AddNumberToObject(kj, "seconds_grams", t2 - t1);
+    cJSON_AddNumberToObject(kj, "seconds_grams", tiled ? ts.seconds_grams : t2 - t1);
+    cJSON_AddNumberToObject(kj, "memory_available_gb", have / 1e9);
+    cJSON_AddNumberToObject(kj, "memory_estimate_gb", need / 1e9);
+    cJSON_AddNumberToObject(kj, "memory_in_memory_gb", need_mem / 1e9);
+    if (tiled) {
+        cJSON *tj = cJSON_AddObjectToObject(kj, "tiled");
+        cJSON_AddNumberToObject(tj, "rows_per_block", (double)ts.rows_per_block);
+        cJSON_AddNumberToObject(tj, "blocks", (double)ts.blocks);
+        cJSON_AddNumberToObject(tj, "seconds_write", ts.seconds_write);
+        cJSON_AddStringToObject(tj, "why", c.tile_rows > 0 ? "--tile-rows" : "K does not fit in memory");
+    }
     cli_summary_json(extra, "summary", &sm);
     if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
     run_open = false;
@@ -230,8 +284,11 @@ int cmd_kernel(int argc, char **argv)
     for (int l = 0; l < spec.depth && l < 6; l++) printf(" %d", spec.widths[l]);
     printf("%s), k = %d, %s, %s param, P = %zu, %s\n", spec.depth > 6 ? " ..." : "", spec.outputs,
            ntk_act_name(spec.act), ntk_param_name(spec.param), P, c.dtype == NTK_F32 ? "float32" : "float64");
-    printf("  time: %.3f s (features %.3f s, Grams %.3f s), %d BLAS threads\n", t2 - t0, t1 - t0, t2 - t1,
-           ntk_get_threads());
+    printf("  time: %.3f s (features %.3f s, Grams %.3f s), %d BLAS threads\n", t2 - t0, t1 - t0,
+           tiled ? ts.seconds_grams : t2 - t1, ntk_get_threads());
+    if (tiled)
+        printf("  tiled: %zu blocks of %zu rows streamed to K.npy (writing %.3f s), peak estimate %.3g GB\n",
+               ts.blocks, ts.rows_per_block, ts.seconds_write, need / 1e9);
     printf("  K_trace: mean diagonal %.6g, ||K||_F %.6g, entries in [%.6g, %.6g]", sm.mean_diag, sm.fro,
            sm.min_entry, sm.max_entry);
     if (sm.have_eig) printf(", lambda in [%.4g, %.6g]", sm.lambda_min, sm.lambda_max);

@@ -145,17 +145,11 @@ int cmd_profile(int argc, char **argv)
             double beta = (double)s.depth / g.widths[wi];
             fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi], beta, S, sqrt(num / den),
                     sqrt(sdn / den), maxdev, cli_now() - t0, study_peak_rss_mb());
-            fflush(csv);
+            if ((rc = study_log_flush(csv, "metrics.csv"))) goto done;
             fprintf(stderr, "profile: depth %d width %d: %d seeds, |mean - limit| / |limit| = %.3g\n", s.depth,
                     g.widths[wi], S, sqrt(num / den));
         }
-    if (fclose(csv) != 0) {
-        csv = NULL;
-        cli_errorf("writing metrics.csv: i/o error");
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    csv = NULL;
+    if ((rc = study_log_close(&csv, "metrics.csv"))) goto done;
     {
         char path[CLI_PATH_MAX + 64];
         ntk_npz_writer *w = NULL;

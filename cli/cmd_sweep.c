@@ -115,6 +115,7 @@ static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *c
 /* Bad input is refused before anything is written: every cell's spec, and the data once. */
 static int validate(sweep_ctx *s)
 {
+    size_t N = 0, M = 0;
     for (int i = 0; i < s->ncells; i++) {
         cli_config cc;
         ntk_spec spec;
@@ -124,9 +125,12 @@ static int validate(sweep_ctx *s)
             ntk_dataset d = {0};
             char desc[CLI_PATH_MAX + 64];
             rc = cli_train_data(&cc, &d, desc, sizeof desc);
+            N = d.n_train;
+            M = d.n_eval;
             ntk_dataset_free(&d);
             s->c.n0 = cc.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
         }
+        if (!rc) rc = train_check_memory(&cc, &spec, N, M); /* every cell, before any runs */
         cli_config_free(&cc);
         if (rc) return rc;
     }

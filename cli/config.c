@@ -243,6 +243,7 @@ char *cli_config_to_yaml(const cli_config *c)
              c->per_layer ? "true" : "false", c->dtype == NTK_F32 ? "f32" : "f64",
              c->save_params ? "true" : "false");
     if (c->load_params[0]) yaml_str(&b, &len, &cap, "  load_params: \"%s\"\n", c->load_params);
+    if (c->tile_rows) yaml_str(&b, &len, &cap, "  tile_rows: %ld\n", c->tile_rows);
     if (strcmp(c->command, "ensemble") == 0) {
         yaml_str(&b, &len, &cap, "ensemble:\n  members: %ld\n  s: %.17g\n  lr: %.17g\n  y: %.17g\n"
                  "  no_updates: %s\n  no_literal: %s\n  sampler: %s\n", c->members, c->s_norm, c->ens_lr,

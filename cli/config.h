@@ -71,6 +71,7 @@ typedef struct {
     ntk_pixels pixels;
     /* kernel */
     bool per_layer;
+    long tile_rows;              /* > 0: kernel in row blocks of this many points; 0: only when K does not fit */
     ntk_dtype dtype;
     bool save_params;
     char load_params[CLI_PATH_MAX];

@@ -154,7 +154,7 @@ static bool is_study(const char *command)
 enum {
     OPT_CONFIG = 256, OPT_DEPTH, OPT_WIDTH, OPT_WIDTHS, OPT_N0, OPT_OUTPUTS, OPT_ACT, OPT_PARAM, OPT_SW2,
     OPT_SW2_OUT, OPT_SB, OPT_BIAS, OPT_BIAS_OUT, OPT_FIRST, OPT_DATA, OPT_N, OPT_SEED, OPT_PER_LAYER,
-    OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM,
+    OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM, OPT_TILE_ROWS,
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
     OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_NOLIT, OPT_BETAS, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
@@ -171,6 +171,7 @@ static const struct option long_opts[] = {
     {"bias-out", required_argument, 0, OPT_BIAS_OUT}, {"first-layer", required_argument, 0, OPT_FIRST},
     {"data", required_argument, 0, OPT_DATA},         {"n", required_argument, 0, OPT_N},
     {"seed", required_argument, 0, OPT_SEED},         {"per-layer", no_argument, 0, OPT_PER_LAYER},
+    {"tile-rows", required_argument, 0, OPT_TILE_ROWS},
     {"dtype", required_argument, 0, OPT_DTYPE},       {"save-params", no_argument, 0, OPT_SAVE_PARAMS},
     {"load-params", required_argument, 0, OPT_LOAD_PARAMS}, {"out", required_argument, 0, OPT_OUT},
     {"name", required_argument, 0, OPT_NAME},         {"results", required_argument, 0, OPT_RESULTS},
@@ -243,6 +244,8 @@ static void print_help(const char *command)
            "  --dtype f64|f32      precision of the computation and of K [f64]\n"
            "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored)\n"
            "  --load-params FILE   use parameters from such a file instead of the seed\n"
+           "  --tile-rows B        compute K in blocks of B rows streamed to K.npy (0: only when K does not\n"
+           "                       fit in memory, with blocks sized to fit) [0]\n"
            "train:\n"
            "  --target T           fourier (circle data: sum_k sin(k gamma)/k, k <= fourier-k) | product (x1 x2) |\n"
            "                       teacher (random net of the same spec, seed + 1) | random | PATH.npy [fourier]\n"
@@ -313,6 +316,10 @@ static int check_ranges(const cli_config *c)
             cli_errorf("%s (%s): must be %s %g, got %g", R[i].key, R[i].flag, R[i].strict ? ">" : ">=", R[i].lo, v);
             return CLI_EXIT_USAGE;
         }
+    }
+    if (c->tile_rows < 0) {
+        cli_errorf("kernel.tile_rows (--tile-rows): must be >= 0 (0 = only when K does not fit), got %ld", c->tile_rows);
+        return CLI_EXIT_USAGE;
     }
     if (c->threads < 0) {
         cli_errorf("run.threads (--threads): must be >= 0 (0 = library default), got %d", c->threads);
@@ -395,6 +402,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_N: rc = parse_long("n", optarg, 1, INT_MAX, &c->n); c->n_set = true; break;
         case OPT_SEED: rc = parse_u64("seed", optarg, &c->seed); break;
         case OPT_PER_LAYER: c->per_layer = true; break;
+        case OPT_TILE_ROWS: rc = parse_long("tile-rows", optarg, 0, LONG_MAX / 2, &c->tile_rows); break;
         case OPT_DTYPE:
             if (strcmp(optarg, "f64") == 0) c->dtype = NTK_F64;
             else if (strcmp(optarg, "f32") == 0) c->dtype = NTK_F32;

@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     char *per_layer, *save_params; /* booleans read as text: libcyaml takes any word but false-words as true */
     char *dtype, *load_params;
+    int64_t *tile_rows;
 } y_kernel;
 
 typedef struct {
@@ -134,6 +135,7 @@ static const cyaml_schema_field_t kernel_fields[] = {
     CYAML_FIELD_STRING_PTR("save_params", OPT, y_kernel, save_params, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("dtype", OPT, y_kernel, dtype, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("load_params", OPT, y_kernel, load_params, 0, CLI_PATH_MAX - 1),
+    CYAML_FIELD_INT_PTR("tile_rows", OPT, y_kernel, tile_rows),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t train_fields[] = {
@@ -445,6 +447,7 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
         if (k->per_layer && (rc = yaml_bool(path, "kernel.per_layer", k->per_layer, &c->per_layer))) return rc;
         if (k->save_params && (rc = yaml_bool(path, "kernel.save_params", k->save_params, &c->save_params))) return rc;
         if (k->load_params) snprintf(c->load_params, sizeof c->load_params, "%s", k->load_params);
+        if (k->tile_rows) c->tile_rows = (long)*k->tile_rows;
         if (k->dtype) {
             if (strcmp(k->dtype, "f64") == 0)
                 c->dtype = NTK_F64;
@@ -514,6 +517,7 @@ int cli_config_load_yaml(cli_config *c, const char *path)
                    lg.msg[0] ? lg.msg : cyaml_strerror(err));
         return CLI_EXIT_USAGE;
     }
+    if (!y) return 0; /* no document (e.g. only comments): nothing to override */
     int rc = apply_yaml(c, y, path);
     cyaml_free(&cfg, &root_schema, y, 0);
     return rc;

@@ -1,6 +1,7 @@
 /* study.c -- grids of (depth, width, seed) for the experiment commands. */
 #include "study.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <string.h>
@@ -77,4 +78,27 @@ double study_peak_rss_mb(void)
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (double)ru.ru_maxrss / 1024.0; /* Linux: kB */
+}
+
+int study_log_flush(FILE *fp, const char *file)
+{
+    errno = 0;
+    if (fflush(fp) != 0 || ferror(fp)) {
+        cli_errorf("writing %s: %s", file, errno ? strerror(errno) : "write error");
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+int study_log_close(FILE **fp, const char *file)
+{
+    if (!*fp) return 0;
+    int rc = study_log_flush(*fp, file);
+    errno = 0;
+    if (fclose(*fp) != 0 && !rc) {
+        cli_errorf("closing %s: %s", file, errno ? strerror(errno) : "write error");
+        rc = CLI_EXIT_FAIL;
+    }
+    *fp = NULL;
+    return rc;
 }

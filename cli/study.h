@@ -24,4 +24,10 @@ ntk_spec study_cell_spec(study_grid *g, const ntk_spec *base, int depth, int wid
 double study_peak_rss_mb(void);
 /* Open metrics.csv in the run directory for streaming (header written). */
 FILE *study_open_csv(const char *dir, const char *file, const char *header);
+/* A streamed log (metrics.csv, cells.csv) after a row: flushes and checks that every byte so far
+ * reached the file (a full disk shows up here, not silently in a truncated log).  0 or
+ * CLI_EXIT_FAIL with one message naming the file. */
+int study_log_flush(FILE *fp, const char *file);
+/* Closes such a log (*fp = NULL), with the same check. */
+int study_log_close(FILE **fp, const char *file);
 #endif

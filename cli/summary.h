@@ -21,6 +21,9 @@ double cli_available_bytes(const cli_config *c);
  * the available memory; `what` lists what the estimate counts. */
 int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t N, void *ctx), void *ctx,
                      const char *what);
+/* Bytes free on the file system that will hold `path` (its nearest existing ancestor), or a
+ * huge number when that cannot be told. */
+double cli_free_disk_bytes(const char *path);
 /* Adds the summary to a manifest object. */
 struct cJSON;
 void cli_summary_json(struct cJSON *parent, const char *key, const cli_ksummary *s);

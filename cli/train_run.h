@@ -14,4 +14,8 @@ void train_config_defaults(cli_config *c, const char *command);
  * run whose training diverged) or another exit status after printing the error. */
 int train_execute(const cli_config *cfg, int argc, char **argv, int quiet);
 
+/* Refuses (exit 2, one message saying which N fits) a training run whose estimated peak exceeds
+ * the memory budget (--max-memory or MemAvailable).  N, M: training and evaluation points. */
+int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M);
+
 #endif

@@ -1,5 +1,6 @@
 /* train_track.c -- per-snapshot analysis of a training run (see train_track.h). */
 #include "train_track.h"
+#include "study.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -106,8 +107,8 @@ int track_alloc(size_t n, size_t m, int d, int per_layer, const double *y, const
     for (int l = 1; l <= d; l++) fprintf(csv, ",move_l%d", l);
     for (int l = 1; per_layer && l <= d; l++) fprintf(csv, ",drift_l%d", l);
     fprintf(csv, "\n");
-    fflush(csv);
     *out = t;
+    if (study_log_flush(csv, "metrics.csv")) return CLI_EXIT_FAIL;
     return 0;
 }
 
@@ -248,7 +249,7 @@ int track_add(train_track *t, const snap_view *s)
         fprintf(t->csv, ",%.10g", dl);
     }
     fprintf(t->csv, "\n");
-    fflush(t->csv);
+    if (study_log_flush(t->csv, "metrics.csv")) return CLI_EXIT_FAIL;
     /* trajectory */
     t->steps[j] = (double)s->step;
     t->loss[j] = s->loss;

@@ -177,6 +177,13 @@ ntk_status ntk_kernel_full(const ntk_net *net, const ntk_feats *f, void *K, void
 /* K: [Na*k x Nb*k] cross kernel between two batches (same dtype). */
 ntk_status ntk_kernel_cross(const ntk_net *net, const ntk_feats *fa, const ntk_feats *fb,
                             void *K, void *K_layers);
+/* Rows [r0, r1) of the full kernel, for kernels larger than memory (tiling): each block is
+ * computed by GEMM against all N points, so blocks do not depend on the tiling.
+ * K: [(r1-r0)*k x N*k]; K_layers (may be NULL): [(L+1) x (r1-r0)*k x N*k]. */
+ntk_status ntk_kernel_rows(const ntk_net *net, const ntk_feats *f, size_t r0, size_t r1, void *K,
+                           void *K_layers);
+/* Bytes one call of ntk_kernel_rows with B rows needs: the block, per-layer terms and Grams. */
+size_t ntk_kernel_rows_bytes(const ntk_spec *spec, size_t N, size_t B, ntk_dtype dtype, int per_layer);
 /* diag: [N x k x k], diag[i] = K(x_i, x_i) block; O(N P) work, no N x N. */
 ntk_status ntk_kernel_diag(const ntk_net *net, const ntk_feats *f, void *diag);
 /* Sum over outputs: Kt[i,j] = sum_a K[(i,a),(j,a)].  K: [N*k x M*k] -> Kt: [N x M]. */
@@ -565,6 +572,20 @@ ntk_status ntk_npy_write(const char *path, ntk_npy_type type, int ndim, const si
 ntk_status ntk_npy_read(const char *path, ntk_array *out);
 /* Parse a .npy image held in memory (for .npz members and fuzzing). `what` names it in errors. */
 ntk_status ntk_npy_parse(const void *buf, size_t len, const char *what, ntk_array *out);
+
+/* A .npy written in pieces (arrays larger than memory): the file's full size is reserved on
+ * open (posix_fallocate, so a disk too small fails at once), pieces are written at element
+ * offsets in any order, and the file appears under `path` only on close (fsync + rename).
+ * shape: [ndim]. */
+typedef struct ntk_npy_stream ntk_npy_stream;
+ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape,
+                               ntk_npy_stream **out);
+/* data: [count] elements of the stream's type, placed at element `offset` of the array. */
+ntk_status ntk_npy_stream_write(ntk_npy_stream *s, size_t offset, const void *data, size_t count);
+/* fsync and rename into place; frees s.  On failure nothing is left at path. */
+ntk_status ntk_npy_stream_close(ntk_npy_stream *s);
+/* Remove the unfinished file; frees s. */
+void ntk_npy_stream_abort(ntk_npy_stream *s);
 
 typedef struct ntk_npz_writer ntk_npz_writer;
 ntk_status ntk_npz_open(const char *path, ntk_npz_writer **out);

@@ -91,17 +91,19 @@ static ntk_status check_feats(const ntk_net *net, const ntk_feats *f)
     return NTK_OK;
 }
 
-/* Shared body of the full (fa == fb, lower triangle + syrk) and cross kernels. */
-static ntk_status kernel_pair(const ntk_net *net, const ntk_feats *fa, const ntk_feats *fb, void *K,
-                              void *K_layers)
+/* Shared body of the full kernel (fa == fb, rows [0, N): lower triangle + syrk), the cross
+ * kernel and row blocks of the full kernel: rows [a0, a0 + Na) of batch fa against all of fb.
+ * K: [Na*k x Nb*k]; K_layers: [(L+1) x Na*k x Nb*k] or NULL. */
+static ntk_status kernel_block(const ntk_net *net, const ntk_feats *fa, size_t a0, size_t Na,
+                               const ntk_feats *fb, void *K, void *K_layers)
 {
     ntk_status st = check_feats(net, fa);
     if (st == NTK_OK) st = check_feats(net, fb);
     if (st != NTK_OK) return st;
     if (fa->dtype != fb->dtype) return ntk_set_error(NTK_EINVAL, "cross kernel: batches differ in dtype");
-    bool sym = fa == fb;
+    bool sym = fa == fb && a0 == 0 && Na == fa->N;
     ntk_dtype t = fa->dtype;
-    size_t Na = fa->N, Nb = fb->N, k = (size_t)fa->k, es = la_elem(t);
+    size_t Nb = fb->N, k = (size_t)fa->k, es = la_elem(t);
     size_t R = Na * k, C = Nb * k;
     if (!la_dims_ok(R, C, (size_t)net->max_n)) return NTK_EINVAL;
     void *GH = la_alloc_big(Na * Nb * es);
@@ -115,12 +117,14 @@ static ntk_status kernel_pair(const ntk_net *net, const ntk_feats *fa, const ntk
     for (int l = 1; l <= net->d; l++) {
         size_t np = (size_t)net->n[l - 1], nl = (size_t)net->n[l];
         bool readout = l == net->d;
+        const char *Ha = (const char *)fa->H[l - 1] + a0 * np * es;
+        const char *Da = readout ? NULL : (const char *)fa->D[l] + a0 * k * nl * es;
         if (sym) {
-            la_syrk_lower(t, Na, np, 1.0, fa->H[l - 1], np, 0.0, GH, Na);
-            if (!readout) la_syrk_lower(t, R, nl, 1.0, fa->D[l], nl, 0.0, GD, R);
+            la_syrk_lower(t, Na, np, 1.0, Ha, np, 0.0, GH, Na);
+            if (!readout) la_syrk_lower(t, R, nl, 1.0, Da, nl, 0.0, GD, R);
         } else {
-            la_gemm(t, false, true, Na, Nb, np, 1.0, fa->H[l - 1], np, fb->H[l - 1], np, 0.0, GH, Nb);
-            if (!readout) la_gemm(t, false, true, R, C, nl, 1.0, fa->D[l], nl, fb->D[l], nl, 0.0, GD, C);
+            la_gemm(t, false, true, Na, Nb, np, 1.0, Ha, np, fb->H[l - 1], np, 0.0, GH, Nb);
+            if (!readout) la_gemm(t, false, true, R, C, nl, 1.0, Da, nl, fb->D[l], nl, 0.0, GD, C);
         }
         double cw2 = net->cw[l] * net->cw[l], cb2 = net->cb[l] * net->cb[l];
         void *Kl = K_layers ? (char *)K_layers + (size_t)(l - 1) * R * C * es : NULL;
@@ -135,13 +139,33 @@ static ntk_status kernel_pair(const ntk_net *net, const ntk_feats *fa, const ntk
 
 ntk_status ntk_kernel_full(const ntk_net *net, const ntk_feats *f, void *K, void *K_layers)
 {
-    return kernel_pair(net, f, f, K, K_layers);
+    return kernel_block(net, f, 0, f->N, f, K, K_layers);
 }
 
 ntk_status ntk_kernel_cross(const ntk_net *net, const ntk_feats *fa, const ntk_feats *fb, void *K,
                             void *K_layers)
 {
-    return kernel_pair(net, fa, fb, K, K_layers);
+    return kernel_block(net, fa, 0, fa->N, fb, K, K_layers);
+}
+
+ntk_status ntk_kernel_rows(const ntk_net *net, const ntk_feats *f, size_t r0, size_t r1, void *K,
+                           void *K_layers)
+{
+    if (r0 >= r1 || r1 > f->N)
+        return ntk_set_error(NTK_EINVAL, "kernel rows: block [%zu, %zu) is empty or outside [0, %zu)", r0, r1,
+                             f->N);
+    /* A block of all rows is computed as a cross kernel (full rows by GEMM), like every other
+     * block, so tiled results do not depend on the tiling. */
+    ntk_feats view = *f;
+    return kernel_block(net, f, r0, r1 - r0, r0 == 0 && r1 == f->N ? &view : f, K, K_layers);
+}
+
+size_t ntk_kernel_rows_bytes(const ntk_spec *spec, size_t N, size_t B, ntk_dtype dtype, int per_layer)
+{
+    double k = spec->outputs, row = (double)N * k * k; /* one point's rows of a block, elements */
+    double mats = (double)B * (2 * row + (double)N + (per_layer ? (spec->depth + 1.0) * row : 0));
+    double b = mats * (double)la_elem(dtype);
+    return b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
 }
 
 static double dot_rows(ntk_dtype t, const void *A, size_t ia, const void *B, size_t ib, size_t n)
