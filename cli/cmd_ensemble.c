@@ -158,6 +158,7 @@ typedef struct {
     double *q[NQ];         /* [ncells x M] per quantity */
     cli_run run;
     bool run_open;
+    bool keep; /* config.yaml and cells/ exist: a failure keeps the finished cells for --resume */
     cli_mpi mpi;           /* rank / ranks (0 / 1 without MPI) */
 } ens_ctx;
 
@@ -469,6 +470,7 @@ int cmd_ensemble(int argc, char **argv)
             cli_errorf("%s", ntk_last_error());
             rc = CLI_EXIT_FAIL;
         }
+        e.keep = rc == 0;
     }
     if ((rc = cli_mpi_agree(&e.mpi, rc))) goto done;
     cli_mpi_bcast(&e.mpi, e.run.dir, (int)sizeof e.run.dir);
@@ -563,7 +565,12 @@ int cmd_ensemble(int argc, char **argv)
     printf("ntkdrift ensemble: %d cells x %d members\n  run directory: %s\n", e.ncells, e.M, e.run.dir);
 done:
     if (csv) fclose(csv);
-    if (e.run_open && !c->resume[0]) cli_run_abort(&e.run);
+    if (e.run_open && rc) {
+        if (e.keep || c->resume[0])
+            fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
+        else
+            cli_run_abort(&e.run);
+    }
     cli_mpi_stop(&e.mpi);
     study_grid_free(&e.g);
     free(e.x);

@@ -387,7 +387,7 @@ int cmd_sweep(int argc, char **argv)
             rc = cli_run_open_existing(&s.run, s.c.resume, "sweep");
         } else {
             rc = cli_run_create(&s.run, &s.c, "sweep");
-            if (!rc) rc = cli_run_write_config(&s.run, &s.c);
+            if (!rc && (rc = cli_run_write_config(&s.run, &s.c))) cli_run_abort(&s.run);
         }
         s.run_open = !rc;
         char path[CLI_PATH_MAX + 32];
@@ -406,9 +406,8 @@ int cmd_sweep(int argc, char **argv)
     if (plot_run(s.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the sweep itself is complete)\n");
     printf("ntkdrift sweep: %d cells\n  run directory: %s\n", s.ncells, s.run.dir);
 done:
-    if (s.run_open && !s.c.resume[0] && rc) {
+    if (s.run_open && rc && s.mpi.rank == 0)
         fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
-    }
     cli_mpi_stop(&s.mpi);
     free(s.cells);
     cli_config_free(&s.c);

@@ -1,21 +1,22 @@
 /* cmd_train.c -- `ntkdrift train`: gradient descent with the NTK tracked at a
  * snapshot schedule, predictions of the dynamics beside the truth, checkpoints,
  * resume, and divergence handling. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "study.h"
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
 #include "plots.h"
 #include "rundir.h"
-#include "train_data.h"
+#include "study.h"
 #include "summary.h"
+#include "train_data.h"
 #include "train_run.h"
 #include "train_track.h"
 
@@ -41,6 +42,7 @@ typedef struct {
     long loss_max_step;
     cli_run run;
     bool run_open;
+    bool keep;          /* config.yaml is written: a failure keeps the directory for --resume */
     FILE *csv;
     train_track *track;
 } train_ctx;
@@ -238,11 +240,16 @@ static int read_member(const char *path, const char *name, size_t count, double 
 }
 
 /* Resume: parameters and optimizer state from the checkpoint, then the analysis
- * rebuilt by replaying every snapshot up to it.  Returns the step to continue from. */
+ * rebuilt by replaying every snapshot up to it.  *start: the step to continue from, or -1 when
+ * the run stopped before its first checkpoint (it starts over). */
 static int resume_state(train_ctx *x, long *start)
 {
     char path[CLI_PATH_MAX + 96];
     cli_run_path(&x->run, "checkpoint.npz", path, sizeof path);
+    if (access(path, F_OK) != 0 && errno == ENOENT) { /* stopped before its first checkpoint: start over */
+        *start = -1;
+        return 0;
+    }
     size_t P = ntk_net_num_params(x->net), L = ntk_trainer_state_len(x->tr);
     double meta[3], *state = malloc((L ? L : 1) * sizeof *state);
     int rc = state ? 0 : CLI_EXIT_FAIL;
@@ -449,6 +456,7 @@ static int open_run(train_ctx *x)
         rc = cli_run_create(&x->run, &x->c, "train");
         x->run_open = true;
         if (!rc) rc = cli_run_write_config(&x->run, &x->c);
+        x->keep = rc == 0;
     }
     if (rc) return rc;
     x->run_open = true;
@@ -458,7 +466,7 @@ static int open_run(train_ctx *x)
     }
     x->csv = fopen(cli_run_path(&x->run, "metrics.csv", path, sizeof path), "w");
     if (!x->csv) {
-        cli_errorf("cannot write %s", path);
+        cli_errorf("cannot write %s: %s", path, strerror(errno));
         return CLI_EXIT_FAIL;
     }
     cli_run_wrote(&x->run, "metrics.csv");
@@ -524,7 +532,10 @@ int train_execute(const cli_config *cfg, int argc, char **argv, int quiet)
     size_t j = 0;
     if (x.c.resume[0]) {
         if ((rc = resume_state(&x, &start))) goto done;
-        while (j < x.nsnaps && x.snaps[j] <= start) j++;
+        if (start < 0)
+            start = 0; /* no checkpoint yet: from the beginning, snapshot 0 included */
+        else
+            while (j < x.nsnaps && x.snaps[j] <= start) j++;
     }
     long last_ckpt = start;
     double t0 = cli_now(), last_print = t0, loss0 = start > 0 ? x.loss0 : NAN, loss = NAN;
@@ -568,7 +579,15 @@ int train_execute(const cli_config *cfg, int argc, char **argv, int quiet)
     rc = diverged >= 0 ? CLI_EXIT_DIVERGED : 0;
 done:
     if (x.csv) fclose(x.csv);
-    if (x.run_open && !x.c.resume[0] && rc != CLI_EXIT_DIVERGED) cli_run_abort(&x.run);
+    if (x.run_open && rc && rc != CLI_EXIT_DIVERGED) {
+        if (x.keep || x.c.resume[0]) {
+            /* a run that failed after it started (a full disk, an I/O error) keeps what it finished */
+            if (!quiet)
+                fprintf(stderr, "ntkdrift: the incomplete run is kept; continue it with --resume %s\n", x.run.dir);
+        } else {
+            cli_run_abort(&x.run);
+        }
+    }
     track_free(x.track);
     ntk_trainer_free(x.tr);
     ntk_feats_free(x.ft);

@@ -1,7 +1,10 @@
 /* rundir.c -- run directory layout, manifest.json, run_info.json, 'latest'. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "rundir.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +63,34 @@ int cli_run_create(cli_run *r, const cli_config *c, const char *command)
         r->created = true;
     }
     if (ntk_mkdir_p(r->dir) != NTK_OK) {
-        cli_errorf("cannot create run directory %s: %s", r->dir, ntk_last_error());
+        cli_errorf("cannot create run directory %s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }
     if (access(r->dir, W_OK) != 0) {
         cli_errorf("run directory %s is not writable: %s", r->dir, strerror(errno));
         return CLI_EXIT_FAIL;
     }
+    return 0;
+}
+
+/* A temp file of the atomic writers (NAME.tmp.PID.N) whose process is gone: what a killed run
+ * left half-written.  Removed on resume; a live process's temp file (another MPI rank) is kept. */
+static int remove_stale_temp(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (type != FTW_F) return 0;
+    const char *base = strrchr(path, '/'), *t = strstr(base ? base : path, ".tmp.");
+    if (!t) return 0;
+    char *end = NULL;
+    long pid = strtol(t + 5, &end, 10);
+    if (pid <= 0 || !end || *end != '.') return 0;
+    const char *n = end + 1;
+    if (!*n) return 0;
+    for (; *n; n++)
+        if (*n < '0' || *n > '9') return 0;
+    if (kill((pid_t)pid, 0) == 0 || errno == EPERM) return 0; /* still running */
+    (void)remove(path);
     return 0;
 }
 
@@ -89,6 +113,7 @@ int cli_run_open_existing(cli_run *r, const char *dir, const char *command)
         cli_errorf("resume: %s is already complete (manifest.json); nothing to resume", dir);
         return CLI_EXIT_USAGE;
     }
+    (void)nftw(dir, remove_stale_temp, 16, FTW_PHYS);
     return 0;
 }
 
