@@ -277,9 +277,9 @@ int cmd_converge(int argc, char **argv)
     cJSON_AddStringToObject(dj, "source", desc);
     cJSON_AddNumberToObject(dj, "N", (double)N);
     ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
+    plot_before_manifest(run.dir, "converge");
     if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
     run_open = false;
-    if (plot_run(run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift converge: %d depths x %d widths x %d seeds, N = %zu\n  run directory: %s\n", D, W, S, N, run.dir);
 done:
     if (csv) fclose(csv);

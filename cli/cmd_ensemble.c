@@ -559,9 +559,9 @@ int cmd_ensemble(int argc, char **argv)
         goto done;
     }
     ntk_spec s0 = study_cell_spec(&e.g, &e.base, e.cdepth[0], e.cwidth[0]);
+    plot_before_manifest(e.run.dir, "ensemble");
     if ((rc = cli_run_finish(&e.run, c, &s0, extra, argc, argv))) goto done;
     e.run_open = false;
-    if (plot_run(e.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift ensemble: %d cells x %d members\n  run directory: %s\n", e.ncells, e.M, e.run.dir);
 done:
     if (csv) fclose(csv);

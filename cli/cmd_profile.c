@@ -196,10 +196,10 @@ int cmd_profile(int argc, char **argv)
         cJSON_AddNumberToObject(dj, "N", (double)N);
         cJSON_AddStringToObject(extra, "anchor", "x_0 = (1, 0), gamma = 0");
         ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
+        plot_before_manifest(run.dir, "profile");
         if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
     }
     run_open = false;
-    if (plot_run(run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
     printf("ntkdrift profile: %d depths x %d widths x %d seeds, N = %zu angles\n  run directory: %s\n", D, W, S, N,
            run.dir);
 done:

@@ -401,9 +401,10 @@ int cmd_sweep(int argc, char **argv)
     ntk_set_threads(s.c.threads);
     rc = cli_mpi_agree(&s.mpi, run_cells(&s, argc, argv));
     if (rc || s.mpi.rank != 0) goto done;
-    if ((rc = write_cells_csv(&s)) || (rc = finish(&s, argc, argv))) goto done;
+    if ((rc = write_cells_csv(&s))) goto done;
+    plot_before_manifest(s.run.dir, "sweep");
+    if ((rc = finish(&s, argc, argv))) goto done;
     s.run_open = false;
-    if (plot_run(s.run.dir)) fprintf(stderr, "ntkdrift: note: figures not drawn (the sweep itself is complete)\n");
     printf("ntkdrift sweep: %d cells\n  run directory: %s\n", s.ncells, s.run.dir);
 done:
     if (s.run_open && rc && s.mpi.rank == 0)

@@ -474,7 +474,8 @@ static int open_run(train_ctx *x)
                        x->c_loss, &x->c, x->csv, x->nsnaps, &x->track);
 }
 
-static int finish(train_ctx *x, int argc, char **argv, long diverged_at)
+/* trajectory.npz, the figures (unless quiet), then the manifest: the run is complete. */
+static int finish(train_ctx *x, int argc, char **argv, long diverged_at, int quiet)
 {
     char path[CLI_PATH_MAX + 64];
     int rc = track_write_trajectory(x->track, cli_run_path(&x->run, "trajectory.npz", path, sizeof path));
@@ -514,6 +515,7 @@ static int finish(train_ctx *x, int argc, char **argv, long diverged_at)
     } else
         cJSON_AddStringToObject(tj, "outcome", "completed");
     track_summary(x->track, tj);
+    if (!quiet) plot_before_manifest(x->run.dir, "train");
     rc = cli_run_finish(&x->run, &x->c, &x->spec, extra, argc, argv);
     if (!rc) x->run_open = false;
     return rc;
@@ -569,9 +571,7 @@ int train_execute(const cli_config *cfg, int argc, char **argv, int quiet)
         }
     }
     if ((rc = study_log_close(&x.csv, "metrics.csv"))) goto done;
-    if ((rc = finish(&x, argc, argv, diverged))) goto done;
-    if (!quiet && plot_run(x.run.dir))
-        fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete)\n");
+    if ((rc = finish(&x, argc, argv, diverged, quiet))) goto done;
     if (!quiet)
         printf("ntkdrift train: %zu points, %ld steps, eta %.4g (%s loss, %s)%s\n  run directory: %s\n", x.N,
            x.c.steps, x.eta, ntk_loss_name(x.c.loss), ntk_opt_name(x.c.opt),

@@ -528,9 +528,11 @@ static int plot_converge(const char *run, const char *figdir)
     return rc;
 }
 
+static int plot_command(const char *run, const char *cmd);
+
 int plot_run(const char *run)
 {
-    char path[CLI_PATH_MAX + 32], figdir[CLI_PATH_MAX + 32];
+    char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", run);
     struct stat sb;
     if (stat(path, &sb) != 0) {
@@ -543,6 +545,19 @@ int plot_run(const char *run)
     char cmd[32] = "";
     if (cJSON_IsString(cj)) snprintf(cmd, sizeof cmd, "%s", cj->valuestring);
     cJSON_Delete(m);
+    return plot_command(run, cmd);
+}
+
+void plot_before_manifest(const char *run, const char *command)
+{
+    if (plot_command(run, command))
+        fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete; `ntkdrift plot %s` "
+                "draws them)\n", run);
+}
+
+static int plot_command(const char *run, const char *cmd)
+{
+    char figdir[CLI_PATH_MAX + 32];
     bool known = strcmp(cmd, "ensemble") == 0 || strcmp(cmd, "sweep") == 0 || strcmp(cmd, "train") == 0 ||
                  strcmp(cmd, "profile") == 0 || strcmp(cmd, "converge") == 0;
     if (!known) return 0; /* kernel, limit, study: no figures of their own */

@@ -3,4 +3,8 @@
 #define NTK_CLI_PLOTS_H
 /* Draw every figure the run's outputs support; 0 or CLI_EXIT_* with a message. */
 int plot_run(const char *run_dir);
+/* The same for a run of `command` whose manifest is not written yet: the commands draw their
+ * figures before the manifest, so a run killed while drawing is incomplete and --resume redraws
+ * them.  A failure only prints a note (the figures are not results). */
+void plot_before_manifest(const char *run_dir, const char *command);
 #endif

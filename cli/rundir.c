@@ -73,8 +73,9 @@ int cli_run_create(cli_run *r, const cli_config *c, const char *command)
     return 0;
 }
 
-/* A temp file of the atomic writers (NAME.tmp.PID.N) whose process is gone: what a killed run
- * left half-written.  Removed on resume; a live process's temp file (another MPI rank) is kept. */
+/* A temp file of the atomic writers (NAME.tmp.PID.N, or libzip's NAME.tmp.PID.N.XXXXXX) whose
+ * process is gone: what a killed run left half-written.  Removed on resume; a live process's temp
+ * file (another MPI rank) is kept. */
 static int remove_stale_temp(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
     (void)sb;
@@ -86,9 +87,14 @@ static int remove_stale_temp(const char *path, const struct stat *sb, int type, 
     long pid = strtol(t + 5, &end, 10);
     if (pid <= 0 || !end || *end != '.') return 0;
     const char *n = end + 1;
-    if (!*n) return 0;
-    for (; *n; n++)
-        if (*n < '0' || *n > '9') return 0;
+    if (*n < '0' || *n > '9') return 0;
+    while (*n >= '0' && *n <= '9') n++;
+    if (*n == '.') { /* libzip's own temp suffix: six letters or digits */
+        size_t k = strspn(n + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+        if (k != 6 || n[7] != '\0') return 0;
+    } else if (*n != '\0') {
+        return 0;
+    }
     if (kill((pid_t)pid, 0) == 0 || errno == EPERM) return 0; /* still running */
     (void)remove(path);
     return 0;

@@ -10,6 +10,8 @@ and mounts small tmpfs file systems there, so nothing outside is touched.
   not — no manifest.json, no temp file, every .npz/.npy present opens completely; once space is freed,
   --resume (kernel: the same command again) finishes, and the result is byte-identical to an
   uninterrupted run (every file but manifest.json and run_info.json, which hold wall times).
+- SIGKILL at random moments (seeded, printed; NTK_FAULT_SEED repeats a run) of train, sweep and
+  ensemble, twice in a row (the second time while resuming), then --resume: byte-identical.
 - Read-only: --out and --results on a read-only file system, and --resume of a stopped run whose file
   system has become read-only, fail with one message saying "Read-only file system"; the stopped run's
   files are unchanged.
@@ -19,7 +21,7 @@ and mounts small tmpfs file systems there, so nothing outside is touched.
 
 usage: test_faults.py PATH/TO/ntkdrift        (exit 77: no mount namespace here; ctest shows SKIP)
 """
-import os, shutil, stat, subprocess, sys, tempfile
+import os, random, shutil, signal, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.abspath(sys.argv[1])
@@ -215,7 +217,60 @@ def test_unreadable():
           f"--resume of a run directory nobody may read: {error_line(r)}")
 
 
+def test_random_kills():
+    """SIGKILL at random moments (seeded; the seed is printed), then --resume, killed again at
+    another random moment while resuming, then resumed to the end: byte-identical every time."""
+    seed = int(os.environ.get("NTK_FAULT_SEED", random.SystemRandom().randrange(1 << 30)))
+    print(f"random kill points: NTK_FAULT_SEED={seed}")
+    rng = random.Random(seed)
+    cases = [
+        ("train", ["--depth", "2", "--width", "64", "--data", "circle", "--n", "32", "--steps", "1500",
+                   "--snapshots", "every:25", "--checkpoint-every", "50", "--threads", "1"]),
+        ("sweep", ["--depths", "1,2", "--widths", "16,32", "--lr-fracs", "0.5", "--steps", "400", "--data",
+                   "circle", "--n", "16", "--snapshots", "every:50", "--threads", "1"]),
+        ("ensemble", ["--depths", "2,4,6,8", "--widths", "16,32", "--members", "3000", "--threads", "1"]),
+    ]
+    for command, args in cases:
+        ref = os.path.join(TMP, "kref_" + command)
+        t0 = time.time()
+        r = ntk(command, "--out", ref, *args)
+        wall = time.time() - t0
+        if r.returncode:
+            check(False, f"random kills, {command}: reference failed {r.stderr.strip()[-200:]}")
+            continue
+        for trial in range(2):
+            out = os.path.join(TMP, f"kill_{command}_{trial}")
+            when = [rng.uniform(0.05, 0.9) * wall, rng.uniform(0.05, 0.5) * wall]
+            killed = 0
+            for i, delay in enumerate(when):
+                cmd = [BIN, command, "--out", out, *args] if i == 0 else [BIN, command, "--resume", out]
+                if i > 0 and not os.path.exists(os.path.join(out, "config.yaml")):
+                    shutil.rmtree(out, ignore_errors=True)  # killed before it wrote anything: start again
+                    cmd = [BIN, command, "--out", out, *args]
+                p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    p.wait(timeout=delay)
+                except subprocess.TimeoutExpired:
+                    p.send_signal(signal.SIGKILL)
+                    p.wait()
+                    killed += 1
+                if os.path.exists(os.path.join(out, "manifest.json")):
+                    break
+            if not os.path.exists(os.path.join(out, "manifest.json")):
+                if not os.path.exists(os.path.join(out, "config.yaml")):
+                    shutil.rmtree(out, ignore_errors=True)
+                    r = ntk(command, "--out", out, *args)
+                else:
+                    r = ntk(command, "--resume", out)
+            diff = same_tree(ref, out) if os.path.exists(os.path.join(out, "manifest.json")) else \
+                r.stderr.strip()[-300:]
+            check(diff is None, f"random kills, {command} #{trial}: killed {killed}x at "
+                                f"{', '.join(f'{w:.2f}' for w in when)} s of {wall:.2f} s, resumed: "
+                                f"{diff or 'byte-identical'}")
+
+
 test_disk_full()
+test_random_kills()
 test_read_only()
 test_unreadable()
 finish(TMP)
