@@ -107,9 +107,9 @@ static int run_cell(const ntk_spec *s, const study_grid *g, conv_bufs *b, double
     double dm = 0, dv = 0, dl = 0;
     for (size_t i = 0; i < N; i++) {
         double m = dsum[i] / S;
-        dm += m / N;
-        dv += (S > 1 ? (dsq[i] - S * m * m) / (S - 1) : 0) / N;
-        dl += b->Kinf[i * N + i] / N;
+        dm += m / (double)N;
+        dv += (S > 1 ? (dsq[i] - S * m * m) / (S - 1) : 0) / (double)N;
+        dl += b->Kinf[i * N + i] / (double)N;
     }
     *diag_mean = dm;
     *diag_var = dv;
@@ -146,11 +146,12 @@ int cmd_converge(int argc, char **argv)
     if ((rc = study_grid_init(&g, &c, 8))) goto done;
     ntk_set_threads(c.threads);
     size_t N = b.N, NN = N * N, kk = (size_t)base.outputs;
-    int D = g.nd, W = g.nw, S = g.ns;
+    /* grid sizes (study_grid_init: all >= 1) as sizes: they index err, errmean, lx, ly */
+    size_t D = (size_t)g.nd, W = (size_t)g.nw, S = (size_t)g.ns;
     {
         int dmax = 0, wmax = 0;
-        for (int i = 0; i < D; i++) dmax = g.depths[i] > dmax ? g.depths[i] : dmax;
-        for (int i = 0; i < W; i++) wmax = g.widths[i] > wmax ? g.widths[i] : wmax;
+        for (size_t i = 0; i < D; i++) dmax = g.depths[i] > dmax ? g.depths[i] : dmax;
+        for (size_t i = 0; i < W; i++) wmax = g.widths[i] > wmax ? g.widths[i] : wmax;
         ntk_spec largest = study_cell_spec(&g, &base, dmax, wmax);
         conv_bytes_ctx cb = {&largest};
         if ((rc = cli_check_memory(&c, N, conv_bytes_for, &cb,
@@ -162,10 +163,10 @@ int cmd_converge(int argc, char **argv)
     b.K = malloc(NN * sizeof(double));
     b.Kraw = kk > 1 ? malloc(NN * kk * kk * sizeof(double)) : NULL;
     b.diag = malloc(2 * N * sizeof(double));
-    b.err = malloc((size_t)D * W * S * sizeof(double));
-    b.errmean = malloc((size_t)D * W * sizeof(double));
-    lx = malloc((size_t)W * S * sizeof *lx);
-    ly = malloc((size_t)W * S * sizeof *ly);
+    b.err = malloc(D * W * S * sizeof(double));
+    b.errmean = malloc(D * W * sizeof(double));
+    lx = malloc(W * S * sizeof *lx);
+    ly = malloc(W * S * sizeof *ly);
     if (!b.Kinf || !b.Kmean || !b.K || (kk > 1 && !b.Kraw) || !b.diag || !b.err || !b.errmean || !lx || !ly) {
         cli_errorf("out of memory for N = %zu", N);
         rc = CLI_EXIT_FAIL;
@@ -187,24 +188,24 @@ int cmd_converge(int argc, char **argv)
     cli_run_wrote(&run, "fits.csv");
     cJSON *extra = cJSON_CreateObject();
     cJSON *fj = cJSON_AddArrayToObject(extra, "fits");
-    for (int di = 0; di < D && !rc; di++) {
+    for (size_t di = 0; di < D && !rc; di++) {
         int np = 0, wmin = 0, wmax = 0;
-        for (int wi = 0; wi < W && !rc; wi++) {
-            double t0 = cli_now(), *err = b.err + ((size_t)di * W + wi) * S, dm, dv, dl;
+        for (size_t wi = 0; wi < W && !rc; wi++) {
+            double t0 = cli_now(), *err = b.err + (di * W + wi) * S, dm, dv, dl;
             ntk_spec s = study_cell_spec(&g, &base, g.depths[di], g.widths[wi]);
-            rc = run_cell(&s, &g, &b, err, &b.errmean[(size_t)di * W + wi], &dm, &dv, &dl);
+            rc = run_cell(&s, &g, &b, err, &b.errmean[di * W + wi], &dm, &dv, &dl);
             if (rc) break;
             double m = 0, v = 0;
-            for (int si = 0; si < S; si++) m += err[si] / S;
-            for (int si = 0; si < S; si++) v += (err[si] - m) * (err[si] - m);
-            double se = S > 1 ? sqrt(v / (S - 1) / S) : 0;
-            fprintf(csv, "%d,%d,%.8g,%d,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi],
-                    (double)s.depth / g.widths[wi], S, m, se, b.errmean[(size_t)di * W + wi], dm, dv, dl,
+            for (size_t si = 0; si < S; si++) m += err[si] / (double)S;
+            for (size_t si = 0; si < S; si++) v += (err[si] - m) * (err[si] - m);
+            double se = S > 1 ? sqrt(v / (double)(S - 1) / (double)S) : 0;
+            fprintf(csv, "%d,%d,%.8g,%zu,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi],
+                    (double)s.depth / g.widths[wi], S, m, se, b.errmean[di * W + wi], dm, dv, dl,
                     cli_now() - t0, study_peak_rss_mb());
             if ((rc = study_log_flush(csv, "metrics.csv"))) break;
             fprintf(stderr, "converge: depth %d width %d: single-net error %.4g +- %.2g, seed-mean error %.4g\n",
-                    s.depth, g.widths[wi], m, se, b.errmean[(size_t)di * W + wi]);
-            for (int si = 0; si < S; si++) {
+                    s.depth, g.widths[wi], m, se, b.errmean[di * W + wi]);
+            for (size_t si = 0; si < S; si++) {
                 lx[np] = log((double)g.widths[wi]);
                 ly[np++] = log(err[si]);
             }
@@ -238,8 +239,8 @@ int cmd_converge(int argc, char **argv)
     {
         char path[CLI_PATH_MAX + 64];
         ntk_npz_writer *w = NULL;
-        size_t shE[3] = {(size_t)D, (size_t)W, (size_t)S}, shM[2] = {(size_t)D, (size_t)W};
-        size_t shD[1] = {(size_t)D}, shW[1] = {(size_t)W}, shS[1] = {(size_t)S}, shX[2] = {N, (size_t)c.n0};
+        size_t shE[3] = {D, W, S}, shM[2] = {D, W};
+        size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.n0};
         ntk_status st = ntk_npz_open(cli_run_path(&run, "converge.npz", path, sizeof path), &w);
         if (st == NTK_OK) st = ntk_npz_add(w, "err_single", NTK_NPY_F64, 3, shE, b.err);
         if (st == NTK_OK) st = ntk_npz_add(w, "err_mean", NTK_NPY_F64, 2, shM, b.errmean);
@@ -265,7 +266,7 @@ int cmd_converge(int argc, char **argv)
         cli_run_artifact(&run, "converge.npz", "widths", "int32", 1, shW, "widths");
         cli_run_artifact(&run, "converge.npz", "seeds", "int32", 1, shS, "seeds");
         cli_run_artifact(&run, "converge.npz", "X", "float64", 2, shX, "inputs");
-        size_t shC[1] = {(size_t)D * W}, shF[1] = {(size_t)D};
+        size_t shC[1] = {D * W}, shF[1] = {D};
         cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,
                          "one row per (depth, width): single-network error mean and standard error, seed-mean "
                          "error, E[K(x,x)] and Var K(x,x) averaged over points, limit diagonal");
@@ -280,7 +281,8 @@ int cmd_converge(int argc, char **argv)
     plot_before_manifest(run.dir, "converge");
     if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
     run_open = false;
-    printf("ntkdrift converge: %d depths x %d widths x %d seeds, N = %zu\n  run directory: %s\n", D, W, S, N, run.dir);
+    printf("ntkdrift converge: %zu depths x %zu widths x %zu seeds, N = %zu\n  run directory: %s\n", D, W, S, N,
+           run.dir);
 done:
     if (csv) fclose(csv);
     if (fits) fclose(fits);

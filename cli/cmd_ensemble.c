@@ -54,7 +54,7 @@ static int member_updates(ntk_net *net, const double *x, double y, double lambda
     for (size_t i = 0; i < P; i++) th[i] -= lambda * grad[i];
     ntk_net_params_changed(net);
     ntk_feats *f = NULL;
-    double K1;
+    double K1 = NAN; /* stays NaN when a step below fails (then rc = -1 and *dkl is NaN) */
     int rc = (ntk_feats_alloc(net, 1, NTK_F64, &f) == NTK_OK && ntk_feats_compute(net, f, x) == NTK_OK &&
               ntk_kernel_diag(net, f, &K1) == NTK_OK) ? 0 : -1;
     ntk_feats_free(f);
@@ -214,8 +214,9 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
 #pragma omp for schedule(dynamic, 8)
         for (int m = 0; m < M; m++) {
             if (failed) continue;
+            const size_t im = off + (size_t)m; /* member m's slot in e->q[k] */
             if (m % e->mpi.size != e->mpi.rank) { /* another rank's member */
-                for (int k = 0; k < NQ; k++) e->q[k][off + m] = 0.0;
+                for (int k = 0; k < NQ; k++) e->q[k][im] = 0.0;
                 for (int l = 0; l <= s->depth; l++) e->layers[(size_t)m * (size_t)(s->depth + 1) + (size_t)l] = 0.0;
                 continue;
             }
@@ -233,15 +234,15 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
                     failed = 1;
                     continue;
                 }
-                e->q[Q_K][off + m] = md.K;
-                e->q[Q_KW][off + m] = md.K_weight;
-                e->q[Q_KB][off + m] = md.K_bias;
-                e->q[Q_KD][off + m] = md.K_readout;
-                e->q[Q_F][off + m] = md.f;
-                e->q[Q_KX][off + m] = mp.K12;
-                e->q[Q_RHO][off + m] = mp.K11 > 0 && mp.K22 > 0 ? mp.K12 / sqrt(mp.K11 * mp.K22) : NAN;
+                e->q[Q_K][im] = md.K;
+                e->q[Q_KW][im] = md.K_weight;
+                e->q[Q_KB][im] = md.K_bias;
+                e->q[Q_KD][im] = md.K_readout;
+                e->q[Q_F][im] = md.f;
+                e->q[Q_KX][im] = mp.K12;
+                e->q[Q_RHO][im] = mp.K11 > 0 && mp.K22 > 0 ? mp.K12 / sqrt(mp.K11 * mp.K22) : NAN;
             } else { /* the reference path gives K(x,x) and f only */
-                for (int k = 0; k < NQ; k++) e->q[k][off + m] = NAN;
+                for (int k = 0; k < NQ; k++) e->q[k][im] = NAN;
                 for (int l = 0; l <= s->depth; l++) e->layers[(size_t)m * (size_t)(s->depth + 1) + (size_t)l] = NAN;
             }
             if (need_net) { /* full-matrix path: its own draw of the same law, keyed by (seed, cell, m) */
@@ -255,12 +256,12 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s)
                     failed = 1;
                 ntk_feats_free(f);
                 if (full) {
-                    e->q[Q_K][off + m] = K0;
-                    e->q[Q_F][off + m] = f0;
+                    e->q[Q_K][im] = K0;
+                    e->q[Q_F][im] = f0;
                 }
             }
-            e->q[Q_DKP][off + m] = dkp;
-            e->q[Q_DKL][off + m] = dkl;
+            e->q[Q_DKP][im] = dkp;
+            e->q[Q_DKL][im] = dkl;
         }
         free(work);
         free(work2);
@@ -566,10 +567,12 @@ int cmd_ensemble(int argc, char **argv)
 done:
     if (csv) fclose(csv);
     if (e.run_open && rc) {
-        if (e.keep || c->resume[0])
-            fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
-        else
+        if (e.keep || c->resume[0]) {
+            if (rc == CLI_EXIT_FAIL)
+                fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
+        } else {
             cli_run_abort(&e.run);
+        }
     }
     cli_mpi_stop(&e.mpi);
     study_grid_free(&e.g);

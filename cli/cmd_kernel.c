@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
@@ -142,10 +143,17 @@ int cmd_kernel(int argc, char **argv)
     }
     kernel_state s = {0};
     cli_run run = {0};
-    bool run_open = false;
+    bool run_open = false, keep = false; /* keep: a tiled run that started keeps its directory on failure */
     ntk_spec spec;
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
+    bool resumed_tiles = false; /* --resume of a tiled run with blocks done (tiles.json) */
+    if (c.resume[0]) {
+        if ((rc = cli_config_reload(&c, "kernel"))) goto done;
+        char tiles[CLI_PATH_MAX + 16];
+        snprintf(tiles, sizeof tiles, "%s/tiles.json", c.resume);
+        resumed_tiles = access(tiles, F_OK) == 0;
+    }
     if ((rc = cli_load_inputs(&c, &s.X, &N, desc, sizeof desc))) goto done;
     if ((rc = cli_config_spec(&c, &spec))) goto done;
     ntk_set_threads(c.threads);
@@ -160,7 +168,7 @@ int cmd_kernel(int argc, char **argv)
     kernel_bytes_ctx kb = {&spec, &c, P};
     double have = cli_available_bytes(&c);
     double need_mem = kernel_bytes_in_memory(&spec, N, c.dtype, c.per_layer, P);
-    bool tiled = c.tile_rows > 0 || need_mem > have;
+    bool tiled = c.tile_rows > 0 || need_mem > have || resumed_tiles;
     size_t B = tiled ? kernel_tile_rows(&c, &spec, N, P, have) : 0;
     double need = tiled ? kernel_bytes_tiled(&spec, N, B ? B : 1, c.dtype, c.per_layer, P) : need_mem;
     if (tiled && (B == 0 || need > have)) {
@@ -168,11 +176,11 @@ int cmd_kernel(int argc, char **argv)
                                    "activations and deltas of all points and one block of kernel rows")))
             goto done;
     }
-    if (tiled && (rc = check_disk(&c, &spec, N))) goto done;
+    if (tiled && !resumed_tiles && (rc = check_disk(&c, &spec, N))) goto done; /* resumed: reserved already */
     if (tiled && c.tile_rows == 0)
         fprintf(stderr, "ntkdrift kernel: K needs %.3g GB in memory, %.3g GB available: computing it in blocks "
                 "of %zu rows streamed to K.npy (%.3g GB on disk)\n", need_mem / 1e9, have / 1e9, B,
-                (double)N * N * spec.outputs * spec.outputs * (c.dtype == NTK_F32 ? 4 : 8) / 1e9);
+                (double)N * (double)N * spec.outputs * spec.outputs * (c.dtype == NTK_F32 ? 4 : 8) / 1e9);
     if (c.load_params[0]) {
         if (ntk_net_load_params(s.net, c.load_params) != NTK_OK) {
             cli_errorf("load-params: %s", ntk_last_error());
@@ -195,10 +203,18 @@ int cmd_kernel(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    rc = cli_run_create(&run, &c, "kernel");
-    run_open = true; /* abort also releases what a failed create holds */
-    if (rc) goto done;
-    if ((rc = cli_run_write_config(&run, &c))) goto done;
+    if (c.resume[0]) {
+        rc = cli_run_open_existing(&run, c.resume, "kernel");
+        keep = true; /* never remove what an earlier run left */
+        run_open = rc == 0;
+        if (rc) goto done;
+    } else {
+        rc = cli_run_create(&run, &c, "kernel");
+        run_open = true; /* abort also releases what a failed create holds */
+        if (rc) goto done;
+        if ((rc = cli_run_write_config(&run, &c))) goto done;
+    }
+    keep = keep || tiled;
 
     double t0 = cli_now();
     ntk_status st = ntk_feats_compute(s.net, s.feats, s.X);
@@ -295,7 +311,10 @@ int cmd_kernel(int argc, char **argv)
     printf("\n  run directory: %s\n", run.dir);
     rc = 0;
 done:
-    if (run_open) cli_run_abort(&run);
+    if (run_open && keep && rc == CLI_EXIT_FAIL)
+        fprintf(stderr, "ntkdrift: the finished blocks are kept; continue with --resume %s\n", run.dir);
+    else if (run_open && !keep)
+        cli_run_abort(&run);
     state_free(&s);
     cli_config_free(&c);
     return rc;

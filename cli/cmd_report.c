@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -142,11 +143,12 @@ static int section(fig_text *h, const char *run, const char *rel)
 {
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", run);
-    cJSON *m = cli_read_json(path);
-    if (!m) {
-        cli_errorf("report: %s is not a finished ntkdrift run (no readable manifest.json)", run);
+    if (access(path, F_OK) != 0) {
+        cli_errorf("report: %s is not a finished ntkdrift run (no manifest.json)", run);
         return CLI_EXIT_USAGE;
     }
+    cJSON *m = cli_read_json(path); /* says what is wrong with it */
+    if (!m) return CLI_EXIT_USAGE;
     int rc = plot_run(run); /* (re)draw so the figures match the files */
     if (rc) {
         cJSON_Delete(m);

@@ -407,7 +407,7 @@ int cmd_sweep(int argc, char **argv)
     s.run_open = false;
     printf("ntkdrift sweep: %d cells\n  run directory: %s\n", s.ncells, s.run.dir);
 done:
-    if (s.run_open && rc && s.mpi.rank == 0)
+    if (s.run_open && rc == CLI_EXIT_FAIL && s.mpi.rank == 0)
         fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
     cli_mpi_stop(&s.mpi);
     free(s.cells);

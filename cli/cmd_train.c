@@ -76,7 +76,7 @@ static int parse_schedule(const char *s, long T, long **out, size_t *count)
         long K = strtol(s + (every ? 6 : 4), &end, 10);
         if (*end || K < 1) {
             free(v);
-            cli_errorf("--snapshots: expected every:K or log:K with K >= 1, got '%s'", s);
+            cli_errorf("train.snapshots (--snapshots): expected every:K or log:K with K >= 1, got '%s'", s);
             return CLI_EXIT_USAGE;
         }
         if (every)
@@ -89,7 +89,8 @@ static int parse_schedule(const char *s, long T, long **out, size_t *count)
             long t = strtol(p, &end, 10);
             if (end == p || t < 0 || t > T || (*end && *end != ',')) {
                 free(v);
-                cli_errorf("--snapshots: expected steps in [0, %ld] separated by commas, got '%s'", T, s);
+                cli_errorf("train.snapshots (--snapshots): expected steps in [0, %ld] separated by commas, got '%s'",
+                           T, s);
                 return CLI_EXIT_USAGE;
             }
             PUSH(t);
@@ -230,8 +231,8 @@ static int read_member(const char *path, const char *name, size_t count, double 
         return CLI_EXIT_USAGE;
     }
     if (a.count != count) {
-        ntk_array_free(&a);
         cli_errorf("resume: %s: %s has %zu values, expected %zu (a different configuration?)", path, name, a.count, count);
+        ntk_array_free(&a);
         return CLI_EXIT_USAGE;
     }
     memcpy(dst, a.data, count * sizeof *dst);
@@ -582,7 +583,7 @@ done:
     if (x.run_open && rc && rc != CLI_EXIT_DIVERGED) {
         if (x.keep || x.c.resume[0]) {
             /* a run that failed after it started (a full disk, an I/O error) keeps what it finished */
-            if (!quiet)
+            if (!quiet && rc == CLI_EXIT_FAIL)
                 fprintf(stderr, "ntkdrift: the incomplete run is kept; continue it with --resume %s\n", x.run.dir);
         } else {
             cli_run_abort(&x.run);

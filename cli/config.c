@@ -3,10 +3,13 @@
  * (config_flags.c). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void cli_errorf(const char *fmt, ...)
 {
@@ -124,6 +127,17 @@ int cli_config_reload(cli_config *c, const char *command)
     cli_config_free(c);
     cli_config_defaults(c, command);
     snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+    struct stat sb;
+    int st = stat(dir, &sb), err = errno;
+    if (st != 0 || !S_ISDIR(sb.st_mode)) {
+        cli_errorf("resume: %s is not a run directory (%s)", dir,
+                   st != 0 && err != ENOENT ? strerror(err) : st != 0 ? "no such directory" : "not a directory");
+        return CLI_EXIT_USAGE;
+    }
+    if (access(cfg, F_OK) != 0) {
+        cli_errorf("resume: %s is not a run directory (no config.yaml)", dir);
+        return CLI_EXIT_USAGE;
+    }
     int rc = cli_config_load_yaml(c, cfg);
     if (rc) return rc;
     snprintf(c->out, sizeof c->out, "%s", dir);
@@ -219,6 +233,7 @@ char *cli_config_to_yaml(const cli_config *c)
     yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n", c->data, c->n);
     if (c->classes_count) yaml_list(&b, &len, &cap, "  classes", c->classes, c->classes_count);
     yaml_str(&b, &len, &cap, "  pixels: %s\n", c->pixels == NTK_PIXELS_STANDARDIZE ? "standardize" : "unit");
+    if (c->fmnist_dir[0]) yaml_str(&b, &len, &cap, "  fmnist_dir: \"%s\"\n", c->fmnist_dir);
     if (c->study_widths_count || c->study_depths_count || c->seeds_count || c->lr_fracs_count || c->betas_count) {
         yaml_str(&b, &len, &cap, "study:\n");
         if (c->betas_count) {

@@ -69,6 +69,7 @@ typedef struct {
     /* data extras (fmnist) */
     int *classes, classes_count;
     ntk_pixels pixels;
+    char fmnist_dir[CLI_PATH_MAX]; /* directory of the four Fashion-MNIST IDX files ("": the Debian package's) */
     /* kernel */
     bool per_layer;
     long tile_rows;              /* > 0: kernel in row blocks of this many points; 0: only when K does not fit */

@@ -11,6 +11,18 @@
 
 #include "config.h"
 
+/* A path or word into dst[cap]: refused when empty or too long (never truncated). */
+static int copy_path(const char *flag, const char *s, char *dst, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= cap) {
+        cli_errorf("--%s: %s", flag, n ? "too long" : "empty");
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
 static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
 {
     char *end = NULL;
@@ -155,7 +167,7 @@ enum {
     OPT_CONFIG = 256, OPT_DEPTH, OPT_WIDTH, OPT_WIDTHS, OPT_N0, OPT_OUTPUTS, OPT_ACT, OPT_PARAM, OPT_SW2,
     OPT_SW2_OUT, OPT_SB, OPT_BIAS, OPT_BIAS_OUT, OPT_FIRST, OPT_DATA, OPT_N, OPT_SEED, OPT_PER_LAYER,
     OPT_DTYPE, OPT_SAVE_PARAMS, OPT_LOAD_PARAMS, OPT_OUT, OPT_NAME, OPT_RESULTS, OPT_THREADS, OPT_MAXMEM, OPT_TILE_ROWS,
-    OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
+    OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_FMNIST_DIR, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
     OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_NOLIT, OPT_BETAS, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
     OPT_TAU, OPT_QUICK, OPT_HELP
@@ -178,6 +190,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, 0, OPT_THREADS},   {"max-memory", required_argument, 0, OPT_MAXMEM},
     {"depths", required_argument, 0, OPT_DEPTHS},     {"seeds", required_argument, 0, OPT_SEEDS},
     {"classes", required_argument, 0, OPT_CLASSES},   {"pixels", required_argument, 0, OPT_PIXELS},
+    {"fmnist-dir", required_argument, 0, OPT_FMNIST_DIR},
     {"target", required_argument, 0, OPT_TARGET},     {"n-eval", required_argument, 0, OPT_NEVAL},
     {"steps", required_argument, 0, OPT_STEPS},       {"lr", required_argument, 0, OPT_LR},
     {"lr-frac", required_argument, 0, OPT_LRFRAC},    {"loss", required_argument, 0, OPT_LOSS},
@@ -232,6 +245,8 @@ static void print_help(const char *command)
            "  --n N                number of points [128]\n"
            "  --classes c1,c2,...  fmnist: classes to keep [all]\n"
            "  --pixels P           fmnist: unit (x/255) | standardize (per pixel, training statistics) [unit]\n"
+           "  --fmnist-dir DIR     fmnist: directory of train-/t10k-images-idx3-ubyte.gz and -labels-idx1-ubyte.gz\n"
+           "                       [" NTK_FMNIST_DIR "]\n"
            "run:\n"
            "  --seed S             seed of parameters (and of gaussian data, on its own stream) [0]\n"
            "  --threads T          BLAS threads (0 = library default) [0]\n"
@@ -328,6 +343,20 @@ static int check_ranges(const cli_config *c)
     return -1;
 }
 
+/* getopt refused `arg`: a flag that takes no value given one (--flag=x), or no such flag. */
+static void unknown_option(const char *arg, const char *command)
+{
+    const char *eq = strchr(arg, '=');
+    if (arg[0] == '-' && arg[1] == '-' && eq)
+        for (const struct option *o = long_opts; o->name; o++)
+            if (o->has_arg == no_argument && strlen(o->name) == (size_t)(eq - arg - 2) &&
+                strncmp(o->name, arg + 2, (size_t)(eq - arg - 2)) == 0) {
+                cli_errorf("--%s: takes no value, got '%s'", o->name, arg);
+                return;
+            }
+    cli_errorf("unknown option '%s' (see ntkdrift %s --help)", arg, command);
+}
+
 int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command)
 {
     /* pass 1: --config and --help, so that flags override the file */
@@ -375,6 +404,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_DEPTHS: rc = parse_int_list("depths", optarg, 0, NTK_MAX_DEPTH, &c->study_depths, &c->study_depths_count); break;
         case OPT_SEEDS: rc = parse_int_list("seeds", optarg, 0, INT_MAX, &c->seeds, &c->seeds_count); break;
         case OPT_CLASSES: rc = parse_int_list("classes", optarg, 0, 9, &c->classes, &c->classes_count); break;
+        case OPT_FMNIST_DIR: rc = copy_path("fmnist-dir", optarg, c->fmnist_dir, sizeof c->fmnist_dir); break;
         case OPT_PIXELS:
             if (strcmp(optarg, "unit") == 0) c->pixels = NTK_PIXELS_UNIT;
             else if (strcmp(optarg, "standardize") == 0) c->pixels = NTK_PIXELS_STANDARDIZE;
@@ -396,8 +426,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             if (ntk_first_layer_parse(optarg, &c->first_layer)) { cli_errorf("--first-layer: %s", ntk_last_error()); rc = 2; }
             break;
         case OPT_DATA:
-            if (strlen(optarg) >= sizeof c->data || !optarg[0]) { cli_errorf("--data: empty or too long"); rc = 2; }
-            else snprintf(c->data, sizeof c->data, "%s", optarg);
+            rc = copy_path("data", optarg, c->data, sizeof c->data);
             break;
         case OPT_N: rc = parse_long("n", optarg, 1, INT_MAX, &c->n); c->n_set = true; break;
         case OPT_SEED: rc = parse_u64("seed", optarg, &c->seed); break;
@@ -409,23 +438,22 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             else { cli_errorf("--dtype: unknown value '%s' (expected f64|f32)", optarg); rc = 2; }
             break;
         case OPT_SAVE_PARAMS: c->save_params = true; break;
-        case OPT_LOAD_PARAMS: snprintf(c->load_params, sizeof c->load_params, "%s", optarg); break;
-        case OPT_OUT: snprintf(c->out, sizeof c->out, "%s", optarg); break;
+        case OPT_LOAD_PARAMS: rc = copy_path("load-params", optarg, c->load_params, sizeof c->load_params); break;
+        case OPT_OUT: rc = copy_path("out", optarg, c->out, sizeof c->out); break;
         case OPT_NAME:
             if (!optarg[0] || strchr(optarg, '/') || strlen(optarg) >= sizeof c->name) {
                 cli_errorf("--name: must be a non-empty name without '/', got '%s'", optarg);
                 rc = 2;
             } else snprintf(c->name, sizeof c->name, "%s", optarg);
             break;
-        case OPT_RESULTS: snprintf(c->results, sizeof c->results, "%s", optarg); break;
+        case OPT_RESULTS: rc = copy_path("results", optarg, c->results, sizeof c->results); break;
         case OPT_THREADS: rc = parse_int("threads", optarg, 0, 1024, &c->threads); break;
         case OPT_MAXMEM:
             rc = parse_double("max-memory", optarg, &c->max_memory_gb);
             if (!rc && c->max_memory_gb <= 0) { cli_errorf("--max-memory: must be > 0 (GB), got '%s'", optarg); rc = 2; }
             break;
         case OPT_TARGET:
-            if (!optarg[0] || strlen(optarg) >= sizeof c->target) { cli_errorf("--target: empty or too long"); rc = 2; }
-            else snprintf(c->target, sizeof c->target, "%s", optarg);
+            rc = copy_path("target", optarg, c->target, sizeof c->target);
             break;
         case OPT_NEVAL: rc = parse_long("n-eval", optarg, 0, INT_MAX, &c->n_eval); break;
         case OPT_STEPS: rc = parse_long("steps", optarg, 0, LONG_MAX / 2, &c->steps); break;
@@ -445,11 +473,10 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_BATCH: rc = parse_long("batch", optarg, 0, INT_MAX, &c->batch); break;
         case OPT_MOMENTUM: rc = parse_double("momentum", optarg, &c->momentum); break;
         case OPT_SNAPSHOTS:
-            if (!optarg[0] || strlen(optarg) >= sizeof c->snapshots) { cli_errorf("--snapshots: empty or too long"); rc = 2; }
-            else snprintf(c->snapshots, sizeof c->snapshots, "%s", optarg);
+            rc = copy_path("snapshots", optarg, c->snapshots, sizeof c->snapshots);
             break;
         case OPT_CKPT: rc = parse_long("checkpoint-every", optarg, 0, LONG_MAX / 2, &c->checkpoint_every); break;
-        case OPT_RESUME: snprintf(c->resume, sizeof c->resume, "%s", optarg); break;
+        case OPT_RESUME: rc = copy_path("resume", optarg, c->resume, sizeof c->resume); break;
         case OPT_RIDGE:
             rc = parse_double("ridge", optarg, &c->ridge);
             if (!rc && c->ridge < 0) { cli_errorf("--ridge: must be >= 0, got '%s'", optarg); rc = 2; }
@@ -503,7 +530,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
-        default: cli_errorf("unknown option '%s' (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
+        default: unknown_option(argv[optind - 1], command); rc = 2; break;
         }
     }
     if (rc) return rc;

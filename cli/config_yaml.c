@@ -26,6 +26,7 @@ typedef struct {
     int *classes;
     unsigned classes_count;
     char *pixels;
+    char *fmnist_dir;
 } y_data;
 
 typedef struct {
@@ -103,6 +104,7 @@ static const cyaml_schema_field_t data_fields[] = {
     CYAML_FIELD_INT_PTR("n", OPT, y_data, n),
     CYAML_FIELD_SEQUENCE("classes", CYAML_FLAG_POINTER | OPT, y_data, classes, &int_entry, 1, 10),
     CYAML_FIELD_STRING_PTR("pixels", OPT, y_data, pixels, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("fmnist_dir", OPT, y_data, fmnist_dir, 1, CLI_PATH_MAX - 1),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t study_fields[] = {
@@ -300,6 +302,7 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
     }
     if (!rc && y->data) {
         if (y->data->data) snprintf(c->data, sizeof c->data, "%s", y->data->data);
+        if (y->data->fmnist_dir) snprintf(c->fmnist_dir, sizeof c->fmnist_dir, "%s", y->data->fmnist_dir);
         if (y->data->n) {
             if (*y->data->n <= 0 || *y->data->n > INT_MAX) {
                 cli_errorf("config %s: data.n must be a positive integer, got %lld", path, (long long)*y->data->n);
@@ -397,12 +400,17 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
             cli_errorf("config %s: train.opt: %s", path, ntk_last_error());
             return CLI_EXIT_USAGE;
         }
-        if (c->n_eval < 0 || c->steps < 0 || c->batch < 0 || c->checkpoint_every < 0 || c->top_k < 1 ||
-            c->fourier_k < 1) {
-            cli_errorf("config %s: train: n_eval, steps, batch, checkpoint_every must be >= 0 and top_k, "
-                       "fourier_k >= 1", path);
-            return CLI_EXIT_USAGE;
-        }
+        const struct {
+            const char *key;
+            long v, lo;
+        } lim[] = {{"n_eval", c->n_eval, 0},   {"steps", c->steps, 0}, {"batch", c->batch, 0},
+                   {"checkpoint_every", c->checkpoint_every, 0}, {"top_k", c->top_k, 1},
+                   {"fourier_k", c->fourier_k, 1}};
+        for (size_t i = 0; i < sizeof lim / sizeof *lim; i++)
+            if (lim[i].v < lim[i].lo) {
+                cli_errorf("config %s: train.%s: must be >= %ld, got %ld", path, lim[i].key, lim[i].lo, lim[i].v);
+                return CLI_EXIT_USAGE;
+            }
     }
     if (!rc && y->ensemble) {
         const y_ens *en = y->ensemble;
@@ -427,9 +435,15 @@ static int apply_yaml(cli_config *c, const y_root *y, const char *path)
             }
             c->sampler_full = en->sampler[0] == 'f';
         }
-        if (c->members < 2 || !(c->s_norm > 0) || !(c->ens_lr > 0) ||
-            (en->angle && !(c->angle_deg >= 0 && c->angle_deg <= 180))) {
-            cli_errorf("config %s: ensemble: members must be >= 2, s and lr > 0, angle in [0, 180] degrees", path);
+        const char *bad = c->members < 2 ? "members: must be >= 2"
+                          : !(c->s_norm > 0) ? "s: must be > 0"
+                          : !(c->ens_lr > 0) ? "lr: must be > 0"
+                          : en->angle && !(c->angle_deg >= 0 && c->angle_deg <= 180) ? "angle: must be in [0, 180] degrees"
+                                                                                        : NULL;
+        if (bad) {
+            double v = bad[0] == 'm' ? (double)c->members : bad[0] == 's' ? c->s_norm : bad[0] == 'l' ? c->ens_lr
+                                                                                                      : c->angle_deg;
+            cli_errorf("config %s: ensemble.%s, got %g", path, bad, v);
             return CLI_EXIT_USAGE;
         }
     }

@@ -78,6 +78,7 @@ int cli_load_inputs(cli_config *c, double **Xout, size_t *Nout, char *desc, size
         o.n_train = N;
         o.n_eval = 1;
         o.pixels = c->pixels;
+        o.dir = c->fmnist_dir[0] ? c->fmnist_dir : NULL;
         o.seed = c->seed;
         ntk_dataset ds = {0};
         if (ntk_fmnist_load(&o, &ds) != NTK_OK) {
@@ -107,7 +108,11 @@ int cli_load_inputs(cli_config *c, double **Xout, size_t *Nout, char *desc, size
         return CLI_EXIT_USAGE;
     }
     if (a.ndim != 2 || a.shape[0] == 0 || a.shape[1] == 0) {
-        cli_errorf("data: %s: X must be a non-empty 2-D array (N, n0), got %d dimensions", c->data, a.ndim);
+        char shape[160] = "";
+        for (int d = 0, n = 0; d < a.ndim && n < (int)sizeof shape - 24; d++)
+            n += snprintf(shape + n, sizeof shape - (size_t)n, d ? ", %zu" : "%zu", a.shape[d]);
+        cli_errorf("data: %s: X must be a non-empty 2-D array (N, n0), got shape (%s%s)", c->data, shape,
+                   a.ndim == 1 ? "," : "");
         ntk_array_free(&a);
         return CLI_EXIT_USAGE;
     }

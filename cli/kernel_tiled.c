@@ -3,10 +3,12 @@
  * activations and deltas of all N points (O(N sum n_l)) and one block (O(B N)) are in memory. */
 #include "kernel_tiled.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Held by every run whatever the path: activations and deltas, inputs, parameters. */
 static double fixed_bytes(const ntk_spec *s, size_t N, ntk_dtype t, size_t P)
@@ -62,11 +64,13 @@ typedef struct {
     void *blk, *blk_layers, *tmp, *trace;
 } tiled_bufs;
 
-static void bufs_free(tiled_bufs *b)
+/* keep: blocks are done and recorded in tiles.json; keep the .partial files for --resume */
+static void bufs_free(tiled_bufs *b, bool keep)
 {
-    ntk_npy_stream_abort(b->K);
-    ntk_npy_stream_abort(b->Kt);
-    ntk_npy_stream_abort(b->Kl);
+    void (*end)(ntk_npy_stream *) = keep ? ntk_npy_stream_release : ntk_npy_stream_abort;
+    if (b->K) end(b->K);
+    if (b->Kt) end(b->Kt);
+    if (b->Kl) end(b->Kl);
     free(b->blk);
     free(b->blk_layers);
     free(b->tmp);
@@ -86,11 +90,11 @@ static void summarize_rows(cli_ksummary *sm, const void *Kt, size_t r0, size_t B
         }
 }
 
-static int open_stream(cli_run *run, const char *file, ntk_npy_type nt, int ndim, const size_t *shape,
+static int open_stream(cli_run *run, const char *file, ntk_npy_type nt, int ndim, const size_t *shape, int resume,
                        ntk_npy_stream **out)
 {
     char path[CLI_PATH_MAX + 64];
-    if (ntk_npy_stream_open(cli_run_path(run, file, path, sizeof path), nt, ndim, shape, out) != NTK_OK) {
+    if (ntk_npy_stream_open(cli_run_path(run, file, path, sizeof path), nt, ndim, shape, resume, out) != NTK_OK) {
         cli_errorf("writing %s: %s", file, ntk_last_error());
         return CLI_EXIT_FAIL;
     }
@@ -109,6 +113,67 @@ static int close_stream(cli_run *run, const char *file, ntk_npy_stream **s)
     return 0;
 }
 
+bool kernel_tiled_in_progress(const cli_run *run)
+{
+    char path[CLI_PATH_MAX + 64];
+    return access(cli_run_path(run, "tiles.json", path, sizeof path), F_OK) == 0;
+}
+
+/* tiles.json: rows per block, blocks finished, and the running summary as exact hex floats, so a
+ * resumed run ends with the same numbers as an uninterrupted one. */
+static int save_progress(cli_run *run, size_t B, size_t done, const cli_ksummary *sm)
+{
+    char path[CLI_PATH_MAX + 64], hex[4][40];
+    double v[4] = {sm->trace, sm->fro, sm->min_entry, sm->max_entry};
+    for (int i = 0; i < 4; i++) snprintf(hex[i], sizeof hex[i], "%a", v[i]);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "rows_per_block", (double)B);
+    cJSON_AddNumberToObject(j, "blocks_done", (double)done);
+    cJSON_AddStringToObject(j, "trace", hex[0]);
+    cJSON_AddStringToObject(j, "fro2", hex[1]);
+    cJSON_AddStringToObject(j, "min", hex[2]);
+    cJSON_AddStringToObject(j, "max", hex[3]);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    ntk_status st = text ? ntk_write_file_atomic(cli_run_path(run, "tiles.json", path, sizeof path), text, strlen(text))
+                         : ntk_set_error(NTK_ENOMEM, "out of memory");
+    free(text);
+    if (st != NTK_OK) {
+        cli_errorf("writing tiles.json: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int load_progress(cli_run *run, size_t N, size_t *B, size_t *done, cli_ksummary *sm)
+{
+    char path[CLI_PATH_MAX + 64];
+    cJSON *j = cli_read_json(cli_run_path(run, "tiles.json", path, sizeof path));
+    if (!j) return CLI_EXIT_USAGE;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "rows_per_block"),
+                *d = cJSON_GetObjectItemCaseSensitive(j, "blocks_done");
+    const char *keys[4] = {"trace", "fro2", "min", "max"};
+    double v[4];
+    bool ok = cJSON_IsNumber(b) && cJSON_IsNumber(d) && b->valuedouble >= 1 && b->valuedouble <= (double)N &&
+              d->valuedouble >= 0 && d->valuedouble * b->valuedouble < (double)N + b->valuedouble;
+    for (int i = 0; ok && i < 4; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        char *end = NULL;
+        ok = cJSON_IsString(x) && (v[i] = strtod(x->valuestring, &end), end && *end == '\0' && end != x->valuestring);
+    }
+    if (ok) {
+        *B = (size_t)b->valuedouble;
+        *done = (size_t)d->valuedouble;
+        sm->trace = v[0], sm->fro = v[1], sm->min_entry = v[2], sm->max_entry = v[3];
+    }
+    cJSON_Delete(j);
+    if (!ok) {
+        cli_errorf("resume: %s: not the progress record of this run", path);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, const ntk_net *net,
                      const ntk_feats *feats, size_t N, size_t B, cli_ksummary *sm, kernel_tiled_stats *ts)
 {
@@ -118,11 +183,14 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
     size_t shK[4] = {N, N, k, k}, shT[2] = {N, N}, shL[5] = {d, N, N, k, k};
     size_t row = N * k * k; /* elements of one point's rows in the file layout */
     tiled_bufs b = {0};
-    int rc = 0;
+    int rc = 0, resume = c->resume[0] && kernel_tiled_in_progress(run);
+    size_t done = 0;
+    *sm = (cli_ksummary){.min_entry = INFINITY, .max_entry = -INFINITY};
+    if (resume && (rc = load_progress(run, N, &B, &done, sm))) return rc;
     /* Reserve every file first: a disk that cannot hold them fails before any work. */
-    if ((rc = open_stream(run, "K.npy", nt, k == 1 ? 2 : 4, shK, &b.K))) goto out;
-    if (k > 1 && (rc = open_stream(run, "K_trace.npy", nt, 2, shT, &b.Kt))) goto out;
-    if (c->per_layer && (rc = open_stream(run, "K_layers.npy", nt, k == 1 ? 3 : 5, shL, &b.Kl))) goto out;
+    if ((rc = open_stream(run, "K.npy", nt, k == 1 ? 2 : 4, shK, resume, &b.K))) goto out;
+    if (k > 1 && (rc = open_stream(run, "K_trace.npy", nt, 2, shT, resume, &b.Kt))) goto out;
+    if (c->per_layer && (rc = open_stream(run, "K_layers.npy", nt, k == 1 ? 3 : 5, shL, resume, &b.Kl))) goto out;
     b.blk = malloc(B * row * es);
     b.blk_layers = c->per_layer ? malloc(d * B * row * es) : NULL;
     b.tmp = k > 1 ? malloc(B * row * es) : NULL;
@@ -132,9 +200,8 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
         rc = CLI_EXIT_FAIL;
         goto out;
     }
-    *sm = (cli_ksummary){.min_entry = INFINITY, .max_entry = -INFINITY};
-    *ts = (kernel_tiled_stats){.rows_per_block = B};
-    for (size_t r0 = 0; r0 < N; r0 += B) {
+    *ts = (kernel_tiled_stats){.rows_per_block = B, .blocks = done};
+    for (size_t r0 = done * B; r0 < N; r0 += B) {
         size_t nb = r0 + B <= N ? B : N - r0;
         double t0 = cli_now();
         ntk_status st = ntk_kernel_rows(net, feats, r0, r0 + nb, b.blk, b.blk_layers);
@@ -172,9 +239,18 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
             rc = CLI_EXIT_FAIL;
             goto out;
         }
+        st = ntk_npy_stream_sync(b.K);
+        if (st == NTK_OK && b.Kt) st = ntk_npy_stream_sync(b.Kt);
+        if (st == NTK_OK && b.Kl) st = ntk_npy_stream_sync(b.Kl);
+        if (st != NTK_OK) {
+            cli_errorf("writing the kernel: %s", ntk_last_error());
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        ts->blocks++;
+        if ((rc = save_progress(run, B, ts->blocks, sm))) goto out;
         ts->seconds_grams += t1 - t0;
         ts->seconds_write += cli_now() - t1;
-        ts->blocks++;
     }
     sm->fro = sqrt(sm->fro);
     sm->mean_diag = sm->trace / (double)N;
@@ -182,6 +258,8 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
     if ((rc = close_stream(run, "K.npy", &b.K))) goto out;
     if (k > 1 && (rc = close_stream(run, "K_trace.npy", &b.Kt))) goto out;
     if (c->per_layer && (rc = close_stream(run, "K_layers.npy", &b.Kl))) goto out;
+    char path[CLI_PATH_MAX + 64];
+    (void)remove(cli_run_path(run, "tiles.json", path, sizeof path)); /* the manifest records the tiling */
     ts->seconds_write += cli_now() - t2;
     cli_run_artifact(run, "K.npy", NULL, dts, k == 1 ? 2 : 4, shK,
                      "empirical NTK computed in row blocks; same layout as kernel.npz's K");
@@ -190,6 +268,6 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
         cli_run_artifact(run, "K_layers.npy", NULL, dts, k == 1 ? 3 : 5, shL,
                          "per-layer terms K^(l), l = 1..L+1; they sum to K");
 out:
-    bufs_free(&b);
+    bufs_free(&b, rc != 0 && kernel_tiled_in_progress(run));
     return rc;
 }

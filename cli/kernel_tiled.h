@@ -29,7 +29,11 @@ typedef struct {
 } kernel_tiled_stats;
 
 /* Streams K (and K_trace for k > 1, K_layers with --per-layer) to .npy files in the run
- * directory, B rows at a time; records the artifacts and fills the summary (no eigenvalues). */
+ * directory, B rows at a time; records the artifacts and fills the summary (no eigenvalues).
+ * After every block the files are synced and tiles.json records the progress, so a killed run
+ * continues with `--resume` (c->resume set) from the last finished block, with that run's B. */
 int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, const ntk_net *net,
                      const ntk_feats *feats, size_t N, size_t B, cli_ksummary *sm, kernel_tiled_stats *ts);
+/* Does the run directory hold the progress of a tiled kernel (tiles.json)? */
+bool kernel_tiled_in_progress(const cli_run *run);
 #endif

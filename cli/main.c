@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "study") == 0) return cmd_study(argc - 1, argv + 1);
-    fprintf(stderr, "ntkdrift: unknown command '%s'\n", cmd);
-    usage(stderr);
+    fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit profile converge train ensemble "
+            "sweep plot report; ntkdrift --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -94,6 +94,7 @@ static int fmnist(cli_config *c, ntk_dataset *d, char *desc, size_t cap)
     o.n_classes = c->classes_count ? c->classes_count : 2;
     o.targets = o.n_classes == 2 ? NTK_TARGETS_BINARY : NTK_TARGETS_ONEHOT;
     o.n_train = (size_t)c->n;
+    o.dir = c->fmnist_dir[0] ? c->fmnist_dir : NULL;
     o.n_eval = c->n_eval > 0 ? (size_t)c->n_eval : 1;
     o.pixels = c->pixels;
     o.seed = c->seed;

@@ -165,7 +165,7 @@ static double kernel_regression(train_track *t, const snap_view *s, double *eval
     if (!t->m) return NAN;
     size_t n = t->n;
     double md = 0;
-    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / n;
+    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / (double)n;
     if (ntk_krr(n, s->K, 1, t->y, t->cfg->ridge * md, t->m, s->Ke, t->pred, NULL) != NTK_OK) return NAN;
     *eval_err = norm_diff(t->m, t->pred, t->ye) / sqrt((double)t->m);
     double nf = 0;

@@ -441,7 +441,7 @@ typedef struct {
 /* Doubles of workspace ntk_lazy_pair needs for this spec. */
 size_t ntk_lazy_pair_work_len(const ntk_spec *spec);
 /* One member: randomness from (seed, stream, sub) only.  x1, x2: [n0]; work: [ntk_lazy_pair_work_len]. */
-ntk_status ntk_lazy_pair(const ntk_spec *spec, const double *x1, const double *x2, uint64_t seed, uint64_t stream,
+ntk_status ntk_lazy_pair(const ntk_spec *spec, const double *x1, const double *x2, uint64_t seed, uint32_t stream,
                          uint64_t sub, double *work, ntk_member_pair *out);
 
 /* ---------------------------------------------------------------- threads */
@@ -573,19 +573,24 @@ ntk_status ntk_npy_read(const char *path, ntk_array *out);
 /* Parse a .npy image held in memory (for .npz members and fuzzing). `what` names it in errors. */
 ntk_status ntk_npy_parse(const void *buf, size_t len, const char *what, ntk_array *out);
 
-/* A .npy written in pieces (arrays larger than memory): the file's full size is reserved on
- * open (posix_fallocate, so a disk too small fails at once), pieces are written at element
- * offsets in any order, and the file appears under `path` only on close (fsync + rename).
- * shape: [ndim]. */
+/* A .npy written in pieces (arrays larger than memory): it is written as `path`.partial, whose
+ * full size is reserved on open (posix_fallocate, so a disk too small fails at once); pieces go
+ * to element offsets in any order, and the file appears under `path` only on close (fsync +
+ * rename).  resume = 1 reopens an existing .partial of the same type and shape (after a kill)
+ * without touching what it holds.  shape: [ndim]. */
 typedef struct ntk_npy_stream ntk_npy_stream;
-ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape,
+ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape, int resume,
                                ntk_npy_stream **out);
+/* Make every piece written so far durable (fdatasync), for a checkpoint of progress. */
+ntk_status ntk_npy_stream_sync(ntk_npy_stream *s);
 /* data: [count] elements of the stream's type, placed at element `offset` of the array. */
 ntk_status ntk_npy_stream_write(ntk_npy_stream *s, size_t offset, const void *data, size_t count);
 /* fsync and rename into place; frees s.  On failure nothing is left at path. */
 ntk_status ntk_npy_stream_close(ntk_npy_stream *s);
 /* Remove the unfinished file; frees s. */
 void ntk_npy_stream_abort(ntk_npy_stream *s);
+/* Close, keeping the unfinished .partial for a later resume; frees s. */
+void ntk_npy_stream_release(ntk_npy_stream *s);
 
 typedef struct ntk_npz_writer ntk_npz_writer;
 ntk_status ntk_npz_open(const char *path, ntk_npz_writer **out);

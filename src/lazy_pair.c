@@ -46,7 +46,7 @@ static void gram_schmidt(size_t n, const double *a, const double *b, double *e1,
     }
 }
 
-ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, uint64_t seed, uint64_t stream,
+ntk_status ntk_lazy_pair(const ntk_spec *s, const double *x1, const double *x2, uint64_t seed, uint32_t stream,
                          uint64_t sub, double *work, ntk_member_pair *out)
 {
     ntk_status st = ntk_spec_check(s, NULL, 0);

@@ -62,7 +62,7 @@ static double tab_eval(const limit_plan *p, const double *f, double th)
 static ntk_status plan_tables(limit_plan *p, size_t Na, const double *qa, size_t Nb, const double *qb)
 {
     size_t dd = (size_t)p->d + 1;
-    for (int l = 1; l < p->d; l++) {
+    for (size_t l = 1; l + 1 < dd; l++) { /* layers 1 .. d-1 */
         double q0 = qa[l];
         for (size_t i = 0; i < Na; i++)
             if (fabs(qa[i * dd + l] - q0) > 1e-13 * fabs(q0)) return NTK_OK;

@@ -1,6 +1,7 @@
 /* npy_stream.c -- a .npy written in pieces, for arrays larger than memory (the tiled kernel).
  * The whole file is reserved when it is opened, so a disk that cannot hold it fails before any
- * work is done; it is written under a temp name and renamed into place only when complete. */
+ * work is done; it is written as NAME.partial and renamed into place only when complete, and a
+ * killed run can reopen the .partial and go on. */
 #include "fsutil.h"
 #include "npy_image.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct ntk_npy_stream {
@@ -50,7 +52,19 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
     return 0;
 }
 
-ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape,
+/* The reopened .partial must hold exactly this header and be of the full size. */
+static ntk_status check_partial(ntk_npy_stream *s, const unsigned char *hdr, size_t hlen, size_t nbytes)
+{
+    unsigned char old[NPY_HEADER_MAX];
+    struct stat sb;
+    if (fstat(s->fd, &sb) != 0 || (size_t)sb.st_size != hlen + nbytes || pread(s->fd, old, hlen, 0) != (ssize_t)hlen ||
+        memcmp(old, hdr, hlen) != 0)
+        return ntk_set_error(NTK_EFORMAT, "%s: does not match this run (another shape, type or a damaged file)",
+                             s->tmp);
+    return NTK_OK;
+}
+
+ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape, int resume,
                                ntk_npy_stream **out)
 {
     *out = NULL;
@@ -64,7 +78,9 @@ ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, co
     if (!s) return ntk_set_error(NTK_ENOMEM, "%s: out of memory", path);
     s->fd = -1;
     s->path = strdup(path);
-    s->tmp = fs_temp_name(path);
+    size_t plen = strlen(path) + sizeof ".partial";
+    s->tmp = malloc(plen);
+    if (s->tmp) snprintf(s->tmp, plen, "%s.partial", path);
     s->elem = elem_size[type];
     s->count = nbytes / s->elem;
     s->data_off = hlen;
@@ -72,11 +88,20 @@ ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, co
         stream_free(s);
         return ntk_set_error(NTK_ENOMEM, "%s: out of memory", path);
     }
-    s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    s->fd = open(s->tmp, resume ? O_RDWR | O_CLOEXEC : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (s->fd < 0) {
-        st = ntk_set_error(NTK_EIO, "%s: cannot create temp file '%s': %s", path, s->tmp, strerror(errno));
+        st = ntk_set_error(NTK_EIO, "%s: cannot %s '%s': %s", path, resume ? "reopen" : "create", s->tmp,
+                           strerror(errno));
         stream_free(s);
         return st;
+    }
+    if (resume) {
+        if ((st = check_partial(s, hdr, hlen, nbytes)) != NTK_OK) {
+            stream_free(s);
+            return st;
+        }
+        *out = s;
+        return NTK_OK;
     }
     int err = posix_fallocate(s->fd, 0, (off_t)(hlen + nbytes));
     if (err == EOPNOTSUPP || err == EINVAL) err = 0; /* file system without reservations: writes will tell */
@@ -102,6 +127,12 @@ ntk_status ntk_npy_stream_write(ntk_npy_stream *s, size_t offset, const void *da
     return NTK_OK;
 }
 
+ntk_status ntk_npy_stream_sync(ntk_npy_stream *s)
+{
+    if (fdatasync(s->fd) != 0) return ntk_set_error(NTK_EIO, "%s: fdatasync failed: %s", s->path, strerror(errno));
+    return NTK_OK;
+}
+
 ntk_status ntk_npy_stream_close(ntk_npy_stream *s)
 {
     ntk_status st = NTK_OK;
@@ -116,6 +147,11 @@ ntk_status ntk_npy_stream_close(ntk_npy_stream *s)
     if (st != NTK_OK) (void)remove(s->tmp);
     stream_free(s);
     return st;
+}
+
+void ntk_npy_stream_release(ntk_npy_stream *s)
+{
+    stream_free(s); /* closes the descriptor; the .partial stays */
 }
 
 void ntk_npy_stream_abort(ntk_npy_stream *s)

@@ -11,7 +11,7 @@
 
 size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer)
 {
-    double nk = (double)N * spec->outputs, n2 = (double)N * N;
+    double nk = (double)N * spec->outputs, n2 = (double)N * (double)N;
     double mats = 2 * nk * nk + n2 + (per_layer ? (spec->depth + 1.0) * nk * nk : 0);
     double b = mats * (double)la_elem(dtype);
     return b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;

@@ -202,7 +202,7 @@ static ntk_status check_alloc_args(size_t n, const double *K0, size_t m, const d
     if (!out) return ntk_set_error(NTK_EINVAL, "%s: out must not be NULL", fn);
     if (n == 0) return ntk_set_error(NTK_EINVAL, "%s: n must be >= 1 (number of training outputs N*k)", fn);
     if (!la_dims_ok(n, n, m)) return NTK_EINVAL;
-    if ((double)(4 * n + m) * (double)n + 15.0 * n + 3.0 * m > (double)(SIZE_MAX / sizeof(double)))
+    if ((double)(4 * n + m) * (double)n + 15.0 * (double)n + 3.0 * (double)m > (double)(SIZE_MAX / sizeof(double)))
         return ntk_set_error(NTK_ENOMEM, "%s: n = %zu, m = %zu overflow the workspace size", fn, n, m);
     if (!K0 || !f0 || !y) return ntk_set_error(NTK_EINVAL, "%s: K0, f0 and y must not be NULL", fn);
     if (m > 0 && (!Ke0 || !f0e))

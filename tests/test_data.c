@@ -402,7 +402,7 @@ static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static void test_fmnist_full(void **state)
@@ -420,7 +420,7 @@ static void test_fmnist_full(void **state)
     size_t ct[10] = {0}, ce[10] = {0};
     for (size_t i = 0; i < d.n_train; i++) {
         ct[d.label_train[i]]++;
-        for (int a = 0; a < 10; a++) assert_true(d.Y_train[i * 10 + a] == (a == d.label_train[i]));
+        for (size_t a = 0; a < 10; a++) assert_true(d.Y_train[i * 10 + a] == (a == (size_t)d.label_train[i]));
     }
     for (size_t i = 0; i < d.n_eval; i++) ce[d.label_eval[i]]++;
     for (int c = 0; c < 10; c++) assert_true(ct[c] == 6000 && ce[c] == 1000);
@@ -474,12 +474,12 @@ static void test_fmnist_standardize(void **state)
     ntk_dataset d;
     TU_OK(ntk_fmnist_load(&o, &d));
     int nonconst = 0;
-    for (int j = 0; j < 784; j++) {
+    for (size_t j = 0; j < 784; j++) {
         double m = 0, v = 0;
         for (size_t i = 0; i < d.n_train; i++) m += d.X_train[i * 784 + j];
-        m /= d.n_train;
+        m /= (double)d.n_train;
         for (size_t i = 0; i < d.n_train; i++) v += pow(d.X_train[i * 784 + j] - m, 2);
-        v /= d.n_train;
+        v /= (double)d.n_train;
         TU_ASSERT_LE(fabs(m), 1e-12, "standardized mean");
         if (v > 0) {
             nonconst++;

@@ -10,6 +10,7 @@
   its peak resident set (getrusage of the child) stays within the plan's estimate plus a fixed
   allowance for the binary, its libraries and OpenBLAS's buffers (80 MB), well below the in-memory
   estimate.
+- Killed after some blocks, `--resume` continues from the last finished one and ends byte-identical.
 - When not even one row per block fits, or K would not fit on the disk that holds the run, it
   refuses with exit 2 and one line that says which N fits, and leaves no run directory.
 
@@ -18,11 +19,11 @@ usage: test_kernel_tiled.py PATH/TO/ntkdrift [--big]
   the available memory, peak RSS < 4 GB, K.npy memory-mapped and spot-checked against in-memory
   kernels of row subsets (extended mode; ~5 minutes and 13 GB of disk).
 """
-import json, os, resource, subprocess, sys, tempfile
+import json, os, resource, signal, subprocess, sys, tempfile, time
 
 import numpy as np
 
-from clitest import check, finish
+from clitest import check, finish, same_tree
 
 BIN = sys.argv[1]
 BIG = "--big" in sys.argv[2:]
@@ -111,6 +112,38 @@ def refusal():
     check(not os.path.exists(res), "refusal (disk): no run directory")
 
 
+def kill_resume():
+    """A tiled run killed after some blocks continues with --resume from the last finished block
+    (with that run's block size) and ends byte-identical, with the same summary."""
+    args = ["--data", "gaussian", "--n", "3000", "--depth", "2", "--width", "64", "--tile-rows", "50",
+            "--outputs", "2", "--per-layer"]
+    ref, out = os.path.join(TMP, "kr_ref"), os.path.join(TMP, "kr_killed")
+    r, _ = run(*args, "--out", ref)
+    if r.returncode:
+        check(False, f"kill/resume: reference failed {r.stderr.strip()}")
+        return
+    for kill_after in (3, 20):
+        p = subprocess.Popen([BIN, "kernel", *args, "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tiles = os.path.join(out, "tiles.json")
+        while p.poll() is None:
+            try:
+                if json.load(open(tiles))["blocks_done"] >= kill_after:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.002)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        done = json.load(open(tiles))["blocks_done"] if os.path.exists(tiles) else None
+        r2, _ = run("--resume", out, "--max-memory", "0.5")  # resumed with another budget: B must not change
+        diff = same_tree(ref, out) if r2.returncode == 0 else r2.stderr.strip()
+        same_summary = r2.returncode == 0 and manifest(ref)["summary"] == manifest(out)["summary"]
+        check(diff is None and same_summary and done is not None,
+              f"kill/resume: killed after {done} of 60 blocks, --resume: {diff or 'every file byte-identical'}, "
+              f"summary {'equal' if same_summary else 'differs'}")
+        subprocess.run(["rm", "-rf", out])
+
+
 def big():
     out = os.path.join(TMP, "big")
     N, n0 = 40000, 16
@@ -146,4 +179,5 @@ else:
     small_cases()
     auto_tiling()
     refusal()
+    kill_resume()
 finish(TMP)

@@ -89,7 +89,7 @@ static void test_lazy_mean_identity(void **state)
     (void)state;
     struct { int depth, width; double s; } cells[] = {{1, 16, 1.0}, {4, 32, 0.5}, {8, 64, 2.0}};
     const int M = 40000;
-    double *K = malloc(M * sizeof *K);
+    double *K = malloc((size_t)M * sizeof *K);
     for (int c = 0; c < 3; c++) {
         int w[8];
         ntk_spec sp = make_spec(cells[c].depth, w, cells[c].width, 6);
@@ -115,7 +115,7 @@ static void test_readout_identity(void **state)
 {
     (void)state;
     const int M = 200000;
-    double *K = malloc(M * sizeof *K), *Kd = malloc(M * sizeof *Kd);
+    double *K = malloc((size_t)M * sizeof *K), *Kd = malloc((size_t)M * sizeof *Kd);
     int cells[][2] = {{4, 64}, {8, 32}};
     for (int c = 0; c < 2; c++) {
         int w[8];
@@ -157,7 +157,7 @@ static void same_law(int M, double *A, double *B, const char *label)
     mean_se(M, B, &mb, &sb);
     snprintf(what, sizeof what, "%s: means %.4f vs %.4f", label, ma, mb);
     TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
-    double *A2 = malloc(M * sizeof *A2), *B2 = malloc(M * sizeof *B2);
+    double *A2 = malloc((size_t)M * sizeof *A2), *B2 = malloc((size_t)M * sizeof *B2);
     for (int i = 0; i < M; i++) A2[i] = A[i] * A[i], B2[i] = B[i] * B[i];
     mean_se(M, A2, &ma, &sa);
     mean_se(M, B2, &mb, &sb);
@@ -165,8 +165,8 @@ static void same_law(int M, double *A, double *B, const char *label)
     free(B2);
     snprintf(what, sizeof what, "%s: second moments %.4f vs %.4f", label, ma, mb);
     TU_ASSERT_LE(fabs(ma - mb) / sqrt(sa * sa + sb * sb), 4.0, what);
-    qsort(A, M, sizeof *A, cmp_d);
-    qsort(B, M, sizeof *B, cmp_d);
+    qsort(A, (size_t)M, sizeof *A, cmp_d);
+    qsort(B, (size_t)M, sizeof *B, cmp_d);
     double ks = 0;
     for (int i = 0, j = 0; i < M && j < M;) {
         if (A[i] <= B[j]) i++;
@@ -194,7 +194,7 @@ static void test_lazy_matches_full_matrix(void **state)
 {
     (void)state;
     const int M = 6000;
-    double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B);
+    double *A = malloc((size_t)M * sizeof *A), *B = malloc((size_t)M * sizeof *B);
     for (int v = 0; v < 3; v++) {
         int w[3];
         ntk_spec sp = law_case(v, w);
@@ -215,7 +215,7 @@ static void test_update_matches_full_matrix(void **state)
 {
     (void)state;
     const int M = 6000;
-    double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B), y = 0.3;
+    double *A = malloc((size_t)M * sizeof *A), *B = malloc((size_t)M * sizeof *B), y = 0.3;
     double x[4] = {0.7, -0.2, 1.1, 0.4};
     for (int v = 0; v < 3; v++) {
         int w[3];
@@ -249,7 +249,7 @@ static void test_pair_matches_full_matrix(void **state)
 {
     (void)state;
     const int M = 6000;
-    double *A = malloc(M * sizeof *A), *B = malloc(M * sizeof *B), *C = malloc(M * sizeof *C);
+    double *A = malloc((size_t)M * sizeof *A), *B = malloc((size_t)M * sizeof *B), *C = malloc((size_t)M * sizeof *C);
     double X[8] = {0.7, -0.2, 1.1, 0.4, -0.3, 0.9, 0.5, 1.2}, K[4];
     for (int v = 0; v < 3; v++) {
         int w[3];

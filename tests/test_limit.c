@@ -163,12 +163,12 @@ static void test_continuum_eigenvalues(void **state)
      * the grid sum is the trapezoid rule of a periodic profile with a kink at
      * 0, error O(1/n^2) ~ 1e-7 at n = 4096. */
     const int n = 4096, bias = 1, TOP = 41;
-    double *A = malloc((size_t)n * n * sizeof *A), *w = malloc((size_t)n * sizeof *w);
+    double *A = malloc((size_t)n * (size_t)n * sizeof *A), *w = malloc((size_t)n * sizeof *w);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             int m = abs(i - j);
             if (m > n / 2) m = n - m;
-            A[(size_t)i * n + j] = ntk_circle_theta(2 * M_PI * m / n, bias);
+            A[(size_t)i * (size_t)n + (size_t)j] = ntk_circle_theta(2 * M_PI * m / n, bias);
         }
     assert_int_equal(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', n, A, n, w), 0);
     qsort(w, (size_t)n, sizeof *w, cmp_desc);

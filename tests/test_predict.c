@@ -379,7 +379,7 @@ static void test_long_interval_matches_chain(void **state)
     ntk_linpred_free(lp);
     TU_OK(ntk_linpred_alloc(N, P->K0, M, P->Ke0, P->f0, P->y, P->fe0, P->a, 0, &lp));
     for (long s = 0; s < H; s += h) {
-        double w0 = (double)s / H, w1 = (double)(s + h) / H;
+        double w0 = (double)s / (double)H, w1 = (double)(s + h) / (double)H;
         for (int i = 0; i < N * N; i++) {
             a0[i] = w0 * R[i];
             a1[i] = w1 * R[i];

@@ -39,8 +39,8 @@ static void test_against_eigenbasis(void **state)
     double Q[N * N], K[N * N], lam[N], U[N * P], y[N], f[N];
     for (int p = 0; p < N; p++) lam[p] = p < R ? 10.0 * pow(0.5, p) : 0.0; /* rank R, descending */
     build(Q, lam, K);
-    for (int j = 0; j < P; j++) /* column-major top-P eigenvectors */
-        for (int i = 0; i < N; i++) U[(size_t)j * N + i] = Q[i * N + j];
+    for (size_t j = 0; j < P; j++) /* column-major top-P eigenvectors */
+        for (size_t i = 0; i < N; i++) U[j * N + i] = Q[i * N + j];
     ntk_rng_normal(5, 92, 0, 0, N, y);
     ntk_rng_normal(5, 93, 0, 0, N, f);
     double ridge = 0.03;

@@ -50,7 +50,7 @@ static void test_normal_moments(void **state)
         m2 += z[i] * z[i];
         m4 += z[i] * z[i] * z[i] * z[i];
     }
-    m1 /= n; m2 /= n; m4 /= n;
+    m1 /= (double)n; m2 /= (double)n; m4 /= (double)n;
     assert_true(fabs(m1) < 5e-3);
     assert_true(fabs(m2 - 1) < 5 * sqrt(2.0) * 1e-3);
     assert_true(fabs(m4 - 3) < 5 * sqrt(96.0) * 1e-3);
@@ -60,7 +60,7 @@ static void test_normal_moments(void **state)
         assert_true(z[i] > 0 && z[i] < 1);
         mu += z[i];
     }
-    assert_true(fabs(mu / n - 0.5) < 5 * sqrt(1.0 / 12 / n));
+    assert_true(fabs(mu / (double)n - 0.5) < 5 * sqrt(1.0 / 12 / (double)n));
     free(z);
 }
 

@@ -26,7 +26,7 @@ static void gauss(uint64_t sub, size_t count, double *out) { ntk_rng_normal(SEED
 static void rand_orth(uint64_t sub, int n, double *Q)
 {
     double tau[NMAX];
-    gauss(sub, (size_t)n * n, Q);
+    gauss(sub, (size_t)n * (size_t)n, Q);
     assert_int_equal(LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, n, n, Q, n, tau), 0);
     assert_int_equal(LAPACKE_dorgqr(LAPACK_ROW_MAJOR, n, n, n, Q, n, tau), 0);
 }
@@ -46,7 +46,7 @@ static void from_spectrum(int n, const double *Q, const double *d, double *K)
 static void rand_psd(uint64_t sub, int n, int r, double *K)
 {
     double G[NMAX * NMAX];
-    gauss(sub, (size_t)n * r, G);
+    gauss(sub, (size_t)n * (size_t)r, G);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, r, 1.0, G, r, G, r, 0.0, K, n);
 }
 
@@ -87,7 +87,7 @@ static void test_distance_scale_invariant(void **state)
     rand_psd(1, n, 5, K);
     for (int c = 0; c < 4; c++) {
         for (int i = 0; i < n * n; i++) cK[i] = cs[c] * K[i];
-        TU_ASSERT_LE(fabs(ntk_kernel_distance((size_t)n * n, K, cK)), 1e-24, "S(K, cK)");
+        TU_ASSERT_LE(fabs(ntk_kernel_distance((size_t)n * (size_t)n, K, cK)), 1e-24, "S(K, cK)");
     }
     double Z[4] = {0};
     assert_true(ntk_kernel_distance(4, Z, Z) == 0);
@@ -101,9 +101,10 @@ static void test_distance_range_symmetry(void **state)
     const int n = 15;
     double A[NMAX * NMAX], B[NMAX * NMAX];
     for (int trial = 0; trial < 20; trial++) {
-        rand_psd(100 + trial, n, 1 + trial % 7, A);
-        rand_psd(200 + trial, n, 1 + trial % 4, B);
-        double s = ntk_kernel_distance((size_t)n * n, A, B), r = ntk_kernel_distance((size_t)n * n, B, A);
+        rand_psd(100 + (uint64_t)trial, n, 1 + trial % 7, A);
+        rand_psd(200 + (uint64_t)trial, n, 1 + trial % 4, B);
+        size_t nn = (size_t)n * (size_t)n;
+        double s = ntk_kernel_distance(nn, A, B), r = ntk_kernel_distance(nn, B, A);
         assert_true(s >= 0 && s <= 1);
         TU_ASSERT_LE(fabs(s - r), 1e-16, "S(A,B) - S(B,A)");
     }
@@ -180,7 +181,7 @@ static void test_alignment(void **state)
     const int n = 30, k = 3;
     double K[NMAX * NMAX], Y[NMAX * 3], Ks[NMAX * NMAX], got = 0, shifted = 0;
     rand_psd(7, n, 8, K);
-    gauss(8, (size_t)n * k, Y);
+    gauss(8, (size_t)n * (size_t)k, Y);
     TU_OK(ntk_alignment_centered(n, K, k, Y, &got));
     TU_ASSERT_LE(fabs(got - alignment_direct(n, K, k, Y)), 1e-12, "alignment vs explicit H");
     /* K + c 11^T with c = 100 max|K|: centring cancels entries of size c, leaving
@@ -209,7 +210,7 @@ static void test_eigh(void **state)
     (void)state;
     const int n = 30;
     double A[NMAX * NMAX], V[NMAX * NMAX], AV[NMAX * NMAX], w[NMAX], w2[NMAX], anorm = 0;
-    gauss(9, (size_t)n * n, A);
+    gauss(9, (size_t)n * (size_t)n, A);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++) A[i * n + j] = A[j * n + i] = 0.5 * (A[i * n + j] + A[j * n + i]);
     for (int i = 0; i < n * n; i++) anorm += A[i] * A[i];
@@ -388,20 +389,20 @@ static void test_krr_vs_gesv(void **state)
         ref[14];
     lapack_int ipiv[NMAX];
     well_conditioned(18, n, K);
-    gauss(19, (size_t)n * k, Y);
-    gauss(20, (size_t)m * n, Kxe);
+    gauss(19, (size_t)n * (size_t)k, Y);
+    gauss(20, (size_t)m * (size_t)n, Kxe);
     TU_OK(ntk_krr(n, K, k, Y, ridge, m, Kxe, pred, alpha));
-    memcpy(A, K, sizeof(double) * n * n);
+    memcpy(A, K, sizeof(double) * (size_t)n * (size_t)n);
     for (int i = 0; i < n; i++) A[i * n + i] += ridge;
-    memcpy(X, Y, sizeof(double) * n * k);
+    memcpy(X, Y, sizeof(double) * (size_t)n * (size_t)k);
     assert_int_equal(LAPACKE_dgesv(LAPACK_ROW_MAJOR, n, k, A, n, ipiv, X, k), 0);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1, Kxe, n, X, k, 0, ref, k);
-    TU_ASSERT_LE(tu_rel_fro((size_t)n * k, alpha, X), 1e-10, "krr alpha vs dgesv");
-    TU_ASSERT_LE(tu_rel_fro((size_t)m * k, pred, ref), 1e-10, "krr pred vs dgesv");
+    TU_ASSERT_LE(tu_rel_fro((size_t)n * (size_t)k, alpha, X), 1e-10, "krr alpha vs dgesv");
+    TU_ASSERT_LE(tu_rel_fro((size_t)m * (size_t)k, pred, ref), 1e-10, "krr pred vs dgesv");
     /* m = 0: no evaluation kernel or predictions needed. */
     double alpha0[NMAX * 2];
     TU_OK(ntk_krr(n, K, k, Y, ridge, 0, NULL, NULL, alpha0));
-    TU_ASSERT_LE(tu_rel_fro((size_t)n * k, alpha0, X), 1e-10, "krr alpha, m = 0");
+    TU_ASSERT_LE(tu_rel_fro((size_t)n * (size_t)k, alpha0, X), 1e-10, "krr alpha, m = 0");
 }
 
 /* ridge -> 0 on the training points (Kxe = K): pred = K (K + r I)^{-1} Y -> Y; with
@@ -565,7 +566,7 @@ static void test_tracker_matches_functions(void **state)
     tr_kernel(Q, tr_d, K[0]);
     gauss(33, TN * 2, Y);
     for (int s = 1; s < 3; s++) {
-        rand_psd(34 + s, TN, 3, E);
+        rand_psd(34 + (uint64_t)s, TN, 3, E);
         for (int i = 0; i < TN * TN; i++) K[s][i] = K[s - 1][i] + 0.05 * s * E[i];
     }
     TU_OK(ntk_tracker_alloc(TN, K[0], 2, Y, NULL, &tr));   /* defaults: top_k 10 */
