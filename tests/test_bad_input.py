@@ -96,6 +96,7 @@ def make_files():
     write("unknown_key.yaml", "model:\n  depthh: 3\n")
     write("unknown_section.yaml", "modle:\n  depth: 3\n")
     write("not_mapping.yaml", "- just\n- a list\n")
+    write("scalar_section.yaml", "model: 3\n")
     write("binary.yaml", b"\x00\xff\xfe\x93binary junk\x01")
     write("alias.yaml", "model: &m\n  depth: 1\ndata: *m\n")
     write("deep.yaml", "model:\n  depth:\n" + "".join("  " * (i + 2) + "- \n" for i in range(50)))
