@@ -259,6 +259,16 @@ static int resume_state(train_ctx *x, long *start)
     if (!rc) rc = read_member(path, "step", 1, meta);
     double losses[3];
     if (!rc) rc = read_member(path, "losses", 3, losses);
+    /* the step and the step of the largest loss must be whole steps of this run (and finite) */
+    if (!rc && !(meta[0] >= 0 && meta[0] <= (double)x->c.steps && meta[0] == floor(meta[0]))) {
+        cli_errorf("resume: %s: step %g is not a step of this run (0..%ld)", path, meta[0], x->c.steps);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (!rc && !(losses[2] >= 0 && losses[2] <= meta[0] && losses[2] == floor(losses[2]))) {
+        cli_errorf("resume: %s: losses[2] (step of the largest loss) %g is not a step in 0..%g", path, losses[2],
+                   meta[0]);
+        rc = CLI_EXIT_USAGE;
+    }
     if (!rc) {
         x->loss0 = losses[0];
         x->loss_max = losses[1];

@@ -159,6 +159,16 @@ def make_files():
         z["theta"] = z["theta"][:5]
         np.savez(os.path.join(d, "checkpoint.npz"), **z)
     stopped_train_run("ckpt_theta", short_theta)
+
+    def set_member(name, value):
+        def damage(d):
+            z = dict(np.load(os.path.join(d, "checkpoint.npz")))
+            z[name] = np.asarray(value, dtype=float)
+            np.savez(os.path.join(d, "checkpoint.npz"), **z)
+        return damage
+    stopped_train_run("ckpt_step_nan", set_member("step", [np.nan]))
+    stopped_train_run("ckpt_step_big", set_member("step", [1e30]))
+    stopped_train_run("ckpt_maxstep", set_member("losses", [1.0, 2.0, -3.5]))
     stopped_train_run("snap_truncated", lambda d: truncate(os.path.join(d, "snapshots", "snap_0000000002.npz")))
     stopped_train_run("config_damaged", lambda d: write(os.path.join(d, "config.yaml"), "model: [\n"))
     ens = T("ens_cell")
