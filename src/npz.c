@@ -15,6 +15,7 @@
 #include <zip.h>
 
 #define NPZ_MAX_MEMBER ((zip_uint64_t)1 << 40)
+#define NPZ_FIRST_ALLOC ((size_t)1 << 24)   /* bytes; doubled while an unbounded member's data lasts */
 
 /* ============================================================ .npz writer */
 
@@ -204,8 +205,8 @@ ntk_status ntk_npz_close(ntk_npz_writer *w)
 
 /* ============================================================ .npz reader */
 
-/* Opens an existing archive read-only with a precise error. */
-static ntk_status npz_open_read(const char *path, zip_t **za)
+/* Opens an existing archive read-only with a precise error; *fsize: the archive's bytes. */
+static ntk_status npz_open_read(const char *path, zip_t **za, zip_uint64_t *fsize)
 {
     struct stat sb;
     int zerr = 0;
@@ -214,6 +215,7 @@ static ntk_status npz_open_read(const char *path, zip_t **za)
     if (!S_ISREG(sb.st_mode)) return ntk_set_error(NTK_EIO, "%s: not a regular file", path);
     if (sb.st_size == 0)
         return ntk_set_error(NTK_EFORMAT, "%s: not a zip archive (empty file)", path);
+    *fsize = (zip_uint64_t)sb.st_size;
     if ((*za = zip_open(path, ZIP_RDONLY, &zerr))) return NTK_OK;
     if (zerr == ZIP_ER_NOZIP)
         return ntk_set_error(NTK_EFORMAT, "%s: not a zip archive, or truncated (.npz expected)",
@@ -224,9 +226,9 @@ static ntk_status npz_open_read(const char *path, zip_t **za)
     return zip_code_err(NTK_EFORMAT, zerr, path, "bad zip archive");
 }
 
-/* Reads member idx fully into *buf ([*len], malloc'ed); what names it. */
-static ntk_status npz_slurp(zip_t *za, zip_int64_t idx, const char *what, unsigned char **buf,
-                            size_t *len)
+/* Reads member idx of an archive of fsize bytes fully into *buf ([*len], malloc'ed); what names it. */
+static ntk_status npz_slurp(zip_t *za, zip_int64_t idx, zip_uint64_t fsize, const char *what,
+                            unsigned char **buf, size_t *len)
 {
     zip_stat_t zs;
     if (zip_stat_index(za, (zip_uint64_t)idx, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
@@ -234,22 +236,38 @@ static ntk_status npz_slurp(zip_t *za, zip_int64_t idx, const char *what, unsign
     if (zs.size > NPZ_MAX_MEMBER || zs.size >= SIZE_MAX)
         return ntk_set_error(NTK_EFORMAT, "%s: member declares %ju bytes, over the %ju limit",
                              what, (uintmax_t)zs.size, (uintmax_t)NPZ_MAX_MEMBER);
+    if ((zs.valid & ZIP_STAT_COMP_SIZE) && zs.comp_size > fsize)
+        return ntk_set_error(NTK_EFORMAT, "%s: member declares %ju compressed bytes, more than the "
+                             "%ju-byte archive holds", what, (uintmax_t)zs.comp_size, (uintmax_t)fsize);
     /* Deflate expands at most ~1032:1; a larger claim is a lie, not a big array. */
     if ((zs.valid & ZIP_STAT_COMP_SIZE) && (zs.valid & ZIP_STAT_COMP_METHOD) &&
         ((zs.comp_method == ZIP_CM_STORE && zs.size != zs.comp_size) ||
          (zs.comp_method == ZIP_CM_DEFLATE && zs.size / 1100 > zs.comp_size)))
         return ntk_set_error(NTK_EFORMAT, "%s: member sizes are inconsistent (%ju bytes from "
                              "%ju compressed)", what, (uintmax_t)zs.size, (uintmax_t)zs.comp_size);
+    /* Stored and deflated sizes are bounded by the archive's size (checked above); other
+     * methods' are not, so their buffer grows as data arrives rather than trusting the claim. */
+    int bounded = (zs.valid & ZIP_STAT_COMP_SIZE) && (zs.valid & ZIP_STAT_COMP_METHOD) &&
+                  (zs.comp_method == ZIP_CM_STORE || zs.comp_method == ZIP_CM_DEFLATE);
     size_t size = (size_t)zs.size, got = 0;
-    unsigned char *b = malloc(size + 1);
-    if (!b) return ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu bytes", what, size);
+    size_t cap = bounded || size < NPZ_FIRST_ALLOC ? size + 1 : NPZ_FIRST_ALLOC;
+    unsigned char *b = malloc(cap);
+    if (!b) return ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu bytes", what, cap);
     zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
     ntk_status st = zf ? NTK_OK : ntk_set_error(NTK_EFORMAT, "%s: cannot open member: %s", what,
                                                 zip_strerror(za));
     /* Read to EOF (one byte of slack notices excess data): the CRC is checked there. */
     zip_int64_t n = 1;
     while (st == NTK_OK && n > 0 && got <= size) {
-        if ((n = zip_fread(zf, b + got, size + 1 - got)) < 0)
+        if (got == cap) {
+            unsigned char *nb = realloc(b, cap = size + 1 - cap < cap ? size + 1 : 2 * cap);
+            if (!nb) {
+                st = ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu bytes", what, cap);
+                break;
+            }
+            b = nb;
+        }
+        if ((n = zip_fread(zf, b + got, cap - got)) < 0)
             st = ntk_set_error(NTK_EFORMAT, "%s: cannot read member: %s", what,
                                zip_file_strerror(zf));
         else
@@ -275,7 +293,8 @@ ntk_status ntk_npz_read(const char *path, const char *name, ntk_array *out)
     if (!path || !*path) return ntk_set_error(NTK_EINVAL, "npz_read: empty path");
     if (!name || !*name) return ntk_set_error(NTK_EINVAL, "%s: npz_read: empty member name", path);
     zip_t *za;
-    ntk_status st = npz_open_read(path, &za);
+    zip_uint64_t fsize = 0;
+    ntk_status st = npz_open_read(path, &za, &fsize);
     if (st != NTK_OK) return st;
     /* "K" finds K.npy, then K; "K.npy" finds K.npy. */
     char member[512], what[4608];
@@ -293,7 +312,7 @@ ntk_status ntk_npz_read(const char *path, const char *name, ntk_array *out)
         unsigned char *buf = NULL;
         size_t len = 0;
         snprintf(what, sizeof what, "%s:%s", path, member);
-        if ((st = npz_slurp(za, idx, what, &buf, &len)) == NTK_OK) {
+        if ((st = npz_slurp(za, idx, fsize, what, &buf, &len)) == NTK_OK) {
             st = ntk_npy_parse(buf, len, what, out);
             free(buf);
         }

@@ -82,7 +82,7 @@ static void test_rel_fro(void **state)
 static void test_distance_scale_invariant(void **state)
 {
     (void)state;
-    const int n = 20;
+    enum { n = 20 }; /* constants: no sign conversion where they meet size_t */
     double K[NMAX * NMAX], cK[NMAX * NMAX], cs[] = {1e-3, 1.0, 7.5, 1e6};
     rand_psd(1, n, 5, K);
     for (int c = 0; c < 4; c++) {
@@ -98,7 +98,7 @@ static void test_distance_scale_invariant(void **state)
 static void test_distance_range_symmetry(void **state)
 {
     (void)state;
-    const int n = 15;
+    enum { n = 15 }; /* constants: no sign conversion where they meet size_t */
     double A[NMAX * NMAX], B[NMAX * NMAX];
     for (int trial = 0; trial < 20; trial++) {
         rand_psd(100 + (uint64_t)trial, n, 1 + trial % 7, A);
@@ -115,7 +115,7 @@ static void test_distance_range_symmetry(void **state)
 static void test_distance_orthogonal(void **state)
 {
     (void)state;
-    const int n = 6;
+    enum { n = 6 }; /* constants: no sign conversion where they meet size_t */
     double A[36] = {0}, B[36] = {0}, Q[36], P[9], u[6], v[6];
     rand_psd(3, 3, 2, P); /* A's top-left 3 x 3 block PSD, the rest 0 */
     for (int i = 0; i < 3; i++)
@@ -143,7 +143,7 @@ static void test_distance_orthogonal(void **state)
 static void test_distance_small_accurate(void **state)
 {
     (void)state;
-    const int n = 10;
+    enum { n = 10 }; /* constants: no sign conversion where they meet size_t */
     double A[100], D[100], B[100];
     rand_psd(5, n, 4, A);
     gauss(6, 100, D);
@@ -178,7 +178,7 @@ static double alignment_direct(int n, const double *K, int k, const double *Y)
 static void test_alignment(void **state)
 {
     (void)state;
-    const int n = 30, k = 3;
+    enum { n = 30, k = 3 }; /* constants: no sign conversion where they meet size_t */
     double K[NMAX * NMAX], Y[NMAX * 3], Ks[NMAX * NMAX], got = 0, shifted = 0;
     rand_psd(7, n, 8, K);
     gauss(8, (size_t)n * (size_t)k, Y);
@@ -208,7 +208,7 @@ static void test_alignment(void **state)
 static void test_eigh(void **state)
 {
     (void)state;
-    const int n = 30;
+    enum { n = 30 }; /* constants: no sign conversion where they meet size_t */
     double A[NMAX * NMAX], V[NMAX * NMAX], AV[NMAX * NMAX], w[NMAX], w2[NMAX], anorm = 0;
     gauss(9, (size_t)n * (size_t)n, A);
     for (int i = 0; i < n; i++)
@@ -240,7 +240,7 @@ static void test_eigh(void **state)
 static void test_eigh_known_spectrum(void **state)
 {
     (void)state;
-    const int n = 8;
+    enum { n = 8 }; /* constants: no sign conversion where they meet size_t */
     double Q[64], K[64], w[8], d[8] = {-3, 2, 5, 0.5, 2, -0.25, 1e-3, 4}, want[8] = {5, 4, 2, 2, 0.5, 1e-3, -0.25, -3};
     rand_orth(10, n, Q);
     from_spectrum(n, Q, d, K);
@@ -253,7 +253,7 @@ static void test_eigh_known_spectrum(void **state)
 static void test_rel_op_known(void **state)
 {
     (void)state;
-    const int n = 8;
+    enum { n = 8 }; /* constants: no sign conversion where they meet size_t */
     double Q[64], A[64], B[64], out = 0;
     double a[8] = {4, 3, -1, 0.5, 2, 0, 1, 1}, b[8] = {4.5, 1, -2, 0.5, 2.2, 0.1, 1, 0.9};
     rand_orth(11, n, Q);
@@ -284,7 +284,7 @@ static double power_norm(int n, const double *M)
 static void test_rel_op_power(void **state)
 {
     (void)state;
-    const int n = 12;
+    enum { n = 12 }; /* constants: no sign conversion where they meet size_t */
     double B[144], D[144], A[144], G[36], out = 0;
     rand_psd(12, n, n, B);
     gauss(13, 36, G);
@@ -303,7 +303,7 @@ static void test_rel_op_power(void **state)
 static void test_angles_identical_and_orthogonal(void **state)
 {
     (void)state;
-    const int n = 10, p = 4;
+    enum { n = 10, p = 4 }; /* constants: no sign conversion where they meet size_t */
     double Q[100], U[40], V[40], ang[4];
     rand_orth(14, n, Q);
     columns(n, Q, 0, p, U);
@@ -326,7 +326,7 @@ static void test_angles_identical_and_orthogonal(void **state)
 static void test_angles_rotation(void **state)
 {
     (void)state;
-    const int n = 6, p = 2;
+    enum { n = 6, p = 2 }; /* constants: no sign conversion where they meet size_t */
     double Q[36], U[12], V[12], ang[2], ts[] = {1e-8, 1e-6, 1e-4, 0.01, 0.3, 0.78, M_PI / 4, 0.8, 1.2, 1.5};
     rand_orth(15, n, Q);
     columns(n, Q, 0, p, U);
@@ -353,7 +353,7 @@ static void test_angles_rotation(void **state)
 static void test_angles_random(void **state)
 {
     (void)state;
-    const int n = 12, p = 3;
+    enum { n = 12, p = 3 }; /* constants: no sign conversion where they meet size_t */
     double Q1[144], Q2[144], U[36], V[36], PU[144], PV[144], ang[3], diff = 0;
     rand_orth(16, n, Q1);
     rand_orth(17, n, Q2);
@@ -383,7 +383,7 @@ static void well_conditioned(uint64_t sub, int n, double *K)
 static void test_krr_vs_gesv(void **state)
 {
     (void)state;
-    const int n = 25, k = 2, m = 7;
+    enum { n = 25, k = 2, m = 7 }; /* constants: no sign conversion where they meet size_t */
     const double ridge = 0.5;
     double K[NMAX * NMAX], A[NMAX * NMAX], Y[NMAX * 2], X[NMAX * 2], Kxe[7 * NMAX], pred[14], alpha[NMAX * 2],
         ref[14];
@@ -410,7 +410,7 @@ static void test_krr_vs_gesv(void **state)
 static void test_krr_interpolates(void **state)
 {
     (void)state;
-    const int n = 20;
+    enum { n = 20 }; /* constants: no sign conversion where they meet size_t */
     double K[NMAX * NMAX], Y[NMAX], pred[NMAX], ridges[] = {0, 1e-12};
     well_conditioned(21, n, K);
     gauss(22, n, Y);
@@ -423,7 +423,7 @@ static void test_krr_interpolates(void **state)
 static void test_krr_failures(void **state)
 {
     (void)state;
-    const int n = 8;
+    enum { n = 8 }; /* constants: no sign conversion where they meet size_t */
     double Q[64], K[64], Y[8], pred[8], d[8] = {1, 2, -0.5, 3, 1, 1, 2, 4};
     rand_orth(23, n, Q);
     from_spectrum(n, Q, d, K);
