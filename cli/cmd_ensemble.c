@@ -570,6 +570,7 @@ done:
         if (e.keep || c->resume[0]) {
             if (rc == CLI_EXIT_FAIL)
                 fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
+            cli_run_release(&e.run);
         } else {
             cli_run_abort(&e.run);
         }

@@ -311,10 +311,13 @@ int cmd_kernel(int argc, char **argv)
     printf("\n  run directory: %s\n", run.dir);
     rc = 0;
 done:
-    if (run_open && keep && rc == CLI_EXIT_FAIL)
-        fprintf(stderr, "ntkdrift: the finished blocks are kept; continue with --resume %s\n", run.dir);
-    else if (run_open && !keep)
+    if (run_open && keep) {
+        if (rc == CLI_EXIT_FAIL)
+            fprintf(stderr, "ntkdrift: the finished blocks are kept; continue with --resume %s\n", run.dir);
+        cli_run_release(&run);
+    } else if (run_open) {
         cli_run_abort(&run);
+    }
     state_free(&s);
     cli_config_free(&c);
     return rc;

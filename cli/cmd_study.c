@@ -63,7 +63,8 @@ int cmd_study(int argc, char **argv)
     cli_run run;
     double t0 = cli_now();
     if (c.resume[0]) rc = cli_run_open_existing(&run, c.resume, "study");
-    else if (!(rc = cli_run_create(&run, &c, "study"))) rc = cli_run_write_config(&run, &c);
+    else if ((rc = cli_run_create(&run, &c, "study")) || (rc = cli_run_write_config(&run, &c)))
+        cli_run_abort(&run); /* also releases what a failed create holds */
     if (rc) {
         cli_config_free(&c);
         return rc;
@@ -104,6 +105,7 @@ int cmd_study(int argc, char **argv)
                cli_now() - t0, report, run.dir);
     else
         fprintf(stderr, "ntkdrift: study stopped; finish it with: ntkdrift study --resume %s\n", run.dir);
+    cli_run_release(&run); /* no-op after cli_run_finish */
     cli_config_free(&c);
     return rc;
 }

@@ -409,6 +409,7 @@ int cmd_sweep(int argc, char **argv)
 done:
     if (s.run_open && rc == CLI_EXIT_FAIL && s.mpi.rank == 0)
         fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
+    if (s.run_open) cli_run_release(&s.run);
     cli_mpi_stop(&s.mpi);
     free(s.cells);
     cli_config_free(&s.c);

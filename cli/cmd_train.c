@@ -595,6 +595,7 @@ done:
             /* a run that failed after it started (a full disk, an I/O error) keeps what it finished */
             if (!quiet && rc == CLI_EXIT_FAIL)
                 fprintf(stderr, "ntkdrift: the incomplete run is kept; continue it with --resume %s\n", x.run.dir);
+            cli_run_release(&x.run);
         } else {
             cli_run_abort(&x.run);
         }

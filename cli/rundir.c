@@ -106,7 +106,6 @@ int cli_run_open_existing(cli_run *r, const char *dir, const char *command)
     r->command = command;
     r->t0 = cli_now();
     iso_now(r->started, sizeof r->started);
-    r->artifacts = cJSON_CreateArray();
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     struct stat st;
     char mpath[CLI_PATH_MAX + 32];
@@ -120,6 +119,7 @@ int cli_run_open_existing(cli_run *r, const char *dir, const char *command)
         return CLI_EXIT_USAGE;
     }
     (void)nftw(dir, remove_stale_temp, 16, FTW_PHYS);
+    r->artifacts = cJSON_CreateArray();
     return 0;
 }
 
@@ -314,6 +314,12 @@ void cli_run_abort(cli_run *r)
     for (int i = 0; i < r->nwritten; i++) unlink(cli_run_path(r, r->written[i], path, sizeof path));
     r->nwritten = 0;
     if (r->created && r->dir[0]) rmdir(r->dir); /* only if empty */
+    cJSON_Delete(r->artifacts);
+    r->artifacts = NULL;
+}
+
+void cli_run_release(cli_run *r)
+{
     cJSON_Delete(r->artifacts);
     r->artifacts = NULL;
 }

@@ -42,6 +42,8 @@ int cli_run_write_config(cli_run *r, const cli_config *c);
 int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON *extra, int argc, char **argv);
 /* Remove what this run wrote; leaves no directory that looks complete. */
 void cli_run_abort(cli_run *r);
+/* Let go of an unfinished run and keep its files (a failure after the start: --resume continues). */
+void cli_run_release(cli_run *r);
 /* JSON object describing the spec and the conventions (for manifests). */
 cJSON *cli_spec_json(const ntk_spec *spec);
 cJSON *cli_conventions_json(void);
