@@ -2,7 +2,6 @@
  * The whole file is reserved when it is opened, so a disk that cannot hold it fails before any
  * work is done; it is written as NAME.partial and renamed into place only when complete, and a
  * killed run can reopen the .partial and go on. */
-#include "fsutil.h"
 #include "npy_image.h"
 
 #include <errno.h>

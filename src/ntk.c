@@ -93,15 +93,15 @@ static ntk_status check_feats(const ntk_net *net, const ntk_feats *f)
 
 /* Shared body of the full kernel (fa == fb, rows [0, N): lower triangle + syrk), the cross
  * kernel and row blocks of the full kernel: rows [a0, a0 + Na) of batch fa against all of fb.
+ * sym: fa == fb with all rows, computed as a lower triangle by syrk and mirrored; otherwise GEMM.
  * K: [Na*k x Nb*k]; K_layers: [(L+1) x Na*k x Nb*k] or NULL. */
 static ntk_status kernel_block(const ntk_net *net, const ntk_feats *fa, size_t a0, size_t Na,
-                               const ntk_feats *fb, void *K, void *K_layers)
+                               const ntk_feats *fb, bool sym, void *K, void *K_layers)
 {
     ntk_status st = check_feats(net, fa);
     if (st == NTK_OK) st = check_feats(net, fb);
     if (st != NTK_OK) return st;
     if (fa->dtype != fb->dtype) return ntk_set_error(NTK_EINVAL, "cross kernel: batches differ in dtype");
-    bool sym = fa == fb && a0 == 0 && Na == fa->N;
     ntk_dtype t = fa->dtype;
     size_t Nb = fb->N, k = (size_t)fa->k, es = la_elem(t);
     size_t R = Na * k, C = Nb * k;
@@ -139,13 +139,13 @@ static ntk_status kernel_block(const ntk_net *net, const ntk_feats *fa, size_t a
 
 ntk_status ntk_kernel_full(const ntk_net *net, const ntk_feats *f, void *K, void *K_layers)
 {
-    return kernel_block(net, f, 0, f->N, f, K, K_layers);
+    return kernel_block(net, f, 0, f->N, f, true, K, K_layers);
 }
 
 ntk_status ntk_kernel_cross(const ntk_net *net, const ntk_feats *fa, const ntk_feats *fb, void *K,
                             void *K_layers)
 {
-    return kernel_block(net, fa, 0, fa->N, fb, K, K_layers);
+    return kernel_block(net, fa, 0, fa->N, fb, fa == fb, K, K_layers);
 }
 
 ntk_status ntk_kernel_rows(const ntk_net *net, const ntk_feats *f, size_t r0, size_t r1, void *K,
@@ -156,8 +156,7 @@ ntk_status ntk_kernel_rows(const ntk_net *net, const ntk_feats *f, size_t r0, si
                              f->N);
     /* A block of all rows is computed as a cross kernel (full rows by GEMM), like every other
      * block, so tiled results do not depend on the tiling. */
-    ntk_feats view = *f;
-    return kernel_block(net, f, r0, r1 - r0, r0 == 0 && r1 == f->N ? &view : f, K, K_layers);
+    return kernel_block(net, f, r0, r1 - r0, f, false, K, K_layers);
 }
 
 size_t ntk_kernel_rows_bytes(const ntk_spec *spec, size_t N, size_t B, ntk_dtype dtype, int per_layer)

@@ -90,7 +90,6 @@ def truncate(path, keep=0.5):
 
 def make_files():
     good = npy_bytes(np.ones((6, 3)))
-    write("missing_dir_placeholder", "")
     # YAML
     write("malformed.yaml", "model: [unclosed\n")
     write("unknown_key.yaml", "model:\n  depthh: 3\n")
@@ -193,7 +192,7 @@ def no_complete_run(root):
 
 
 def run(command, args, root):
-    args = [a.replace("{T}", TMP) for a in args]
+    args = [a.replace("{T}", TMP).replace("{LONG}", "x" * 5000) for a in args]
     cmd = [BIN, command] + (["--results", root] if command not in ("plot", "report", "frobnicate") else []) + args
     r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
