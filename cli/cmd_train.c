@@ -415,7 +415,7 @@ static int setup(train_ctx *x)
     x->k = (size_t)x->spec.outputs;
     x->n = x->N * x->k;
     x->m = x->M * x->k;
-    x->c_loss = c->loss == NTK_LOSS_MEAN ? 1.0 / (double)x->N : 1.0;
+    x->c_loss = ntk_loss_factor(c->loss, x->N);
     if ((rc = train_check_memory(c, &x->spec, x->N, x->M))) return rc;
     x->K = malloc(x->n * x->n * sizeof(double));
     x->Kdot = malloc(x->n * x->n * sizeof(double));

@@ -25,6 +25,7 @@ struct train_track {
     double *lin, *line;          /* frozen-K0 prediction scratch */
     double *pred, *tmp;          /* [m] kernel-regression predictions, [n] scratch */
     long sprev;
+    long lin_nonfinite, pert_nonfinite, pw_nonfinite; /* first snapshot step with a non-finite prediction, or -1 */
     ntk_tracker *tr;
     ntk_linpred *lp;
     /* trajectory: [cap] and [cap x n] / [cap x m] */
@@ -33,11 +34,19 @@ struct train_track {
     const double *eigs;
 };
 
+/* ||a - b||, scaled so that it overflows only when an entry does (predictions past the
+ * stability edge reach 1e200 and more before they become inf). */
 static double norm_diff(size_t n, const double *a, const double *b)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
-    return sqrt(s);
+    double mx = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(a[i] - b[i]);
+        if (isnan(e)) return NAN;
+        mx = fmax(mx, e);
+    }
+    if (!(mx > 0) || !isfinite(mx)) return mx; /* 0 or inf */
+    for (size_t i = 0; i < n; i++) s += ((a[i] - b[i]) / mx) * ((a[i] - b[i]) / mx);
+    return mx * sqrt(s);
 }
 
 void track_free(train_track *t)
@@ -68,6 +77,7 @@ int track_alloc(size_t n, size_t m, int d, int per_layer, const double *y, const
     t->a = eta * c;
     t->cfg = cfg;
     t->csv = csv;
+    t->lin_nonfinite = t->pert_nonfinite = t->pw_nonfinite = -1;
     size_t nn = n * n, mn = m * n;
     /* one block for vectors, one for matrices, one for the trajectory */
     t->y = calloc(2 * n + 2 * m + 4 * n + 4 * m + n, sizeof(double));
@@ -216,6 +226,10 @@ int track_add(train_track *t, const snap_view *s)
     double moved = norm_diff(n, s->f, t->tf), lin = norm_diff(n, s->f, t->lin);
     for (size_t i = 0; i < n; i++) t->tmp[i] = t->lin[i] + t->df[i];
     double pert = norm_diff(n, s->f, t->tmp), pw = norm_diff(n, s->f, t->pw);
+    /* past the stability edge the predictions overflow: their columns read inf / nan from then on */
+    if (t->lin_nonfinite < 0 && !isfinite(lin)) t->lin_nonfinite = s->step;
+    if (t->pert_nonfinite < 0 && !isfinite(pert)) t->pert_nonfinite = s->step;
+    if (t->pw_nonfinite < 0 && !isfinite(pw)) t->pw_nonfinite = s->step;
     if (j == 0) moved = lin = pert = pw = 0;
     double den = moved > 0 ? moved : 1;
     double kd = NAN;
@@ -311,4 +325,21 @@ void track_summary(const train_track *t, cJSON *obj)
     else
         cJSON_AddNullToObject(obj, "freeze_step");
     if (t->S) cJSON_AddNumberToObject(obj, "final_drift_fro", t->drift[t->S - 1]);
+    cJSON *lj = cJSON_AddObjectToObject(obj, "predictions");
+    double alm = NAN;
+    int unstable = t->lp ? ntk_linpred_unstable(t->lp, &alm) : 0;
+    cJSON_AddNumberToObject(lj, "a_lambda_max", alm);
+    cJSON_AddNumberToObject(lj, "unstable_modes", unstable);
+    cJSON_AddStringToObject(lj, "stability",
+                            unstable ? (t->cfg->flow ? "unstable: K_0 has negative eigenvalues (flow)"
+                                                     : "past the edge: eta c lambda_max(K_0) > 2, the linearized "
+                                                       "prediction grows without bound")
+                                     : "stable: eta c lambda_max(K_0) <= 2");
+    const char *keys[3] = {"lin_nonfinite_step", "pert_nonfinite_step", "pw_nonfinite_step"};
+    long v[3] = {t->lin_nonfinite, t->pert_nonfinite, t->pw_nonfinite};
+    for (int i = 0; i < 3; i++)
+        if (v[i] >= 0)
+            cJSON_AddNumberToObject(lj, keys[i], (double)v[i]);
+        else
+            cJSON_AddNullToObject(lj, keys[i]);
 }

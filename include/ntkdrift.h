@@ -124,9 +124,17 @@ void ntk_net_params_changed(ntk_net *net);
 /* f = net(X).  X: [N x n0], F: [N x k]. */
 ntk_status ntk_net_forward(ntk_net *net, size_t N, const double *X, double *F);
 
-typedef enum { NTK_LOSS_SUM, NTK_LOSS_MEAN } ntk_loss;   /* c = 1 or 1/N */
+/* Three loss normalisations, all written L = c * 1/2 sum_i ||f(x_i) - y_i||^2 over N rows:
+ *   half_sum  (NTK_LOSS_SUM):  1/2 sum ||f - y||^2,       c = 1
+ *   half_mean (NTK_LOSS_MEAN): 1/2 mean_i ||f - y||^2,    c = 1/N
+ *   mse       (NTK_LOSS_MSE):  mean_i ||f - y||^2, no 1/2, c = 2/N
+ * (mean over examples i; the k outputs of one example are summed).  ntk_loss_parse also takes
+ * "sum" and "mean" for half_sum and half_mean. */
+typedef enum { NTK_LOSS_SUM, NTK_LOSS_MEAN, NTK_LOSS_MSE } ntk_loss;
 const char *ntk_loss_name(ntk_loss l);
 ntk_status ntk_loss_parse(const char *s, ntk_loss *out);
+/* The factor c of the loss over N rows (NAN for N = 0 or an unknown loss). */
+double ntk_loss_factor(ntk_loss l, size_t N);
 
 /* L = c * 1/2 sum_i ||f(x_i) - y_i||^2 and its gradient.
  * X: [N x n0], Y: [N x k], grad: [P] (same layout as ntk_net_params). */
@@ -325,9 +333,11 @@ double ntk_projector_distance(int p, const double *angles);
  * K: [n x n], Y: [n x k], Kxe: [m x n] (NULL when m = 0), pred: [m x k], alpha: [n x k] or NULL. */
 ntk_status ntk_krr(size_t n, const double *K, int k, const double *Y, double ridge, size_t m, const double *Kxe,
                    double *pred, double *alpha);
-/* Freeze time: with slopes sl_j = (drift[j+delta] - drift[j]) / (t[j+delta] - t[j]), the first
- * t[j] such that sl_i < eps * sl_0 for the kcons consecutive i = j .. j+kcons-1; NAN if never.
- * t, drift: [S]. Defaults in the docs: eps 0.01, kcons 3, delta 2. */
+/* Freeze time of a drift curve: with the secant slopes s(t_j) = (drift[j] - drift[j-delta]) /
+ * (t[j] - t[j-delta]) for j >= delta (s(t_j) belongs to the END of its interval), the first t_j
+ * such that |s(t_i)| < eps |s(t_delta)| for the kcons consecutive i = j .. j+kcons-1; NAN if
+ * never, or if s(t_delta) is 0 or not finite.  So a falling drift is not frozen while it falls.
+ * t, drift: [S] (t increasing).  Defaults in the docs: eps 0.01, kcons 3, delta 2. */
 double ntk_freeze_time(size_t S, const double *t, const double *drift, double eps, int kcons, int delta);
 
 /* Tracker: drift metrics of a stream of kernels K_t against K_0 and against the previous
@@ -387,6 +397,10 @@ typedef struct ntk_linpred ntk_linpred;
 ntk_status ntk_linpred_alloc(size_t n, const double *K0, size_t m, const double *Ke0, const double *f0,
                              const double *y, const double *f0e, double a, int flow, ntk_linpred **out);
 void ntk_linpred_free(ntk_linpred *lp);
+/* Modes that grow without bound: a lambda_p > 2 (discrete steps) or lambda_p < 0 (flow); the
+ * largest a lambda_p into *a_lambda_max (may be NULL).  Past the stability edge the predictions
+ * below are still computed and returned with NTK_OK; they may be +-inf or NaN. */
+int ntk_linpred_unstable(const ntk_linpred *lp, double *a_lambda_max);
 /* Frozen-K0 prediction after t steps (any real t >= 0): f_train: [n], f_eval: [m] (may be NULL). */
 ntk_status ntk_linpred_at(const ntk_linpred *lp, double t, double *f_train, double *f_eval);
 /* h steps of discrete gradient descent with the kernel frozen at K, by matrix-vector products
@@ -467,6 +481,8 @@ void ntk_rng_uniform(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t star
 
 /* X: [N x n0] Gaussian rows rescaled to norm sqrt(n0) (stream DATA_X). */
 ntk_status ntk_data_gaussian(uint64_t seed, size_t N, int n0, double *X);
+/* X: [N x n0] the same standard normal draws without the rescaling (entries i.i.d. N(0, 1)). */
+ntk_status ntk_data_gaussian_raw(uint64_t seed, size_t N, int n0, double *X);
 /* X: [N x 2] points (cos g, sin g) on the unit circle, g_i = -pi + 2 pi i / N. */
 ntk_status ntk_data_circle(size_t N, double *X);
 
@@ -493,6 +509,17 @@ ntk_status ntk_data_sphere(uint64_t seed, size_t N, int n0, double *X);
  * k <= kmax count (kmax <= 0: all), giving the partial sums.  gamma: [N], y: [N]. */
 ntk_status ntk_target_fourier(size_t N, const double *gamma, int K, const double *a, const double *phase,
                               int kmax, double *y);
+/* A Fourier mixture of explicit terms: sin terms a sin(k gamma + phi), cos terms a cos(k gamma - phi). */
+typedef enum { NTK_FOURIER_SIN, NTK_FOURIER_COS } ntk_fourier_basis;
+typedef struct {
+    int mode;                 /* k >= 0 */
+    double amp, phase;        /* a, phi */
+    ntk_fourier_basis basis;
+} ntk_fourier_term;
+/* y_i = sum over the first m terms (m <= 0: all nterms) in list order.  gamma: [N], terms: [nterms],
+ * y: [N]. */
+ntk_status ntk_target_fourier_terms(size_t N, const double *gamma, int nterms, const ntk_fourier_term *terms,
+                                    int m, double *y);
 /* y_i = x_i1 * x_i2.  X: [N x n0] (n0 >= 2), y: [N]. */
 ntk_status ntk_target_product(size_t N, int n0, const double *X, double *y);
 /* y += std * N(0,1) on stream NOISE (sub distinguishes train/eval).  y: [n]. */

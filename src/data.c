@@ -25,6 +25,13 @@ ntk_status ntk_data_gaussian(uint64_t seed, size_t N, int n0, double *X)
     return NTK_OK;
 }
 
+ntk_status ntk_data_gaussian_raw(uint64_t seed, size_t N, int n0, double *X)
+{
+    if (N == 0 || n0 <= 0) return ntk_set_error(NTK_EINVAL, "gaussian data: N and n0 must be > 0");
+    ntk_rng_normal(seed, NTK_STREAM_DATA_X, 0, 0, N * (size_t)n0, X);
+    return NTK_OK;
+}
+
 ntk_status ntk_data_circle(size_t N, double *X)
 {
     if (N == 0) return ntk_set_error(NTK_EINVAL, "circle data: N must be > 0");
@@ -203,6 +210,29 @@ ntk_status ntk_target_fourier(size_t N, const double *gamma, int K, const double
         double s = 0;
         for (int k = 1; k <= kk; k++)
             s += a[k - 1] * sin((double)k * gamma[i] + (phase ? phase[k - 1] : 0.0));
+        y[i] = s;
+    }
+    return NTK_OK;
+}
+
+ntk_status ntk_target_fourier_terms(size_t N, const double *gamma, int nterms, const ntk_fourier_term *terms,
+                                    int m, double *y)
+{
+    if (N == 0 || nterms < 1) return ntk_set_error(NTK_EINVAL, "fourier target: N and the number of terms must be >= 1");
+    if (!gamma || !terms || !y)
+        return ntk_set_error(NTK_EINVAL, "fourier target: gamma, terms and y must not be NULL");
+    for (int j = 0; j < nterms; j++)
+        if (terms[j].mode < 0 || !isfinite(terms[j].amp) || !isfinite(terms[j].phase))
+            return ntk_set_error(NTK_EINVAL, "fourier target: term %d needs a mode >= 0 and a finite amplitude and "
+                                 "phase (mode %d, amplitude %g, phase %g)", j, terms[j].mode, terms[j].amp,
+                                 terms[j].phase);
+    int mm = m <= 0 || m > nterms ? nterms : m;
+    for (size_t i = 0; i < N; i++) {
+        double s = 0;
+        for (int j = 0; j < mm; j++) {
+            double kg = (double)terms[j].mode * gamma[i];
+            s += terms[j].amp * (terms[j].basis == NTK_FOURIER_COS ? cos(kg - terms[j].phase) : sin(kg + terms[j].phase));
+        }
         y[i] = s;
     }
     return NTK_OK;

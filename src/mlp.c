@@ -224,7 +224,7 @@ ntk_status ntk_net_loss_grad_ws(ntk_net *net, ntk_grad_ws *w, const double *X, c
     ntk_status st = feats_forward(net, f, X);
     if (st != NTK_OK) return st;
     int d = net->d, k = net->n[d];
-    double c = loss == NTK_LOSS_MEAN ? 1.0 / (double)N : 1.0;
+    double c = ntk_loss_factor(loss, N);
     /* R = c (F - Y): [N x k] = dL/dz^(d) */
     const double *F = f->Z[d];
     double *R = w->r0, *Rn = w->r1, sum = 0;

@@ -92,7 +92,7 @@ static const char *act_names[] = {"relu", "erf", "tanh", "gelu", "identity"};
 static const char *param_names[] = {"ntk", "standard"};
 static const char *bias_names[] = {"none", "normal", "zero"};
 static const char *first_names[] = {"fan_in", "none"};
-static const char *loss_names[] = {"sum", "mean"};
+static const char *loss_names[] = {"half_sum", "half_mean", "mse"};
 
 #define NAME_OF(tab, v) ((unsigned)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
 
@@ -159,8 +159,21 @@ ntk_status ntk_first_layer_parse(const char *s, ntk_first_layer *out)
 
 ntk_status ntk_loss_parse(const char *s, ntk_loss *out)
 {
+    /* "sum" and "mean", the names before mse existed, stay accepted for half_sum and half_mean */
+    if (s && strcmp(s, "sum") == 0) s = "half_sum";
+    if (s && strcmp(s, "mean") == 0) s = "half_mean";
     int v = 0;
-    ntk_status st = parse_enum(s, loss_names, 2, "loss", &v);
+    ntk_status st = parse_enum(s, loss_names, 3, "loss", &v);
     if (st == NTK_OK) *out = (ntk_loss)v;
     return st;
+}
+
+double ntk_loss_factor(ntk_loss l, size_t N)
+{
+    switch (l) {
+    case NTK_LOSS_SUM: return 1.0;
+    case NTK_LOSS_MEAN: return N ? 1.0 / (double)N : NAN;
+    case NTK_LOSS_MSE: return N ? 2.0 / (double)N : NAN;
+    }
+    return NAN;
 }

@@ -295,16 +295,17 @@ ntk_status ntk_tracker_update(ntk_tracker *tr, double t, const double *Kt, ntk_d
 
 /* ------------------------------------------------------------- freeze time */
 
-/* Secant slope over [t_j, t_{j+delta}]; t, drift: [S]. */
+/* Secant slope s(t_j) over the interval [t_{j-delta}, t_j] that ends at snapshot j >= delta;
+ * t, drift: [S]. */
 static double slope(const double *t, const double *drift, size_t j, size_t delta)
 {
-    return (drift[j + delta] - drift[j]) / (t[j + delta] - t[j]);
+    return (drift[j] - drift[j - delta]) / (t[j] - t[j - delta]);
 }
 
 double ntk_freeze_time(size_t S, const double *t, const double *drift, double eps, int kcons, int delta)
 {
-    if (!t || !drift || kcons < 1 || delta < 1 || !isfinite(eps)) {
-        ntk_set_error(NTK_EINVAL, "freeze time: need t, drift, finite eps, kcons >= 1, delta >= 1 "
+    if (!t || !drift || kcons < 1 || delta < 1 || !(isfinite(eps) && eps > 0)) {
+        ntk_set_error(NTK_EINVAL, "freeze time: need t, drift, finite eps > 0, kcons >= 1, delta >= 1 "
                       "(got eps %g, kcons %d, delta %d)", eps, kcons, delta);
         return NAN;
     }
@@ -315,11 +316,11 @@ double ntk_freeze_time(size_t S, const double *t, const double *drift, double ep
         }
     size_t dl = (size_t)delta;
     if (S <= dl || S - dl < (size_t)kcons) return NAN;   /* fewer than kcons slopes */
-    double s0 = slope(t, drift, 0, dl);
-    if (!(s0 > 0)) return NAN;                            /* flat, falling or NaN start */
+    double s0 = fabs(slope(t, drift, dl, dl));
+    if (!(s0 > 0)) return NAN;                            /* flat or NaN start: nothing to freeze */
     size_t run = 0;
-    for (size_t j = 0; j + dl < S; j++) {
-        if (slope(t, drift, j, dl) < eps * s0) {
+    for (size_t j = dl; j < S; j++) {
+        if (fabs(slope(t, drift, j, dl)) < eps * s0) {
             if (++run == (size_t)kcons) return t[j + 1 - run];
         } else {
             run = 0;

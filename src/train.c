@@ -60,7 +60,7 @@ void ntk_trainer_free(ntk_trainer *tr)
 static ntk_status check_opts(const ntk_train_opts *o, size_t N)
 {
     if ((unsigned)o->opt > NTK_OPT_ADAM) return ntk_set_error(NTK_EINVAL, "opt: unknown optimizer code %d", o->opt);
-    if ((unsigned)o->loss > NTK_LOSS_MEAN) return ntk_set_error(NTK_EINVAL, "loss: unknown code %d", o->loss);
+    if ((unsigned)o->loss > NTK_LOSS_MSE) return ntk_set_error(NTK_EINVAL, "loss: unknown code %d", o->loss);
     if (!(o->lr > 0) || !isfinite(o->lr)) return ntk_set_error(NTK_EINVAL, "lr must be finite and > 0, got %g", o->lr);
     if (o->batch > N) return ntk_set_error(NTK_EINVAL, "batch %zu exceeds the %zu training points", o->batch, N);
     if (o->opt == NTK_OPT_SGD && o->batch == 0)

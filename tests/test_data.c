@@ -204,6 +204,65 @@ static void test_fourier_product(void **state)
     assert_int_equal(ntk_target_product(N, 1, X, y), NTK_EINVAL);
 }
 
+/* Explicit Fourier terms, checked through their Fourier coefficients on an equispaced grid of
+ * N = 64 > 2 k_max points, where (2/N) sum_i y_i cos(k g_i) and (2/N) sum_i y_i sin(k g_i) are
+ * exactly the cos / sin coefficients of mode k >= 1 (discrete orthogonality; mode 0 gets 1/N):
+ * a sin(k g + phi) contributes a sin(phi) to cos and a cos(phi) to sin, a cos(k g - phi)
+ * contributes a cos(phi) and a sin(phi).  Rounding of 64-term sums of O(1) values: 1e-13. */
+static void test_fourier_terms(void **state)
+{
+    (void)state;
+    enum { N = 64, T = 5, KM = 12 };
+    const ntk_fourier_term terms[T] = {{2, 0.9, 0.0, NTK_FOURIER_SIN}, {4, 0.7, M_PI / 2, NTK_FOURIER_SIN},
+                                       {7, 0.55, 1.2, NTK_FOURIER_COS}, {4, -0.3, 2.0, NTK_FOURIER_COS},
+                                       {0, 0.25, 0.4, NTK_FOURIER_COS}};
+    double g[N], y[N];
+    TU_OK(ntk_data_circle_grid(N, NTK_ANGLES_POS, g, NULL));
+    for (int m = 0; m <= T; m++) {
+        TU_OK(ntk_target_fourier_terms(N, g, T, terms, m, y));
+        int mm = m == 0 ? T : m;
+        double cc[KM] = {0}, ss[KM] = {0};
+        for (int j = 0; j < mm; j++) {
+            int k = terms[j].mode;
+            double a = terms[j].amp, ph = terms[j].phase;
+            if (terms[j].basis == NTK_FOURIER_SIN) cc[k] += a * sin(ph), ss[k] += a * cos(ph);
+            else cc[k] += a * cos(ph), ss[k] += a * sin(ph);
+        }
+        for (int k = 0; k < KM; k++) {
+            double c = 0, sn = 0;
+            for (int i = 0; i < N; i++) c += y[i] * cos(k * g[i]), sn += y[i] * sin(k * g[i]);
+            c *= (k == 0 ? 1.0 : 2.0) / N;
+            sn *= 2.0 / N;
+            TU_ASSERT_LE(fabs(c - cc[k]), 1e-13, "cos coefficient");
+            TU_ASSERT_LE(fabs(sn - (k == 0 ? 0 : ss[k])), 1e-13, "sin coefficient");
+        }
+    }
+    ntk_fourier_term bad = {-1, 1, 0, NTK_FOURIER_SIN};
+    assert_int_equal(ntk_target_fourier_terms(N, g, 1, &bad, 0, y), NTK_EINVAL);
+    assert_int_equal(ntk_target_fourier_terms(N, g, 0, terms, 0, y), NTK_EINVAL);
+}
+
+/* Raw Gaussian rows are the draws that ntk_data_gaussian rescales: row i of the rescaled set is
+ * row i of the raw one times sqrt(n0) / ||row||. */
+static void test_gaussian_raw(void **state)
+{
+    (void)state;
+    enum { N = 50, D = 3 };
+    double R[N * D], X[N * D];
+    TU_OK(ntk_data_gaussian_raw(5, N, D, R));
+    TU_OK(ntk_data_gaussian(5, N, D, X));
+    double s2 = 0;
+    for (int i = 0; i < N; i++) {
+        double nr = 0;
+        for (int j = 0; j < D; j++) nr += R[i * D + j] * R[i * D + j];
+        for (int j = 0; j < D; j++) TU_ASSERT_LE(fabs(R[i * D + j] * sqrt(D / nr) - X[i * D + j]), 1e-13, "raw row");
+        s2 += nr;
+    }
+    /* not rescaled: the mean squared norm is D (150 draws: 5 standard errors of a chi^2_3 mean) */
+    TU_ASSERT_LE(fabs(s2 / N - D), 5 * sqrt(2.0 * D / N), "raw norms");
+    assert_int_equal(ntk_data_gaussian_raw(5, 0, D, R), NTK_EINVAL);
+}
+
 static void test_noise(void **state)
 {
     (void)state;
@@ -526,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_subset),
         cmocka_unit_test(test_sphere),
         cmocka_unit_test(test_fourier_product),
+        cmocka_unit_test(test_fourier_terms),
+        cmocka_unit_test(test_gaussian_raw),
         cmocka_unit_test(test_noise),
         cmocka_unit_test(test_csv_roundtrip),
         cmocka_unit_test(test_csv_malformed),

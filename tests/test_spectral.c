@@ -447,30 +447,39 @@ static void test_krr_failures(void **state)
 
 /* ------------------------------------------------------------ freeze time */
 
-/* Exact by construction: slopes are 1 while growing and 0 once flat. */
+/* Exact by construction: slopes are 1 while growing and 0 once flat.  The slope s(t_j) belongs
+ * to the end t_j of its interval [t_{j-2}, t_j], so the reported step is the first snapshot whose
+ * preceding interval is flat (the old definition reported the start of that window). */
 static void test_freeze_time(void **state)
 {
     (void)state;
     enum { S = 30 };
     double t[S], d[S];
     for (int s = 0; s < S; s++) t[s] = s, d[s] = fmin(s, 10.0);
-    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 2) == 10.0);
+    /* s(t_11) = (10 - 9) / 2 = 0.5 is not small; s(t_12) = s(t_13) = s(t_14) = 0 */
+    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 2) == 12.0);
     for (int s = 0; s < S; s++) t[s] = 0.1 * s * s, d[s] = fmin(t[s], t[12]);   /* uneven grid */
-    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 2) == t[12]);
+    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 2) == t[14]);
     for (int s = 0; s < S; s++) d[s] = 2 * t[s];                                /* never freezes */
     assert_true(isnan(ntk_freeze_time(S, t, d, 0.01, 3, 2)));
     /* Increments 1 1 1 0 0 1 1 0 0 0 ...: a pause of two is not a freeze for kcons 3. */
     double inc[S] = {1, 1, 1, 0, 0, 1, 1};
     d[0] = 0;
     for (int s = 1; s < S; s++) t[s] = s, d[s] = d[s - 1] + inc[s - 1];
-    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 1) == 7.0);
-    assert_true(ntk_freeze_time(S, t, d, 0.01, 2, 1) == 3.0);
+    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 1) == 8.0);
+    assert_true(ntk_freeze_time(S, t, d, 0.01, 2, 1) == 4.0);
     assert_true(isnan(ntk_freeze_time(4, t, d, 0.01, 3, 2)));                 /* 2 slopes < kcons */
     for (int s = 0; s < S; s++) d[s] = 5;                                       /* flat start */
     assert_true(isnan(ntk_freeze_time(S, t, d, 0.01, 3, 2)));
-    for (int s = 0; s < S; s++) d[s] = -s;                                      /* falling start */
-    assert_true(isnan(ntk_freeze_time(S, t, d, 0.01, 3, 2)));
+    /* A falling drift is moving, not frozen: |s| is compared, so it freezes only once flat
+     * (the signed test read every falling slope as "below eps s0"). */
+    for (int s = 0; s < S; s++) t[s] = s, d[s] = fmin(s, 6.0) - fmax(0.0, fmin(s - 6.0, 8.0));
+    /* up 0..6, down 6..14 at slope -1, flat from 14: s(t_16) is the first zero slope */
+    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 2) == 16.0);
+    for (int s = 0; s < S; s++) d[s] = -fmin(s, 10.0);                          /* falling from the start */
+    assert_true(ntk_freeze_time(S, t, d, 0.01, 3, 2) == 12.0);
     assert_true(isnan(ntk_freeze_time(S, t, d, 0.01, 0, 2)));
+    assert_true(isnan(ntk_freeze_time(S, t, d, 0, 3, 2)));
     t[5] = t[4];
     assert_true(isnan(ntk_freeze_time(S, t, d, 0.01, 3, 2)));
 }
