@@ -183,6 +183,60 @@ static int write_snapshot(train_ctx *x, long step, double loss, double loss_eval
     return 0;
 }
 
+/* The parameters as stored (params.npz layout, loadable by kernel / profile / eval --load-params):
+ * snapshots/params_<step>.npz, or params.npz at the end (step < 0). */
+static int write_params(train_ctx *x, long step)
+{
+    char rel[64], path[CLI_PATH_MAX + 96];
+    if (step >= 0)
+        snprintf(rel, sizeof rel, "snapshots/params_%010ld.npz", step);
+    else
+        snprintf(rel, sizeof rel, "params.npz");
+    if (ntk_net_save_params(x->net, cli_run_path(&x->run, rel, path, sizeof path)) != NTK_OK) {
+        cli_errorf("writing %s: %s", rel, ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    if (step < 0) cli_run_wrote(&x->run, rel);
+    return 0;
+}
+
+/* data.npz: the training and evaluation sets exactly as trained on (and their angles on the circle). */
+static int write_data(train_ctx *x)
+{
+    char path[CLI_PATH_MAX + 64];
+    const ntk_dataset *d = &x->d;
+    size_t n0 = (size_t)d->n0, k = (size_t)d->k;
+    size_t shX[2] = {d->n_train, n0}, shY[2] = {d->n_train, k}, shXe[2] = {d->n_eval, n0}, shYe[2] = {d->n_eval, k};
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(cli_run_path(&x->run, "data.npz", path, sizeof path), &w);
+    if (st == NTK_OK) st = ntk_npz_add(w, "X_train", NTK_NPY_F64, 2, shX, d->X_train);
+    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 2, shY, d->Y_train);
+    if (st == NTK_OK && d->gamma_train) st = ntk_npz_add(w, "gamma_train", NTK_NPY_F64, 1, shX, d->gamma_train);
+    if (st == NTK_OK && d->n_eval) {
+        st = ntk_npz_add(w, "X_eval", NTK_NPY_F64, 2, shXe, d->X_eval);
+        if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_NPY_F64, 2, shYe, d->Y_eval);
+        if (st == NTK_OK && d->gamma_eval) st = ntk_npz_add(w, "gamma_eval", NTK_NPY_F64, 1, shXe, d->gamma_eval);
+    }
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    if (st != NTK_OK) {
+        cli_errorf("writing data.npz: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(&x->run, "data.npz");
+    cli_run_artifact(&x->run, "data.npz", "X_train", "float64", 2, shX, "training inputs");
+    cli_run_artifact(&x->run, "data.npz", "y_train", "float64", 2, shY, "training targets (label noise included)");
+    if (d->gamma_train)
+        cli_run_artifact(&x->run, "data.npz", "gamma_train", "float64", 1, shX, "angles of the training points");
+    if (d->n_eval) {
+        cli_run_artifact(&x->run, "data.npz", "X_eval", "float64", 2, shXe, "evaluation inputs");
+        cli_run_artifact(&x->run, "data.npz", "y_eval", "float64", 2, shYe, "evaluation targets (no label noise)");
+        if (d->gamma_eval)
+            cli_run_artifact(&x->run, "data.npz", "gamma_eval", "float64", 1, shXe, "angles of the evaluation points");
+    }
+    return 0;
+}
+
 static int take_snapshot(train_ctx *x, long step)
 {
     int rc = compute_kernels(x);
@@ -193,7 +247,8 @@ static int take_snapshot(train_ctx *x, long step)
     snap_view sv = {step, loss, loss_eval, x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
                     step == 0 ? x->Kdot : NULL, x->movebuf, x->Kl};
     if ((rc = track_add(x->track, &sv))) return rc;
-    return write_snapshot(x, step, loss, loss_eval, track_last_eigs(x->track));
+    if ((rc = write_snapshot(x, step, loss, loss_eval, track_last_eigs(x->track)))) return rc;
+    return x->c.save_params ? write_params(x, step) : 0;
 }
 
 static int write_checkpoint(train_ctx *x, long step)
@@ -402,8 +457,8 @@ static int setup(train_ctx *x)
     cli_config *c = &x->c;
     int rc;
     if (c->resume[0] && (rc = cli_config_reload(c, "train"))) return rc;
-    if (c->dtype != NTK_F64 || c->save_params || c->load_params[0]) {
-        cli_errorf("train: --dtype f32, --save-params and --load-params are not supported here yet");
+    if (c->dtype != NTK_F64 || c->load_params[0]) {
+        cli_errorf("train: --dtype f32 and --load-params do not apply (training is float64 from a seeded init)");
         return CLI_EXIT_USAGE;
     }
     if ((rc = cli_train_data(c, &x->d, x->desc, sizeof x->desc))) return rc;
@@ -491,6 +546,7 @@ static int finish(train_ctx *x, int argc, char **argv, long diverged_at, int qui
     char path[CLI_PATH_MAX + 64];
     int rc = track_write_trajectory(x->track, cli_run_path(&x->run, "trajectory.npz", path, sizeof path));
     if (rc) return rc;
+    if ((rc = write_params(x, -1)) || (rc = write_data(x))) return rc;
     cli_run_wrote(&x->run, "trajectory.npz");
     size_t S = x->nsnaps, sh1[1] = {S}, shn[2] = {S, x->n};
     cli_run_artifact(&x->run, "metrics.csv", NULL, NULL, 1, sh1, "one row per snapshot (docs/train.md)");
@@ -502,11 +558,18 @@ static int finish(train_ctx *x, int argc, char **argv, long diverged_at, int qui
     cli_run_artifact(&x->run, "snapshots/", NULL, NULL, 1, sh1,
                      "snap_<step>.npz: meta (step, loss, eval loss), K, f_train, eigs, K_eval, f_eval, Kdot (step 0)");
     cli_run_artifact(&x->run, "checkpoint.npz", NULL, NULL, 0, NULL, "theta, optimizer state and step of the last checkpoint");
+    cli_run_artifact(&x->run, "params.npz", NULL, NULL, 0, NULL,
+                     "W1.. W{L+1}, b1.. b{L+1} at the end of the run, as stored (kernel / profile / eval --load-params)");
+    if (x->c.save_params)
+        cli_run_artifact(&x->run, "snapshots/", NULL, NULL, 1, sh1, "params_<step>.npz: the parameters at each snapshot");
     cJSON *extra = cJSON_CreateObject();
     cJSON *dj = cJSON_AddObjectToObject(extra, "data");
     cJSON_AddStringToObject(dj, "source", x->desc);
     cJSON_AddNumberToObject(dj, "N", (double)x->N);
     cJSON_AddNumberToObject(dj, "n_eval", (double)x->M);
+    cJSON_AddNumberToObject(dj, "data_seed", (double)x->c.data_seed);
+    cJSON_AddNumberToObject(dj, "noise", x->c.noise);
+    cJSON_AddNumberToObject(dj, "noise_seed", (double)x->c.noise_seed);
     cJSON *tj = cJSON_AddObjectToObject(extra, "train");
     cJSON_AddStringToObject(tj, "opt", ntk_opt_name(x->c.opt));
     cJSON_AddStringToObject(tj, "loss", ntk_loss_name(x->c.loss));

@@ -3,6 +3,7 @@
 #define NTK_CLI_COMMANDS_H
 int cmd_kernel(int argc, char **argv);
 int cmd_limit(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
 int cmd_train(int argc, char **argv);

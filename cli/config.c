@@ -61,6 +61,12 @@ void cli_config_defaults(cli_config *c, const char *command)
     c->fourier_k = 4;
     c->noise = 0;
     c->blowup = 1e6;
+    c->data_seed = 0;
+    snprintf(c->eval_points, sizeof c->eval_points, "uniform");
+    c->noise_seed = 0;
+    c->freeze_eps = 0.01;
+    c->freeze_k = 3;
+    c->freeze_delta = 2;
     c->members = 1000;
     c->s_norm = 1.0;
     c->angle_deg = -1; /* no second probe unless --angle */
@@ -93,6 +99,10 @@ int cli_config_copy(cli_config *dst, const cli_config *src)
     rc |= dup_list((void **)&dst->classes, src->classes, (size_t)src->classes_count, sizeof(int));
     rc |= dup_list((void **)&dst->lr_fracs, src->lr_fracs, (size_t)src->lr_fracs_count, sizeof(double));
     rc |= dup_list((void **)&dst->betas, src->betas, (size_t)src->betas_count, sizeof(double));
+    rc |= dup_list((void **)&dst->target_modes, src->target_modes, (size_t)src->target_modes_count, sizeof(int));
+    rc |= dup_list((void **)&dst->target_amps, src->target_amps, (size_t)src->target_amps_count, sizeof(double));
+    rc |= dup_list((void **)&dst->target_phases, src->target_phases, (size_t)src->target_phases_count, sizeof(double));
+    rc |= dup_list((void **)&dst->target_cos, src->target_cos, (size_t)src->target_cos_count, sizeof(int));
     if (rc) {
         cli_config_free(dst);
         cli_errorf("out of memory copying the configuration");
@@ -116,6 +126,13 @@ void cli_config_free(cli_config *c)
     free(c->betas);
     c->betas = NULL;
     c->betas_count = 0;
+    free(c->target_modes);
+    free(c->target_amps);
+    free(c->target_phases);
+    free(c->target_cos);
+    c->target_modes = c->target_cos = NULL;
+    c->target_amps = c->target_phases = NULL;
+    c->target_modes_count = c->target_amps_count = c->target_phases_count = c->target_cos_count = 0;
     c->study_widths = c->study_depths = c->seeds = c->classes = NULL;
     c->study_widths_count = c->study_depths_count = c->seeds_count = c->classes_count = 0;
 }
@@ -215,6 +232,13 @@ static void yaml_list(char **b, size_t *len, size_t *cap, const char *key, const
     yaml_str(b, len, cap, "]\n");
 }
 
+static void yaml_dlist(char **b, size_t *len, size_t *cap, const char *key, const double *v, int n)
+{
+    yaml_str(b, len, cap, "%s: [", key);
+    for (int i = 0; i < n; i++) yaml_str(b, len, cap, "%s%.17g", i ? ", " : "", v[i]);
+    yaml_str(b, len, cap, "]\n");
+}
+
 char *cli_config_to_yaml(const cli_config *c)
 {
     size_t cap = 4096, len = 0;
@@ -230,22 +254,16 @@ char *cli_config_to_yaml(const cli_config *c)
     yaml_str(&b, &len, &cap, "  sw2: %.17g\n  sw2_out: %.17g\n  sb: %.17g\n", c->sw2, c->sw2_out, c->sb);
     yaml_str(&b, &len, &cap, "  bias: %s\n  bias_out: %s\n  first_layer: %s\n", ntk_bias_name(c->bias),
              ntk_bias_name(c->bias_out_set ? c->bias_out : c->bias), ntk_first_layer_name(c->first_layer));
-    yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n", c->data, c->n);
+    yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n  seed: %llu\n  eval_points: %s\n", c->data, c->n,
+             (unsigned long long)c->data_seed, c->eval_points);
+    if (c->eval_data[0]) yaml_str(&b, &len, &cap, "  eval_data: \"%s\"\n", c->eval_data);
     if (c->classes_count) yaml_list(&b, &len, &cap, "  classes", c->classes, c->classes_count);
     yaml_str(&b, &len, &cap, "  pixels: %s\n", c->pixels == NTK_PIXELS_STANDARDIZE ? "standardize" : "unit");
     if (c->fmnist_dir[0]) yaml_str(&b, &len, &cap, "  fmnist_dir: \"%s\"\n", c->fmnist_dir);
     if (c->study_widths_count || c->study_depths_count || c->seeds_count || c->lr_fracs_count || c->betas_count) {
         yaml_str(&b, &len, &cap, "study:\n");
-        if (c->betas_count) {
-            yaml_str(&b, &len, &cap, "  betas: [");
-            for (int i = 0; i < c->betas_count; i++) yaml_str(&b, &len, &cap, "%s%.17g", i ? ", " : "", c->betas[i]);
-            yaml_str(&b, &len, &cap, "]\n");
-        }
-        if (c->lr_fracs_count) {
-            yaml_str(&b, &len, &cap, "  lr_fracs: [");
-            for (int i = 0; i < c->lr_fracs_count; i++) yaml_str(&b, &len, &cap, "%s%.17g", i ? ", " : "", c->lr_fracs[i]);
-            yaml_str(&b, &len, &cap, "]\n");
-        }
+        if (c->betas_count) yaml_dlist(&b, &len, &cap, "  betas", c->betas, c->betas_count);
+        if (c->lr_fracs_count) yaml_dlist(&b, &len, &cap, "  lr_fracs", c->lr_fracs, c->lr_fracs_count);
         if (c->study_widths_count) yaml_list(&b, &len, &cap, "  widths", c->study_widths, c->study_widths_count);
         if (c->study_depths_count) yaml_list(&b, &len, &cap, "  depths", c->study_depths, c->study_depths_count);
         if (c->seeds_count) yaml_list(&b, &len, &cap, "  seeds", c->seeds, c->seeds_count);
@@ -276,8 +294,22 @@ char *cli_config_to_yaml(const cli_config *c)
              ntk_loss_name(c->loss), ntk_opt_name(c->opt), c->batch, c->momentum, c->snapshots);
     yaml_str(&b, &len, &cap, "  checkpoint_every: %ld\n  ridge: %.17g\n  top_k: %d\n  fourier_k: %d\n",
              c->checkpoint_every, c->ridge, c->top_k, c->fourier_k);
-    yaml_str(&b, &len, &cap, "  noise: %.17g\n  blowup: %.17g\n  flow: %s\n", c->noise, c->blowup,
-             c->flow ? "true" : "false");
+    yaml_str(&b, &len, &cap, "  noise: %.17g\n  noise_seed: %llu\n  blowup: %.17g\n  flow: %s\n", c->noise,
+             (unsigned long long)c->noise_seed, c->blowup, c->flow ? "true" : "false");
+    yaml_str(&b, &len, &cap, "  freeze_eps: %.17g\n  freeze_k: %d\n  freeze_delta: %d\n", c->freeze_eps, c->freeze_k,
+             c->freeze_delta);
+    if (c->eval_target[0]) yaml_str(&b, &len, &cap, "  eval_target: \"%s\"\n", c->eval_target);
+    if (c->target_modes_count) yaml_list(&b, &len, &cap, "  target_modes", c->target_modes, c->target_modes_count);
+    if (c->target_amps_count) yaml_dlist(&b, &len, &cap, "  target_amps", c->target_amps, c->target_amps_count);
+    if (c->target_phases_count)
+        yaml_dlist(&b, &len, &cap, "  target_phases", c->target_phases, c->target_phases_count);
+    if (c->target_cos_count) {
+        yaml_str(&b, &len, &cap, "  target_basis: [");
+        for (int i = 0; i < c->target_cos_count; i++)
+            yaml_str(&b, &len, &cap, "%s%s", i ? ", " : "", c->target_cos[i] ? "cos" : "sin");
+        yaml_str(&b, &len, &cap, "]\n");
+    }
+    if (c->target_partial) yaml_str(&b, &len, &cap, "  target_partial: %d\n", c->target_partial);
     if (strcmp(c->command, "sweep") == 0)
         yaml_str(&b, &len, &cap, "sweep:\n  lazy_drift: %.17g\n  lazy_lin_err: %.17g\n  unstable_loss_ratio: %.17g\n"
                  "  catapult_spike: %.17g\n  tau: %.17g\n", c->lazy_drift, c->lazy_lin_err, c->unstable_loss_ratio,

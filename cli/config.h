@@ -32,9 +32,13 @@ typedef struct {
     bool bias_out_set;       /* else follows bias */
     ntk_first_layer first_layer;
     /* data */
-    char data[CLI_PATH_MAX]; /* gaussian | circle | PATH.npy | PATH.npz */
+    char data[CLI_PATH_MAX]; /* gaussian | gaussian-raw | circle | circle-pos | circle-uniform | circle-subset |
+                                circle-pos-subset | sphere | fmnist | PATH.npy | PATH.npz | PATH.csv */
     long n;
     bool n_set;              /* explicit n (required to match a file's rows if given) */
+    uint64_t data_seed;      /* inputs, subsets, random and teacher targets: fixed, independent of seed */
+    char eval_points[16];    /* circle data: eval angles "uniform" (random) or "grid" (equispaced) */
+    char eval_data[CLI_PATH_MAX]; /* X_eval from a file (PATH.npy|.npz|.csv), or "" */
     /* run */
     uint64_t seed;
     int threads;
@@ -92,6 +96,17 @@ typedef struct {
     int top_k;
     int fourier_k;
     double noise;
+    bool noise_set;              /* noise given explicitly (the e2 target's default noise is 0.02) */
+    uint64_t noise_seed;         /* label noise: its own seed */
+    char eval_target[CLI_PATH_MAX]; /* Y_eval from a .npy file when the targets come from files, or "" */
+    /* explicit Fourier terms of the fourier target (docs/data.md): modes, amplitudes, phases, bases */
+    int *target_modes, target_modes_count;
+    double *target_amps, *target_phases;
+    int target_amps_count, target_phases_count;
+    int *target_cos, target_cos_count;  /* per term 0 = sin(k g + phi), 1 = cos(k g - phi); one entry: all */
+    int target_partial;          /* partial sums: the first m terms (0: all) */
+    double freeze_eps;           /* freeze time: |slope| < eps |first slope| ... */
+    int freeze_k, freeze_delta;  /* ... for k consecutive intervals, slopes over delta snapshots */
     double blowup;               /* divergence: loss > blowup * initial loss */
     int flow;                    /* predictions by gradient flow (time eta * step) instead of discrete GD */
     /* bookkeeping */

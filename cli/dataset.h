@@ -7,4 +7,8 @@
  * columns) and c->n from the rows used.  Prints one message and returns an
  * exit status on failure; 0 on success. */
 int cli_load_inputs(cli_config *c, double **X, size_t *N, char *desc, size_t desc_cap);
+/* A 2-D array (rows, cols) from PATH.npy, PATH.npz (member X) or PATH.csv, with its checks:
+ * cols_req > 0 must equal its columns, rows_req (> 0) rows must exist and be finite (0: all rows).
+ * `what` prefixes the one message (a key such as "data" or "data.eval_data"). */
+int cli_read_matrix(const char *path, const char *what, int cols_req, size_t rows_req, ntk_array *out);
 #endif

@@ -13,6 +13,7 @@ static void usage(FILE *fp)
             "  study      the main job: regime sweep on Fashion-MNIST + circle spectral bias + report\n"
             "  kernel     empirical NTK of a network on a dataset (full, per layer, multi-output)\n"
             "  limit      infinite-width NNGP and NTK of the same network on the same data\n"
+            "  eval       the outputs f(x) of a network (seed or --load-params params.npz) on any points\n"
             "  profile    kernel profile K(x_0, x(gamma)) on the circle over seeds and widths, with the limit\n"
             "  converge   distance of K_0 from K_inf over widths, depths and seeds; log-log slopes\n"
             "  train      gradient descent with the NTK tracked, drift metrics and predicted dynamics\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "kernel") == 0) return cmd_kernel(argc - 1, argv + 1);
     if (strcmp(cmd, "limit") == 0) return cmd_limit(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "profile") == 0) return cmd_profile(argc - 1, argv + 1);
     if (strcmp(cmd, "converge") == 0) return cmd_converge(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
@@ -48,7 +50,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "study") == 0) return cmd_study(argc - 1, argv + 1);
-    fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit profile converge train ensemble "
-            "sweep plot report; ntkdrift --help)\n", cmd);
+    fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit eval profile converge train "
+            "ensemble sweep plot report; ntkdrift --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

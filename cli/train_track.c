@@ -318,12 +318,21 @@ int track_write_trajectory(const train_track *t, const char *path)
 
 void track_summary(const train_track *t, cJSON *obj)
 {
-    double ft = ntk_freeze_time(t->S, t->steps, t->drift, 0.01, 3, 2);
+    const cli_config *c = t->cfg;
+    double ft = ntk_freeze_time(t->S, t->steps, t->drift, c->freeze_eps, c->freeze_k, c->freeze_delta);
     cJSON_AddNumberToObject(obj, "snapshots", (double)t->S);
     if (isfinite(ft))
         cJSON_AddNumberToObject(obj, "freeze_step", ft);
     else
         cJSON_AddNullToObject(obj, "freeze_step");
+    cJSON *fj = cJSON_AddObjectToObject(obj, "freeze");
+    cJSON_AddNumberToObject(fj, "eps", c->freeze_eps);
+    cJSON_AddNumberToObject(fj, "k", c->freeze_k);
+    cJSON_AddNumberToObject(fj, "delta", c->freeze_delta);
+    cJSON_AddStringToObject(fj, "definition",
+                            "s(t_j) = (drift_fro(t_j) - drift_fro(t_{j-delta})) / (step_j - step_{j-delta}); freeze_step "
+                            "= the first snapshot step t_j with |s| < eps |s(t_delta)| at j and the k-1 snapshots after "
+                            "it (the end of the first small interval); null if never");
     if (t->S) cJSON_AddNumberToObject(obj, "final_drift_fro", t->drift[t->S - 1]);
     cJSON *lj = cJSON_AddObjectToObject(obj, "predictions");
     double alm = NAN;

@@ -498,8 +498,10 @@ enum {
 typedef enum { NTK_ANGLES_SYM, NTK_ANGLES_POS } ntk_angle_range; /* [-pi, pi) or [0, 2 pi) */
 /* Evenly spaced grid: gamma_i = start + 2 pi i / N.  gamma: [N], X: [N x 2] (either may be NULL). */
 ntk_status ntk_data_circle_grid(size_t N, ntk_angle_range r, double *gamma, double *X);
-/* Uniform random angles in the range (stream ANGLES). gamma: [N], X: [N x 2] (either may be NULL). */
-ntk_status ntk_data_circle_uniform(uint64_t seed, size_t N, ntk_angle_range r, double *gamma, double *X);
+/* Uniform random angles in the range (stream ANGLES, sub-stream `sub`: the CLI draws training
+ * points from sub 0 and evaluation points from sub 1).  gamma: [N], X: [N x 2] (either may be NULL). */
+ntk_status ntk_data_circle_uniform(uint64_t seed, uint64_t sub, size_t N, ntk_angle_range r, double *gamma,
+                                   double *X);
 /* n_pick distinct indices of [0, n_total), drawn without replacement (stream SUBSET), returned
  * in increasing order.  idx: [n_pick]. */
 ntk_status ntk_data_subset(uint64_t seed, uint64_t sub, size_t n_total, size_t n_pick, size_t *idx);
@@ -547,6 +549,8 @@ typedef struct {
     double *Y_train;       /* [n_train x k] */
     double *X_eval;        /* [n_eval x n0] */
     double *Y_eval;        /* [n_eval x k] */
+    double *gamma_train;   /* [n_train] angles of circle inputs, x = (cos, sin), or NULL */
+    double *gamma_eval;    /* [n_eval] likewise */
     int *label_train;      /* [n_train] class labels, or NULL */
     int *label_eval;       /* [n_eval] */
 } ntk_dataset;

@@ -74,7 +74,7 @@ ntk_status ntk_data_circle_grid(size_t N, ntk_angle_range r, double *gamma, doub
     return NTK_OK;
 }
 
-ntk_status ntk_data_circle_uniform(uint64_t seed, size_t N, ntk_angle_range r, double *gamma,
+ntk_status ntk_data_circle_uniform(uint64_t seed, uint64_t sub, size_t N, ntk_angle_range r, double *gamma,
                                    double *X)
 {
     ntk_status st = check_circle("circle uniform", N, r);
@@ -82,7 +82,7 @@ ntk_status ntk_data_circle_uniform(uint64_t seed, size_t N, ntk_angle_range r, d
     double a = range_start(r), b = a + 2.0 * M_PI, u[256];
     for (size_t i0 = 0; i0 < N; i0 += 256) {
         size_t n = N - i0 < 256 ? N - i0 : 256;
-        ntk_rng_uniform(seed, NTK_STREAM_ANGLES, 0, i0, n, u);
+        ntk_rng_uniform(seed, NTK_STREAM_ANGLES, sub, i0, n, u);
         for (size_t i = 0; i < n; i++) {
             double g = a + 2.0 * M_PI * u[i];
             if (g >= b) g = nextafter(b, a);   /* u near 1 may round up to the end */
@@ -280,6 +280,8 @@ void ntk_dataset_free(ntk_dataset *d)
     free(d->Y_train);
     free(d->X_eval);
     free(d->Y_eval);
+    free(d->gamma_train);
+    free(d->gamma_eval);
     free(d->label_train);
     free(d->label_eval);
     memset(d, 0, sizeof *d);

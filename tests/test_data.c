@@ -88,7 +88,7 @@ static void test_circle_uniform(void **state)
     assert_true(g && X);
     const double start[2] = {-PI, 0};
     for (int r = 0; r < 2; r++) {
-        TU_OK(ntk_data_circle_uniform(5, N, (ntk_angle_range)r, g, X));
+        TU_OK(ntk_data_circle_uniform(5, 0, N, (ntk_angle_range)r, g, X));
         double mean = 0;
         for (int i = 0; i < N; i++) {
             assert_true(g[i] >= start[r] && g[i] < start[r] + 2 * PI);
@@ -99,7 +99,7 @@ static void test_circle_uniform(void **state)
         TU_ASSERT_LE(fabs(mean - (start[r] + PI)), 5 * 2 * PI / sqrt(12.0 * N), "mean angle");
         /* value i depends only on (seed, i): a shorter request is a prefix, and each angle is
          * the i-th uniform of stream ANGLES however the draws are split */
-        TU_OK(ntk_data_circle_uniform(5, 37, (ntk_angle_range)r, h, NULL));
+        TU_OK(ntk_data_circle_uniform(5, 0, 37, (ntk_angle_range)r, h, NULL));
         assert_memory_equal(h, g, sizeof h);
         for (size_t i = 1; i < N; i += 997) {
             double u;
@@ -107,7 +107,7 @@ static void test_circle_uniform(void **state)
             assert_true(g[i] == start[r] + 2 * PI * u);
         }
     }
-    TU_OK(ntk_data_circle_uniform(6, 37, NTK_ANGLES_POS, h, NULL));
+    TU_OK(ntk_data_circle_uniform(6, 0, 37, NTK_ANGLES_POS, h, NULL));
     assert_memory_not_equal(h, g, sizeof h);
     free(g);
     free(X);
@@ -184,7 +184,7 @@ static void test_fourier_product(void **state)
     (void)state;
     enum { N = 64, K = 4 };
     double g[N], y[N], a[K] = {1.0, -0.5, 0.25, 2.0}, ph[K] = {0.1, 0.2, -1.0, 3.0};
-    TU_OK(ntk_data_circle_uniform(3, N, NTK_ANGLES_SYM, g, NULL));
+    TU_OK(ntk_data_circle_uniform(3, 0, N, NTK_ANGLES_SYM, g, NULL));
     const int kmaxes[] = {0, 1, 2, 4, 9};
     for (int t = 0; t < 5; t++)
         for (int withph = 0; withph < 2; withph++) {
