@@ -242,7 +242,7 @@ static int take_snapshot(train_ctx *x, long step)
     int rc = compute_kernels(x);
     if (rc) return rc;
     double loss = full_loss(x, x->f, x->d.Y_train, x->N, x->c_loss);
-    double loss_eval = x->M ? full_loss(x, x->fev, x->d.Y_eval, x->M, 1.0 / (double)x->M) : NAN;
+    double loss_eval = x->M ? full_loss(x, x->fev, x->d.Y_eval, x->M, ntk_loss_factor(x->c.loss, x->M)) : NAN;
     param_movement(x);
     snap_view sv = {step, loss, loss_eval, x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
                     step == 0 ? x->Kdot : NULL, x->movebuf, x->Kl};

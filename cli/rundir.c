@@ -206,14 +206,20 @@ cJSON *cli_conventions_json(void)
                             "W, b ~ N(0,1) (b = 0 if bias zero); c_w = sqrt(sw2/n_{l-1}) (sqrt(sw2) for a "
                             "first layer without fan_in); c_b = sb; sw2_out on the readout");
     cJSON_AddStringToObject(o, "param_standard",
-                            "z = W h + b; W ~ N(0, sw2/n_{l-1}); b ~ N(0, sb^2) (bias normal) or 0 (bias zero)");
+                            "z = W h + b; W ~ N(0, sw2/fan), fan = n_{l-1} (fan = 1 for a first layer with "
+                            "first_layer none); sw2_out on the readout; b ~ N(0, sb^2) (bias normal) or 0 (bias zero)");
     cJSON_AddStringToObject(o, "kernel",
                             "K_ab(x,x') = sum over trainable parameters theta of df_a(x)/dtheta * "
                             "df_b(x')/dtheta; no division by width, P or k");
     cJSON_AddStringToObject(o, "kernel_layout",
                             "k = 1: K (N, N); k > 1: K (N, N, k, k) as neural-tangents; K_trace = sum_a K_aa "
                             "(neural-tangents' trace_axes convention takes the mean: K_trace / k)");
-    cJSON_AddStringToObject(o, "loss", "L = c * 1/2 sum_i ||f(x_i) - y_i||^2, c = 1 (sum) or 1/N (mean)");
+    cJSON_AddStringToObject(o, "loss",
+                            "L = c * 1/2 sum_i ||f(x_i) - y_i||^2 over N examples: half_sum c = 1, half_mean c = 1/N, "
+                            "mse (mean without the 1/2) c = 2/N");
+    cJSON_AddStringToObject(o, "seeds",
+                            "run.seed: parameters (and minibatches); data.seed: inputs, evaluation points, random and "
+                            "teacher targets; train.noise_seed: label noise; none defaults to another");
     cJSON_AddStringToObject(o, "learning_rate",
                             "absolute eta on L as defined, or a fraction of 2 / lambda_max(c K_0)");
     cJSON_AddStringToObject(o, "beta", "beta = sum_{l=1}^{L} 1/n_l over hidden layers (= L/n for equal widths)");
