@@ -340,6 +340,10 @@ ntk_status ntk_krr(size_t n, const double *K, int k, const double *Y, double rid
  * t, drift: [S] (t increasing).  Defaults in the docs: eps 0.01, kcons 3, delta 2. */
 double ntk_freeze_time(size_t S, const double *t, const double *drift, double eps, int kcons, int delta);
 
+/* Percentiles of v: [n] at the levels q: [nq] in [0, 1], numpy's default ('linear') rule on the
+ * sorted values; NaN values are left out (numpy.nanpercentile); NaN when none is left.  out: [nq]. */
+ntk_status ntk_percentiles(size_t n, const double *v, int nq, const double *q, double *out);
+
 /* Tracker: drift metrics of a stream of kernels K_t against K_0 and against the previous
  * snapshot, keeping only what the metrics need (K_0, its top eigenvectors, the previous K_t). */
 typedef struct ntk_tracker ntk_tracker;

@@ -484,6 +484,25 @@ static void test_freeze_time(void **state)
     assert_true(isnan(ntk_freeze_time(S, t, d, 0.01, 3, 2)));
 }
 
+/* Percentiles against numpy.percentile (linear rule) of the same values, computed with numpy:
+ * [1, 1, 3.5, 6.9, 9] at 0, 10, 50, 90, 100% of {3, 1, 4, 1, 5, 9, 2, 6}; the interpolation
+ * is one multiply-add of small integers, so 1e-15 is rounding only. */
+static void test_percentiles(void **state)
+{
+    (void)state;
+    const double v[9] = {3, 1, 4, 1, NAN, 5, 9, 2, 6}, q[5] = {0, 0.1, 0.5, 0.9, 1};
+    const double ref[5] = {1, 1, 3.5, 6.9, 9};
+    double out[5];
+    TU_OK(ntk_percentiles(9, v, 5, q, out)); /* the NaN is left out */
+    for (int j = 0; j < 5; j++) TU_ASSERT_LE(fabs(out[j] - ref[j]), 1e-15, "percentile");
+    TU_OK(ntk_percentiles(1, v, 2, q + 1, out));
+    assert_true(out[0] == 3 && out[1] == 3);
+    TU_OK(ntk_percentiles(1, v + 4, 1, q, out));
+    assert_true(isnan(out[0]));
+    double bad = 1.5;
+    assert_int_equal(ntk_percentiles(9, v, 1, &bad, out), NTK_EINVAL);
+}
+
 /* ---------------------------------------------------------------- tracker
  * K_0 = Q diag(d) Q^T with gaps >= 0.5 between the leading eigenvalues and
  * lambda_max = 10, so eigenvectors are determined to ~eps ||K|| / gap ~ 1e-14;
@@ -664,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_krr_interpolates),
         cmocka_unit_test(test_krr_failures),
         cmocka_unit_test(test_freeze_time),
+        cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_tracker_constant_and_scaled),
         cmocka_unit_test(test_tracker_rotation),
         cmocka_unit_test(test_tracker_matches_functions),
