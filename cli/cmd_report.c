@@ -54,7 +54,8 @@ static const struct {
     {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
     {"profile", "Kernel profile on the circle: K(x<sub>0</sub>, x(&gamma;)) against the angle &gamma;, the mean "
                 "over seeds with its 10&ndash;90% band for each (depth, width), and the infinite-width limit "
-                "(dashed)."},
+                "(dashed); with k &gt; 1 outputs K is their mean (1/k) &Sigma;<sub>a</sub> K<sub>aa</sub> against "
+                "the per-output limit."},
     {"converge", "Distance ||K<sub>0</sub> &minus; K<sub>&infin;</sub>||<sub>F</sub>/||K<sub>&infin;</sub>||"
                  "<sub>F</sub> of one network's kernel (&plusmn;2 SE over seeds) and of the seed-averaged kernel "
                  "against width, per depth, with an n<sup>&minus;1/2</sup> reference."},

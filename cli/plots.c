@@ -478,7 +478,7 @@ static int plot_profile(const char *run, const char *figdir)
     char body[2048];
     snprintf(body, sizeof body,
              "cells = '%s'\n"
-             "set title 'Kernel profile on the circle: K(x_0, x(γ)), mean and 10-90%% band over seeds'\n"
+             "set title 'Kernel profile on the circle: K(x_0, x(γ)) (output mean for k > 1), mean and 10-90%% band over seeds'\n"
              "set xlabel 'γ (angle to x_0)'\nset ylabel 'K'\nset key outside right\n"
              "plot for [i=1:words(cells)] dat index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.15 "
              "lc i notitle, \\\n"

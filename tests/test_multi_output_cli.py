@@ -146,7 +146,8 @@ def test_sweep():
     }
     for col, (v, tol) in want.items():
         got = float(c[col])
-        check(abs(got - v) <= tol * v, f"sweep k = 2: {col} = {got:.10g}, numpy RMSE per entry {v:.10g}")
+        check(abs(got - v) <= tol * v, f"sweep k = 2: {col} = {got:.10g}, numpy RMSE per entry {v:.10g} "
+                                       f"(rel {abs(got - v) / v:.1e})")
     # the network's error from the final eval loss: loss_eval = 1/2 (1/M) sum_{i,a} (f - y)^2
     v = np.sqrt(2 * float(c["loss_eval_T"]) / k)
     check(abs(float(c["test_err_net"]) - v) <= 1e-9 * v, "sweep k = 2: test_err_net = sqrt(2 loss_eval_T / k)")
