@@ -196,7 +196,8 @@ static int plot_drift_time(const char *run, const char *figdir, const cli_table 
 static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
 {
     bool absolute;
-    int cb = cli_table_col(t, "beta"), cf = sweep_lr_col(t, &absolute), cc = cli_table_col(t, "catapult"), cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
+    int cb = cli_table_col(t, "beta"), cf = sweep_lr_col(t, &absolute), cc = cli_table_col(t, "catapult"),
+        cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
         cn = cli_table_col(t, "test_err_net"), c0 = cli_table_col(t, "test_err_k0"),
         cT = cli_table_col(t, "test_err_kT"), ci = cli_table_col(t, "test_err_kinf");
     fig_text map = {0}, dr = {0}, kr = {0};
@@ -259,7 +260,8 @@ static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
              "set xlabel 'β = depth / width'\nset ylabel '%s'\n"
              "set logscale y\nset key outside right\nset offsets 0.02, 0.02, 0, 0\n"
              "plot dat using 1:($4 == 0 ? $2 : 1/0) with points pt 7 ps 1.6 lc rgb '#1b9e77' title 'lazy', \\\n"
-             "     dat using 1:($4 == 1 ? $2 : 1/0) with points pt 5 ps 1.6 lc rgb '#d95f02' title 'weak feature learning', \\\n"
+             "     dat using 1:($4 == 1 ? $2 : 1/0) with points pt 5 ps 1.6 lc rgb '#d95f02' "
+             "title 'weak feature learning', \\\n"
              "     dat using 1:($4 == 2 ? $2 : 1/0) with points pt 9 ps 1.6 lc rgb '#7570b3' title 'unstable', \\\n"
              "     dat using 1:($3 > 0 && $4 != 2 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' title 'catapult'\n",
              absolute ? "learning rate η (absolute, --lr)" : "learning rate / (2 / λ_{max}(c K_0))");
@@ -279,7 +281,8 @@ static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
     if (!rc && nw > 0)
         rc = fig_draw(figdir, "kregression", &kr,
                       "set title 'Test error: trained network against kernel regression'\n"
-                      "set xlabel 'width'\nset ylabel 'test RMSE per entry (mean over non-unstable cells)'\nset logscale x\n"
+                      "set xlabel 'width'\nset ylabel 'test RMSE per entry (mean over non-unstable cells)'\n"
+                      "set logscale x\n"
                       "plot dat using 1:2 with linespoints pt 7 title 'network', "
                       "dat using 1:3 with linespoints pt 5 title 'kernel regression, K_0', "
                       "dat using 1:4 with linespoints pt 9 title 'K_T (after kernel)', "
@@ -478,7 +481,8 @@ static int plot_profile(const char *run, const char *figdir)
     char body[2048];
     snprintf(body, sizeof body,
              "cells = '%s'\n"
-             "set title 'Kernel profile on the circle: K(x_0, x(γ)) (output mean for k > 1), mean and 10-90%% band over seeds'\n"
+             "set title 'Kernel profile on the circle: K(x_0, x(γ)) (output mean for k > 1), mean and 10-90%% "
+             "band over seeds'\n"
              "set xlabel 'γ (angle to x_0)'\nset ylabel 'K'\nset key outside right\n"
              "plot for [i=1:words(cells)] dat index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.15 "
              "lc i notitle, \\\n"

@@ -153,8 +153,10 @@ def test_absolute_lr():
     names = [f"{n}.{e}" for n in ("regime_map", "drift_beta", "drift_time", "kregression") for e in ("gp", "dat")]
     if shutil.which("gnuplot"):
         names += [f"{n}.png" for n in ("regime_map", "drift_beta", "drift_time", "kregression")]
-    missing = [n for n in names if not (os.path.exists(os.path.join(figs, n)) and os.path.getsize(os.path.join(figs, n)))]
-    check(r.returncode == 0 and not missing and "figures not drawn" not in r.stderr and "gnuplot failed" not in r.stderr,
+    missing = [n for n in names
+               if not (os.path.exists(os.path.join(figs, n)) and os.path.getsize(os.path.join(figs, n)))]
+    drawn = "figures not drawn" not in r.stderr and "gnuplot failed" not in r.stderr
+    check(r.returncode == 0 and not missing and drawn,
           f"absolute --lr: every figure drawn ({', '.join(missing) or 'none missing'})")
     dat = os.path.join(figs, "regime_map.dat")
     pts = np.loadtxt(dat, ndmin=2) if os.path.exists(dat) else np.zeros((0, 4))
