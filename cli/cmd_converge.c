@@ -78,8 +78,8 @@ static int run_cell(const ntk_spec *s, const study_grid *g, conv_bufs *b, double
         ntk_net_free(net);
         return CLI_EXIT_FAIL;
     }
-    /* the limit is diagonal in outputs: the trace over k outputs tends to k K_inf */
-    for (size_t i = 0; i < NN; i++) b->Kinf[i] *= k;
+    /* the limit is diagonal in outputs (K_ab -> [a = b] K_inf): the mean over the k outputs tends
+     * to K_inf (docs/conventions.md, multi-output) */
     memset(b->Kmean, 0, NN * sizeof *b->Kmean);
     double *dsum = b->diag, *dsq = b->diag + N;
     memset(b->diag, 0, 2 * N * sizeof *b->diag);
@@ -87,7 +87,7 @@ static int run_cell(const ntk_spec *s, const study_grid *g, conv_bufs *b, double
     for (int si = 0; si < S && !rc; si++) {
         ntk_net_init(net, (uint64_t)g->seeds[si]);
         if (ntk_feats_compute(net, f, b->X) != NTK_OK || ntk_kernel_full(net, f, k > 1 ? b->Kraw : b->K, NULL) != NTK_OK ||
-            (k > 1 && ntk_kernel_output_trace(N, N, k, NTK_F64, b->Kraw, b->K) != NTK_OK)) {
+            (k > 1 && ntk_kernel_output_mean(N, N, k, NTK_F64, b->Kraw, b->K) != NTK_OK)) {
             cli_errorf("converge: %s", ntk_last_error());
             rc = CLI_EXIT_FAIL;
             break;
@@ -258,8 +258,8 @@ int cmd_converge(int argc, char **argv)
         }
         cli_run_wrote(&run, "converge.npz");
         cli_run_artifact(&run, "converge.npz", "err_single", "float64", 3, shE,
-                         "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); K summed over outputs, "
-                         "K_inf times k");
+                         "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean "
+                         "over outputs (1/k) sum_a K_aa and K_inf the per-output limit");
         cli_run_artifact(&run, "converge.npz", "err_mean", "float64", 2, shM,
                          "relative error of the seed-mean kernel per (depth, width)");
         cli_run_artifact(&run, "converge.npz", "depths", "int32", 1, shD, "depths (hidden layers)");
@@ -269,7 +269,8 @@ int cmd_converge(int argc, char **argv)
         size_t shC[1] = {D * W}, shF[1] = {D};
         cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,
                          "one row per (depth, width): single-network error mean and standard error, seed-mean "
-                         "error, E[K(x,x)] and Var K(x,x) averaged over points, limit diagonal");
+                         "error, E[K(x,x)] and Var K(x,x) averaged over points, limit diagonal (for k > 1 of the "
+                         "output mean (1/k) sum_a K_aa and the per-output limit)");
         cli_run_artifact(&run, "fits.csv", NULL, NULL, 1, shF,
                          "per depth: OLS slope of log(single-network error) on log(width) over all seeds, and "
                          "its standard error");

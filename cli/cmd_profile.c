@@ -29,13 +29,14 @@ static double percentile(const double *v, int n, double q)
     return v[i] + (pos - i) * (v[i + 1] - v[i]);
 }
 
-/* Anchor row of the empirical kernel (output trace): row: [N]. */
+/* Anchor row of the empirical kernel, mean over the k outputs (the scalar kernel compared with
+ * the per-output limit, docs/conventions.md): tmp: [k x N*k], row: [N]. */
 static int anchor_row(ntk_net *net, ntk_feats *fx, ntk_feats *f0, const double *x0, const double *X, int k,
                       double *tmp, double *row, size_t N)
 {
     if (ntk_feats_compute(net, fx, X) != NTK_OK || ntk_feats_compute(net, f0, x0) != NTK_OK ||
         ntk_kernel_cross(net, f0, fx, tmp, NULL) != NTK_OK ||
-        ntk_kernel_output_trace(1, N, k, NTK_F64, tmp, row) != NTK_OK) {
+        ntk_kernel_output_mean(1, N, k, NTK_F64, tmp, row) != NTK_OK) {
         cli_errorf("profile: %s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }
@@ -175,19 +176,21 @@ int cmd_profile(int argc, char **argv)
         cli_run_wrote(&run, "profile.npz");
         cli_run_artifact(&run, "profile.npz", "gamma", "float64", 1, shN, "angle of each point, x = (cos, sin)");
         cli_run_artifact(&run, "profile.npz", "K", "float64", 4, shS,
-                         "K(x_0, x(gamma)) per (depth, width, seed), x_0 = (1, 0), summed over outputs");
+                         "K(x_0, x(gamma)) per (depth, width, seed), x_0 = (1, 0); for k > 1 the mean over "
+                         "outputs (1/k) sum_a K_aa");
         for (int q = 0; q < 5; q++)
             cli_run_artifact(&run, "profile.npz", names[q], "float64", 3, shM,
                              q == 0 ? "seed mean per angle" : q == 1 ? "seed standard deviation (ddof 1)"
                                                                      : "seed percentile per angle (linear)");
-        cli_run_artifact(&run, "profile.npz", "limit", "float64", 3, shM, "infinite-width NTK profile");
+        cli_run_artifact(&run, "profile.npz", "limit", "float64", 3, shM,
+                         "infinite-width NTK profile K_inf, per output (the limit is diagonal in outputs)");
         cli_run_artifact(&run, "profile.npz", "depths", "int32", 1, shD, "depths (hidden layers)");
         cli_run_artifact(&run, "profile.npz", "widths", "int32", 1, shW, "widths");
         cli_run_artifact(&run, "profile.npz", "seeds", "int32", 1, shSe, "seeds");
         size_t shC[1] = {cells};
         cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,
-                         "one row per (depth, width): relative error of the seed-mean profile against the "
-                         "limit, relative seed std, max |mean - limit|");
+                         "one row per (depth, width): relative error of the seed-mean profile (mean over outputs "
+                         "for k > 1) against the per-output limit, relative seed std, max |mean - limit|");
     }
     {
         cJSON *extra = cJSON_CreateObject();

@@ -22,17 +22,18 @@ static const struct {
     const char *name, *text;
 } CAPTIONS[] = {
     {"regime_map", "Every cell of the sweep at its &beta; = depth/width (horizontal) and learning rate as a fraction "
-                   "of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>) (vertical, log scale), coloured by the regime it "
+                   "of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>), or the absolute &eta; when the sweep gave one "
+                   "(vertical, log scale), coloured by the regime it "
                    "ended in: lazy (kernel frozen: small relative drift and linearization error), weak feature "
                    "learning (the kernel moved measurably), unstable (diverged or the loss did not fall). Rings "
                    "mark catapults: a loss spike, a smaller top eigenvalue, then convergence."},
     {"drift_beta", "Final relative kernel drift ||K<sub>T</sub> &minus; K<sub>0</sub>||<sub>F</sub>/||K<sub>0</sub>||"
-                   "<sub>F</sub> against &beta; on log&ndash;log axes, one colour per learning-rate fraction, "
+                   "<sub>F</sub> against &beta; on log&ndash;log axes, one colour per learning rate, "
                    "unstable cells left out. Dashed: &prop; &beta; (the 1/n rate at fixed depth for smooth "
                    "activations); dotted: &prop; &beta;<sup>1/2</sup> (the ReLU kink-crossing rate)."},
     {"drift_time", "Relative kernel drift against time t = &eta;&middot;step (log&ndash;log), one curve per "
-                   "(depth, width) at the smallest learning-rate fraction of the sweep and its first seed."},
-    {"kregression", "Eval-set RMSE against width: the trained network, and kernel ridge regression with the "
+                   "(depth, width) at the smallest learning rate of the sweep and its first seed."},
+    {"kregression", "Eval-set RMSE per entry against width: the trained network, and kernel ridge regression with the "
                     "initial kernel K<sub>0</sub>, the final (after) kernel K<sub>T</sub> and the infinite-width "
                     "NTK K<sub>&infin;</sub> of the same architecture, averaged over the non-unstable cells."},
     {"hn_logR", "Hanin&ndash;Nica: log R, R = E[K<sup>2</sup>]/E[K]<sup>2</sup> over initializations, of K(x,x) "
@@ -53,7 +54,8 @@ static const struct {
     {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
     {"profile", "Kernel profile on the circle: K(x<sub>0</sub>, x(&gamma;)) against the angle &gamma;, the mean "
                 "over seeds with its 10&ndash;90% band for each (depth, width), and the infinite-width limit "
-                "(dashed)."},
+                "(dashed); with k &gt; 1 outputs K is their mean (1/k) &Sigma;<sub>a</sub> K<sub>aa</sub> against "
+                "the per-output limit."},
     {"converge", "Distance ||K<sub>0</sub> &minus; K<sub>&infin;</sub>||<sub>F</sub>/||K<sub>&infin;</sub>||"
                  "<sub>F</sub> of one network's kernel (&plusmn;2 SE over seeds) and of the seed-averaged kernel "
                  "against width, per depth, with an n<sup>&minus;1/2</sup> reference."},

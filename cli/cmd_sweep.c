@@ -38,7 +38,7 @@ typedef struct {
 typedef struct {
     double eta, steps, loss0, loss_max, loss_T, loss_eval_T, drift_fro, drift_op, lin_err, pert_err, pw_err;
     double lmax0, lmaxT, err_k0, err_kT, err_kinf, t_end;
-    int diverged;
+    int diverged, k; /* k: outputs of the cell's network (its manifest's spec) */
     cli_table metrics;
 } cell_result;
 
@@ -245,7 +245,13 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     r->steps = num(tj, "steps");
     r->loss0 = num(tj, "initial_loss");
     r->loss_max = num(tj, "max_loss");
+    double k = num(cJSON_GetObjectItemCaseSensitive(m, "spec"), "outputs");
     cJSON_Delete(m);
+    if (!(k >= 1)) {
+        cli_errorf("sweep: %s has no spec.outputs", path);
+        return CLI_EXIT_FAIL;
+    }
+    r->k = (int)k;
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     int rc = cli_table_read(path, &r->metrics);
     if (rc) return rc;
@@ -295,6 +301,13 @@ static const char *regime(const cli_config *c, const cell_result *r, int *catapu
     return "weak_feature_learning";
 }
 
+/* The network's eval RMSE per entry, sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k)), as the kernel
+ * regressions' (docs/sweep.md): the eval loss is 1/2 (1/M) sum_{i,a} (f_ia - y_ia)^2. */
+static double test_err_net(const cell_result *r)
+{
+    return sqrt(2 * r->loss_eval_T / r->k);
+}
+
 static int write_cells_csv(sweep_ctx *s)
 {
     cell_result *res = calloc((size_t)s->ncells, sizeof *res);
@@ -320,7 +333,7 @@ static int write_cells_csv(sweep_ctx *s)
                    k->depth, k->width, beta, r->eta, k->lr_frac, k->seed, r->steps,
                    r->diverged ? "diverged" : "completed", lab, cat, r->drift_fro, r->drift_op, tau,
                    drift_at(&r->metrics, tau), r->lin_err, r->pert_err, r->pw_err, r->loss0, r->loss_T, r->loss_max,
-                   r->loss_eval_T, r->lmax0, r->lmaxT, sqrt(2 * r->loss_eval_T), r->err_k0, r->err_kT, r->err_kinf,
+                   r->loss_eval_T, r->lmax0, r->lmaxT, test_err_net(r), r->err_k0, r->err_kT, r->err_kinf,
                    lab[0] == 'l' ? 0 : lab[0] == 'w' ? 1 : 2, i);
     }
     for (int i = 0; i < s->ncells; i++) cli_table_free(&res[i].metrics);
@@ -351,8 +364,10 @@ static int finish(sweep_ctx *s, int argc, char **argv)
     cJSON_AddNumberToObject(sj, "lazy_lin_err", s->c.lazy_lin_err);
     cJSON_AddNumberToObject(sj, "unstable_loss_ratio", s->c.unstable_loss_ratio);
     cJSON_AddNumberToObject(sj, "catapult_spike", s->c.catapult_spike);
-    cJSON_AddStringToObject(sj, "test_errors", "root mean squared error on the eval set, network and kernel "
-                                               "regression (ridge relative to the kernel's mean diagonal)");
+    cJSON_AddStringToObject(sj, "test_errors", "root mean squared error per entry on the eval set, "
+                                               "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k)) over M points and k "
+                                               "outputs, network and kernel regression (ridge relative to the "
+                                               "kernel's mean diagonal)");
     cJSON_AddStringToObject(sj, "regimes", "unstable: diverged or loss_T >= unstable_loss_ratio * loss0; lazy: "
                                            "drift_fro <= lazy_drift and lin_err <= lazy_lin_err; else "
                                            "weak_feature_learning; catapult: loss_max > (1 + catapult_spike) loss0, "

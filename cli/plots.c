@@ -135,11 +135,23 @@ static int plot_ensemble(const char *run, const char *figdir)
 }
 
 /* Sweep: the regime map, drift against beta, kernel regression against the network. */
-/* Drift against time, one curve per (depth, width) at the smallest learning-rate fraction and the
- * first seed, from the cells' own metrics.csv. */
+/* The learning-rate column the sweep varied: lr_frac when fractions of 2/lambda_max(c K_0) were
+ * given, else (every lr_frac 0: an absolute --lr) lr, the absolute eta.  *absolute says which. */
+static int sweep_lr_col(const cli_table *t, bool *absolute)
+{
+    int cf = cli_table_col(t, "lr_frac");
+    *absolute = true;
+    for (size_t r = 0; r < t->nrows && *absolute; r++)
+        if (cli_table_at(t, r, cf) > 0) *absolute = false;
+    return *absolute ? cli_table_col(t, "lr") : cf;
+}
+
+/* Drift against time, one curve per (depth, width) at the smallest learning rate (fraction or
+ * absolute, as the sweep gave it) and the first seed, from the cells' own metrics.csv. */
 static int plot_drift_time(const char *run, const char *figdir, const cli_table *t)
 {
-    int cf = cli_table_col(t, "lr_frac"), cs = cli_table_col(t, "seed"), cd = cli_table_col(t, "depth"),
+    bool absolute;
+    int cf = sweep_lr_col(t, &absolute), cs = cli_table_col(t, "seed"), cd = cli_table_col(t, "depth"),
         cw = cli_table_col(t, "width");
     double f0 = INFINITY, s0 = NAN;
     for (size_t r = 0; r < t->nrows; r++) f0 = fmin(f0, cli_table_at(t, r, cf));
@@ -155,8 +167,8 @@ static int plot_drift_time(const char *run, const char *figdir, const cli_table 
         if (cli_table_read(path, &m)) continue;
         int mt = cli_table_col(&m, "t"), md = cli_table_col(&m, "drift_fro");
         fig_printf(&titles, "%sL=%g,n=%g", nb++ ? " " : "", cli_table_at(t, r, cd), cli_table_at(t, r, cw));
-        fig_printf(&d, "# depth %g width %g lr_frac %g seed %g\n# t drift_fro\n", cli_table_at(t, r, cd),
-                   cli_table_at(t, r, cw), f0, s0);
+        fig_printf(&d, "# depth %g width %g %s %g seed %g\n# t drift_fro\n", cli_table_at(t, r, cd),
+                   cli_table_at(t, r, cw), absolute ? "lr" : "lr_frac", f0, s0);
         for (size_t k = 0; k < m.nrows; k++)
             fig_printf(&d, "%.10g %.10g\n", cli_table_at(&m, k, mt), cli_table_at(&m, k, md));
         fig_printf(&d, "\n\n");
@@ -164,15 +176,16 @@ static int plot_drift_time(const char *run, const char *figdir, const cli_table 
     }
     int rc = 0;
     if (nb > 0) {
-        char body[2048];
+        char body[2048], what[96];
+        snprintf(what, sizeof what, absolute ? "η = %g" : "%g x 2/λ_{max}(c K_0)", f0);
         snprintf(body, sizeof body,
                  "cells = '%s'\n"
-                 "set title 'Kernel drift against time, learning rate %g x 2/λ_{max}(c K_0)'\n"
+                 "set title 'Kernel drift against time, learning rate %s'\n"
                  "set xlabel 't = η step'\nset ylabel '||K_t - K_0||_F / ||K_0||_F'\nset logscale xy\n"
                  "set key outside right\n"
                  "plot for [i=1:words(cells)] dat index (i-1) using ($1 > 0 ? $1 : 1/0):($2 > 0 ? $2 : 1/0) "
                  "with linespoints pt 7 ps 0.5 lc i title word(cells,i)\n",
-                 titles.s ? titles.s : "", f0);
+                 titles.s ? titles.s : "", what);
         rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "drift_time", &d, body);
     }
     fig_text_free(&d);
@@ -182,21 +195,21 @@ static int plot_drift_time(const char *run, const char *figdir, const cli_table 
 
 static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
 {
-    int cb = cli_table_col(t, "beta"), cf = cli_table_col(t, "lr_frac"), cc = cli_table_col(t, "catapult"), cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
+    bool absolute;
+    int cb = cli_table_col(t, "beta"), cf = sweep_lr_col(t, &absolute), cc = cli_table_col(t, "catapult"),
+        cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
         cn = cli_table_col(t, "test_err_net"), c0 = cli_table_col(t, "test_err_k0"),
         cT = cli_table_col(t, "test_err_kT"), ci = cli_table_col(t, "test_err_kinf");
     fig_text map = {0}, dr = {0}, kr = {0};
     /* the table reader keeps numbers only: the label comes from regime_code (0 lazy, 1 weak, 2 unstable) */
     int code = cli_table_col(t, "regime_code");
-    static const char *names[3] = {"lazy", "weak feature learning", "unstable"};
-    for (int g = 0; g < 3; g++) {
-        fig_printf(&map, "# %s\n# beta lr_frac catapult\n", names[g]);
-        for (size_t r = 0; r < t->nrows; r++)
-            if ((int)cli_table_at(t, r, code) == g)
-                fig_printf(&map, "%.8g %.8g %d\n", cli_table_at(t, r, cb), cli_table_at(t, r, cf),
-                           (int)cli_table_at(t, r, cc));
-        fig_printf(&map, "\n\n");
-    }
+    /* one block with the regime in column 4: an empty regime leaves no empty block behind (gnuplot
+     * skips leading empty blocks, which shifted every later `index` onto the wrong regime) */
+    fig_printf(&map, "# beta %s catapult regime_code (0 lazy, 1 weak feature learning, 2 unstable)\n",
+               absolute ? "lr" : "lr_frac");
+    for (size_t r = 0; r < t->nrows; r++)
+        fig_printf(&map, "%.8g %.8g %d %d\n", cli_table_at(t, r, cb), cli_table_at(t, r, cf),
+                   (int)cli_table_at(t, r, cc), (int)cli_table_at(t, r, code));
     double fr[64], ws[64];
     size_t nf = distinct(t, cf, fr, 64), nw = distinct(t, cw, ws, 64);
     fig_text ftitles = {0};
@@ -219,7 +232,8 @@ static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
             if (pass == 0 && npts == 0) break;
             if (pass == 0) {
                 fig_printf(&ftitles, "%s%g", nblocks++ ? " " : "", fr[i]);
-                fig_printf(&dr, "# lr_frac %g\n# beta drift_fro (completed, beta > 0)\n", fr[i]);
+                fig_printf(&dr, "# %s %g\n# beta drift_fro (completed, beta > 0)\n", absolute ? "lr" : "lr_frac",
+                           fr[i]);
             } else {
                 fig_printf(&dr, "\n\n");
             }
@@ -240,32 +254,35 @@ static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
         for (int k = 0; k < 4; k++) fig_printf(&kr, " %.8g", cnt[k] ? s[k] / cnt[k] : NAN);
         fig_printf(&kr, "\n");
     }
-    int rc = fig_draw(figdir, "regime_map", &map,
-                      "set title 'Regimes of training over β = depth/width and learning rate'\n"
-                      "set xlabel 'β = depth / width'\nset ylabel 'learning rate / (2 / λ_{max}(c K_0))'\n"
-                      "set logscale y\nset key outside right\nset offsets 0.02, 0.02, 0, 0\n"
-                      "plot dat index 0 using 1:2 with points pt 7 ps 1.6 lc rgb '#1b9e77' title 'lazy', \\\n"
-                      "     dat index 1 using 1:2 with points pt 5 ps 1.6 lc rgb '#d95f02' title 'weak feature learning', \\\n"
-                      "     dat index 2 using 1:2 with points pt 9 ps 1.6 lc rgb '#7570b3' title 'unstable', \\\n"
-                      "     dat index 1 using 1:($3 > 0 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' title 'catapult', \\\n"
-                      "     dat index 0 using 1:($3 > 0 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' notitle\n");
+    char body[2048];
+    snprintf(body, sizeof body,
+             "set title 'Regimes of training over β = depth/width and learning rate'\n"
+             "set xlabel 'β = depth / width'\nset ylabel '%s'\n"
+             "set logscale y\nset key outside right\nset offsets 0.02, 0.02, 0, 0\n"
+             "plot dat using 1:($4 == 0 ? $2 : 1/0) with points pt 7 ps 1.6 lc rgb '#1b9e77' title 'lazy', \\\n"
+             "     dat using 1:($4 == 1 ? $2 : 1/0) with points pt 5 ps 1.6 lc rgb '#d95f02' "
+             "title 'weak feature learning', \\\n"
+             "     dat using 1:($4 == 2 ? $2 : 1/0) with points pt 9 ps 1.6 lc rgb '#7570b3' title 'unstable', \\\n"
+             "     dat using 1:($3 > 0 && $4 != 2 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' title 'catapult'\n",
+             absolute ? "learning rate η (absolute, --lr)" : "learning rate / (2 / λ_{max}(c K_0))");
+    int rc = fig_draw(figdir, "regime_map", &map, body);
     if (!rc && isfinite(anchor_b)) {
-        char body[2048];
         snprintf(body, sizeof body,
-                 "fracs = '%s'\nb0 = %.8g\nd0 = %.8g\n"
+                 "fracs = '%s'\nlrname = '%s'\nb0 = %.8g\nd0 = %.8g\n"
                  "set title 'Final relative kernel drift ||K_T - K_0||_F / ||K_0||_F against β'\n"
                  "set xlabel 'β = depth / width'\nset ylabel 'relative drift'\nset logscale xy\n"
                  "plot for [i=1:words(fracs)] dat index (i-1) using 1:2 with points pt 7 lc i "
-                 "title 'lr fraction '.word(fracs,i), \\\n"
+                 "title lrname.word(fracs,i), \\\n"
                  "     d0 * (x / b0) with lines dt 2 lc rgb 'black' title '∝ β (1/n at fixed depth)', \\\n"
                  "     d0 * sqrt(x / b0) with lines dt 3 lc rgb 'black' title '∝ β^{1/2}'\n",
-                 ftitles.s ? ftitles.s : "", anchor_b, anchor_d);
+                 ftitles.s ? ftitles.s : "", absolute ? "η = " : "lr fraction ", anchor_b, anchor_d);
         rc = fig_draw(figdir, "drift_beta", &dr, body);
     }
     if (!rc && nw > 0)
         rc = fig_draw(figdir, "kregression", &kr,
                       "set title 'Test error: trained network against kernel regression'\n"
-                      "set xlabel 'width'\nset ylabel 'test RMSE (mean over non-unstable cells)'\nset logscale x\n"
+                      "set xlabel 'width'\nset ylabel 'test RMSE per entry (mean over non-unstable cells)'\n"
+                      "set logscale x\n"
                       "plot dat using 1:2 with linespoints pt 7 title 'network', "
                       "dat using 1:3 with linespoints pt 5 title 'kernel regression, K_0', "
                       "dat using 1:4 with linespoints pt 9 title 'K_T (after kernel)', "
@@ -464,7 +481,8 @@ static int plot_profile(const char *run, const char *figdir)
     char body[2048];
     snprintf(body, sizeof body,
              "cells = '%s'\n"
-             "set title 'Kernel profile on the circle: K(x_0, x(γ)), mean and 10-90%% band over seeds'\n"
+             "set title 'Kernel profile on the circle: K(x_0, x(γ)) (output mean for k > 1), mean and 10-90%% "
+             "band over seeds'\n"
              "set xlabel 'γ (angle to x_0)'\nset ylabel 'K'\nset key outside right\n"
              "plot for [i=1:words(cells)] dat index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.15 "
              "lc i notitle, \\\n"

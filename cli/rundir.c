@@ -214,6 +214,12 @@ cJSON *cli_conventions_json(void)
     cJSON_AddStringToObject(o, "kernel_layout",
                             "k = 1: K (N, N); k > 1: K (N, N, k, k) as neural-tangents; K_trace = sum_a K_aa "
                             "(neural-tangents' trace_axes convention takes the mean: K_trace / k)");
+    cJSON_AddStringToObject(o, "multi_output",
+                            "commands that reduce a k-output kernel to a scalar one (profile, converge) use the "
+                            "output mean Kbar(x,x') = (1/k) sum_a K_aa(x,x') and compare it with the per-output "
+                            "limit K_inf (the limit is diagonal in outputs: K_ab -> [a = b] K_inf); K_trace in "
+                            "kernel.npz stays the sum; test errors are RMSEs per entry, "
+                            "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k))");
     cJSON_AddStringToObject(o, "loss",
                             "L = c * 1/2 sum_i ||f(x_i) - y_i||^2 over N examples: half_sum c = 1, half_mean c = 1/N, "
                             "mse (mean without the 1/2) c = 2/N");

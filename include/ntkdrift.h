@@ -196,6 +196,9 @@ size_t ntk_kernel_rows_bytes(const ntk_spec *spec, size_t N, size_t B, ntk_dtype
 ntk_status ntk_kernel_diag(const ntk_net *net, const ntk_feats *f, void *diag);
 /* Sum over outputs: Kt[i,j] = sum_a K[(i,a),(j,a)].  K: [N*k x M*k] -> Kt: [N x M]. */
 ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype dtype, const void *K, void *Kt);
+/* Mean over outputs: Km[i,j] = (1/k) sum_a K[(i,a),(j,a)], the scalar kernel the commands compare
+ * with the per-output infinite-width limit (docs/conventions.md).  K: [N*k x M*k] -> Km: [N x M]. */
+ntk_status ntk_kernel_output_mean(size_t N, size_t M, int k, ntk_dtype dtype, const void *K, void *Km);
 /* Bytes the kernel computation needs besides feats: result, per-layer terms
  * and two Gram scratch buffers. */
 size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer);

@@ -210,3 +210,16 @@ ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype t, const
         }
     return NTK_OK;
 }
+
+ntk_status ntk_kernel_output_mean(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Km)
+{
+    if (k < 1) return ntk_set_error(NTK_EINVAL, "output mean: k must be >= 1");
+    size_t kk = (size_t)k, C = M * kk;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < M; j++) {
+            double s = 0;
+            for (size_t a = 0; a < kk; a++) s += la_get(K, (i * kk + a) * C + j * kk + a, t);
+            la_set(Km, i * M + j, t, s / (double)kk);
+        }
+    return NTK_OK;
+}

@@ -128,7 +128,7 @@ static void test_jacobian_vs_finite_differences(void **state)
 }
 
 /* Cross, anchor row and diagonal against blocks of the full kernel on the
- * concatenated inputs; the output trace against summed diagonal blocks. */
+ * concatenated inputs; the output trace and mean against summed diagonal blocks. */
 static void test_cross_diag_anchor(void **state)
 {
     (void)state;
@@ -187,6 +187,17 @@ static void test_cross_diag_anchor(void **state)
                 for (size_t a = 0; a < kk; a++) s += K[(i * kk + a) * R + j * kk + a];
                 assert_true(fabs(Kt[i * N + j] - s) <= 1e-14 * fabs(s) + 1e-300);
             }
+        /* output mean: the same sum divided by k (one rounding of the division: 1e-15 relative) */
+        double *Km = malloc(N * N * sizeof *Km);
+        TU_OK(ntk_kernel_output_mean(N, N, k, NTK_F64, K, Km));
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                double s = 0;
+                for (size_t a = 0; a < kk; a++) s += K[(i * kk + a) * R + j * kk + a];
+                s /= (double)kk;
+                assert_true(fabs(Km[i * N + j] - s) <= 1e-14 * fabs(s) + 1e-300);
+            }
+        free(Km);
         free(Kt);
         free(dg);
         free(dref);

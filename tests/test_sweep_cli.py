@@ -139,6 +139,33 @@ def test_mpi():
     check(same, f"mpirun -np 2: cells.csv and every cell's trajectory identical to one process {r.stderr.strip()[-300:]}")
 
 
+def test_absolute_lr():
+    """An absolute --lr (one eta for every cell, lr_frac 0): the figures are drawn (the regime map's axis
+    is eta, not the fraction: a log axis of zeros drew nothing), and the map's data places every cell
+    at (beta, eta) with the regime of cells.csv."""
+    out = os.path.join(TMP, "abs_lr")
+    r = sweep(out, "--depths", "0,1", "--widths", "16,32", "--lr", "0.05", "--steps", "50", "--data", "circle",
+              "--n", "16", "--n-eval", "16")
+    rs = rows(out) if r.returncode == 0 else []
+    check(len(rs) == 4 and all(float(c["lr"]) == 0.05 and float(c["lr_frac"]) == 0 for c in rs),
+          f"absolute --lr: {len(rs)} cells at eta = 0.05, lr_frac 0")
+    figs = os.path.join(out, "figures")
+    names = [f"{n}.{e}" for n in ("regime_map", "drift_beta", "drift_time", "kregression") for e in ("gp", "dat")]
+    if shutil.which("gnuplot"):
+        names += [f"{n}.png" for n in ("regime_map", "drift_beta", "drift_time", "kregression")]
+    missing = [n for n in names
+               if not (os.path.exists(os.path.join(figs, n)) and os.path.getsize(os.path.join(figs, n)))]
+    drawn = "figures not drawn" not in r.stderr and "gnuplot failed" not in r.stderr
+    check(r.returncode == 0 and not missing and drawn,
+          f"absolute --lr: every figure drawn ({', '.join(missing) or 'none missing'})")
+    dat = os.path.join(figs, "regime_map.dat")
+    pts = np.loadtxt(dat, ndmin=2) if os.path.exists(dat) else np.zeros((0, 4))
+    code = {"lazy": 0, "weak_feature_learning": 1, "unstable": 2}
+    want = sorted((float(c["beta"]), float(c["lr"]), code[c["regime"]]) for c in rs)
+    got = sorted((p[0], p[1], int(p[3])) for p in pts) if pts.shape[1] >= 4 else []
+    check(len(rs) == 4 and got == want, f"absolute --lr: regime map at (beta, eta, regime) {got} = cells.csv {want}")
+
+
 def test_bad_input():
     for args, needle in ((["--depths", "1", "--widths", "8", "--lr-fracs", "0.5,-1"], "--lr-fracs"),
                          (["--depths", "1", "--widths", "8", "--lr-fracs", "0.5,,1"], "--lr-fracs"),
@@ -156,5 +183,6 @@ test_wide_and_deep()
 test_catapult()
 test_resume()
 test_mpi()
+test_absolute_lr()
 test_bad_input()
 finish(TMP)
