@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_num.h"
 
 /* A path or word into dst[cap]: refused when empty or too long (never truncated). */
 static int copy_path(const char *flag, const char *s, char *dst, size_t cap)
@@ -23,60 +24,32 @@ static int copy_path(const char *flag, const char *s, char *dst, size_t cap)
     return 0;
 }
 
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
+/* The row of a numeric key (config_num.c) and "--<flag>" for its messages. */
+static const cli_num_key *flag_key(const char *key, char *name, size_t cap)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !end || end == s || *end != '\0' || v < lo || v > hi) {
-        cli_errorf("--%s: expected an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
-        return CLI_EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
+    const cli_num_key *k = cli_num_find(key);
+    if (k) snprintf(name, cap, "--%s", k->flag);
+    else cli_errorf("internal: no numeric key '%s'", key);
+    return k;
 }
 
-static int parse_int(const char *flag, const char *s, int lo, int hi, int *out)
+/* A scalar numeric flag into c, parsed whole (config_num.c). */
+static int flag_num(cli_config *c, const char *key, const char *s)
 {
-    long v;
-    int rc = parse_long(flag, s, lo, hi, &v);
-    if (!rc) *out = (int)v;
+    char name[64], msg[384];
+    const cli_num_key *k = flag_key(key, name, sizeof name);
+    if (!k) return CLI_EXIT_FAIL;
+    int rc = cli_num_set(c, k, name, s, msg, sizeof msg);
+    if (rc) cli_errorf("%s", msg);
     return rc;
 }
 
-static int parse_double(const char *flag, const char *s, double *out)
+/* Comma-separated finite numbers > 0 into the list key. */
+static int parse_pos_list(cli_config *c, const char *key, const char *s)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || !end || end == s || *end != '\0' || !isfinite(v)) {
-        cli_errorf("--%s: expected a finite number, got '%s'", flag, s);
-        return CLI_EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    if (s[0] == '-') {
-        cli_errorf("--%s: expected a non-negative integer, got '%s'", flag, s);
-        return CLI_EXIT_USAGE;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || !end || end == s || *end != '\0') {
-        cli_errorf("--%s: expected a non-negative integer, got '%s'", flag, s);
-        return CLI_EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Comma-separated finite numbers > 0.  *out is malloc'ed. */
-static int parse_pos_list(const char *flag, const char *s, double **out, int *count)
-{
+    char name[64], msg[384];
+    const cli_num_key *k = flag_key(key, name, sizeof name);
+    if (!k) return CLI_EXIT_FAIL;
     int n = 1;
     for (const char *q = s; *q; q++) n += *q == ',';
     double *v = malloc((size_t)n * sizeof *v);
@@ -86,17 +59,14 @@ static int parse_pos_list(const char *flag, const char *s, double **out, int *co
         free(buf);
         return CLI_EXIT_FAIL;
     }
-    int k = 0, rc = 0;
+    int got = 0, rc = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-        rc = parse_double(flag, tok, &v[k]);
-        if (!rc && !(v[k] > 0)) {
-            cli_errorf("--%s: entries must be > 0, got '%s'", flag, tok);
-            rc = CLI_EXIT_USAGE;
-        }
-        k++;
+        rc = cli_num_entry(k, name, tok, &v[got], msg, sizeof msg);
+        if (rc) cli_errorf("%s", msg);
+        got++;
     }
-    if (!rc && k != n) {
-        cli_errorf("--%s: empty entry in '%s'", flag, s);
+    if (!rc && got != n) {
+        cli_errorf("%s: empty entry in '%s'", name, s);
         rc = CLI_EXIT_USAGE;
     }
     free(buf);
@@ -104,16 +74,17 @@ static int parse_pos_list(const char *flag, const char *s, double **out, int *co
         free(v);
         return rc;
     }
-    free(*out);
-    *out = v;
-    *count = n;
+    cli_num_store_list(c, k, v, n);
     return 0;
 }
 
-/* Comma-separated integers in [lo, hi]; an item "a:b" expands to a, a+1, ..., b-1
- * (so --seeds 0:16 means 16 seeds).  *out is malloc'ed. */
-static int parse_int_list(const char *flag, const char *s, int lo, int hi, int **out, int *count)
+/* Comma-separated integers in the list key's range; an item "a:b" expands to a, a+1, ..., b-1
+ * (so --seeds 0:16 means 16 seeds). */
+static int parse_int_list(cli_config *c, const char *key, const char *s)
 {
+    char name[64], msg[384];
+    const cli_num_key *k = flag_key(key, name, sizeof name);
+    if (!k) return CLI_EXIT_FAIL;
     int cap = 16, n = 0;
     int *v = malloc((size_t)cap * sizeof *v);
     if (!v) return CLI_EXIT_FAIL;
@@ -122,37 +93,42 @@ static int parse_int_list(const char *flag, const char *s, int lo, int hi, int *
         char item[64];
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        int a, b;
+        long long a, b;
         if (len == 0 || len >= sizeof item) goto bad;
         memcpy(item, p, len);
         item[len] = '\0';
         char *colon = strchr(item, ':');
         if (colon) {
             *colon = '\0';
-            if (parse_int(flag, item, lo, hi, &a) || parse_int(flag, colon + 1, lo, hi, &b)) goto fail;
+            if (cli_parse_int_key(name, item, k->lo, k->hi, &a, msg, sizeof msg) ||
+                cli_parse_int_key(name, colon + 1, k->lo, k->hi, &b, msg, sizeof msg))
+                goto fail;
             if (b <= a || b - a > 10000000) goto bad;
         } else {
-            if (parse_int(flag, item, lo, hi, &a)) goto fail;
+            if (cli_parse_int_key(name, item, k->lo, k->hi, &a, msg, sizeof msg)) goto fail;
             b = a + 1;
         }
-        for (int x = a; x < b; x++) {
+        for (long long x = a; x < b; x++) {
             if (n == cap) {
                 int *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
-                if (!nv) goto fail;
+                if (!nv) {
+                    free(v);
+                    return CLI_EXIT_FAIL;
+                }
                 v = nv;
             }
-            v[n++] = x;
+            v[n++] = (int)x;
         }
         if (!comma) break;
         p = comma + 1;
     }
-    free(*out);
-    *out = v;
-    *count = n;
+    cli_num_store_list(c, k, v, n);
     return 0;
 bad:
-    cli_errorf("--%s: expected a comma-separated list of integers in [%d, %d] (a:b = a..b-1), got '%s'", flag, lo, hi, s);
+    snprintf(msg, sizeof msg, "%s: expected a comma-separated list of integers in [%lld, %lld] (a:b = a..b-1), got '%s'",
+             name, k->lo, k->hi, s);
 fail:
+    cli_errorf("%s", msg);
     free(v);
     return CLI_EXIT_USAGE;
 }
@@ -332,14 +308,6 @@ static int check_ranges(const cli_config *c)
             return CLI_EXIT_USAGE;
         }
     }
-    if (c->tile_rows < 0) {
-        cli_errorf("kernel.tile_rows (--tile-rows): must be >= 0 (0 = only when K does not fit), got %ld", c->tile_rows);
-        return CLI_EXIT_USAGE;
-    }
-    if (c->threads < 0) {
-        cli_errorf("run.threads (--threads): must be >= 0 (0 = library default), got %d", c->threads);
-        return CLI_EXIT_USAGE;
-    }
     return -1;
 }
 
@@ -386,9 +354,9 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
     while (!rc && (opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
         switch (opt) {
         case OPT_CONFIG: break;
-        case OPT_DEPTH: rc = parse_int("depth", optarg, 0, NTK_MAX_DEPTH, &c->depth); depth_flag = true; break;
+        case OPT_DEPTH: rc = flag_num(c, "model.depth", optarg); depth_flag = true; break;
         case OPT_WIDTH:
-            rc = parse_int("width", optarg, 1, INT_MAX, &c->width);
+            rc = flag_num(c, "model.width", optarg);
             if (!rc) { /* --width replaces a list from the config */
                 free(c->widths);
                 c->widths = NULL;
@@ -396,27 +364,24 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             }
             break;
         case OPT_WIDTHS:
-            if (is_study(command))
-                rc = parse_int_list("widths", optarg, 1, INT_MAX, &c->study_widths, &c->study_widths_count);
-            else
-                rc = parse_int_list("widths", optarg, 1, INT_MAX, &c->widths, &c->widths_count);
+            rc = parse_int_list(c, is_study(command) ? "study.widths" : "model.widths", optarg);
             break;
-        case OPT_DEPTHS: rc = parse_int_list("depths", optarg, 0, NTK_MAX_DEPTH, &c->study_depths, &c->study_depths_count); break;
-        case OPT_SEEDS: rc = parse_int_list("seeds", optarg, 0, INT_MAX, &c->seeds, &c->seeds_count); break;
-        case OPT_CLASSES: rc = parse_int_list("classes", optarg, 0, 9, &c->classes, &c->classes_count); break;
+        case OPT_DEPTHS: rc = parse_int_list(c, "study.depths", optarg); break;
+        case OPT_SEEDS: rc = parse_int_list(c, "study.seeds", optarg); break;
+        case OPT_CLASSES: rc = parse_int_list(c, "data.classes", optarg); break;
         case OPT_FMNIST_DIR: rc = copy_path("fmnist-dir", optarg, c->fmnist_dir, sizeof c->fmnist_dir); break;
         case OPT_PIXELS:
             if (strcmp(optarg, "unit") == 0) c->pixels = NTK_PIXELS_UNIT;
             else if (strcmp(optarg, "standardize") == 0) c->pixels = NTK_PIXELS_STANDARDIZE;
             else { cli_errorf("--pixels: unknown value '%s' (expected unit|standardize)", optarg); rc = 2; }
             break;
-        case OPT_N0: rc = parse_int("n0", optarg, 1, INT_MAX, &c->n0); c->n0_set = true; break;
-        case OPT_OUTPUTS: rc = parse_int("outputs", optarg, 1, INT_MAX, &c->outputs); break;
+        case OPT_N0: rc = flag_num(c, "model.n0", optarg); c->n0_set = true; break;
+        case OPT_OUTPUTS: rc = flag_num(c, "model.outputs", optarg); break;
         case OPT_ACT: if (ntk_act_parse(optarg, &c->act)) { cli_errorf("--act: %s", ntk_last_error()); rc = 2; } break;
         case OPT_PARAM: if (ntk_param_parse(optarg, &c->param)) { cli_errorf("--param: %s", ntk_last_error()); rc = 2; } break;
-        case OPT_SW2: rc = parse_double("sw2", optarg, &c->sw2); break;
-        case OPT_SW2_OUT: rc = parse_double("sw2-out", optarg, &c->sw2_out); break;
-        case OPT_SB: rc = parse_double("sb", optarg, &c->sb); break;
+        case OPT_SW2: rc = flag_num(c, "model.sw2", optarg); break;
+        case OPT_SW2_OUT: rc = flag_num(c, "model.sw2_out", optarg); break;
+        case OPT_SB: rc = flag_num(c, "model.sb", optarg); break;
         case OPT_BIAS: if (ntk_bias_parse(optarg, &c->bias)) { cli_errorf("--bias: %s", ntk_last_error()); rc = 2; } break;
         case OPT_BIAS_OUT:
             if (ntk_bias_parse(optarg, &c->bias_out)) { cli_errorf("--bias-out: %s", ntk_last_error()); rc = 2; }
@@ -428,10 +393,10 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_DATA:
             rc = copy_path("data", optarg, c->data, sizeof c->data);
             break;
-        case OPT_N: rc = parse_long("n", optarg, 1, INT_MAX, &c->n); c->n_set = true; break;
-        case OPT_SEED: rc = parse_u64("seed", optarg, &c->seed); break;
+        case OPT_N: rc = flag_num(c, "data.n", optarg); c->n_set = true; break;
+        case OPT_SEED: rc = flag_num(c, "run.seed", optarg); break;
         case OPT_PER_LAYER: c->per_layer = true; break;
-        case OPT_TILE_ROWS: rc = parse_long("tile-rows", optarg, 0, LONG_MAX / 2, &c->tile_rows); break;
+        case OPT_TILE_ROWS: rc = flag_num(c, "kernel.tile_rows", optarg); break;
         case OPT_DTYPE:
             if (strcmp(optarg, "f64") == 0) c->dtype = NTK_F64;
             else if (strcmp(optarg, "f32") == 0) c->dtype = NTK_F32;
@@ -447,59 +412,59 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             } else snprintf(c->name, sizeof c->name, "%s", optarg);
             break;
         case OPT_RESULTS: rc = copy_path("results", optarg, c->results, sizeof c->results); break;
-        case OPT_THREADS: rc = parse_int("threads", optarg, 0, 1024, &c->threads); break;
+        case OPT_THREADS: rc = flag_num(c, "run.threads", optarg); break;
         case OPT_MAXMEM:
-            rc = parse_double("max-memory", optarg, &c->max_memory_gb);
+            rc = flag_num(c, "run.max_memory_gb", optarg);
             if (!rc && c->max_memory_gb <= 0) { cli_errorf("--max-memory: must be > 0 (GB), got '%s'", optarg); rc = 2; }
             break;
         case OPT_TARGET:
             rc = copy_path("target", optarg, c->target, sizeof c->target);
             break;
-        case OPT_NEVAL: rc = parse_long("n-eval", optarg, 0, INT_MAX, &c->n_eval); break;
-        case OPT_STEPS: rc = parse_long("steps", optarg, 0, LONG_MAX / 2, &c->steps); break;
+        case OPT_NEVAL: rc = flag_num(c, "train.n_eval", optarg); break;
+        case OPT_STEPS: rc = flag_num(c, "train.steps", optarg); break;
         case OPT_LR:
-            rc = parse_double("lr", optarg, &c->lr);
+            rc = flag_num(c, "train.lr", optarg);
             if (!rc && c->lr <= 0) { cli_errorf("--lr: must be > 0, got '%s'", optarg); rc = 2; }
             c->lr_frac = 0;
             c->ens_lr = c->lr;
             break;
         case OPT_LRFRAC:
-            rc = parse_double("lr-frac", optarg, &c->lr_frac);
+            rc = flag_num(c, "train.lr_frac", optarg);
             if (!rc && c->lr_frac <= 0) { cli_errorf("--lr-frac: must be > 0, got '%s'", optarg); rc = 2; }
             c->lr = 0;
             break;
         case OPT_LOSS: if (ntk_loss_parse(optarg, &c->loss)) { cli_errorf("--loss: %s", ntk_last_error()); rc = 2; } break;
         case OPT_OPT: if (ntk_opt_parse(optarg, &c->opt)) { cli_errorf("--opt: %s", ntk_last_error()); rc = 2; } break;
-        case OPT_BATCH: rc = parse_long("batch", optarg, 0, INT_MAX, &c->batch); break;
-        case OPT_MOMENTUM: rc = parse_double("momentum", optarg, &c->momentum); break;
+        case OPT_BATCH: rc = flag_num(c, "train.batch", optarg); break;
+        case OPT_MOMENTUM: rc = flag_num(c, "train.momentum", optarg); break;
         case OPT_SNAPSHOTS:
             rc = copy_path("snapshots", optarg, c->snapshots, sizeof c->snapshots);
             break;
-        case OPT_CKPT: rc = parse_long("checkpoint-every", optarg, 0, LONG_MAX / 2, &c->checkpoint_every); break;
+        case OPT_CKPT: rc = flag_num(c, "train.checkpoint_every", optarg); break;
         case OPT_RESUME: rc = copy_path("resume", optarg, c->resume, sizeof c->resume); break;
         case OPT_RIDGE:
-            rc = parse_double("ridge", optarg, &c->ridge);
+            rc = flag_num(c, "train.ridge", optarg);
             if (!rc && c->ridge < 0) { cli_errorf("--ridge: must be >= 0, got '%s'", optarg); rc = 2; }
             break;
-        case OPT_TOPK: rc = parse_int("top-k", optarg, 1, 100000, &c->top_k); break;
-        case OPT_FOURIERK: rc = parse_int("fourier-k", optarg, 1, 100000, &c->fourier_k); break;
+        case OPT_TOPK: rc = flag_num(c, "train.top_k", optarg); break;
+        case OPT_FOURIERK: rc = flag_num(c, "train.fourier_k", optarg); break;
         case OPT_NOISE:
-            rc = parse_double("noise", optarg, &c->noise);
+            rc = flag_num(c, "train.noise", optarg);
             if (!rc && c->noise < 0) { cli_errorf("--noise: must be >= 0, got '%s'", optarg); rc = 2; }
             break;
         case OPT_BLOWUP:
-            rc = parse_double("blowup", optarg, &c->blowup);
+            rc = flag_num(c, "train.blowup", optarg);
             if (!rc && c->blowup <= 1) { cli_errorf("--blowup: must be > 1, got '%s'", optarg); rc = 2; }
             break;
         case OPT_FLOW: c->flow = 1; break;
-        case OPT_MEMBERS: rc = parse_long("members", optarg, 2, INT_MAX, &c->members); break;
+        case OPT_MEMBERS: rc = flag_num(c, "ensemble.members", optarg); break;
         case OPT_SNORM:
-            rc = parse_double("s", optarg, &c->s_norm);
+            rc = flag_num(c, "ensemble.s", optarg);
             if (!rc && c->s_norm <= 0) { cli_errorf("--s: must be > 0, got '%s'", optarg); rc = 2; }
             break;
-        case OPT_TARGETY: rc = parse_double("y", optarg, &c->target_y); break;
+        case OPT_TARGETY: rc = flag_num(c, "ensemble.y", optarg); break;
         case OPT_ANGLE:
-            rc = parse_double("angle", optarg, &c->angle_deg);
+            rc = flag_num(c, "ensemble.angle", optarg);
             if (!rc && !(c->angle_deg >= 0 && c->angle_deg <= 180)) {
                 cli_errorf("--angle: must be in [0, 180] degrees, got '%s'", optarg);
                 rc = 2;
@@ -507,13 +472,13 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             break;
         case OPT_NOUPD: c->no_updates = 1; break;
         case OPT_NOLIT: c->no_literal = 1; break;
-        case OPT_BETAS: rc = parse_pos_list("betas", optarg, &c->betas, &c->betas_count); break;
-        case OPT_LRFRACS: rc = parse_pos_list("lr-fracs", optarg, &c->lr_fracs, &c->lr_fracs_count); break;
-        case OPT_LAZYDRIFT: rc = parse_double("lazy-drift", optarg, &c->lazy_drift); break;
-        case OPT_LAZYLIN: rc = parse_double("lazy-lin-err", optarg, &c->lazy_lin_err); break;
-        case OPT_UNSTABLE: rc = parse_double("unstable-loss-ratio", optarg, &c->unstable_loss_ratio); break;
-        case OPT_CATAPULT: rc = parse_double("catapult-spike", optarg, &c->catapult_spike); break;
-        case OPT_TAU: rc = parse_double("tau", optarg, &c->tau); break;
+        case OPT_BETAS: rc = parse_pos_list(c, "study.betas", optarg); break;
+        case OPT_LRFRACS: rc = parse_pos_list(c, "study.lr_fracs", optarg); break;
+        case OPT_LAZYDRIFT: rc = flag_num(c, "sweep.lazy_drift", optarg); break;
+        case OPT_LAZYLIN: rc = flag_num(c, "sweep.lazy_lin_err", optarg); break;
+        case OPT_UNSTABLE: rc = flag_num(c, "sweep.unstable_loss_ratio", optarg); break;
+        case OPT_CATAPULT: rc = flag_num(c, "sweep.catapult_spike", optarg); break;
+        case OPT_TAU: rc = flag_num(c, "sweep.tau", optarg); break;
         case OPT_QUICK:
             if (strcmp(command, "study") != 0) {
                 cli_errorf("--quick: only for ntkdrift study");

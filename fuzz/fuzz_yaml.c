@@ -4,7 +4,8 @@
  * cli_config_free), as `ntkdrift train --config FILE` does.  Exercises the file reader (the
  * 16 MiB cap, empty and whitespace-only files), the libcyaml schema (unknown keys, wrong types,
  * sequences with bounds, out-of-range integers, aliases refused), the error-log folding in
- * y_log_fn, and apply_yaml's checks of enums, booleans, lists and ranges.  A failed load
+ * y_log_fn, the strict numbers (cli/config_num.c) with the position of a refused one
+ * (cli/yaml_where.c), and apply_yaml's checks of enums, booleans, lists and ranges.  A failed load
  * must not leak what it had copied so far. */
 #include "config.h"
 #include "fuzz_util.h"
