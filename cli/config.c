@@ -316,3 +316,35 @@ char *cli_config_to_yaml(const cli_config *c)
                  c->catapult_spike, c->tau);
     return b;
 }
+
+int cli_set_eval_points(cli_config *c, const char *name, const char *v)
+{
+    if (strcmp(v, "uniform") != 0 && strcmp(v, "grid") != 0) {
+        cli_errorf("%s: unknown value '%s' (expected uniform|grid)", name, v);
+        return CLI_EXIT_USAGE;
+    }
+    snprintf(c->eval_points, sizeof c->eval_points, "%s", v);
+    return 0;
+}
+
+int cli_set_target_basis(cli_config *c, const char *name, char *const *items, int n)
+{
+    if (n < 1) {
+        cli_errorf("%s: expected sin or cos, or a list of them", name);
+        return CLI_EXIT_USAGE;
+    }
+    int *v = malloc((size_t)n * sizeof *v);
+    if (!v) return CLI_EXIT_FAIL;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(items[i], "sin") != 0 && strcmp(items[i], "cos") != 0) {
+            cli_errorf("%s: entry %d is '%s' (expected sin or cos)", name, i, items[i]);
+            free(v);
+            return CLI_EXIT_USAGE;
+        }
+        v[i] = items[i][0] == 'c';
+    }
+    free(c->target_cos);
+    c->target_cos = v;
+    c->target_cos_count = n;
+    return 0;
+}

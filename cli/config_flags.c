@@ -44,7 +44,7 @@ static int flag_num(cli_config *c, const char *key, const char *s)
     return rc;
 }
 
-/* Comma-separated finite numbers > 0 into the list key. */
+/* Comma-separated finite numbers (> 0 for a POS list) into the list key. */
 static int parse_pos_list(cli_config *c, const char *key, const char *s)
 {
     char name[64], msg[384];
@@ -146,7 +146,9 @@ enum {
     OPT_DEPTHS, OPT_SEEDS, OPT_CLASSES, OPT_PIXELS, OPT_FMNIST_DIR, OPT_TARGET, OPT_NEVAL, OPT_STEPS, OPT_LR, OPT_LRFRAC,
     OPT_LOSS, OPT_OPT, OPT_BATCH, OPT_MOMENTUM, OPT_SNAPSHOTS, OPT_CKPT, OPT_RESUME, OPT_RIDGE, OPT_TOPK,
     OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_NOLIT, OPT_BETAS, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
-    OPT_TAU, OPT_QUICK, OPT_HELP
+    OPT_TAU, OPT_QUICK, OPT_DATA_SEED, OPT_NOISE_SEED, OPT_EVAL_POINTS, OPT_EVAL_DATA, OPT_EVAL_TARGET,
+    OPT_TARGET_MODES, OPT_TARGET_AMPS, OPT_TARGET_PHASES, OPT_TARGET_BASIS, OPT_TARGET_PARTIAL, OPT_FREEZE_EPS,
+    OPT_FREEZE_K, OPT_FREEZE_DELTA, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +185,14 @@ static const struct option long_opts[] = {
     {"lazy-lin-err", required_argument, 0, OPT_LAZYLIN}, {"unstable-loss-ratio", required_argument, 0, OPT_UNSTABLE},
     {"catapult-spike", required_argument, 0, OPT_CATAPULT}, {"tau", required_argument, 0, OPT_TAU},
     {"quick", no_argument, 0, OPT_QUICK},
+    {"data-seed", required_argument, 0, OPT_DATA_SEED}, {"noise-seed", required_argument, 0, OPT_NOISE_SEED},
+    {"eval-points", required_argument, 0, OPT_EVAL_POINTS}, {"eval-data", required_argument, 0, OPT_EVAL_DATA},
+    {"eval-target", required_argument, 0, OPT_EVAL_TARGET}, {"target-modes", required_argument, 0, OPT_TARGET_MODES},
+    {"target-amps", required_argument, 0, OPT_TARGET_AMPS}, {"target-phases", required_argument, 0, OPT_TARGET_PHASES},
+    {"target-basis", required_argument, 0, OPT_TARGET_BASIS},
+    {"target-partial", required_argument, 0, OPT_TARGET_PARTIAL},
+    {"freeze-eps", required_argument, 0, OPT_FREEZE_EPS}, {"freeze-k", required_argument, 0, OPT_FREEZE_K},
+    {"freeze-delta", required_argument, 0, OPT_FREEZE_DELTA},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -192,6 +202,9 @@ static void print_help(const char *command)
         printf("Infinite-width NNGP and NTK of the network below on a dataset (limit.npz: ntk, nngp, X;\n"
                "standard parameterization also ntk_normalized; --per-layer: ntk_layers). float64 only;\n"
                "--dtype, --save-params and --load-params do not apply.\n");
+    else if (strcmp(command, "eval") == 0)
+        printf("The outputs f(x) of the network below on a dataset (eval.npz: f, X), its parameters from the\n"
+               "seed or from --load-params (a train run's params.npz or snapshots/params_<step>.npz).\n");
     else
         printf("Empirical NTK of a fully-connected network on a dataset.\n");
     printf("Writes a run directory "
@@ -214,17 +227,23 @@ static void print_help(const char *command)
            "  --bias-out B         readout bias (default: as --bias)\n"
            "  --first-layer F      fan_in|none: first layer with or without 1/sqrt(n0) [fan_in]\n"
            "data:\n"
-           "  --data D             gaussian (rows of norm sqrt(n0)) | circle (grid on [-pi, pi)) |\n"
-           "                       circle-pos (grid on [0, 2 pi)) | circle-uniform (random angles) |\n"
+           "  --data D             gaussian (rows of norm sqrt(n0)) | gaussian-raw (N(0, I), not rescaled) |\n"
+           "                       circle (grid on [-pi, pi)) | circle-pos (grid on [0, 2 pi)) |\n"
+           "                       circle-uniform (random angles) | circle-subset, circle-pos-subset (train:\n"
+           "                       n points drawn from the evaluation grid of n-eval angles) |\n"
            "                       sphere (uniform on S^{n0-1}) | fmnist (Fashion-MNIST training images) |\n"
            "                       PATH.npy | PATH.npz (member X) | PATH.csv\n"
            "  --n N                number of points [128]\n"
+           "  --data-seed S        seed of every generated input, evaluation point and random/teacher target;\n"
+           "                       independent of --seed [0]\n"
+           "  --eval-points P      train, circle data: evaluation angles uniform (random) | grid [uniform]\n"
+           "  --eval-data FILE     train: evaluation inputs from PATH.npy|.npz|.csv\n"
            "  --classes c1,c2,...  fmnist: classes to keep [all]\n"
            "  --pixels P           fmnist: unit (x/255) | standardize (per pixel, training statistics) [unit]\n"
            "  --fmnist-dir DIR     fmnist: directory of train-/t10k-images-idx3-ubyte.gz and -labels-idx1-ubyte.gz\n"
            "                       [" NTK_FMNIST_DIR "]\n"
            "run:\n"
-           "  --seed S             seed of parameters (and of gaussian data, on its own stream) [0]\n"
+           "  --seed S             seed of the parameters (and minibatches); data has --data-seed [0]\n"
            "  --threads T          BLAS threads (0 = library default) [0]\n"
            "  --out DIR            write the run exactly into DIR\n"
            "  --name NAME          experiment name under results/ [%s]\n"
@@ -233,17 +252,24 @@ static void print_help(const char *command)
            "kernel:\n"
            "  --per-layer          also store the per-layer terms K_layers (L+1, N, N)\n"
            "  --dtype f64|f32      precision of the computation and of K [f64]\n"
-           "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored)\n"
-           "  --load-params FILE   use parameters from such a file instead of the seed\n"
+           "  --save-params        write params.npz (W1..W{L+1}, b1..b{L+1}, float64, as stored); train: also\n"
+           "                       snapshots/params_<step>.npz at every snapshot (params.npz is always written)\n"
+           "  --load-params FILE   use parameters from such a file instead of the seed (kernel, eval, profile)\n"
            "  --tile-rows B        compute K in blocks of B rows streamed to K.npy (0: only when K does not\n"
            "                       fit in memory, with blocks sized to fit) [0]\n"
            "train:\n"
-           "  --target T           fourier (circle data: sum_k sin(k gamma)/k, k <= fourier-k) | product (x1 x2) |\n"
-           "                       teacher (random net of the same spec, seed + 1) | random | PATH.npy [fourier]\n"
-           "  --n-eval M           evaluation points (circle: uniform random angles; gaussian: more rows) [0]\n"
+           "  --target T           fourier (circle data: sum_k sin(k gamma)/k, k <= fourier-k, or the terms\n"
+           "                       below) | e2 (the E2 mixture, noise 0.02) | product (x1 x2) | teacher (random\n"
+           "                       net of the same spec) | random | PATH.npy [fourier]\n"
+           "  --target-modes k1,.. --target-amps a1,.. --target-phases p1,..  explicit Fourier terms\n"
+           "  --target-basis B     sin (a sin(k g + p)) | cos (a cos(k g - p)), or one per term [sin]\n"
+           "  --target-partial m   keep only the first m terms (partial sums) [all]\n"
+           "  --eval-target FILE   evaluation targets (.npy) when --target is a file\n"
+           "  --n-eval M           evaluation points (circle: --eval-points; gaussian: more rows) [0]\n"
            "  --steps T            optimizer steps [1000]\n"
            "  --lr ETA | --lr-frac F  absolute eta, or F * 2 / lambda_max(c K_0) [--lr-frac 0.5]\n"
-           "  --loss sum|mean      c = 1 or 1/N (1/B for minibatches) [mean]\n"
+           "  --loss L             half_sum (1/2 sum, c = 1) | half_mean (1/2 mean, c = 1/N) | mse (mean, no 1/2,\n"
+           "                       c = 2/N); N = B for minibatches [half_mean]\n"
            "  --opt gd|sgd|momentum|adam  [gd];  --batch B minibatch rows;  --momentum MU [0.9]\n"
            "  --snapshots S        every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always) [log:20]\n"
            "  --checkpoint-every K steps between checkpoints (0: at every snapshot) [0]\n"
@@ -251,6 +277,9 @@ static void print_help(const char *command)
            "  --ridge R            kernel regression ridge, relative to the mean diagonal of K [1e-8]\n"
            "  --top-k K            eigenspace dimension for angles / eigenvalue drift [10]\n"
            "  --fourier-k K        terms of the Fourier target [4];  --noise S label noise std [0]\n"
+           "  --noise-seed S       seed of the label noise [0]\n"
+           "  --freeze-eps E --freeze-k K --freeze-delta D  freeze time: |slope over D snapshots| < E |first\n"
+           "                       slope| for K consecutive snapshots [0.01, 3, 2]\n"
            "  --blowup B           divergence when the loss exceeds B times its initial value [1e6]\n"
            "  --flow               frozen-kernel predictions by gradient flow in time eta * step (no f_pert)\n"
            "ensemble:\n"
@@ -300,6 +329,7 @@ static int check_ranges(const cli_config *c)
         {"sweep.unstable_loss_ratio", "--unstable-loss-ratio", offsetof(cli_config, unstable_loss_ratio), 0, 1},
         {"sweep.catapult_spike", "--catapult-spike", offsetof(cli_config, catapult_spike), 0, 0},
         {"sweep.tau", "--tau", offsetof(cli_config, tau), 0, 0},
+        {"train.freeze_eps", "--freeze-eps", offsetof(cli_config, freeze_eps), 0, 1},
     };
     for (size_t i = 0; i < sizeof R / sizeof *R; i++) {
         double v = *(const double *)((const char *)c + R[i].off);
@@ -450,6 +480,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_FOURIERK: rc = flag_num(c, "train.fourier_k", optarg); break;
         case OPT_NOISE:
             rc = flag_num(c, "train.noise", optarg);
+            c->noise_set = true;
             if (!rc && c->noise < 0) { cli_errorf("--noise: must be >= 0, got '%s'", optarg); rc = 2; }
             break;
         case OPT_BLOWUP:
@@ -493,6 +524,29 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
                 rc = 2;
             }
             break;
+        case OPT_DATA_SEED: rc = flag_num(c, "data.seed", optarg); break;
+        case OPT_NOISE_SEED: rc = flag_num(c, "train.noise_seed", optarg); break;
+        case OPT_EVAL_POINTS: rc = cli_set_eval_points(c, "--eval-points", optarg); break;
+        case OPT_EVAL_DATA: rc = copy_path("eval-data", optarg, c->eval_data, sizeof c->eval_data); break;
+        case OPT_EVAL_TARGET: rc = copy_path("eval-target", optarg, c->eval_target, sizeof c->eval_target); break;
+        case OPT_TARGET_MODES: rc = parse_int_list(c, "train.target_modes", optarg); break;
+        case OPT_TARGET_AMPS: rc = parse_pos_list(c, "train.target_amps", optarg); break;
+        case OPT_TARGET_PHASES: rc = parse_pos_list(c, "train.target_phases", optarg); break;
+        case OPT_TARGET_BASIS: {
+            char *items[256];
+            int n = 0;
+            char buf[1024];
+            rc = copy_path("target-basis", optarg, buf, sizeof buf);
+            for (char *save = NULL, *tok = rc ? NULL : strtok_r(buf, ",", &save); tok && n < 256;
+                 tok = strtok_r(NULL, ",", &save))
+                items[n++] = tok;
+            if (!rc) rc = cli_set_target_basis(c, "--target-basis", items, n);
+            break;
+        }
+        case OPT_TARGET_PARTIAL: rc = flag_num(c, "train.target_partial", optarg); break;
+        case OPT_FREEZE_EPS: rc = flag_num(c, "train.freeze_eps", optarg); break;
+        case OPT_FREEZE_K: rc = flag_num(c, "train.freeze_k", optarg); break;
+        case OPT_FREEZE_DELTA: rc = flag_num(c, "train.freeze_delta", optarg); break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
         default: unknown_option(argv[optind - 1], command); rc = 2; break;

@@ -186,6 +186,7 @@ static const cli_num_key KEYS[] = {
     F64("model.sw2_out", "sw2-out", sw2_out),
     F64("model.sb", "sb", sb),
     SCALAR("data.n", "n", CLI_NUM_LONG, 1, INT_MAX, n),
+    SCALAR("data.seed", "data-seed", CLI_NUM_U64, 0, 0, data_seed),
     LIST("data.classes", "classes", CLI_NUM_INTS, 0, 9, classes, classes_count),
     SCALAR("run.seed", "seed", CLI_NUM_U64, 0, 0, seed),
     SCALAR("run.threads", "threads", CLI_NUM_INT, 0, 1024, threads),
@@ -213,6 +214,14 @@ static const cli_num_key KEYS[] = {
     F64("train.blowup", "blowup", blowup),
     SCALAR("train.top_k", "top-k", CLI_NUM_INT, 1, 100000, top_k),
     SCALAR("train.fourier_k", "fourier-k", CLI_NUM_INT, 1, 100000, fourier_k),
+    SCALAR("train.noise_seed", "noise-seed", CLI_NUM_U64, 0, 0, noise_seed),
+    LIST("train.target_modes", "target-modes", CLI_NUM_INTS, 0, 100000, target_modes, target_modes_count),
+    LIST("train.target_amps", "target-amps", CLI_NUM_F64S, 0, 0, target_amps, target_amps_count),
+    LIST("train.target_phases", "target-phases", CLI_NUM_F64S, 0, 0, target_phases, target_phases_count),
+    SCALAR("train.target_partial", "target-partial", CLI_NUM_INT, 0, 100000, target_partial),
+    F64("train.freeze_eps", "freeze-eps", freeze_eps),
+    SCALAR("train.freeze_k", "freeze-k", CLI_NUM_INT, 1, 100000, freeze_k),
+    SCALAR("train.freeze_delta", "freeze-delta", CLI_NUM_INT, 1, 100000, freeze_delta),
     SCALAR("ensemble.members", "members", CLI_NUM_LONG, 2, INT_MAX, members),
     F64("ensemble.s", "s", s_norm),
     F64("ensemble.angle", "angle", angle_deg),
@@ -227,13 +236,17 @@ const cli_num_key *cli_num_find(const char *key)
     return NULL;
 }
 
-bool cli_num_is_list(const cli_num_key *k) { return k->kind == CLI_NUM_INTS || k->kind == CLI_NUM_POS_F64S; }
+bool cli_num_is_list(const cli_num_key *k)
+{
+    return k->kind == CLI_NUM_INTS || k->kind == CLI_NUM_POS_F64S || k->kind == CLI_NUM_F64S;
+}
 
 void cli_num_expected(const cli_num_key *k, char *buf, size_t cap)
 {
     switch (k->kind) {
     case CLI_NUM_U64: snprintf(buf, cap, "an integer in [0, %llu]", (unsigned long long)UINT64_MAX); break;
-    case CLI_NUM_F64: snprintf(buf, cap, "a finite number"); break;
+    case CLI_NUM_F64:
+    case CLI_NUM_F64S: snprintf(buf, cap, "a finite number"); break;
     case CLI_NUM_POS_F64S: snprintf(buf, cap, "a finite number > 0"); break;
     default: snprintf(buf, cap, "an integer in [%lld, %lld]", k->lo, k->hi); break;
     }
@@ -271,7 +284,7 @@ int cli_num_entry(const cli_num_key *k, const char *name, const char *text, void
     double v;
     int rc = cli_parse_double_key(name, text, &v, msg, cap);
     if (rc) return rc;
-    if (!(v > 0)) {
+    if (k->kind == CLI_NUM_POS_F64S && !(v > 0)) {
         char q[256];
         quote_text(text, q, sizeof q);
         snprintf(msg, cap, "%s: entries must be > 0, got '%s'", name, q);

@@ -30,7 +30,8 @@ typedef enum {
     CLI_NUM_U64,      /* uint64_t, 0 .. 2^64 - 1 */
     CLI_NUM_F64,      /* finite double (key-specific ranges are checked after file and flags merge) */
     CLI_NUM_INTS,     /* list of int, each in [lo, hi]: int * at off, int count at count_off */
-    CLI_NUM_POS_F64S  /* list of finite doubles > 0: double * at off, int count at count_off */
+    CLI_NUM_POS_F64S, /* list of finite doubles > 0: double * at off, int count at count_off */
+    CLI_NUM_F64S      /* list of finite doubles */
 } cli_num_kind;
 
 /* One numeric key: the YAML key, its flag, and where the value goes in cli_config. */

@@ -29,6 +29,7 @@ typedef struct {
     unsigned classes_count;
     char *pixels;
     char *fmnist_dir;
+    char *seed, *eval_points, *eval_data;
 } y_data;
 
 typedef struct {
@@ -55,6 +56,9 @@ typedef struct {
     char *target, *loss, *opt, *snapshots, *resume;
     char *n_eval, *steps, *batch, *checkpoint_every, *lr, *lr_frac, *momentum, *ridge, *noise, *blowup, *top_k,
         *fourier_k;
+    char *noise_seed, *target_partial, *freeze_eps, *freeze_k, *freeze_delta, *eval_target;
+    char **target_modes, **target_amps, **target_phases, **target_basis;
+    unsigned target_modes_count, target_amps_count, target_phases_count, target_basis_count;
     char *flow;
 } y_train;
 
@@ -103,6 +107,9 @@ static const cyaml_schema_field_t data_fields[] = {
     NUMS("classes", y_data, classes, 1, 10),
     CYAML_FIELD_STRING_PTR("pixels", OPT, y_data, pixels, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("fmnist_dir", OPT, y_data, fmnist_dir, 1, CLI_PATH_MAX - 1),
+    NUM("seed", y_data, seed),
+    CYAML_FIELD_STRING_PTR("eval_points", OPT, y_data, eval_points, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("eval_data", OPT, y_data, eval_data, 1, CLI_PATH_MAX - 1),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t study_fields[] = {
@@ -156,6 +163,16 @@ static const cyaml_schema_field_t train_fields[] = {
     NUM("blowup", y_train, blowup),
     NUM("top_k", y_train, top_k),
     NUM("fourier_k", y_train, fourier_k),
+    NUM("noise_seed", y_train, noise_seed),
+    NUMS("target_modes", y_train, target_modes, 1, CYAML_UNLIMITED),
+    NUMS("target_amps", y_train, target_amps, 1, CYAML_UNLIMITED),
+    NUMS("target_phases", y_train, target_phases, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("target_basis", CYAML_FLAG_POINTER | OPT, y_train, target_basis, &num_entry, 1, 256),
+    NUM("target_partial", y_train, target_partial),
+    NUM("freeze_eps", y_train, freeze_eps),
+    NUM("freeze_k", y_train, freeze_k),
+    NUM("freeze_delta", y_train, freeze_delta),
+    CYAML_FIELD_STRING_PTR("eval_target", OPT, y_train, eval_target, 1, CLI_PATH_MAX - 1),
     CYAML_FIELD_STRING_PTR("flow", OPT, y_train, flow, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
@@ -315,6 +332,12 @@ static int apply_yaml(cli_config *c, const y_root *y, const y_src *src)
         if (y->data->data) snprintf(c->data, sizeof c->data, "%s", y->data->data);
         if (y->data->fmnist_dir) snprintf(c->fmnist_dir, sizeof c->fmnist_dir, "%s", y->data->fmnist_dir);
         if (y->data->n) c->n_set = true;
+        if (y->data->eval_data) snprintf(c->eval_data, sizeof c->eval_data, "%s", y->data->eval_data);
+        if (y->data->eval_points) {
+            char name[CLI_PATH_MAX + 64];
+            snprintf(name, sizeof name, "config %s: data.eval_points", path);
+            if ((rc = cli_set_eval_points(c, name, y->data->eval_points))) return rc;
+        }
     }
     if (!rc && y->data && y->data->pixels) {
         if (strcmp(y->data->pixels, "unit") == 0)
@@ -331,6 +354,13 @@ static int apply_yaml(cli_config *c, const y_root *y, const y_src *src)
         if (t->target) snprintf(c->target, sizeof c->target, "%s", t->target);
         if (t->snapshots) snprintf(c->snapshots, sizeof c->snapshots, "%s", t->snapshots);
         if (t->resume) snprintf(c->resume, sizeof c->resume, "%s", t->resume);
+        if (t->eval_target) snprintf(c->eval_target, sizeof c->eval_target, "%s", t->eval_target);
+        if (t->noise) c->noise_set = true;
+        if (t->target_basis) {
+            char name[CLI_PATH_MAX + 64];
+            snprintf(name, sizeof name, "config %s: train.target_basis", path);
+            if ((rc = cli_set_target_basis(c, name, t->target_basis, (int)t->target_basis_count))) return rc;
+        }
         if (t->lr_frac) /* one learning rate: lr_frac wins when both are given */
             c->lr = 0;
         else if (t->lr)
