@@ -38,6 +38,9 @@ typedef struct {
 typedef struct {
     double eta, steps, loss0, loss_max, loss_T, loss_eval_T, drift_fro, drift_op, lin_err, pert_err, pw_err;
     double lmax0, lmaxT, err_k0, err_kT, err_kinf, t_end;
+    double err_net;        /* eval RMSE per entry of the trained network, from its trajectory */
+    double rel_kinf;       /* ||f_T - y_inf|| / ||y_inf|| on the eval set, y_inf the K_inf regression */
+    double rel_kinf_init;  /* the same against y_inf + f_0 - K_inf(., X) (K_inf + ridge)^{-1} f_0(X) */
     int diverged, k; /* k: outputs of the cell's network (its manifest's spec) */
     cli_table metrics;
 } cell_result;
@@ -169,23 +172,56 @@ static double num(const cJSON *o, const char *key)
 
 /* Kernel regression with the infinite-width NTK of the cell's network on the same data (ridge
  * relative to the mean diagonal as for K_0 and K_T); the matrices and prediction go to kinf.npz. */
-static int kinf_regression(const sweep_ctx *s, int i, const char *dir, double *err)
+/* Row `row` (-1: the last) of a 2-D trajectory member into dst [cols]. */
+static int trajectory_row(const char *dir, const char *name, long row, size_t cols, double *dst)
 {
-    *err = NAN;
+    char path[CLI_PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/trajectory.npz", dir);
+    ntk_array a = {0};
+    if (ntk_npz_read(path, name, &a) != NTK_OK) {
+        cli_errorf("sweep: %s", ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    size_t r = row < 0 ? a.shape[0] - 1 : (size_t)row;
+    if (a.ndim != 2 || a.shape[1] != cols || a.shape[0] == 0) {
+        cli_errorf("sweep: %s: %s has an unexpected shape", path, name);
+        ntk_array_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    memcpy(dst, a.data + r * cols, cols * sizeof *dst);
+    ntk_array_free(&a);
+    return 0;
+}
+
+static double norm2_diff(size_t n, const double *a, const double *b)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (a[i] - (b ? b[i] : 0)) * (a[i] - (b ? b[i] : 0));
+    return sqrt(s);
+}
+
+static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_result *r)
+{
+    double *err = &r->err_kinf;
+    *err = r->err_net = r->rel_kinf = r->rel_kinf_init = NAN;
     cli_config cc;
     int rc = cell_config(s, i, dir, &cc);
     if (rc) return rc;
     ntk_dataset d = {0};
     ntk_spec spec;
     char desc[CLI_PATH_MAX + 64];
-    double *K = NULL, *Ke = NULL, *pred = NULL;
+    double *K = NULL, *Ke = NULL, *pred = NULL, *pred0 = NULL, *fT = NULL, *f0 = NULL, *f0e = NULL;
     if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_config_spec(&cc, &spec))) goto out;
     size_t N = d.n_train, M = d.n_eval, k = (size_t)d.k;
     if (M == 0) goto out; /* no eval set: no test errors */
     K = malloc(N * N * sizeof *K);
     Ke = malloc(M * N * sizeof *Ke);
     pred = malloc(M * k * sizeof *pred);
-    if (!K || !Ke || !pred) {
+    pred0 = malloc(M * k * sizeof *pred0);
+    fT = malloc(M * k * sizeof *fT);
+    f0e = malloc(M * k * sizeof *f0e);
+    f0 = malloc(N * k * sizeof *f0);
+    if (!K || !Ke || !pred || !pred0 || !fT || !f0e || !f0) {
         rc = CLI_EXIT_FAIL;
         cli_errorf("out of memory");
         goto out;
@@ -199,10 +235,19 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, double *e
     }
     double md = 0;
     for (size_t a = 0; a < N; a++) md += K[a * N + a] / (double)N;
+    /* the trained network's eval outputs (last snapshot) and its outputs at init */
+    if ((rc = trajectory_row(dir, "f_eval", -1, M * k, fT)) || (rc = trajectory_row(dir, "f_eval", 0, M * k, f0e)) ||
+        (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
+        goto out;
+    r->err_net = norm2_diff(M * k, fT, d.Y_eval) / sqrt((double)(M * k));
     if (ntk_krr(N, K, (int)k, d.Y_train, cc.ridge * md, M, Ke, pred, NULL) == NTK_OK) {
-        double e2 = 0;
-        for (size_t a = 0; a < M * k; a++) e2 += (pred[a] - d.Y_eval[a]) * (pred[a] - d.Y_eval[a]);
-        *err = sqrt(e2 / (double)(M * k));
+        *err = norm2_diff(M * k, pred, d.Y_eval) / sqrt((double)(M * k));
+        r->rel_kinf = norm2_diff(M * k, fT, pred) / norm2_diff(M * k, pred, NULL);
+        /* the infinite-width network started from this network's f_0: y_inf + f_0e - K_inf(e, X) a_0 */
+        if (ntk_krr(N, K, (int)k, f0, cc.ridge * md, M, Ke, pred0, NULL) == NTK_OK) {
+            for (size_t a = 0; a < M * k; a++) pred0[a] = pred[a] + f0e[a] - pred0[a];
+            r->rel_kinf_init = norm2_diff(M * k, fT, pred0) / norm2_diff(M * k, pred0, NULL);
+        }
     }
     char path[CLI_PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/kinf.npz", dir);
@@ -215,6 +260,7 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, double *e
     if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 2, shY, d.Y_train);
     if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_NPY_F64, 2, shYe, d.Y_eval);
     if (st == NTK_OK) st = ntk_npz_add(w, "pred", NTK_NPY_F64, 2, shYe, pred);
+    if (st == NTK_OK) st = ntk_npz_add(w, "pred_init", NTK_NPY_F64, 2, shYe, pred0);
     if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_NPY_F64, 1, sh1, &ridge);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
@@ -226,6 +272,10 @@ out:
     free(K);
     free(Ke);
     free(pred);
+    free(pred0);
+    free(fT);
+    free(f0);
+    free(f0e);
     ntk_dataset_free(&d);
     cli_config_free(&cc);
     return rc;
@@ -271,7 +321,7 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
 #undef LAST
     r->lmax0 = cli_table_at(t, 0, cli_table_col(t, "lambda_max"));
     r->err_k0 = cli_table_at(t, 0, cli_table_col(t, "krr_eval_err"));
-    return kinf_regression(s, i, dir, &r->err_kinf);
+    return kinf_regression(s, i, dir, r);
 }
 
 /* drift_fro at t = tau, linear between snapshots (NaN beyond the run). */
@@ -301,11 +351,56 @@ static const char *regime(const cli_config *c, const cell_result *r, int *catapu
     return "weak_feature_learning";
 }
 
-/* The network's eval RMSE per entry, sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k)), as the kernel
- * regressions' (docs/sweep.md): the eval loss is 1/2 (1/M) sum_{i,a} (f_ia - y_ia)^2. */
-static double test_err_net(const cell_result *r)
+/* groups.csv: one row per (depth, width, lr_frac) with the seed percentiles p10 / p50 / p90 of the
+ * network's distance from the infinite-width predictors and of its test error (docs/sweep.md). */
+static int write_groups_csv(sweep_ctx *s, const cell_result *res)
 {
-    return sqrt(2 * r->loss_eval_T / r->k);
+    int n = s->ncells, rc = 0;
+    size_t cap = n > 0 ? (size_t)n : 1;
+    double *v = malloc(cap * sizeof *v);
+    bool *done = calloc(cap, sizeof *done);
+    fig_text b = {0};
+    if (!v || !done) rc = CLI_EXIT_FAIL;
+    fig_printf(&b, "depth,width,beta,lr,lr_frac,seeds,rel_err_kinf_p10,rel_err_kinf_p50,rel_err_kinf_p90,"
+                   "rel_err_kinf_init_p10,rel_err_kinf_init_p50,rel_err_kinf_init_p90,test_err_net_p10,"
+                   "test_err_net_p50,test_err_net_p90,test_err_kinf_p50\n");
+    static const double q[3] = {0.1, 0.5, 0.9};
+    for (int i = 0; i < n && !rc; i++) {
+        if (done[i]) continue;
+        const sweep_cell *k = &s->cells[i];
+        int members[4096], m = 0;
+        for (int j = i; j < n && m < 4096; j++)
+            if (!done[j] && s->cells[j].depth == k->depth && s->cells[j].width == k->width &&
+                s->cells[j].lr_frac == k->lr_frac)
+                members[m++] = j, done[j] = true;
+        double pct[4][3];
+        for (int f = 0; f < 4 && !rc; f++) {
+            for (int a = 0; a < m; a++) {
+                const cell_result *r = &res[members[a]];
+                v[a] = f == 0 ? r->rel_kinf : f == 1 ? r->rel_kinf_init : f == 2 ? r->err_net : r->err_kinf;
+            }
+            if (ntk_percentiles((size_t)m, v, 3, q, pct[f]) != NTK_OK) {
+                cli_errorf("sweep: %s", ntk_last_error());
+                rc = CLI_EXIT_FAIL;
+            }
+        }
+        if (rc) break;
+        fig_printf(&b, "%d,%d,%.8g,%.10g,%.8g,%d", k->depth, k->width, k->depth > 0 ? (double)k->depth / k->width : 0,
+                   res[i].eta, k->lr_frac, m);
+        for (int f = 0; f < 3; f++) fig_printf(&b, ",%.10g,%.10g,%.10g", pct[f][0], pct[f][1], pct[f][2]);
+        fig_printf(&b, ",%.10g\n", pct[3][1]);
+    }
+    char path[CLI_PATH_MAX + 32];
+    if (!rc && b.oom) rc = CLI_EXIT_FAIL;
+    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, "groups.csv", path, sizeof path), b.s, b.len) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+    }
+    if (!rc) cli_run_wrote(&s->run, "groups.csv");
+    fig_text_free(&b);
+    free(v);
+    free(done);
+    return rc;
 }
 
 static int write_cells_csv(sweep_ctx *s)
@@ -321,7 +416,7 @@ static int write_cells_csv(sweep_ctx *s)
     fig_text b = {0};
     fig_printf(&b, "depth,width,beta,lr,lr_frac,seed,steps,outcome,regime,catapult,drift_fro,drift_op,tau,drift_tau,"
                    "lin_err,pert_err,pw_err,loss0,loss_T,loss_max,loss_eval_T,lambda_max_0,lambda_max_T,test_err_net,"
-                   "test_err_k0,test_err_kT,test_err_kinf,regime_code,run\n");
+                   "test_err_k0,test_err_kT,test_err_kinf,rel_err_kinf,rel_err_kinf_init,regime_code,run\n");
     for (int i = 0; i < s->ncells && !rc; i++) {
         const sweep_cell *k = &s->cells[i];
         const cell_result *r = &res[i];
@@ -329,13 +424,15 @@ static int write_cells_csv(sweep_ctx *s)
         const char *lab = regime(&s->c, r, &cat);
         double beta = k->depth > 0 ? (double)k->depth / k->width : 0;
         fig_printf(&b, "%d,%d,%.8g,%.10g,%.8g,%d,%.0f,%s,%s,%d,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
-                       "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,cells/cell_%05d\n",
+                       "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,cells/cell_%05d\n",
                    k->depth, k->width, beta, r->eta, k->lr_frac, k->seed, r->steps,
                    r->diverged ? "diverged" : "completed", lab, cat, r->drift_fro, r->drift_op, tau,
                    drift_at(&r->metrics, tau), r->lin_err, r->pert_err, r->pw_err, r->loss0, r->loss_T, r->loss_max,
-                   r->loss_eval_T, r->lmax0, r->lmaxT, test_err_net(r), r->err_k0, r->err_kT, r->err_kinf,
+                   r->loss_eval_T, r->lmax0, r->lmaxT, r->err_net, r->err_k0, r->err_kT, r->err_kinf, r->rel_kinf,
+                   r->rel_kinf_init,
                    lab[0] == 'l' ? 0 : lab[0] == 'w' ? 1 : 2, i);
     }
+    if (!rc) rc = write_groups_csv(s, res);
     for (int i = 0; i < s->ncells; i++) cli_table_free(&res[i].metrics);
     free(res);
     if (!rc && b.oom) rc = CLI_EXIT_FAIL;
@@ -353,6 +450,9 @@ static int finish(sweep_ctx *s, int argc, char **argv)
 {
     size_t sh1[1] = {(size_t)s->ncells};
     cli_run_artifact(&s->run, "cells.csv", NULL, NULL, 1, sh1, "one row per cell (docs/sweep.md)");
+    cli_run_artifact(&s->run, "groups.csv", NULL, NULL, 0, NULL,
+                     "one row per (depth, width, lr_frac): seed percentiles p10/p50/p90 of rel_err_kinf, "
+                     "rel_err_kinf_init and test_err_net (docs/sweep.md)");
     cli_run_artifact(&s->run, "cells/", NULL, NULL, 1, sh1,
                      "cell_<i>/: the cell's complete train run directory, plus kinf.npz (infinite-width "
                      "kernel regression)");
