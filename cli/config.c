@@ -67,6 +67,8 @@ void cli_config_defaults(cli_config *c, const char *command)
     c->freeze_eps = 0.01;
     c->freeze_k = 3;
     c->freeze_delta = 2;
+    snprintf(c->train_data, sizeof c->train_data, "gaussian");
+    c->train_n = 256;
     c->members = 1000;
     c->s_norm = 1.0;
     c->angle_deg = -1; /* no second probe unless --angle */
@@ -284,7 +286,9 @@ char *cli_config_to_yaml(const cli_config *c)
                  c->sampler_full ? "full" : "lazy");
         if (c->angle_deg >= 0) yaml_str(&b, &len, &cap, "  angle: %.17g\n", c->angle_deg);
     }
-    if (strcmp(c->command, "train") != 0 && strcmp(c->command, "sweep") != 0) return b;
+    bool profile = strcmp(c->command, "profile") == 0;
+    if (profile) yaml_str(&b, &len, &cap, "profile:\n  train_data: \"%s\"\n  train_n: %ld\n", c->train_data, c->train_n);
+    if (strcmp(c->command, "train") != 0 && strcmp(c->command, "sweep") != 0 && !profile) return b;
     yaml_str(&b, &len, &cap, "train:\n  target: \"%s\"\n  n_eval: %ld\n  steps: %ld\n", c->target, c->n_eval, c->steps);
     if (c->lr_frac > 0)
         yaml_str(&b, &len, &cap, "  lr_frac: %.17g\n", c->lr_frac);

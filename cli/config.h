@@ -107,6 +107,9 @@ typedef struct {
     int target_partial;          /* partial sums: the first m terms (0: all) */
     double freeze_eps;           /* freeze time: |slope| < eps |first slope| ... */
     int freeze_k, freeze_delta;  /* ... for k consecutive intervals, slopes over delta snapshots */
+    /* profile --steps T: the training set of its networks */
+    char train_data[CLI_PATH_MAX]; /* inputs (as --data: gaussian, gaussian-raw, circle..., PATH.npy) */
+    long train_n;                  /* its points */
     double blowup;               /* divergence: loss > blowup * initial loss */
     int flow;                    /* predictions by gradient flow (time eta * step) instead of discrete GD */
     /* bookkeeping */

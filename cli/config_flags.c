@@ -148,7 +148,7 @@ enum {
     OPT_FOURIERK, OPT_NOISE, OPT_BLOWUP, OPT_FLOW, OPT_MEMBERS, OPT_SNORM, OPT_ANGLE, OPT_TARGETY, OPT_NOUPD, OPT_NOLIT, OPT_BETAS, OPT_SAMPLER, OPT_LRFRACS, OPT_LAZYDRIFT, OPT_LAZYLIN, OPT_UNSTABLE, OPT_CATAPULT,
     OPT_TAU, OPT_QUICK, OPT_DATA_SEED, OPT_NOISE_SEED, OPT_EVAL_POINTS, OPT_EVAL_DATA, OPT_EVAL_TARGET,
     OPT_TARGET_MODES, OPT_TARGET_AMPS, OPT_TARGET_PHASES, OPT_TARGET_BASIS, OPT_TARGET_PARTIAL, OPT_FREEZE_EPS,
-    OPT_FREEZE_K, OPT_FREEZE_DELTA, OPT_HELP
+    OPT_FREEZE_K, OPT_FREEZE_DELTA, OPT_TRAIN_DATA, OPT_TRAIN_N, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -193,6 +193,7 @@ static const struct option long_opts[] = {
     {"target-partial", required_argument, 0, OPT_TARGET_PARTIAL},
     {"freeze-eps", required_argument, 0, OPT_FREEZE_EPS}, {"freeze-k", required_argument, 0, OPT_FREEZE_K},
     {"freeze-delta", required_argument, 0, OPT_FREEZE_DELTA},
+    {"train-data", required_argument, 0, OPT_TRAIN_DATA}, {"train-n", required_argument, 0, OPT_TRAIN_N},
     {"help", no_argument, 0, OPT_HELP},               {0, 0, 0, 0}};
 
 static void print_help(const char *command)
@@ -297,6 +298,11 @@ static void print_help(const char *command)
            "  --betas b1,b2,...    ensemble: lines of fixed beta instead of a depth grid: for each beta and\n"
            "                       width, depth = round(beta * width) (at least 1)\n"
            "  --seeds S            seeds: a list and/or ranges a:b (= a..b-1), e.g. 0:16\n"
+           "profile:\n"
+           "  --steps T            also the profile after T steps of training (train section: --target, --loss,\n"
+           "                       --lr | --lr-frac, --opt) on its own training set [0: at init only]\n"
+           "  --train-data D       inputs of that training set (as --data; n0 = 2) [gaussian]\n"
+           "  --train-n N          its points [256];  --load-params FILE: the profile of one loaded network\n"
            "sweep (docs/sweep.md):\n"
            "  --lr-fracs f1,f2,... learning rates as fractions of 2 / lambda_max(c K_0)\n"
            "  --lazy-drift D       lazy: final relative kernel drift <= D [0.1] ...\n"
@@ -547,6 +553,8 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         case OPT_FREEZE_EPS: rc = flag_num(c, "train.freeze_eps", optarg); break;
         case OPT_FREEZE_K: rc = flag_num(c, "train.freeze_k", optarg); break;
         case OPT_FREEZE_DELTA: rc = flag_num(c, "train.freeze_delta", optarg); break;
+        case OPT_TRAIN_DATA: rc = copy_path("train-data", optarg, c->train_data, sizeof c->train_data); break;
+        case OPT_TRAIN_N: rc = flag_num(c, "profile.train_n", optarg); break;
         case OPT_HELP: print_help(command); return CLI_EXIT_OK;
         case ':': cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command); rc = 2; break;
         default: unknown_option(argv[optind - 1], command); rc = 2; break;

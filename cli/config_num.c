@@ -222,6 +222,7 @@ static const cli_num_key KEYS[] = {
     F64("train.freeze_eps", "freeze-eps", freeze_eps),
     SCALAR("train.freeze_k", "freeze-k", CLI_NUM_INT, 1, 100000, freeze_k),
     SCALAR("train.freeze_delta", "freeze-delta", CLI_NUM_INT, 1, 100000, freeze_delta),
+    SCALAR("profile.train_n", "train-n", CLI_NUM_LONG, 1, INT_MAX, train_n),
     SCALAR("ensemble.members", "members", CLI_NUM_LONG, 2, INT_MAX, members),
     F64("ensemble.s", "s", s_norm),
     F64("ensemble.angle", "angle", angle_deg),

@@ -69,6 +69,10 @@ typedef struct {
 } y_ens;
 
 typedef struct {
+    char *train_data, *train_n;
+} y_profile;
+
+typedef struct {
     y_model *model;
     y_data *data;
     y_run *run;
@@ -77,6 +81,7 @@ typedef struct {
     y_train *train;
     y_ens *ensemble;
     y_sweep *sweep;
+    y_profile *profile;
 } y_root;
 
 #define OPT CYAML_FLAG_OPTIONAL
@@ -187,6 +192,11 @@ static const cyaml_schema_field_t ens_fields[] = {
     CYAML_FIELD_STRING_PTR("sampler", OPT, y_ens, sampler, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t profile_fields[] = {
+    CYAML_FIELD_STRING_PTR("train_data", OPT, y_profile, train_data, 1, CLI_PATH_MAX - 1),
+    NUM("train_n", y_profile, train_n),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("model", OPT, y_root, model, model_fields),
     CYAML_FIELD_MAPPING_PTR("data", OPT, y_root, data, data_fields),
@@ -196,6 +206,7 @@ static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("train", OPT, y_root, train, train_fields),
     CYAML_FIELD_MAPPING_PTR("ensemble", OPT, y_root, ensemble, ens_fields),
     CYAML_FIELD_MAPPING_PTR("sweep", OPT, y_root, sweep, sweep_fields),
+    CYAML_FIELD_MAPPING_PTR("profile", OPT, y_root, profile, profile_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_value_t root_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, y_root, root_fields)};
@@ -407,6 +418,8 @@ static int apply_yaml(cli_config *c, const y_root *y, const y_src *src)
             return CLI_EXIT_USAGE;
         }
     }
+    if (!rc && y->profile && y->profile->train_data)
+        snprintf(c->train_data, sizeof c->train_data, "%s", y->profile->train_data);
     if (!rc && y->run) {
         const y_run *r = y->run;
         if (r->out) snprintf(c->out, sizeof c->out, "%s", r->out);
