@@ -103,7 +103,8 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Percentile bootstrap interval (2.5%, 97.5%) of R with 400 resamples drawn from (seed, cell). */
+/* Percentile bootstrap interval (2.5%, 97.5%) of R with 400 resamples drawn from (seed, cell) on
+ * their own stream (resample b of cell c: sub = c * 400 + b, uniforms 0 .. M-1). */
 static void bootstrap(int M, const double *v, uint64_t seed, uint64_t cell, double *lo, double *hi)
 {
     enum { B = 400 };
@@ -113,7 +114,7 @@ static void bootstrap(int M, const double *v, uint64_t seed, uint64_t cell, doub
         return;
     }
     for (int b = 0; b < B; b++) {
-        ntk_rng_uniform(seed, NTK_STREAM_ENSEMBLE + 1, cell * B + (uint64_t)b, 0, (size_t)M, u);
+        ntk_rng_uniform(seed, NTK_STREAM_ENSEMBLE_BOOTSTRAP, cell * B + (uint64_t)b, 0, (size_t)M, u);
         double m1 = 0, m2 = 0;
         for (int i = 0; i < M; i++) {
             double x = v[(int)(u[i] * M) < M ? (int)(u[i] * M) : M - 1];

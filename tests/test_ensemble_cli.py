@@ -8,6 +8,8 @@
 - Pathwise first-step update: negative on average, and growing as the width shrinks at fixed depth.
 - Threads 1 vs 2, and mpirun -np 1 / -np 2: byte-identical samples.npz and cells.csv.
 - SIGKILL mid-ensemble and --resume: identical outputs to an uninterrupted run.
+- The bootstrap interval of R, recomputed here with numpy's Philox4x64-10 on the stream the header
+  names (NTK_STREAM_ENSEMBLE_BOOTSTRAP), not on the pair sampler's stream it once shared (--angle).
 
 usage: test_ensemble_cli.py PATH/TO/ntkdrift
 """
@@ -19,6 +21,7 @@ from clitest import check, csv_rows, finish, same_tree
 
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_ens_")
+HEADER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "include", "ntkdrift.h")
 
 
 
@@ -139,6 +142,57 @@ def test_beta_lines_and_layers():
     check(cs and ok and worst <= 1e-12, f"K_layers per member sum to K (worst {worst:.1e})")
 
 
+def stream_id(name):
+    """A stream's id as include/ntkdrift.h's registry gives it."""
+    import re
+    return int(re.search(r"\b%s\s*=\s*(\d+)" % name, open(HEADER).read()).group(1))
+
+
+def philox_uniforms(seed, stream, sub, n):
+    """Uniforms 0 .. n-1 of (seed, stream, sub) as src/rng.c draws them: Philox4x64-10 with key
+    {seed, stream} and counter {i / 4, sub, 0, 0}, u = (m >> 12 + 1/2) 2^-52.  numpy's generator
+    increments its counter before each block, so it starts one below block 0 of this sub."""
+    ctr = (sub << 64) - 1 if sub else (1 << 256) - 1
+    g = np.random.Philox(counter=np.array([(ctr >> (64 * i)) & (2**64 - 1) for i in range(4)], dtype=np.uint64),
+                         key=np.array([seed, stream], dtype=np.uint64))
+    raw = g.random_raw(4 * ((n + 3) // 4))[:n]
+    return ((raw >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0**-52
+
+
+def boot_interval(K, seed, cell, stream, B=400):
+    """The percentile interval (2.5%, 97.5%) of R = mean(K^2)/mean(K)^2 as cmd_ensemble.c's bootstrap
+    computes it: resample b takes member floor(u M) for each of M uniforms of sub cell * B + b."""
+    M = len(K)
+    r = []
+    for b in range(B):
+        x = K[np.minimum((philox_uniforms(seed, stream, cell * B + b, M) * M).astype(np.int64), M - 1)]
+        r.append(np.mean(x * x) / np.mean(x) ** 2)
+    r.sort()
+    return r[int(0.025 * B)], r[int(0.975 * B) - 1]
+
+
+def test_bootstrap_stream():
+    """With --angle the pair sampler draws from NTK_STREAM_ENSEMBLE_PAIR (sub = cell << 32 | member), and the
+    bootstrap once drew from NTK_STREAM_ENSEMBLE + 1, the same stream: in cell 0 resample b took pair
+    member b's uniforms.  R_boot_lo/hi must be the interval of the bootstrap's own stream (1e-7: cells.csv
+    prints 8 digits), which the colliding stream's interval is not."""
+    out = os.path.join(TMP, "boot")
+    seed = 5
+    r = ens(out, "--depths", "2", "--widths", "12,24", "--members", "300", "--angle", "60", "--no-updates",
+            "--seed", str(seed))
+    cs = rows(out) if r.returncode == 0 else []
+    K = np.load(os.path.join(out, "samples.npz"))["K"] if cs else None
+    boot, pair = stream_id("NTK_STREAM_ENSEMBLE_BOOTSTRAP"), stream_id("NTK_STREAM_ENSEMBLE_PAIR")
+    check(len(cs) == 2 and boot != pair, f"ensemble with --angle runs (bootstrap stream {boot}, pair stream {pair})")
+    for cell, c in enumerate(cs):
+        got = np.array([float(c["R_boot_lo"]), float(c["R_boot_hi"])])
+        own = np.array(boot_interval(K[cell], seed, cell, boot))
+        old = np.array(boot_interval(K[cell], seed, cell, pair))
+        check(np.allclose(got, own, rtol=1e-7, atol=0) and not np.allclose(got, old, rtol=1e-7, atol=0),
+              f"cell {cell}: R_boot [{got[0]:.6f}, {got[1]:.6f}] is the bootstrap stream's [{own[0]:.6f}, "
+              f"{own[1]:.6f}], not the pair stream's [{old[0]:.6f}, {old[1]:.6f}]")
+
+
 def test_threads_identical():
     a, b = os.path.join(TMP, "t1"), os.path.join(TMP, "t2")
     args = ["--depths", "2,6", "--widths", "16,48", "--members", "600"]
@@ -204,6 +258,7 @@ test_off_diagonal()
 test_full_sampler()
 test_figures()
 test_beta_lines_and_layers()
+test_bootstrap_stream()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()
