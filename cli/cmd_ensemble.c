@@ -450,7 +450,9 @@ int cmd_ensemble(int argc, char **argv)
     int dmax = 0;
     for (int i = 0; i < e.ncells; i++) dmax = e.cdepth[i] > dmax ? e.cdepth[i] : dmax;
     e.layers = malloc((size_t)e.M * (size_t)(dmax + 1) * sizeof *e.layers);
-    if (!e.x || !e.xp || !e.q[NQ - 1] || !e.layers) {
+    bool have_q = true; /* every accumulator, not only the last one allocated */
+    for (int k = 0; k < NQ; k++) have_q = have_q && e.q[k];
+    if (!e.x || !e.xp || !have_q || !e.layers) {
         cli_errorf("out of memory for %d cells x %d members", e.ncells, e.M);
         rc = CLI_EXIT_FAIL;
         goto done;
