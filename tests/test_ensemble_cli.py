@@ -126,21 +126,45 @@ def test_figures():
     check(r.returncode == 2 and "manifest.json" in r.stderr, f"plot on a non-run: {r.stderr.strip()}")
 
 
+def layer_problems(cells_dir, cs, M):
+    """Cells whose file's K_layers is not (M, depth + 1) or whose rows do not sum to K (1e-12: the same
+    sum in another order); [] when every cell is right."""
+    bad = []
+    for i, c in enumerate(cs):
+        z = np.load(os.path.join(cells_dir, f"cell_{i:05d}.npz"))
+        if z["K_layers"].shape != (M, int(c["depth"]) + 1):
+            bad.append(f"cell {i}: K_layers shape {z['K_layers'].shape}")
+            continue
+        worst = float(np.max(np.abs(z["K_layers"].sum(1) - z["K"]) / z["K"]))
+        if not worst <= 1e-12:
+            bad.append(f"cell {i}: per-layer terms off their sum K by {worst:.1e}")
+    return bad
+
+
 def test_beta_lines_and_layers():
-    """--betas: cells on lines of fixed beta (depth = round(beta n)); each cell file's per-member
-    per-layer terms K_layers sum to K (1e-12: the same sum in another order)."""
+    """--betas: cells on lines of fixed beta (depth = round(beta n)); every cell file's per-member
+    per-layer terms K_layers have the cell's shape and sum to K.  The check itself: copies of the cell
+    files with the first cell corrupted are rejected (an extra zero column keeps the sums: only the
+    shape check sees it, which once looked at the last cell alone)."""
     out = os.path.join(TMP, "betas")
     r = ens(out, "--betas", "0.1,0.2", "--widths", "20,40", "--members", "300", "--no-literal")
     cs = rows(out) if r.returncode == 0 else []
     check([(c["depth"], c["width"]) for c in cs] == [("2", "20"), ("4", "40"), ("4", "20"), ("8", "40")],
           f"lines of fixed beta: {[(c['depth'], c['width']) for c in cs]}")
-    worst = 0.0
-    for i in range(len(cs)):
-        z = np.load(os.path.join(out, "cells", f"cell_{i:05d}.npz"))
-        worst = max(worst, float(np.max(np.abs(z["K_layers"].sum(1) - z["K"]) / z["K"])))
-        ok = z["K_layers"].shape == (300, int(cs[i]["depth"]) + 1)
-    check(cs and ok and worst <= 1e-12, f"K_layers per member sum to K (worst {worst:.1e})")
-
+    bad = layer_problems(os.path.join(out, "cells"), cs, 300) if cs else ["no cells"]
+    check(not bad, f"K_layers of all {len(cs)} cells: shape (members, depth + 1), rows sum to K {bad}")
+    if not cs:
+        return
+    for what, corrupt in (("an extra zero column", lambda L: np.hstack([L, np.zeros((L.shape[0], 1))])),
+                          ("one member's term changed", lambda L: L + (np.arange(L.size).reshape(L.shape) == 7) * 1e-3)):
+        bad_dir = os.path.join(TMP, "betas_corrupt")
+        shutil.rmtree(bad_dir, ignore_errors=True)
+        shutil.copytree(os.path.join(out, "cells"), bad_dir)
+        z = dict(np.load(os.path.join(bad_dir, "cell_00000.npz")))
+        z["K_layers"] = corrupt(z["K_layers"])
+        np.savez(os.path.join(bad_dir, "cell_00000.npz"), **z)
+        found = layer_problems(bad_dir, cs, 300)
+        check(len(found) == 1 and found[0].startswith("cell 0:"), f"the check rejects cell 0 with {what}: {found}")
 
 def stream_id(name):
     """A stream's id as include/ntkdrift.h's registry gives it."""
