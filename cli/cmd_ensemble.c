@@ -103,7 +103,8 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Percentile bootstrap interval (2.5%, 97.5%) of R with 400 resamples drawn from (seed, cell). */
+/* Percentile bootstrap interval (2.5%, 97.5%) of R with 400 resamples drawn from (seed, cell) on
+ * their own stream (resample b of cell c: sub = c * 400 + b, uniforms 0 .. M-1). */
 static void bootstrap(int M, const double *v, uint64_t seed, uint64_t cell, double *lo, double *hi)
 {
     enum { B = 400 };
@@ -113,7 +114,7 @@ static void bootstrap(int M, const double *v, uint64_t seed, uint64_t cell, doub
         return;
     }
     for (int b = 0; b < B; b++) {
-        ntk_rng_uniform(seed, NTK_STREAM_ENSEMBLE + 1, cell * B + (uint64_t)b, 0, (size_t)M, u);
+        ntk_rng_uniform(seed, NTK_STREAM_ENSEMBLE_BOOTSTRAP, cell * B + (uint64_t)b, 0, (size_t)M, u);
         double m1 = 0, m2 = 0;
         for (int i = 0; i < M; i++) {
             double x = v[(int)(u[i] * M) < M ? (int)(u[i] * M) : M - 1];
@@ -449,7 +450,9 @@ int cmd_ensemble(int argc, char **argv)
     int dmax = 0;
     for (int i = 0; i < e.ncells; i++) dmax = e.cdepth[i] > dmax ? e.cdepth[i] : dmax;
     e.layers = malloc((size_t)e.M * (size_t)(dmax + 1) * sizeof *e.layers);
-    if (!e.x || !e.xp || !e.q[NQ - 1] || !e.layers) {
+    bool have_q = true; /* every accumulator, not only the last one allocated */
+    for (int k = 0; k < NQ; k++) have_q = have_q && e.q[k];
+    if (!e.x || !e.xp || !have_q || !e.layers) {
         cli_errorf("out of memory for %d cells x %d members", e.ncells, e.M);
         rc = CLI_EXIT_FAIL;
         goto done;

@@ -218,11 +218,10 @@ ntk_status ntk_kernel_jacobian_ref(ntk_net *net, size_t N, const double *X, doub
 /* ---------------------------------------------------------------- training
  * Gradient descent on L = c * 1/2 sum ||f(x_i) - y_i||^2 (c = 1 or 1/B over the batch used):
  * gd: theta -= eta g (full batch); sgd: the same on minibatches of B rows drawn without
- * replacement per step (stream BATCH, sub = step: reproducible and resumable); momentum
+ * replacement per step (stream NTK_STREAM_BATCH, sub = step: reproducible and resumable); momentum
  * (heavy ball): v = mu v + g, theta -= eta v; adam: bias-corrected moments, theta -=
  * eta mhat / (sqrt(vhat) + eps).  Momentum and adam use minibatches when 0 < B < N. */
 
-enum { NTK_STREAM_BATCH = 23 };
 typedef enum { NTK_OPT_GD, NTK_OPT_SGD, NTK_OPT_MOMENTUM, NTK_OPT_ADAM } ntk_opt;
 const char *ntk_opt_name(ntk_opt o);
 ntk_status ntk_opt_parse(const char *s, ntk_opt *out);
@@ -428,8 +427,6 @@ ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0,
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
  * pass, W^(l)^T delta conditioned on that probe: hhat (u . delta) + ||delta|| (I - hhat hhat^T) g
  * with g fresh.  O(sum_l n_l) work and normals per member instead of O(P).  Scalar output (k = 1). */
-enum { NTK_STREAM_ENSEMBLE = 24, NTK_STREAM_ENSEMBLE_PAIR = 25 };
-
 typedef struct {
     double K;          /* K(x, x) */
     double K_weight;   /* weight part */
@@ -472,13 +469,43 @@ void ntk_set_threads(int n);
 int ntk_get_threads(void);
 
 /* --------------------------------------------------------------------- rng
- * Counter-based normals: value depends only on (seed, stream, sub, index). */
-enum {
-    NTK_STREAM_WEIGHT = 1,
-    NTK_STREAM_BIAS = 2,
-    NTK_STREAM_DATA_X = 16,
-    NTK_STREAM_TARGET = 17,
-};
+ * Counter-based normals and uniforms: a value depends only on (seed, stream, sub, index).
+ *
+ * The stream registry (docs/conventions.md, "Initialisation and random numbers"): every random
+ * task draws from its own stream, and each stream has exactly one consumer, the function named
+ * beside it.  The numbers are part of every result ever written (they key the draws): they never
+ * change, a new task takes a new number, and a stream id is never computed (no NTK_STREAM_X + 1).
+ * ntk_rng_streams lists the same table at run time; tests/test_rng_streams.py checks src/ and cli/
+ * against it. */
+typedef enum {
+    NTK_STREAM_WEIGHT = 1,              /* src/mlp.c ntk_net_init: weight matrices, sub = layer */
+    NTK_STREAM_BIAS = 2,                /* src/mlp.c ntk_net_init: biases, sub = layer */
+    NTK_STREAM_DATA_X = 16,             /* src/data.c ntk_data_gaussian: Gaussian input rows */
+    NTK_STREAM_TARGET = 17,             /* cli/train_data.c targets: N(0,1) targets (`random`), sub = train/eval */
+    NTK_STREAM_ANGLES = 18,             /* src/data.c ntk_data_circle_uniform: uniform angles on the circle */
+    NTK_STREAM_SUBSET = 19,             /* src/data.c ntk_data_subset: subsets drawn without replacement */
+    NTK_STREAM_SPHERE = 20,             /* src/data.c ntk_data_sphere: points on the sphere */
+    NTK_STREAM_NOISE = 21,              /* src/data.c ntk_target_add_noise: additive label noise */
+    NTK_STREAM_FOURIER = 22,            /* reserved (no consumer yet): random Fourier coefficients / phases */
+    NTK_STREAM_BATCH = 23,              /* src/train.c ntk_trainer_step: minibatch rows, sub = step */
+    NTK_STREAM_ENSEMBLE = 24,           /* src/lazy.c lazy_member: one ensemble member's normals */
+    NTK_STREAM_ENSEMBLE_PAIR = 25,      /* cli/cmd_ensemble.c run_cell (via ntk_lazy_pair): the member at (x, x') */
+    NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* cli/cmd_ensemble.c bootstrap: the resamples of R's interval */
+    NTK_STREAM_PROBE = 27,              /* reserved (no consumer yet): probe / evaluation points */
+} ntk_stream;
+
+/* One registry entry: id, its enumerator's name ("NTK_STREAM_WEIGHT"), its one consumer as
+ * "file:function" (the function that names the stream, itself or through static helpers only it
+ * calls; "" for a reserved stream) and what it draws. */
+typedef struct {
+    ntk_stream id;
+    const char *name;
+    const char *consumer;
+    const char *what;
+} ntk_stream_info;
+/* The registry: *out points to a static table of every stream, in increasing id; returns its length. */
+size_t ntk_rng_streams(const ntk_stream_info **out);
+
 void ntk_rng_normal(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start,
                     size_t n, double *out);
 void ntk_rng_uniform(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start,
@@ -493,14 +520,7 @@ ntk_status ntk_data_gaussian_raw(uint64_t seed, size_t N, int n0, double *X);
 /* X: [N x 2] points (cos g, sin g) on the unit circle, g_i = -pi + 2 pi i / N. */
 ntk_status ntk_data_circle(size_t N, double *X);
 
-/* Streams of the data module (each task draws from its own). */
-enum {
-    NTK_STREAM_ANGLES = 18,    /* uniform random angles on the circle */
-    NTK_STREAM_SUBSET = 19,    /* subsets drawn without replacement */
-    NTK_STREAM_SPHERE = 20,    /* points on the sphere */
-    NTK_STREAM_NOISE = 21,     /* additive label noise */
-    NTK_STREAM_FOURIER = 22,   /* random Fourier coefficients / phases */
-};
+/* The data module's streams (each task its own) are in the registry above (rng). */
 
 typedef enum { NTK_ANGLES_SYM, NTK_ANGLES_POS } ntk_angle_range; /* [-pi, pi) or [0, 2 pi) */
 /* Evenly spaced grid: gamma_i = start + 2 pi i / N.  gamma: [N], X: [N x 2] (either may be NULL). */

@@ -8,6 +8,8 @@
 - Pathwise first-step update: negative on average, and growing as the width shrinks at fixed depth.
 - Threads 1 vs 2, and mpirun -np 1 / -np 2: byte-identical samples.npz and cells.csv.
 - SIGKILL mid-ensemble and --resume: identical outputs to an uninterrupted run.
+- The bootstrap interval of R, recomputed here with numpy's Philox4x64-10 on the stream the header
+  names (NTK_STREAM_ENSEMBLE_BOOTSTRAP), not on the pair sampler's stream it once shared (--angle).
 
 usage: test_ensemble_cli.py PATH/TO/ntkdrift
 """
@@ -19,6 +21,7 @@ from clitest import check, csv_rows, finish, same_tree
 
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="ntk_ens_")
+HEADER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "include", "ntkdrift.h")
 
 
 
@@ -123,20 +126,95 @@ def test_figures():
     check(r.returncode == 2 and "manifest.json" in r.stderr, f"plot on a non-run: {r.stderr.strip()}")
 
 
+def layer_problems(cells_dir, cs, M):
+    """Cells whose file's K_layers is not (M, depth + 1) or whose rows do not sum to K (1e-12: the same
+    sum in another order); [] when every cell is right."""
+    bad = []
+    for i, c in enumerate(cs):
+        z = np.load(os.path.join(cells_dir, f"cell_{i:05d}.npz"))
+        if z["K_layers"].shape != (M, int(c["depth"]) + 1):
+            bad.append(f"cell {i}: K_layers shape {z['K_layers'].shape}")
+            continue
+        worst = float(np.max(np.abs(z["K_layers"].sum(1) - z["K"]) / z["K"]))
+        if not worst <= 1e-12:
+            bad.append(f"cell {i}: per-layer terms off their sum K by {worst:.1e}")
+    return bad
+
+
 def test_beta_lines_and_layers():
-    """--betas: cells on lines of fixed beta (depth = round(beta n)); each cell file's per-member
-    per-layer terms K_layers sum to K (1e-12: the same sum in another order)."""
+    """--betas: cells on lines of fixed beta (depth = round(beta n)); every cell file's per-member
+    per-layer terms K_layers have the cell's shape and sum to K.  The check itself: copies of the cell
+    files with the first cell corrupted are rejected (an extra zero column keeps the sums: only the
+    shape check sees it, which once looked at the last cell alone)."""
     out = os.path.join(TMP, "betas")
     r = ens(out, "--betas", "0.1,0.2", "--widths", "20,40", "--members", "300", "--no-literal")
     cs = rows(out) if r.returncode == 0 else []
     check([(c["depth"], c["width"]) for c in cs] == [("2", "20"), ("4", "40"), ("4", "20"), ("8", "40")],
           f"lines of fixed beta: {[(c['depth'], c['width']) for c in cs]}")
-    worst = 0.0
-    for i in range(len(cs)):
-        z = np.load(os.path.join(out, "cells", f"cell_{i:05d}.npz"))
-        worst = max(worst, float(np.max(np.abs(z["K_layers"].sum(1) - z["K"]) / z["K"])))
-        ok = z["K_layers"].shape == (300, int(cs[i]["depth"]) + 1)
-    check(cs and ok and worst <= 1e-12, f"K_layers per member sum to K (worst {worst:.1e})")
+    bad = layer_problems(os.path.join(out, "cells"), cs, 300) if cs else ["no cells"]
+    check(not bad, f"K_layers of all {len(cs)} cells: shape (members, depth + 1), rows sum to K {bad}")
+    if not cs:
+        return
+    for what, corrupt in (("an extra zero column", lambda L: np.hstack([L, np.zeros((L.shape[0], 1))])),
+                          ("one member's term changed", lambda L: L + (np.arange(L.size).reshape(L.shape) == 7) * 1e-3)):
+        bad_dir = os.path.join(TMP, "betas_corrupt")
+        shutil.rmtree(bad_dir, ignore_errors=True)
+        shutil.copytree(os.path.join(out, "cells"), bad_dir)
+        z = dict(np.load(os.path.join(bad_dir, "cell_00000.npz")))
+        z["K_layers"] = corrupt(z["K_layers"])
+        np.savez(os.path.join(bad_dir, "cell_00000.npz"), **z)
+        found = layer_problems(bad_dir, cs, 300)
+        check(len(found) == 1 and found[0].startswith("cell 0:"), f"the check rejects cell 0 with {what}: {found}")
+
+def stream_id(name):
+    """A stream's id as include/ntkdrift.h's registry gives it."""
+    import re
+    return int(re.search(r"\b%s\s*=\s*(\d+)" % name, open(HEADER).read()).group(1))
+
+
+def philox_uniforms(seed, stream, sub, n):
+    """Uniforms 0 .. n-1 of (seed, stream, sub) as src/rng.c draws them: Philox4x64-10 with key
+    {seed, stream} and counter {i / 4, sub, 0, 0}, u = (m >> 12 + 1/2) 2^-52.  numpy's generator
+    increments its counter before each block, so it starts one below block 0 of this sub."""
+    ctr = (sub << 64) - 1 if sub else (1 << 256) - 1
+    g = np.random.Philox(counter=np.array([(ctr >> (64 * i)) & (2**64 - 1) for i in range(4)], dtype=np.uint64),
+                         key=np.array([seed, stream], dtype=np.uint64))
+    raw = g.random_raw(4 * ((n + 3) // 4))[:n]
+    return ((raw >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0**-52
+
+
+def boot_interval(K, seed, cell, stream, B=400):
+    """The percentile interval (2.5%, 97.5%) of R = mean(K^2)/mean(K)^2 as cmd_ensemble.c's bootstrap
+    computes it: resample b takes member floor(u M) for each of M uniforms of sub cell * B + b."""
+    M = len(K)
+    r = []
+    for b in range(B):
+        x = K[np.minimum((philox_uniforms(seed, stream, cell * B + b, M) * M).astype(np.int64), M - 1)]
+        r.append(np.mean(x * x) / np.mean(x) ** 2)
+    r.sort()
+    return r[int(0.025 * B)], r[int(0.975 * B) - 1]
+
+
+def test_bootstrap_stream():
+    """With --angle the pair sampler draws from NTK_STREAM_ENSEMBLE_PAIR (sub = cell << 32 | member), and the
+    bootstrap once drew from NTK_STREAM_ENSEMBLE + 1, the same stream: in cell 0 resample b took pair
+    member b's uniforms.  R_boot_lo/hi must be the interval of the bootstrap's own stream (1e-7: cells.csv
+    prints 8 digits), which the colliding stream's interval is not."""
+    out = os.path.join(TMP, "boot")
+    seed = 5
+    r = ens(out, "--depths", "2", "--widths", "12,24", "--members", "300", "--angle", "60", "--no-updates",
+            "--seed", str(seed))
+    cs = rows(out) if r.returncode == 0 else []
+    K = np.load(os.path.join(out, "samples.npz"))["K"] if cs else None
+    boot, pair = stream_id("NTK_STREAM_ENSEMBLE_BOOTSTRAP"), stream_id("NTK_STREAM_ENSEMBLE_PAIR")
+    check(len(cs) == 2 and boot != pair, f"ensemble with --angle runs (bootstrap stream {boot}, pair stream {pair})")
+    for cell, c in enumerate(cs):
+        got = np.array([float(c["R_boot_lo"]), float(c["R_boot_hi"])])
+        own = np.array(boot_interval(K[cell], seed, cell, boot))
+        old = np.array(boot_interval(K[cell], seed, cell, pair))
+        check(np.allclose(got, own, rtol=1e-7, atol=0) and not np.allclose(got, old, rtol=1e-7, atol=0),
+              f"cell {cell}: R_boot [{got[0]:.6f}, {got[1]:.6f}] is the bootstrap stream's [{own[0]:.6f}, "
+              f"{own[1]:.6f}], not the pair stream's [{old[0]:.6f}, {old[1]:.6f}]")
 
 
 def test_threads_identical():
@@ -204,6 +282,7 @@ test_off_diagonal()
 test_full_sampler()
 test_figures()
 test_beta_lines_and_layers()
+test_bootstrap_stream()
 test_threads_identical()
 test_mpi_identical()
 test_kill_resume()

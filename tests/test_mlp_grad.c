@@ -32,29 +32,27 @@ static int relu_pattern(ntk_net *net, size_t N, const double *X, unsigned char *
     return m;
 }
 
-static void check_grad(tu_netcfg c, ntk_loss loss, double tol)
+/* The comparison every gradient test makes: the relative Frobenius distance between a gradient g: [P]
+ * of L (loss on X: [N x n0], Y: [N x k]) at the net's parameters and central finite differences of L,
+ * over the coordinates whose +-h perturbation flips no ReLU unit (counted in *skipped). */
+static double grad_fd_error(ntk_net *net, size_t N, const double *X, const double *Y, ntk_loss loss, const double *g,
+                            size_t *skipped)
 {
-    const size_t N = 5;
-    ntk_net *net = tu_net(&c, 11);
-    double *X = tu_gauss_x(3, N, c.n0);
-    double *Y = malloc(N * (size_t)c.k * sizeof *Y);
-    ntk_rng_normal(5, NTK_STREAM_TARGET, 0, 0, N * (size_t)c.k, Y);
+    const ntk_spec *sp = ntk_net_spec(net);
     size_t P = ntk_net_num_params(net);
-    double *g = malloc(P * sizeof *g), *gfd = calloc(P, sizeof *gfd), L0;
-    TU_OK(ntk_net_loss_grad(net, N, X, Y, loss, &L0, g));
+    double *gfd = calloc(P, sizeof *gfd), *scratch = malloc(P * sizeof *scratch);
     double *theta = ntk_net_params(net);
     const double h = 1e-5;
     size_t units = 0;
     for (int l = 1; l < ntk_net_num_layers(net); l++) units += (size_t)ntk_net_width(net, l);
     unsigned char *pat0 = malloc(N * units + 1), *pat1 = malloc(N * units + 1);
-    int npat = c.act == NTK_ACT_RELU ? relu_pattern(net, N, X, pat0) : 0;
-    size_t skipped = 0;
+    int npat = sp->act == NTK_ACT_RELU ? relu_pattern(net, N, X, pat0) : 0;
     unsigned char *keep = calloc(P, 1);
+    *skipped = 0;
     for (size_t p = 0; p < P; p++) {
         double old = theta[p], Lp, Lm;
         theta[p] = old + h;
         ntk_net_params_changed(net);
-        double *scratch = malloc(P * sizeof *scratch);
         TU_OK(ntk_net_loss_grad(net, N, X, Y, loss, &Lp, scratch));
         bool flip = false; /* the ReLU pattern changed within +-h: finite differences unreliable */
         if (npat) {
@@ -68,32 +66,45 @@ static void check_grad(tu_netcfg c, ntk_loss loss, double tol)
             relu_pattern(net, N, X, pat1);
             flip |= memcmp(pat0, pat1, (size_t)npat) != 0;
         }
-        free(scratch);
         theta[p] = old;
         ntk_net_params_changed(net);
         gfd[p] = (Lp - Lm) / (2 * h);
         keep[p] = !flip;
-        skipped += flip;
+        *skipped += flip;
     }
-    /* compare on the kept coordinates */
-    double num = 0, den = 0;
+    double num = 0, den = 0; /* compare on the kept coordinates */
     for (size_t p = 0; p < P; p++)
         if (keep[p]) {
             num += (g[p] - gfd[p]) * (g[p] - gfd[p]);
             den += gfd[p] * gfd[p];
         }
+    assert_true(den > 0);
+    free(keep);
+    free(pat0);
+    free(pat1);
+    free(scratch);
+    free(gfd);
+    return sqrt(num / den);
+}
+
+static void check_grad(tu_netcfg c, ntk_loss loss, double tol)
+{
+    const size_t N = 5;
+    ntk_net *net = tu_net(&c, 11);
+    double *X = tu_gauss_x(3, N, c.n0);
+    double *Y = malloc(N * (size_t)c.k * sizeof *Y);
+    ntk_rng_normal(5, NTK_STREAM_TARGET, 0, 0, N * (size_t)c.k, Y);
+    size_t P = ntk_net_num_params(net), skipped;
+    double *g = malloc(P * sizeof *g), L0;
+    TU_OK(ntk_net_loss_grad(net, N, X, Y, loss, &L0, g));
+    double err = grad_fd_error(net, N, X, Y, loss, g, &skipped);
     char what[160];
     snprintf(what, sizeof what, "grad vs FD act=%s param=%s bias=%s k=%d loss=%s (P=%zu, skipped %zu)",
              ntk_act_name(c.act), ntk_param_name(c.param), ntk_bias_name(c.bias), c.k, ntk_loss_name(loss),
              P, skipped);
-    assert_true(den > 0);
     assert_true(skipped * 10 < P); /* the check must cover most coordinates */
-    TU_ASSERT_LE(sqrt(num / den), tol, what);
-    free(keep);
-    free(pat0);
-    free(pat1);
+    TU_ASSERT_LE(err, tol, what);
     free(g);
-    free(gfd);
     free(Y);
     free(X);
     ntk_net_free(net);
@@ -131,22 +142,58 @@ static void test_grad_depth0_and_deep(void **state)
     check_grad(c, NTK_LOSS_MEAN, 1e-7);
 }
 
-/* A gradient that is wrong by a factor must fail the same comparison: guards
- * against a check that cannot fail. */
+/* The comparison accepts the right gradient and rejects wrong ones fed to it: a 0.1% scale error,
+ * the mean loss's gradient given for the sum loss, one coordinate dropped, two coordinates of
+ * different layers swapped, and one layer's bias block with its sign flipped.  Guards against a
+ * check that cannot fail. */
 static void test_grad_check_detects_error(void **state)
 {
     (void)state;
+    const double tol = 1e-7; /* the bound the gradient tests use */
     tu_netcfg c = tu_cfg(1, 4, 3, 1);
     c.act = NTK_ACT_TANH;
     ntk_net *net = tu_net(&c, 1);
     double *X = tu_gauss_x(2, 3, c.n0), Y[3] = {0.1, -0.2, 0.3}, Ls, Lm;
-    size_t P = ntk_net_num_params(net);
-    double *gs = malloc(P * sizeof *gs), *gm = malloc(P * sizeof *gm);
+    size_t P = ntk_net_num_params(net), skipped;
+    double *gs = malloc(P * sizeof *gs), *gm = malloc(P * sizeof *gm), *bad = malloc(P * sizeof *bad);
     TU_OK(ntk_net_loss_grad(net, 3, X, Y, NTK_LOSS_SUM, &Ls, gs));
     TU_OK(ntk_net_loss_grad(net, 3, X, Y, NTK_LOSS_MEAN, &Lm, gm));
-    /* mean = sum / N exactly */
-    assert_true(fabs(Lm - Ls / 3) <= 1e-15 * Ls);
-    assert_true(tu_rel_fro(P, gm, gs) > 0.5);
+    assert_true(fabs(Lm - Ls / 3) <= 1e-15 * Ls); /* mean = sum / N exactly */
+    TU_ASSERT_LE(grad_fd_error(net, 3, X, Y, NTK_LOSS_SUM, gs, &skipped), tol, "the right gradient is accepted");
+    ntk_layer l1, l2;
+    TU_OK(ntk_net_layer(net, 1, &l1));
+    TU_OK(ntk_net_layer(net, 2, &l2));
+    const double *th = ntk_net_params_const(net);
+    size_t w1 = (size_t)(l1.W - th), b1 = (size_t)(l1.b - th), w2 = (size_t)(l2.W - th), big = 0;
+    for (size_t p = 0; p < P; p++) big = fabs(gs[p]) > fabs(gs[big]) ? p : big;
+    for (int kind = 0; kind < 5; kind++) {
+        memcpy(bad, kind == 1 ? gm : gs, P * sizeof *bad);
+        const char *what = "";
+        switch (kind) {
+        case 0:
+            for (size_t p = 0; p < P; p++) bad[p] *= 1.001;
+            what = "a 0.1% scale error";
+            break;
+        case 1:
+            what = "the mean loss's gradient for the sum loss";
+            break;
+        case 2:
+            bad[big] = 0;
+            what = "the largest coordinate dropped";
+            break;
+        case 3:
+            bad[w1] = gs[w2], bad[w2] = gs[w1];
+            what = "W1[0,0] and W2[0,0] swapped";
+            break;
+        case 4:
+            for (int i = 0; i < ntk_net_width(net, 1); i++) bad[b1 + (size_t)i] = -gs[b1 + (size_t)i];
+            what = "the sign of b1's block flipped";
+            break;
+        }
+        double err = grad_fd_error(net, 3, X, Y, NTK_LOSS_SUM, bad, &skipped);
+        if (!(err > tol)) fail_msg("a wrong gradient passes the check (%s): error %.3e <= %.1e", what, err, tol);
+    }
+    free(bad);
     free(gs);
     free(gm);
     free(X);

@@ -1,5 +1,8 @@
 /* test_rng.c -- counter-based normals: decomposition invariance, stream
- * independence and moments. */
+ * independence and moments; the stream registry.
+ *
+ * `test_rng --list` prints the registry (id, name, consumer; tab-separated) for
+ * tests/test_rng_streams.py instead of running the tests. */
 #include "testutil.h"
 
 #include <math.h>
@@ -34,6 +37,51 @@ static void test_streams_differ(void **state)
     assert_memory_not_equal(a, b, sizeof a);
     assert_memory_not_equal(a, c, sizeof a);
     assert_memory_not_equal(a, d, sizeof a);
+    /* the ensemble's bootstrap once drew from NTK_STREAM_ENSEMBLE + 1 = NTK_STREAM_ENSEMBLE_PAIR, and
+     * its resample b of cell 0 (sub b) then took pair member b's uniforms (sub (0 << 32) | b) */
+    ntk_rng_uniform(1, NTK_STREAM_ENSEMBLE_BOOTSTRAP, 5, 0, 8, a);
+    ntk_rng_uniform(1, NTK_STREAM_ENSEMBLE_PAIR, 5, 0, 8, b);
+    assert_memory_not_equal(a, b, sizeof a);
+}
+
+/* The registry: every id distinct, nonzero and in increasing order; names are the enumerators';
+ * the ids of every stream that keyed results before the registry existed are unchanged. */
+static void test_stream_registry(void **state)
+{
+    (void)state;
+    const ntk_stream_info *t = NULL;
+    size_t n = ntk_rng_streams(&t);
+    assert_non_null(t);
+    assert_true(n >= 14);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(t[i].id != 0);
+        assert_non_null(t[i].name);
+        assert_non_null(t[i].consumer);
+        assert_non_null(t[i].what);
+        assert_int_equal(strncmp(t[i].name, "NTK_STREAM_", 11), 0);
+        if (i > 0) assert_true(t[i].id > t[i - 1].id); /* increasing, hence distinct */
+        for (size_t j = 0; j < i; j++) {
+            assert_true(t[i].id != t[j].id);
+            assert_string_not_equal(t[i].name, t[j].name);
+        }
+    }
+    /* pinned: these numbers key every result written so far (and the two added with the registry) */
+    struct { const char *name; unsigned id; } pinned[] = {
+        {"NTK_STREAM_WEIGHT", 1},    {"NTK_STREAM_BIAS", 2},      {"NTK_STREAM_DATA_X", 16},
+        {"NTK_STREAM_TARGET", 17},   {"NTK_STREAM_ANGLES", 18},   {"NTK_STREAM_SUBSET", 19},
+        {"NTK_STREAM_SPHERE", 20},   {"NTK_STREAM_NOISE", 21},    {"NTK_STREAM_FOURIER", 22},
+        {"NTK_STREAM_BATCH", 23},    {"NTK_STREAM_ENSEMBLE", 24}, {"NTK_STREAM_ENSEMBLE_PAIR", 25},
+        {"NTK_STREAM_ENSEMBLE_BOOTSTRAP", 26}, {"NTK_STREAM_PROBE", 27},
+    };
+    for (size_t p = 0; p < sizeof pinned / sizeof pinned[0]; p++) {
+        size_t i = 0;
+        while (i < n && strcmp(t[i].name, pinned[p].name) != 0) i++;
+        if (i == n) fail_msg("%s missing from the registry", pinned[p].name);
+        if ((unsigned)t[i].id != pinned[p].id) fail_msg("%s = %u, pinned %u", pinned[p].name, (unsigned)t[i].id, pinned[p].id);
+    }
+    assert_int_equal(NTK_STREAM_ENSEMBLE_BOOTSTRAP, 26);
+    assert_int_equal(NTK_STREAM_PROBE, 27);
+    assert_int_equal(ntk_rng_streams(NULL), n);
 }
 
 /* Moments of 10^6 normals: mean 0 (se 1e-3), variance 1 (se sqrt(2)e-3),
@@ -64,11 +112,18 @@ static void test_normal_moments(void **state)
     free(z);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+        const ntk_stream_info *t = NULL;
+        size_t n = ntk_rng_streams(&t);
+        for (size_t i = 0; i < n; i++) printf("%u\t%s\t%s\n", (unsigned)t[i].id, t[i].name, t[i].consumer);
+        return 0;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_any_split_gives_same_numbers),
         cmocka_unit_test(test_streams_differ),
+        cmocka_unit_test(test_stream_registry),
         cmocka_unit_test(test_normal_moments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,3 +69,13 @@ double *tu_gauss_x(uint64_t seed, size_t N, int n0)
     TU_OK(ntk_data_gaussian(seed, N, n0, X));
     return X;
 }
+
+uint64_t tu_seed(uint64_t dflt)
+{
+    const char *e = getenv("NTK_TEST_SEED");
+    if (!e || !*e) return dflt;
+    char *end = NULL;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (*end != '\0') fail_msg("NTK_TEST_SEED='%s' is not a decimal integer", e);
+    return (uint64_t)v;
+}

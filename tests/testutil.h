@@ -40,6 +40,9 @@ typedef struct {
 } tu_netcfg;
 tu_netcfg tu_cfg(int depth, int width, int n0, int k);
 ntk_net *tu_net(const tu_netcfg *c, uint64_t seed);
+/* The seed of a statistical test: NTK_TEST_SEED (decimal) when set, else dflt.  Other seeds re-run
+ * the same checks on fresh draws (scripts/mutants_lazy.sh runs ten). */
+uint64_t tu_seed(uint64_t dflt);
 /* X: [N x n0] Gaussian rows of norm sqrt(n0), caller frees. */
 double *tu_gauss_x(uint64_t seed, size_t N, int n0);
 #endif
