@@ -397,7 +397,7 @@ static int second_probe(const cli_config *c, const double *x, double *xp)
         cli_errorf("--angle: with n0 = 1 the second probe can only be at 0 or 180 degrees (got %g)", c->angle_deg);
         return CLI_EXIT_USAGE;
     }
-    ntk_data_gaussian(c->seed, 2, n0, xp);
+    ntk_data_gaussian(c->data_seed, 2, n0, xp);
     double *u = xp + n0;
     for (int i = 0; i < n0; i++) nx += x[i] * x[i], xu += x[i] * u[i];
     for (int i = 0; i < n0; i++) u[i] -= xu / nx * x[i], nu += u[i] * u[i];
@@ -457,7 +457,7 @@ int cmd_ensemble(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    ntk_data_gaussian(c->seed, 1, c->n0, e.x); /* norm sqrt(n0), then scaled to ||x||^2 = s n0 */
+    ntk_data_gaussian(c->data_seed, 1, c->n0, e.x); /* norm sqrt(n0), then scaled to ||x||^2 = s n0 */
     for (int i = 0; i < c->n0; i++) e.x[i] *= sqrt(c->s_norm);
     if ((rc = second_probe(c, e.x, e.xp))) goto done;
     ntk_set_threads(c->threads);

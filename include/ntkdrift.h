@@ -480,7 +480,7 @@ int ntk_get_threads(void);
 typedef enum {
     NTK_STREAM_WEIGHT = 1,              /* src/mlp.c ntk_net_init: weight matrices, sub = layer */
     NTK_STREAM_BIAS = 2,                /* src/mlp.c ntk_net_init: biases, sub = layer */
-    NTK_STREAM_DATA_X = 16,             /* src/data.c ntk_data_gaussian: Gaussian input rows */
+    NTK_STREAM_DATA_X = 16,             /* src/data.c ntk_data_gaussian_raw: Gaussian input rows */
     NTK_STREAM_TARGET = 17,             /* cli/train_data.c targets: N(0,1) targets (`random`), sub = train/eval */
     NTK_STREAM_ANGLES = 18,             /* src/data.c ntk_data_circle_uniform: uniform angles on the circle */
     NTK_STREAM_SUBSET = 19,             /* src/data.c ntk_data_subset: subsets drawn without replacement */

@@ -11,24 +11,24 @@
 
 #include "rng.h"
 
-ntk_status ntk_data_gaussian(uint64_t seed, size_t N, int n0, double *X)
+ntk_status ntk_data_gaussian_raw(uint64_t seed, size_t N, int n0, double *X)
 {
     if (N == 0 || n0 <= 0) return ntk_set_error(NTK_EINVAL, "gaussian data: N and n0 must be > 0");
+    ntk_rng_normal(seed, NTK_STREAM_DATA_X, 0, 0, N * (size_t)n0, X);
+    return NTK_OK;
+}
+
+ntk_status ntk_data_gaussian(uint64_t seed, size_t N, int n0, double *X)
+{
+    ntk_status st = ntk_data_gaussian_raw(seed, N, n0, X);
+    if (st != NTK_OK) return st;
     size_t m = (size_t)n0;
-    ntk_rng_normal(seed, NTK_STREAM_DATA_X, 0, 0, N * m, X);
     for (size_t i = 0; i < N; i++) {
         double s = 0;
         for (size_t j = 0; j < m; j++) s += X[i * m + j] * X[i * m + j];
         double r = sqrt((double)n0 / s);
         for (size_t j = 0; j < m; j++) X[i * m + j] *= r;
     }
-    return NTK_OK;
-}
-
-ntk_status ntk_data_gaussian_raw(uint64_t seed, size_t N, int n0, double *X)
-{
-    if (N == 0 || n0 <= 0) return ntk_set_error(NTK_EINVAL, "gaussian data: N and n0 must be > 0");
-    ntk_rng_normal(seed, NTK_STREAM_DATA_X, 0, 0, N * (size_t)n0, X);
     return NTK_OK;
 }
 
