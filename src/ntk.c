@@ -1,6 +1,6 @@
 /* ntk.c -- empirical NTK from per-layer Gram matrices:
  *   K = sum_l (D_l D_l^T) o (c_w^2 H_{l-1} H_{l-1}^T + c_b^2 11^T)
- * (design.md section 2).  No Jacobian is formed; the cost is two Gram
+ * (docs/architecture.md, "The kernel computation").  No Jacobian is formed; the cost is two Gram
  * products per layer, O(N^2 sum_l n_l). */
 #include "net.h"
 
