@@ -158,6 +158,11 @@ static int check_options(const cli_config *c, const study_grid *g)
         cli_errorf("profile: --dtype f32 does not apply (profiles are float64)");
         return CLI_EXIT_USAGE;
     }
+    if (c->steps > 0 && !cli_data_known(c->train_data)) {
+        cli_errorf("profile.train_data (--train-data): unknown value '%s' (expected a --data kind or PATH.npy|.npz|.csv)",
+                   c->train_data);
+        return CLI_EXIT_USAGE;
+    }
     if (c->load_params[0] && (g->nd != 1 || g->nw != 1 || g->ns != 1)) {
         cli_errorf("load-params: profile of one loaded network: give one depth, one width and no seed list (got "
                    "%d depths, %d widths, %d seeds)", g->nd, g->nw, g->ns);

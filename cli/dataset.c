@@ -13,6 +13,15 @@ static bool ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
+bool cli_data_known(const char *s)
+{
+    static const char *kinds[] = {"gaussian", "gaussian-raw", "circle", "circle-pos", "circle-uniform", "circle-subset",
+                                  "circle-pos-subset", "sphere", "fmnist"};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(s, kinds[i]) == 0) return true;
+    return ends_with(s, ".npy") || ends_with(s, ".npz") || ends_with(s, ".csv");
+}
+
 int cli_read_matrix(const char *path, const char *what, int cols_req, size_t rows_req, ntk_array *out)
 {
     bool npy = ends_with(path, ".npy"), npz = ends_with(path, ".npz");

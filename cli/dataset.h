@@ -1,12 +1,16 @@
 /* dataset.h -- the CLI's input points: built-in sets or a user file. */
 #ifndef NTK_CLI_DATASET_H
 #define NTK_CLI_DATASET_H
+#include <stdbool.h>
+
 #include "config.h"
 
 /* X: [N x n0] (malloc'ed).  Sets c->n0 from the data (circle: 2, file: its
  * columns) and c->n from the rows used.  Prints one message and returns an
  * exit status on failure; 0 on success. */
 int cli_load_inputs(cli_config *c, double **X, size_t *N, char *desc, size_t desc_cap);
+/* Whether s names a data kind of --data (or a file by its suffix). */
+bool cli_data_known(const char *s);
 /* A 2-D array (rows, cols) from PATH.npy, PATH.npz (member X) or PATH.csv, with its checks:
  * cols_req > 0 must equal its columns, rows_req (> 0) rows must exist and be finite (0: all rows).
  * `what` prefixes the one message (a key such as "data" or "data.eval_data"). */

@@ -30,7 +30,8 @@ BASE = {"kernel": ["--depth", "1", "--width", "8", "--n", "6"],
         "profile": ["--depths", "1", "--widths", "8", "--seeds", "0:2", "--n", "6"],
         "ensemble": ["--depths", "1", "--widths", "8", "--members", "4", "--no-updates"],
         "sweep": ["--depths", "1", "--widths", "8", "--lr-fracs", "0.5", "--steps", "2", "--n", "6"],
-        "study": ["--quick", "--steps", "2"]}
+        "study": ["--quick", "--steps", "2"],
+        "eval": ["--depth", "1", "--width", "8", "--n", "6"]}
 
 
 def T(name):
@@ -92,6 +93,7 @@ def make_files():
     good = npy_bytes(np.ones((6, 3)))
     # YAML
     write("malformed.yaml", "model: [unclosed\n")
+    write("y.npy", npy_bytes(np.arange(6.0)))
     write("unknown_key.yaml", "model:\n  depthh: 3\n")
     write("unknown_section.yaml", "modle:\n  depth: 3\n")
     write("not_mapping.yaml", "- just\n- a list\n")
