@@ -218,7 +218,7 @@ static void print_help(const char *command)
            "  --widths n1,...,nL   per-layer widths (overrides --width; sets depth if --depth absent)\n"
            "  --n0 D               input dimension (circle data: 2; .npy data: its columns) [16]\n"
            "  --outputs k          network outputs [1]\n"
-           "  --act A              relu|erf|tanh|gelu|identity [relu]\n"
+           "  --act A              relu|erf|tanh|gelu|identity|sigmoid [relu]\n"
            "  --param P            ntk|standard [ntk]\n"
            "  --sw2 S              sigma_w^2 of hidden layers [2]\n"
            "  --sw2-out S          sigma_w^2 of the readout [1]\n"

@@ -497,7 +497,7 @@ def yaml_corpus():
     put("yaml", "wrong_type_section_scalar.yaml", "train: 3\n")
     put("yaml", "wrong_type_string_for_list.yaml", "study:\n  seeds: [a, b]\n")
     put("yaml", "wrong_type_act_list.yaml", "model:\n  act: [relu]\n")
-    put("yaml", "wrong_enum.yaml", "model:\n  act: sigmoid\n  param: mup\n")
+    put("yaml", "wrong_enum.yaml", "model:\n  act: softplus\n  param: mup\n")
     put("yaml", "wrong_bool.yaml", "kernel:\n  per_layer: maybe\ntrain:\n  flow: 2\n")
     put("yaml", "unknown_section.yaml", "modle:\n  depth: 1\n")
     put("yaml", "unknown_key.yaml", "model:\n  dept: 1\n")

@@ -49,7 +49,8 @@ const char *ntk_version(void);
 
 /* ------------------------------------------------------------ network spec */
 
-typedef enum { NTK_ACT_RELU, NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY } ntk_act;
+/* sigmoid: 1 / (1 + e^{-z}); appended last so the other codes keep their values. */
+typedef enum { NTK_ACT_RELU, NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY, NTK_ACT_SIGMOID } ntk_act;
 typedef enum { NTK_PARAM_NTK, NTK_PARAM_STANDARD } ntk_param;
 /* none: no bias parameters; normal: trainable, drawn N(0,1) (NTK) or N(0, sb^2)
  * (standard); zero: trainable, initialised to 0. */

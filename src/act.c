@@ -1,5 +1,5 @@
 /* act.c -- activations relu, erf, tanh, gelu (exact, x * Phi(x)), identity,
- * and the row-wise elementwise passes of forward and backward.  Loops are
+ * sigmoid (1 / (1 + e^-z)), and the row-wise elementwise passes of forward and backward.  Loops are
  * typed per dtype with the activation switch outside them. */
 #include "act.h"
 
@@ -11,6 +11,28 @@ static const double INV_SQRT2 = 0.70710678118654752440;
 static const double INV_SQRT2PI = 0.39894228040143267794;
 static const double TWO_OVER_SQRTPI = 1.12837916709551257390;
 
+/* Sigmoid and its derivatives through e = exp(-|z|) in (0, 1]: no overflow for any z, and
+ * phi' = e / (1 + e)^2, phi'' = -sgn(z) e (1 - e) / (1 + e)^3 keep full relative accuracy in
+ * the tails, where phi (1 - phi) rounds to 0 from z ~ 37 on although e is still ~1e-16. */
+static double sigmoid(double z)
+{
+    double e = exp(-fabs(z));
+    return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+static double sigmoid_d1(double z)
+{
+    double e = exp(-fabs(z)), q = 1.0 + e;
+    return e / (q * q);
+}
+
+static double sigmoid_d2(double z)
+{
+    /* 1 - e by expm1: no cancellation near z = 0 */
+    double e = exp(-fabs(z)), q = 1.0 + e, m = e * -expm1(-fabs(z)) / (q * q * q);
+    return z > 0 ? -m : m;
+}
+
 double act_phi(ntk_act a, double z)
 {
     switch (a) {
@@ -19,6 +41,7 @@ double act_phi(ntk_act a, double z)
     case NTK_ACT_TANH: return tanh(z);
     case NTK_ACT_GELU: return 0.5 * z * (1.0 + erf(z * INV_SQRT2));
     case NTK_ACT_IDENTITY: return z;
+    case NTK_ACT_SIGMOID: return sigmoid(z);
     }
     return NAN;
 }
@@ -34,6 +57,7 @@ double act_dphi(ntk_act a, double z)
     }
     case NTK_ACT_GELU: return 0.5 * (1.0 + erf(z * INV_SQRT2)) + z * INV_SQRT2PI * exp(-0.5 * z * z);
     case NTK_ACT_IDENTITY: return 1.0;
+    case NTK_ACT_SIGMOID: return sigmoid_d1(z);
     }
     return NAN;
 }
@@ -49,6 +73,7 @@ double act_d2phi(ntk_act a, double z)
     }
     case NTK_ACT_GELU: return INV_SQRT2PI * exp(-0.5 * z * z) * (2.0 - z * z);
     case NTK_ACT_IDENTITY: return 0.0;
+    case NTK_ACT_SIGMOID: return sigmoid_d2(z);
     }
     return NAN;
 }

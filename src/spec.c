@@ -50,7 +50,7 @@ ntk_status ntk_spec_check(const ntk_spec *s, char *msg, size_t cap)
     if (s->n0 <= 0) return spec_fail(msg, cap, "%s must be a positive integer, got %.0f", "n0", s->n0);
     if (s->outputs <= 0)
         return spec_fail(msg, cap, "%s must be a positive integer, got %.0f", "outputs", s->outputs);
-    if ((unsigned)s->act > NTK_ACT_IDENTITY)
+    if ((unsigned)s->act > NTK_ACT_SIGMOID)
         return spec_fail(msg, cap, "%s: unknown activation code %.0f", "act", (double)s->act);
     if ((unsigned)s->param > NTK_PARAM_STANDARD)
         return spec_fail(msg, cap, "%s: unknown parameterization code %.0f", "param", (double)s->param);
@@ -88,7 +88,7 @@ ntk_status ntk_spec_check(const ntk_spec *s, char *msg, size_t cap)
     return NTK_OK;
 }
 
-static const char *act_names[] = {"relu", "erf", "tanh", "gelu", "identity"};
+static const char *act_names[] = {"relu", "erf", "tanh", "gelu", "identity", "sigmoid"};
 static const char *param_names[] = {"ntk", "standard"};
 static const char *bias_names[] = {"none", "normal", "zero"};
 static const char *first_names[] = {"fan_in", "none"};
@@ -128,7 +128,7 @@ static ntk_status parse_enum(const char *s, const char *const *tab, int n, const
 ntk_status ntk_act_parse(const char *s, ntk_act *out)
 {
     int v = 0;
-    ntk_status st = parse_enum(s, act_names, 5, "activation", &v);
+    ntk_status st = parse_enum(s, act_names, (int)(sizeof act_names / sizeof act_names[0]), "activation", &v);
     if (st == NTK_OK) *out = (ntk_act)v;
     return st;
 }

@@ -189,13 +189,15 @@ static void same_law(int M, double *A, double *B, const char *label)
     TU_ASSERT_LE(ks, 1.95 * sqrt(2.0 / M), what);
 }
 
-/* The three cases both comparisons run: relu/tanh, both parameterizations, with biases. */
+/* The cases every comparison runs: relu / tanh / sigmoid, both parameterizations, with biases
+ * (normal; zero-initialised for sigmoid). */
+enum { LAW_CASES = 4 };
 static ntk_spec law_case(int v, int *w)
 {
     ntk_spec sp = make_spec(3, w, 16, 4);
-    sp.act = v == 1 ? NTK_ACT_TANH : NTK_ACT_RELU;
-    sp.param = v == 2 ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
-    sp.bias = NTK_BIAS_NORMAL;
+    sp.act = v == 1 ? NTK_ACT_TANH : v == 3 ? NTK_ACT_SIGMOID : NTK_ACT_RELU;
+    sp.param = v >= 2 ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
+    sp.bias = v == 3 ? NTK_BIAS_ZERO : NTK_BIAS_NORMAL;
     sp.sb = 0.4;
     sp.first_layer = v == 1 ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
     return sp;
@@ -207,7 +209,7 @@ static void test_lazy_matches_full_matrix(void **state)
     (void)state;
     const int M = 6000;
     double *A = malloc((size_t)M * sizeof *A), *B = malloc((size_t)M * sizeof *B);
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < LAW_CASES; v++) {
         int w[3];
         ntk_spec sp = law_case(v, w);
         double x[4] = {0.7, -0.2, 1.1, 0.4};
@@ -239,7 +241,7 @@ static void test_update_matches_full_matrix(void **state)
     double *A = malloc((size_t)M * sizeof *A), *B = malloc((size_t)M * sizeof *B), y = 0.3;
     double *RA = malloc((size_t)M * sizeof *RA), *RB = malloc((size_t)M * sizeof *RB);
     double x[4] = {0.7, -0.2, 1.1, 0.4};
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < LAW_CASES; v++) {
         int w[3];
         ntk_spec sp = law_case(v, w);
         double *work = malloc(ntk_lazy_work_len(&sp) * sizeof *work);
@@ -286,7 +288,7 @@ static void test_pair_matches_full_matrix(void **state)
     const int M = 6000;
     double *A = malloc((size_t)M * sizeof *A), *B = malloc((size_t)M * sizeof *B), *C = malloc((size_t)M * sizeof *C);
     double X[8] = {0.7, -0.2, 1.1, 0.4, -0.3, 0.9, 0.5, 1.2}, K[4];
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < LAW_CASES; v++) {
         int w[3];
         ntk_spec sp = law_case(v, w);
         double *work = malloc(ntk_lazy_pair_work_len(&sp) * sizeof *work);

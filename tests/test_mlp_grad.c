@@ -5,8 +5,14 @@
  * Tolerance 1e-7 (relative, Frobenius): central differences with h = 1e-5 on a
  * smooth loss of size O(1) have truncation error ~h^2 |L'''| ~ 1e-10 and
  * rounding error ~eps |L| / h ~ 1e-11, so a correct gradient lands near 1e-9
- * and a wrong scale factor or missing term lands near 1. */
+ * and a wrong scale factor or missing term lands near 1.
+ *
+ * The activations themselves: phi' and phi'' against central differences of phi and phi'
+ * for every smooth activation, and sigmoid against formulas written differently over its
+ * whole range, tails included. */
 #include "testutil.h"
+
+#include "act.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -113,8 +119,8 @@ static void check_grad(tu_netcfg c, ntk_loss loss, double tol)
 static void test_grad_all_activations(void **state)
 {
     (void)state;
-    ntk_act acts[] = {NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY, NTK_ACT_RELU};
-    for (int a = 0; a < 5; a++) {
+    ntk_act acts[] = {NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY, NTK_ACT_RELU, NTK_ACT_SIGMOID};
+    for (int a = 0; a < 6; a++) {
         for (int param = 0; param < 2; param++) {
             for (int b = 0; b < 3; b++) {
                 tu_netcfg c = tu_cfg(2, 6, 3, 1 + 2 * (b == 1));
@@ -129,6 +135,60 @@ static void test_grad_all_activations(void **state)
             }
         }
     }
+}
+
+/* Central differences with h = 1e-5 on [-6, 6], where |phi'''|, |phi''''| <= 2 for erf, tanh,
+ * gelu and sigmoid: truncation h^2 / 6 * 2 ~ 3e-11, rounding eps / h ~ 1e-11; 1e-9 absolute on
+ * O(1) values leaves margin while a wrong factor or sign is off by O(0.1). */
+static void test_activation_derivatives(void **state)
+{
+    (void)state;
+    ntk_act acts[] = {NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_SIGMOID, NTK_ACT_IDENTITY};
+    const double h = 1e-5;
+    for (int a = 0; a < 5; a++) {
+        double worst1 = 0, worst2 = 0;
+        for (int i = -600; i <= 600; i++) {
+            double z = i / 100.0 + 1e-3 / 3; /* off the round numbers */
+            double fd1 = (act_phi(acts[a], z + h) - act_phi(acts[a], z - h)) / (2 * h);
+            double fd2 = (act_dphi(acts[a], z + h) - act_dphi(acts[a], z - h)) / (2 * h);
+            worst1 = fmax(worst1, fabs(fd1 - act_dphi(acts[a], z)));
+            worst2 = fmax(worst2, fabs(fd2 - act_d2phi(acts[a], z)));
+        }
+        char what[96];
+        snprintf(what, sizeof what, "phi' vs central difference of phi, act %s", ntk_act_name(acts[a]));
+        TU_ASSERT_LE(worst1, 1e-9, what);
+        snprintf(what, sizeof what, "phi'' vs central difference of phi', act %s", ntk_act_name(acts[a]));
+        TU_ASSERT_LE(worst2, 1e-9, what);
+    }
+}
+
+/* Sigmoid over its whole range against formulas written differently:
+ *   phi = e^{z/2} / (2 cosh(z/2)),  phi' = 1 / (4 cosh^2(z/2)),  phi'' = -tanh(z/2) / (4 cosh^2(z/2)).
+ * Both sides are accurate to a few ulps in relative terms wherever the values are normal
+ * numbers (|z| <= 700), so 1e-13 relative; the naive phi' = phi (1 - phi) fails it from z = 7 on
+ * (relative error ~eps e^z) and is 0 from z ~ 37. */
+static void test_sigmoid_tails(void **state)
+{
+    (void)state;
+    double worst[3] = {0, 0, 0};
+    for (int i = -7000; i <= 7000; i++) {
+        double z = i / 10.0 + 0.01, c = cosh(z / 2), c2 = 4 * c * c;
+        double ref[3] = {exp(z / 2) / (2 * c), 1 / c2, -tanh(z / 2) / c2};
+        double got[3] = {act_phi(NTK_ACT_SIGMOID, z), act_dphi(NTK_ACT_SIGMOID, z), act_d2phi(NTK_ACT_SIGMOID, z)};
+        for (int k = 0; k < 3; k++) worst[k] = fmax(worst[k], fabs(got[k] - ref[k]) / fabs(ref[k]));
+    }
+    TU_ASSERT_LE(worst[0], 1e-13, "sigmoid vs e^{z/2} / (2 cosh(z/2)), relative");
+    TU_ASSERT_LE(worst[1], 1e-13, "sigmoid' vs 1 / (4 cosh^2(z/2)), relative");
+    TU_ASSERT_LE(worst[2], 1e-13, "sigmoid'' vs -tanh(z/2) / (4 cosh^2(z/2)), relative");
+    /* beyond: the exact limits, never NaN */
+    double big[] = {800.0, 1e300, INFINITY};
+    for (int i = 0; i < 3; i++) {
+        assert_true(act_phi(NTK_ACT_SIGMOID, big[i]) == 1.0 && act_phi(NTK_ACT_SIGMOID, -big[i]) == 0.0);
+        assert_true(act_dphi(NTK_ACT_SIGMOID, big[i]) == 0.0 && act_dphi(NTK_ACT_SIGMOID, -big[i]) == 0.0);
+        assert_true(act_d2phi(NTK_ACT_SIGMOID, big[i]) == 0.0 && act_d2phi(NTK_ACT_SIGMOID, -big[i]) == 0.0);
+    }
+    assert_true(act_phi(NTK_ACT_SIGMOID, 0.0) == 0.5 && act_dphi(NTK_ACT_SIGMOID, 0.0) == 0.25);
+    assert_true(act_d2phi(NTK_ACT_SIGMOID, 0.0) == 0.0);
 }
 
 static void test_grad_depth0_and_deep(void **state)
@@ -204,6 +264,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_all_activations),
+        cmocka_unit_test(test_activation_derivatives),
+        cmocka_unit_test(test_sigmoid_tails),
         cmocka_unit_test(test_grad_depth0_and_deep),
         cmocka_unit_test(test_grad_check_detects_error),
     };

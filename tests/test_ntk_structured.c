@@ -74,7 +74,7 @@ static void test_structured_equals_jacobian(void **state)
     (void)state;
     int depths[] = {0, 1, 3};
     for (int di = 0; di < 3; di++)
-        for (int a = 0; a <= NTK_ACT_IDENTITY; a++)
+        for (int a = 0; a <= NTK_ACT_SIGMOID; a++) /* every activation: sigmoid is the last code */
             for (int param = 0; param < 2; param++)
                 for (int b = 0; b < 3; b++)
                     for (int k = 1; k <= 3; k += 2) {
@@ -93,8 +93,8 @@ static void test_structured_equals_jacobian(void **state)
 static void test_jacobian_vs_finite_differences(void **state)
 {
     (void)state;
-    ntk_act acts[] = {NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY};
-    for (int a = 0; a < 4; a++)
+    ntk_act acts[] = {NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU, NTK_ACT_IDENTITY, NTK_ACT_SIGMOID};
+    for (int a = 0; a < 5; a++)
         for (int param = 0; param < 2; param++) {
             tu_netcfg c = tu_cfg(2, 5, 3, 2);
             c.act = acts[a];

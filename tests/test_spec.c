@@ -33,6 +33,7 @@ static void test_invalid_specs(void **state)
     s = base(); s.n0 = 0; expect_bad(s, "n0");
     s = base(); s.outputs = 0; expect_bad(s, "outputs");
     s = base(); s.act = (ntk_act)17; expect_bad(s, "act");
+    s = base(); s.act = (ntk_act)(NTK_ACT_SIGMOID + 1); expect_bad(s, "act"); /* one past the last code */
     s = base(); s.param = (ntk_param)9; expect_bad(s, "param");
     s = base(); s.bias = (ntk_bias)9; expect_bad(s, "bias");
     s = base(); s.bias_out = (ntk_bias)9; expect_bad(s, "bias_out");
@@ -58,20 +59,25 @@ static void test_valid_specs(void **state)
     assert_int_equal(ntk_spec_check(&s, NULL, 0), NTK_OK);
     s = base(); s.param = NTK_PARAM_STANDARD; s.sb = 0; /* standard: sb is the init std; 0 = zero init */
     assert_int_equal(ntk_spec_check(&s, NULL, 0), NTK_OK);
+    s = base(); s.act = NTK_ACT_SIGMOID; /* the last code is valid */
+    assert_int_equal(ntk_spec_check(&s, NULL, 0), NTK_OK);
 }
 
 static void test_name_parsing(void **state)
 {
     (void)state;
-    const char *acts[] = {"relu", "erf", "tanh", "gelu", "identity"};
-    for (int i = 0; i < 5; i++) {
+    const char *acts[] = {"relu", "erf", "tanh", "gelu", "identity", "sigmoid"};
+    for (int i = 0; i < 6; i++) {
         ntk_act a;
         assert_int_equal(ntk_act_parse(acts[i], &a), NTK_OK);
         assert_string_equal(ntk_act_name(a), acts[i]);
     }
     ntk_act a;
-    assert_int_equal(ntk_act_parse("sigmoid", &a), NTK_EINVAL);
-    assert_non_null(strstr(ntk_last_error(), "relu|erf|tanh|gelu|identity"));
+    assert_int_equal(ntk_act_parse("sigmoid", &a), NTK_OK);
+    assert_int_equal(a, NTK_ACT_SIGMOID);
+    assert_int_equal(NTK_ACT_IDENTITY, 4); /* appended last: existing codes unchanged */
+    assert_int_equal(ntk_act_parse("softplus", &a), NTK_EINVAL);
+    assert_non_null(strstr(ntk_last_error(), "(expected relu|erf|tanh|gelu|identity|sigmoid)"));
     ntk_bias b;
     assert_int_equal(ntk_bias_parse("zero", &b), NTK_OK);
     assert_int_equal(b, NTK_BIAS_ZERO);

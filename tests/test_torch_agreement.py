@@ -26,6 +26,7 @@ ACTS = {
     "tanh": torch.tanh,
     "gelu": lambda z: torch.nn.functional.gelu(z),  # exact (erf) form
     "identity": lambda z: z,
+    "sigmoid": torch.sigmoid,
 }
 
 
@@ -88,6 +89,10 @@ CASES += [
          data="gaussian"),
     dict(act="gelu", param="standard", depth=4, width=12, n0=3, k=1, sw2=2.0, sw2_out=1.0, sb=0.0,
          bias="none", data="gaussian"),
+    # sigmoid with large pre-activations (sw2 = 30: standard deviations 3.5-5.5, deep into the saturated
+    # tails), two outputs
+    dict(act="sigmoid", param="ntk", depth=3, width=16, n0=4, k=2, sw2=30.0, sw2_out=1.0, sb=2.0, bias="zero",
+         bias_out="none", data="gaussian"),
 ]
 
 
