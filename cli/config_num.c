@@ -109,21 +109,33 @@ static int refuse(const char *name, const char *what, const char *text, const ch
 
 static const char *LEADING_ZERO = " (a leading zero: octal in YAML 1.1; write the number without it)";
 
-int cli_parse_int_key(const char *name, const char *text, long long lo, long long hi, long long *out, char *msg,
-                      size_t cap)
+/* The sign and magnitude of an integer written in any accepted form (plain digits without a leading
+ * zero, or a decimal / exponent form whose value is an exact integer); refused with the message
+ * otherwise.  what: "an integer in [lo, hi]". */
+static int int_magnitude(const char *name, const char *what, const char *text, bool *neg, unsigned long long *mag,
+                         char *msg, size_t cap)
 {
-    char what[96];
-    snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
     dec_form d;
     if (!dec_scan(text, &d)) return refuse(name, what, text, "", msg, cap);
     if (!d.point && !d.expo && d.n_int > 1 && d.digits_int[0] == '0')
         return refuse(name, what, text, LEADING_ZERO, msg, cap);
     bool is_int, overflow;
-    unsigned long long mag;
-    dec_integer(&d, &is_int, &overflow, &mag);
+    dec_integer(&d, &is_int, &overflow, mag);
     if (!is_int || overflow) return refuse(name, what, text, "", msg, cap);
+    *neg = d.neg;
+    return 0;
+}
+
+int cli_parse_int_key(const char *name, const char *text, long long lo, long long hi, long long *out, char *msg,
+                      size_t cap)
+{
+    char what[96];
+    snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
+    bool neg;
+    unsigned long long mag;
+    if (int_magnitude(name, what, text, &neg, &mag, msg, cap)) return CLI_EXIT_USAGE;
     long long v;
-    if (d.neg) {
+    if (neg) {
         if (mag > (unsigned long long)LLONG_MAX + 1) return refuse(name, what, text, "", msg, cap);
         v = mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
     } else {
@@ -139,14 +151,10 @@ int cli_parse_u64_key(const char *name, const char *text, uint64_t *out, char *m
 {
     char what[96];
     snprintf(what, sizeof what, "an integer in [0, %llu]", (unsigned long long)UINT64_MAX);
-    dec_form d;
-    if (!dec_scan(text, &d)) return refuse(name, what, text, "", msg, cap);
-    if (!d.point && !d.expo && d.n_int > 1 && d.digits_int[0] == '0')
-        return refuse(name, what, text, LEADING_ZERO, msg, cap);
-    bool is_int, overflow;
+    bool neg;
     unsigned long long mag;
-    dec_integer(&d, &is_int, &overflow, &mag);
-    if (!is_int || overflow || (d.neg && mag != 0)) return refuse(name, what, text, "", msg, cap);
+    if (int_magnitude(name, what, text, &neg, &mag, msg, cap)) return CLI_EXIT_USAGE;
+    if (neg && mag != 0) return refuse(name, what, text, "", msg, cap);
     *out = (uint64_t)mag;
     return 0;
 }

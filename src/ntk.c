@@ -198,28 +198,27 @@ ntk_status ntk_kernel_diag(const ntk_net *net, const ntk_feats *f, void *diag)
     return NTK_OK;
 }
 
-ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Kt)
+/* out[i, j] = scale * sum_a K[(i,a), (j,a)]: the output trace (scale 1) or mean (scale 1/k). */
+static ntk_status output_reduce(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *out, double scale,
+                                const char *what)
 {
-    if (k < 1) return ntk_set_error(NTK_EINVAL, "output trace: k must be >= 1");
+    if (k < 1) return ntk_set_error(NTK_EINVAL, "%s: k must be >= 1", what);
     size_t kk = (size_t)k, C = M * kk;
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < M; j++) {
             double s = 0;
             for (size_t a = 0; a < kk; a++) s += la_get(K, (i * kk + a) * C + j * kk + a, t);
-            la_set(Kt, i * M + j, t, s);
+            la_set(out, i * M + j, t, scale * s);
         }
     return NTK_OK;
 }
 
+ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Kt)
+{
+    return output_reduce(N, M, k, t, K, Kt, 1.0, "output trace");
+}
+
 ntk_status ntk_kernel_output_mean(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Km)
 {
-    if (k < 1) return ntk_set_error(NTK_EINVAL, "output mean: k must be >= 1");
-    size_t kk = (size_t)k, C = M * kk;
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < M; j++) {
-            double s = 0;
-            for (size_t a = 0; a < kk; a++) s += la_get(K, (i * kk + a) * C + j * kk + a, t);
-            la_set(Km, i * M + j, t, s / (double)kk);
-        }
-    return NTK_OK;
+    return output_reduce(N, M, k, t, K, Km, k > 0 ? 1.0 / (double)k : 0.0, "output mean");
 }
