@@ -24,6 +24,12 @@
 extern "C" {
 #endif
 
+/* The version: MAJOR.MINOR.PATCH.  CMakeLists.txt reads these lines for the project VERSION and the
+ * shared library's soname (libntkdrift.so.MAJOR); tests/test_version.c checks that the string is
+ * made of the three numbers and that ntk_version() returns it. */
+#define NTK_VERSION_MAJOR 0
+#define NTK_VERSION_MINOR 1
+#define NTK_VERSION_PATCH 0
 #define NTK_VERSION_STRING "0.1.0"
 
 /* ------------------------------------------------------------------ status */
