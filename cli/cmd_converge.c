@@ -26,42 +26,27 @@ static double rel_fro(size_t n, const double *a, const double *b)
     return sqrt(num / den);
 }
 
-/* OLS of y on x over n points: slope and its standard error. */
-static void ols_slope(int n, const double *x, const double *y, double *slope, double *se)
-{
-    double mx = 0, my = 0, sxx = 0, sxy = 0, rss = 0;
-    for (int i = 0; i < n; i++) {
-        mx += x[i] / n;
-        my += y[i] / n;
-    }
-    for (int i = 0; i < n; i++) {
-        sxx += (x[i] - mx) * (x[i] - mx);
-        sxy += (x[i] - mx) * (y[i] - my);
-    }
-    *slope = sxx > 0 ? sxy / sxx : NAN;
-    for (int i = 0; i < n; i++) {
-        double r = y[i] - my - *slope * (x[i] - mx);
-        rss += r * r;
-    }
-    *se = (n > 2 && sxx > 0) ? sqrt(rss / (n - 2) / sxx) : NAN;
-}
-
 typedef struct {
-    double *X, *Kinf, *Kmean, *K, *Kraw, *err, *errmean, *diag;
+    double *X, *Kinf, *Kmean, *K, *Kraw, *err, *errmean;
+    double *diag; /* [N x S]: K(x_i, x_i) of seed s at i * S + s */
     size_t N;
 } conv_bufs;
 
 /* Peak estimate: K_inf, the seed mean, K and the limit recursion's two N x N buffers, the raw
- * (N k)^2 kernel with two Gram buffers, activations of the largest network of the grid. */
+ * (N k)^2 kernel with two Gram buffers, activations of the largest network of the grid, the
+ * diagonals of the S seeds. */
 typedef struct {
     const ntk_spec *largest;
+    size_t seeds;
 } conv_bytes_ctx;
 
 static double conv_bytes_for(size_t N, void *ctx)
 {
-    const ntk_spec *s = ((const conv_bytes_ctx *)ctx)->largest;
+    const conv_bytes_ctx *cb = ctx;
+    const ntk_spec *s = cb->largest;
     double n2 = (double)N * (double)N, nk = (double)N * s->outputs;
-    return 8 * (5 * n2 + 3 * nk * nk) + (double)ntk_feats_bytes(s, N, NTK_F64) + (double)N * s->n0 * 8;
+    return 8 * (5 * n2 + 3 * nk * nk) + (double)ntk_feats_bytes(s, N, NTK_F64) + (double)N * s->n0 * 8 +
+           8 * (double)N * (double)cb->seeds;
 }
 
 /* One (depth, width) cell: errors per seed into err[S], seed-mean error, diagonal stats. */
@@ -81,8 +66,6 @@ static int run_cell(const ntk_spec *s, const study_grid *g, conv_bufs *b, double
     /* the limit is diagonal in outputs (K_ab -> [a = b] K_inf): the mean over the k outputs tends
      * to K_inf (docs/conventions.md, multi-output) */
     memset(b->Kmean, 0, NN * sizeof *b->Kmean);
-    double *dsum = b->diag, *dsq = b->diag + N;
-    memset(b->diag, 0, 2 * N * sizeof *b->diag);
     int rc = 0;
     for (int si = 0; si < S && !rc; si++) {
         ntk_net_init(net, (uint64_t)g->seeds[si]);
@@ -94,21 +77,18 @@ static int run_cell(const ntk_spec *s, const study_grid *g, conv_bufs *b, double
         }
         err[si] = rel_fro(NN, b->K, b->Kinf);
         for (size_t i = 0; i < NN; i++) b->Kmean[i] += b->K[i] / S;
-        for (size_t i = 0; i < N; i++) {
-            double v = b->K[i * N + i];
-            dsum[i] += v;
-            dsq[i] += v * v;
-        }
+        for (size_t i = 0; i < N; i++) b->diag[i * (size_t)S + (size_t)si] = b->K[i * N + i];
     }
     ntk_feats_free(f);
     ntk_net_free(net);
     if (rc) return rc;
     *errmean = rel_fro(NN, b->Kmean, b->Kinf);
     double dm = 0, dv = 0, dl = 0;
-    for (size_t i = 0; i < N; i++) {
-        double m = dsum[i] / S;
+    for (size_t i = 0; i < N; i++) { /* per point over the seeds: mean and variance (ddof 1; NaN for one seed) */
+        double m, sd;
+        ntk_mean_se((size_t)S, b->diag + i * (size_t)S, &m, NULL, &sd);
         dm += m / (double)N;
-        dv += (S > 1 ? (dsq[i] - S * m * m) / (S - 1) : 0) / (double)N;
+        dv += sd * sd / (double)N;
         dl += b->Kinf[i * N + i] / (double)N;
     }
     *diag_mean = dm;
@@ -153,7 +133,7 @@ int cmd_converge(int argc, char **argv)
         for (size_t i = 0; i < D; i++) dmax = g.depths[i] > dmax ? g.depths[i] : dmax;
         for (size_t i = 0; i < W; i++) wmax = g.widths[i] > wmax ? g.widths[i] : wmax;
         ntk_spec largest = study_cell_spec(&g, &base, dmax, wmax);
-        conv_bytes_ctx cb = {&largest};
+        conv_bytes_ctx cb = {&largest, S};
         if ((rc = cli_check_memory(&c, N, conv_bytes_for, &cb,
                                    "limit and mean kernels, the raw kernel with Gram buffers, activations")))
             goto done;
@@ -162,7 +142,7 @@ int cmd_converge(int argc, char **argv)
     b.Kmean = malloc(NN * sizeof(double));
     b.K = malloc(NN * sizeof(double));
     b.Kraw = kk > 1 ? malloc(NN * kk * kk * sizeof(double)) : NULL;
-    b.diag = malloc(2 * N * sizeof(double));
+    b.diag = malloc(N * S * sizeof(double));
     b.err = malloc(D * W * S * sizeof(double));
     b.errmean = malloc(D * W * sizeof(double));
     lx = malloc(W * S * sizeof *lx);
@@ -195,10 +175,8 @@ int cmd_converge(int argc, char **argv)
             ntk_spec s = study_cell_spec(&g, &base, g.depths[di], g.widths[wi]);
             rc = run_cell(&s, &g, &b, err, &b.errmean[di * W + wi], &dm, &dv, &dl);
             if (rc) break;
-            double m = 0, v = 0;
-            for (size_t si = 0; si < S; si++) m += err[si] / (double)S;
-            for (size_t si = 0; si < S; si++) v += (err[si] - m) * (err[si] - m);
-            double se = S > 1 ? sqrt(v / (double)(S - 1) / (double)S) : 0;
+            double m, se; /* se NaN for one seed (ntk_mean_se) */
+            ntk_mean_se(S, err, &m, &se, NULL);
             fprintf(csv, "%d,%d,%.8g,%zu,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%.4f,%.1f\n", s.depth, g.widths[wi],
                     (double)s.depth / g.widths[wi], S, m, se, b.errmean[di * W + wi], dm, dv, dl,
                     cli_now() - t0, study_peak_rss_mb());
@@ -214,7 +192,7 @@ int cmd_converge(int argc, char **argv)
         }
         if (rc) break;
         double slope, sse;
-        ols_slope(np, lx, ly, &slope, &sse);
+        ntk_ols((size_t)np, lx, ly, &slope, NULL, &sse);
         fprintf(fits, "%d,%.8g,%.8g,%d,%d,%d\n", g.depths[di], slope, sse, np, wmin, wmax);
         if ((rc = study_log_flush(fits, "fits.csv"))) break;
         cJSON *o = cJSON_CreateObject();

@@ -70,33 +70,6 @@ typedef struct {
     int warn_ceiling, warn_tail;
 } cell_stats;
 
-static void mean_se(int M, const double *v, double *m, double *se)
-{
-    double a = 0, q = 0;
-    int n = 0;
-    for (int i = 0; i < M; i++)
-        if (isfinite(v[i])) a += v[i], n++;
-    a = n ? a / n : NAN;
-    for (int i = 0; i < M; i++)
-        if (isfinite(v[i])) q += (v[i] - a) * (v[i] - a);
-    *m = a;
-    *se = n > 1 ? sqrt(q / (n - 1) / n) : NAN;
-}
-
-/* R = mean(v^2) / mean(v)^2 and the delta-method standard error of log R. */
-static void ratio(int M, const double *v, double *R, double *lse)
-{
-    double m1 = 0, m2 = 0, v11 = 0, v22 = 0, v12 = 0;
-    for (int i = 0; i < M; i++) m1 += v[i] / M, m2 += v[i] * v[i] / M;
-    for (int i = 0; i < M; i++) {
-        double a = v[i] - m1, b = v[i] * v[i] - m2;
-        v11 += a * a / (M - 1), v22 += b * b / (M - 1), v12 += a * b / (M - 1);
-    }
-    *R = m2 / (m1 * m1);
-    double var = (v22 / (m2 * m2) + 4 * v11 / (m1 * m1) - 4 * v12 / (m1 * m2)) / M;
-    *lse = var > 0 ? sqrt(var) : NAN;
-}
-
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -132,11 +105,14 @@ static void bootstrap(int M, const double *v, uint64_t seed, uint64_t cell, doub
 
 static void stats(int M, double *const q[NQ], uint64_t seed, uint64_t cell, cell_stats *st)
 {
-    for (int k = 0; k < NQ; k++) mean_se(M, q[k], &st->mean[k], &st->se[k]);
-    ratio(M, q[Q_K], &st->R, &st->R_log_se);
-    ratio(M, q[Q_KD], &st->Kd_R, &st->Kd_R_log_se);
-    ratio(M, q[Q_KW], &st->Kw_R, &st->Kw_R_log_se);
-    ratio(M, q[Q_KX], &st->Kx_R, &st->Kx_R_log_se);
+    /* the library's conventions: NaN members (the parts under --sampler full) left out, one member's
+     * standard errors NaN */
+    size_t m = (size_t)M;
+    for (int k = 0; k < NQ; k++) ntk_mean_se(m, q[k], &st->mean[k], &st->se[k], NULL);
+    ntk_moment_ratio(m, q[Q_K], &st->R, &st->R_log_se);
+    ntk_moment_ratio(m, q[Q_KD], &st->Kd_R, &st->Kd_R_log_se);
+    ntk_moment_ratio(m, q[Q_KW], &st->Kw_R, &st->Kw_R_log_se);
+    ntk_moment_ratio(m, q[Q_KX], &st->Kx_R, &st->Kx_R_log_se);
     bootstrap(M, q[Q_K], seed, cell, &st->R_lo, &st->R_hi);
     /* R can never exceed M with M samples; near it the estimate is the ceiling, not the law */
     st->warn_ceiling = st->R > 0.1 * M;
@@ -541,12 +517,8 @@ int cmd_ensemble(int argc, char **argv)
                                               "(docs/ensemble.md); full-matrix path for the literal one-step update");
     cJSON_AddNumberToObject(ej, "seconds_sampling", e.sec_sampling);
     if (nfit >= 2) {
-        double mx = 0, my = 0, sxx = 0, sxy = 0, rss = 0;
-        for (int i = 0; i < nfit; i++) mx += lx[i] / nfit, my += ly[i] / nfit;
-        for (int i = 0; i < nfit; i++) sxx += (lx[i] - mx) * (lx[i] - mx), sxy += (lx[i] - mx) * (ly[i] - my);
-        double slope = sxx > 0 ? sxy / sxx : NAN;
-        for (int i = 0; i < nfit; i++) rss += pow(ly[i] - my - slope * (lx[i] - mx), 2);
-        double se = (nfit > 2 && sxx > 0) ? sqrt(rss / (nfit - 2) / sxx) : NAN;
+        double slope, se;
+        ntk_ols((size_t)nfit, lx, ly, &slope, NULL, &se);
         cJSON_AddNumberToObject(ej, "logR_vs_beta_slope", isfinite(slope) ? slope : 0);
         cJSON_AddNumberToObject(ej, "logR_vs_beta_slope_se", isfinite(se) ? se : 0);
         printf("log R against beta: slope %.3f +- %.3f over %d cells (Hanin-Nica: R ~ exp(5 beta) up to constants)\n",

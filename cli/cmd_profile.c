@@ -117,7 +117,7 @@ out:
 }
 
 /* Per-angle statistics over the S seeds of one cell: samples [S x N] -> stats q = 0..4 (mean, std
- * with ddof 1, p10, p50, p90) at stats[q * stride + j]; relative error of the mean against lim
+ * with ddof 1 -- NaN for one seed --, p10, p50, p90) at stats[q * stride + j]; relative error of the mean against lim
  * [N], relative seed std and max |mean - lim|. */
 static int cell_stats(int S, size_t N, const double *samples, const double *lim, double *stats, size_t stride,
                       double *sorted, double out[3])
@@ -125,15 +125,13 @@ static int cell_stats(int S, size_t N, const double *samples, const double *lim,
     static const double q[3] = {0.1, 0.5, 0.9};
     double num = 0, den = 0, sdn = 0, maxdev = 0;
     for (size_t j = 0; j < N; j++) {
-        double m = 0, v = 0, p[3];
+        double m, sd, p[3];
         for (int si = 0; si < S; si++) sorted[si] = samples[(size_t)si * N + j];
-        for (int si = 0; si < S; si++) m += sorted[si] / S;
-        for (int si = 0; si < S; si++) v += (sorted[si] - m) * (sorted[si] - m);
-        if (ntk_percentiles((size_t)S, sorted, 3, q, p) != NTK_OK) {
+        if (ntk_mean_se((size_t)S, sorted, &m, NULL, &sd) != NTK_OK ||
+            ntk_percentiles((size_t)S, sorted, 3, q, p) != NTK_OK) {
             cli_errorf("profile: %s", ntk_last_error());
             return CLI_EXIT_FAIL;
         }
-        double sd = S > 1 ? sqrt(v / (S - 1)) : 0;
         stats[j] = m;
         stats[stride + j] = sd;
         for (int a = 0; a < 3; a++) stats[(size_t)(2 + a) * stride + j] = p[a];

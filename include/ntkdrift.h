@@ -352,6 +352,23 @@ double ntk_freeze_time(size_t S, const double *t, const double *drift, double ep
 /* Percentiles of v: [n] at the levels q: [nq] in [0, 1], numpy's default ('linear') rule on the
  * sorted values; NaN values are left out (numpy.nanpercentile); NaN when none is left.  out: [nq]. */
 ntk_status ntk_percentiles(size_t n, const double *v, int nq, const double *q, double *out);
+/* Mean of the m values of v: [n] that are not NaN (NaN left out, as in ntk_percentiles: numpy.nanmean),
+ * their sample standard deviation sd (ddof 1: numpy.nanstd(v, ddof=1)) and the standard error of
+ * the mean se = sd / sqrt(m).  One convention for small m: m = 0 gives mean, sd and se NaN; m = 1
+ * gives the mean (that value) and sd = se = NaN.  Infinite values are kept (mean +-inf, sd and se
+ * NaN).  se and sd may be NULL. */
+ntk_status ntk_mean_se(size_t n, const double *v, double *mean, double *se, double *sd);
+/* R = mean(v^2) / mean(v)^2 over the m non-NaN values of v: [n], and the delta-method standard
+ * error of log R, sqrt((S22 / m2^2 + 4 S11 / m1^2 - 4 S12 / (m1 m2)) / m) with m1, m2 the means of v
+ * and v^2 and S11, S22, S12 the sample (co)variances (ddof 1) of v and v^2.  m = 0 gives R NaN;
+ * m <= 1, or an estimate of Var(log R) that is not positive, gives log_se NaN.  log_se may be NULL. */
+ntk_status ntk_moment_ratio(size_t n, const double *v, double *R, double *log_se);
+/* Least-squares line y = intercept + slope x through the m points (x[i], y[i]) with neither value
+ * NaN: slope = Sxy / Sxx, intercept = mean(y) - slope mean(x), and the slope's standard error
+ * sqrt(RSS / (m - 2) / Sxx) (RSS the residual sum of squares).  Slope and intercept are NaN when
+ * m <= 1 or all x are equal (compared as values: rounding can leave Sxx a tiny positive residue);
+ * slope_se is NaN then and when m = 2.  x, y: [n].  intercept and slope_se may be NULL. */
+ntk_status ntk_ols(size_t n, const double *x, const double *y, double *slope, double *intercept, double *slope_se);
 
 /* Tracker: drift metrics of a stream of kernels K_t against K_0 and against the previous
  * snapshot, keeping only what the metrics need (K_0, its top eigenvectors, the previous K_t). */

@@ -10,6 +10,8 @@
   first layer without 1/sqrt(n0)) to 1e-12; standard parameterization adds
   ntk_normalized = ntk / width.
 - profile: the seed-mean profile approaches the limit as the width grows.
+- the statistics (mean, std, SE, OLS slope and its SE) equal numpy's recomputation from the stored
+  samples; with one seed the SEs and variances are NaN, and with one width the slope is NaN.
 
 usage: test_study_cli.py PATH/TO/ntkdrift
 """
@@ -78,6 +80,48 @@ def test_converge():
         check(-0.65 <= s <= -0.35, f"depth {f['depth']}: single-network error slope {s:.3f} in [-0.65, -0.35]")
     z = np.load(os.path.join(out, "converge.npz"))
     check(z["err_single"].shape == (2, 5, 16) and z["err_mean"].shape == (2, 5), "converge.npz shapes")
+    # the statistics against numpy from converge.npz: metrics.csv and fits.csv print 8 significant
+    # digits (relative rounding <= 5e-8), so 1e-7 relative; a wrong ddof moves the SE by 3%
+    e, widths, ok = z["err_single"], [128, 256, 512, 1024, 2048], True
+    for row in m:
+        v = e[[3, 5].index(int(row["depth"])), widths.index(int(row["width"]))]
+        ok &= np.isclose(float(row["err_single_mean"]), v.mean(), rtol=1e-7, atol=0)
+        ok &= np.isclose(float(row["err_single_se"]), v.std(ddof=1) / np.sqrt(16), rtol=1e-7, atol=0)
+    check(ok, "converge: err_single_mean, err_single_se = numpy mean, std(ddof=1)/sqrt(S) of err_single")
+    ok = True
+    for di, f in enumerate(rows(os.path.join(out, "fits.csv"))):
+        x, y = np.repeat(np.log(widths), 16), np.log(e[di]).ravel()
+        b, a = np.polyfit(x, y, 1)
+        se = np.sqrt(np.sum((y - a - b * x) ** 2) / (len(x) - 2) / np.sum((x - x.mean()) ** 2))
+        ok &= np.isclose(float(f["slope"]), b, rtol=1e-7, atol=0) and np.isclose(float(f["slope_se"]), se, rtol=1e-7,
+                                                                                   atol=0)
+    check(ok, "converge: fits.csv slope and slope_se = numpy.polyfit and sqrt(RSS / (n - 2) / Sxx)")
+
+
+def test_few_seeds():
+    """One seed: standard errors and variances are NaN (ntk_mean_se), not 0; one width: no slope."""
+    out = os.path.join(TMP, "converge1")
+    r = run("converge", "--n", "8", "--depths", "1", "--widths", "16,32", "--seeds", "0", "--out", out)
+    m = rows(os.path.join(out, "metrics.csv")) if r.returncode == 0 else []
+    check(len(m) == 2 and all(np.isnan(float(x["err_single_se"])) and np.isnan(float(x["diag_var"])) and
+                              np.isfinite(float(x["err_single_mean"])) for x in m),
+          "converge, one seed: err_single_se and diag_var NaN, the mean finite")
+    f = rows(os.path.join(out, "fits.csv")) if r.returncode == 0 else [{}]
+    check(np.isfinite(float(f[0].get("slope", "nan"))) and np.isnan(float(f[0].get("slope_se", "0"))),
+          "converge, one seed, two widths: a slope through two points, no standard error")
+    # one width, three seeds: three points with equal x = log 24, whose rounded mean is not log 24;
+    # the fit once returned a finite slope +- 1e14 here
+    out = os.path.join(TMP, "converge_w1")
+    r = run("converge", "--n", "8", "--depths", "1", "--widths", "24", "--seeds", "0:3", "--out", out)
+    f = rows(os.path.join(out, "fits.csv")) if r.returncode == 0 else [{}]
+    check(np.isnan(float(f[0].get("slope", "0"))) and np.isnan(float(f[0].get("slope_se", "0"))),
+          f"converge, one width: slope and slope_se NaN ({f[0]})")
+    out = os.path.join(TMP, "profile1")
+    r = run("profile", "--n", "8", "--depths", "1", "--widths", "16", "--seeds", "0", "--out", out)
+    m = rows(os.path.join(out, "metrics.csv")) if r.returncode == 0 else [{}]
+    z = np.load(os.path.join(out, "profile.npz")) if r.returncode == 0 else None
+    check(z is not None and np.isnan(float(m[0]["rel_std"])) and np.isnan(z["std"]).all() and
+          np.array_equal(z["mean"][0, 0], z["K"][0, 0, 0]), "profile, one seed: std and rel_std NaN, mean = the sample")
 
 
 def test_profile():
@@ -92,9 +136,13 @@ def test_profile():
     check(e_wide < e_narrow and e_wide < 0.03, f"profile: seed mean nears the limit with width ({e_narrow:.3f} -> {e_wide:.3f})")
     s = z["K"][0, 1]
     check(np.allclose(np.percentile(s, 90, axis=0), z["p90"][0, 1], rtol=1e-12), "p90 equals numpy's percentile")
+    # sums of 12 O(1) values in another order (numpy's pairwise sum): rounding only, 1e-12
+    check(np.allclose(s.mean(axis=0), z["mean"][0, 1], rtol=1e-12, atol=0) and
+          np.allclose(s.std(axis=0, ddof=1), z["std"][0, 1], rtol=1e-12, atol=0), "mean, std equal numpy's (ddof 1)")
 
 
 test_limit()
 test_profile()
 test_converge()
+test_few_seeds()
 finish(TMP)
