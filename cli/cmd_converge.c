@@ -197,8 +197,8 @@ int cmd_converge(int argc, char **argv)
         if ((rc = study_log_flush(fits, "fits.csv"))) break;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "depth", g.depths[di]);
-        cJSON_AddNumberToObject(o, "slope", isfinite(slope) ? slope : 0);
-        cJSON_AddNumberToObject(o, "slope_se", isfinite(sse) ? sse : 0);
+        cli_json_number(o, "slope", slope);
+        cli_json_number(o, "slope_se", sse);
         cJSON_AddItemToArray(fj, o);
         if (W > 1)
             printf("depth %d: log-log slope of the single-network error in width %.3f +- %.3f\n", g.depths[di],

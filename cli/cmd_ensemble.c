@@ -519,8 +519,8 @@ int cmd_ensemble(int argc, char **argv)
     if (nfit >= 2) {
         double slope, se;
         ntk_ols((size_t)nfit, lx, ly, &slope, NULL, &se);
-        cJSON_AddNumberToObject(ej, "logR_vs_beta_slope", isfinite(slope) ? slope : 0);
-        cJSON_AddNumberToObject(ej, "logR_vs_beta_slope_se", isfinite(se) ? se : 0);
+        cli_json_number(ej, "logR_vs_beta_slope", slope);
+        cli_json_number(ej, "logR_vs_beta_slope_se", se);
         printf("log R against beta: slope %.3f +- %.3f over %d cells (Hanin-Nica: R ~ exp(5 beta) up to constants)\n",
                slope, se, nfit);
     }

@@ -3,6 +3,7 @@
 #include "rundir.h"
 
 #include <errno.h>
+#include <math.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -372,4 +373,12 @@ cJSON *cli_read_json(const char *path)
     free(text);
     if (!j) cli_errorf("%s: not valid JSON", path);
     return j;
+}
+
+void cli_json_number(cJSON *obj, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(obj, key, v);
+    else
+        cJSON_AddNullToObject(obj, key);
 }

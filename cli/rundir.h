@@ -53,4 +53,6 @@ char *cli_read_text(const char *path);
 cJSON *cli_read_json(const char *path);
 /* Monotonic seconds. */
 double cli_now(void);
+/* obj[key] = v, or null when v is not finite (JSON has no NaN). */
+void cli_json_number(cJSON *obj, const char *key, double v);
 #endif

@@ -7,7 +7,9 @@
  *   h^(0) = x,  z^(l) = c_w^(l) W^(l) h^(l-1) + c_b^(l) b^(l),  h^(l) = phi(z^(l)),
  *   f(x) = z^(L+1),  l = 1 .. L+1  (L hidden layers, d = L+1 weight layers).
  *
- * Matrices are row-major.  Every matrix argument carries a shape comment.
+ * Matrices are row-major.  Every matrix argument carries a shape comment.  Two exceptions, each
+ * stated at its argument, hold eigenvectors straight from LAPACK: ntk_drift.top_vectors and the U of
+ * ntk_rkhs_stats are column-major [n x p] (column i is eigenvector i, contiguous).
  *
  * Status convention: every function that can fail returns ntk_status; NTK_OK
  * is 0.  On failure a one-line message naming the offending field is available
