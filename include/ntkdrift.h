@@ -15,6 +15,20 @@
  * is 0.  On failure a one-line message naming the offending field is available
  * from ntk_last_error() (thread-local: threads never see each other's errors).
  * The library never exits or aborts.
+ *
+ * Worked example (examples/c/minimal.c builds and runs it): the empirical NTK of a depth-2 ReLU
+ * network on N Gaussian points.
+ *
+ *   int widths[2] = {64, 64};
+ *   ntk_spec s = ntk_spec_default();            // depth 3, relu, NTK param, sw2 2 / 1, zero biases
+ *   s.depth = 2; s.widths = widths; s.n0 = 4;   // widths point at caller storage
+ *   double X[5 * 4], K[5 * 5];                  // X: [N x n0], K: [N x N] (k = 1 output)
+ *   ntk_net *net = NULL; ntk_feats *f = NULL;
+ *   if (ntk_net_alloc(&s, &net) || ntk_net_init(net, 42) || ntk_data_gaussian(7, 5, 4, X) ||
+ *       ntk_feats_alloc(net, 5, NTK_F64, &f) || ntk_feats_compute(net, f, X) ||
+ *       ntk_kernel_full(net, f, K, NULL))
+ *       fprintf(stderr, "%s\n", ntk_last_error());   // one line naming the field
+ *   ntk_feats_free(f); ntk_net_free(net);        // handles: alloc / free pairs
  */
 #ifndef NTKDRIFT_H
 #define NTKDRIFT_H
