@@ -224,7 +224,7 @@ int cmd_kernel(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    cli_ksummary sm;
+    ntk_kernel_summary sm;
     kernel_tiled_stats ts = {0};
     if (tiled) {
         if ((rc = kernel_tiled_run(&run, &c, &spec, s.net, s.feats, N, B, &sm, &ts))) goto done;
@@ -239,7 +239,7 @@ int cmd_kernel(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
             goto done;
         }
-        sm = cli_summarize(s.Kt, N, c.dtype == NTK_F32);
+        ntk_kernel_summarize(N, c.dtype, s.Kt, CLI_SUMMARY_EIG_MAX_N, &sm);
         if (!isfinite(sm.fro)) {
             cli_errorf("kernel: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
             rc = CLI_EXIT_FAIL;

@@ -72,7 +72,8 @@ int cmd_limit(int argc, char **argv)
         goto done;
     }
     double t1 = cli_now();
-    cli_ksummary sm = cli_summarize(K, N, false);
+    ntk_kernel_summary sm;
+    ntk_kernel_summarize(N, NTK_F64, K, CLI_SUMMARY_EIG_MAX_N, &sm);
     if (!isfinite(sm.fro)) {
         cli_errorf("limit: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
         rc = CLI_EXIT_FAIL;

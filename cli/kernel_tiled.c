@@ -77,19 +77,6 @@ static void bufs_free(tiled_bufs *b, bool keep)
     free(b->trace);
 }
 
-/* Running summary over the output-traced rows r0.. of a block: Kt: [B x N]. */
-static void summarize_rows(cli_ksummary *sm, const void *Kt, size_t r0, size_t B, size_t N, bool f32)
-{
-    for (size_t i = 0; i < B; i++)
-        for (size_t j = 0; j < N; j++) {
-            double v = f32 ? ((const float *)Kt)[i * N + j] : ((const double *)Kt)[i * N + j];
-            sm->fro += v * v;
-            if (v < sm->min_entry) sm->min_entry = v;
-            if (v > sm->max_entry) sm->max_entry = v;
-            if (j == r0 + i) sm->trace += v;
-        }
-}
-
 static int open_stream(cli_run *run, const char *file, ntk_npy_type nt, int ndim, const size_t *shape, int resume,
                        ntk_npy_stream **out)
 {
@@ -121,10 +108,10 @@ bool kernel_tiled_in_progress(const cli_run *run)
 
 /* tiles.json: rows per block, blocks finished, and the running summary as exact hex floats, so a
  * resumed run ends with the same numbers as an uninterrupted one. */
-static int save_progress(cli_run *run, size_t B, size_t done, const cli_ksummary *sm)
+static int save_progress(cli_run *run, size_t B, size_t done, const ntk_kernel_summary *sm)
 {
     char path[CLI_PATH_MAX + 64], hex[4][40];
-    double v[4] = {sm->trace, sm->fro, sm->min_entry, sm->max_entry};
+    double v[4] = {sm->trace, sm->sum_sq, sm->min_entry, sm->max_entry};
     for (int i = 0; i < 4; i++) snprintf(hex[i], sizeof hex[i], "%a", v[i]);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "rows_per_block", (double)B);
@@ -145,7 +132,7 @@ static int save_progress(cli_run *run, size_t B, size_t done, const cli_ksummary
     return 0;
 }
 
-static int load_progress(cli_run *run, size_t N, size_t *B, size_t *done, cli_ksummary *sm)
+static int load_progress(cli_run *run, size_t N, size_t *B, size_t *done, ntk_kernel_summary *sm)
 {
     char path[CLI_PATH_MAX + 64];
     cJSON *j = cli_read_json(cli_run_path(run, "tiles.json", path, sizeof path));
@@ -164,7 +151,7 @@ static int load_progress(cli_run *run, size_t N, size_t *B, size_t *done, cli_ks
     if (ok) {
         *B = (size_t)b->valuedouble;
         *done = (size_t)d->valuedouble;
-        sm->trace = v[0], sm->fro = v[1], sm->min_entry = v[2], sm->max_entry = v[3];
+        sm->trace = v[0], sm->sum_sq = v[1], sm->min_entry = v[2], sm->max_entry = v[3];
     }
     cJSON_Delete(j);
     if (!ok) {
@@ -175,7 +162,7 @@ static int load_progress(cli_run *run, size_t N, size_t *B, size_t *done, cli_ks
 }
 
 int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, const ntk_net *net,
-                     const ntk_feats *feats, size_t N, size_t B, cli_ksummary *sm, kernel_tiled_stats *ts)
+                     const ntk_feats *feats, size_t N, size_t B, ntk_kernel_summary *sm, kernel_tiled_stats *ts)
 {
     size_t k = (size_t)spec->outputs, d = (size_t)spec->depth + 1, es = c->dtype == NTK_F32 ? 4 : 8;
     ntk_npy_type nt = c->dtype == NTK_F32 ? NTK_NPY_F32 : NTK_NPY_F64;
@@ -185,7 +172,7 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
     tiled_bufs b = {0};
     int rc = 0, resume = c->resume[0] && kernel_tiled_in_progress(run);
     size_t done = 0;
-    *sm = (cli_ksummary){.min_entry = INFINITY, .max_entry = -INFINITY};
+    ntk_kernel_summary_init(sm);
     if (resume && (rc = load_progress(run, N, &B, &done, sm))) return rc;
     /* Reserve every file first: a disk that cannot hold them fails before any work. */
     if ((rc = open_stream(run, "K.npy", nt, k == 1 ? 2 : 4, shK, resume, &b.K))) goto out;
@@ -212,8 +199,8 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
             rc = CLI_EXIT_FAIL;
             goto out;
         }
-        summarize_rows(sm, k > 1 ? b.trace : b.blk, r0, nb, N, c->dtype == NTK_F32);
-        if (!isfinite(sm->fro)) {
+        ntk_kernel_summary_add_rows(sm, r0, nb, N, c->dtype, k > 1 ? b.trace : b.blk);
+        if (!isfinite(sm->sum_sq)) {
             cli_errorf("kernel: non-finite entries in rows %zu..%zu (check the scales sw2, sw2_out, sb and the "
                        "inputs)", r0, r0 + nb - 1);
             rc = CLI_EXIT_FAIL;
@@ -252,8 +239,7 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
         ts->seconds_grams += t1 - t0;
         ts->seconds_write += cli_now() - t1;
     }
-    sm->fro = sqrt(sm->fro);
-    sm->mean_diag = sm->trace / (double)N;
+    ntk_kernel_summary_finish(sm, N);
     double t2 = cli_now();
     if ((rc = close_stream(run, "K.npy", &b.K))) goto out;
     if (k > 1 && (rc = close_stream(run, "K_trace.npy", &b.Kt))) goto out;

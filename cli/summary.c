@@ -1,8 +1,7 @@
-/* summary.c -- kernel summaries and the pre-allocation memory check. */
+/* summary.c -- kernel summaries in the manifest and the pre-allocation memory check. */
 #include "summary.h"
 
 #include <cjson/cJSON.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,36 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-cli_ksummary cli_summarize(const void *K, size_t N, bool is_f32)
-{
-    cli_ksummary s = {0};
-    s.min_entry = INFINITY;
-    s.max_entry = -INFINITY;
-    double *A = N <= 2048 ? malloc(N * N * sizeof *A) : NULL;
-    for (size_t i = 0; i < N * N; i++) {
-        double v = is_f32 ? ((const float *)K)[i] : ((const double *)K)[i];
-        s.fro += v * v;
-        if (v < s.min_entry) s.min_entry = v;
-        if (v > s.max_entry) s.max_entry = v;
-        if (i % (N + 1) == 0) s.trace += v;
-        if (A) A[i] = v;
-    }
-    s.fro = sqrt(s.fro);
-    s.mean_diag = s.trace / (double)N;
-    if (A) {
-        double *w = malloc(N * sizeof *w);
-        if (w && LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', (lapack_int)N, A, (lapack_int)N, w) == 0) {
-            s.lambda_min = w[0];
-            s.lambda_max = w[N - 1];
-            s.have_eig = true;
-        }
-        free(w);
-        free(A);
-    }
-    return s;
-}
-
-void cli_summary_json(cJSON *parent, const char *key, const cli_ksummary *s)
+void cli_summary_json(cJSON *parent, const char *key, const ntk_kernel_summary *s)
 {
     cJSON *sj = cJSON_AddObjectToObject(parent, key);
     cJSON_AddNumberToObject(sj, "trace", s->trace);

@@ -8,13 +8,8 @@
 
 #include "config.h"
 
-typedef struct {
-    double trace, fro, min_entry, max_entry, mean_diag, lambda_min, lambda_max;
-    bool have_eig;   /* eigenvalues are computed for N <= 2048 */
-} cli_ksummary;
-
-/* K: [N x N], float32 when is_f32, else float64. */
-cli_ksummary cli_summarize(const void *K, size_t N, bool is_f32);
+/* Kernels summarised with their eigenvalues up to this side (ntk_kernel_summarize). */
+#define CLI_SUMMARY_EIG_MAX_N 2048
 /* Bytes available to this run: --max-memory, else MemAvailable. */
 double cli_available_bytes(const cli_config *c);
 /* Refuses (exit 2, one message naming what fits) when bytes_for(N) exceeds
@@ -26,5 +21,5 @@ int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t N
 double cli_free_disk_bytes(const char *path);
 /* Adds the summary to a manifest object. */
 struct cJSON;
-void cli_summary_json(struct cJSON *parent, const char *key, const cli_ksummary *s);
+void cli_summary_json(struct cJSON *parent, const char *key, const ntk_kernel_summary *s);
 #endif

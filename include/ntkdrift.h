@@ -365,6 +365,24 @@ ntk_status ntk_krr(size_t n, const double *K, int k, const double *Y, double rid
  * t, drift: [S] (t increasing).  Defaults in the docs: eps 0.01, kcons 3, delta 2. */
 double ntk_freeze_time(size_t S, const double *t, const double *drift, double eps, int kcons, int delta);
 
+/* A short summary of a kernel: trace, ||K||_F, extreme entries, mean diagonal and (optionally) the
+ * extreme eigenvalues.  Whole: ntk_kernel_summarize, with eigenvalues (values only) when N <=
+ * eig_max_n.  By row blocks (kernels larger than memory): init, add_rows for every block, finish;
+ * the entries are visited in the same order either way, so the two agree to the last bit. */
+typedef struct {
+    double trace, fro, min_entry, max_entry, mean_diag;
+    double sum_sq;                  /* running sum of squares (fro = sqrt(sum_sq) after finish) */
+    double lambda_min, lambda_max;  /* valid when have_eig */
+    int have_eig;
+} ntk_kernel_summary;
+void ntk_kernel_summary_init(ntk_kernel_summary *s);
+/* rows: [B x N] rows r0 .. r0+B-1 of an N x N kernel, float32 for NTK_F32. */
+ntk_status ntk_kernel_summary_add_rows(ntk_kernel_summary *s, size_t r0, size_t B, size_t N, ntk_dtype t,
+                                       const void *rows);
+void ntk_kernel_summary_finish(ntk_kernel_summary *s, size_t N);
+/* K: [N x N] symmetric, float32 for NTK_F32. */
+ntk_status ntk_kernel_summarize(size_t N, ntk_dtype t, const void *K, size_t eig_max_n, ntk_kernel_summary *s);
+
 /* Percentiles of v: [n] at the levels q: [nq] in [0, 1], numpy's default ('linear') rule on the
  * sorted values; NaN values are left out (numpy.nanpercentile); NaN when none is left.  out: [nq]. */
 ntk_status ntk_percentiles(size_t n, const double *v, int nq, const double *q, double *out);

@@ -503,6 +503,38 @@ static void test_percentiles(void **state)
     assert_int_equal(ntk_percentiles(9, v, 1, &bad, out), NTK_EINVAL);
 }
 
+/* The kernel summary of K = a I + b 11^T (n x n), whose numbers are closed forms: trace n (a + b),
+ * ||K||_F^2 = n (a + b)^2 + n (n - 1) b^2, entries in [b, a + b], eigenvalues a + n b (once) and a;
+ * 1e-12 relative is rounding of n^2 = 400 terms and of dsyevd.  Row blocks give the same bits. */
+static void test_kernel_summary(void **state)
+{
+    (void)state;
+    enum { n = 20 };
+    const double a = 0.5, b = 0.25;
+    double K[n * n];
+    float Kf[n * n];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) K[i * n + j] = b + (i == j ? a : 0), Kf[i * n + j] = (float)K[i * n + j];
+    ntk_kernel_summary s, r;
+    TU_OK(ntk_kernel_summarize(n, NTK_F64, K, n, &s));
+    TU_ASSERT_LE(fabs(s.trace - n * (a + b)), 1e-12 * n, "trace");
+    TU_ASSERT_LE(fabs(s.fro - sqrt(n * (a + b) * (a + b) + n * (n - 1.0) * b * b)), 1e-12 * s.fro, "fro");
+    assert_true(s.min_entry == b && s.max_entry == a + b);
+    TU_ASSERT_LE(fabs(s.mean_diag - (a + b)), 1e-12, "mean diagonal");
+    assert_true(s.have_eig);
+    TU_ASSERT_LE(fabs(s.lambda_max - (a + n * b)), 1e-12 * (a + n * b), "lambda_max");
+    TU_ASSERT_LE(fabs(s.lambda_min - a), 1e-12 * (a + n * b), "lambda_min");
+    ntk_kernel_summary_init(&r);
+    TU_OK(ntk_kernel_summary_add_rows(&r, 0, 7, n, NTK_F64, K));
+    TU_OK(ntk_kernel_summary_add_rows(&r, 7, 13, n, NTK_F64, K + 7 * n));
+    ntk_kernel_summary_finish(&r, n);
+    assert_true(r.trace == s.trace && r.fro == s.fro && r.min_entry == s.min_entry && r.max_entry == s.max_entry);
+    TU_OK(ntk_kernel_summarize(n, NTK_F32, Kf, n - 1, &r)); /* float32 input; no eigenvalues above eig_max_n */
+    assert_false(r.have_eig);
+    TU_ASSERT_LE(fabs(r.trace - s.trace), 1e-6 * s.trace, "float32 trace");
+    assert_int_equal(ntk_kernel_summary_add_rows(&r, 15, 6, n, NTK_F64, K), NTK_EINVAL);
+}
+
 /* ---------------------------------------------------------------- tracker
  * K_0 = Q diag(d) Q^T with gaps >= 0.5 between the leading eigenvalues and
  * lambda_max = 10, so eigenvectors are determined to ~eps ||K|| / gap ~ 1e-14;
@@ -684,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_krr_failures),
         cmocka_unit_test(test_freeze_time),
         cmocka_unit_test(test_percentiles),
+        cmocka_unit_test(test_kernel_summary),
         cmocka_unit_test(test_tracker_constant_and_scaled),
         cmocka_unit_test(test_tracker_rotation),
         cmocka_unit_test(test_tracker_matches_functions),
