@@ -254,23 +254,9 @@ static int take_snapshot(train_ctx *x, long step)
 static int write_checkpoint(train_ctx *x, long step)
 {
     char path[CLI_PATH_MAX + 64];
-    cli_run_path(&x->run, "checkpoint.npz", path, sizeof path);
-    size_t P = ntk_net_num_params(x->net), L = ntk_trainer_state_len(x->tr);
-    double *state = malloc((L ? L : 1) * sizeof *state), meta[1] = {(double)step};
-    if (!state) return CLI_EXIT_FAIL;
-    ntk_trainer_state_get(x->tr, state);
-    size_t shP[1] = {P}, shL[1] = {L}, sh1[1] = {1}, sh3[1] = {3};
-    double losses[3] = {x->loss0, x->loss_max, (double)x->loss_max_step};
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(path, &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, ntk_net_params_const(x->net));
-    if (st == NTK_OK) st = ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shL, state);
-    if (st == NTK_OK) st = ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, meta);
-    if (st == NTK_OK) st = ntk_npz_add(w, "losses", NTK_NPY_F64, 1, sh3, losses);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    free(state);
-    if (st != NTK_OK) {
+    ntk_checkpoint_info info = {step, x->loss0, x->loss_max, x->loss_max_step};
+    if (ntk_checkpoint_save(cli_run_path(&x->run, "checkpoint.npz", path, sizeof path), x->net, x->tr, &info) !=
+        NTK_OK) {
         cli_errorf("writing checkpoint: %s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }
@@ -278,26 +264,18 @@ static int write_checkpoint(train_ctx *x, long step)
     return 0;
 }
 
-static int read_member(const char *path, const char *name, size_t count, double *dst)
+/* One member of a snapshot file being replayed, with exactly count values. */
+static int read_snap_member(const char *path, const char *name, size_t count, double *dst)
 {
-    ntk_array a = {0};
-    if (ntk_npz_read(path, name, &a) != NTK_OK) {
-        cli_errorf("resume: %s", ntk_last_error());
-        return CLI_EXIT_USAGE;
-    }
-    if (a.count != count) {
-        cli_errorf("resume: %s: %s has %zu values, expected %zu (a different configuration?)", path, name, a.count, count);
-        ntk_array_free(&a);
-        return CLI_EXIT_USAGE;
-    }
-    memcpy(dst, a.data, count * sizeof *dst);
-    ntk_array_free(&a);
-    return 0;
+    ntk_status st = ntk_npz_read_into(path, name, count, dst);
+    if (st == NTK_OK) return 0;
+    cli_errorf("resume: %s", ntk_last_error());
+    return st == NTK_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 }
 
-/* Resume: parameters and optimizer state from the checkpoint, then the analysis
- * rebuilt by replaying every snapshot up to it.  *start: the step to continue from, or -1 when
- * the run stopped before its first checkpoint (it starts over). */
+/* Resume: parameters and optimizer state from the checkpoint (ntk_checkpoint_load), then the
+ * analysis rebuilt by replaying every snapshot up to it.  *start: the step to continue from, or -1
+ * when the run stopped before its first checkpoint (it starts over). */
 static int resume_state(train_ctx *x, long *start)
 {
     char path[CLI_PATH_MAX + 96];
@@ -306,46 +284,31 @@ static int resume_state(train_ctx *x, long *start)
         *start = -1;
         return 0;
     }
-    size_t P = ntk_net_num_params(x->net), L = ntk_trainer_state_len(x->tr);
-    double meta[3], *state = malloc((L ? L : 1) * sizeof *state);
-    int rc = state ? 0 : CLI_EXIT_FAIL;
-    if (!rc) rc = read_member(path, "theta", P, ntk_net_params(x->net));
-    if (!rc) rc = read_member(path, "opt_state", L, state);
-    if (!rc) rc = read_member(path, "step", 1, meta);
-    double losses[3];
-    if (!rc) rc = read_member(path, "losses", 3, losses);
-    /* the step and the step of the largest loss must be whole steps of this run (and finite) */
-    if (!rc && !(meta[0] >= 0 && meta[0] <= (double)x->c.steps && meta[0] == floor(meta[0]))) {
-        cli_errorf("resume: %s: step %g is not a step of this run (0..%ld)", path, meta[0], x->c.steps);
-        rc = CLI_EXIT_USAGE;
+    ntk_checkpoint_info info;
+    ntk_status st = ntk_checkpoint_load(path, x->net, x->tr, x->c.steps, &info);
+    if (st != NTK_OK) {
+        cli_errorf("resume: %s", ntk_last_error());
+        return st == NTK_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
-    if (!rc && !(losses[2] >= 0 && losses[2] <= meta[0] && losses[2] == floor(losses[2]))) {
-        cli_errorf("resume: %s: losses[2] (step of the largest loss) %g is not a step in 0..%g", path, losses[2],
-                   meta[0]);
-        rc = CLI_EXIT_USAGE;
-    }
-    if (!rc) {
-        x->loss0 = losses[0];
-        x->loss_max = losses[1];
-        x->loss_max_step = (long)losses[2];
-        ntk_net_params_changed(x->net);
-        ntk_trainer_state_set(x->tr, state, (long)meta[0]);
-        *start = (long)meta[0];
-    }
-    free(state);
+    x->loss0 = info.loss0;
+    x->loss_max = info.loss_max;
+    x->loss_max_step = info.loss_max_step;
+    *start = info.step;
+    int rc = 0;
+    double meta[3];
     for (size_t j = 0; !rc && j < x->nsnaps && x->snaps[j] <= *start; j++) {
         char rel[64];
         snap_name(rel, sizeof rel, x->snaps[j]);
         cli_run_path(&x->run, rel, path, sizeof path);
-        rc = read_member(path, "meta", 3, meta);
-        if (!rc) rc = read_member(path, "K", x->n * x->n, x->K);
-        if (!rc) rc = read_member(path, "f_train", x->n, x->f);
-        if (!rc && x->m) rc = read_member(path, "K_eval", x->m * x->n, x->Ke);
-        if (!rc && x->m) rc = read_member(path, "f_eval", x->m, x->fev);
-        if (!rc && j == 0) rc = read_member(path, "Kdot", x->n * x->n, x->Kdot);
-        if (!rc) rc = read_member(path, "move", (size_t)ntk_net_num_layers(x->net), x->movebuf);
+        rc = read_snap_member(path, "meta", 3, meta);
+        if (!rc) rc = read_snap_member(path, "K", x->n * x->n, x->K);
+        if (!rc) rc = read_snap_member(path, "f_train", x->n, x->f);
+        if (!rc && x->m) rc = read_snap_member(path, "K_eval", x->m * x->n, x->Ke);
+        if (!rc && x->m) rc = read_snap_member(path, "f_eval", x->m, x->fev);
+        if (!rc && j == 0) rc = read_snap_member(path, "Kdot", x->n * x->n, x->Kdot);
+        if (!rc) rc = read_snap_member(path, "move", (size_t)ntk_net_num_layers(x->net), x->movebuf);
         if (!rc && x->Kl)
-            rc = read_member(path, "K_layers", (size_t)ntk_net_num_layers(x->net) * x->n * x->n, x->Kl);
+            rc = read_snap_member(path, "K_layers", (size_t)ntk_net_num_layers(x->net) * x->n * x->n, x->Kl);
         if (rc) break;
         snap_view sv = {x->snaps[j], meta[1], meta[2], x->K, x->m ? x->Ke : NULL, x->f, x->m ? x->fev : NULL,
                         j == 0 ? x->Kdot : NULL, x->movebuf, x->Kl};

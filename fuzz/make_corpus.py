@@ -22,7 +22,7 @@ Every file is < 64 KiB.  Per harness:
   params     parameters of the harness's nets (with and without biases); wrong shapes; NaN/Inf;
              missing / extra members; broken archives
   checkpoint checkpoint.npz and snap_*.npz as `ntkdrift train` writes them; wrong counts;
-             NaN/Inf and huge step values; broken archives
+             NaN/Inf and huge step values; format members of every kind; broken archives
   manifest   a manifest.json like the CLI's; deep nesting; huge numbers; bad escapes; NULs;
              binary junk; the empty file
 """
@@ -685,6 +685,15 @@ def checkpoint_corpus():
     d = dict(sn)
     del d["move"]
     put("checkpoint", "snapshot_missing_move.npz", npz(d))
+    # the versioned format (ntk_checkpoint_load): [1] as ntk_checkpoint_save writes it, a version this
+    # build does not read, a non-finite one, two values, an empty one, text, an int64 1
+    for name, fmt in (("format_1", np.array([1.0])), ("format_2", np.array([2.0])),
+                      ("format_nan", np.array([np.nan])), ("format_two_values", np.array([1.0, 1.0])),
+                      ("format_empty", np.zeros(0)), ("format_text", np.array(["1"])),
+                      ("format_int64", np.array([1], dtype="<i8"))):
+        d = {"format": fmt}
+        d.update(ck)
+        put("checkpoint", "%s.npz" % name, npz(d))
     c = npy_cases()
     for name in ("huge_shape_2e40_sq", "shape_negative", "huge_shape_bytes_overflow", "nan_inf_f8"):
         members = [(k + ".npy", npy_bytes(v)) for k, v in ck.items() if k != "theta"]

@@ -275,6 +275,34 @@ size_t ntk_trainer_state_len(const ntk_trainer *tr);
 void ntk_trainer_state_get(const ntk_trainer *tr, double *state);
 void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step);
 
+/* Checkpoints (src/checkpoint.c): a training run's state as an .npz of float64 vectors,
+ *   format     [1]   NTK_CHECKPOINT_FORMAT (a file without it is format 1, the layout before
+ *                    the member existed); any other value is refused
+ *   theta      [P]   the parameters as stored (ntk_net_params)
+ *   opt_state  [S]   ntk_trainer_state_get, S = ntk_trainer_state_len (P, or 2P for adam)
+ *   step       [1]   optimizer steps taken
+ *   losses     [3]   loss0, loss_max, loss_max_step (ntk_checkpoint_info).
+ * A new layout takes a new format number; readers refuse numbers they do not know. */
+#define NTK_CHECKPOINT_FORMAT 1
+typedef struct {
+    long step;           /* optimizer steps taken */
+    double loss0;        /* the loss the first step reports (at step 0's parameters); NaN while step = 0 */
+    double loss_max;     /* the largest loss any step reported; NaN while step = 0 */
+    long loss_max_step;  /* the step of loss_max, in [0, step] */
+} ntk_checkpoint_info;
+/* Read member `name` of an .npz into dst: [count]; it must hold exactly count values (any shape).
+ * dst is untouched on failure. */
+ntk_status ntk_npz_read_into(const char *path, const char *name, size_t count, double *dst);
+/* Write path atomically: net's parameters, tr's optimizer state and info.  tr trains net. */
+ntk_status ntk_checkpoint_save(const char *path, const ntk_net *net, const ntk_trainer *tr,
+                               const ntk_checkpoint_info *info);
+/* Read a checkpoint of net and tr (tr trains net): every count must match, step must be a whole
+ * number in [0, max_step] and losses[2] a whole number in [0, step].  Then, and only then, net's
+ * parameters, tr's state and step (ntk_trainer_state_set) and *info are set: a failed load leaves
+ * all three unchanged. */
+ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, long max_step,
+                               ntk_checkpoint_info *info);
+
 /* ------------------------------------------------------------------ limits
  * Infinite-width NNGP and NTK of the spec (widths -> infinity), float64.
  * Per output: the limit is diagonal in outputs, K_ab = [a == b] K, so one

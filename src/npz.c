@@ -2,6 +2,7 @@
  * arrays at close, never copied). */
 #include "fsutil.h"
 #include "npy_image.h"
+#include "npz.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -286,6 +287,33 @@ static ntk_status npz_slurp(zip_t *za, zip_int64_t idx, zip_uint64_t fsize, cons
     return NTK_OK;
 }
 
+/* The index of member `name` in za, or -1: "K" finds K.npy, then K; "K.npy" finds K.npy.
+ * member: [cap], receives the member's name in the archive. */
+static zip_int64_t npz_locate(zip_t *za, const char *name, char *member, size_t cap)
+{
+    size_t n = strlen(name);
+    zip_int64_t idx = -1;
+    if ((n < 4 || strcmp(name + n - 4, ".npy") != 0) && (size_t)snprintf(member, cap, "%s.npy", name) < cap)
+        idx = zip_name_locate(za, member, 0);
+    if (idx < 0 && (idx = zip_name_locate(za, name, 0)) >= 0) snprintf(member, cap, "%s", name);
+    return idx;
+}
+
+ntk_status npz_has_member(const char *path, const char *name, bool *found)
+{
+    if (!path || !*path || !name || !*name || !found)
+        return ntk_set_error(NTK_EINVAL, "npz_has_member: empty path, member name or output");
+    *found = false;
+    zip_t *za;
+    zip_uint64_t fsize = 0;
+    ntk_status st = npz_open_read(path, &za, &fsize);
+    if (st != NTK_OK) return st;
+    char member[512];
+    *found = npz_locate(za, name, member, sizeof member) >= 0;
+    zip_discard(za);
+    return NTK_OK;
+}
+
 ntk_status ntk_npz_read(const char *path, const char *name, ntk_array *out)
 {
     if (!out) return ntk_set_error(NTK_EINVAL, "npz_read: out is NULL");
@@ -296,15 +324,8 @@ ntk_status ntk_npz_read(const char *path, const char *name, ntk_array *out)
     zip_uint64_t fsize = 0;
     ntk_status st = npz_open_read(path, &za, &fsize);
     if (st != NTK_OK) return st;
-    /* "K" finds K.npy, then K; "K.npy" finds K.npy. */
     char member[512], what[4608];
-    size_t n = strlen(name);
-    zip_int64_t idx = -1;
-    if ((n < 4 || strcmp(name + n - 4, ".npy") != 0) &&
-        (size_t)snprintf(member, sizeof member, "%s.npy", name) < sizeof member)
-        idx = zip_name_locate(za, member, 0);
-    if (idx < 0 && (idx = zip_name_locate(za, name, 0)) >= 0)
-        snprintf(member, sizeof member, "%s", name);
+    zip_int64_t idx = npz_locate(za, name, member, sizeof member);
     if (idx < 0) {
         st = ntk_set_error(NTK_EFORMAT, "%s: no member '%s' (archive has %jd members)", path, name,
                            (intmax_t)zip_get_num_entries(za, 0));

@@ -1,0 +1,100 @@
+/* checkpoint.c -- a training run's checkpoint (parameters, optimizer state, step, loss record) as
+ * a versioned .npz; the member reader with an exact element count that checkpoints and the
+ * CLI's snapshot replay share.  The format is documented in include/ntkdrift.h and docs/train.md. */
+#include "npz.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+ntk_status ntk_npz_read_into(const char *path, const char *name, size_t count, double *dst)
+{
+    if (!dst && count) return ntk_set_error(NTK_EINVAL, "npz_read_into: dst is NULL");
+    ntk_array a = {0};
+    ntk_status st = ntk_npz_read(path, name, &a);
+    if (st != NTK_OK) return st;
+    if (a.count != count) {
+        st = ntk_set_error(NTK_EFORMAT, "%s: %s has %zu values, expected %zu", path, name, a.count, count);
+        ntk_array_free(&a);
+        return st;
+    }
+    if (count) memcpy(dst, a.data, count * sizeof *dst);
+    ntk_array_free(&a);
+    return NTK_OK;
+}
+
+ntk_status ntk_checkpoint_save(const char *path, const ntk_net *net, const ntk_trainer *tr,
+                               const ntk_checkpoint_info *info)
+{
+    if (!path || !*path || !net || !tr || !info)
+        return ntk_set_error(NTK_EINVAL, "checkpoint_save: empty path, or a NULL net, trainer or info");
+    size_t P = ntk_net_num_params(net), S = ntk_trainer_state_len(tr);
+    double *state = malloc((S ? S : 1) * sizeof *state);
+    if (!state) return ntk_set_error(NTK_ENOMEM, "%s: cannot allocate the optimizer state (%zu values)", path, S);
+    ntk_trainer_state_get(tr, state);
+    double format[1] = {NTK_CHECKPOINT_FORMAT}, step[1] = {(double)info->step},
+           losses[3] = {info->loss0, info->loss_max, (double)info->loss_max_step};
+    size_t shP[1] = {P}, shS[1] = {S}, sh1[1] = {1}, sh3[1] = {3};
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    if (st == NTK_OK) st = ntk_npz_add(w, "format", NTK_NPY_F64, 1, sh1, format);
+    if (st == NTK_OK) st = ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, ntk_net_params_const(net));
+    if (st == NTK_OK) st = ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shS, state);
+    if (st == NTK_OK) st = ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, step);
+    if (st == NTK_OK) st = ntk_npz_add(w, "losses", NTK_NPY_F64, 1, sh3, losses);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else if (w) ntk_npz_abort(w);
+    free(state);
+    return st;
+}
+
+/* The format member: absent is format 1 (checkpoints written before it existed); present, it must
+ * be one value equal to NTK_CHECKPOINT_FORMAT. */
+static ntk_status check_format(const char *path)
+{
+    bool has = false;
+    ntk_status st = npz_has_member(path, "format", &has);
+    if (st != NTK_OK || !has) return st;
+    double v;
+    if ((st = ntk_npz_read_into(path, "format", 1, &v)) != NTK_OK) return st;
+    if (v != NTK_CHECKPOINT_FORMAT)
+        return ntk_set_error(NTK_EFORMAT, "%s: format %g is not a checkpoint format this version reads (%d)", path,
+                             v, NTK_CHECKPOINT_FORMAT);
+    return NTK_OK;
+}
+
+ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, long max_step,
+                               ntk_checkpoint_info *info)
+{
+    if (!path || !*path || !net || !tr || !info)
+        return ntk_set_error(NTK_EINVAL, "checkpoint_load: empty path, or a NULL net, trainer or info");
+    if (max_step < 0) return ntk_set_error(NTK_EINVAL, "checkpoint_load: max_step %ld < 0", max_step);
+    size_t P = ntk_net_num_params(net), S = ntk_trainer_state_len(tr);
+    double *theta = malloc(P * sizeof *theta), *state = malloc((S ? S : 1) * sizeof *state), step, losses[3];
+    ntk_status st = theta && state ? NTK_OK
+                                   : ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu parameters and %zu "
+                                                               "optimizer values", path, P, S);
+    if (st == NTK_OK) st = check_format(path);
+    if (st == NTK_OK) st = ntk_npz_read_into(path, "theta", P, theta);
+    if (st == NTK_OK) st = ntk_npz_read_into(path, "opt_state", S, state);
+    if (st == NTK_OK) st = ntk_npz_read_into(path, "step", 1, &step);
+    if (st == NTK_OK) st = ntk_npz_read_into(path, "losses", 3, losses);
+    /* whole steps of the run, and finite (NaN fails every comparison): then the casts are defined */
+    if (st == NTK_OK && !(step >= 0 && step <= (double)max_step && step == floor(step)))
+        st = ntk_set_error(NTK_EFORMAT, "%s: step %g is not a step of this run (0..%ld)", path, step, max_step);
+    if (st == NTK_OK && !(losses[2] >= 0 && losses[2] <= step && losses[2] == floor(losses[2])))
+        st = ntk_set_error(NTK_EFORMAT, "%s: losses[2] (step of the largest loss) %g is not a step in 0..%g", path,
+                           losses[2], step);
+    if (st == NTK_OK) {
+        memcpy(ntk_net_params(net), theta, P * sizeof *theta);
+        ntk_net_params_changed(net);
+        ntk_trainer_state_set(tr, state, (long)step);
+        info->step = (long)step;
+        info->loss0 = losses[0];
+        info->loss_max = losses[1];
+        info->loss_max_step = (long)losses[2];
+    }
+    free(theta);
+    free(state);
+    return st;
+}

@@ -1,0 +1,355 @@
+/* test_checkpoint.c -- ntk_checkpoint_save / ntk_checkpoint_load and ntk_npz_read_into.
+ *
+ * - save -> load into a different network and a fresh trainer is bit-identical: parameters, adam
+ *   moments, the step and the info; one more step from each gives bit-identical parameters (the
+ *   trainer's step, which adam's bias correction uses, is restored too);
+ * - the saved file holds exactly the documented members (format [1] = 1, theta [P], opt_state
+ *   [2P], step [1], losses [3]), read back member by member;
+ * - a file without "format" (the layout before versioning) loads like a format-1 file;
+ * - a wrong format (2, NaN, two values), a wrong count (theta, opt_state, losses), a step that is
+ *   NaN / 1e300 / fractional / negative / past max_step, and losses[2] fractional or past the step
+ *   are each refused with their exact message, and leave the network, the trainer and the info
+ *   untouched;
+ * - ntk_npz_read_into copies a member of any shape with the right count, and refuses a wrong count
+ *   with its message, dst untouched. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { N = 5, N0 = 3, P = 41, S = 2 * P, MAX_STEP = 10 };
+
+typedef struct {
+    char dir[64];
+    double X[N * N0], Y[N];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/ntk_test_checkpoint_XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    for (int i = 0; i < N * N0; i++) f->X[i] = 0.3 * sin(1.0 + i);
+    for (int i = 0; i < N; i++) f->Y[i] = cos(2.0 * i);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    DIR *d = opendir(f->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(p);
+    }
+    if (d) closedir(d);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static const char *in_dir(const fixture *f, const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", f->dir, name);
+    return buf;
+}
+
+/* Depth 2, widths 4 and 4, n0 3, one output, trainable biases: P = 41; adam: state 2P. */
+static ntk_net *small_net(uint64_t seed)
+{
+    int widths[2] = {4, 4};
+    ntk_spec s = ntk_spec_default();
+    s.depth = 2;
+    s.widths = widths;
+    s.n0 = N0;
+    s.outputs = 1;
+    ntk_net *net = NULL;
+    TU_OK(ntk_net_alloc(&s, &net));
+    TU_OK(ntk_net_init(net, seed));
+    assert_int_equal(ntk_net_num_params(net), P);
+    return net;
+}
+
+static ntk_trainer *adam(ntk_net *net, const fixture *f)
+{
+    ntk_train_opts o = ntk_train_defaults();
+    o.opt = NTK_OPT_ADAM;
+    o.lr = 0.01;
+    ntk_trainer *tr = NULL;
+    TU_OK(ntk_trainer_alloc(net, N, f->X, f->Y, &o, &tr));
+    assert_int_equal(ntk_trainer_state_len(tr), S);
+    return tr;
+}
+
+/* A network and an adam trainer 3 steps in: nonzero moments, step count 3. */
+static void trained(const fixture *f, ntk_net **net, ntk_trainer **tr, ntk_checkpoint_info *info)
+{
+    *net = small_net(11);
+    *tr = adam(*net, f);
+    double L, loss0 = NAN, lmax = -INFINITY;
+    long lstep = 0;
+    for (long t = 0; t < 3; t++) {
+        TU_OK(ntk_trainer_step(*tr, &L));
+        if (t == 0) loss0 = L;
+        if (L > lmax) lmax = L, lstep = t;
+    }
+    assert_int_equal(ntk_trainer_step_count(*tr), 3);
+    *info = (ntk_checkpoint_info){3, loss0, lmax, lstep};
+}
+
+static void assert_info_equal(const ntk_checkpoint_info *a, const ntk_checkpoint_info *b)
+{
+    assert_int_equal(a->step, b->step);
+    assert_memory_equal(&a->loss0, &b->loss0, sizeof a->loss0);
+    assert_memory_equal(&a->loss_max, &b->loss_max, sizeof a->loss_max);
+    assert_int_equal(a->loss_max_step, b->loss_max_step);
+}
+
+/* net and tr hold exactly theta, state and step. */
+static void assert_holds(const ntk_net *net, const ntk_trainer *tr, const double *theta, const double *state,
+                         long step)
+{
+    double got[S];
+    assert_memory_equal(ntk_net_params_const(net), theta, P * sizeof *theta);
+    ntk_trainer_state_get(tr, got);
+    assert_memory_equal(got, state, S * sizeof *state);
+    assert_int_equal(ntk_trainer_step_count(tr), step);
+}
+
+static void test_round_trip(void **state)
+{
+    fixture *f = *state;
+    char path[128];
+    ntk_net *a;
+    ntk_trainer *ta;
+    ntk_checkpoint_info info;
+    trained(f, &a, &ta, &info);
+    TU_OK(ntk_checkpoint_save(in_dir(f, "ck.npz", path, sizeof path), a, ta, &info));
+    double sa[S];
+    ntk_trainer_state_get(ta, sa);
+
+    ntk_net *b = small_net(99); /* other parameters, zero moments, step 0 */
+    ntk_trainer *tb = adam(b, f);
+    assert_true(memcmp(ntk_net_params_const(a), ntk_net_params_const(b), P * sizeof(double)) != 0);
+    ntk_checkpoint_info got = {-1, 0, 0, -1};
+    TU_OK(ntk_checkpoint_load(path, b, tb, MAX_STEP, &got));
+    assert_holds(b, tb, ntk_net_params_const(a), sa, 3);
+    assert_info_equal(&got, &info);
+
+    /* the next step continues the same run bit for bit */
+    double La, Lb;
+    TU_OK(ntk_trainer_step(ta, &La));
+    TU_OK(ntk_trainer_step(tb, &Lb));
+    assert_memory_equal(&La, &Lb, sizeof La);
+    assert_memory_equal(ntk_net_params_const(a), ntk_net_params_const(b), P * sizeof(double));
+
+    /* the documented members, read one by one */
+    double v[S], losses[3];
+    TU_OK(ntk_npz_read_into(path, "format", 1, v));
+    assert_true(v[0] == NTK_CHECKPOINT_FORMAT && NTK_CHECKPOINT_FORMAT == 1);
+    ntk_array arr = {0};
+    TU_OK(ntk_npz_read(path, "theta", &arr));
+    assert_int_equal(arr.ndim, 1);
+    assert_int_equal(arr.shape[0], P);
+    ntk_array_free(&arr);
+    TU_OK(ntk_npz_read(path, "opt_state", &arr));
+    assert_int_equal(arr.ndim, 1);
+    assert_int_equal(arr.shape[0], S);
+    assert_memory_equal(arr.data, sa, S * sizeof *sa);
+    ntk_array_free(&arr);
+    TU_OK(ntk_npz_read_into(path, "step", 1, v));
+    assert_true(v[0] == 3.0);
+    TU_OK(ntk_npz_read_into(path, "losses", 3, losses));
+    assert_memory_equal(&losses[0], &info.loss0, sizeof(double));
+    assert_memory_equal(&losses[1], &info.loss_max, sizeof(double));
+    assert_true(losses[2] == (double)info.loss_max_step);
+
+    ntk_trainer_free(ta);
+    ntk_trainer_free(tb);
+    ntk_net_free(a);
+    ntk_net_free(b);
+}
+
+/* A hand-made checkpoint: the members of a format-1 file with the given counts and values; format:
+ * [nformat] values, none when nformat = 0.  theta and opt_state are filled with recognisable values. */
+typedef struct {
+    size_t nformat;
+    double format[2];
+    size_t ntheta, nstate, nlosses;
+    double step;
+    double losses[3];
+} ck_file;
+
+static ck_file good_file(void)
+{
+    return (ck_file){1, {1, 0}, P, S, 3, 4, {0.75, 1.25, 2}};
+}
+
+static void write_file(const char *path, const ck_file *c)
+{
+    static double theta[S], st[S];
+    for (int i = 0; i < S; i++) theta[i] = 0.01 * i - 0.2, st[i] = 1e-3 * (i + 1);
+    size_t shf[1] = {c->nformat}, shP[1] = {c->ntheta}, shS[1] = {c->nstate}, sh1[1] = {1}, sh3[1] = {c->nlosses};
+    ntk_npz_writer *w = NULL;
+    TU_OK(ntk_npz_open(path, &w));
+    if (c->nformat) TU_OK(ntk_npz_add(w, "format", NTK_NPY_F64, 1, shf, c->format));
+    TU_OK(ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, theta));
+    TU_OK(ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shS, st));
+    TU_OK(ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, &c->step));
+    TU_OK(ntk_npz_add(w, "losses", NTK_NPY_F64, 1, sh3, c->losses));
+    TU_OK(ntk_npz_close(w));
+}
+
+static void test_without_format(void **state)
+{
+    fixture *f = *state;
+    char p1[128], p0[128];
+    ck_file c = good_file();
+    write_file(in_dir(f, "v1.npz", p1, sizeof p1), &c);
+    c.nformat = 0;
+    write_file(in_dir(f, "v0.npz", p0, sizeof p0), &c);
+    ntk_net *n1 = small_net(1), *n0 = small_net(2);
+    ntk_trainer *t1 = adam(n1, f), *t0 = adam(n0, f);
+    ntk_checkpoint_info i1, i0;
+    TU_OK(ntk_checkpoint_load(p1, n1, t1, MAX_STEP, &i1));
+    TU_OK(ntk_checkpoint_load(p0, n0, t0, MAX_STEP, &i0));
+    double s1[S];
+    ntk_trainer_state_get(t1, s1);
+    assert_holds(n0, t0, ntk_net_params_const(n1), s1, 4);
+    assert_info_equal(&i0, &i1);
+    assert_int_equal(i0.step, 4);
+    assert_int_equal(i0.loss_max_step, 2);
+    assert_true(i0.loss0 == 0.75 && i0.loss_max == 1.25);
+    ntk_trainer_free(t1);
+    ntk_trainer_free(t0);
+    ntk_net_free(n1);
+    ntk_net_free(n0);
+}
+
+/* Each damaged file is refused with its message; net, trainer and info are untouched. */
+static void test_refusals(void **state)
+{
+    fixture *f = *state;
+    struct {
+        const char *name;
+        ck_file c;
+        const char *msg; /* after "<path>: " */
+    } cases[] = {
+        {"format2", {1, {2, 0}, P, S, 3, 4, {0.75, 1.25, 2}},
+         "format 2 is not a checkpoint format this version reads (1)"},
+        {"formatnan", {1, {NAN, 0}, P, S, 3, 4, {0.75, 1.25, 2}},
+         "format nan is not a checkpoint format this version reads (1)"},
+        {"format_two", {2, {1, 1}, P, S, 3, 4, {0.75, 1.25, 2}}, "format has 2 values, expected 1"},
+        {"theta", {1, {1, 0}, P - 1, S, 3, 4, {0.75, 1.25, 2}}, "theta has 40 values, expected 41"},
+        {"opt_state", {1, {1, 0}, P, P, 3, 4, {0.75, 1.25, 2}}, "opt_state has 41 values, expected 82"},
+        {"losses", {1, {1, 0}, P, S, 2, 4, {0.75, 1.25, 2}}, "losses has 2 values, expected 3"},
+        {"step_nan", {1, {1, 0}, P, S, 3, NAN, {0.75, 1.25, 0}}, "step nan is not a step of this run (0..10)"},
+        {"step_1e300", {1, {1, 0}, P, S, 3, 1e300, {0.75, 1.25, 0}}, "step 1e+300 is not a step of this run (0..10)"},
+        {"step_frac", {1, {1, 0}, P, S, 3, 2.5, {0.75, 1.25, 0}}, "step 2.5 is not a step of this run (0..10)"},
+        {"step_neg", {1, {1, 0}, P, S, 3, -1, {0.75, 1.25, 0}}, "step -1 is not a step of this run (0..10)"},
+        {"step_past", {1, {1, 0}, P, S, 3, 11, {0.75, 1.25, 0}}, "step 11 is not a step of this run (0..10)"},
+        {"lmax_past", {1, {1, 0}, P, S, 3, 4, {0.75, 1.25, 5}},
+         "losses[2] (step of the largest loss) 5 is not a step in 0..4"},
+        {"lmax_frac", {1, {1, 0}, P, S, 3, 4, {0.75, 1.25, 0.5}},
+         "losses[2] (step of the largest loss) 0.5 is not a step in 0..4"},
+        {"lmax_nan", {1, {1, 0}, P, S, 3, 4, {0.75, 1.25, NAN}},
+         "losses[2] (step of the largest loss) nan is not a step in 0..4"},
+    };
+    ntk_net *net;
+    ntk_trainer *tr;
+    ntk_checkpoint_info info;
+    trained(f, &net, &tr, &info);
+    double theta[P], st[S];
+    memcpy(theta, ntk_net_params_const(net), sizeof theta);
+    ntk_trainer_state_get(tr, st);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[128], want[256], name[64];
+        snprintf(name, sizeof name, "%s.npz", cases[i].name);
+        write_file(in_dir(f, name, path, sizeof path), &cases[i].c);
+        snprintf(want, sizeof want, "%s: %s", path, cases[i].msg);
+        ntk_checkpoint_info got = info;
+        ntk_status s = ntk_checkpoint_load(path, net, tr, MAX_STEP, &got);
+        if (s != NTK_EFORMAT || strcmp(ntk_last_error(), want) != 0)
+            fail_msg("%s: got %s '%s', expected NTK_EFORMAT '%s'", cases[i].name, ntk_status_str(s), ntk_last_error(),
+                     want);
+        assert_holds(net, tr, theta, st, 3);
+        assert_info_equal(&got, &info);
+    }
+    /* the unchanged good file is accepted by the same net and trainer (the cases differ from it
+     * only where they say) */
+    char path[128];
+    ck_file c = good_file();
+    write_file(in_dir(f, "good.npz", path, sizeof path), &c);
+    TU_OK(ntk_checkpoint_load(path, net, tr, MAX_STEP, &info));
+    assert_int_equal(ntk_trainer_step_count(tr), 4);
+    /* a missing member and a file that is no archive */
+    char junk[128];
+    FILE *fp = fopen(in_dir(f, "junk.npz", junk, sizeof junk), "w");
+    assert_non_null(fp);
+    fputs("not a zip archive\n", fp);
+    fclose(fp);
+    memcpy(theta, ntk_net_params_const(net), sizeof theta);
+    ntk_trainer_state_get(tr, st);
+    assert_int_equal(ntk_checkpoint_load(junk, net, tr, MAX_STEP, &info), NTK_EFORMAT);
+    assert_non_null(strstr(ntk_last_error(), junk));
+    assert_holds(net, tr, theta, st, 4);
+    char theta_only[128];
+    ntk_npz_writer *w = NULL;
+    double one[P] = {0};
+    size_t shP[1] = {P};
+    TU_OK(ntk_npz_open(in_dir(f, "theta_only.npz", theta_only, sizeof theta_only), &w));
+    TU_OK(ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, one));
+    TU_OK(ntk_npz_close(w));
+    assert_int_equal(ntk_checkpoint_load(theta_only, net, tr, MAX_STEP, &info), NTK_EFORMAT);
+    assert_non_null(strstr(ntk_last_error(), "no member 'opt_state'"));
+    assert_holds(net, tr, theta, st, 4);
+    assert_int_equal(ntk_checkpoint_load(path, net, tr, -1, &info), NTK_EINVAL);
+    assert_holds(net, tr, theta, st, 4);
+    ntk_trainer_free(tr);
+    ntk_net_free(net);
+}
+
+static void test_read_into(void **state)
+{
+    fixture *f = *state;
+    char path[128], want[256];
+    double m[6] = {1, 2, 3, 4, 5, 6}, dst[6];
+    size_t sh[2] = {2, 3};
+    ntk_npz_writer *w = NULL;
+    TU_OK(ntk_npz_open(in_dir(f, "m.npz", path, sizeof path), &w));
+    TU_OK(ntk_npz_add(w, "M", NTK_NPY_F64, 2, sh, m));
+    TU_OK(ntk_npz_close(w));
+    TU_OK(ntk_npz_read_into(path, "M", 6, dst)); /* any shape: only the count matters */
+    assert_memory_equal(dst, m, sizeof m);
+    for (int i = 0; i < 6; i++) dst[i] = -1;
+    assert_int_equal(ntk_npz_read_into(path, "M", 5, dst), NTK_EFORMAT);
+    snprintf(want, sizeof want, "%s: M has 6 values, expected 5", path);
+    assert_string_equal(ntk_last_error(), want);
+    for (int i = 0; i < 6; i++) assert_true(dst[i] == -1);
+    assert_int_equal(ntk_npz_read_into(path, "K", 6, dst), NTK_EFORMAT);
+    assert_non_null(strstr(ntk_last_error(), "no member 'K'"));
+    for (int i = 0; i < 6; i++) assert_true(dst[i] == -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_without_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_into, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
