@@ -36,13 +36,15 @@ typedef struct {
 
 /* What a finished cell's files say. */
 typedef struct {
-    double eta, steps, loss0, loss_max, loss_T, loss_eval_T, drift_fro, drift_op, lin_err, pert_err, pw_err;
-    double lmax0, lmaxT, err_k0, err_kT, err_kinf, t_end;
+    ntk_cell_summary sum;  /* what the regime label is read from (ntk_regime_classify) */
+    double eta, steps, loss_eval_T, drift_op, pert_err, pw_err;
+    double err_k0, err_kT, err_kinf, t_end;
     double err_net;        /* eval RMSE per entry of the trained network, from its trajectory */
     double rel_kinf;       /* ||f_T - y_inf|| / ||y_inf|| on the eval set, y_inf the K_inf regression */
     double rel_kinf_init;  /* the same against y_inf + f_0 - K_inf(., X) (K_inf + ridge)^{-1} f_0(X) */
-    int diverged, k; /* k: outputs of the cell's network (its manifest's spec) */
-    cli_table metrics;
+    int k;                 /* outputs of the cell's network (its manifest's spec) */
+    size_t S;              /* snapshots: rows of metrics.csv */
+    double *t, *drift;     /* [S] their times t = eta * step and drift_fro */
 } cell_result;
 
 static void cell_dir(const sweep_ctx *s, int i, char *buf, size_t cap)
@@ -193,13 +195,6 @@ static int trajectory_row(const char *dir, const char *name, long row, size_t co
     return 0;
 }
 
-static double norm2_diff(size_t n, const double *a, const double *b)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (a[i] - (b ? b[i] : 0)) * (a[i] - (b ? b[i] : 0));
-    return sqrt(s);
-}
-
 static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_result *r)
 {
     double *err = &r->err_kinf;
@@ -233,21 +228,18 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
         rc = CLI_EXIT_FAIL;
         goto out;
     }
-    double md = 0;
-    for (size_t a = 0; a < N; a++) md += K[a * N + a] / (double)N;
+    double md = ntk_mean_diag(N, K);
     /* the trained network's eval outputs (last snapshot) and its outputs at init */
     if ((rc = trajectory_row(dir, "f_eval", -1, M * k, fT)) || (rc = trajectory_row(dir, "f_eval", 0, M * k, f0e)) ||
         (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
         goto out;
-    r->err_net = norm2_diff(M * k, fT, d.Y_eval) / sqrt((double)(M * k));
+    r->err_net = ntk_rmse(M * k, fT, d.Y_eval);
     if (ntk_krr(N, K, (int)k, d.Y_train, cc.ridge * md, M, Ke, pred, NULL) == NTK_OK) {
-        *err = norm2_diff(M * k, pred, d.Y_eval) / sqrt((double)(M * k));
-        r->rel_kinf = norm2_diff(M * k, fT, pred) / norm2_diff(M * k, pred, NULL);
+        *err = ntk_rmse(M * k, pred, d.Y_eval);
+        r->rel_kinf = ntk_rel_fro(M * k, fT, pred);
         /* the infinite-width network started from this network's f_0: y_inf + f_0e - K_inf(e, X) a_0 */
-        if (ntk_krr(N, K, (int)k, f0, cc.ridge * md, M, Ke, pred0, NULL) == NTK_OK) {
-            for (size_t a = 0; a < M * k; a++) pred0[a] = pred[a] + f0e[a] - pred0[a];
-            r->rel_kinf_init = norm2_diff(M * k, fT, pred0) / norm2_diff(M * k, pred0, NULL);
-        }
+        if (ntk_krr_init_shift(N, K, (int)k, f0, cc.ridge * md, M, Ke, pred, f0e, pred0) == NTK_OK)
+            r->rel_kinf_init = ntk_rel_fro(M * k, fT, pred0);
     }
     char path[CLI_PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/kinf.npz", dir);
@@ -290,11 +282,11 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     if (!m) return CLI_EXIT_FAIL;
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(m, "train");
     const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tj, "outcome");
-    r->diverged = cJSON_IsString(oc) && strcmp(oc->valuestring, "diverged") == 0;
+    r->sum.diverged = cJSON_IsString(oc) && strcmp(oc->valuestring, "diverged") == 0;
     r->eta = num(tj, "eta");
     r->steps = num(tj, "steps");
-    r->loss0 = num(tj, "initial_loss");
-    r->loss_max = num(tj, "max_loss");
+    r->sum.loss0 = num(tj, "initial_loss");
+    r->sum.loss_max = num(tj, "max_loss");
     double k = num(cJSON_GetObjectItemCaseSensitive(m, "spec"), "outputs");
     cJSON_Delete(m);
     if (!(k >= 1)) {
@@ -303,52 +295,41 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     }
     r->k = (int)k;
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
-    int rc = cli_table_read(path, &r->metrics);
+    cli_table tab;
+    int rc = cli_table_read(path, &tab);
     if (rc) return rc;
-    const cli_table *t = &r->metrics;
+    const cli_table *t = &tab;
     size_t last = t->nrows ? t->nrows - 1 : 0;
 #define LAST(name) cli_table_at(t, last, cli_table_col(t, name))
-    r->loss_T = LAST("loss");
+    r->sum.loss_T = LAST("loss");
     r->loss_eval_T = LAST("loss_eval");
-    r->drift_fro = LAST("drift_fro");
+    r->sum.drift_fro = LAST("drift_fro");
     r->drift_op = LAST("drift_op");
-    r->lin_err = LAST("lin_err");
+    r->sum.lin_err = LAST("lin_err");
     r->pert_err = LAST("pert_err");
     r->pw_err = LAST("pw_err");
-    r->lmaxT = LAST("lambda_max");
+    r->sum.lambda_max_T = LAST("lambda_max");
     r->err_kT = LAST("krr_eval_err");
     r->t_end = LAST("t");
 #undef LAST
-    r->lmax0 = cli_table_at(t, 0, cli_table_col(t, "lambda_max"));
+    r->sum.lambda_max_0 = cli_table_at(t, 0, cli_table_col(t, "lambda_max"));
     r->err_k0 = cli_table_at(t, 0, cli_table_col(t, "krr_eval_err"));
-    return kinf_regression(s, i, dir, r);
-}
-
-/* drift_fro at t = tau, linear between snapshots (NaN beyond the run). */
-static double drift_at(const cli_table *t, double tau)
-{
-    int ct = cli_table_col(t, "t"), cd = cli_table_col(t, "drift_fro");
-    for (size_t r = 1; r < t->nrows; r++) {
-        double t0 = cli_table_at(t, r - 1, ct), t1 = cli_table_at(t, r, ct);
-        if (tau >= t0 && tau <= t1 && t1 > t0) {
-            double w = (tau - t0) / (t1 - t0);
-            return (1 - w) * cli_table_at(t, r - 1, cd) + w * cli_table_at(t, r, cd);
-        }
+    /* the drift curve, for drift_fro at t = tau once every cell's end time is known */
+    r->S = t->nrows;
+    r->t = malloc((r->S ? r->S : 1) * sizeof *r->t);
+    r->drift = malloc((r->S ? r->S : 1) * sizeof *r->drift);
+    if (!r->t || !r->drift) {
+        cli_table_free(&tab);
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
     }
-    return NAN;
-}
-
-/* Regime by what happened (docs/sweep.md): unstable = diverged, or the loss did not fall below
- * unstable_loss_ratio x its initial value; lazy = the kernel stayed put (relative drift and
- * linearization error both small); weak feature learning otherwise.  Catapult: a loss spike above
- * (1 + catapult_spike) x initial, then convergence with a smaller top eigenvalue. */
-static const char *regime(const cli_config *c, const cell_result *r, int *catapult)
-{
-    bool unstable = r->diverged || !(r->loss_T < c->unstable_loss_ratio * r->loss0);
-    *catapult = !unstable && r->loss_max > (1 + c->catapult_spike) * r->loss0 && r->lmaxT < r->lmax0;
-    if (unstable) return "unstable";
-    if (r->drift_fro <= c->lazy_drift && r->lin_err <= c->lazy_lin_err) return "lazy";
-    return "weak_feature_learning";
+    int ct = cli_table_col(t, "t"), cd = cli_table_col(t, "drift_fro");
+    for (size_t j = 0; j < r->S; j++) {
+        r->t[j] = cli_table_at(t, j, ct);
+        r->drift[j] = cli_table_at(t, j, cd);
+    }
+    cli_table_free(&tab);
+    return kinf_regression(s, i, dir, r);
 }
 
 /* groups.csv: one row per (depth, width, lr_frac) with the seed percentiles p10 / p50 / p90 of the
@@ -411,8 +392,9 @@ static int write_cells_csv(sweep_ctx *s)
     double tau = s->c.tau;
     for (int i = 0; i < s->ncells && !rc; i++) {
         rc = read_cell(s, i, &res[i]);
-        if (!rc && s->c.tau <= 0 && !res[i].diverged && (tau <= 0 || res[i].t_end < tau)) tau = res[i].t_end;
+        if (!rc && s->c.tau <= 0 && !res[i].sum.diverged && (tau <= 0 || res[i].t_end < tau)) tau = res[i].t_end;
     }
+    ntk_regime_opts ro = {s->c.lazy_drift, s->c.lazy_lin_err, s->c.unstable_loss_ratio, s->c.catapult_spike};
     fig_text b = {0};
     fig_printf(&b, "depth,width,beta,lr,lr_frac,seed,steps,outcome,regime,catapult,drift_fro,drift_op,tau,drift_tau,"
                    "lin_err,pert_err,pw_err,loss0,loss_T,loss_max,loss_eval_T,lambda_max_0,lambda_max_T,test_err_net,"
@@ -421,19 +403,27 @@ static int write_cells_csv(sweep_ctx *s)
         const sweep_cell *k = &s->cells[i];
         const cell_result *r = &res[i];
         int cat = 0;
-        const char *lab = regime(&s->c, r, &cat);
+        ntk_regime reg;
+        if (ntk_regime_classify(&ro, &r->sum, &reg, &cat) != NTK_OK) {
+            cli_errorf("sweep: %s", ntk_last_error());
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
         double beta = k->depth > 0 ? (double)k->depth / k->width : 0;
         fig_printf(&b, "%d,%d,%.8g,%.10g,%.8g,%d,%.0f,%s,%s,%d,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
                        "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,cells/cell_%05d\n",
                    k->depth, k->width, beta, r->eta, k->lr_frac, k->seed, r->steps,
-                   r->diverged ? "diverged" : "completed", lab, cat, r->drift_fro, r->drift_op, tau,
-                   drift_at(&r->metrics, tau), r->lin_err, r->pert_err, r->pw_err, r->loss0, r->loss_T, r->loss_max,
-                   r->loss_eval_T, r->lmax0, r->lmaxT, r->err_net, r->err_k0, r->err_kT, r->err_kinf, r->rel_kinf,
-                   r->rel_kinf_init,
-                   lab[0] == 'l' ? 0 : lab[0] == 'w' ? 1 : 2, i);
+                   r->sum.diverged ? "diverged" : "completed", ntk_regime_name(reg), cat, r->sum.drift_fro,
+                   r->drift_op, tau, ntk_interp_at(r->S, r->t, r->drift, tau), r->sum.lin_err, r->pert_err, r->pw_err,
+                   r->sum.loss0, r->sum.loss_T, r->sum.loss_max, r->loss_eval_T, r->sum.lambda_max_0,
+                   r->sum.lambda_max_T, r->err_net, r->err_k0, r->err_kT, r->err_kinf, r->rel_kinf, r->rel_kinf_init,
+                   (int)reg, i);
     }
     if (!rc) rc = write_groups_csv(s, res);
-    for (int i = 0; i < s->ncells; i++) cli_table_free(&res[i].metrics);
+    for (int i = 0; i < s->ncells; i++) {
+        free(res[i].t);
+        free(res[i].drift);
+    }
     free(res);
     if (!rc && b.oom) rc = CLI_EXIT_FAIL;
     char path[CLI_PATH_MAX + 32];

@@ -464,6 +464,45 @@ void ntk_tracker_free(ntk_tracker *tr);
 /* Metrics of K_t at time t (the first call should pass K_0 itself at t = 0).  Kt: [n x n]. */
 ntk_status ntk_tracker_update(ntk_tracker *tr, double t, const double *Kt, ntk_drift *out);
 
+/* Sweep cells (docs/sweep.md, "Regimes"): the regime of a finished training run from its summary,
+ * a snapshot curve at any time, and the test-error arithmetic of cells.csv (src/regime.c).  The
+ * enum values are cells.csv's regime_code. */
+typedef enum { NTK_REGIME_LAZY = 0, NTK_REGIME_WEAK = 1, NTK_REGIME_UNSTABLE = 2 } ntk_regime;
+const char *ntk_regime_name(ntk_regime r); /* "lazy", "weak_feature_learning", "unstable" */
+typedef struct {
+    double lazy_drift;          /* lazy: drift_fro <= lazy_drift (>= 0, default 0.1) ... */
+    double lazy_lin_err;        /* ... and lin_err <= lazy_lin_err (>= 0, default 0.1) */
+    double unstable_loss_ratio; /* unstable: diverged, or not loss_T < ratio * loss0 (> 0, default 1) */
+    double catapult_spike;      /* catapult: loss_max > (1 + spike) loss0 (>= 0, default 1) */
+} ntk_regime_opts;
+ntk_regime_opts ntk_regime_defaults(void);
+typedef struct {
+    int diverged;                     /* the run stopped on a non-finite or blown-up loss */
+    double loss0, loss_T, loss_max;   /* initial, final and largest training loss */
+    double drift_fro;                 /* final ||K_T - K_0||_F / ||K_0||_F */
+    double lin_err;                   /* final ||f_T - f_lin|| / ||f_T - f_0|| of the frozen-K_0 predictor */
+    double lambda_max_0, lambda_max_T; /* top eigenvalue of K_0 and K_T */
+} ntk_cell_summary;
+/* Unstable when diverged or the loss did not fall below unstable_loss_ratio x loss0; else lazy
+ * when drift_fro and lin_err are both within their thresholds; else weak feature learning.
+ * *catapult (may be NULL) = 1 when not unstable, loss_max > (1 + catapult_spike) loss0 and
+ * lambda_max_T < lambda_max_0.  A NaN summary value never makes a run lazy, stable or a catapult. */
+ntk_status ntk_regime_classify(const ntk_regime_opts *o, const ntk_cell_summary *c, ntk_regime *out,
+                               int *catapult);
+/* v at time tau, linear between the points (t_i, v_i): t, v: [S], t increasing.  NaN outside
+ * [t_0, t_{S-1}] (or for a NaN tau); at a point t_i exactly v_i. */
+double ntk_interp_at(size_t S, const double *t, const double *v, double tau);
+/* Root mean squared error per entry sqrt(sum_i (a_i - b_i)^2 / n); a, b: [n]; NaN for n = 0. */
+double ntk_rmse(size_t n, const double *a, const double *b);
+/* Mean diagonal (1/n) sum_i K_ii, the scale of the relative ridges; K: [n x n]; NaN for n = 0. */
+double ntk_mean_diag(size_t n, const double *K);
+/* The kernel-regression predictor started from an initial function f0 (the linearized network
+ * trained to convergence from f0): pred_init = pred + f0e - Kxe (K + ridge I)^{-1} f0, with pred
+ * the predictor from zero (ntk_krr of Y).  K: [n x n], f0: [n x k] on the training points,
+ * Kxe: [m x n], pred, f0e (f0 on the evaluation points), pred_init: [m x k].  Errors as ntk_krr. */
+ntk_status ntk_krr_init_shift(size_t n, const double *K, int k, const double *f0, double ridge, size_t m,
+                              const double *Kxe, const double *pred, const double *f0e, double *pred_init);
+
 /* Evolving-RKHS diagnostics of one kernel (docs/train.md, "RKHS diagnostics"), with the ridge
  * lambda stated in the result.  Conditioning is reported, never clamped. */
 typedef struct {
