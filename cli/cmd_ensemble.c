@@ -283,12 +283,12 @@ static int load_cell(ens_ctx *e, int cell, bool *done)
     for (int k = 0; k < NQ; k++) {
         ntk_array a = {0};
         if (ntk_npz_read(path, qnames[k], &a) != NTK_OK || a.count != (size_t)e->M) {
-            ntk_array_free(&a);
+            ntk_array_clear(&a);
             cli_errorf("resume: %s does not match this run (%s)", path, ntk_last_error());
             return CLI_EXIT_USAGE;
         }
         memcpy(e->q[k] + off, a.data, a.count * sizeof(double));
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
     }
     *done = true;
     return 0;

@@ -392,7 +392,7 @@ done:
     if (csv) fclose(csv);
     if (run_open) cli_run_abort(&run);
     study_grid_free(&g);
-    ntk_dataset_free(&td);
+    ntk_dataset_clear(&td);
     free(X);
     free(gamma);
     free(samples);

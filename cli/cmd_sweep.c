@@ -132,7 +132,7 @@ static int validate(sweep_ctx *s)
             rc = cli_train_data(&cc, &d, desc, sizeof desc);
             N = d.n_train;
             M = d.n_eval;
-            ntk_dataset_free(&d);
+            ntk_dataset_clear(&d);
             s->c.n0 = cc.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
         }
         if (!rc) rc = train_check_memory(&cc, &spec, N, M); /* every cell, before any runs */
@@ -187,11 +187,11 @@ static int trajectory_row(const char *dir, const char *name, long row, size_t co
     size_t r = row < 0 ? a.shape[0] - 1 : (size_t)row;
     if (a.ndim != 2 || a.shape[1] != cols || a.shape[0] == 0) {
         cli_errorf("sweep: %s: %s has an unexpected shape", path, name);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return CLI_EXIT_FAIL;
     }
     memcpy(dst, a.data + r * cols, cols * sizeof *dst);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
     return 0;
 }
 
@@ -268,7 +268,7 @@ out:
     free(fT);
     free(f0);
     free(f0e);
-    ntk_dataset_free(&d);
+    ntk_dataset_clear(&d);
     cli_config_free(&cc);
     return rc;
 }

@@ -631,7 +631,7 @@ done:
     ntk_feats_free(x.ft);
     ntk_feats_free(x.fe);
     ntk_net_free(x.net);
-    ntk_dataset_free(&x.d);
+    ntk_dataset_clear(&x.d);
     free(x.snaps);
     free(x.K);
     free(x.Ke);

@@ -37,30 +37,30 @@ int cli_read_matrix(const char *path, const char *what, int cols_req, size_t row
             n += snprintf(shape + n, sizeof shape - (size_t)n, d ? ", %zu" : "%zu", a.shape[d]);
         cli_errorf("%s: %s: X must be a non-empty 2-D array (N, n0), got shape (%s%s)", what, path, shape,
                    a.ndim == 1 ? "," : "");
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return CLI_EXIT_USAGE;
     }
     size_t rows = a.shape[0], cols = a.shape[1];
     if (cols_req > 0 && (size_t)cols_req != cols) {
         cli_errorf("%s: %s has %zu columns but n0 = %d was given", what, path, cols, cols_req);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return CLI_EXIT_USAGE;
     }
     if (cols > 1u << 30) {
         cli_errorf("%s: %s: %zu columns is too many", what, path, cols);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return CLI_EXIT_USAGE;
     }
     if (rows_req > rows) {
         cli_errorf("%s: %s has %zu rows but n = %zu was asked for", what, path, rows, rows_req);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return CLI_EXIT_USAGE;
     }
     size_t used = rows_req ? rows_req : rows;
     for (size_t i = 0; i < used * cols; i++)
         if (!isfinite(a.data[i])) {
             cli_errorf("%s: %s: non-finite value at row %zu, column %zu", what, path, i / cols, i % cols);
-            ntk_array_free(&a);
+            ntk_array_clear(&a);
             return CLI_EXIT_USAGE;
         }
     *out = a;
@@ -152,7 +152,7 @@ int cli_load_inputs(cli_config *c, double **Xout, size_t *Nout, char *desc, size
         c->n0 = ds.n0;
         *Xout = ds.X_train;
         ds.X_train = NULL;
-        ntk_dataset_free(&ds);
+        ntk_dataset_clear(&ds);
         snprintf(desc, cap, "Fashion-MNIST training images (%d classes), %zu drawn with data seed %llu, pixels %s",
                  c->classes_count ? c->classes_count : 10, N, (unsigned long long)c->data_seed,
                  c->pixels == NTK_PIXELS_STANDARDIZE ? "standardized" : "x/255");

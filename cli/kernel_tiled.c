@@ -122,8 +122,11 @@ static int save_progress(cli_run *run, size_t B, size_t done, const ntk_kernel_s
     cJSON_AddStringToObject(j, "max", hex[3]);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
-    ntk_status st = text ? ntk_write_file_atomic(cli_run_path(run, "tiles.json", path, sizeof path), text, strlen(text))
-                         : ntk_set_error(NTK_ENOMEM, "out of memory");
+    if (!text) {
+        cli_errorf("writing tiles.json: out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    ntk_status st = ntk_write_file_atomic(cli_run_path(run, "tiles.json", path, sizeof path), text, strlen(text));
     free(text);
     if (st != NTK_OK) {
         cli_errorf("writing tiles.json: %s", ntk_last_error());

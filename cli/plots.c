@@ -333,7 +333,7 @@ static int plot_train(const char *run, const char *figdir)
         fig_printf(&sp, "%.10g", cli_table_at(&t, r, ci[0]));
         for (int i = 0; i < k; i++) fig_printf(&sp, " %.10g", ((const double *)a.data)[i]);
         fig_printf(&sp, "\n");
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
     }
     cli_table_free(&t);
     static const struct {
@@ -388,9 +388,9 @@ static int plot_spectral_bias(const char *run, const char *figdir)
     int rc = 0;
     if (ntk_npz_read(path, "steps", &st) != NTK_OK || ntk_npz_read(path, "f_train", &f) != NTK_OK ||
         ntk_npz_read(path, "y_train", &y) != NTK_OK || y.count == 0 || f.count != st.count * y.count) {
-        ntk_array_free(&st);
-        ntk_array_free(&f);
-        ntk_array_free(&y);
+        ntk_array_clear(&st);
+        ntk_array_clear(&f);
+        ntk_array_clear(&y);
         return 0; /* an older or multi-output run: no such figure */
     }
     size_t S = st.count, N = y.count, K = N / 2 < 8 ? N / 2 : 8;
@@ -431,10 +431,10 @@ static int plot_spectral_bias(const char *run, const char *figdir)
         fig_printf(&d, "%.10g", st.data[j]);
         for (size_t k = 0; k <= K; k++) fig_printf(&d, " %.6g", leak[k]);
         fig_printf(&d, "\n");
-        if (j > 0) ntk_array_free(&Kt);
+        if (j > 0) ntk_array_clear(&Kt);
     }
-    ntk_array_free(&K0);
-    ntk_array_free(&Kt);
+    ntk_array_clear(&K0);
+    ntk_array_clear(&Kt);
     snprintf(body, sizeof body,
              "set title 'Leakage of the Fourier modes across the eigenspaces of K_t'\n"
              "set xlabel 'step'\nset ylabel '1 - share of mode k kept in its K_0 eigenspace'\nset logscale x\n"
@@ -443,9 +443,9 @@ static int plot_spectral_bias(const char *run, const char *figdir)
              "title sprintf('k = %%d', k)\n", K);
     if (!rc) rc = fig_draw(figdir, "fourier_leakage", &d, body);
     fig_text_free(&d);
-    ntk_array_free(&st);
-    ntk_array_free(&f);
-    ntk_array_free(&y);
+    ntk_array_clear(&st);
+    ntk_array_clear(&f);
+    ntk_array_clear(&y);
     return rc;
 }
 
@@ -493,13 +493,13 @@ static int plot_profile(const char *run, const char *figdir)
     fig_text_free(&d);
     fig_text_free(&titles);
 out:
-    ntk_array_free(&g);
-    ntk_array_free(&mean);
-    ntk_array_free(&p10);
-    ntk_array_free(&p90);
-    ntk_array_free(&lim);
-    ntk_array_free(&dep);
-    ntk_array_free(&wid);
+    ntk_array_clear(&g);
+    ntk_array_clear(&mean);
+    ntk_array_clear(&p10);
+    ntk_array_clear(&p90);
+    ntk_array_clear(&lim);
+    ntk_array_clear(&dep);
+    ntk_array_clear(&wid);
     return rc;
 }
 

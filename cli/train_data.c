@@ -127,18 +127,18 @@ static int file_targets(const cli_config *c, const char *key, const char *path, 
     size_t k = (size_t)c->outputs;
     bool ok = (a.ndim == 1 && k == 1 && a.shape[0] >= N) || (a.ndim == 2 && a.shape[1] == k && a.shape[0] >= N);
     if (!ok) {
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         cli_errorf("%s: %s must have shape (N,) or (N, k) with at least N = %zu rows and k = %zu", key, path, N, k);
         return CLI_EXIT_USAGE;
     }
     for (size_t i = 0; i < N * k; i++)
         if (!isfinite(a.data[i])) {
-            ntk_array_free(&a);
+            ntk_array_clear(&a);
             cli_errorf("%s: %s: non-finite value at index %zu", key, path, i);
             return CLI_EXIT_USAGE;
         }
     memcpy(Y, a.data, N * k * sizeof *Y);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
     return 0;
 }
 
@@ -289,7 +289,7 @@ int cli_train_data(cli_config *c, ntk_dataset *d, char *desc, size_t cap)
     else
         rc = inputs(c, d, desc, cap);
     if (rc) {
-        ntk_dataset_free(d);
+        ntk_dataset_clear(d);
         return rc;
     }
     size_t N = d->n_train, M = d->n_eval, k = (size_t)c->outputs;
@@ -298,12 +298,12 @@ int cli_train_data(cli_config *c, ntk_dataset *d, char *desc, size_t cap)
         d->Y_train = malloc(N * k * sizeof(double));
         d->Y_eval = M ? malloc(M * k * sizeof(double)) : NULL;
         if (!d->Y_train || (M && !d->Y_eval)) {
-            ntk_dataset_free(d);
+            ntk_dataset_clear(d);
             return fail("out of memory for the dataset");
         }
         ntk_spec spec;
         if ((rc = cli_config_spec(c, &spec))) {
-            ntk_dataset_free(d);
+            ntk_dataset_clear(d);
             return rc;
         }
         rc = targets(c, &spec, N, d->X_train, d->gamma_train, d->Y_train, 0);
@@ -326,7 +326,7 @@ int cli_train_data(cli_config *c, ntk_dataset *d, char *desc, size_t cap)
             rc = targets(c, &spec, M, d->X_eval, d->gamma_eval, d->Y_eval, 1);
         }
         if (rc) {
-            ntk_dataset_free(d);
+            ntk_dataset_clear(d);
             return rc;
         }
     }

@@ -25,6 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             }
     }
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
     return 0;
 }

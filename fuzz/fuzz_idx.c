@@ -28,6 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     volatile unsigned sink = 0;
     for (size_t i = 0; i < x.count; i++) sink += x.data[i];
     (void)sink;
-    ntk_idx_free(&x);
+    ntk_idx_clear(&x);
     return 0;
 }

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz: npy_parse and npy_read read different arrays\n");
         abort();
     }
-    ntk_array_free(&a);
-    ntk_array_free(&b);
+    ntk_array_clear(&a);
+    ntk_array_clear(&b);
     return 0;
 }

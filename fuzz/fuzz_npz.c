@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ntk_array a;
         ntk_status st = ntk_npz_read(path, names[i], &a);
         fuzz_check_array(st, &a, path);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
     }
     return 0;
 }

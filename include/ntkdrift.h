@@ -11,6 +11,10 @@
  * stated at its argument, hold eigenvectors straight from LAPACK: ntk_drift.top_vectors and the U of
  * ntk_rkhs_stats are column-major [n x p] (column i is eigenvector i, contiguous).
  *
+ * Ownership: `ntk_X_alloc` / `ntk_X_free` create and free an opaque handle (and free(NULL) is a
+ * no-op); `ntk_X_clear` frees what a caller-owned struct holds (ntk_array, ntk_idx, ntk_dataset) and
+ * leaves it empty; close / abort functions finish or discard a writer and free it.
+ *
  * Status convention: every function that can fail returns ntk_status; NTK_OK
  * is 0.  On failure a one-line message naming the offending field is available
  * from ntk_last_error() (thread-local: threads never see each other's errors).
@@ -62,9 +66,6 @@ typedef enum {
 const char *ntk_status_str(ntk_status s);
 /* Message of the last failure in this thread ("" if none). */
 const char *ntk_last_error(void);
-/* Set the thread's error message (printf-style); returns s for chaining. */
-ntk_status ntk_set_error(ntk_status s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 void ntk_clear_error(void);
 
 const char *ntk_version(void);
@@ -233,10 +234,6 @@ size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per
 ntk_status ntk_kernel_velocity(ntk_net *net, size_t N, const double *X, const double *Y, ntk_loss loss,
                                double *Kdot);
 
-/* Reference: materialised Jacobian J: [N*k x P] and K = J J^T (float64; tests
- * only, O(N^2 P)).  K: [N*k x N*k]. */
-ntk_status ntk_jacobian(ntk_net *net, size_t N, const double *X, double *J);
-ntk_status ntk_kernel_jacobian_ref(ntk_net *net, size_t N, const double *X, double *K);
 
 /* ---------------------------------------------------------------- training
  * Gradient descent on L = c * 1/2 sum ||f(x_i) - y_i||^2 (c = 1 or 1/B over the batch used):
@@ -691,7 +688,7 @@ typedef struct {
     unsigned char *data;   /* [count], owned */
 } ntk_idx;
 ntk_status ntk_idx_read(const char *path, ntk_idx *out);
-void ntk_idx_free(ntk_idx *a);
+void ntk_idx_clear(ntk_idx *a);
 
 /* A supervised dataset: inputs and targets for training and evaluation. */
 typedef struct {
@@ -706,7 +703,7 @@ typedef struct {
     int *label_train;      /* [n_train] class labels, or NULL */
     int *label_eval;       /* [n_eval] */
 } ntk_dataset;
-void ntk_dataset_free(ntk_dataset *d);
+void ntk_dataset_clear(ntk_dataset *d);
 
 typedef enum { NTK_TARGETS_BINARY, NTK_TARGETS_ONEHOT } ntk_targets;
 typedef enum { NTK_PIXELS_UNIT, NTK_PIXELS_STANDARDIZE } ntk_pixels;
@@ -740,9 +737,9 @@ typedef struct {
     int ndim;
     size_t shape[NTK_NPY_MAX_DIM];
     size_t count;        /* product of shape */
-    double *data;        /* [count], owned; free with ntk_array_free */
+    double *data;        /* [count], owned; free with ntk_array_clear */
 } ntk_array;
-void ntk_array_free(ntk_array *a);
+void ntk_array_clear(ntk_array *a);
 /* A numeric CSV file (comma-separated, optional one-line text header, '#' comment lines) as a
  * 2-D array [rows x cols]; every row must have the same number of fields. */
 ntk_status ntk_csv_read(const char *path, ntk_array *out);

@@ -2,6 +2,7 @@
  * a versioned .npz; the member reader with an exact element count that checkpoints and the
  * CLI's snapshot replay share.  The format is documented in include/ntkdrift.h and docs/train.md. */
 #include "npz.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,11 +16,11 @@ ntk_status ntk_npz_read_into(const char *path, const char *name, size_t count, d
     if (st != NTK_OK) return st;
     if (a.count != count) {
         st = ntk_set_error(NTK_EFORMAT, "%s: %s has %zu values, expected %zu", path, name, a.count, count);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return st;
     }
     if (count) memcpy(dst, a.data, count * sizeof *dst);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
     return NTK_OK;
 }
 

@@ -1,6 +1,7 @@
 /* circle.c -- closed forms on the circle S^1 (one hidden ReLU layer, unit
  * inputs) and continuum eigenvalues of any kernel profile on it. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>

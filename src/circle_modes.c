@@ -7,6 +7,7 @@
  *   leak_k = 1 - ||V_t[:, S_k]^T Q_k||_F^2 / dim F_k,
  * 0 while the eigenspaces keep their modes, 1 when mode k has moved to other ranks entirely. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>

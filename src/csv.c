@@ -4,6 +4,7 @@
  * field).  Streams the file with getline, so size is bounded by memory only.
  * Every malformation is NTK_EFORMAT with the file, line and column named. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <errno.h>
 #include <math.h>

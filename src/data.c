@@ -4,6 +4,7 @@
  * additive label noise.  Every random task draws from its own NTK_STREAM_*,
  * so each value depends only on (seed, stream, sub, index). */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -273,7 +274,7 @@ ntk_status ntk_target_add_noise(uint64_t seed, uint64_t sub, double std, size_t 
 
 /* ----------------------------------------------------------------- dataset */
 
-void ntk_dataset_free(ntk_dataset *d)
+void ntk_dataset_clear(ntk_dataset *d)
 {
     if (!d) return;
     free(d->X_train);

@@ -14,6 +14,7 @@
  * saturating activations of large variance are resolved as well as small ones.
  * For relu every panel integrand is a polynomial times a Gaussian. */
 #include "expect.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>

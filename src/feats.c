@@ -1,6 +1,7 @@
 /* feats.c -- batched forward activations and per-example backprop vectors
  * (the Gram factors of every kernel), in float64 or float32. */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <stdlib.h>
 #include <string.h>

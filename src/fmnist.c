@@ -5,6 +5,7 @@
  * training set's per-pixel mean and (population) std, and binary (+-1) or
  * one-hot targets. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -201,10 +202,10 @@ ntk_status ntk_fmnist_load(const ntk_fmnist_opts *o, ntk_dataset *out)
     }
     free(sel_tr);
     free(sel_te);
-    ntk_idx_free(&tr.img);
-    ntk_idx_free(&tr.lab);
-    ntk_idx_free(&te.img);
-    ntk_idx_free(&te.lab);
-    if (st != NTK_OK) ntk_dataset_free(out);
+    ntk_idx_clear(&tr.img);
+    ntk_idx_clear(&tr.lab);
+    ntk_idx_clear(&te.img);
+    ntk_idx_clear(&te.lab);
+    if (st != NTK_OK) ntk_dataset_clear(out);
     return st;
 }

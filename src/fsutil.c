@@ -1,5 +1,6 @@
 /* fsutil.c -- atomic file writes (temp file + fsync + rename) and mkdir -p. */
 #include "fsutil.h"
+#include "ntk_private.h"
 
 #include <errno.h>
 #include <fcntl.h>

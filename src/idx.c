@@ -6,6 +6,7 @@
  * magic, unsupported types, absurd shapes, truncated or trailing data and
  * corrupt gzip streams are NTK_EFORMAT with a message naming the file. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +18,7 @@
 #define IDX_CHUNK (1u << 30)                /* bytes per gzread call (fits in int) */
 #define IDX_FIRST_ALLOC ((size_t)1 << 24)   /* bytes; doubled while the data lasts */
 
-void ntk_idx_free(ntk_idx *a)
+void ntk_idx_clear(ntk_idx *a)
 {
     if (!a) return;
     free(a->data);

@@ -1,6 +1,7 @@
 /* ksummary.c -- a short numeric summary of a kernel (trace, Frobenius norm, extreme entries,
  * extreme eigenvalues), whole or accumulated row block by row block (the tiled kernel). */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* la.c -- dtype-dispatched BLAS wrappers (OpenBLAS CBLAS). */
 #include "la.h"
+#include "ntk_private.h"
 
 #include <cblas.h>
 #include <limits.h>

@@ -7,6 +7,7 @@
  * law (standard: W = a W~ with a = sqrt(sw2 / fan)); they differ in the kernel's weight factor
  * (NTK: a^2, standard: 1) and bias factor (NTK: sb^2, standard: 1). */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -11,6 +11,7 @@
  * Rank one (x' parallel to x, or equal activations) drops the second basis vector, and the two
  * columns then coincide exactly. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -7,6 +7,7 @@
  * NTK param: wf = sw2, tb = sb^2 for a trainable bias; standard: wf = fan_l
  * (n_{l-1}), tb = 1.  Per-layer terms: term_l * prod_{m > l} dot_m. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>

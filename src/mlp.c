@@ -1,6 +1,7 @@
 /* mlp.c -- the network: allocation, deterministic initialisation, layer views,
  * batched forward, loss and gradient. */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdint.h>

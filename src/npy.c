@@ -1,6 +1,7 @@
 /* npy.c -- .npy arrays: header writer, streaming atomic write, hardened parse.
  * The .npz side (libzip) and the atomic-write helper live in npz.c. */
 #include "fsutil.h"
+#include "ntk_private.h"
 #include "npy_image.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@
 
 #define NATIVE_LE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 
-void ntk_array_free(ntk_array *a)
+void ntk_array_clear(ntk_array *a)
 {
     if (!a) return;
     free(a->data);

@@ -3,6 +3,7 @@
  * work is done; it is written as NAME.partial and renamed into place only when complete, and a
  * killed run can reopen the .partial and go on. */
 #include "npy_image.h"
+#include "ntk_private.h"
 
 #include <errno.h>
 #include <fcntl.h>

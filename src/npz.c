@@ -1,6 +1,7 @@
 /* npz.c -- .npz archives via libzip (members streamed from the caller's
  * arrays at close, never copied). */
 #include "fsutil.h"
+#include "ntk_private.h"
 #include "npy_image.h"
 #include "npz.h"
 

@@ -3,6 +3,7 @@
  * (docs/architecture.md, "The kernel computation").  No Jacobian is formed; the cost is two Gram
  * products per layer, O(N^2 sum_l n_l). */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,6 +6,7 @@
  *   Kdot += (Ddot D^T + D Ddot^T) o (c_w^2 H H^T + c_b^2) + (D D^T) o c_w^2 (Hdot H^T + H Hdot^T).
  * For relu phi'' = 0: the "pathwise" velocity with activation masks frozen. */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <cblas.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* ntk_ref.c -- reference empirical NTK by Jacobian contraction, K = J J^T.
  * O(N^2 P) time and an N*k x P Jacobian in memory: for tests only. */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,7 @@
 /* params_io.c -- save / load the trainable parameters as an .npz of
  * W1..W{L+1} and b1..b{L+1} (float64, shapes as stored). */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,16 +42,16 @@ static ntk_status load_one(const char *path, const char *name, int ndim, const s
             snprintf(got + strlen(got), sizeof got - strlen(got), "%zu%s", a.shape[i], i + 1 < a.ndim ? ", " : "");
         for (int i = 0; i < ndim; i++)
             snprintf(want + strlen(want), sizeof want - strlen(want), "%zu%s", shape[i], i + 1 < ndim ? ", " : "");
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
         return ntk_set_error(NTK_EFORMAT, "%s: %s has shape %s), the network needs %s)", path, name, got, want);
     }
     for (size_t i = 0; i < a.count; i++)
         if (!isfinite(a.data[i])) {
-            ntk_array_free(&a);
+            ntk_array_clear(&a);
             return ntk_set_error(NTK_EFORMAT, "%s: %s holds a non-finite value at index %zu", path, name, i);
         }
     memcpy(dst, a.data, a.count * sizeof *dst);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
     return NTK_OK;
 }
 
@@ -69,7 +70,7 @@ ntk_status ntk_net_load_params(ntk_net *net, const char *path)
         } else {
             ntk_array a = {0};
             if (ntk_npz_read(path, name, &a) == NTK_OK) {
-                ntk_array_free(&a);
+                ntk_array_clear(&a);
                 return ntk_set_error(NTK_EFORMAT, "%s: holds %s but layer %d has no bias (bias none)", path, name, l);
             }
         }

@@ -4,6 +4,7 @@
  * Everything runs in the eigenbasis of K0 with closed forms for the sums over
  * steps, so no cost depends on the number of steps. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <cblas.h>
 #include <lapacke.h>

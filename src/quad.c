@@ -2,6 +2,7 @@
  * of the Jacobi matrix of the three-term recurrence (Golub & Welsch 1969):
  * nodes are the eigenvalues, weights mu0 * (first eigenvector component)^2. */
 #include "quad.h"
+#include "ntk_private.h"
 
 #include <lapacke.h>
 #include <math.h>

@@ -2,6 +2,7 @@
  * (lazy / weak feature learning / unstable) and catapult flag, a snapshot curve read at any time,
  * the RMSE per entry of its test errors and the infinite-width predictor started from its f_0. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -3,6 +3,7 @@
  * target and residual energy in the top-k eigenspace, and the conditioning (reported, never
  * clamped).  docs/train.md, "RKHS diagnostics". */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <cblas.h>
 #include <lapacke.h>

@@ -1,5 +1,6 @@
 /* spec.c -- network specification: defaults, validation, names. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdio.h>

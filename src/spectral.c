@@ -12,6 +12,7 @@
  * The spectral_* functions are internal and shared with track.c, which
  * repeats their prototypes (there is no private header for this pair). */
 #include "spectral.h"
+#include "ntk_private.h"
 
 #include <cblas.h>
 #include <float.h>

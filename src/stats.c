@@ -3,6 +3,7 @@
  * mean(v^2) / mean(v)^2 with the delta-method error of its log, and the least-squares line.
  * NaN marks a missing value (a failed run) and is left out everywhere, as numpy's nan* functions do. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -1,5 +1,6 @@
 /* status.c -- status codes and the thread-local last-error message. */
 #include "ntkdrift.h"
+#include "ntk_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -15,6 +15,7 @@
  * K_t - K_0 (for the operator norm) and K_t.  Eigenvector blocks are kept in
  * column-major [n x top_k]. */
 #include "spectral.h"
+#include "ntk_private.h"
 
 #include <lapacke.h>
 #include <limits.h>

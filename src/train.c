@@ -1,6 +1,7 @@
 /* train.c -- optimizers over the network's single parameter array: gd, sgd,
  * momentum, adam.  All buffers are allocated by ntk_trainer_alloc. */
 #include "net.h"
+#include "ntk_private.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -163,12 +163,12 @@ static void test_round_trip(void **state)
     TU_OK(ntk_npz_read(path, "theta", &arr));
     assert_int_equal(arr.ndim, 1);
     assert_int_equal(arr.shape[0], P);
-    ntk_array_free(&arr);
+    ntk_array_clear(&arr);
     TU_OK(ntk_npz_read(path, "opt_state", &arr));
     assert_int_equal(arr.ndim, 1);
     assert_int_equal(arr.shape[0], S);
     assert_memory_equal(arr.data, sa, S * sizeof *sa);
-    ntk_array_free(&arr);
+    ntk_array_clear(&arr);
     TU_OK(ntk_npz_read_into(path, "step", 1, v));
     assert_true(v[0] == 3.0);
     TU_OK(ntk_npz_read_into(path, "losses", 3, losses));

@@ -305,11 +305,11 @@ static void test_csv_roundtrip(void **state)
     assert_int_equal(A.shape[0], 3);
     assert_int_equal(A.shape[1], 2);
     assert_memory_equal(A.data, v, sizeof v);
-    ntk_array_free(&A);
+    ntk_array_clear(&A);
     write_text("nohdr.csv", "1,2,3\n4,5,6");   /* no header, no final newline */
     TU_OK(ntk_csv_read(tpath("nohdr.csv"), &A));
     assert_true(A.shape[0] == 2 && A.shape[1] == 3 && A.data[5] == 6);
-    ntk_array_free(&A);
+    ntk_array_clear(&A);
 }
 
 static void test_csv_malformed(void **state)
@@ -381,12 +381,12 @@ static void test_idx_valid(void **state)
         assert_true(a.ndim == 3 && a.shape[0] == 3 && a.shape[1] == 2 && a.shape[2] == 5);
         assert_int_equal(a.count, sizeof body);
         assert_memory_equal(a.data, body, sizeof body);
-        ntk_idx_free(&a);
+        ntk_idx_clear(&a);
         assert_null(a.data);
         write_idx(name, gz, 0x08, 1, d1, body, sizeof body);
         TU_OK(ntk_idx_read(tpath(name), &a));
         assert_true(a.ndim == 1 && a.shape[0] == 30 && a.count == 30);
-        ntk_idx_free(&a);
+        ntk_idx_clear(&a);
     }
 }
 
@@ -483,7 +483,7 @@ static void test_fmnist_full(void **state)
     }
     for (size_t i = 0; i < d.n_eval; i++) ce[d.label_eval[i]]++;
     for (int c = 0; c < 10; c++) assert_true(ct[c] == 6000 && ce[c] == 1000);
-    ntk_dataset_free(&d);
+    ntk_dataset_clear(&d);
     assert_null(d.X_train);
     o.n_eval = 10001;
     expect_error(ntk_fmnist_load(&o, &d), NTK_EINVAL, "n_eval 10001", "10000");
@@ -514,12 +514,12 @@ static void test_fmnist_binary(void **state)
     assert_memory_equal(d.X_train, e.X_train, 200 * 784 * sizeof(double));
     assert_memory_equal(d.Y_eval, e.Y_eval, 100 * sizeof(double));
     assert_memory_equal(d.label_eval, e.label_eval, 100 * sizeof(int));
-    ntk_dataset_free(&e);
+    ntk_dataset_clear(&e);
     const int cls3[3] = {0, 9, 4};
     o.classes = cls3;
     o.n_classes = 3;
     assert_int_equal(ntk_fmnist_load(&o, &e), NTK_EINVAL);   /* binary needs 2 classes */
-    ntk_dataset_free(&d);
+    ntk_dataset_clear(&d);
 }
 
 static void test_fmnist_standardize(void **state)
@@ -546,7 +546,7 @@ static void test_fmnist_standardize(void **state)
         }
     }
     assert_true(nonconst > 700);
-    ntk_dataset_free(&d);
+    ntk_dataset_clear(&d);
 }
 
 /* Teacher target: a depth-0 identity teacher in the NTK parameterization with

@@ -131,7 +131,7 @@ static void expect_good(const unsigned char *img, size_t len, int ndim, const si
     assert_non_null(a.data);
     for (size_t i = 0; i < count; i++)
         if (a.data[i] != want[i]) fail_msg("element %zu: got %.17g want %.17g", i, a.data[i], want[i]);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
 }
 
 /* ------------------------------------------------------------ round trips */
@@ -196,7 +196,7 @@ static void test_roundtrip_types(void **state)
             assert_int_equal(a.count, count);
             assert_non_null(a.data);
             TU_ASSERT_LE(tu_rel_max(count, a.data, want), 0.0, "round trip");
-            ntk_array_free(&a);
+            ntk_array_clear(&a);
             assert_null(a.data);
         }
     assert_int_equal(count_entries(f->dir), 1);
@@ -232,7 +232,7 @@ static void expect_member(const char *path, const char *name, int ndim, const si
     for (int d = 0; d < ndim; d++) assert_int_equal(a.shape[d], shape[d]);
     assert_int_equal(a.count, count);
     TU_ASSERT_LE(tu_rel_max(count, a.data, want), 0.0, name);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
 }
 
 static void test_npz_roundtrip(void **state)
@@ -376,7 +376,7 @@ static void test_npz_large(void **state)
     assert_int_equal(a.ndim, 2);
     assert_int_equal(a.count, n * n);
     assert_memory_equal(a.data, K, n * n * sizeof *K);
-    ntk_array_free(&a);
+    ntk_array_clear(&a);
     free(K);
     free(diag);
 }
@@ -458,7 +458,7 @@ static void test_concurrent_writers(void **state)
         int t = (int)(a.data[0] / 1000);
         assert_true(t >= 0 && t < T);
         if (tu_rel_max(64, a.data, jobs[t].v) != 0.0) fail_msg("%s: mixed contents", files[k]);
-        ntk_array_free(&a);
+        ntk_array_clear(&a);
     }
 }
 
@@ -654,7 +654,7 @@ static void test_fuzz_mutations(void **state)
                 assert_true(a.count * 8 <= 48 && a.data != NULL);
                 ok++;
             }
-            ntk_array_free(&a);
+            ntk_array_clear(&a);
         }
     assert_true(ok > 0);   /* e.g. padding spaces replaced by spaces */
 }

@@ -9,6 +9,7 @@
  * fails by O(1).  Jacobian vs central differences 1e-6: h = 1e-5 gives
  * truncation ~h^2 = 1e-10 and rounding ~eps/h = 1e-11 per entry. */
 #include "testutil.h"
+#include "ntk_private.h"
 
 #include <lapacke.h>
 #include <math.h>
