@@ -96,15 +96,15 @@ static int train_net(ntk_net *net, const cli_config *c, const ntk_dataset *td, d
         }
     }
     if (isfinite(loss)) { /* the loss after the last step, on the whole training set */
-        double *F = malloc(Nt * (size_t)td->k * sizeof *F), s = 0;
+        double *F = malloc(Nt * (size_t)td->k * sizeof *F);
         if (!F || ntk_net_forward(net, Nt, td->X_train, F) != NTK_OK) {
             free(F);
             rc = CLI_EXIT_FAIL;
             cli_errorf("profile: training: %s", F ? ntk_last_error() : "out of memory");
             goto out;
         }
-        for (size_t i = 0; i < n; i++) s += (F[i] - td->Y_train[i]) * (F[i] - td->Y_train[i]);
-        loss = 0.5 * ntk_loss_factor(c->loss, Nt) * s;
+        double r = ntk_rmse(n, F, td->Y_train); /* sum of squares = n r^2 */
+        loss = 0.5 * ntk_loss_factor(c->loss, Nt) * (double)n * r * r;
         free(F);
     }
     *loss_T = loss;
@@ -279,12 +279,8 @@ int cmd_profile(int argc, char **argv)
                     goto done;
                 /* seed mean of ||K_T(x_0, .) - K_0(x_0, .)|| / ||K_0(x_0, .)|| */
                 change = 0;
-                for (int si = 0; si < S; si++) {
-                    double num = 0, den = 0;
-                    const double *a = samples + so + (size_t)si * N, *b = samples_T + so + (size_t)si * N;
-                    for (size_t j = 0; j < N; j++) num += (b[j] - a[j]) * (b[j] - a[j]), den += a[j] * a[j];
-                    change += sqrt(num / den) / S;
-                }
+                for (int si = 0; si < S; si++)
+                    change += ntk_rel_fro(N, samples_T + so + (size_t)si * N, samples + so + (size_t)si * N) / S;
                 double half = 0.5;
                 if (ntk_percentiles((size_t)S, loss_T + cell * (size_t)S, 1, &half, &lossmed) != NTK_OK) lossmed = NAN;
             }
