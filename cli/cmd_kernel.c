@@ -24,9 +24,9 @@ typedef struct {
 static double kernel_least_bytes(size_t N, void *ctx)
 {
     const kernel_bytes_ctx *k = ctx;
-    double tiled = kernel_bytes_tiled(k->spec, N, k->c->tile_rows > 0 ? (size_t)k->c->tile_rows : 1,
-                                      k->c->dtype, k->c->per_layer, k->P);
-    double mem = kernel_bytes_in_memory(k->spec, N, k->c->dtype, k->c->per_layer, k->P);
+    double tiled = ntk_kernel_bytes_tiled(k->spec, N, k->c->tile_rows > 0 ? (size_t)k->c->tile_rows : 1,
+                                          k->c->dtype, k->c->per_layer, k->P);
+    double mem = ntk_kernel_bytes_in_memory(k->spec, N, k->c->dtype, k->c->per_layer, k->P);
     return tiled < mem ? tiled : mem;
 }
 
@@ -62,21 +62,12 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
     /* The writer streams from our buffers at close: every buffer handed to it
      * must stay unchanged until then, so re-layout the per-layer terms in place
      * first and use tmp for K alone. */
-    if (st == NTK_OK && s->Kl && k > 1) {
-        size_t blk = N * k * N * k * es;
-        for (size_t l = 0; l < d; l++) {
-            kernel_relayout(N, N, k, es, (char *)s->Kl + l * blk, s->tmp);
-            memcpy((char *)s->Kl + l * blk, s->tmp, blk);
-        }
+    for (size_t l = 0, blk = N * k * N * k * es; st == NTK_OK && s->Kl && k > 1 && l < d; l++) {
+        ntk_kernel_relayout(N, N, (int)k, c->dtype, (char *)s->Kl + l * blk, s->tmp);
+        memcpy((char *)s->Kl + l * blk, s->tmp, blk);
     }
-    if (st == NTK_OK) {
-        const void *Kfile = s->K;
-        if (k > 1) {
-            kernel_relayout(N, N, k, es, s->K, s->tmp);
-            Kfile = s->tmp;
-        }
-        st = ntk_npz_add(w, "K", nt, ndimK, shK, Kfile);
-    }
+    if (st == NTK_OK && k > 1) ntk_kernel_relayout(N, N, (int)k, c->dtype, s->K, s->tmp);
+    if (st == NTK_OK) st = ntk_npz_add(w, "K", nt, ndimK, shK, k > 1 ? s->tmp : s->K);
     if (st == NTK_OK) st = ntk_npz_add(w, "K_trace", nt, 2, shT, s->Kt);
     if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, s->X);
     if (st == NTK_OK && s->Kl) st = ntk_npz_add(w, "K_layers", nt, k == 1 ? 3 : 5, shL, s->Kl);
@@ -104,17 +95,20 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
 
 /* The tiled path's files: K (and K_trace for k > 1, K_layers with --per-layer) on disk.  Refused
  * (exit 2, saying which N fits) when the file system of the run directory has less free space. */
-static int check_disk(const cli_config *c, const ntk_spec *s, size_t N)
+static double file_bytes(size_t N, void *ctx)
 {
-    double es = c->dtype == NTK_F32 ? 4 : 8, k = s->outputs;
-    double per_pair = es * (k * k * (1 + (c->per_layer ? s->depth + 1 : 0)) + (k > 1 ? 1 : 0));
-    double need = per_pair * (double)N * (double)N + (double)N * s->n0 * 8.0;
-    double have = cli_free_disk_bytes(c->out[0] ? c->out : c->results);
+    const kernel_bytes_ctx *k = ctx;
+    return ntk_kernel_file_bytes(k->spec, N, k->c->dtype, k->c->per_layer);
+}
+
+static int check_disk(kernel_bytes_ctx *kb, size_t N)
+{
+    const cli_config *c = kb->c;
+    double need = file_bytes(N, kb), have = cli_free_disk_bytes(c->out[0] ? c->out : c->results);
     if (need <= have) return 0;
-    double fits = floor(sqrt(have / per_pair));
     cli_errorf("n: N = %zu computed in row blocks needs %.3g GB on disk for K%s but %.3g GB is free where the "
-               "run goes (%s); N <= %.0f fits", N, need / 1e9, c->per_layer ? " and the per-layer terms" : "",
-               have / 1e9, c->out[0] ? c->out : c->results, fits);
+               "run goes (%s); N <= %zu fits", N, need / 1e9, c->per_layer ? " and the per-layer terms" : "",
+               have / 1e9, c->out[0] ? c->out : c->results, ntk_plan_max_points(have, file_bytes, kb, N));
     return CLI_EXIT_USAGE;
 }
 
@@ -167,16 +161,18 @@ int cmd_kernel(int argc, char **argv)
      * row blocks streamed to disk; refused when not even one row per block fits. */
     kernel_bytes_ctx kb = {&spec, &c, P};
     double have = cli_available_bytes(&c);
-    double need_mem = kernel_bytes_in_memory(&spec, N, c.dtype, c.per_layer, P);
+    double need_mem = ntk_kernel_bytes_in_memory(&spec, N, c.dtype, c.per_layer, P);
     bool tiled = c.tile_rows > 0 || need_mem > have || resumed_tiles;
-    size_t B = tiled ? kernel_tile_rows(&c, &spec, N, P, have) : 0;
-    double need = tiled ? kernel_bytes_tiled(&spec, N, B ? B : 1, c.dtype, c.per_layer, P) : need_mem;
+    size_t B = !tiled ? 0
+               : c.tile_rows > 0 ? ((size_t)c.tile_rows < N ? (size_t)c.tile_rows : N)
+                                 : ntk_kernel_tile_rows(&spec, N, c.dtype, c.per_layer, P, have);
+    double need = tiled ? ntk_kernel_bytes_tiled(&spec, N, B ? B : 1, c.dtype, c.per_layer, P) : need_mem;
     if (tiled && (B == 0 || need > have)) {
         if ((rc = cli_check_memory(&c, N, kernel_least_bytes, &kb,
                                    "activations and deltas of all points and one block of kernel rows")))
             goto done;
     }
-    if (tiled && !resumed_tiles && (rc = check_disk(&c, &spec, N))) goto done; /* resumed: reserved already */
+    if (tiled && !resumed_tiles && (rc = check_disk(&kb, N))) goto done; /* resumed: reserved already */
     if (tiled && c.tile_rows == 0)
         fprintf(stderr, "ntkdrift kernel: K needs %.3g GB in memory, %.3g GB available: computing it in blocks "
                 "of %zu rows streamed to K.npy (%.3g GB on disk)\n", need_mem / 1e9, have / 1e9, B,
@@ -225,7 +221,7 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     ntk_kernel_summary sm;
-    kernel_tiled_stats ts = {0};
+    ntk_tiled_stats ts = {0};
     if (tiled) {
         if ((rc = kernel_tiled_run(&run, &c, &spec, s.net, s.feats, N, B, &sm, &ts))) goto done;
         t2 = cli_now();
@@ -289,7 +285,7 @@ int cmd_kernel(int argc, char **argv)
         cJSON *tj = cJSON_AddObjectToObject(kj, "tiled");
         cJSON_AddNumberToObject(tj, "rows_per_block", (double)ts.rows_per_block);
         cJSON_AddNumberToObject(tj, "blocks", (double)ts.blocks);
-        cJSON_AddNumberToObject(tj, "seconds_write", ts.seconds_write);
+        cJSON_AddNumberToObject(tj, "seconds_write", ts.seconds_sink);
         cJSON_AddStringToObject(tj, "why", c.tile_rows > 0 ? "--tile-rows" : "K does not fit in memory");
     }
     cli_summary_json(extra, "summary", &sm);
@@ -304,7 +300,7 @@ int cmd_kernel(int argc, char **argv)
            tiled ? ts.seconds_grams : t2 - t1, ntk_get_threads());
     if (tiled)
         printf("  tiled: %zu blocks of %zu rows streamed to K.npy (writing %.3f s), peak estimate %.3g GB\n",
-               ts.blocks, ts.rows_per_block, ts.seconds_write, need / 1e9);
+               ts.blocks, ts.rows_per_block, ts.seconds_sink, need / 1e9);
     printf("  K_trace: mean diagonal %.6g, ||K||_F %.6g, entries in [%.6g, %.6g]", sm.mean_diag, sm.fro,
            sm.min_entry, sm.max_entry);
     if (sm.have_eig) printf(", lambda in [%.4g, %.6g]", sm.lambda_min, sm.lambda_max);

@@ -2,7 +2,6 @@
 #include "summary.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,34 +22,16 @@ void cli_summary_json(cJSON *parent, const char *key, const ntk_kernel_summary *
 
 double cli_available_bytes(const cli_config *c)
 {
-    if (c->max_memory_gb > 0) return c->max_memory_gb * 1e9;
-    FILE *fp = fopen("/proc/meminfo", "r");
-    double kb = 0;
-    if (fp) {
-        char line[256];
-        while (fgets(line, sizeof line, fp))
-            if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-        fclose(fp);
-    }
-    if (kb > 0) return kb * 1024.0;
-    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    return pages > 0 && psz > 0 ? (double)pages * (double)psz : 1e18;
+    return c->max_memory_gb > 0 ? c->max_memory_gb * 1e9 : ntk_mem_available_bytes();
 }
 
 int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t, void *), void *ctx, const char *what)
 {
     double need = bytes_for(N, ctx), have = cli_available_bytes(c);
     if (need <= have) return 0;
-    size_t lo = 1, hi = N; /* largest N that fits */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        if (bytes_for(mid, ctx) <= have)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
+    size_t fit = ntk_plan_max_points(have, bytes_for, ctx, N);
     char fits[64] = "nothing fits";
-    if (bytes_for(lo, ctx) <= have) snprintf(fits, sizeof fits, "N <= %zu fits", lo);
+    if (fit) snprintf(fits, sizeof fits, "N <= %zu fits", fit);
     cli_errorf("n: N = %zu needs an estimated %.3g GB (%s) but %.3g GB is available%s; %s", N, need / 1e9, what,
                have / 1e9, c->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
     return CLI_EXIT_USAGE;

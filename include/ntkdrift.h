@@ -234,6 +234,80 @@ size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per
 ntk_status ntk_kernel_velocity(ntk_net *net, size_t N, const double *X, const double *Y, ntk_loss loss,
                                double *Kdot);
 
+/* ------------------------------------------------------------ tiled kernel
+ * Kernels larger than memory: the memory plan (byte estimates, the memory available, rows per
+ * block, the largest N a budget holds) and the row-block engine, which hands each block of rows
+ * to a sink callback; ntk_npy_sink streams them to .npy files.  File layout of a k-output kernel:
+ * (N, N, k, k), entry [i, j, a, b] = K_ab(x_i, x_j) (docs/conventions.md); P: parameter count. */
+
+/* Peak bytes of a whole kernel run with N points: the feats, the inputs (float64) and the
+ * parameters, plus, in memory, ntk_kernel_bytes and for k > 1 the (N, N, k, k) file layout of K
+ * (and of the per-layer terms); tiled with B rows per block, one block of ntk_kernel_rows and for
+ * k > 1 its file layout and its output trace. */
+double ntk_kernel_bytes_in_memory(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer, size_t P);
+double ntk_kernel_bytes_tiled(const ntk_spec *spec, size_t N, size_t B, ntk_dtype dtype, int per_layer, size_t P);
+/* Bytes on disk of the tiled path's files: K, K_trace (k > 1), K_layers (per_layer), X. */
+double ntk_kernel_file_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer);
+/* Rows per block within `have` bytes: the most rows whose block buffers fit in min(what is left
+ * of `have` after the fixed part, NTK_TILE_TARGET_BYTES), at most N; 0 when not even one fits
+ * (larger blocks buy no speed: the GEMMs are already large). */
+#define NTK_TILE_TARGET_BYTES 512e6
+size_t ntk_kernel_tile_rows(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer, size_t P, double have);
+/* Bytes of memory available to a new allocation: MemAvailable of /proc/meminfo, else the
+ * physical memory, else 1e18 when neither can be told. */
+double ntk_mem_available_bytes(void);
+/* The largest N in [1, N_hi] with bytes_for(N, ctx) <= budget (bytes_for nondecreasing in N, found
+ * by bisection); 0 when not even N = 1 fits. */
+size_t ntk_plan_max_points(double budget, double (*bytes_for)(size_t N, void *ctx), void *ctx, size_t N_hi);
+
+/* (Na, k, Nb, k) -> (Na, Nb, k, k): src [Na*k x Nb*k] (the library's layout) -> dst [Na x Nb x k x k]
+ * (the file layout); src and dst must not overlap.  float32 for NTK_F32. */
+ntk_status ntk_kernel_relayout(size_t Na, size_t Nb, int k, ntk_dtype dtype, const void *src, void *dst);
+
+/* A block of rows r0 .. r0+B-1 of the kernel, in the file layout and the feats' dtype:
+ * K_rows [B x N x k x k]; K_trace_rows [B x N], the output trace, or NULL when k = 1;
+ * K_layer_rows [(L+1) x B x N x k x k], the per-layer terms, or NULL without per_layer.  The
+ * buffers are the engine's and valid during the call only.  A status other than NTK_OK stops the
+ * engine, which returns it (the sink sets the message). */
+typedef ntk_status (*ntk_rows_sink)(void *user, size_t r0, size_t B, const void *K_rows, const void *K_trace_rows,
+                                    const void *K_layer_rows);
+typedef struct {
+    size_t rows_per_block; /* B >= 1; more than N means one block */
+    int per_layer;         /* also hand over the per-layer terms */
+    size_t first_block;    /* resume: blocks 0 .. first_block-1 are done; sm holds their summary */
+    int threads;           /* 0: leave the current setting (restored on return) */
+} ntk_tiled_opts;
+ntk_tiled_opts ntk_tiled_defaults(void); /* B 256, no per-layer terms, from block 0, threads 0 */
+typedef struct ntk_kernel_summary ntk_kernel_summary; /* defined under "analysis" below */
+typedef struct {
+    size_t rows_per_block, blocks; /* blocks finished, those done before a resume included */
+    double seconds_grams;          /* ntk_kernel_rows and the output trace */
+    double seconds_sink;           /* the file layout and the sink */
+} ntk_tiled_stats;
+/* The whole kernel of the computed feats (dtype theirs), B rows at a time: each block by
+ * ntk_kernel_rows (so it equals ntk_kernel_full's rows to rounding, and no block depends on the
+ * tiling), added to the summary of the output trace (sm: no eigenvalues; started afresh when
+ * first_block is 0, else continued; updated before the sink sees the block, so a sink may record
+ * it as progress; finished after the last block), then handed to the sink.  Non-finite entries
+ * stop it with NTK_ENUMERIC naming the rows.  st (may be NULL): counts and seconds. */
+ntk_status ntk_kernel_tiled(const ntk_net *net, const ntk_feats *f, const ntk_tiled_opts *o, ntk_rows_sink sink,
+                            void *user, ntk_kernel_summary *sm, ntk_tiled_stats *st);
+
+/* The .npy sink: K [N x N] (k = 1) or [N x N x k x k], K_trace [N x N] (k > 1 only) and K_layers
+ * [(L+1) x N x N (x k x k)] (when K_layers_path is given), each an ntk_npy_stream reserved at full
+ * size on open and synced after every block, so the blocks handed over so far survive a kill;
+ * resume = 1 reopens the .partial files of a killed run.  Paths: K_path required, K_trace_path
+ * required when k > 1 (ignored when k = 1), K_layers_path NULL for none.  Use ntk_npy_sink_rows
+ * as the engine's sink with the handle as user.  close renames every file into place; abort
+ * removes them; release keeps the .partial files for a resume.  Each frees the handle. */
+typedef struct ntk_npy_sink ntk_npy_sink;
+ntk_status ntk_npy_sink_open(const ntk_spec *spec, size_t N, ntk_dtype dtype, const char *K_path,
+                             const char *K_trace_path, const char *K_layers_path, int resume, ntk_npy_sink **out);
+ntk_status ntk_npy_sink_rows(void *sink, size_t r0, size_t B, const void *K_rows, const void *K_trace_rows,
+                             const void *K_layer_rows);
+ntk_status ntk_npy_sink_close(ntk_npy_sink *s);
+void ntk_npy_sink_abort(ntk_npy_sink *s);
+void ntk_npy_sink_release(ntk_npy_sink *s);
 
 /* ---------------------------------------------------------------- training
  * Gradient descent on L = c * 1/2 sum ||f(x_i) - y_i||^2 (c = 1 or 1/B over the batch used):
@@ -394,7 +468,7 @@ double ntk_freeze_time(size_t S, const double *t, const double *drift, double ep
  * extreme eigenvalues.  Whole: ntk_kernel_summarize, with eigenvalues (values only) when N <=
  * eig_max_n.  By row blocks (kernels larger than memory): init, add_rows for every block, finish;
  * the entries are visited in the same order either way, so the two agree to the last bit. */
-typedef struct {
+typedef struct ntk_kernel_summary {
     double trace, fro, min_entry, max_entry, mean_diag;
     double sum_sq;                  /* running sum of squares (fro = sqrt(sum_sq) after finish) */
     double lambda_min, lambda_max;  /* valid when have_eig */
