@@ -285,11 +285,12 @@ typedef struct {
     double seconds_sink;           /* the file layout and the sink */
 } ntk_tiled_stats;
 /* The whole kernel of the computed feats (dtype theirs), B rows at a time: each block by
- * ntk_kernel_rows (so it equals ntk_kernel_full's rows to rounding, and no block depends on the
- * tiling), added to the summary of the output trace (sm: no eigenvalues; started afresh when
- * first_block is 0, else continued; updated before the sink sees the block, so a sink may record
- * it as progress; finished after the last block), then handed to the sink.  Non-finite entries
- * stop it with NTK_ENUMERIC naming the rows.  st (may be NULL): counts and seconds. */
+ * ntk_kernel_rows, bit-identical to that call with the same rows (equal to ntk_kernel_full to
+ * rounding only: BLAS may round a block of another number of rows differently), added to the
+ * summary of the output trace (sm: no eigenvalues; started afresh when first_block is 0, else
+ * continued; updated before the sink sees the block, so a sink may record it as progress;
+ * finished after the last block), then handed to the sink.  Non-finite entries stop it with
+ * NTK_ENUMERIC naming the rows.  st (may be NULL): counts and seconds. */
 ntk_status ntk_kernel_tiled(const ntk_net *net, const ntk_feats *f, const ntk_tiled_opts *o, ntk_rows_sink sink,
                             void *user, ntk_kernel_summary *sm, ntk_tiled_stats *st);
 
