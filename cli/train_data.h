@@ -1,10 +1,10 @@
-/* train_data.h -- training and evaluation sets with their targets for `train`. */
+/* train_data.h -- training and evaluation sets with their targets for `train`, `sweep` and `profile`. */
 #ifndef NTK_CLI_TRAIN_DATA_H
 #define NTK_CLI_TRAIN_DATA_H
 #include "config.h"
 
-/* Fills d (X_train [N x n0], Y_train [N x k], X_eval [M x n0], Y_eval [M x k]); sets c->n0 and,
- * for fmnist, c->outputs.  desc: a sentence for the manifest.  Prints one message and returns an
- * exit status on failure. */
+/* Fills d (X_train [N x n0], Y_train [N x k], X_eval [M x n0], Y_eval [M x k]) through
+ * ntk_data_build; sets c->n0, c->outputs (fmnist) and the e2 target's default noise.  desc: a
+ * sentence for the manifest.  Prints one message and returns an exit status on failure. */
 int cli_train_data(cli_config *c, ntk_dataset *d, char *desc, size_t cap);
 #endif

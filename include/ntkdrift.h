@@ -678,7 +678,7 @@ typedef enum {
     NTK_STREAM_WEIGHT = 1,              /* src/mlp.c ntk_net_init: weight matrices, sub = layer */
     NTK_STREAM_BIAS = 2,                /* src/mlp.c ntk_net_init: biases, sub = layer */
     NTK_STREAM_DATA_X = 16,             /* src/data.c ntk_data_gaussian_raw: Gaussian input rows */
-    NTK_STREAM_TARGET = 17,             /* cli/train_data.c targets: N(0,1) targets (`random`), sub = train/eval */
+    NTK_STREAM_TARGET = 17,             /* src/data_build.c targets: N(0,1) targets (`random`), sub = train/eval */
     NTK_STREAM_ANGLES = 18,             /* src/data.c ntk_data_circle_uniform: uniform angles on the circle */
     NTK_STREAM_SUBSET = 19,             /* src/data.c ntk_data_subset: subsets drawn without replacement */
     NTK_STREAM_SPHERE = 20,             /* src/data.c ntk_data_sphere: points on the sphere */
@@ -797,6 +797,85 @@ typedef struct {
 } ntk_fmnist_opts;
 ntk_fmnist_opts ntk_fmnist_defaults(void);
 ntk_status ntk_fmnist_load(const ntk_fmnist_opts *o, ntk_dataset *out);
+
+/* -------------------------------------------------------------- data build
+ * The datasets of `ntkdrift train`, `sweep` and `profile` (training and evaluation sets with their
+ * targets) and the input points of `kernel`, `limit`, `eval`, `profile` and `converge`, from one
+ * options struct (docs/data.md).  Inputs, evaluation points and generated targets use the data
+ * seed; label noise has its own seed; neither is the network's init seed.  Every message names the
+ * offending option by its configuration key (data, n0, train.n_eval, target, train.target_amps, ...),
+ * as the CLI reports it. */
+
+/* The e2 target of the first user's experiments: 7 sin terms a sin(k gamma + phi) with modes
+ * k = 2, 4, 7, 11, 16, 23, 32, amplitudes a = 0.9, 0.7, 0.55, 0.45, 0.35, 0.28, 0.22 and phases
+ * phi = 0, pi/2, 1.2, 2.0, 0.942, 4.5, 5.8; label noise NTK_E2_NOISE unless a noise is given. */
+#define NTK_E2_TERMS 7
+#define NTK_E2_NOISE 0.02
+/* terms: [NTK_E2_TERMS] */
+void ntk_target_e2_terms(ntk_fourier_term *terms);
+/* Teacher networks are initialised from the data seed XOR ASCII "teacher", so a teacher never
+ * shares its parameters with a student initialised from a small seed. */
+#define NTK_TEACHER_SEED_XOR 0x7465616368657200ULL
+
+typedef struct {
+    /* inputs */
+    const char *data;        /* gaussian | gaussian-raw | circle | circle-pos | circle-uniform | circle-subset |
+                                circle-pos-subset | sphere | fmnist | PATH.npy | PATH.npz (member X) | PATH.csv */
+    size_t n;                /* training points N (a file: see all_rows) */
+    int all_rows;            /* a file: 1 = all its rows (n ignored); 0 = its first n rows, which must exist */
+    int n0;                  /* input dimension of gaussian, gaussian-raw and sphere data */
+    int n0_given;            /* 1: n0 must match the data's (circle 2, fmnist 784, a file's columns) */
+    int outputs;             /* k (fmnist: set by the classes) */
+    uint64_t data_seed;
+    size_t n_eval;           /* M evaluation points (build only; 0: none) */
+    const char *eval_points; /* circle data: "uniform" (random, sub-stream 1) or "grid" */
+    const char *eval_data;   /* X_eval from PATH.npy|.npz|.csv (its first n_eval rows, or all for 0); NULL: none */
+    /* targets (build only; ignored for fmnist) */
+    const char *target;      /* fourier | e2 | product | teacher | random | PATH.npy */
+    const char *eval_target; /* Y_eval from PATH.npy for a file target; NULL: none */
+    int fourier_k;           /* fourier without modes: terms k = 1..fourier_k, a = 1/k, sin, phase 0 */
+    const int *modes;        /* [n_modes] explicit Fourier modes k >= 0, or NULL */
+    int n_modes;
+    const double *amps;      /* [n_amps], one per mode */
+    int n_amps;
+    const double *phases;    /* [n_phases], one per term (0 entries: all 0) */
+    int n_phases;
+    const int *cosine;       /* [n_cosine] 1 = cos(k g - phi), 0 = sin(k g + phi); one entry: all terms */
+    int n_cosine;
+    int partial;             /* the first m terms only (0: all) */
+    double noise;            /* label noise std on the training targets; < 0: the target's default
+                                (e2: NTK_E2_NOISE, otherwise 0) */
+    uint64_t noise_seed;
+    const ntk_spec *teacher; /* the teacher target's network; its n0 and outputs are taken from the data */
+    /* Fashion-MNIST */
+    const char *fmnist_dir;  /* NULL or "": NTK_FMNIST_DIR */
+    const int *classes;      /* [n_classes], or NULL: build 0 and 9 (binary +-1), inputs all 10 */
+    int n_classes;
+    ntk_pixels pixels;
+} ntk_data_opts;
+/* data gaussian, n 128, n0 16, one output, data seed 0, no evaluation points (eval_points uniform),
+ * target fourier with fourier_k 4, noise -1 (the target's default), noise seed 0, pixels unit. */
+ntk_data_opts ntk_data_defaults(void);
+/* Whether s names a data kind (or a file by its suffix .npy / .npz / .csv). */
+int ntk_data_known(const char *s);
+/* The label noise std build adds: o->noise, or the target's default when o->noise < 0. */
+double ntk_data_noise(const ntk_data_opts *o);
+
+/* Training and evaluation sets: out->X_train [n_train x n0], Y_train [n_train x k] (label noise
+ * included), X_eval [n_eval x n0], Y_eval [n_eval x k] (no noise), gamma_train / gamma_eval on the
+ * circle; out->n0 and out->k as resolved from the data.  desc (may be NULL when desc_cap is 0): a
+ * sentence describing the inputs.  Free with ntk_dataset_clear (also on failure, it is left empty). */
+ntk_status ntk_data_build(const ntk_data_opts *o, ntk_dataset *out, char *desc, size_t desc_cap);
+/* Input points only: out->X_train [n_train x n0] and out->n_train, out->n0 (the circle kinds also fill
+ * gamma_train; the subset kinds are refused, they need an evaluation grid).  n_eval and the targets are
+ * ignored. */
+ntk_status ntk_data_inputs(const ntk_data_opts *o, ntk_dataset *out, char *desc, size_t desc_cap);
+/* A checked matrix from PATH.npy, PATH.npz (member X) or PATH.csv: 2-D and non-empty; cols_req > 0 must
+ * equal its columns; rows_req > 0 rows must exist (0: all); the rows used must be finite.  *X:
+ * [rows x cols] (malloc'ed; the caller frees it with free(); rows beyond rows_req are unchecked).  Every
+ * message starts with `what` (a key such as "data" or "data.eval_data"). */
+ntk_status ntk_matrix_read(const char *path, const char *what, int cols_req, size_t rows_req, double **X,
+                           size_t *rows, size_t *cols);
 
 /* ---------------------------------------------------------------------- io
  * .npy arrays and .npz archives (zip of .npy members, written with libzip,

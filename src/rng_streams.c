@@ -11,7 +11,7 @@ static const ntk_stream_info streams[] = {
     STREAM(NTK_STREAM_WEIGHT, "src/mlp.c:ntk_net_init", "weight matrices at initialisation (sub = layer)"),
     STREAM(NTK_STREAM_BIAS, "src/mlp.c:ntk_net_init", "biases at initialisation (sub = layer)"),
     STREAM(NTK_STREAM_DATA_X, "src/data.c:ntk_data_gaussian_raw", "Gaussian input rows (rescaled by ntk_data_gaussian)"),
-    STREAM(NTK_STREAM_TARGET, "cli/train_data.c:targets", "random N(0,1) targets (sub = train / eval)"),
+    STREAM(NTK_STREAM_TARGET, "src/data_build.c:targets", "random N(0,1) targets (sub = train / eval)"),
     STREAM(NTK_STREAM_ANGLES, "src/data.c:ntk_data_circle_uniform", "uniform random angles on the circle"),
     STREAM(NTK_STREAM_SUBSET, "src/data.c:ntk_data_subset", "subsets drawn without replacement"),
     STREAM(NTK_STREAM_SPHERE, "src/data.c:ntk_data_sphere", "points uniform on the sphere"),
