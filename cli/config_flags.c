@@ -10,9 +10,6 @@
 #include "config.h"
 #include "config_keys.h"
 
-void cli_config_help(const char *command);
-void cli_config_keys_markdown(FILE *fp);
-
 enum { OPT_CONFIG = 1, OPT_QUICK, OPT_HELP, OPT_PRINT, OPT_KEY = 256 };
 
 /* The row a flag sets for command: the one that lists the command (--widths, --lr name two rows),

@@ -8,9 +8,6 @@
 #include "config.h"
 #include "config_keys.h"
 
-void cli_config_help(const char *command);
-void cli_config_keys_markdown(FILE *fp);
-
 /* A short form of k's range or words ("" when any value of its type goes). */
 static void range_text(const cli_key *k, char *buf, size_t cap)
 {

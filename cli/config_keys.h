@@ -75,4 +75,7 @@ void cli_key_expected(const cli_key *k, char *buf, size_t cap);
 bool cli_key_written(const cli_config *c, const cli_key *k);
 void cli_key_print(FILE *fp, const cli_config *c, const cli_key *k, bool quote);
 bool cli_key_is_list(const cli_key *k);
+/* config_help.c: `ntkdrift <command> --help` on stdout, and the key table of docs/cli.md. */
+void cli_config_help(const char *command);
+void cli_config_keys_markdown(FILE *fp);
 #endif
