@@ -76,9 +76,10 @@ void cli_config_help(const char *command)
         char head[96], key[64], r[256], v[256], text[1536];
         snprintf(key, sizeof key, "%s", k->flag);
         for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
-        bool meta = k->meta && k->type != T_CHOICE && k->type != T_WORD;
-        snprintf(head, sizeof head, "  --%s%s%s", k->flag, meta ? " " : "", meta ? k->meta : "");
+        bool word = k->type == T_CHOICE || k->type == T_WORD; /* its words are its metavar */
+        snprintf(head, sizeof head, "  --%s%s%s", k->flag, k->meta ? " " : "", k->meta ? k->meta : "");
         range_text(k, r, sizeof r);
+        if (word) r[0] = '\0';
         value_text(&d, k, v, sizeof v);
         bool other = strcmp(key, k->key) != 0;
         snprintf(text, sizeof text, "%s%s%s%s%s%s%s%s%s%s%s%s", other ? "(" : "", other ? CLI_SECTIONS[k->sec] : "",

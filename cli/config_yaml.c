@@ -71,11 +71,15 @@ static const char *scalar(const walk *w) { return (const char *)w->ev.data.scala
 
 static int add_item(walk *w, slot *s)
 {
-    char **items = realloc(s->items, (size_t)(s->n + 1) * sizeof *items);
-    if (items) s->items = items;
-    pos *where = items ? realloc(s->where, (size_t)(s->n + 1) * sizeof *where) : NULL;
-    if (where) s->where = where;
-    if (!items || !where || !(s->items[s->n] = strdup(scalar(w)))) return cli_errorf("out of memory"), CLI_EXIT_FAIL;
+    if ((s->n & (s->n - 1)) == 0) { /* room for 2n entries at every power of two */
+        size_t room = s->n ? 2 * (size_t)s->n : 1;
+        char **items = realloc(s->items, room * sizeof *items);
+        if (items) s->items = items;
+        pos *where = items ? realloc(s->where, room * sizeof *where) : NULL;
+        if (!where) return cli_errorf("out of memory"), CLI_EXIT_FAIL;
+        s->where = where;
+    }
+    if (!(s->items[s->n] = strdup(scalar(w)))) return cli_errorf("out of memory"), CLI_EXIT_FAIL;
     s->where[s->n++] = here(w);
     return 0;
 }
