@@ -1,5 +1,6 @@
-/* config.c -- the CLI configuration: defaults, the spec built from it, and the resolved
- * configuration as YAML.  Precedence: built-in defaults < --config FILE (config_yaml.c) < flags
+/* config.c -- the CLI configuration from the table of settings (config_keys.c): defaults, the one
+ * setter every value goes through (flags, YAML, defaults), the resolved config.yaml, copies, and
+ * the spec built from it.  Precedence: built-in defaults < --config FILE (config_yaml.c) < flags
  * (config_flags.c). */
 #include "config.h"
 
@@ -8,8 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "config_keys.h"
+#include "config_num.h"
+
+_Static_assert(sizeof(ntk_act) == sizeof(int) && sizeof(ntk_dtype) == sizeof(int), "enums are int-sized");
 
 void cli_errorf(const char *fmt, ...)
 {
@@ -21,12 +28,191 @@ void cli_errorf(const char *fmt, ...)
     va_end(ap);
 }
 
+static void *at(const cli_config *c, size_t off) { return (char *)c + off; }
+
+bool cli_key_is_list(const cli_key *k) { return k->type == T_INTS || k->type == T_F64S || k->type == T_CHOICES; }
+
+/* The index of word w in "a|b|c", or -1; word i of it into buf. */
+static int word_index(const char *choices, const char *w)
+{
+    size_t n = strlen(w);
+    for (int i = 0;; i++) {
+        const char *bar = strchr(choices, '|');
+        size_t len = bar ? (size_t)(bar - choices) : strlen(choices);
+        if (len == n && strncmp(choices, w, n) == 0) return i;
+        if (!bar) return -1;
+        choices = bar + 1;
+    }
+}
+
+static const char *word_at(const char *choices, int i, char *buf, size_t cap)
+{
+    for (; i > 0 && choices; i--) choices = strchr(choices, '|') ? strchr(choices, '|') + 1 : NULL;
+    snprintf(buf, cap, "%.*s", choices ? (int)strcspn(choices, "|") : 1, choices ? choices : "?");
+    return buf;
+}
+
+/* The words of a library enum, "a|b|c". */
+static void enum_words(const cli_enum *en, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int v = 0; strcmp(en->name(v), "?") != 0 && len < cap; v++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", v ? "|" : "", en->name(v));
+}
+
+void cli_key_expected(const cli_key *k, char *buf, size_t cap)
+{
+    static const char *rng[] = {"", " >= %lld", " > %lld", " in [%lld, %lld]"};
+    char words[256];
+    switch (k->type) {
+    case T_U64: snprintf(buf, cap, "an integer in [0, %llu]", (unsigned long long)UINT64_MAX); break;
+    case T_F64:
+    case T_F64S: {
+        char r[64];
+        snprintf(r, sizeof r, rng[k->rng], k->lo, k->hi);
+        snprintf(buf, cap, "a finite number%s", r);
+        break;
+    }
+    case T_BOOL:
+    case T_IBOOL: snprintf(buf, cap, "true or false"); break;
+    case T_STR: snprintf(buf, cap, "a string"); break;
+    case T_ENUM: enum_words(k->en, words, sizeof words); snprintf(buf, cap, "one of %s", words); break;
+    case T_CHOICE:
+    case T_WORD:
+    case T_CHOICES: snprintf(buf, cap, "one of %s", k->choices); break;
+    default: snprintf(buf, cap, "an integer in [%lld, %lld]", k->lo, k->hi); break;
+    }
+}
+
+/* One value (a list's entry) of k from text into dst. */
+static int parse_one(const cli_key *k, const char *name, const char *t, void *dst, bool checked, char *msg, size_t cap)
+{
+    long long v;
+    int rc = 0, i;
+    double d;
+    char q[256], what[160];
+    cli_quote_text(t, q, sizeof q);
+    switch (k->type) {
+    case T_INT:
+    case T_INTS:
+    case T_LONG:
+        if ((rc = cli_parse_int_key(name, t, k->lo, k->hi, &v, msg, cap))) return rc;
+        if (k->type == T_LONG) *(long *)dst = (long)v;
+        else *(int *)dst = (int)v;
+        return 0;
+    case T_U64: return cli_parse_u64_key(name, t, dst, msg, cap);
+    case T_F64:
+    case T_F64S:
+        if ((rc = cli_parse_double_key(name, t, &d, msg, cap))) return rc;
+        if (checked && ((k->rng == R_GE && !(d >= (double)k->lo)) || (k->rng == R_GT && !(d > (double)k->lo)) ||
+                        (k->rng == R_IN && !(d >= (double)k->lo && d <= (double)k->hi)))) {
+            cli_key_expected(k, what, sizeof what);
+            snprintf(msg, cap, "%s: expected %s, got '%s'", name, what, q);
+            return CLI_EXIT_USAGE;
+        }
+        *(double *)dst = d;
+        return 0;
+    case T_BOOL:
+    case T_IBOOL: {
+        static const char *words[] = {"false", "no", "off", "0", "true", "yes", "on", "1"};
+        for (i = 0; i < 8 && strcasecmp(t, words[i]) != 0; i++) {
+        }
+        if (i == 8) {
+            snprintf(msg, cap, "%s: expected true or false, got '%s'", name, q);
+            return CLI_EXIT_USAGE;
+        }
+        if (k->type == T_BOOL) *(bool *)dst = i >= 4;
+        else *(int *)dst = i >= 4;
+        return 0;
+    }
+    case T_ENUM:
+        if (k->en->parse(t, dst) == 0) return 0;
+        snprintf(msg, cap, "%s: %s", name, ntk_last_error());
+        return CLI_EXIT_USAGE;
+    default: /* T_STR, T_WORD, T_CHOICE, T_CHOICES */
+        if (k->type != T_STR && (i = word_index(k->choices, t)) < 0) {
+            snprintf(msg, cap, "%s: unknown value '%s' (expected %s)", name, q, k->choices);
+            return CLI_EXIT_USAGE;
+        }
+        if (k->type == T_CHOICE || k->type == T_CHOICES) return *(int *)dst = i, 0;
+        if (!t[0] || strlen(t) >= k->aux) {
+            snprintf(msg, cap, "%s: %s", name, t[0] ? "too long" : "empty");
+            return CLI_EXIT_USAGE;
+        }
+        if (checked && k->hook == H_NAME && strchr(t, '/')) {
+            snprintf(msg, cap, "%s: must be a non-empty name without '/', got '%s'", name, q);
+            return CLI_EXIT_USAGE;
+        }
+        memcpy(dst, t, strlen(t) + 1);
+        return 0;
+    }
+}
+
+/* A list's entries (at least one); an integer entry "a:b" is a, a+1, ..., b-1. */
+static int parse_list(cli_config *c, const cli_key *k, const char *name, const char *const *items, int n, bool checked,
+                      int *bad, char *msg, size_t cap)
+{
+    char text[64];
+    if (n == 0) {
+        cli_key_expected(k, text, sizeof text);
+        snprintf(msg, cap, "%s: expected a list (entries: %s), got an empty list", name, text);
+        return CLI_EXIT_USAGE;
+    }
+    size_t size = k->type == T_F64S ? sizeof(double) : sizeof(int), room = (size_t)n, got = 0;
+    char *v = malloc(room * size), *nv = NULL;
+    int rc = v ? 0 : CLI_EXIT_FAIL;
+    for (int i = 0; i < n && !rc; *bad = i++) {
+        const char *colon = k->type == T_INTS ? strchr(items[i], ':') : NULL;
+        long long a = 0, b = 0;
+        if (!colon) {
+            rc = parse_one(k, name, items[i], v + got++ * size, checked, msg, cap);
+            continue;
+        }
+        bool fits = colon - items[i] < (long)sizeof text;
+        snprintf(text, sizeof text, "%.*s", (int)(colon - items[i]), items[i]);
+        rc = fits && !cli_parse_int_key(name, text, k->lo, k->hi, &a, msg, cap) &&
+                     !cli_parse_int_key(name, colon + 1, k->lo, k->hi, &b, msg, cap) ? 0 : CLI_EXIT_USAGE;
+        if (!fits || (!rc && (b <= a || b - a > 10000000))) {
+            snprintf(msg, cap, "%s: expected a range a:b with a < b (= a..b-1), got '%.60s'", name, items[i]);
+            rc = CLI_EXIT_USAGE;
+        }
+        if (!rc && !(nv = realloc(v, (room = got + (size_t)(b - a) + (size_t)(n - i)) * size))) rc = CLI_EXIT_FAIL;
+        for (v = rc ? v : nv; !rc && a < b; a++) ((int *)(void *)v)[got++] = (int)a;
+    }
+    if (rc == CLI_EXIT_FAIL) snprintf(msg, cap, "%s: out of memory", name);
+    if (rc) return free(v), rc;
+    *bad = -1;
+    void **p = at(c, k->off);
+    free(*p);
+    *p = v;
+    *(int *)at(c, k->aux) = (int)got;
+    return 0;
+}
+
+int cli_key_set(cli_config *c, const cli_key *k, const char *name, const char *const *items, int n, bool checked,
+                int *bad, char *msg, size_t cap)
+{
+    *bad = -1;
+    int rc = cli_key_is_list(k) ? parse_list(c, k, name, items, n, checked, bad, msg, cap)
+                                : parse_one(k, name, items[0], at(c, k->off), checked, msg, cap);
+    if (rc || !checked) return rc;
+    if (k->hook == H_SEEN) *(bool *)at(c, k->aux) = true;
+    if (k->hook == H_LR) c->lr_frac = 0; /* one learning rate: the last given (in a file, lr_frac) */
+    if (k->hook == H_LRFRAC) c->lr = 0;
+    if (k->hook == H_WIDTH) { /* --width replaces a list of widths */
+        free(c->widths);
+        c->widths = NULL;
+        c->widths_count = 0;
+    }
+    return 0;
+}
+
 void cli_config_defaults(cli_config *c, const char *command)
 {
     memset(c, 0, sizeof *c);
-    ntk_spec s = ntk_spec_default();
+    ntk_spec s = ntk_spec_default(); /* the model's defaults are the library's */
     c->depth = s.depth;
-    c->width = 256;
     c->n0 = s.n0;
     c->outputs = s.outputs;
     c->act = s.act;
@@ -37,106 +223,51 @@ void cli_config_defaults(cli_config *c, const char *command)
     c->bias = s.bias;
     c->bias_out = s.bias_out;
     c->first_layer = s.first_layer;
-    snprintf(c->data, sizeof c->data, "gaussian");
-    c->n = 128;
-    c->seed = 0;
-    c->threads = 0;
+    char msg[256];
+    int bad;
+    for (size_t i = 0; i < CLI_NKEYS; i++)
+        if (CLI_KEYS[i].dflt) cli_key_set(c, &CLI_KEYS[i], CLI_KEYS[i].key, &CLI_KEYS[i].dflt, 1, false, &bad, msg, sizeof msg);
+    unsigned bit = cli_command_bit(command);
+    for (size_t i = 0; i < CLI_NOVERRIDES; i++) {
+        const cli_override *o = &CLI_OVERRIDES[i];
+        char sec[16];
+        snprintf(sec, sizeof sec, "%.*s", (int)strcspn(o->key, "."), o->key);
+        const cli_key *k = cli_key_find(sec, strchr(o->key, '.') + 1);
+        if ((o->cmds & bit) && k) cli_key_set(c, k, o->key, &o->value, 1, false, &bad, msg, sizeof msg);
+    }
     snprintf(c->name, sizeof c->name, "%s", command);
     snprintf(c->command, sizeof c->command, "%s", command);
-    snprintf(c->results, sizeof c->results, "results");
-    c->dtype = NTK_F64;
-    snprintf(c->target, sizeof c->target, "fourier");
-    c->n_eval = 0;
-    c->steps = 1000;
-    c->lr = 0;
-    c->lr_frac = 0.5;
-    c->loss = NTK_LOSS_MEAN;
-    c->opt = NTK_OPT_GD;
-    c->batch = 0;
-    c->momentum = 0.9;
-    snprintf(c->snapshots, sizeof c->snapshots, "log:20");
-    c->checkpoint_every = 0;
-    c->ridge = 1e-8;
-    c->top_k = 10;
-    c->fourier_k = 4;
-    c->noise = 0;
-    c->blowup = 1e6;
-    c->data_seed = 0;
-    snprintf(c->eval_points, sizeof c->eval_points, "uniform");
-    c->noise_seed = 0;
-    c->freeze_eps = 0.01;
-    c->freeze_k = 3;
-    c->freeze_delta = 2;
-    snprintf(c->train_data, sizeof c->train_data, "gaussian");
-    c->train_n = 256;
-    c->members = 1000;
-    c->s_norm = 1.0;
-    c->angle_deg = -1; /* no second probe unless --angle */
-    c->ens_lr = 1e-3;
-    c->target_y = 0.0;
-    c->lazy_drift = 0.1;
-    c->lazy_lin_err = 0.1;
-    c->unstable_loss_ratio = 1.0;
-    c->catapult_spike = 1.0;
-    c->tau = 0;
 }
 
-static int dup_list(void **dst, const void *src, size_t count, size_t size)
+void cli_config_free(cli_config *c)
 {
-    *dst = NULL;
-    if (!src || !count) return 0;
-    *dst = malloc(count * size);
-    if (!*dst) return CLI_EXIT_FAIL;
-    memcpy(*dst, src, count * size);
-    return 0;
+    for (size_t i = 0; i < CLI_NKEYS; i++)
+        if (cli_key_is_list(&CLI_KEYS[i])) {
+            void **p = at(c, CLI_KEYS[i].off);
+            free(*p);
+            *p = NULL;
+            *(int *)at(c, CLI_KEYS[i].aux) = 0;
+        }
 }
 
 int cli_config_copy(cli_config *dst, const cli_config *src)
 {
     *dst = *src;
-    int rc = dup_list((void **)&dst->widths, src->widths, (size_t)src->widths_count, sizeof(int));
-    rc |= dup_list((void **)&dst->study_widths, src->study_widths, (size_t)src->study_widths_count, sizeof(int));
-    rc |= dup_list((void **)&dst->study_depths, src->study_depths, (size_t)src->study_depths_count, sizeof(int));
-    rc |= dup_list((void **)&dst->seeds, src->seeds, (size_t)src->seeds_count, sizeof(int));
-    rc |= dup_list((void **)&dst->classes, src->classes, (size_t)src->classes_count, sizeof(int));
-    rc |= dup_list((void **)&dst->lr_fracs, src->lr_fracs, (size_t)src->lr_fracs_count, sizeof(double));
-    rc |= dup_list((void **)&dst->betas, src->betas, (size_t)src->betas_count, sizeof(double));
-    rc |= dup_list((void **)&dst->target_modes, src->target_modes, (size_t)src->target_modes_count, sizeof(int));
-    rc |= dup_list((void **)&dst->target_amps, src->target_amps, (size_t)src->target_amps_count, sizeof(double));
-    rc |= dup_list((void **)&dst->target_phases, src->target_phases, (size_t)src->target_phases_count, sizeof(double));
-    rc |= dup_list((void **)&dst->target_cos, src->target_cos, (size_t)src->target_cos_count, sizeof(int));
+    int rc = 0;
+    for (size_t i = 0; i < CLI_NKEYS; i++) {
+        const cli_key *k = &CLI_KEYS[i];
+        if (!cli_key_is_list(k)) continue;
+        size_t bytes = (size_t)*(int *)at(src, k->aux) * (k->type == T_F64S ? sizeof(double) : sizeof(int));
+        void **p = at(dst, k->off), *v = bytes ? malloc(bytes) : NULL;
+        if (bytes && v) memcpy(v, *(void **)at(src, k->off), bytes);
+        if (bytes && !v) rc = CLI_EXIT_FAIL, *(int *)at(dst, k->aux) = 0;
+        *p = v;
+    }
     if (rc) {
         cli_config_free(dst);
         cli_errorf("out of memory copying the configuration");
-        return CLI_EXIT_FAIL;
     }
-    return 0;
-}
-
-void cli_config_free(cli_config *c)
-{
-    free(c->widths);
-    c->widths = NULL;
-    c->widths_count = 0;
-    free(c->study_widths);
-    free(c->study_depths);
-    free(c->seeds);
-    free(c->classes);
-    free(c->lr_fracs);
-    c->lr_fracs = NULL;
-    c->lr_fracs_count = 0;
-    free(c->betas);
-    c->betas = NULL;
-    c->betas_count = 0;
-    free(c->target_modes);
-    free(c->target_amps);
-    free(c->target_phases);
-    free(c->target_cos);
-    c->target_modes = c->target_cos = NULL;
-    c->target_amps = c->target_phases = NULL;
-    c->target_modes_count = c->target_amps_count = c->target_phases_count = c->target_cos_count = 0;
-    c->study_widths = c->study_depths = c->seeds = c->classes = NULL;
-    c->study_widths_count = c->study_depths_count = c->seeds_count = c->classes_count = 0;
+    return rc;
 }
 
 int cli_config_reload(cli_config *c, const char *command)
@@ -201,154 +332,96 @@ int cli_config_spec(cli_config *c, ntk_spec *spec)
     return 0;
 }
 
-static void yaml_str(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void yaml_str(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+bool cli_key_written(const cli_config *c, const cli_key *k)
 {
-    if (!*buf) return;
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < *cap - *len) {
-            *len += (size_t)n;
-            return;
-        }
-        char *nb = realloc(*buf, *cap * 2 + (size_t)n);
-        if (!nb) {
-            free(*buf);
-            *buf = NULL;
-            return;
-        }
-        *buf = nb;
-        *cap = *cap * 2 + (size_t)n;
+    unsigned s = CLI_SECTION_CMDS[k->sec];
+    if (s != C_ALL && !(s & cli_command_bit(c->command))) return false;
+    const void *p = at(c, k->off);
+    switch (k->write) {
+    case W_NEVER: return false;
+    case W_NOWIDTHS: return c->widths_count == 0;
+    case W_LR: return !(c->lr_frac > 0);
+    case W_LRFRAC: return c->lr_frac > 0;
+    case W_ANGLE: return c->angle_deg >= 0;
+    case W_SET:
+        if (cli_key_is_list(k)) return *(const int *)at(c, k->aux) > 0;
+        if (k->type == T_STR) return ((const char *)p)[0] != '\0';
+        if (k->type == T_F64) return *(const double *)p != 0;
+        return k->type == T_LONG ? *(const long *)p != 0 : *(const int *)p != 0;
+    default: return true;
     }
 }
 
-static void yaml_list(char **b, size_t *len, size_t *cap, const char *key, const int *v, int n)
+void cli_key_print(FILE *fp, const cli_config *c, const cli_key *k, bool yaml)
 {
-    yaml_str(b, len, cap, "%s: [", key);
-    for (int i = 0; i < n; i++) yaml_str(b, len, cap, "%s%d", i ? ", " : "", v[i]);
-    yaml_str(b, len, cap, "]\n");
-}
-
-static void yaml_dlist(char **b, size_t *len, size_t *cap, const char *key, const double *v, int n)
-{
-    yaml_str(b, len, cap, "%s: [", key);
-    for (int i = 0; i < n; i++) yaml_str(b, len, cap, "%s%.17g", i ? ", " : "", v[i]);
-    yaml_str(b, len, cap, "]\n");
+    const void *p = at(c, k->off);
+    char w[64];
+    if (cli_key_is_list(k)) {
+        int n = *(const int *)at(c, k->aux);
+        fputc('[', fp);
+        for (int i = 0; i < n; i++) {
+            const void *e = *(const char *const *)p + (size_t)i * (k->type == T_F64S ? sizeof(double) : sizeof(int));
+            if (i) fputs(", ", fp);
+            if (k->type == T_F64S) fprintf(fp, yaml ? "%.17g" : "%g", *(const double *)e);
+            else if (k->type == T_CHOICES) fputs(word_at(k->choices, *(const int *)e, w, sizeof w), fp);
+            else fprintf(fp, "%d", *(const int *)e);
+        }
+        fputc(']', fp);
+        return;
+    }
+    switch (k->type) {
+    case T_INT: fprintf(fp, "%d", *(const int *)p); break;
+    case T_LONG: fprintf(fp, "%ld", *(const long *)p); break;
+    case T_U64: fprintf(fp, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+    case T_F64: fprintf(fp, yaml ? "%.17g" : "%g", *(const double *)p); break;
+    case T_BOOL: fputs(*(const bool *)p ? "true" : "false", fp); break;
+    case T_IBOOL: fputs(*(const int *)p ? "true" : "false", fp); break;
+    case T_STR: fprintf(fp, yaml ? "\"%s\"" : "%s", (const char *)p); break;
+    case T_WORD: fputs((const char *)p, fp); break;
+    case T_CHOICE: fputs(word_at(k->choices, *(const int *)p, w, sizeof w), fp); break;
+    default: /* T_ENUM; an unset readout bias is the hidden layers' */
+        fputs(k->en->name(k->write == W_BIAS_OUT && !c->bias_out_set ? (int)c->bias : *(const int *)p), fp);
+        break;
+    }
 }
 
 char *cli_config_to_yaml(const cli_config *c)
 {
-    size_t cap = 4096, len = 0;
-    char *b = malloc(cap);
-    if (!b) return NULL;
-    b[0] = '\0';
-    yaml_str(&b, &len, &cap, "# resolved configuration (defaults < config file < flags)\nmodel:\n");
-    yaml_str(&b, &len, &cap, "  depth: %d\n", c->depth);
-    if (c->widths_count) yaml_list(&b, &len, &cap, "  widths", c->widths, c->widths_count);
-    else yaml_str(&b, &len, &cap, "  width: %d\n", c->width);
-    yaml_str(&b, &len, &cap, "  n0: %d\n  outputs: %d\n  act: %s\n  param: %s\n", c->n0, c->outputs,
-             ntk_act_name(c->act), ntk_param_name(c->param));
-    yaml_str(&b, &len, &cap, "  sw2: %.17g\n  sw2_out: %.17g\n  sb: %.17g\n", c->sw2, c->sw2_out, c->sb);
-    yaml_str(&b, &len, &cap, "  bias: %s\n  bias_out: %s\n  first_layer: %s\n", ntk_bias_name(c->bias),
-             ntk_bias_name(c->bias_out_set ? c->bias_out : c->bias), ntk_first_layer_name(c->first_layer));
-    yaml_str(&b, &len, &cap, "data:\n  data: \"%s\"\n  n: %ld\n  seed: %llu\n  eval_points: %s\n", c->data, c->n,
-             (unsigned long long)c->data_seed, c->eval_points);
-    if (c->eval_data[0]) yaml_str(&b, &len, &cap, "  eval_data: \"%s\"\n", c->eval_data);
-    if (c->classes_count) yaml_list(&b, &len, &cap, "  classes", c->classes, c->classes_count);
-    yaml_str(&b, &len, &cap, "  pixels: %s\n", c->pixels == NTK_PIXELS_STANDARDIZE ? "standardize" : "unit");
-    if (c->fmnist_dir[0]) yaml_str(&b, &len, &cap, "  fmnist_dir: \"%s\"\n", c->fmnist_dir);
-    if (c->study_widths_count || c->study_depths_count || c->seeds_count || c->lr_fracs_count || c->betas_count) {
-        yaml_str(&b, &len, &cap, "study:\n");
-        if (c->betas_count) yaml_dlist(&b, &len, &cap, "  betas", c->betas, c->betas_count);
-        if (c->lr_fracs_count) yaml_dlist(&b, &len, &cap, "  lr_fracs", c->lr_fracs, c->lr_fracs_count);
-        if (c->study_widths_count) yaml_list(&b, &len, &cap, "  widths", c->study_widths, c->study_widths_count);
-        if (c->study_depths_count) yaml_list(&b, &len, &cap, "  depths", c->study_depths, c->study_depths_count);
-        if (c->seeds_count) yaml_list(&b, &len, &cap, "  seeds", c->seeds, c->seeds_count);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp) return NULL;
+    fputs("# resolved configuration (defaults < config file < flags)\n", fp);
+    int sec = -1;
+    for (size_t i = 0; i < CLI_NKEYS; i++) {
+        const cli_key *k = &CLI_KEYS[i];
+        if (!cli_key_written(c, k)) continue;
+        if (k->sec != sec) fprintf(fp, "%s:\n", CLI_SECTIONS[sec = k->sec]);
+        fprintf(fp, "  %s: ", k->key);
+        cli_key_print(fp, c, k, true);
+        fputc('\n', fp);
     }
-    yaml_str(&b, &len, &cap, "run:\n  seed: %llu\n  threads: %d\n  name: \"%s\"\n  results: \"%s\"\n",
-             (unsigned long long)c->seed, c->threads, c->name, c->results);
-    if (c->out[0]) yaml_str(&b, &len, &cap, "  out: \"%s\"\n", c->out);
-    if (c->max_memory_gb > 0) yaml_str(&b, &len, &cap, "  max_memory_gb: %.17g\n", c->max_memory_gb);
-    yaml_str(&b, &len, &cap, "kernel:\n  per_layer: %s\n  dtype: %s\n  save_params: %s\n",
-             c->per_layer ? "true" : "false", c->dtype == NTK_F32 ? "f32" : "f64",
-             c->save_params ? "true" : "false");
-    if (c->load_params[0]) yaml_str(&b, &len, &cap, "  load_params: \"%s\"\n", c->load_params);
-    if (c->tile_rows) yaml_str(&b, &len, &cap, "  tile_rows: %ld\n", c->tile_rows);
-    if (strcmp(c->command, "ensemble") == 0) {
-        yaml_str(&b, &len, &cap, "ensemble:\n  members: %ld\n  s: %.17g\n  lr: %.17g\n  y: %.17g\n"
-                 "  no_updates: %s\n  no_literal: %s\n  sampler: %s\n", c->members, c->s_norm, c->ens_lr,
-                 c->target_y, c->no_updates ? "true" : "false", c->no_literal ? "true" : "false",
-                 c->sampler_full ? "full" : "lazy");
-        if (c->angle_deg >= 0) yaml_str(&b, &len, &cap, "  angle: %.17g\n", c->angle_deg);
+    if (fclose(fp) != 0) {
+        free(buf);
+        return NULL;
     }
-    bool profile = strcmp(c->command, "profile") == 0;
-    if (profile) yaml_str(&b, &len, &cap, "profile:\n  train_data: \"%s\"\n  train_n: %ld\n", c->train_data, c->train_n);
-    if (strcmp(c->command, "train") != 0 && strcmp(c->command, "sweep") != 0 && !profile) return b;
-    yaml_str(&b, &len, &cap, "train:\n  target: \"%s\"\n  n_eval: %ld\n  steps: %ld\n", c->target, c->n_eval, c->steps);
-    if (c->lr_frac > 0)
-        yaml_str(&b, &len, &cap, "  lr_frac: %.17g\n", c->lr_frac);
-    else
-        yaml_str(&b, &len, &cap, "  lr: %.17g\n", c->lr);
-    yaml_str(&b, &len, &cap, "  loss: %s\n  opt: %s\n  batch: %ld\n  momentum: %.17g\n  snapshots: \"%s\"\n",
-             ntk_loss_name(c->loss), ntk_opt_name(c->opt), c->batch, c->momentum, c->snapshots);
-    yaml_str(&b, &len, &cap, "  checkpoint_every: %ld\n  ridge: %.17g\n  top_k: %d\n  fourier_k: %d\n",
-             c->checkpoint_every, c->ridge, c->top_k, c->fourier_k);
-    yaml_str(&b, &len, &cap, "  noise: %.17g\n  noise_seed: %llu\n  blowup: %.17g\n  flow: %s\n", c->noise,
-             (unsigned long long)c->noise_seed, c->blowup, c->flow ? "true" : "false");
-    yaml_str(&b, &len, &cap, "  freeze_eps: %.17g\n  freeze_k: %d\n  freeze_delta: %d\n", c->freeze_eps, c->freeze_k,
-             c->freeze_delta);
-    if (c->eval_target[0]) yaml_str(&b, &len, &cap, "  eval_target: \"%s\"\n", c->eval_target);
-    if (c->target_modes_count) yaml_list(&b, &len, &cap, "  target_modes", c->target_modes, c->target_modes_count);
-    if (c->target_amps_count) yaml_dlist(&b, &len, &cap, "  target_amps", c->target_amps, c->target_amps_count);
-    if (c->target_phases_count)
-        yaml_dlist(&b, &len, &cap, "  target_phases", c->target_phases, c->target_phases_count);
-    if (c->target_cos_count) {
-        yaml_str(&b, &len, &cap, "  target_basis: [");
-        for (int i = 0; i < c->target_cos_count; i++)
-            yaml_str(&b, &len, &cap, "%s%s", i ? ", " : "", c->target_cos[i] ? "cos" : "sin");
-        yaml_str(&b, &len, &cap, "]\n");
-    }
-    if (c->target_partial) yaml_str(&b, &len, &cap, "  target_partial: %d\n", c->target_partial);
-    if (strcmp(c->command, "sweep") == 0)
-        yaml_str(&b, &len, &cap, "sweep:\n  lazy_drift: %.17g\n  lazy_lin_err: %.17g\n  unstable_loss_ratio: %.17g\n"
-                 "  catapult_spike: %.17g\n  tau: %.17g\n", c->lazy_drift, c->lazy_lin_err, c->unstable_loss_ratio,
-                 c->catapult_spike, c->tau);
-    return b;
+    return buf;
 }
 
-int cli_set_eval_points(cli_config *c, const char *name, const char *v)
+/* A setting from texts by its key, with the one message printed. */
+static int set_key(cli_config *c, const char *key, const char *name, const char *const *items, int n)
 {
-    if (strcmp(v, "uniform") != 0 && strcmp(v, "grid") != 0) {
-        cli_errorf("%s: unknown value '%s' (expected uniform|grid)", name, v);
-        return CLI_EXIT_USAGE;
-    }
-    snprintf(c->eval_points, sizeof c->eval_points, "%s", v);
-    return 0;
+    char msg[512];
+    int bad;
+    const cli_key *k = cli_key_find("data", key) ? cli_key_find("data", key) : cli_key_find("train", key);
+    int rc = k ? cli_key_set(c, k, name, items, n, true, &bad, msg, sizeof msg) : CLI_EXIT_FAIL;
+    if (rc) cli_errorf("%s", k ? msg : "internal: no such key");
+    return rc;
 }
+
+int cli_set_eval_points(cli_config *c, const char *name, const char *v) { return set_key(c, "eval_points", name, &v, 1); }
 
 int cli_set_target_basis(cli_config *c, const char *name, char *const *items, int n)
 {
-    if (n < 1) {
-        cli_errorf("%s: expected sin or cos, or a list of them", name);
-        return CLI_EXIT_USAGE;
-    }
-    int *v = malloc((size_t)n * sizeof *v);
-    if (!v) return CLI_EXIT_FAIL;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(items[i], "sin") != 0 && strcmp(items[i], "cos") != 0) {
-            cli_errorf("%s: entry %d is '%s' (expected sin or cos)", name, i, items[i]);
-            free(v);
-            return CLI_EXIT_USAGE;
-        }
-        v[i] = items[i][0] == 'c';
-    }
-    free(c->target_cos);
-    c->target_cos = v;
-    c->target_cos_count = n;
-    return 0;
+    return set_key(c, "target_basis", name, (const char *const *)items, n);
 }

@@ -1,12 +1,11 @@
-/* fuzz_yaml.c -- the YAML configuration file (cli/config_yaml.c on libcyaml / libyaml).
+/* fuzz_yaml.c -- the YAML configuration file (cli/config_yaml.c on libyaml).
  *
  * Each input is loaded over the defaults of `train` (cli_config_defaults, cli_config_load_yaml,
  * cli_config_free), as `ntkdrift train --config FILE` does.  Exercises the file reader (the
- * 16 MiB cap, empty and whitespace-only files), the libcyaml schema (unknown keys, wrong types,
- * sequences with bounds, out-of-range integers, aliases refused), the error-log folding in
- * y_log_fn, the strict numbers (cli/config_num.c) with the position of a refused one
- * (cli/yaml_where.c), and apply_yaml's checks of enums, booleans, lists and ranges.  A failed load
- * must not leak what it had copied so far. */
+ * 16 MiB cap, empty and whitespace-only files), the walk over libyaml's events against the table
+ * of settings (unknown and repeated keys, wrong node types, aliases refused), and the one setter's
+ * checks of numbers, enums, booleans, lists and ranges (cli/config.c, cli/config_num.c).  A failed
+ * load must not leak what it had copied so far. */
 #include "config.h"
 #include "fuzz_util.h"
 
