@@ -46,33 +46,42 @@ static ntk_status cb_fail(train_ctx *x, int rc)
 
 static void snap_name(char *buf, size_t cap, long step) { snprintf(buf, cap, "snapshots/snap_%010ld.npz", step); }
 
-/* The snapshot file (atomic): everything the analysis needs to be replayed. */
-static int write_snapshot(train_ctx *x, const ntk_train_snapshot *s)
+/* One member of an .npz written by write_npz (data NULL: left out). */
+typedef struct {
+    const char *name;
+    int ndim;
+    size_t shape[3];
+    const double *data;
+} member;
+
+/* rel in the run directory, atomically, with the members given (in order). */
+static int write_npz(train_ctx *x, const char *rel, const member *mb, size_t count, const char *what)
 {
-    char rel[64], path[CLI_PATH_MAX + 96];
-    snap_name(rel, sizeof rel, s->step);
-    cli_run_path(&x->run, rel, path, sizeof path);
-    size_t shK[2] = {s->n, s->n}, shKe[2] = {s->m, s->n}, shn[1] = {s->n}, shm[1] = {s->m};
-    double meta[3] = {(double)s->step, s->loss, s->loss_eval};
-    size_t sh3[1] = {3}, shd[1] = {(size_t)s->d}, shL[3] = {(size_t)s->d, s->n, s->n};
+    char path[CLI_PATH_MAX + 96];
     ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(path, &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "meta", NTK_NPY_F64, 1, sh3, meta);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K", NTK_NPY_F64, 2, shK, s->K);
-    if (st == NTK_OK) st = ntk_npz_add(w, "f_train", NTK_NPY_F64, 1, shn, s->f);
-    if (st == NTK_OK && s->eigs) st = ntk_npz_add(w, "eigs", NTK_NPY_F64, 1, shn, s->eigs);
-    if (st == NTK_OK && s->m) st = ntk_npz_add(w, "K_eval", NTK_NPY_F64, 2, shKe, s->K_eval);
-    if (st == NTK_OK && s->m) st = ntk_npz_add(w, "f_eval", NTK_NPY_F64, 1, shm, s->f_eval);
-    if (st == NTK_OK && s->Kdot) st = ntk_npz_add(w, "Kdot", NTK_NPY_F64, 2, shK, s->Kdot);
-    if (st == NTK_OK && s->K_layers) st = ntk_npz_add(w, "K_layers", NTK_NPY_F64, 3, shL, s->K_layers);
-    if (st == NTK_OK) st = ntk_npz_add(w, "move", NTK_NPY_F64, 1, shd, s->move);
+    ntk_status st = ntk_npz_open(cli_run_path(&x->run, rel, path, sizeof path), &w);
+    for (size_t i = 0; st == NTK_OK && i < count; i++)
+        if (mb[i].data) st = ntk_npz_add(w, mb[i].name, NTK_NPY_F64, mb[i].ndim, mb[i].shape, mb[i].data);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
-    if (st != NTK_OK) {
-        cli_errorf("writing %s: %s", rel, ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
+    if (st == NTK_OK) return 0;
+    cli_errorf("writing %s: %s", what, ntk_last_error());
+    return CLI_EXIT_FAIL;
+}
+
+/* The snapshot file: everything the analysis needs to be replayed. */
+static int write_snapshot(train_ctx *x, const ntk_train_snapshot *s)
+{
+    char rel[64];
+    snap_name(rel, sizeof rel, s->step);
+    double meta[3] = {(double)s->step, s->loss, s->loss_eval};
+    size_t n = s->n, m = s->m, d = (size_t)s->d;
+    const member mb[] = {{"meta", 1, {3}, meta},           {"K", 2, {n, n}, s->K},
+                         {"f_train", 1, {n}, s->f},        {"eigs", 1, {n}, s->eigs},
+                         {"K_eval", 2, {m, n}, s->K_eval}, {"f_eval", 1, {m}, s->f_eval},
+                         {"Kdot", 2, {n, n}, s->Kdot},     {"K_layers", 3, {d, n, n}, s->K_layers},
+                         {"move", 1, {d}, s->move}};
+    return write_npz(x, rel, mb, sizeof mb / sizeof mb[0], rel);
 }
 
 /* The parameters as stored (params.npz layout, loadable by kernel / profile / eval --load-params):
@@ -111,12 +120,14 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     if (!s->replayed) x->delivered = true;
     if (s->rkhs_error) fprintf(stderr, "ntkdrift: note: RKHS diagnostics at step %ld: %s\n", s->step, s->rkhs_error);
     const ntk_train_metrics *r = &s->mt;
-    fprintf(x->csv, "%ld,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,%.10g,%.10g,"
-                    "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g",
-            s->step, s->t, s->loss, s->loss_eval, r->drift_fro, r->drift_op, r->kernel_distance, r->velocity,
-            r->alignment, r->lambda_max, r->lambda_min, r->eig_drift_max, r->angle_max, r->projector_dist,
-            r->active_modes, r->lin_err, r->pert_err, r->pw_err, r->kdot_err, r->krr_vs_net, r->krr_eval_err,
-            r->rkhs_ridge, r->rkhs_norm_y, r->rkhs_norm_f, r->eff_dim, r->energy_y_topk, r->energy_res_topk, r->cond);
+    const double a[] = {s->t, s->loss, s->loss_eval, r->drift_fro, r->drift_op, r->kernel_distance, r->velocity,
+                        r->alignment, r->lambda_max, r->lambda_min, r->eig_drift_max, r->angle_max, r->projector_dist},
+                 b[] = {r->lin_err, r->pert_err, r->pw_err, r->kdot_err, r->krr_vs_net, r->krr_eval_err, r->rkhs_ridge,
+                        r->rkhs_norm_y, r->rkhs_norm_f, r->eff_dim, r->energy_y_topk, r->energy_res_topk, r->cond};
+    fprintf(x->csv, "%ld", s->step);
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) fprintf(x->csv, ",%.10g", a[i]);
+    fprintf(x->csv, ",%d", r->active_modes);
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) fprintf(x->csv, ",%.10g", b[i]);
     for (int l = 0; l < s->d; l++) fprintf(x->csv, ",%.10g", s->move[l]);
     for (int l = 0; s->drift_layers && l < s->d; l++) fprintf(x->csv, ",%.10g", s->drift_layers[l]);
     fprintf(x->csv, "\n");
@@ -134,15 +145,17 @@ static ntk_status on_replay(void *user, ntk_train_replay *r)
     snap_name(rel, sizeof rel, r->step);
     cli_run_path(&x->run, rel, path, sizeof path);
     double meta[3];
-    size_t d = (size_t)r->d;
-    ntk_status st = ntk_npz_read_into(path, "meta", 3, meta);
-    if (st == NTK_OK) st = ntk_npz_read_into(path, "K", r->n * r->n, r->K);
-    if (st == NTK_OK) st = ntk_npz_read_into(path, "f_train", r->n, r->f);
-    if (st == NTK_OK && r->m) st = ntk_npz_read_into(path, "K_eval", r->m * r->n, r->K_eval);
-    if (st == NTK_OK && r->m) st = ntk_npz_read_into(path, "f_eval", r->m, r->f_eval);
-    if (st == NTK_OK && r->Kdot) st = ntk_npz_read_into(path, "Kdot", r->n * r->n, r->Kdot);
-    if (st == NTK_OK) st = ntk_npz_read_into(path, "move", d, r->move);
-    if (st == NTK_OK && r->K_layers) st = ntk_npz_read_into(path, "K_layers", d * r->n * r->n, r->K_layers);
+    size_t n = r->n, m = r->m, d = (size_t)r->d;
+    const struct {
+        const char *name;
+        size_t count;
+        double *dst; /* NULL: not stored */
+    } mb[] = {{"meta", 3, meta},           {"K", n * n, r->K},           {"f_train", n, r->f},
+              {"K_eval", m * n, r->K_eval}, {"f_eval", m, r->f_eval},    {"Kdot", n * n, r->Kdot},
+              {"move", d, r->move},         {"K_layers", d * n * n, r->K_layers}};
+    ntk_status st = NTK_OK;
+    for (size_t i = 0; st == NTK_OK && i < sizeof mb / sizeof mb[0]; i++)
+        if (mb[i].dst) st = ntk_npz_read_into(path, mb[i].name, mb[i].count, mb[i].dst);
     if (st != NTK_OK) {
         cli_errorf("resume: %s", ntk_last_error());
         return cb_fail(x, st == NTK_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE);
@@ -165,70 +178,36 @@ static void on_progress(void *user, long step, double loss)
     }
 }
 
-/* data.npz: the training and evaluation sets exactly as trained on (and their angles on the circle). */
-static int write_data(train_ctx *x)
+/* data.npz: the training and evaluation sets exactly as trained on (and their angles on the circle),
+ * and trajectory.npz: steps, losses, f_train / f_lin / f_pert / f_pw and their eval counterparts. */
+static int write_data_trajectory(train_ctx *x)
 {
-    char path[CLI_PATH_MAX + 64];
     const ntk_dataset *d = &x->d;
-    size_t n0 = (size_t)d->n0, k = (size_t)d->k;
-    size_t shX[2] = {d->n_train, n0}, shY[2] = {d->n_train, k}, shXe[2] = {d->n_eval, n0}, shYe[2] = {d->n_eval, k};
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(&x->run, "data.npz", path, sizeof path), &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "X_train", NTK_NPY_F64, 2, shX, d->X_train);
-    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 2, shY, d->Y_train);
-    if (st == NTK_OK && d->gamma_train) st = ntk_npz_add(w, "gamma_train", NTK_NPY_F64, 1, shX, d->gamma_train);
-    if (st == NTK_OK && d->n_eval) {
-        st = ntk_npz_add(w, "X_eval", NTK_NPY_F64, 2, shXe, d->X_eval);
-        if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_NPY_F64, 2, shYe, d->Y_eval);
-        if (st == NTK_OK && d->gamma_eval) st = ntk_npz_add(w, "gamma_eval", NTK_NPY_F64, 1, shXe, d->gamma_eval);
-    }
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (st != NTK_OK) {
-        cli_errorf("writing data.npz: %s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    cli_run_wrote(&x->run, "data.npz");
-    cli_run_artifact(&x->run, "data.npz", "X_train", "float64", 2, shX, "training inputs");
-    cli_run_artifact(&x->run, "data.npz", "y_train", "float64", 2, shY, "training targets (label noise included)");
-    if (d->gamma_train)
-        cli_run_artifact(&x->run, "data.npz", "gamma_train", "float64", 1, shX, "angles of the training points");
-    if (d->n_eval) {
-        cli_run_artifact(&x->run, "data.npz", "X_eval", "float64", 2, shXe, "evaluation inputs");
-        cli_run_artifact(&x->run, "data.npz", "y_eval", "float64", 2, shYe, "evaluation targets (no label noise)");
-        if (d->gamma_eval)
-            cli_run_artifact(&x->run, "data.npz", "gamma_eval", "float64", 1, shXe, "angles of the evaluation points");
-    }
-    return 0;
-}
-
-/* trajectory.npz: steps, losses, f_train / f_lin / f_pert / f_pw and their eval counterparts. */
-static int write_trajectory(train_ctx *x)
-{
     const ntk_train_result *t = &x->res;
-    char path[CLI_PATH_MAX + 64];
-    size_t sh1[1] = {t->S}, shn[2] = {t->S, t->n}, shm[2] = {t->S, t->m};
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(&x->run, "trajectory.npz", path, sizeof path), &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "steps", NTK_NPY_F64, 1, sh1, t->steps);
-    if (st == NTK_OK) st = ntk_npz_add(w, "loss", NTK_NPY_F64, 1, sh1, t->loss);
-    if (st == NTK_OK) st = ntk_npz_add(w, "drift_fro", NTK_NPY_F64, 1, sh1, t->drift_fro);
-    if (st == NTK_OK) st = ntk_npz_add(w, "f_train", NTK_NPY_F64, 2, shn, t->f_train);
-    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 1, shn + 1, t->y_train);
-    if (st == NTK_OK) st = ntk_npz_add(w, "f_lin", NTK_NPY_F64, 2, shn, t->f_lin);
-    if (st == NTK_OK) st = ntk_npz_add(w, "f_pert", NTK_NPY_F64, 2, shn, t->f_pert);
-    if (st == NTK_OK) st = ntk_npz_add(w, "f_pw", NTK_NPY_F64, 2, shn, t->f_pw);
-    if (st == NTK_OK && t->m) {
-        st = ntk_npz_add(w, "loss_eval", NTK_NPY_F64, 1, sh1, t->loss_eval);
-        if (st == NTK_OK) st = ntk_npz_add(w, "f_eval", NTK_NPY_F64, 2, shm, t->f_eval);
-        if (st == NTK_OK) st = ntk_npz_add(w, "f_lin_eval", NTK_NPY_F64, 2, shm, t->f_lin_eval);
-        if (st == NTK_OK) st = ntk_npz_add(w, "f_pert_eval", NTK_NPY_F64, 2, shm, t->f_pert_eval);
-        if (st == NTK_OK) st = ntk_npz_add(w, "f_pw_eval", NTK_NPY_F64, 2, shm, t->f_pw_eval);
-    }
-    if (st == NTK_OK) return ntk_npz_close(w) == NTK_OK ? 0 : (cli_errorf("%s", ntk_last_error()), CLI_EXIT_FAIL);
-    ntk_npz_abort(w);
-    cli_errorf("writing trajectory: %s", ntk_last_error());
-    return CLI_EXIT_FAIL;
+    size_t N = d->n_train, M = d->n_eval, n0 = (size_t)d->n0, k = (size_t)d->k, S = t->S, n = t->n, m = t->m;
+    bool e = M > 0;
+    const member dm[] = {{"X_train", 2, {N, n0}, d->X_train},           {"y_train", 2, {N, k}, d->Y_train},
+                         {"gamma_train", 1, {N}, d->gamma_train},       {"X_eval", 2, {M, n0}, e ? d->X_eval : NULL},
+                         {"y_eval", 2, {M, k}, e ? d->Y_eval : NULL},   {"gamma_eval", 1, {M}, e ? d->gamma_eval : NULL}};
+    const member tm[] = {{"steps", 1, {S}, t->steps},       {"loss", 1, {S}, t->loss},
+                         {"drift_fro", 1, {S}, t->drift_fro}, {"f_train", 2, {S, n}, t->f_train},
+                         {"y_train", 1, {n}, t->y_train},   {"f_lin", 2, {S, n}, t->f_lin},
+                         {"f_pert", 2, {S, n}, t->f_pert},  {"f_pw", 2, {S, n}, t->f_pw},
+                         {"loss_eval", 1, {S}, m ? t->loss_eval : NULL}, {"f_eval", 2, {S, m}, t->f_eval},
+                         {"f_lin_eval", 2, {S, m}, t->f_lin_eval}, {"f_pert_eval", 2, {S, m}, t->f_pert_eval},
+                         {"f_pw_eval", 2, {S, m}, t->f_pw_eval}};
+    int rc = write_npz(x, "trajectory.npz", tm, sizeof tm / sizeof tm[0], "trajectory");
+    if (!rc) rc = write_params(x, t->net, -1);
+    if (!rc) rc = write_npz(x, "data.npz", dm, sizeof dm / sizeof dm[0], "data.npz");
+    if (rc) return rc;
+    cli_run_wrote(&x->run, "data.npz");
+    const char *meaning[6] = {"training inputs", "training targets (label noise included)",
+                              "angles of the training points", "evaluation inputs",
+                              "evaluation targets (no label noise)", "angles of the evaluation points"};
+    for (int i = 0; i < 6; i++)
+        if (dm[i].data) cli_run_artifact(&x->run, "data.npz", dm[i].name, "float64", dm[i].ndim, dm[i].shape, meaning[i]);
+    cli_run_wrote(&x->run, "trajectory.npz");
+    return 0;
 }
 
 void train_config_defaults(cli_config *c, const char *command)
@@ -279,28 +258,12 @@ static int setup(train_ctx *x)
     if ((rc = train_check_memory(c, &x->spec, x->d.n_train, x->d.n_eval))) return rc;
     ntk_train_run_opts *o = &x->o;
     *o = ntk_train_run_defaults();
-    o->spec = x->spec;
-    o->seed = c->seed;
-    o->loss = c->loss;
-    o->opt = c->opt;
-    o->lr = c->lr;
-    o->lr_frac = c->lr_frac;
-    o->steps = c->steps;
-    o->batch = (size_t)c->batch;
-    o->momentum = c->momentum;
-    o->snapshots = x->sched.steps;
-    o->n_snapshots = x->sched.count;
-    o->per_layer = c->per_layer;
-    o->top_k = c->top_k;
-    o->ridge = c->ridge;
-    o->flow = c->flow;
-    o->blowup = c->blowup;
-    o->freeze_eps = c->freeze_eps;
-    o->freeze_k = c->freeze_k;
-    o->freeze_delta = c->freeze_delta;
-    o->checkpoint_every = c->checkpoint_every;
-    o->replay = on_replay;
-    o->threads = c->threads;
+    o->spec = x->spec, o->seed = c->seed, o->loss = c->loss, o->opt = c->opt;
+    o->lr = c->lr, o->lr_frac = c->lr_frac, o->steps = c->steps, o->batch = (size_t)c->batch, o->momentum = c->momentum;
+    o->snapshots = x->sched.steps, o->n_snapshots = x->sched.count, o->per_layer = c->per_layer;
+    o->top_k = c->top_k, o->ridge = c->ridge, o->flow = c->flow, o->blowup = c->blowup;
+    o->freeze_eps = c->freeze_eps, o->freeze_k = c->freeze_k, o->freeze_delta = c->freeze_delta;
+    o->checkpoint_every = c->checkpoint_every, o->replay = on_replay, o->threads = c->threads;
     if (ntk_train_run_check(o, &x->d) != NTK_OK) {
         cli_errorf("%s", ntk_last_error());
         return CLI_EXIT_USAGE;
@@ -338,85 +301,91 @@ static int open_run(train_ctx *x)
     return study_log_flush(x->csv, "metrics.csv") ? CLI_EXIT_FAIL : 0;
 }
 
-/* trajectory.npz, the figures (unless quiet), then the manifest: the run is complete. */
+static void add_numbers(cJSON *o, int count, const char *const *keys, const double *v)
+{
+    for (int i = 0; i < count; i++) cJSON_AddNumberToObject(o, keys[i], v[i]);
+}
+
+static void add_number_or_null(cJSON *o, const char *key, bool have, double v)
+{
+    if (have)
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+/* trajectory.npz, params.npz, data.npz, the figures (unless quiet), then the manifest: the run is complete. */
 static int finish(train_ctx *x, int argc, char **argv, int quiet)
 {
     const ntk_train_result *r = &x->res;
-    int rc = write_trajectory(x);
+    const cli_config *c = &x->c;
+    int rc = write_data_trajectory(x);
     if (rc) return rc;
-    if ((rc = write_params(x, r->net, -1)) || (rc = write_data(x))) return rc;
-    cli_run_wrote(&x->run, "trajectory.npz");
     size_t S = x->sched.count, sh1[1] = {S}, shn[2] = {S, r->n}; /* the schedule's count, also when diverged */
-    cli_run_artifact(&x->run, "metrics.csv", NULL, NULL, 1, sh1, "one row per snapshot (docs/train.md)");
-    cli_run_artifact(&x->run, "trajectory.npz", "steps", "float64", 1, sh1, "snapshot steps");
-    cli_run_artifact(&x->run, "trajectory.npz", "f_train", "float64", 2, shn, "network outputs on the train set");
-    cli_run_artifact(&x->run, "trajectory.npz", "f_lin", "float64", 2, shn, "frozen-K_0 (linearized) prediction");
-    cli_run_artifact(&x->run, "trajectory.npz", "f_pert", "float64", 2, shn, "linearized + first-order in Delta K");
-    cli_run_artifact(&x->run, "trajectory.npz", "f_pw", "float64", 2, shn, "piecewise-frozen K_t prediction");
-    cli_run_artifact(&x->run, "snapshots/", NULL, NULL, 1, sh1,
-                     "snap_<step>.npz: meta (step, loss, eval loss), K, f_train, eigs, K_eval, f_eval, Kdot (step 0)");
-    cli_run_artifact(&x->run, "checkpoint.npz", NULL, NULL, 0, NULL, "theta, optimizer state and step of the last checkpoint");
-    cli_run_artifact(&x->run, "params.npz", NULL, NULL, 0, NULL,
-                     "W1.. W{L+1}, b1.. b{L+1} at the end of the run, as stored (kernel / profile / eval --load-params)");
-    if (x->c.save_params)
-        cli_run_artifact(&x->run, "snapshots/", NULL, NULL, 1, sh1, "params_<step>.npz: the parameters at each snapshot");
+    const struct {
+        const char *file, *member; /* a member is float64 */
+        int ndim;
+        const size_t *shape;
+        const char *meaning;
+    } art[] = {
+        {"metrics.csv", NULL, 1, sh1, "one row per snapshot (docs/train.md)"},
+        {"trajectory.npz", "steps", 1, sh1, "snapshot steps"},
+        {"trajectory.npz", "f_train", 2, shn, "network outputs on the train set"},
+        {"trajectory.npz", "f_lin", 2, shn, "frozen-K_0 (linearized) prediction"},
+        {"trajectory.npz", "f_pert", 2, shn, "linearized + first-order in Delta K"},
+        {"trajectory.npz", "f_pw", 2, shn, "piecewise-frozen K_t prediction"},
+        {"snapshots/", NULL, 1, sh1,
+         "snap_<step>.npz: meta (step, loss, eval loss), K, f_train, eigs, K_eval, f_eval, Kdot (step 0)"},
+        {"checkpoint.npz", NULL, 0, NULL, "theta, optimizer state and step of the last checkpoint"},
+        {"params.npz", NULL, 0, NULL,
+         "W1.. W{L+1}, b1.. b{L+1} at the end of the run, as stored (kernel / profile / eval --load-params)"},
+        {"snapshots/", NULL, c->save_params ? 1 : -1, sh1, "params_<step>.npz: the parameters at each snapshot"},
+    };
+    for (size_t i = 0; i < sizeof art / sizeof art[0]; i++)
+        if (art[i].ndim >= 0)
+            cli_run_artifact(&x->run, art[i].file, art[i].member, art[i].member ? "float64" : NULL, art[i].ndim,
+                             art[i].shape, art[i].meaning);
     cJSON *extra = cJSON_CreateObject();
     cJSON *dj = cJSON_AddObjectToObject(extra, "data");
     cJSON_AddStringToObject(dj, "source", x->desc);
-    cJSON_AddNumberToObject(dj, "N", (double)x->d.n_train);
-    cJSON_AddNumberToObject(dj, "n_eval", (double)x->d.n_eval);
-    cJSON_AddNumberToObject(dj, "data_seed", (double)x->c.data_seed);
-    cJSON_AddNumberToObject(dj, "noise", x->c.noise);
-    cJSON_AddNumberToObject(dj, "noise_seed", (double)x->c.noise_seed);
+    add_numbers(dj, 5, (const char *const[]){"N", "n_eval", "data_seed", "noise", "noise_seed"},
+                (const double[]){(double)x->d.n_train, (double)x->d.n_eval, (double)c->data_seed, c->noise,
+                                 (double)c->noise_seed});
     cJSON *tj = cJSON_AddObjectToObject(extra, "train");
-    cJSON_AddStringToObject(tj, "opt", ntk_opt_name(x->c.opt));
-    cJSON_AddStringToObject(tj, "loss", ntk_loss_name(x->c.loss));
-    cJSON_AddNumberToObject(tj, "c", r->c);
-    cJSON_AddNumberToObject(tj, "eta", r->eta);
-    cJSON_AddNumberToObject(tj, "steps", (double)x->c.steps);
+    cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c->opt));
+    cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c->loss));
+    add_numbers(tj, 3, (const char *const[]){"c", "eta", "steps"}, (const double[]){r->c, r->eta, (double)c->steps});
     cJSON_AddStringToObject(tj, "time_units", "t = eta * step (column t of metrics.csv)");
-    cJSON_AddNumberToObject(tj, "kdot_literal_vs_pathwise", r->kdot_literal);
-    cJSON_AddNumberToObject(tj, "initial_loss", r->loss0);
-    cJSON_AddNumberToObject(tj, "max_loss", r->loss_max);
-    cJSON_AddNumberToObject(tj, "max_loss_step", (double)r->loss_max_step);
-    cJSON_AddNumberToObject(tj, "seconds_steps", r->seconds_steps);
-    cJSON_AddNumberToObject(tj, "seconds_snapshots", r->seconds_snapshots);
-    if (r->diverged_at >= 0) {
-        cJSON_AddStringToObject(tj, "outcome", "diverged");
-        cJSON_AddNumberToObject(tj, "diverged_at_step", (double)r->diverged_at);
-    } else
-        cJSON_AddStringToObject(tj, "outcome", "completed");
+    add_numbers(tj, 6,
+                (const char *const[]){"kdot_literal_vs_pathwise", "initial_loss", "max_loss", "max_loss_step",
+                                      "seconds_steps", "seconds_snapshots"},
+                (const double[]){r->kdot_literal, r->loss0, r->loss_max, (double)r->loss_max_step, r->seconds_steps,
+                                 r->seconds_snapshots});
+    cJSON_AddStringToObject(tj, "outcome", r->diverged_at >= 0 ? "diverged" : "completed");
+    if (r->diverged_at >= 0) cJSON_AddNumberToObject(tj, "diverged_at_step", (double)r->diverged_at);
     cJSON_AddNumberToObject(tj, "snapshots", (double)r->S);
-    if (isfinite(r->freeze_step))
-        cJSON_AddNumberToObject(tj, "freeze_step", r->freeze_step);
-    else
-        cJSON_AddNullToObject(tj, "freeze_step");
+    add_number_or_null(tj, "freeze_step", isfinite(r->freeze_step), r->freeze_step);
     cJSON *fj = cJSON_AddObjectToObject(tj, "freeze");
-    cJSON_AddNumberToObject(fj, "eps", x->c.freeze_eps);
-    cJSON_AddNumberToObject(fj, "k", x->c.freeze_k);
-    cJSON_AddNumberToObject(fj, "delta", x->c.freeze_delta);
+    add_numbers(fj, 3, (const char *const[]){"eps", "k", "delta"},
+                (const double[]){c->freeze_eps, c->freeze_k, c->freeze_delta});
     cJSON_AddStringToObject(fj, "definition",
                             "s(t_j) = (drift_fro(t_j) - drift_fro(t_{j-delta})) / (step_j - step_{j-delta}); freeze_step "
                             "= the first snapshot step t_j with |s| < eps |s(t_delta)| at j and the k-1 snapshots after "
                             "it (the end of the first small interval); null if never");
     if (r->S) cJSON_AddNumberToObject(tj, "final_drift_fro", r->drift_fro[r->S - 1]);
     cJSON *lj = cJSON_AddObjectToObject(tj, "predictions");
-    cJSON_AddNumberToObject(lj, "a_lambda_max", r->a_lambda_max);
-    cJSON_AddNumberToObject(lj, "unstable_modes", r->unstable_modes);
+    add_numbers(lj, 2, (const char *const[]){"a_lambda_max", "unstable_modes"},
+                (const double[]){r->a_lambda_max, r->unstable_modes});
     cJSON_AddStringToObject(lj, "stability",
-                            r->unstable_modes ? (x->c.flow ? "unstable: K_0 has negative eigenvalues (flow)"
-                                                           : "past the edge: eta c lambda_max(K_0) > 2, the linearized "
-                                                             "prediction grows without bound")
+                            r->unstable_modes ? (c->flow ? "unstable: K_0 has negative eigenvalues (flow)"
+                                                         : "past the edge: eta c lambda_max(K_0) > 2, the linearized "
+                                                           "prediction grows without bound")
                                               : "stable: eta c lambda_max(K_0) <= 2");
-    const char *keys[3] = {"lin_nonfinite_step", "pert_nonfinite_step", "pw_nonfinite_step"};
-    long v[3] = {r->lin_nonfinite_step, r->pert_nonfinite_step, r->pw_nonfinite_step};
-    for (int i = 0; i < 3; i++)
-        if (v[i] >= 0)
-            cJSON_AddNumberToObject(lj, keys[i], (double)v[i]);
-        else
-            cJSON_AddNullToObject(lj, keys[i]);
+    add_number_or_null(lj, "lin_nonfinite_step", r->lin_nonfinite_step >= 0, (double)r->lin_nonfinite_step);
+    add_number_or_null(lj, "pert_nonfinite_step", r->pert_nonfinite_step >= 0, (double)r->pert_nonfinite_step);
+    add_number_or_null(lj, "pw_nonfinite_step", r->pw_nonfinite_step >= 0, (double)r->pw_nonfinite_step);
     if (!quiet) plot_before_manifest(x->run.dir, "train");
-    rc = cli_run_finish(&x->run, &x->c, &x->spec, extra, argc, argv);
+    rc = cli_run_finish(&x->run, c, &x->spec, extra, argc, argv);
     if (!rc) x->run_open = false;
     return rc;
 }
