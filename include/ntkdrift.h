@@ -389,7 +389,7 @@ typedef struct {
     long steps;                /* T >= 0 (default 1000) */
     size_t batch;              /* minibatch rows (ntk_train_opts) */
     double momentum;           /* default 0.9 */
-    const long *snapshots;     /* [n_snapshots] a schedule (ntk_train_schedule_parse), or NULL: ... */
+    const long *snapshots;     /* [n_snapshots] increasing steps in [0, T] from 0 (a schedule), or NULL: ... */
     size_t n_snapshots;
     const char *schedule;      /* ... parse this (default "log:20") */
     int per_layer;             /* per-layer kernels and drift_layers */
@@ -443,9 +443,10 @@ ntk_status ntk_train_opts_check(const ntk_train_opts *o, size_t N);
 ntk_status ntk_train_run_check(const ntk_train_run_opts *o, const ntk_dataset *data);
 /* Peak bytes of ntk_train_run for N train and M eval points (an estimate, float64). */
 double ntk_train_run_bytes(const ntk_spec *spec, size_t N, size_t M, int per_layer);
-/* Train on data (X_train, Y_train; the eval set when n_eval > 0), calling obs (may be NULL) at
- * every snapshot in order and user's callbacks of o.  A divergence is NTK_OK with diverged_at >= 0
- * (the snapshots before it delivered).  res is filled as far as the run got, also on failure.
+/* Train on data (X_train [N x n0], Y_train [N x k]; X_eval [M x n0], Y_eval [M x k] when n_eval
+ * = M > 0; caller-owned, read only), calling obs (may be NULL) at every snapshot in order, and o's
+ * callbacks, with user.  A divergence is NTK_OK with diverged_at >= 0 (the snapshots up to that
+ * step delivered).  res is filled as far as the run got, also on failure.
  * Messages carry their context ("train: ...", "resume: ...", "writing checkpoint: ..."). */
 ntk_status ntk_train_run(const ntk_train_run_opts *o, const ntk_dataset *data, ntk_train_observer obs, void *user,
                          ntk_train_result *res);

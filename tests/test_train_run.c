@@ -14,6 +14,8 @@
  * - resume: a run stopped by its observer after a checkpoint, resumed from that checkpoint with
  *   the earlier snapshots replayed, gives results bit-identical to the uninterrupted run; a
  *   missing checkpoint starts over (no replay) and also matches;
+ * - two threads train exactly as one (kernels, losses, outputs, parameters); the analysis agrees
+ *   to rounding (LAPACK's eigendecompositions follow the thread split); the count is restored;
  * - bad options are NTK_EINVAL from ntk_train_run_check and ntk_train_run, naming the field. */
 #include "testutil.h"
 #include "ntk_private.h"
@@ -519,6 +521,49 @@ static void test_observer_stop_and_resume(void **state)
     free(ra), free(rb), free(rc), free(rd), free(rf), free(rg);
 }
 
+/* The thread count: results do not depend on it, and the previous setting is restored. */
+static void test_threads(void **state)
+{
+    fixture *fx = *state;
+    ntk_train_run_opts o = resume_opts(fx);
+    o.checkpoint = NULL;
+    ntk_set_threads(1);
+    rec *ra = rec_new(), *rb = rec_new();
+    ntk_train_result a, b;
+    TU_OK(ntk_train_run(&o, &fx->d, observe, ra, &a));
+    o.threads = 2;
+    TU_OK(ntk_train_run(&o, &fx->d, observe, rb, &b));
+    assert_int_equal(ntk_get_threads(), 1);
+    /* the training itself and the kernels: bit-identical */
+    assert_int_equal(a.S, b.S);
+    assert_same(a.loss, b.loss, a.S, "loss");
+    assert_same(a.f_train, b.f_train, a.S * N, "f_train");
+    assert_same(a.drift_fro, b.drift_fro, a.S, "drift_fro");
+    for (size_t j = 0; j < a.S; j++) assert_same(ra->K[j], rb->K[j], N * N, "K");
+    assert_same(ntk_net_params_const(a.net), ntk_net_params_const(b.net), ntk_net_num_params(a.net), "parameters");
+    /* the analysis: its eigendecompositions (tracker, frozen-K_0 predictor) are LAPACK's, whose
+     * rounding follows OpenBLAS's thread split: equal to 1e-12 of max(|value|, 1) (measured ~1e-15) */
+    TU_ASSERT_LE(tu_rel_max(a.S * N, a.f_lin, b.f_lin), 1e-12, "f_lin with 2 threads");
+    TU_ASSERT_LE(tu_rel_max(a.S * N, a.f_pert, b.f_pert), 1e-12, "f_pert with 2 threads");
+    assert_same(a.f_pw, b.f_pw, a.S * N, "f_pw");
+    for (size_t j = 0; j < a.S; j++) {
+        const ntk_train_metrics *x = &ra->mt[j], *y = &rb->mt[j];
+        const double vx[] = {x->drift_fro, x->drift_op, x->kernel_distance, x->velocity, x->alignment, x->lambda_max,
+                             x->lambda_min, x->eig_drift_max, x->angle_max, x->projector_dist, x->lin_err, x->pert_err,
+                             x->pw_err, x->krr_vs_net, x->krr_eval_err, x->rkhs_norm_y, x->rkhs_norm_f, x->eff_dim,
+                             x->energy_y_topk, x->energy_res_topk, x->cond};
+        const double vy[] = {y->drift_fro, y->drift_op, y->kernel_distance, y->velocity, y->alignment, y->lambda_max,
+                             y->lambda_min, y->eig_drift_max, y->angle_max, y->projector_dist, y->lin_err, y->pert_err,
+                             y->pw_err, y->krr_vs_net, y->krr_eval_err, y->rkhs_norm_y, y->rkhs_norm_f, y->eff_dim,
+                             y->energy_y_topk, y->energy_res_topk, y->cond};
+        for (size_t q = 0; q < sizeof vx / sizeof vx[0]; q++)
+            TU_ASSERT_LE(fabs(vx[q] - vy[q]), 1e-12 * fmax(fabs(vx[q]), 1), "a metric with 2 threads");
+    }
+    ntk_train_result_clear(&a);
+    ntk_train_result_clear(&b);
+    free(ra), free(rb);
+}
+
 /* ------------------------------------------------------------ bad options */
 
 static void expect_einval(const fixture *fx, const ntk_train_run_opts *o, const char *msg)
@@ -594,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_matches_hand_loop),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_observer_stop_and_resume),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_bytes),
     };
