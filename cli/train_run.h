@@ -1,4 +1,5 @@
-/* train_run.h -- the `train` engine, shared by `ntkdrift train` and the cells of `ntkdrift sweep`. */
+/* train_run.h -- `ntkdrift train` over ntk_train_run, shared by `ntkdrift train` and the cells of
+ * `ntkdrift sweep`. */
 #ifndef NTK_CLI_TRAIN_RUN_H
 #define NTK_CLI_TRAIN_RUN_H
 
@@ -14,8 +15,9 @@ void train_config_defaults(cli_config *c, const char *command);
  * run whose training diverged) or another exit status after printing the error. */
 int train_execute(const cli_config *cfg, int argc, char **argv, int quiet);
 
-/* Refuses (exit 2, one message saying which N fits) a training run whose estimated peak exceeds
- * the memory budget (--max-memory or MemAvailable).  N, M: training and evaluation points. */
+/* Refuses (exit 2, one message saying which N fits) a training run whose estimated peak
+ * (ntk_train_run_bytes) exceeds the memory budget (--max-memory or MemAvailable).  N, M: training
+ * and evaluation points. */
 int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M);
 
 #endif

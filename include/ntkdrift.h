@@ -375,6 +375,157 @@ ntk_status ntk_checkpoint_save(const char *path, const ntk_net *net, const ntk_t
 ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, long max_step,
                                ntk_checkpoint_info *info);
 
+/* ---------------------------------------------------------- tracked training
+ * Gradient descent with the kernel tracked at a snapshot schedule, in one call (docs/train.md):
+ * the learning rate (absolute, or a fraction of 2 / lambda_max(c K_0)), K_0's velocity Kdot_0 and
+ * the literal one-step change beside it, the loop of ntk_trainer_step, divergence, checkpoints and
+ * resume (src/train_run.c), and at every snapshot the analysis: drift metrics (ntk_tracker), the
+ * frozen-K_0, first-order-in-Delta-K and piecewise-frozen predictions, kernel regression, the RKHS
+ * diagnostics, parameter movement, per-layer drift (src/train_analysis.c).  Every snapshot goes
+ * to an observer; the library writes no file but the checkpoint.  n = N k and m = M k are the
+ * train and eval vector lengths, d = depth + 1 the weight layers. */
+
+typedef struct ntk_dataset ntk_dataset; /* the inputs and targets (under data, below) */
+
+/* A snapshot schedule: sorted unique steps in [0, T], the first 0 and the last T. */
+typedef struct {
+    size_t count;
+    long *steps;          /* [count], owned: ntk_train_schedule_clear */
+} ntk_train_schedule;
+/* "every:K" (0, K, 2K, ... below T, and T), "log:K" (round(T^(i/K)) for i = 0 .. K-1 when T > 1,
+ * and 0, T) or "t1,t2,..." (steps in [0, T]), K >= 1; 0 and T are always in.  A malformed string
+ * is NTK_EINVAL with a message quoting it ("expected every:K or log:K with K >= 1, got 'every:0'"). */
+ntk_status ntk_train_schedule_parse(const char *s, long T, ntk_train_schedule *out);
+void ntk_train_schedule_clear(ntk_train_schedule *s);
+
+/* The analysis of one snapshot: the metrics.csv columns of docs/train.md, named as there. */
+typedef struct {
+    double drift_fro, drift_op, kernel_distance, velocity, alignment; /* ntk_drift, against K_0 */
+    double lambda_max, lambda_min, eig_drift_max, angle_max, projector_dist;
+    int active_modes;
+    double lin_err, pert_err, pw_err;  /* ||f - prediction|| / ||f - f_0|| (0 at index 0) */
+    double kdot_err;           /* ||K - (K_0 + t Kdot_0)||_F / ||K - K_0||_F (NAN at index 0) */
+    double krr_vs_net, krr_eval_err;   /* kernel regression with K (NAN when m = 0) */
+    double rkhs_ridge, rkhs_norm_y, rkhs_norm_f, eff_dim, energy_y_topk, energy_res_topk, cond; /* ntk_rkhs */
+} ntk_train_metrics;
+
+/* One snapshot as the observer sees it; pointers stay valid until the observer returns. */
+typedef struct {
+    long step;                 /* optimizer steps taken */
+    size_t index;              /* its position in the schedule */
+    int replayed;              /* 1: rebuilt on resume from ntk_train_run_opts.replay (no new kernel) */
+    double t;                  /* eta * step, the gradient-flow time */
+    double loss, loss_eval;    /* full training loss, eval loss (c of the eval set; NAN when M = 0) */
+    size_t n, m;               /* N k, M k */
+    int d;                     /* weight layers */
+    const double *K;           /* [n x n] train kernel */
+    const double *K_eval;      /* [m x n] eval x train kernel, NULL when m = 0 */
+    const double *f, *f_eval;  /* [n], [m] network outputs (f_eval NULL when m = 0) */
+    const double *Kdot;        /* [n x n] Kdot_0 at index 0, else NULL */
+    const double *move;        /* [d] ||theta_l - theta_l(0)|| / ||theta_l(0)|| per weight layer (W and b) */
+    const double *K_layers;    /* [d x n x n] per-layer kernels (opts.per_layer), else NULL */
+    const double *eigs;        /* [n] eigenvalues of K, descending */
+    const ntk_net *net;        /* the network at this step; NULL when replayed */
+    ntk_train_metrics mt;      /* the analysis */
+    const char *rkhs_error;    /* NULL, or why the RKHS diagnostics failed: the run goes on, and
+                                  the rkhs_* values but rkhs_ridge are NAN */
+    const double *drift_layers; /* [d] ||K^(l) - K^(l)_0||_F / ||K^(l)_0||_F (per_layer), else NULL */
+} ntk_train_snapshot;
+
+/* Resume: the caller hands back an earlier snapshot's stored values (what the observer saw),
+ * filling loss, loss_eval and the buffers below; non-OK stops the run with that status. */
+typedef struct {
+    long step;
+    size_t index;
+    size_t n, m;
+    int d;
+    double loss, loss_eval;    /* to fill */
+    double *K;                 /* [n x n] to fill */
+    double *K_eval;            /* [m x n] to fill, NULL when m = 0 */
+    double *f, *f_eval;        /* [n], [m] to fill (f_eval NULL when m = 0) */
+    double *Kdot;              /* [n x n] to fill at index 0, else NULL */
+    double *move;              /* [d] to fill */
+    double *K_layers;          /* [d x n x n] to fill (per_layer), else NULL */
+} ntk_train_replay;
+
+/* Non-OK from an observer or replay callback stops the run; ntk_train_run returns that status. */
+typedef ntk_status (*ntk_train_observer)(void *user, const ntk_train_snapshot *s);
+typedef ntk_status (*ntk_train_replay_fn)(void *user, ntk_train_replay *r);
+/* After every step that did not diverge: steps taken so far and the step's (batch) loss. */
+typedef void (*ntk_train_progress_fn)(void *user, long step, double loss);
+
+typedef struct {
+    ntk_spec spec;             /* the network; initialised by ntk_net_init(seed) */
+    uint64_t seed;             /* initialisation and minibatches */
+    ntk_loss loss;             /* default half_mean */
+    ntk_opt opt;               /* default gd */
+    double lr;                 /* eta, used when lr_frac <= 0 */
+    double lr_frac;            /* > 0: eta = lr_frac * 2 / (c lambda_max(K_0)) (default 0.5) */
+    long steps;                /* T >= 0 (default 1000) */
+    size_t batch;              /* minibatch rows (ntk_train_opts) */
+    double momentum;           /* default 0.9 */
+    const long *snapshots;     /* [n_snapshots] increasing steps in [0, T] from 0 (a schedule), or NULL: ... */
+    size_t n_snapshots;
+    const char *schedule;      /* ... parse this (default "log:20") */
+    int per_layer;             /* per-layer kernels and drift_layers */
+    int top_k;                 /* tracker eigenspace (default 10) */
+    double ridge;              /* kernel regression and RKHS ridge relative to mean diag K (default 1e-8) */
+    int flow;                  /* predictions by gradient flow in time eta step */
+    double blowup;             /* diverged: a non-finite loss or loss > blowup * initial (> 1, default 1e6) */
+    double freeze_eps;         /* ntk_freeze_time's eps, kcons, delta (defaults 0.01, 3, 2) */
+    int freeze_k, freeze_delta;
+    const char *checkpoint;    /* NULL: none; else ntk_checkpoint_save there at step 0 and at the first
+                                  snapshot at least checkpoint_every steps after the last one */
+    long checkpoint_every;     /* >= 0; 0: at every snapshot */
+    int resume;                /* continue from `checkpoint` (a missing file: start over from step 0),
+                                  replaying the snapshots up to its step through `replay` */
+    ntk_train_replay_fn replay;
+    ntk_train_progress_fn progress; /* may be NULL */
+    int threads;               /* 0: leave the current setting; restored on return */
+} ntk_train_run_opts;
+ntk_train_run_opts ntk_train_run_defaults(void);
+
+/* What a run leaves: the numbers of the manifest and the trajectory (owned: ntk_train_result_clear). */
+typedef struct {
+    double eta, c;             /* learning rate used, loss factor c of the N training rows */
+    double kdot_literal;       /* ||(K(theta_0 - eta grad) - K_0) / eta - Kdot_0||_F / ||Kdot_0||_F */
+    double loss0, loss_max;    /* the first step's loss, the largest any step reported (NAN: no step) */
+    long loss_max_step;
+    long start_step;           /* 0, or the checkpoint's step when resumed */
+    long diverged_at;          /* the step that diverged, or -1 */
+    double diverged_loss;      /* its loss */
+    double seconds_steps, seconds_snapshots;
+    int resume_error;          /* 1: the failure came from reading the checkpoint */
+    /* summary */
+    double freeze_step;        /* ntk_freeze_time of drift_fro over steps; NAN if never */
+    double a_lambda_max;       /* eta c lambda_max(K_0) (NAN without a snapshot) */
+    int unstable_modes;        /* ntk_linpred_unstable of the frozen-K_0 predictor */
+    long lin_nonfinite_step, pert_nonfinite_step, pw_nonfinite_step; /* first non-finite error, or -1 */
+    /* trajectory over the S snapshots delivered */
+    size_t S, n, m;
+    double *steps, *loss, *loss_eval, *drift_fro;       /* [S] */
+    double *y_train;                                    /* [n] */
+    double *f_train, *f_lin, *f_pert, *f_pw;            /* [S x n] */
+    double *f_eval, *f_lin_eval, *f_pert_eval, *f_pw_eval; /* [S x m] (m > 0) */
+    ntk_net *net;              /* the network at the end (owned) */
+} ntk_train_result;
+void ntk_train_result_clear(ntk_train_result *r);
+
+/* The checks of o that ntk_trainer_alloc makes for N training rows (NTK_EINVAL naming the field). */
+ntk_status ntk_train_opts_check(const ntk_train_opts *o, size_t N);
+/* The checks ntk_train_run makes before it allocates anything (spec, data shapes, schedule,
+ * optimizer and analysis options): NTK_EINVAL with a message naming the field, "train: ..." */
+ntk_status ntk_train_run_check(const ntk_train_run_opts *o, const ntk_dataset *data);
+/* Peak bytes of ntk_train_run for N train and M eval points (an estimate, float64). */
+double ntk_train_run_bytes(const ntk_spec *spec, size_t N, size_t M, int per_layer);
+/* Train on data (X_train [N x n0], Y_train [N x k]; X_eval [M x n0], Y_eval [M x k] when n_eval
+ * = M > 0; caller-owned, read only), calling obs (may be NULL) at every snapshot in order, and o's
+ * callbacks, with user.  A divergence is NTK_OK with diverged_at >= 0 (the snapshots up to that
+ * step delivered).  res is filled as far as the run got, also on failure.
+ * Messages carry their context ("train: ...", "resume: ...", "writing checkpoint: ..."). */
+ntk_status ntk_train_run(const ntk_train_run_opts *o, const ntk_dataset *data, ntk_train_observer obs, void *user,
+                         ntk_train_result *res);
+
 /* ------------------------------------------------------------------ limits
  * Infinite-width NNGP and NTK of the spec (widths -> infinity), float64.
  * Per output: the limit is diagonal in outputs, K_ab = [a == b] K, so one
@@ -766,7 +917,7 @@ ntk_status ntk_idx_read(const char *path, ntk_idx *out);
 void ntk_idx_clear(ntk_idx *a);
 
 /* A supervised dataset: inputs and targets for training and evaluation. */
-typedef struct {
+typedef struct ntk_dataset {
     size_t n_train, n_eval;
     int n0, k;
     double *X_train;       /* [n_train x n0] */

@@ -58,7 +58,7 @@ void ntk_trainer_free(ntk_trainer *tr)
     free(tr);
 }
 
-static ntk_status check_opts(const ntk_train_opts *o, size_t N)
+ntk_status ntk_train_opts_check(const ntk_train_opts *o, size_t N)
 {
     if ((unsigned)o->opt > NTK_OPT_ADAM) return ntk_set_error(NTK_EINVAL, "opt: unknown optimizer code %d", o->opt);
     if ((unsigned)o->loss > NTK_LOSS_MSE) return ntk_set_error(NTK_EINVAL, "loss: unknown code %d", o->loss);
@@ -77,7 +77,7 @@ ntk_status ntk_trainer_alloc(ntk_net *net, size_t N, const double *X, const doub
 {
     *out = NULL;
     if (N == 0 || !X || !Y) return ntk_set_error(NTK_EINVAL, "trainer: need N >= 1 and non-NULL X, Y");
-    ntk_status st = check_opts(o, N);
+    ntk_status st = ntk_train_opts_check(o, N);
     if (st != NTK_OK) return st;
     ntk_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) return ntk_set_error(NTK_ENOMEM, "trainer: out of memory");
