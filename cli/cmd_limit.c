@@ -13,14 +13,13 @@
 
 typedef struct {
     const ntk_spec *spec;
-    bool per_layer, normalized;
+    bool per_layer;
 } limit_bytes_ctx;
 
 static double limit_bytes_for(size_t N, void *ctx)
 {
     const limit_bytes_ctx *l = ctx;
-    double mats = 2 + (l->normalized ? 1 : 0) + (l->per_layer ? l->spec->depth + 1.0 : 0);
-    return mats * (double)N * (double)N * 8.0 + (double)N * l->spec->n0 * 8.0;
+    return ntk_limit_bytes(l->spec, N, l->per_layer);
 }
 
 int cmd_limit(int argc, char **argv)
@@ -48,7 +47,7 @@ int cmd_limit(int argc, char **argv)
     if ((rc = cli_config_spec(&c, &spec))) goto done;
     ntk_set_threads(c.threads);
     bool normalized = spec.param == NTK_PARAM_STANDARD;
-    limit_bytes_ctx lb = {&spec, c.per_layer, normalized};
+    limit_bytes_ctx lb = {&spec, c.per_layer};
     if ((rc = cli_check_memory(&c, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
     size_t d = (size_t)spec.depth + 1;
