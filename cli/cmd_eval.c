@@ -1,7 +1,6 @@
 /* cmd_eval.c -- `ntkdrift eval`: the outputs f(x) of a network on any points, the network given
  * by its spec (flags or --config, e.g. a train run's config.yaml) and either a seed or a
  * params.npz (--load-params, e.g. a train run's params.npz or one of its snapshots). */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
