@@ -54,6 +54,7 @@ int cmd_converge(int argc, char **argv)
     if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
     if ((rc = cli_config_spec(&c, &base))) goto done;
     if ((rc = study_grid_init(&g, &c, 8))) goto done;
+    ntk_set_threads(c.threads);
     /* grid sizes (study_grid_init: all >= 1) as sizes: they index err and errmean */
     size_t D = (size_t)g.nd, W = (size_t)g.nw, S = (size_t)g.ns;
     conv_bytes_ctx cb = {&base, &g};
@@ -88,7 +89,6 @@ int cmd_converge(int argc, char **argv)
     co.X = X;
     co.n_seeds = S;
     co.seeds = g.seeds;
-    co.threads = c.threads;
     for (size_t di = 0; di < D && !rc; di++) {
         for (size_t wi = 0; wi < W && !rc; wi++) {
             double t0 = cli_now();

@@ -57,7 +57,6 @@ static ntk_profile_opts profile_opts(const cli_config *c, const study_grid *g, c
     o.train.seed = c->seed;
     o.lr_frac = c->lr_frac;
     o.blowup = c->blowup;
-    o.threads = c->threads;
     return o;
 }
 
@@ -146,6 +145,7 @@ int cmd_profile(int argc, char **argv)
         ntk_spec s1 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
         if ((rc = load_params(&c, &s1, &params))) goto done;
     }
+    ntk_set_threads(c.threads);
     int D = g.nd, W = g.nw, S = g.ns;
     size_t cells = (size_t)D * (size_t)W, nsamp = cells * (size_t)S * N;
     gamma = malloc(N * sizeof *gamma);
