@@ -137,35 +137,21 @@ int cmd_converge(int argc, char **argv)
         goto done;
     }
     {
-        char path[CLI_PATH_MAX + 64];
-        ntk_npz_writer *w = NULL;
         size_t shE[3] = {D, W, S}, shM[2] = {D, W};
         size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.n0};
-        ntk_status st = ntk_npz_open(cli_run_path(&run, "converge.npz", path, sizeof path), &w);
-        if (st == NTK_OK) st = ntk_npz_add(w, "err_single", NTK_NPY_F64, 3, shE, err);
-        if (st == NTK_OK) st = ntk_npz_add(w, "err_mean", NTK_NPY_F64, 2, shM, errmean);
-        if (st == NTK_OK) st = ntk_npz_add(w, "depths", NTK_NPY_I32, 1, shD, g.depths);
-        if (st == NTK_OK) st = ntk_npz_add(w, "widths", NTK_NPY_I32, 1, shW, g.widths);
-        if (st == NTK_OK) st = ntk_npz_add(w, "seeds", NTK_NPY_I32, 1, shS, g.seeds);
-        if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, X);
-        if (st == NTK_OK) st = ntk_npz_close(w);
-        else ntk_npz_abort(w);
-        if (st != NTK_OK) {
+        const study_member m[6] = {
+            {"err_single", NTK_NPY_F64, 3, shE, err,
+             "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean over outputs "
+             "(1/k) sum_a K_aa and K_inf the per-output limit"},
+            {"err_mean", NTK_NPY_F64, 2, shM, errmean, "relative error of the seed-mean kernel per (depth, width)"},
+            {"depths", NTK_NPY_I32, 1, shD, g.depths, "depths (hidden layers)"},
+            {"widths", NTK_NPY_I32, 1, shW, g.widths, "widths"},
+            {"seeds", NTK_NPY_I32, 1, shS, g.seeds, "seeds"},
+            {"X", NTK_NPY_F64, 2, shX, X, "inputs"}};
+        if ((rc = study_write_npz(&run, "converge.npz", m, 6))) {
             cJSON_Delete(extra);
-            cli_errorf("writing converge.npz: %s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
             goto done;
         }
-        cli_run_wrote(&run, "converge.npz");
-        cli_run_artifact(&run, "converge.npz", "err_single", "float64", 3, shE,
-                         "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean "
-                         "over outputs (1/k) sum_a K_aa and K_inf the per-output limit");
-        cli_run_artifact(&run, "converge.npz", "err_mean", "float64", 2, shM,
-                         "relative error of the seed-mean kernel per (depth, width)");
-        cli_run_artifact(&run, "converge.npz", "depths", "int32", 1, shD, "depths (hidden layers)");
-        cli_run_artifact(&run, "converge.npz", "widths", "int32", 1, shW, "widths");
-        cli_run_artifact(&run, "converge.npz", "seeds", "int32", 1, shS, "seeds");
-        cli_run_artifact(&run, "converge.npz", "X", "float64", 2, shX, "inputs");
         size_t shC[1] = {D * W}, shF[1] = {D};
         cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,
                          "one row per (depth, width): single-network error mean and standard error, seed-mean "

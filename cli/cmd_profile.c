@@ -222,60 +222,40 @@ int cmd_profile(int argc, char **argv)
         }
     if ((rc = study_log_close(&csv, "metrics.csv"))) goto done;
     {
-        char path[CLI_PATH_MAX + 64];
-        ntk_npz_writer *w = NULL;
         size_t shS[4] = {(size_t)D, (size_t)W, (size_t)S, N}, shM[3] = {(size_t)D, (size_t)W, N}, shN[1] = {N};
         size_t shD[1] = {(size_t)D}, shW[1] = {(size_t)W}, shSe[1] = {(size_t)S}, shL[3] = {shS[0], shS[1], shS[2]};
-        const char *names[5] = {"mean", "std", "p10", "p50", "p90"};
-        const char *names_T[5] = {"mean_trained", "std_trained", "p10_trained", "p50_trained", "p90_trained"};
-        ntk_status st = ntk_npz_open(cli_run_path(&run, "profile.npz", path, sizeof path), &w);
-        if (st == NTK_OK) st = ntk_npz_add(w, "gamma", NTK_NPY_F64, 1, shN, gamma);
-        if (st == NTK_OK) st = ntk_npz_add(w, "K", NTK_NPY_F64, 4, shS, samples);
-        for (int q = 0; q < 5 && st == NTK_OK; q++)
-            st = ntk_npz_add(w, names[q], NTK_NPY_F64, 3, shM, stats + (size_t)q * cells * N);
-        if (trained) {
-            if (st == NTK_OK) st = ntk_npz_add(w, "K_trained", NTK_NPY_F64, 4, shS, samples_T);
-            for (int q = 0; q < 5 && st == NTK_OK; q++)
-                st = ntk_npz_add(w, names_T[q], NTK_NPY_F64, 3, shM, stats_T + (size_t)q * cells * N);
-            if (st == NTK_OK) st = ntk_npz_add(w, "loss_T", NTK_NPY_F64, 3, shL, loss_T);
-            if (st == NTK_OK) st = ntk_npz_add(w, "eta", NTK_NPY_F64, 3, shL, eta);
-        }
-        if (st == NTK_OK) st = ntk_npz_add(w, "limit", NTK_NPY_F64, 3, shM, lim);
-        if (st == NTK_OK) st = ntk_npz_add(w, "depths", NTK_NPY_I32, 1, shD, g.depths);
-        if (st == NTK_OK) st = ntk_npz_add(w, "widths", NTK_NPY_I32, 1, shW, g.widths);
-        if (st == NTK_OK) st = ntk_npz_add(w, "seeds", NTK_NPY_I32, 1, shSe, g.seeds);
-        if (st == NTK_OK) st = ntk_npz_close(w);
-        else ntk_npz_abort(w);
-        if (st != NTK_OK) {
-            cli_errorf("writing profile.npz: %s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
-            goto done;
-        }
-        cli_run_wrote(&run, "profile.npz");
-        cli_run_artifact(&run, "profile.npz", "gamma", "float64", 1, shN, "angle of each point, x = (cos, sin)");
-        cli_run_artifact(&run, "profile.npz", "K", "float64", 4, shS,
-                         c.load_params[0] ? "K(x_0, x(gamma)) of the loaded network, x_0 = (1, 0); for k > 1 the "
-                                            "mean over outputs (1/k) sum_a K_aa"
-                                          : "K(x_0, x(gamma)) at initialisation per (depth, width, seed), x_0 = (1, 0); "
-                                            "for k > 1 the mean over outputs (1/k) sum_a K_aa");
+        static const char *const names[2][5] = {{"mean", "std", "p10", "p50", "p90"},
+                                                {"mean_trained", "std_trained", "p10_trained", "p50_trained",
+                                                 "p90_trained"}};
+        static const char *const means[5] = {"seed mean per angle", "seed standard deviation (ddof 1)",
+                                             "seed percentile per angle (linear)", "seed percentile per angle (linear)",
+                                             "seed percentile per angle (linear)"};
+        study_member m[24];
+        int n = 0;
+        m[n++] = (study_member){"gamma", NTK_NPY_F64, 1, shN, gamma, "angle of each point, x = (cos, sin)"};
+        m[n++] = (study_member){"K", NTK_NPY_F64, 4, shS, samples,
+                                c.load_params[0] ? "K(x_0, x(gamma)) of the loaded network, x_0 = (1, 0); for k > 1 "
+                                                   "the mean over outputs (1/k) sum_a K_aa"
+                                                 : "K(x_0, x(gamma)) at initialisation per (depth, width, seed), x_0 = "
+                                                   "(1, 0); for k > 1 the mean over outputs (1/k) sum_a K_aa"};
         for (int q = 0; q < 5; q++)
-            cli_run_artifact(&run, "profile.npz", names[q], "float64", 3, shM,
-                             q == 0 ? "seed mean per angle" : q == 1 ? "seed standard deviation (ddof 1)"
-                                                                     : "seed percentile per angle (linear)");
+            m[n++] = (study_member){names[0][q], NTK_NPY_F64, 3, shM, stats + (size_t)q * cells * N, means[q]};
         if (trained) {
-            cli_run_artifact(&run, "profile.npz", "K_trained", "float64", 4, shS,
-                             "K(x_0, x(gamma)) after --steps of training on the --train-data set (same seeds)");
+            m[n++] = (study_member){"K_trained", NTK_NPY_F64, 4, shS, samples_T,
+                                    "K(x_0, x(gamma)) after --steps of training on the --train-data set (same seeds)"};
             for (int q = 0; q < 5; q++)
-                cli_run_artifact(&run, "profile.npz", names_T[q], "float64", 3, shM, "the same statistics after training");
-            cli_run_artifact(&run, "profile.npz", "loss_T", "float64", 3, shL,
-                             "training loss after the last step per (depth, width, seed); inf: diverged");
-            cli_run_artifact(&run, "profile.npz", "eta", "float64", 3, shL, "learning rate of each training run");
+                m[n++] = (study_member){names[1][q], NTK_NPY_F64, 3, shM, stats_T + (size_t)q * cells * N,
+                                        "the same statistics after training"};
+            m[n++] = (study_member){"loss_T", NTK_NPY_F64, 3, shL, loss_T,
+                                    "training loss after the last step per (depth, width, seed); inf: diverged"};
+            m[n++] = (study_member){"eta", NTK_NPY_F64, 3, shL, eta, "learning rate of each training run"};
         }
-        cli_run_artifact(&run, "profile.npz", "limit", "float64", 3, shM,
-                         "infinite-width NTK profile K_inf, per output (the limit is diagonal in outputs)");
-        cli_run_artifact(&run, "profile.npz", "depths", "int32", 1, shD, "depths (hidden layers)");
-        cli_run_artifact(&run, "profile.npz", "widths", "int32", 1, shW, "widths");
-        cli_run_artifact(&run, "profile.npz", "seeds", "int32", 1, shSe, "seeds");
+        m[n++] = (study_member){"limit", NTK_NPY_F64, 3, shM, lim,
+                                "infinite-width NTK profile K_inf, per output (the limit is diagonal in outputs)"};
+        m[n++] = (study_member){"depths", NTK_NPY_I32, 1, shD, g.depths, "depths (hidden layers)"};
+        m[n++] = (study_member){"widths", NTK_NPY_I32, 1, shW, g.widths, "widths"};
+        m[n++] = (study_member){"seeds", NTK_NPY_I32, 1, shSe, g.seeds, "seeds"};
+        if ((rc = study_write_npz(&run, "profile.npz", m, n))) goto done;
         size_t shC[1] = {cells};
         cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,
                          "one row per (depth, width): relative error of the seed-mean profile (mean over outputs "

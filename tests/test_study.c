@@ -429,6 +429,9 @@ static void test_kinf_regression(void **state)
             p[m * k + a] = y;
             p0[m * k + a] = y + f0e[m * k + a] - z;
         }
+    double pk[14];
+    TU_OK(ntk_krr(N, Kd, 2, Yt, r.ridge, M, Ked, pk, NULL));
+    assert_memory_equal(pred, pk, sizeof pk); /* the regression is ntk_krr's, with the ridge above */
     /* Cholesky (ntk_krr) against LU at cond(K + ridge I) ~ 1e4: 1e-10 relative */
     TU_ASSERT_LE(tu_rel_max(M * k, pred, p), 1e-10, "pred against an LU solve");
     TU_ASSERT_LE(tu_rel_max(M * k, pred0, p0), 1e-10, "pred_init against an LU solve");
