@@ -224,7 +224,8 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     if ((rc = trajectory_row(dir, "f_eval", -1, M * k, fT)) || (rc = trajectory_row(dir, "f_eval", 0, M * k, f0e)) ||
         (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
         goto out;
-    ntk_kinf_opts o = {N, M, d.X_train, d.Y_train, d.X_eval, d.Y_eval, f0, f0e, fT, cc.ridge, 0};
+    ntk_kinf_opts o = {.N = N, .M = M, .X_train = d.X_train, .Y_train = d.Y_train, .X_eval = d.X_eval,
+                       .Y_eval = d.Y_eval, .f_train0 = f0, .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = cc.ridge};
     ntk_kinf_result kr = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
     if (ntk_kinf_regression(&spec, &o, &kr) != NTK_OK) {
         cli_errorf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());

@@ -401,7 +401,8 @@ static void test_kinf_regression(void **state)
     TU_OK(ntk_data_gaussian_raw(6, M, 2, f0e));
     TU_OK(ntk_data_gaussian_raw(7, M, 2, fT));
     double K[144], Ke[84], pred[14], pred0[14];
-    ntk_kinf_opts o = {N, M, Xt, Yt, Xe, Ye, f0, f0e, fT, 1e-3, 1};
+    ntk_kinf_opts o = {.N = N, .M = M, .X_train = Xt, .Y_train = Yt, .X_eval = Xe, .Y_eval = Ye, .f_train0 = f0,
+                       .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = 1e-3, .threads = 1};
     ntk_kinf_result r = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
     TU_OK(ntk_kinf_regression(&s, &o, &r));
     assert_int_equal(r.solved, 1);
