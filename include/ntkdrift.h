@@ -599,7 +599,7 @@ typedef struct {
     ntk_seed_stats stats_trained;
     ntk_profile_err err_trained;
     double *loss_T;             /* [S] the loss on the whole training set after step T; inf: diverged
-                                   (K_trained then holds the parameters of the step that blew up) */
+                                   (K_trained is then the profile where training stopped) */
     double *eta;                /* [S] the learning rate of each run */
     double rel_change;          /* seed mean of ||K_trained_s - K_s|| / ||K_s|| */
     double loss_T_median;       /* median of loss_T (ntk_percentiles) */
