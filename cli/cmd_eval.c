@@ -1,7 +1,6 @@
 /* cmd_eval.c -- `ntkdrift eval`: the outputs f(x) of a network on any points, the network given
  * by its spec (flags or --config, e.g. a train run's config.yaml) and either a seed or a
  * params.npz (--load-params, e.g. a train run's params.npz or one of its snapshots). */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "config.h"
 #include "dataset.h"
 #include "rundir.h"
+#include "study.h"
 
 int cmd_eval(int argc, char **argv)
 {
@@ -59,22 +59,10 @@ int cmd_eval(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    char path[CLI_PATH_MAX + 64];
     size_t shX[2] = {N, (size_t)spec.n0}, shF[2] = {N, k};
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(&run, "eval.npz", path, sizeof path), &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "f", NTK_NPY_F64, 2, shF, F);
-    if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, X);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (st != NTK_OK) {
-        cli_errorf("writing eval.npz: %s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    cli_run_wrote(&run, "eval.npz");
-    cli_run_artifact(&run, "eval.npz", "f", "float64", 2, shF, "network outputs f(x_i), one row per point");
-    cli_run_artifact(&run, "eval.npz", "X", "float64", 2, shX, "inputs, one row per point");
+    const study_member m[2] = {{"f", NTK_NPY_F64, 2, shF, F, "network outputs f(x_i), one row per point"},
+                               {"X", NTK_NPY_F64, 2, shX, X, "inputs, one row per point"}};
+    if ((rc = study_write_npz(&run, "eval.npz", m, 2))) goto done;
     cJSON *extra = cJSON_CreateObject();
     cJSON *dj = cJSON_AddObjectToObject(extra, "data");
     cJSON_AddStringToObject(dj, "source", desc);

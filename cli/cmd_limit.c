@@ -9,18 +9,18 @@
 #include "config.h"
 #include "dataset.h"
 #include "rundir.h"
+#include "study.h"
 #include "summary.h"
 
 typedef struct {
     const ntk_spec *spec;
-    bool per_layer, normalized;
+    bool per_layer;
 } limit_bytes_ctx;
 
 static double limit_bytes_for(size_t N, void *ctx)
 {
     const limit_bytes_ctx *l = ctx;
-    double mats = 2 + (l->normalized ? 1 : 0) + (l->per_layer ? l->spec->depth + 1.0 : 0);
-    return mats * (double)N * (double)N * 8.0 + (double)N * l->spec->n0 * 8.0;
+    return ntk_limit_bytes(l->spec, N, l->per_layer);
 }
 
 int cmd_limit(int argc, char **argv)
@@ -48,7 +48,7 @@ int cmd_limit(int argc, char **argv)
     if ((rc = cli_config_spec(&c, &spec))) goto done;
     ntk_set_threads(c.threads);
     bool normalized = spec.param == NTK_PARAM_STANDARD;
-    limit_bytes_ctx lb = {&spec, c.per_layer, normalized};
+    limit_bytes_ctx lb = {&spec, c.per_layer};
     if ((rc = cli_check_memory(&c, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
     size_t d = (size_t)spec.depth + 1;
@@ -79,33 +79,20 @@ int cmd_limit(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    char path[CLI_PATH_MAX + 64];
-    ntk_npz_writer *w = NULL;
     size_t shK[2] = {N, N}, shX[2] = {N, (size_t)spec.n0}, shL[3] = {d, N, N};
-    ntk_status st = ntk_npz_open(cli_run_path(&run, "limit.npz", path, sizeof path), &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "ntk", NTK_NPY_F64, 2, shK, K);
-    if (st == NTK_OK) st = ntk_npz_add(w, "nngp", NTK_NPY_F64, 2, shK, G);
-    if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, X);
-    if (st == NTK_OK && Kn) st = ntk_npz_add(w, "ntk_normalized", NTK_NPY_F64, 2, shK, Kn);
-    if (st == NTK_OK && Kl) st = ntk_npz_add(w, "ntk_layers", NTK_NPY_F64, 3, shL, Kl);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (st != NTK_OK) {
-        cli_errorf("writing limit.npz: %s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    cli_run_wrote(&run, "limit.npz");
-    cli_run_artifact(&run, "limit.npz", "ntk", "float64", 2, shK,
-                     spec.param == NTK_PARAM_NTK ? "infinite-width NTK (per output; the k-output limit is ntk (x) I_k)"
-                                                 : "leading-order NTK at the spec's widths (standard param: grows "
-                                                   "linearly with width)");
-    cli_run_artifact(&run, "limit.npz", "nngp", "float64", 2, shK, "infinite-width NNGP kernel of the output");
-    cli_run_artifact(&run, "limit.npz", "X", "float64", 2, shX, "inputs, one row per point");
-    if (Kn) cli_run_artifact(&run, "limit.npz", "ntk_normalized", "float64", 2, shK, "ntk / mean hidden width");
+    study_member m[5] = {
+        {"ntk", NTK_NPY_F64, 2, shK, K,
+         spec.param == NTK_PARAM_NTK ? "infinite-width NTK (per output; the k-output limit is ntk (x) I_k)"
+                                     : "leading-order NTK at the spec's widths (standard param: grows linearly with "
+                                       "width)"},
+        {"nngp", NTK_NPY_F64, 2, shK, G, "infinite-width NNGP kernel of the output"},
+        {"X", NTK_NPY_F64, 2, shX, X, "inputs, one row per point"}};
+    int nm = 3;
+    if (Kn) m[nm++] = (study_member){"ntk_normalized", NTK_NPY_F64, 2, shK, Kn, "ntk / mean hidden width"};
     if (Kl)
-        cli_run_artifact(&run, "limit.npz", "ntk_layers", "float64", 3, shL,
-                         "per-layer terms of the limit NTK, l = 1..L+1; they sum to ntk");
+        m[nm++] = (study_member){"ntk_layers", NTK_NPY_F64, 3, shL, Kl,
+                                 "per-layer terms of the limit NTK, l = 1..L+1; they sum to ntk"};
+    if ((rc = study_write_npz(&run, "limit.npz", m, nm))) goto done;
     cJSON *extra = cJSON_CreateObject();
     cJSON *data = cJSON_AddObjectToObject(extra, "data");
     cJSON_AddStringToObject(data, "source", desc);

@@ -172,8 +172,6 @@ static double num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* Kernel regression with the infinite-width NTK of the cell's network on the same data (ridge
- * relative to the mean diagonal as for K_0 and K_T); the matrices and prediction go to kinf.npz. */
 /* Row `row` (-1: the last) of a 2-D trajectory member into dst [cols]. */
 static int trajectory_row(const char *dir, const char *name, long row, size_t cols, double *dst)
 {
@@ -195,10 +193,11 @@ static int trajectory_row(const char *dir, const char *name, long row, size_t co
     return 0;
 }
 
+/* Kernel regression with the infinite-width NTK of the cell's network on the same data (ntk_kinf_regression; ridge
+ * relative to the mean diagonal as for K_0 and K_T); the matrices and prediction go to kinf.npz. */
 static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_result *r)
 {
-    double *err = &r->err_kinf;
-    *err = r->err_net = r->rel_kinf = r->rel_kinf_init = NAN;
+    r->err_kinf = r->err_net = r->rel_kinf = r->rel_kinf_init = NAN;
     cli_config cc;
     int rc = cell_config(s, i, dir, &cc);
     if (rc) return rc;
@@ -221,30 +220,25 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
         cli_errorf("out of memory");
         goto out;
     }
-    ntk_limit_opts o = {0};
-    if (ntk_limit_full(&spec, &o, N, d.X_train, NULL, K, NULL, NULL) != NTK_OK ||
-        ntk_limit_cross(&spec, &o, M, d.X_eval, N, d.X_train, NULL, Ke, NULL, NULL) != NTK_OK) {
-        cli_errorf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-        goto out;
-    }
-    double md = ntk_mean_diag(N, K);
     /* the trained network's eval outputs (last snapshot) and its outputs at init */
     if ((rc = trajectory_row(dir, "f_eval", -1, M * k, fT)) || (rc = trajectory_row(dir, "f_eval", 0, M * k, f0e)) ||
         (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
         goto out;
-    r->err_net = ntk_rmse(M * k, fT, d.Y_eval);
-    if (ntk_krr(N, K, (int)k, d.Y_train, cc.ridge * md, M, Ke, pred, NULL) == NTK_OK) {
-        *err = ntk_rmse(M * k, pred, d.Y_eval);
-        r->rel_kinf = ntk_rel_fro(M * k, fT, pred);
-        /* the infinite-width network started from this network's f_0: y_inf + f_0e - K_inf(e, X) a_0 */
-        if (ntk_krr_init_shift(N, K, (int)k, f0, cc.ridge * md, M, Ke, pred, f0e, pred0) == NTK_OK)
-            r->rel_kinf_init = ntk_rel_fro(M * k, fT, pred0);
+    ntk_kinf_opts o = {.N = N, .M = M, .X_train = d.X_train, .Y_train = d.Y_train, .X_eval = d.X_eval,
+                       .Y_eval = d.Y_eval, .f_train0 = f0, .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = cc.ridge};
+    ntk_kinf_result kr = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
+    if (ntk_kinf_regression(&spec, &o, &kr) != NTK_OK) {
+        cli_errorf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+        goto out;
     }
+    r->err_net = kr.err_net;
+    r->err_kinf = kr.err_kinf;
+    r->rel_kinf = kr.rel_kinf;
+    r->rel_kinf_init = kr.rel_kinf_init;
     char path[CLI_PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/kinf.npz", dir);
     size_t shK[2] = {N, N}, shKe[2] = {M, N}, shY[2] = {N, k}, shYe[2] = {M, k}, sh1[1] = {1};
-    double ridge = cc.ridge * md;
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(path, &w);
     if (st == NTK_OK) st = ntk_npz_add(w, "K_inf", NTK_NPY_F64, 2, shK, K);
@@ -253,7 +247,7 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_NPY_F64, 2, shYe, d.Y_eval);
     if (st == NTK_OK) st = ntk_npz_add(w, "pred", NTK_NPY_F64, 2, shYe, pred);
     if (st == NTK_OK) st = ntk_npz_add(w, "pred_init", NTK_NPY_F64, 2, shYe, pred0);
-    if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_NPY_F64, 1, sh1, &ridge);
+    if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_NPY_F64, 1, sh1, &kr.ridge);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
     if (st != NTK_OK) {
@@ -336,40 +330,39 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
  * network's distance from the infinite-width predictors and of its test error (docs/sweep.md). */
 static int write_groups_csv(sweep_ctx *s, const cell_result *res)
 {
-    int n = s->ncells, rc = 0;
-    size_t cap = n > 0 ? (size_t)n : 1;
-    double *v = malloc(cap * sizeof *v);
-    bool *done = calloc(cap, sizeof *done);
+    size_t n = (size_t)s->ncells, cap = n > 0 ? n : 1, ng = 0;
+    double *keys = malloc(3 * cap * sizeof *keys), *v = malloc(cap * sizeof *v), *pct = malloc(4 * 3 * cap * sizeof *pct);
+    size_t *group = malloc(cap * sizeof *group), *first = malloc(cap * sizeof *first), *count = malloc(cap * sizeof *count);
     fig_text b = {0};
-    if (!v || !done) rc = CLI_EXIT_FAIL;
+    int rc = keys && v && pct && group && first && count ? 0 : CLI_EXIT_FAIL;
+    for (size_t i = 0; i < n && !rc; i++) {
+        keys[3 * i] = s->cells[i].depth;
+        keys[3 * i + 1] = s->cells[i].width;
+        keys[3 * i + 2] = s->cells[i].lr_frac;
+    }
+    static const double q[3] = {0.1, 0.5, 0.9};
+    ntk_status st = rc ? NTK_OK : ntk_group_keys(n, 3, keys, group, &ng, first, count);
+    for (int f = 0; f < 4 && !rc && st == NTK_OK; f++) { /* pct[f][g][level] */
+        for (size_t i = 0; i < n; i++)
+            v[i] = f == 0 ? res[i].rel_kinf : f == 1 ? res[i].rel_kinf_init : f == 2 ? res[i].err_net : res[i].err_kinf;
+        st = ntk_group_percentiles(n, group, ng, v, 3, q, pct + (size_t)f * 3 * ng);
+    }
+    if (!rc && st != NTK_OK) {
+        cli_errorf("sweep: %s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+    }
     fig_printf(&b, "depth,width,beta,lr,lr_frac,seeds,rel_err_kinf_p10,rel_err_kinf_p50,rel_err_kinf_p90,"
                    "rel_err_kinf_init_p10,rel_err_kinf_init_p50,rel_err_kinf_init_p90,test_err_net_p10,"
                    "test_err_net_p50,test_err_net_p90,test_err_kinf_p50\n");
-    static const double q[3] = {0.1, 0.5, 0.9};
-    for (int i = 0; i < n && !rc; i++) {
-        if (done[i]) continue;
-        const sweep_cell *k = &s->cells[i];
-        int members[4096], m = 0;
-        for (int j = i; j < n && m < 4096; j++)
-            if (!done[j] && s->cells[j].depth == k->depth && s->cells[j].width == k->width &&
-                s->cells[j].lr_frac == k->lr_frac)
-                members[m++] = j, done[j] = true;
-        double pct[4][3];
-        for (int f = 0; f < 4 && !rc; f++) {
-            for (int a = 0; a < m; a++) {
-                const cell_result *r = &res[members[a]];
-                v[a] = f == 0 ? r->rel_kinf : f == 1 ? r->rel_kinf_init : f == 2 ? r->err_net : r->err_kinf;
-            }
-            if (ntk_percentiles((size_t)m, v, 3, q, pct[f]) != NTK_OK) {
-                cli_errorf("sweep: %s", ntk_last_error());
-                rc = CLI_EXIT_FAIL;
-            }
+    for (size_t g = 0; g < ng && !rc; g++) {
+        const sweep_cell *k = &s->cells[first[g]];
+        fig_printf(&b, "%d,%d,%.8g,%.10g,%.8g,%zu", k->depth, k->width, k->depth > 0 ? (double)k->depth / k->width : 0,
+                   res[first[g]].eta, k->lr_frac, count[g]);
+        for (int f = 0; f < 3; f++) {
+            const double *p = pct + ((size_t)f * ng + g) * 3;
+            fig_printf(&b, ",%.10g,%.10g,%.10g", p[0], p[1], p[2]);
         }
-        if (rc) break;
-        fig_printf(&b, "%d,%d,%.8g,%.10g,%.8g,%d", k->depth, k->width, k->depth > 0 ? (double)k->depth / k->width : 0,
-                   res[i].eta, k->lr_frac, m);
-        for (int f = 0; f < 3; f++) fig_printf(&b, ",%.10g,%.10g,%.10g", pct[f][0], pct[f][1], pct[f][2]);
-        fig_printf(&b, ",%.10g\n", pct[3][1]);
+        fig_printf(&b, ",%.10g\n", pct[(3 * ng + g) * 3 + 1]);
     }
     char path[CLI_PATH_MAX + 32];
     if (!rc && b.oom) rc = CLI_EXIT_FAIL;
@@ -379,8 +372,12 @@ static int write_groups_csv(sweep_ctx *s, const cell_result *res)
     }
     if (!rc) cli_run_wrote(&s->run, "groups.csv");
     fig_text_free(&b);
+    free(keys);
     free(v);
-    free(done);
+    free(pct);
+    free(group);
+    free(first);
+    free(count);
     return rc;
 }
 
@@ -389,11 +386,18 @@ static int write_cells_csv(sweep_ctx *s)
     cell_result *res = calloc((size_t)s->ncells, sizeof *res);
     if (!res) return CLI_EXIT_FAIL;
     int rc = 0;
-    double tau = s->c.tau;
+    double *t_end = malloc((size_t)(s->ncells ? s->ncells : 1) * sizeof *t_end);
+    int *diverged = malloc((size_t)(s->ncells ? s->ncells : 1) * sizeof *diverged);
+    if (!t_end || !diverged) rc = CLI_EXIT_FAIL;
     for (int i = 0; i < s->ncells && !rc; i++) {
         rc = read_cell(s, i, &res[i]);
-        if (!rc && s->c.tau <= 0 && !res[i].sum.diverged && (tau <= 0 || res[i].t_end < tau)) tau = res[i].t_end;
+        t_end[i] = res[i].t_end;
+        diverged[i] = res[i].sum.diverged;
     }
+    /* every cell's drift is read at one time: --tau, or the earliest end of a cell that did not diverge */
+    double tau = s->c.tau > 0 ? s->c.tau : ntk_sweep_tau((size_t)s->ncells, t_end, diverged);
+    free(t_end);
+    free(diverged);
     ntk_regime_opts ro = {s->c.lazy_drift, s->c.lazy_lin_err, s->c.unstable_loss_ratio, s->c.catapult_spike};
     fig_text b = {0};
     fig_printf(&b, "depth,width,beta,lr,lr_frac,seed,steps,outcome,regime,catapult,drift_fro,drift_op,tau,drift_tau,"

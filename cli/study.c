@@ -102,3 +102,23 @@ int study_log_close(FILE **fp, const char *file)
     *fp = NULL;
     return rc;
 }
+
+int study_write_npz(cli_run *run, const char *file, const study_member *m, int n)
+{
+    char path[CLI_PATH_MAX + 64];
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(cli_run_path(run, file, path, sizeof path), &w);
+    for (int i = 0; i < n && st == NTK_OK; i++) st = ntk_npz_add(w, m[i].name, m[i].type, m[i].ndim, m[i].shape, m[i].data);
+    if (st == NTK_OK) st = ntk_npz_close(w);
+    else ntk_npz_abort(w);
+    if (st != NTK_OK) {
+        cli_errorf("writing %s: %s", file, ntk_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    cli_run_wrote(run, file);
+    for (int i = 0; i < n; i++)
+        if (m[i].meaning)
+            cli_run_artifact(run, file, m[i].name, m[i].type == NTK_NPY_I32 ? "int32" : "float64", m[i].ndim,
+                             m[i].shape, m[i].meaning);
+    return 0;
+}

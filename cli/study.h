@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "rundir.h"
 
 typedef struct {
     int *depths, nd;
@@ -30,4 +31,16 @@ FILE *study_open_csv(const char *dir, const char *file, const char *header);
 int study_log_flush(FILE *fp, const char *file);
 /* Closes such a log (*fp = NULL), with the same check. */
 int study_log_close(FILE **fp, const char *file);
+/* One member of a run's .npz: name, type, shape [ndim], data, and its manifest entry (NULL: none). */
+typedef struct {
+    const char *name;
+    ntk_npy_type type;
+    int ndim;
+    const size_t *shape;
+    const void *data;
+    const char *meaning;
+} study_member;
+/* Writes `file` in the run directory with the n members in order, notes it written and lists the
+ * members in the manifest in the same order.  0 or CLI_EXIT_FAIL with one message. */
+int study_write_npz(cli_run *run, const char *file, const study_member *m, int n);
 #endif

@@ -770,6 +770,154 @@ ntk_status ntk_frozen_gd_steps(size_t n, const double *K, size_t m, const double
 ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
                                     const double *dK1, const double *dKe1, double *df_train, double *df_eval);
 
+/* ---------------------------------------------------------------- studies
+ * The grid experiments one (depth, width) cell at a time (docs/cli.md: profile, converge) and the
+ * sweep's per-cell summary from a finished cell's arrays (docs/sweep.md).  Every buffer is
+ * caller-owned; a cell's networks are initialised with ntk_net_init(seeds[s]) in seed order.
+ * Engines set `threads` (0: leave the current setting) for the call and restore the previous
+ * count on return; no result depends on it.  Scalar kernels of k-output networks are the output
+ * mean (1/k) sum_a K_aa, compared with the per-output limit (docs/conventions.md). */
+
+/* Per-column statistics over the S rows of a [S x N] sample: mean, standard deviation (ddof 1:
+ * NaN for S = 1), percentiles p10 / p50 / p90 (ntk_percentiles).  Each [N], any may be NULL. */
+typedef struct {
+    double *mean, *std, *p10, *p50, *p90;
+} ntk_seed_stats;
+/* How far a seed mean is from a reference profile lim (the infinite-width one). */
+typedef struct {
+    double rel_err;      /* ||mean - lim|| / ||lim|| */
+    double rel_std;      /* sqrt(sum_j std_j^2) / ||lim||: the seed spread relative to the limit */
+    double max_abs_dev;  /* max_j |mean_j - lim_j| */
+} ntk_profile_err;
+/* samples: [S x N], lim: [N]; out's arrays [N]; err may be NULL. */
+ntk_status ntk_seed_column_stats(size_t S, size_t N, const double *samples, const double *lim,
+                                 const ntk_seed_stats *out, ntk_profile_err *err);
+
+/* The kernel profile K(x_0, x_j) of one cell over seeds (Jacot et al. 2018, Figure 1): the
+ * anchor row of each seed's empirical kernel (output mean) beside the infinite-width row, at
+ * initialisation (or at `params`) and, with steps T > 0, again after T optimizer steps on a
+ * training set of its own. */
+typedef struct {
+    const double *x0;          /* [n0] the anchor */
+    size_t N;
+    const double *X;           /* [N x n0] the profile's points */
+    size_t n_seeds;            /* S >= 1 */
+    const int *seeds;          /* [S] >= 0; unused when params is given */
+    const double *params;      /* [P] parameters every seed starts from (a loaded network), or NULL */
+    long steps;                /* T >= 0 */
+    size_t n_train;            /* training set of the T steps (steps > 0): */
+    const double *X_train;     /* [n_train x n0] */
+    const double *Y_train;     /* [n_train x k] */
+    ntk_train_opts train;      /* optimizer, loss, batch, momentum, minibatch seed; lr when lr_frac <= 0 */
+    double lr_frac;            /* > 0: lr = lr_frac * 2 / lambda_max(c K_0) per network, K_0 its kernel on
+                                  X_train, c = ntk_loss_factor over the batch (full batch: n_train) */
+    double blowup;             /* diverged: a step's loss not finite or > blowup * the first step's loss */
+    int threads;
+} ntk_profile_opts;
+ntk_profile_opts ntk_profile_defaults(void); /* steps 0, blowup 1e6, ntk_train_defaults() */
+typedef struct {
+    double *K;                  /* [S x N] K(x_0, x_j) per seed (caller-owned) */
+    double *limit;              /* [N] the infinite-width K_inf(x_0, x_j), per output */
+    ntk_seed_stats stats;       /* of K (arrays caller-owned, any NULL) */
+    ntk_profile_err err;        /* of stats.mean against limit */
+    /* steps > 0 only (the pointers may be NULL otherwise): */
+    double *K_trained;          /* [S x N] after the T steps */
+    ntk_seed_stats stats_trained;
+    ntk_profile_err err_trained;
+    double *loss_T;             /* [S] the loss on the whole training set after step T; inf: diverged
+                                   (K_trained is then the profile where training stopped) */
+    double *eta;                /* [S] the learning rate of each run */
+    double rel_change;          /* seed mean of ||K_trained_s - K_s|| / ||K_s|| */
+    double loss_T_median;       /* median of loss_T (ntk_percentiles) */
+    size_t diverged;            /* seeds whose training diverged */
+} ntk_profile_result;
+/* An invalid option or a trainer the options do not allow gives NTK_EINVAL. */
+ntk_status ntk_profile_cell(const ntk_spec *spec, const ntk_profile_opts *o, ntk_profile_result *r);
+
+/* Convergence of the empirical kernel at initialisation to the infinite-width one on X for one
+ * cell: relative Frobenius errors per seed (ntk_rel_fro of the output mean against K_inf), of the
+ * seed-mean kernel, and the diagonal's statistics. */
+typedef struct {
+    size_t N;
+    const double *X;           /* [N x n0] */
+    size_t n_seeds;            /* S >= 1 */
+    const int *seeds;          /* [S] >= 0 */
+    int threads;
+} ntk_converge_opts;
+typedef struct {
+    double *err;               /* [S] ||K_s - K_inf||_F / ||K_inf||_F (caller-owned) */
+    double err_mean;           /* the same for the seed-mean kernel (1/S) sum_s K_s */
+    double err_single_mean;    /* mean of err over the seeds ... */
+    double err_single_se;      /* ... and its standard error (ntk_mean_se: NaN for one seed) */
+    double diag_mean;          /* (1/N) sum_i mean_s K_s(x_i, x_i) */
+    double diag_var;           /* (1/N) sum_i var_s K_s(x_i, x_i) (ddof 1; NaN for one seed) */
+    double diag_limit;         /* (1/N) sum_i K_inf(x_i, x_i) */
+} ntk_converge_result;
+ntk_converge_opts ntk_converge_defaults(void);
+ntk_status ntk_converge_cell(const ntk_spec *spec, const ntk_converge_opts *o, ntk_converge_result *r);
+/* Peak bytes of ntk_converge_cell for the largest network of a grid (spec with every one of
+ * max(depths) hidden layers max(widths) wide), N points and S seeds.  depths: [nd], widths: [nw]. */
+double ntk_converge_bytes(const ntk_spec *spec, size_t nd, const int *depths, size_t nw, const int *widths,
+                          size_t N, size_t S);
+/* The log-log line of the single-network error in width over one depth's cells: OLS (ntk_ols) of
+ * log err on log width over all W x S points.  widths: [W], err: [W x S] (row w: the S seeds). */
+typedef struct {
+    double slope, slope_se;    /* NaN for one width (ntk_ols) */
+    size_t points;             /* W * S */
+    int width_min, width_max;
+} ntk_width_fit;
+ntk_status ntk_converge_fit(size_t W, const int *widths, size_t S, const double *err, ntk_width_fit *out);
+
+/* Peak bytes of ntk_limit_full on N points: NNGP and NTK, the normalized NTK for the standard
+ * parameterization, the per-layer terms when per_layer, and the inputs. */
+double ntk_limit_bytes(const ntk_spec *spec, size_t N, int per_layer);
+
+/* The infinite-width kernel regression of one sweep cell on its data, beside its trained network
+ * (docs/sweep.md): K_inf on the training points, ridge = ridge_rel * mean diagonal (as for K_0
+ * and K_T), the predictor from zero (ntk_krr) and the one started from the network's f_0
+ * (ntk_krr_init_shift); test errors are RMSEs per entry (ntk_rmse). */
+typedef struct {
+    size_t N, M;               /* training and evaluation points (M >= 1) */
+    const double *X_train;     /* [N x n0] */
+    const double *Y_train;     /* [N x k] */
+    const double *X_eval;      /* [M x n0] */
+    const double *Y_eval;      /* [M x k] */
+    const double *f_train0;    /* [N x k] the network's outputs at init on the training points */
+    const double *f_eval0;     /* [M x k] ... at init on the evaluation points */
+    const double *f_eval_T;    /* [M x k] ... after training */
+    double ridge_rel;          /* >= 0 */
+    int threads;
+} ntk_kinf_opts;
+typedef struct {
+    double *K;                 /* [N x N] K_inf on the training points (caller-owned) */
+    double *K_eval;            /* [M x N] K_inf(x_eval, x_train) */
+    double *pred;              /* [M x k] the K_inf regression of Y_train from zero */
+    double *pred_init;         /* [M x k] ... started from f_0 */
+    double ridge;              /* absolute */
+    int solved;                /* 0: the regression failed (its message is ntk_last_error()); pred,
+                                  pred_init and the errors below but err_net are NaN */
+    double err_net;            /* RMSE per entry of f_eval_T against Y_eval */
+    double err_kinf;           /* ... of pred */
+    double rel_kinf;           /* ||f_eval_T - pred|| / ||pred|| */
+    double rel_kinf_init;      /* ||f_eval_T - pred_init|| / ||pred_init|| */
+} ntk_kinf_result;
+/* NTK_OK also when the solve fails (solved = 0); errors for bad arguments and the limit kernels. */
+ntk_status ntk_kinf_regression(const ntk_spec *spec, const ntk_kinf_opts *o, ntk_kinf_result *r);
+
+/* The sweep's common time tau: the smallest end time t_end[i] > 0 among the cells that did not
+ * diverge (diverged[i] = 0); 0 when there is none.  t_end, diverged: [n]. */
+double ntk_sweep_tau(size_t n, const double *t_end, const int *diverged);
+/* Cells with equal keys form a group (groups.csv: equal depth, width and lr_frac; the members are
+ * the seeds).  Groups are numbered in the order of their first cell; a NaN key equals nothing.
+ * keys: [n x nk]; group: [n] each cell's group; first, count: [n] (the first *ngroups entries are
+ * set: each group's first cell and its size; either may be NULL). */
+ntk_status ntk_group_keys(size_t n, int nk, const double *keys, size_t *group, size_t *ngroups, size_t *first,
+                          size_t *count);
+/* Percentiles (ntk_percentiles: NaN left out) of v over each group's members.  group: [n] as from
+ * ntk_group_keys, v: [n], q: [nq], out: [ngroups x nq]. */
+ntk_status ntk_group_percentiles(size_t n, const size_t *group, size_t ngroups, const double *v, int nq,
+                                 const double *q, double *out);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
