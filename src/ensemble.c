@@ -222,7 +222,7 @@ static double now_s(void)
 static ntk_status check_args(const ntk_spec *spec, const ntk_ensemble_opts *o, uint64_t cell,
                              const ntk_ensemble_samples *smp)
 {
-    if (!spec || !o || !smp) return ntk_set_error(NTK_EINVAL, "ensemble_cell: need a spec, options and samples");
+    if (!spec || !smp) return ntk_set_error(NTK_EINVAL, "ensemble_cell: need a spec, options and samples");
     ntk_status st = ntk_spec_check(spec, NULL, 0);
     if (st != NTK_OK) return st;
     if (spec->outputs != 1) return ntk_set_error(NTK_EINVAL, "ensemble_cell: scalar networks only (outputs = 1)");
@@ -233,8 +233,6 @@ static ntk_status check_args(const ntk_spec *spec, const ntk_ensemble_opts *o, u
     if (!(o->lr > 0) || !isfinite(o->lr) || !isfinite(o->y))
         return ntk_set_error(NTK_EINVAL, "ensemble_cell: need a finite lr > 0 and a finite y (got %g, %g)", o->lr, o->y);
     if (o->threads < 0) return ntk_set_error(NTK_EINVAL, "ensemble_cell: threads must be >= 0, got %d", o->threads);
-    if (o->dist && (o->dist->size < 1 || o->dist->rank < 0 || o->dist->rank >= o->dist->size))
-        return ntk_set_error(NTK_EINVAL, "ensemble_cell: rank %d of %d ranks", o->dist->rank, o->dist->size);
     if (smp->members != o->members || (smp->layers && smp->depth != spec->depth))
         return ntk_set_error(NTK_EINVAL, "ensemble_cell: samples for %zu members at depth %d, not %zu at depth %d",
                              smp->members, smp->depth, o->members, spec->depth);
@@ -246,33 +244,41 @@ static ntk_status check_args(const ntk_spec *spec, const ntk_ensemble_opts *o, u
 ntk_status ntk_ensemble_cell(const ntk_spec *spec, const ntk_ensemble_opts *o, uint64_t cell,
                              ntk_ensemble_samples *samples, ntk_ensemble_stats *st)
 {
+    if (!o) return ntk_set_error(NTK_EINVAL, "ensemble_cell: need a spec, options and samples");
+    if (o->dist && (o->dist->size < 1 || o->dist->rank < 0 || o->dist->rank >= o->dist->size))
+        return ntk_set_error(NTK_EINVAL, "ensemble_cell: rank %d of %d ranks", o->dist->rank, o->dist->size);
+    /* from here every return on one rank is agreed with the others (no rank left waiting in a
+     * collective call): bad arguments on one rank fail the cell on all of them */
     ntk_status rc = check_args(spec, o, cell, samples);
-    if (rc != NTK_OK) return rc;
-    const ntk_spec *s = spec;
-    double P = 0; /* weights only: the size cap of the literal update */
-    int prev = s->n0;
-    for (int l = 0; l <= s->depth; l++) {
-        int n = l < s->depth ? s->widths[l] : 1;
-        P += (double)n * prev;
-        prev = n;
+    double secs = 0;
+    if (rc == NTK_OK) {
+        const ntk_spec *s = spec;
+        double P = 0; /* weights only: the size cap of the literal update */
+        int prev = s->n0;
+        for (int l = 0; l <= s->depth; l++) {
+            int n = l < s->depth ? s->widths[l] : 1;
+            P += (double)n * prev;
+            prev = n;
+        }
+        cell_plan p = {.s = s, .o = o, .out = samples, .cell = cell, .rank = o->dist ? o->dist->rank : 0,
+                       .size = o->dist ? o->dist->size : 1};
+        /* pathwise update: by the lazy sampler; literal update: full matrices (it counts the kink
+         * crossings of a finite step, which no conditioning on a few directions captures), skipped
+         * above the size cap */
+        p.updates = !o->no_updates && !o->no_literal && P <= NTK_ENSEMBLE_LITERAL_MAX_PARAMS;
+        p.full = o->sampler_full != 0;
+        p.need_net = p.updates || p.full;
+        p.lazy_path = !o->no_updates && !p.full;
+        int threads = ntk_get_threads();
+        int nt = o->threads > 0 ? o->threads : threads;
+        ntk_set_threads(1); /* one level of parallelism: members over OpenMP threads, BLAS single-threaded */
+        double t0 = now_s();
+        char msg[512] = "";
+        run_members(&p, nt, &rc, msg, sizeof msg);
+        secs = now_s() - t0;
+        ntk_set_threads(threads);
+        if (rc != NTK_OK) ntk_set_error(rc, "ensemble: cell %llu: %s", (unsigned long long)cell, msg);
     }
-    cell_plan p = {.s = s, .o = o, .out = samples, .cell = cell, .rank = o->dist ? o->dist->rank : 0,
-                   .size = o->dist ? o->dist->size : 1};
-    /* pathwise update: by the lazy sampler; literal update: full matrices (it counts the kink crossings
-     * of a finite step, which no conditioning on a few directions captures), skipped above the size cap */
-    p.updates = !o->no_updates && !o->no_literal && P <= NTK_ENSEMBLE_LITERAL_MAX_PARAMS;
-    p.full = o->sampler_full != 0;
-    p.need_net = p.updates || p.full;
-    p.lazy_path = !o->no_updates && !p.full;
-    int threads = ntk_get_threads();
-    int nt = o->threads > 0 ? o->threads : threads;
-    ntk_set_threads(1); /* one level of parallelism: members over OpenMP threads, BLAS single-threaded */
-    double t0 = now_s();
-    char msg[512] = "";
-    run_members(&p, nt, &rc, msg, sizeof msg);
-    double secs = now_s() - t0;
-    ntk_set_threads(threads);
-    if (rc != NTK_OK) ntk_set_error(rc, "ensemble: cell %llu: %s", (unsigned long long)cell, msg);
     int worst = ntk_dist_agree(o->dist, (int)rc);
     if (worst != NTK_OK) {
         if (rc == NTK_OK)
@@ -281,7 +287,7 @@ ntk_status ntk_ensemble_cell(const ntk_spec *spec, const ntk_ensemble_opts *o, u
     }
     size_t M = o->members;
     for (int k = 0; k < NTK_ENS_NQ && rc == NTK_OK; k++) rc = ntk_dist_sum(o->dist, samples->q[k], M);
-    if (rc == NTK_OK && samples->layers) rc = ntk_dist_sum(o->dist, samples->layers, M * ((size_t)s->depth + 1));
+    if (rc == NTK_OK && samples->layers) rc = ntk_dist_sum(o->dist, samples->layers, M * ((size_t)spec->depth + 1));
     if (rc != NTK_OK) return rc;
     if (st) {
         if ((rc = ntk_ensemble_stats_compute(samples, o->seed, cell, st)) != NTK_OK) return rc;
