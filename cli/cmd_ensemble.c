@@ -83,16 +83,11 @@ static int load_cell(ens_ctx *e, int cell, bool *done)
     *done = false;
     if (stat(path, &sb) != 0) return 0;
     ntk_ensemble_samples smp = cell_samples(e, cell, 0);
-    for (int k = 0; k < NTK_ENS_NQ; k++) {
-        ntk_array a = {0};
-        if (ntk_npz_read(path, ntk_ensemble_q_name((ntk_ensemble_q)k), &a) != NTK_OK || a.count != (size_t)e->M) {
-            ntk_array_clear(&a);
+    for (int k = 0; k < NTK_ENS_NQ; k++)
+        if (ntk_npz_read_into(path, ntk_ensemble_q_name((ntk_ensemble_q)k), smp.members, smp.q[k]) != NTK_OK) {
             cli_errorf("resume: %s does not match this run (%s)", path, ntk_last_error());
             return CLI_EXIT_USAGE;
         }
-        memcpy(smp.q[k], a.data, a.count * sizeof(double));
-        ntk_array_clear(&a);
-    }
     *done = true;
     return 0;
 }
