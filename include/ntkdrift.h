@@ -663,8 +663,9 @@ ntk_status ntk_ensemble_stats_compute(const ntk_ensemble_samples *s, uint64_t se
                                       ntk_ensemble_stats *st);
 /* Every member of cell `cell` into samples (members and depth must match o and spec); with o->dist
  * of several ranks, each rank computes members m with m % size == rank and the arrays are summed
- * over the ranks (exact: every other rank contributes 0.0), so every rank ends with all of them.
- * st (or NULL): ntk_ensemble_stats_compute of the result.  A failure on any rank fails every rank. */
+ * over the ranks (exact: every other rank contributes 0.0), so every rank ends with all of them
+ * (every rank passes layers, or none does).  st (or NULL): ntk_ensemble_stats_compute of the
+ * result.  A failure on any rank, bad arguments included, fails the cell on every rank. */
 ntk_status ntk_ensemble_cell(const ntk_spec *spec, const ntk_ensemble_opts *o, uint64_t cell,
                              ntk_ensemble_samples *samples, ntk_ensemble_stats *st);
 
