@@ -13,7 +13,6 @@
 #include "commands.h"
 #include "config.h"
 #include "figure.h"
-#include "mpi_util.h"
 #include "plots.h"
 #include "rundir.h"
 #include "study.h"
@@ -31,7 +30,7 @@ typedef struct {
     int ncells;
     cli_run run;
     bool run_open;
-    cli_mpi mpi;
+    ntk_dist mpi;
 } sweep_ctx;
 
 /* What a finished cell's files say. */
@@ -488,7 +487,7 @@ int cmd_sweep(int argc, char **argv)
         cli_config_free(&s.c);
         return rc;
     }
-    cli_mpi_start(&s.mpi);
+    ntk_dist_start(&s.mpi);
     if (s.c.resume[0] && (rc = cli_config_reload(&s.c, "sweep"))) goto done;
     if ((rc = build_grid(&s)) || (rc = validate(&s))) goto done;
     if (s.mpi.rank == 0) {
@@ -505,10 +504,10 @@ int cmd_sweep(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         }
     }
-    if ((rc = cli_mpi_agree(&s.mpi, rc))) goto done;
-    cli_mpi_bcast(&s.mpi, s.run.dir, (int)sizeof s.run.dir);
+    if ((rc = ntk_dist_agree(&s.mpi, rc))) goto done;
+    ntk_dist_bcast(&s.mpi, s.run.dir, sizeof s.run.dir);
     ntk_set_threads(s.c.threads);
-    rc = cli_mpi_agree(&s.mpi, run_cells(&s, argc, argv));
+    rc = ntk_dist_agree(&s.mpi, run_cells(&s, argc, argv));
     if (rc || s.mpi.rank != 0) goto done;
     if ((rc = write_cells_csv(&s))) goto done;
     plot_before_manifest(s.run.dir, "sweep");
@@ -519,7 +518,7 @@ done:
     if (s.run_open && rc == CLI_EXIT_FAIL && s.mpi.rank == 0)
         fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
     if (s.run_open) cli_run_release(&s.run);
-    cli_mpi_stop(&s.mpi);
+    ntk_dist_stop(&s.mpi);
     free(s.cells);
     cli_config_free(&s.c);
     return rc;

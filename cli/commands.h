@@ -12,6 +12,4 @@ int cmd_plot(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_study(int argc, char **argv);
-/* 1 when built with MPI (ensemble runs under mpirun). */
-int cli_have_mpi(void);
 #endif

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("ntkdrift %s%s\n", ntk_version(), cli_have_mpi() ? " (mpi)" : "");
+        printf("ntkdrift %s%s\n", ntk_version(), ntk_dist_have_mpi() ? " (mpi)" : "");
         return 0;
     }
     if (strcmp(cmd, "kernel") == 0) return cmd_kernel(argc - 1, argv + 1);

@@ -958,6 +958,139 @@ size_t ntk_lazy_pair_work_len(const ntk_spec *spec);
 ntk_status ntk_lazy_pair(const ntk_spec *spec, const double *x1, const double *x2, uint64_t seed, uint32_t stream,
                          uint64_t sub, double *work, ntk_member_pair *out);
 
+/* ---------------------------------------------------------- ensemble cells
+ * One (depth, width) cell of `ntkdrift ensemble` (docs/ensemble.md, "Library"): M members over
+ * random initializations, each by the lazy sampler above (or with every weight drawn), their
+ * per-member quantities and the cell's statistics.  Member m of cell c draws from (seed,
+ * NTK_STREAM_ENSEMBLE, sub = c * 2^32 + m), its second-probe network from NTK_STREAM_ENSEMBLE_PAIR
+ * with the same sub, and its full-matrix network (literal update, sampler_full) is ntk_net_init'ed
+ * with a seed derived from (seed, sub): every value depends on (seed, cell, member) only, so the
+ * samples are bit-identical for any thread or rank count.  Scalar output (k = 1). */
+
+/* The per-member quantities; ntk_ensemble_q_name gives each one's name (the keys of samples.npz). */
+typedef enum {
+    NTK_ENS_K,          /* K(x, x) */
+    NTK_ENS_K_WEIGHT,   /* its weight part (lazy sampler; NaN under sampler_full) */
+    NTK_ENS_K_BIAS,     /* its bias part (idem) */
+    NTK_ENS_K_READOUT,  /* K_d, the readout weights' term (idem) */
+    NTK_ENS_F,          /* f(x) */
+    NTK_ENS_DK_PATH,    /* pathwise first-step dK(x,x) / lambda, masks frozen (NaN: no_updates) */
+    NTK_ENS_DK_LITERAL, /* literal one-step (K(theta - lambda grad) - K) / lambda (NaN: no_updates, no_literal,
+                         * more than NTK_ENSEMBLE_LITERAL_MAX_PARAMS weights) */
+    NTK_ENS_K_OFF,      /* K(x, x') of an independent network (NaN without a second probe) */
+    NTK_ENS_RHO_OFF,    /* K(x, x') / sqrt(K(x, x) K(x', x')) of that network (idem) */
+    NTK_ENS_NQ
+} ntk_ensemble_q;
+const char *ntk_ensemble_q_name(ntk_ensemble_q q); /* "K", "K_weight", ..., "rho_off"; NULL out of range */
+
+/* Members with more weights than this skip the literal update (NaN). */
+#define NTK_ENSEMBLE_LITERAL_MAX_PARAMS 20000000.0
+
+struct ntk_dist; /* the distribution section below */
+
+typedef struct {
+    size_t members;        /* M >= 1 */
+    const double *x;       /* [n0] the probe (ntk_ensemble_probes); required */
+    const double *xp;      /* [n0] a second probe, or NULL: K_off and rho_off NaN */
+    double lr;             /* lambda > 0 of the literal one-step update */
+    double y;              /* target of the step's loss 1/2 (f(x) - y)^2 */
+    int no_updates;        /* skip both first-step updates (NaN) */
+    int no_literal;        /* skip the literal one (NaN) */
+    int sampler_full;      /* every weight drawn: K, f and the pathwise update (full matrices) only */
+    uint64_t seed;
+    int threads;           /* OpenMP threads over members, 0: the current count; BLAS runs single-threaded
+                            * inside, and the previous thread count is restored on return */
+    const struct ntk_dist *dist; /* members dealt round-robin to its ranks and summed, or NULL: one process */
+} ntk_ensemble_opts;
+/* members 1000, x and xp NULL, lr 1e-3, y 0, every flag 0, seed 0, threads 0, dist NULL. */
+ntk_ensemble_opts ntk_ensemble_defaults(void);
+
+/* One cell's per-member values: caller-owned arrays (point them into larger buffers), or
+ * ntk_ensemble_samples_alloc + ntk_ensemble_samples_clear. */
+typedef struct {
+    size_t members;          /* M */
+    int depth;               /* the spec's depth: layers has depth + 1 columns */
+    double *q[NTK_ENS_NQ];   /* [M] each, indexed by ntk_ensemble_q */
+    double *layers;          /* [M x (depth + 1)] each member's per-layer terms K^(l)(x, x), which sum to K
+                              * (NaN under sampler_full); NULL: not kept */
+} ntk_ensemble_samples;
+ntk_status ntk_ensemble_samples_alloc(ntk_ensemble_samples *s, size_t members, int depth);
+void ntk_ensemble_samples_clear(ntk_ensemble_samples *s);
+
+typedef struct {
+    double mean[NTK_ENS_NQ], se[NTK_ENS_NQ]; /* ntk_mean_se of each quantity (NaN members left out) */
+    double R, R_log_se;            /* ntk_moment_ratio of K: mean(K^2) / mean(K)^2, delta-method se of log R */
+    double R_boot_lo, R_boot_hi;   /* 95% percentile bootstrap interval of R: 400 resamples, resample b of
+                                    * cell c takes members floor(u M) for uniforms 0 .. M-1 of (seed,
+                                    * NTK_STREAM_ENSEMBLE_BOOTSTRAP, c * 400 + b); the sorted ratios' entries
+                                    * 10 and 389.  NaN when its buffer cannot be allocated */
+    double Kd_R, Kd_R_log_se;      /* the same ratio of K_readout */
+    double Kw_R, Kw_R_log_se;      /* of K_weight */
+    double Koff_R, Koff_R_log_se;  /* of K_off */
+    int warn_ceiling;              /* R > M / 10: near its ceiling M the estimate reflects M, not the law */
+    int warn_tail;                 /* one member carries > 10% of sum K^2 */
+    double seconds;                /* ntk_ensemble_cell: wall seconds of this rank's members; 0 otherwise */
+} ntk_ensemble_stats;
+
+/* The statistics of one cell's samples (cell: the bootstrap's key). */
+ntk_status ntk_ensemble_stats_compute(const ntk_ensemble_samples *s, uint64_t seed, uint64_t cell,
+                                      ntk_ensemble_stats *st);
+/* Every member of cell `cell` into samples (members and depth must match o and spec); with o->dist
+ * of several ranks, each rank computes members m with m % size == rank and the arrays are summed
+ * over the ranks (exact: every other rank contributes 0.0), so every rank ends with all of them
+ * (every rank passes layers, or none does).  st (or NULL): ntk_ensemble_stats_compute of the
+ * result.  A failure on any rank, bad arguments included, fails the cell on every rank. */
+ntk_status ntk_ensemble_cell(const ntk_spec *spec, const ntk_ensemble_opts *o, uint64_t cell,
+                             ntk_ensemble_samples *samples, ntk_ensemble_stats *st);
+
+/* The probes: x: [n0] row 0 of ntk_data_gaussian(data_seed) scaled to ||x||^2 = s n0; for
+ * angle_deg >= 0 also xp: [n0], the second probe of the same norm at that angle to x,
+ * cos t x + sin t ||x|| u with u the unit part of row 1 orthogonal to x (0 and 180 degrees exactly
+ * x and -x; with n0 = 1 only those two).  angle_deg < 0: no second probe (xp untouched, may be NULL). */
+ntk_status ntk_ensemble_probes(uint64_t data_seed, int n0, double s, double angle_deg, double *x, double *xp);
+
+/* The theory columns of a cell of this spec and width n (every hidden layer n wide; at depth 0 n
+ * enters dK_scale only), d = depth + 1 weight layers, probe norm ||x||^2 = s n0. */
+typedef struct {
+    double beta;     /* depth / n (0 at depth 0) */
+    double K_mean;   /* E[K(x,x)] = d s + (d + 1) / 2 (relu, NTK parameterization, sw2 2, readout 1, fan-in
+                      * first layer, zero-init biases with sb 1), d s without biases; NaN otherwise */
+    double Kd_R;     /* E[K_d^2] / E[K_d]^2 = prod_l (1 + 5 / n_l) under the same conditions; NaN otherwise */
+    double exp5beta; /* e^{5 beta} */
+    double dK_scale; /* (d^2 / n) e^{5 beta}: the scale of the first-step update */
+} ntk_ensemble_theory;
+ntk_status ntk_ensemble_theory_of(const ntk_spec *spec, int width, double s, ntk_ensemble_theory *th);
+
+/* The least-squares line log R = a + slope beta (ntk_ols) through the cells with depth > 0 and a
+ * finite R, beta = depth / width.  depth, width, R: [n]; *used: how many (slope and slope_se NaN
+ * below 2, slope_se also at 2).  slope_se and used may be NULL. */
+ntk_status ntk_ensemble_fit(size_t n, const int *depth, const int *width, const double *R, double *slope,
+                            double *slope_se, size_t *used);
+
+/* ------------------------------------------------------------ distribution
+ * Work split over MPI ranks.  The library is built with MPI when CMake finds it; without it every
+ * function below is the single-rank identity (the header and the ABI are the same either way).
+ * MPI is started only when the process was launched by mpirun or srun (OMPI_COMM_WORLD_SIZE,
+ * PMI_SIZE or PMIX_RANK in the environment), so a plain run needs no MPI runtime.  agree, bcast and
+ * sum are collective: every rank calls them in the same order.  A NULL ntk_dist is one process. */
+typedef struct ntk_dist {
+    int rank, size; /* this process and the number of ranks: 0 and 1 unless started under mpirun */
+    int started;    /* ntk_dist_start initialised MPI (ntk_dist_stop finalises it) */
+} ntk_dist;
+/* 1 when the library was built with MPI. */
+int ntk_dist_have_mpi(void);
+/* Fill d; initialises MPI when launched by mpirun and MPI is not initialised yet (if the caller
+ * already did, d takes its rank and size and ntk_dist_stop leaves it). */
+ntk_status ntk_dist_start(ntk_dist *d);
+/* Finalise MPI if ntk_dist_start initialised it; d becomes one process. */
+ntk_status ntk_dist_stop(ntk_dist *d);
+/* The largest code over the ranks, on every rank (a status, or an exit code), so all stop together. */
+int ntk_dist_agree(const ntk_dist *d, int code);
+/* Rank 0's bytes of buf: [bytes] to every rank. */
+ntk_status ntk_dist_bcast(const ntk_dist *d, void *buf, size_t bytes);
+/* buf: [count] summed element-wise over the ranks, in place, on every rank. */
+ntk_status ntk_dist_sum(const ntk_dist *d, double *buf, size_t count);
+
 /* ---------------------------------------------------------------- threads */
 
 /* Threads used by BLAS (and later OpenMP regions). 0 = leave as is. */
@@ -985,8 +1118,8 @@ typedef enum {
     NTK_STREAM_FOURIER = 22,            /* reserved (no consumer yet): random Fourier coefficients / phases */
     NTK_STREAM_BATCH = 23,              /* src/train.c ntk_trainer_step: minibatch rows, sub = step */
     NTK_STREAM_ENSEMBLE = 24,           /* src/lazy.c lazy_member: one ensemble member's normals */
-    NTK_STREAM_ENSEMBLE_PAIR = 25,      /* cli/cmd_ensemble.c run_cell (via ntk_lazy_pair): the member at (x, x') */
-    NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* cli/cmd_ensemble.c bootstrap: the resamples of R's interval */
+    NTK_STREAM_ENSEMBLE_PAIR = 25,      /* src/ensemble.c member_lazy (via ntk_lazy_pair): the member at (x, x') */
+    NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* src/ensemble_stats.c bootstrap: the resamples of R's interval */
     NTK_STREAM_PROBE = 27,              /* reserved (no consumer yet): probe / evaluation points */
 } ntk_stream;
 

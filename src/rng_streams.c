@@ -19,9 +19,9 @@ static const ntk_stream_info streams[] = {
     STREAM(NTK_STREAM_FOURIER, "", "reserved: random Fourier coefficients / phases"),
     STREAM(NTK_STREAM_BATCH, "src/train.c:ntk_trainer_step", "minibatch rows (sub = step)"),
     STREAM(NTK_STREAM_ENSEMBLE, "src/lazy.c:lazy_member", "one ensemble member's normals (sub = cell, member)"),
-    STREAM(NTK_STREAM_ENSEMBLE_PAIR, "cli/cmd_ensemble.c:run_cell",
+    STREAM(NTK_STREAM_ENSEMBLE_PAIR, "src/ensemble.c:member_lazy",
            "the ensemble member at the two inputs (x, x'), through ntk_lazy_pair (sub = cell, member)"),
-    STREAM(NTK_STREAM_ENSEMBLE_BOOTSTRAP, "cli/cmd_ensemble.c:bootstrap",
+    STREAM(NTK_STREAM_ENSEMBLE_BOOTSTRAP, "src/ensemble_stats.c:bootstrap",
            "the ensemble's bootstrap resamples of R (sub = cell * 400 + resample)"),
     STREAM(NTK_STREAM_PROBE, "", "reserved: probe / evaluation points"),
 };

@@ -184,7 +184,7 @@ def philox_uniforms(seed, stream, sub, n):
 
 
 def boot_interval(K, seed, cell, stream, B=400):
-    """The percentile interval (2.5%, 97.5%) of R = mean(K^2)/mean(K)^2 as cmd_ensemble.c's bootstrap
+    """The percentile interval (2.5%, 97.5%) of R = mean(K^2)/mean(K)^2 as src/ensemble_stats.c's bootstrap
     computes it: resample b takes member floor(u M) for each of M uniforms of sub cell * B + b."""
     M = len(K)
     r = []
