@@ -51,7 +51,7 @@ DEFAULT_SHAPES = "16x64,64x256,256x1024"
 QUICK_SHAPES = "8x32,16x64"
 TCK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count()
-OMP_CHUNK = 8  # src/ensemble.c: `#pragma omp for schedule(dynamic, 8)` over members
+OMP_CHUNK = 8  # src/ensemble/ensemble.c: `#pragma omp for schedule(dynamic, 8)` over members
 
 
 # ---------------------------------------------------------------- model arithmetic

@@ -20,7 +20,7 @@
  *       of the parameter block, as each thread's first member does in the CLI), BLOCKS blocks of
  *         rng   ntk_rng_normal alone drawing the network's weight matrices layer by layer (as
  *               ntk_net_init does, into one reused layer-sized buffer), about BLOCK_S seconds;
- *         full  members as src/ensemble.c computes them with --sampler full --no-updates:
+ *         full  members as src/ensemble/ensemble.c computes them with --sampler full --no-updates:
  *               ntk_net_init (init_s) and ntk_feats_alloc + ntk_feats_compute + ntk_kernel_diag +
  *               ntk_feats_free (fwd_bwd_s), about BLOCK_S seconds (at least one member);
  *         lazy  ntk_lazy_diag, then ntk_lazy_pair at a second probe at 90 degrees (what
@@ -172,7 +172,7 @@ static double draw_layers(const size_t *nW, int d, size_t total, uint64_t sub0, 
     return acc;
 }
 
-/* One full-matrix member as src/ensemble.c computes it with --sampler full --no-updates. */
+/* One full-matrix member as src/ensemble/ensemble.c computes it with --sampler full --no-updates. */
 static int full_member(ntk_net *net, const double *x, uint64_t seed, double *t_init, double *t_fb, double *K)
 {
     double t0 = now();

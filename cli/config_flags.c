@@ -1,7 +1,7 @@
 /* config_flags.c -- command-line flags: getopt_long's options built from the table of settings
  * (config_keys.c); --config is read first so flags override the file.  Not settings: --config,
  * --help, --quick (study), and the hidden --keys-markdown (docs/cli.md's key table) and
- * --print-config (the resolved config.yaml on stdout, then exit; tests/test_config_table.py). */
+ * --print-config (the resolved config.yaml on stdout, then exit; tests/cli/test_config_table.py). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

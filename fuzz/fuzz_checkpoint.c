@@ -1,5 +1,5 @@
 /* fuzz_checkpoint.c -- train checkpoints and snapshots as `ntkdrift train --resume` reads them:
- * ntk_checkpoint_load and ntk_npz_read_into (src/checkpoint.c, over src/npz.c and src/npy.c).
+ * ntk_checkpoint_load and ntk_npz_read_into (src/dynamics/checkpoint.c, over src/io/npz.c and src/io/npy.c).
  *
  * The input is one .npz read twice over: as checkpoint.npz, by ntk_checkpoint_load into a
  * depth-2 width-4 network (n0 3, 1 output, trainable biases: P = 41 parameters) and its adam

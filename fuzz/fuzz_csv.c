@@ -1,4 +1,4 @@
-/* fuzz_csv.c -- the numeric CSV reader (src/csv.c).
+/* fuzz_csv.c -- the numeric CSV reader (src/data/csv.c).
  *
  * Exercises line splitting (LF / CRLF, a UTF-8 BOM, NUL bytes, very long lines), comment and
  * blank lines, header detection, field trimming and strtod (hex floats, NaN/Inf text, empty

@@ -1,4 +1,4 @@
-/* fuzz_idx.c -- the IDX reader (src/idx.c: raw or gzip through zlib's gz* interface).
+/* fuzz_idx.c -- the IDX reader (src/data/idx.c: raw or gzip through zlib's gz* interface).
  *
  * Exercises the magic and type byte, the dimension count, the big-endian dimensions and their
  * product (the 2^32-element limit, overflow), the growing read of the data (short files that

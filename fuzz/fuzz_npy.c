@@ -1,4 +1,4 @@
-/* fuzz_npy.c -- the .npy reader (src/npy.c).
+/* fuzz_npy.c -- the .npy reader (src/io/npy.c).
  *
  * Each input is parsed twice: in memory by ntk_npy_parse (the path .npz members take) and from a
  * file by ntk_npy_read (slurp + parse).  Exercises the preamble (magic, versions 1.0/2.0/3.0, header

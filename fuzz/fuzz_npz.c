@@ -1,4 +1,4 @@
-/* fuzz_npz.c -- the .npz reader (src/npz.c on libzip, then src/npy.c per member).
+/* fuzz_npz.c -- the .npz reader (src/io/npz.c on libzip, then src/io/npy.c per member).
  *
  * The input is an archive; members "X", "K", "theta" and "K.npy" are looked up (name resolution
  * with and without the ".npy" suffix) and read.  Exercises the open-time checks (empty file,

@@ -1,4 +1,4 @@
-/* fuzz_params.c -- parameter files (src/params_io.c: ntk_net_load_params over src/npz.c).
+/* fuzz_params.c -- parameter files (src/model/params_io.c: ntk_net_load_params over src/io/npz.c).
  *
  * The input is an .npz loaded into two small networks (depth 2, widths 4, n0 3, 2 outputs): one
  * with trainable biases (W1 [4x3], b1 [4], W2 [4x4], b2 [4], W3 [2x4], b3 [2]) and one with

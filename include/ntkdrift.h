@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 /* The version: MAJOR.MINOR.PATCH.  CMakeLists.txt reads these lines for the project VERSION and the
- * shared library's soname (libntkdrift.so.MAJOR); tests/test_version.c checks that the string is
+ * shared library's soname (libntkdrift.so.MAJOR); tests/core/test_version.c checks that the string is
  * made of the three numbers and that ntk_version() returns it. */
 #define NTK_VERSION_MAJOR 0
 #define NTK_VERSION_MINOR 1
@@ -347,7 +347,7 @@ size_t ntk_trainer_state_len(const ntk_trainer *tr);
 void ntk_trainer_state_get(const ntk_trainer *tr, double *state);
 void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step);
 
-/* Checkpoints (src/checkpoint.c): a training run's state as an .npz of float64 vectors,
+/* Checkpoints (src/dynamics/checkpoint.c): a training run's state as an .npz of float64 vectors,
  *   format     [1]   NTK_CHECKPOINT_FORMAT (a file without it is format 1, the layout before
  *                    the member existed); any other value is refused
  *   theta      [P]   the parameters as stored (ntk_net_params)
@@ -379,9 +379,9 @@ ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, 
  * Gradient descent with the kernel tracked at a snapshot schedule, in one call (docs/train.md):
  * the learning rate (absolute, or a fraction of 2 / lambda_max(c K_0)), K_0's velocity Kdot_0 and
  * the literal one-step change beside it, the loop of ntk_trainer_step, divergence, checkpoints and
- * resume (src/train_run.c), and at every snapshot the analysis: drift metrics (ntk_tracker), the
+ * resume (src/dynamics/train_run.c), and at every snapshot the analysis: drift metrics (ntk_tracker), the
  * frozen-K_0, first-order-in-Delta-K and piecewise-frozen predictions, kernel regression, the RKHS
- * diagnostics, parameter movement, per-layer drift (src/train_analysis.c).  Every snapshot goes
+ * diagnostics, parameter movement, per-layer drift (src/dynamics/train_analysis.c).  Every snapshot goes
  * to an observer; the library writes no file but the checkpoint.  n = N k and m = M k are the
  * train and eval vector lengths, d = depth + 1 the weight layers. */
 
@@ -688,7 +688,7 @@ void ntk_tracker_free(ntk_tracker *tr);
 ntk_status ntk_tracker_update(ntk_tracker *tr, double t, const double *Kt, ntk_drift *out);
 
 /* Sweep cells (docs/sweep.md, "Regimes"): the regime of a finished training run from its summary,
- * a snapshot curve at any time, and the test-error arithmetic of cells.csv (src/regime.c).  The
+ * a snapshot curve at any time, and the test-error arithmetic of cells.csv (src/analysis/regime.c).  The
  * enum values are cells.csv's regime_code. */
 typedef enum { NTK_REGIME_LAZY = 0, NTK_REGIME_WEAK = 1, NTK_REGIME_UNSTABLE = 2 } ntk_regime;
 const char *ntk_regime_name(ntk_regime r); /* "lazy", "weak_feature_learning", "unstable" */
@@ -1104,22 +1104,22 @@ int ntk_get_threads(void);
  * task draws from its own stream, and each stream has exactly one consumer, the function named
  * beside it.  The numbers are part of every result ever written (they key the draws): they never
  * change, a new task takes a new number, and a stream id is never computed (no NTK_STREAM_X + 1).
- * ntk_rng_streams lists the same table at run time; tests/test_rng_streams.py checks src/ and cli/
+ * ntk_rng_streams lists the same table at run time; tests/core/test_rng_streams.py checks src/ and cli/
  * against it. */
 typedef enum {
-    NTK_STREAM_WEIGHT = 1,              /* src/mlp.c ntk_net_init: weight matrices, sub = layer */
-    NTK_STREAM_BIAS = 2,                /* src/mlp.c ntk_net_init: biases, sub = layer */
-    NTK_STREAM_DATA_X = 16,             /* src/data.c ntk_data_gaussian_raw: Gaussian input rows */
-    NTK_STREAM_TARGET = 17,             /* src/data_build.c targets: N(0,1) targets (`random`), sub = train/eval */
-    NTK_STREAM_ANGLES = 18,             /* src/data.c ntk_data_circle_uniform: uniform angles on the circle */
-    NTK_STREAM_SUBSET = 19,             /* src/data.c ntk_data_subset: subsets drawn without replacement */
-    NTK_STREAM_SPHERE = 20,             /* src/data.c ntk_data_sphere: points on the sphere */
-    NTK_STREAM_NOISE = 21,              /* src/data.c ntk_target_add_noise: additive label noise */
+    NTK_STREAM_WEIGHT = 1,              /* src/model/mlp.c ntk_net_init: weight matrices, sub = layer */
+    NTK_STREAM_BIAS = 2,                /* src/model/mlp.c ntk_net_init: biases, sub = layer */
+    NTK_STREAM_DATA_X = 16,             /* src/data/data.c ntk_data_gaussian_raw: Gaussian input rows */
+    NTK_STREAM_TARGET = 17,             /* src/data/data_build.c targets: N(0,1) targets (`random`), sub = train/eval */
+    NTK_STREAM_ANGLES = 18,             /* src/data/data.c ntk_data_circle_uniform: uniform angles on the circle */
+    NTK_STREAM_SUBSET = 19,             /* src/data/data.c ntk_data_subset: subsets drawn without replacement */
+    NTK_STREAM_SPHERE = 20,             /* src/data/data.c ntk_data_sphere: points on the sphere */
+    NTK_STREAM_NOISE = 21,              /* src/data/data.c ntk_target_add_noise: additive label noise */
     NTK_STREAM_FOURIER = 22,            /* reserved (no consumer yet): random Fourier coefficients / phases */
-    NTK_STREAM_BATCH = 23,              /* src/train.c ntk_trainer_step: minibatch rows, sub = step */
-    NTK_STREAM_ENSEMBLE = 24,           /* src/lazy.c lazy_member: one ensemble member's normals */
-    NTK_STREAM_ENSEMBLE_PAIR = 25,      /* src/ensemble.c member_lazy (via ntk_lazy_pair): the member at (x, x') */
-    NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* src/ensemble_stats.c bootstrap: the resamples of R's interval */
+    NTK_STREAM_BATCH = 23,              /* src/dynamics/train.c ntk_trainer_step: minibatch rows, sub = step */
+    NTK_STREAM_ENSEMBLE = 24,           /* src/ensemble/lazy.c lazy_member: one ensemble member's normals */
+    NTK_STREAM_ENSEMBLE_PAIR = 25,      /* src/ensemble/ensemble.c member_lazy (via ntk_lazy_pair): the member at (x, x') */
+    NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* src/ensemble/ensemble_stats.c bootstrap: the resamples of R's interval */
     NTK_STREAM_PROBE = 27,              /* reserved (no consumer yet): probe / evaluation points */
 } ntk_stream;
 

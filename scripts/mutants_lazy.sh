@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# mutants_lazy.sh -- the power of tests/test_lazy.c's update test (test_update_matches_full_matrix)
-# against two mutants of src/lazy.c's pathwise update:
+# mutants_lazy.sh -- the power of tests/ensemble/test_lazy.c's update test (test_update_matches_full_matrix)
+# against two mutants of src/ensemble/lazy.c's pathwise update:
 #   no_bias_tau    the first tangent tau_k = a W~ t + (w ||h||^2 + b) delta without its bias term b;
 #   no_projection  the fresh part of W~ v on the backward probe's orthogonal complement drawn without
 #                  the (I - dhat dhat^T) projection.
@@ -21,7 +21,7 @@ trap 'rm -rf "$TMP"' EXIT
 # the working tree as it is (uncommitted edits included), without build directories or git data
 mkdir -p "$TMP/src"
 tar -C "$ROOT" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$TMP/src" -xf -
-LAZY="$TMP/src/src/lazy.c"
+LAZY="$TMP/src/src/ensemble/lazy.c"
 cp "$LAZY" "$TMP/lazy.c.orig"
 
 # Each mutant: a sed program that must change exactly the lines shown.  No -Werror in this build:
@@ -42,7 +42,7 @@ for name in unmutated no_bias_tau no_projection; do
     mutate "$name"
     changed=$(diff "$TMP/lazy.c.orig" "$LAZY" | grep -c '^>' || true)
     if [ "$name" != unmutated ] && [ "$changed" -eq 0 ]; then
-        echo "mutant $name: the sed program no longer matches src/lazy.c (update this script)" >&2
+        echo "mutant $name: the sed program no longer matches src/ensemble/lazy.c (update this script)" >&2
         exit 2
     fi
     cmake --build "$TMP/build" --target test_lazy -j"$JOBS" >"$TMP/build.log" 2>&1 ||

@@ -1,4 +1,4 @@
-/* failmalloc.c -- an LD_PRELOAD fault injector for tests/test_alloc_faults.py (glibc only).
+/* failmalloc.c -- an LD_PRELOAD fault injector for tests/cli/test_alloc_faults.py (glibc only).
  *
  * NTK_FAIL_MALLOC="SIZE:NTH" makes the NTH call (1-based) of malloc(SIZE) return NULL with errno
  * ENOMEM; every other call goes to glibc's allocator unchanged.  Unset or malformed: no effect. */

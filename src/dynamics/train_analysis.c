@@ -1,0 +1,302 @@
+/* train_analysis.c -- the analysis of a training run's snapshot stream (src/dynamics/train_analysis.h):
+ * drift metrics (ntk_tracker), predictions (frozen K_0, first order in Delta K, piecewise frozen,
+ * linear drift K_0 + eta t Kdot_0), kernel regression, the RKHS diagnostics, per-layer drift, the
+ * trajectory and the manifest's summary numbers. */
+#include "train_analysis.h"
+#include "ntk_private.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tra {
+    size_t n, m, cap, S;
+    int d;                       /* weight layers */
+    double *Kl0;                 /* [d x n x n] per-layer kernels at the first snapshot, or NULL */
+    double *dl;                  /* [d] per-layer drift of the current snapshot, or NULL */
+    double eta, c, a;            /* a = eta c */
+    double ridge;                /* relative to the mean diagonal of K_t */
+    int top_k, flow;
+    double *y, *ye;              /* [n], [m] targets (y: its own block, handed to the result) */
+    double *K0, *Kdot0;          /* [n x n] */
+    double *Ke0;                 /* [m x n] eval x train kernel at the first snapshot */
+    double *Kprev, *Keprev;      /* previous snapshot's kernels (piecewise frozen, and Delta K there) */
+    double *dK, *dKe;            /* Delta K of the current snapshot */
+    double *df, *dfe;            /* first-order correction at the current snapshot */
+    double *pw, *pwe;            /* piecewise-frozen prediction at the current snapshot */
+    double *lin, *line;          /* frozen-K0 prediction scratch */
+    double *pred, *tmp;          /* [m] kernel-regression predictions, [n] scratch */
+    long sprev;
+    long lin_nonfinite, pert_nonfinite, pw_nonfinite; /* first snapshot step with a non-finite prediction, or -1 */
+    ntk_tracker *tr;
+    ntk_linpred *lp;
+    char rkhs_msg[1024];         /* the last RKHS failure (ntk_train_snapshot.rkhs_error) */
+    /* trajectory: [cap] and [cap x n] / [cap x m], two blocks (steps and tf head them) */
+    double *steps, *loss, *loss_eval, *drift;
+    double *tf, *tlin, *tpert, *tpw, *tfe, *tline, *tperte, *tpwe;
+};
+
+/* The thread's message with a prefix ("prefix: message"), st returned. */
+static ntk_status wrap(ntk_status st, const char *prefix)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", ntk_last_error());
+    return ntk_set_error(st, "%s: %s", prefix, msg);
+}
+
+/* ||a - b||, scaled so that it overflows only when an entry does (predictions past the
+ * stability edge reach 1e200 and more before they become inf). */
+static double norm_diff(size_t n, const double *a, const double *b)
+{
+    double mx = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(a[i] - b[i]);
+        if (isnan(e)) return NAN;
+        mx = fmax(mx, e);
+    }
+    if (!(mx > 0) || !isfinite(mx)) return mx; /* 0 or inf */
+    for (size_t i = 0; i < n; i++) s += ((a[i] - b[i]) / mx) * ((a[i] - b[i]) / mx);
+    return mx * sqrt(s);
+}
+
+void tra_free(tra *t)
+{
+    if (!t) return;
+    ntk_tracker_free(t->tr);
+    ntk_linpred_free(t->lp);
+    free(t->y);
+    free(t->ye);
+    free(t->K0);
+    free(t->Kl0);
+    free(t->steps);
+    free(t->tf);
+    free(t);
+}
+
+ntk_status tra_alloc(size_t n, size_t m, int d, int per_layer, const double *y, const double *ye, double eta,
+                     double c, const ntk_train_run_opts *o, size_t cap, tra **out)
+{
+    *out = NULL;
+    tra *t = calloc(1, sizeof *t);
+    if (!t) return ntk_set_error(NTK_ENOMEM, "out of memory for the training analysis (n = %zu)", n);
+    t->n = n;
+    t->m = m;
+    t->d = d;
+    t->cap = cap;
+    t->eta = eta;
+    t->c = c;
+    t->a = eta * c;
+    t->ridge = o->ridge;
+    t->top_k = o->top_k;
+    t->flow = o->flow;
+    t->lin_nonfinite = t->pert_nonfinite = t->pw_nonfinite = -1;
+    size_t nn = n * n, mn = m * n;
+    /* the targets, one block of vectors, one of matrices, two for the trajectory */
+    t->y = malloc(n * sizeof(double));
+    t->ye = calloc(m + 4 * n + 4 * m + (size_t)d + 1, sizeof(double));
+    t->K0 = calloc(4 * nn + 3 * mn + (m ? 0 : 1), sizeof(double));
+    t->steps = calloc(4 * cap + 1, sizeof(double));
+    t->tf = calloc(cap * (4 * n + 4 * m) + 1, sizeof(double));
+    if (per_layer) t->Kl0 = malloc((size_t)d * n * n * sizeof(double));
+    if (!t->y || !t->ye || !t->K0 || !t->steps || !t->tf || (per_layer && !t->Kl0)) {
+        tra_free(t);
+        return ntk_set_error(NTK_ENOMEM, "out of memory for the training analysis (n = %zu)", n);
+    }
+    double *p = t->ye + m;
+    t->df = p, p += n;
+    t->dfe = p, p += m;
+    t->pw = p, p += n;
+    t->pwe = p, p += m;
+    t->lin = p, p += n;
+    t->line = p, p += m;
+    t->tmp = p, p += n;
+    t->pred = p, p += m;
+    t->dl = per_layer ? p : NULL;
+    memcpy(t->y, y, n * sizeof *y);
+    if (m) memcpy(t->ye, ye, m * sizeof *ye);
+    p = t->K0;
+    t->Kdot0 = p + nn, t->Kprev = p + 2 * nn;
+    t->dK = p + 3 * nn;
+    t->Keprev = p + 4 * nn, t->Ke0 = t->Keprev + mn, t->dKe = t->Ke0 + mn;
+    t->loss = t->steps + cap, t->loss_eval = t->loss + cap, t->drift = t->loss_eval + cap;
+    p = t->tf;
+    t->tlin = p + cap * n, t->tpert = t->tlin + cap * n, t->tpw = t->tpert + cap * n;
+    t->tfe = t->tpw + cap * n, t->tline = t->tfe + cap * m, t->tperte = t->tline + cap * m;
+    t->tpwe = t->tperte + cap * m;
+    *out = t;
+    return NTK_OK;
+}
+
+/* The first snapshot: K_0, the frozen-K_0 predictor and the tracker. */
+static ntk_status tra_init(tra *t, const ntk_train_snapshot *s)
+{
+    size_t n = t->n, m = t->m;
+    memcpy(t->K0, s->K, n * n * sizeof(double));
+    if (s->Kdot) memcpy(t->Kdot0, s->Kdot, n * n * sizeof(double));
+    ntk_tracker_opts o = {t->top_k, 1e-3};
+    ntk_status st = ntk_tracker_alloc(n, s->K, 1, t->y, &o, &t->tr);
+    if (st == NTK_OK) st = ntk_linpred_alloc(n, s->K, m, s->K_eval, s->f, t->y, s->f_eval, t->a, t->flow, &t->lp);
+    if (st != NTK_OK) return wrap(st, "train analysis");
+    if (m) memcpy(t->Ke0, s->K_eval, m * n * sizeof(double));
+    if (t->Kl0 && s->K_layers) memcpy(t->Kl0, s->K_layers, (size_t)t->d * n * n * sizeof(double));
+    memset(t->df, 0, n * sizeof(double));
+    if (m) memset(t->dfe, 0, m * sizeof(double));
+    memcpy(t->pw, s->f, n * sizeof(double));
+    if (m) memcpy(t->pwe, s->f_eval, m * sizeof(double));
+    return NTK_OK;
+}
+
+/* Piecewise frozen: the previous snapshot's kernel drives the interval. */
+static ntk_status advance_piecewise(tra *t, long h)
+{
+    size_t n = t->n, m = t->m;
+    /* Short intervals by matrix-vector steps (2 h (n + m) n flops) rather than an
+     * eigendecomposition (~9 n^3); the two agree to rounding (tests/dynamics/test_predict.c). */
+    if (!t->flow && (double)h * (double)(n + m) <= 4.0 * (double)n * (double)n) {
+        ntk_status st = ntk_frozen_gd_steps(n, t->Kprev, m, m ? t->Keprev : NULL, t->y, t->a, h, t->pw,
+                                            m ? t->pwe : NULL);
+        return st == NTK_OK ? NTK_OK : wrap(st, "piecewise prediction");
+    }
+    ntk_linpred *lp = NULL;
+    ntk_status st = ntk_linpred_alloc(t->n, t->Kprev, t->m, t->m ? t->Keprev : NULL, t->pw, t->y,
+                                      t->m ? t->pwe : NULL, t->a, t->flow, &lp);
+    if (st == NTK_OK) st = ntk_linpred_at(lp, (double)h, t->pw, t->m ? t->pwe : NULL);
+    ntk_linpred_free(lp);
+    return st == NTK_OK ? NTK_OK : wrap(st, "piecewise prediction");
+}
+
+static double kernel_regression(tra *t, const ntk_train_snapshot *s, double *eval_err)
+{
+    *eval_err = NAN;
+    if (!t->m) return NAN;
+    size_t n = t->n;
+    double md = 0;
+    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / (double)n;
+    if (ntk_krr(n, s->K, 1, t->y, t->ridge * md, t->m, s->K_eval, t->pred, NULL) != NTK_OK) return NAN;
+    *eval_err = norm_diff(t->m, t->pred, t->ye) / sqrt((double)t->m);
+    double nf = 0;
+    for (size_t i = 0; i < t->m; i++) nf += s->f_eval[i] * s->f_eval[i];
+    return norm_diff(t->m, t->pred, s->f_eval) / sqrt(nf > 0 ? nf : 1);
+}
+
+ntk_status tra_add(tra *t, ntk_train_snapshot *s)
+{
+    size_t n = t->n, m = t->m, j = t->S;
+    if (j >= t->cap) return ntk_set_error(NTK_EINVAL, "train analysis: more snapshots than planned (%zu)", t->cap);
+    ntk_status st = j == 0 ? tra_init(t, s) : NTK_OK;
+    if (st != NTK_OK) return st;
+    ntk_drift dr;
+    st = ntk_tracker_update(t->tr, t->eta * (double)s->step, s->K, &dr);
+    if (st == NTK_OK) st = ntk_linpred_at(t->lp, (double)s->step, t->lin, m ? t->line : NULL);
+    if (st != NTK_OK) return wrap(st, "train analysis");
+    if (j > 0) {
+        /* Delta K at the previous snapshot (Kprev - K0) and now (K - K0); the eval x train
+         * ones likewise against the first snapshot's (Ke0). */
+        for (size_t i = 0; i < n * n; i++) {
+            t->dK[i] = s->K[i] - t->K0[i];
+            t->Kprev[i] -= t->K0[i];
+        }
+        for (size_t i = 0; i < m * n; i++) {
+            t->dKe[i] = s->K_eval[i] - t->Ke0[i];
+            t->Keprev[i] -= t->Ke0[i];
+        }
+        if (t->flow) { /* the first-order correction is derived for discrete steps only */
+            for (size_t i = 0; i < n; i++) t->df[i] = NAN;
+            for (size_t i = 0; i < m; i++) t->dfe[i] = NAN;
+        } else if ((st = ntk_linpred_pert_advance(t->lp, t->sprev, t->Kprev, m ? t->Keprev : NULL, s->step, t->dK,
+                                                  m ? t->dKe : NULL, t->df, m ? t->dfe : NULL)) != NTK_OK) {
+            return wrap(st, "perturbative prediction");
+        }
+        for (size_t i = 0; i < n * n; i++) t->Kprev[i] += t->K0[i];
+        for (size_t i = 0; i < m * n; i++) t->Keprev[i] += t->Ke0[i];
+        if ((st = advance_piecewise(t, s->step - t->sprev)) != NTK_OK) return st;
+    }
+    /* errors relative to the distance travelled */
+    double moved = norm_diff(n, s->f, t->tf), lin = norm_diff(n, s->f, t->lin);
+    for (size_t i = 0; i < n; i++) t->tmp[i] = t->lin[i] + t->df[i];
+    double pert = norm_diff(n, s->f, t->tmp), pw = norm_diff(n, s->f, t->pw);
+    /* past the stability edge the predictions overflow: their columns read inf / nan from then on */
+    if (t->lin_nonfinite < 0 && !isfinite(lin)) t->lin_nonfinite = s->step;
+    if (t->pert_nonfinite < 0 && !isfinite(pert)) t->pert_nonfinite = s->step;
+    if (t->pw_nonfinite < 0 && !isfinite(pw)) t->pw_nonfinite = s->step;
+    if (j == 0) moved = lin = pert = pw = 0;
+    double den = moved > 0 ? moved : 1;
+    double kd = NAN;
+    if (j > 0) {
+        double num = 0, dd = 0;
+        for (size_t i = 0; i < n * n; i++) {
+            double d = s->K[i] - t->K0[i];
+            double e = d - t->eta * (double)s->step * t->Kdot0[i];
+            num += e * e;
+            dd += d * d;
+        }
+        kd = dd > 0 ? sqrt(num / dd) : 0;
+    }
+    double krr_eval, krr = kernel_regression(t, s, &krr_eval);
+    /* evolving RKHS: the ridge is the kernel-regression one (relative to the mean diagonal of K_t) */
+    double md = 0;
+    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / (double)n;
+    ntk_rkhs rk = {t->ridge * md, NAN, NAN, NAN, NAN, NAN, NAN};
+    s->rkhs_error = NULL;
+    if (ntk_rkhs_stats(n, s->K, dr.eigs, dr.top_k, dr.top_vectors, t->y, s->f, t->ridge * md, &rk) != NTK_OK) {
+        snprintf(t->rkhs_msg, sizeof t->rkhs_msg, "%s", ntk_last_error());
+        s->rkhs_error = t->rkhs_msg;
+    }
+    ntk_train_metrics mt = {dr.drift_fro, dr.drift_op, dr.kernel_distance, dr.velocity, dr.alignment,
+                            dr.lambda_max, dr.lambda_min, dr.eig_drift_max, dr.angle_max, dr.projector_dist,
+                            dr.active_modes, lin / den, pert / den, pw / den, kd, krr, krr_eval, rk.ridge,
+                            rk.norm_y, rk.norm_f, rk.eff_dim, rk.energy_y, rk.energy_r, rk.cond};
+    s->index = j;
+    s->t = t->eta * (double)s->step;
+    s->eigs = dr.eigs;
+    s->mt = mt;
+    s->drift_layers = NULL;
+    if (t->dl) {
+        size_t nn = n * n;
+        for (int l = 0; l < t->d; l++)
+            t->dl[l] = s->K_layers ? ntk_rel_fro(nn, s->K_layers + (size_t)l * nn, t->Kl0 + (size_t)l * nn) : NAN;
+        s->drift_layers = t->dl;
+    }
+    /* trajectory */
+    t->steps[j] = (double)s->step;
+    t->loss[j] = s->loss;
+    t->loss_eval[j] = s->loss_eval;
+    t->drift[j] = dr.drift_fro;
+    memcpy(t->tf + j * n, s->f, n * sizeof(double));
+    memcpy(t->tlin + j * n, t->lin, n * sizeof(double));
+    memcpy(t->tpert + j * n, t->tmp, n * sizeof(double));
+    memcpy(t->tpw + j * n, t->pw, n * sizeof(double));
+    if (m) {
+        memcpy(t->tfe + j * m, s->f_eval, m * sizeof(double));
+        memcpy(t->tline + j * m, t->line, m * sizeof(double));
+        for (size_t i = 0; i < m; i++) t->tperte[j * m + i] = t->line[i] + t->dfe[i];
+        memcpy(t->tpwe + j * m, t->pwe, m * sizeof(double));
+    }
+    /* remember this snapshot for the next interval */
+    memcpy(t->Kprev, s->K, n * n * sizeof(double));
+    if (m) memcpy(t->Keprev, s->K_eval, m * n * sizeof(double));
+    t->sprev = s->step;
+    t->S = j + 1;
+    return NTK_OK;
+}
+
+void tra_finish(tra *t, const ntk_train_run_opts *o, ntk_train_result *res)
+{
+    res->freeze_step = ntk_freeze_time(t->S, t->steps, t->drift, o->freeze_eps, o->freeze_k, o->freeze_delta);
+    double alm = NAN;
+    res->unstable_modes = t->lp ? ntk_linpred_unstable(t->lp, &alm) : 0;
+    res->a_lambda_max = alm;
+    res->lin_nonfinite_step = t->lin_nonfinite;
+    res->pert_nonfinite_step = t->pert_nonfinite;
+    res->pw_nonfinite_step = t->pw_nonfinite;
+    res->S = t->S;
+    res->n = t->n;
+    res->m = t->m;
+    res->steps = t->steps, res->loss = t->loss, res->loss_eval = t->loss_eval, res->drift_fro = t->drift;
+    res->y_train = t->y;
+    res->f_train = t->tf, res->f_lin = t->tlin, res->f_pert = t->tpert, res->f_pw = t->tpw;
+    res->f_eval = t->m ? t->tfe : NULL, res->f_lin_eval = t->m ? t->tline : NULL;
+    res->f_pert_eval = t->m ? t->tperte : NULL, res->f_pw_eval = t->m ? t->tpwe : NULL;
+    t->steps = t->tf = t->y = NULL; /* now the result's */
+}
