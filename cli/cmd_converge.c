@@ -140,14 +140,14 @@ int cmd_converge(int argc, char **argv)
         size_t shE[3] = {D, W, S}, shM[2] = {D, W};
         size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.n0};
         const study_member m[6] = {
-            {"err_single", NTK_NPY_F64, 3, shE, err,
+            {"err_single", NTK_F64, 3, shE, err,
              "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean over outputs "
              "(1/k) sum_a K_aa and K_inf the per-output limit"},
-            {"err_mean", NTK_NPY_F64, 2, shM, errmean, "relative error of the seed-mean kernel per (depth, width)"},
-            {"depths", NTK_NPY_I32, 1, shD, g.depths, "depths (hidden layers)"},
-            {"widths", NTK_NPY_I32, 1, shW, g.widths, "widths"},
-            {"seeds", NTK_NPY_I32, 1, shS, g.seeds, "seeds"},
-            {"X", NTK_NPY_F64, 2, shX, X, "inputs"}};
+            {"err_mean", NTK_F64, 2, shM, errmean, "relative error of the seed-mean kernel per (depth, width)"},
+            {"depths", NTK_I32, 1, shD, g.depths, "depths (hidden layers)"},
+            {"widths", NTK_I32, 1, shW, g.widths, "widths"},
+            {"seeds", NTK_I32, 1, shS, g.seeds, "seeds"},
+            {"X", NTK_F64, 2, shX, X, "inputs"}};
         if ((rc = study_write_npz(&run, "converge.npz", m, 6))) {
             cJSON_Delete(extra);
             goto done;

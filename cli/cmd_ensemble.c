@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 #include "config.h"
 #include "plots.h"
 #include "rundir.h"
@@ -63,8 +64,8 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s, ntk_ensemble_stats 
     size_t shM[1] = {(size_t)e->M}, shL[2] = {(size_t)e->M, (size_t)s->depth + 1};
     ntk_status rc = ntk_npz_open(path, &w);
     for (int k = 0; k < NTK_ENS_NQ && rc == NTK_OK; k++)
-        rc = ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_NPY_F64, 1, shM, smp.q[k]);
-    if (rc == NTK_OK) rc = ntk_npz_add(w, "K_layers", NTK_NPY_F64, 2, shL, e->layers);
+        rc = ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_F64, 1, shM, smp.q[k]);
+    if (rc == NTK_OK) rc = ntk_npz_add(w, "K_layers", NTK_F64, 2, shL, e->layers);
     if (rc == NTK_OK) rc = ntk_npz_close(w);
     else ntk_npz_abort(w);
     if (rc != NTK_OK) {
@@ -115,9 +116,9 @@ static int write_samples(ens_ctx *e)
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(cli_run_path(&e->run, "samples.npz", path, sizeof path), &w);
     for (int k = 0; k < NTK_ENS_NQ && st == NTK_OK; k++)
-        st = ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_NPY_F64, 2, sh, e->q[k]);
-    if (st == NTK_OK) st = ntk_npz_add(w, "depth", NTK_NPY_I32, 1, shc, e->cdepth);
-    if (st == NTK_OK) st = ntk_npz_add(w, "width", NTK_NPY_I32, 1, shc, e->cwidth);
+        st = ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_F64, 2, sh, e->q[k]);
+    if (st == NTK_OK) st = ntk_npz_add(w, "depth", NTK_I32, 1, shc, e->cdepth);
+    if (st == NTK_OK) st = ntk_npz_add(w, "width", NTK_I32, 1, shc, e->cwidth);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
     if (st != NTK_OK) {

@@ -60,8 +60,8 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     size_t shX[2] = {N, (size_t)spec.n0}, shF[2] = {N, k};
-    const study_member m[2] = {{"f", NTK_NPY_F64, 2, shF, F, "network outputs f(x_i), one row per point"},
-                               {"X", NTK_NPY_F64, 2, shX, X, "inputs, one row per point"}};
+    const study_member m[2] = {{"f", NTK_F64, 2, shF, F, "network outputs f(x_i), one row per point"},
+                               {"X", NTK_F64, 2, shX, X, "inputs, one row per point"}};
     if ((rc = study_write_npz(&run, "eval.npz", m, 2))) goto done;
     cJSON *extra = cJSON_CreateObject();
     cJSON *dj = cJSON_AddObjectToObject(extra, "data");

@@ -51,7 +51,7 @@ static void state_free(kernel_state *s)
 static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *spec, kernel_state *s, size_t N)
 {
     size_t k = (size_t)spec->outputs, es = c->dtype == NTK_F32 ? 4 : 8, d = (size_t)spec->depth + 1;
-    ntk_npy_type nt = c->dtype == NTK_F32 ? NTK_NPY_F32 : NTK_NPY_F64;
+    ntk_dtype nt = c->dtype;
     const char *dts = c->dtype == NTK_F32 ? "float32" : "float64";
     char path[CLI_PATH_MAX + 64];
     ntk_npz_writer *w = NULL;
@@ -69,7 +69,7 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
     if (st == NTK_OK && k > 1) ntk_kernel_relayout(N, N, (int)k, c->dtype, s->K, s->tmp);
     if (st == NTK_OK) st = ntk_npz_add(w, "K", nt, ndimK, shK, k > 1 ? s->tmp : s->K);
     if (st == NTK_OK) st = ntk_npz_add(w, "K_trace", nt, 2, shT, s->Kt);
-    if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_NPY_F64, 2, shX, s->X);
+    if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_F64, 2, shX, s->X);
     if (st == NTK_OK && s->Kl) st = ntk_npz_add(w, "K_layers", nt, k == 1 ? 3 : 5, shL, s->Kl);
     if (st != NTK_OK) {
         ntk_npz_abort(w);
@@ -117,7 +117,7 @@ static int write_inputs(cli_run *run, const ntk_spec *spec, const double *X, siz
 {
     char path[CLI_PATH_MAX + 64];
     size_t shX[2] = {N, (size_t)spec->n0};
-    if (ntk_npy_write(cli_run_path(run, "X.npy", path, sizeof path), NTK_NPY_F64, 2, shX, X) != NTK_OK) {
+    if (ntk_npy_write(cli_run_path(run, "X.npy", path, sizeof path), NTK_F64, 2, shX, X) != NTK_OK) {
         cli_errorf("writing X.npy: %s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }

@@ -81,16 +81,16 @@ int cmd_limit(int argc, char **argv)
     }
     size_t shK[2] = {N, N}, shX[2] = {N, (size_t)spec.n0}, shL[3] = {d, N, N};
     study_member m[5] = {
-        {"ntk", NTK_NPY_F64, 2, shK, K,
+        {"ntk", NTK_F64, 2, shK, K,
          spec.param == NTK_PARAM_NTK ? "infinite-width NTK (per output; the k-output limit is ntk (x) I_k)"
                                      : "leading-order NTK at the spec's widths (standard param: grows linearly with "
                                        "width)"},
-        {"nngp", NTK_NPY_F64, 2, shK, G, "infinite-width NNGP kernel of the output"},
-        {"X", NTK_NPY_F64, 2, shX, X, "inputs, one row per point"}};
+        {"nngp", NTK_F64, 2, shK, G, "infinite-width NNGP kernel of the output"},
+        {"X", NTK_F64, 2, shX, X, "inputs, one row per point"}};
     int nm = 3;
-    if (Kn) m[nm++] = (study_member){"ntk_normalized", NTK_NPY_F64, 2, shK, Kn, "ntk / mean hidden width"};
+    if (Kn) m[nm++] = (study_member){"ntk_normalized", NTK_F64, 2, shK, Kn, "ntk / mean hidden width"};
     if (Kl)
-        m[nm++] = (study_member){"ntk_layers", NTK_NPY_F64, 3, shL, Kl,
+        m[nm++] = (study_member){"ntk_layers", NTK_F64, 3, shL, Kl,
                                  "per-layer terms of the limit NTK, l = 1..L+1; they sum to ntk"};
     if ((rc = study_write_npz(&run, "limit.npz", m, nm))) goto done;
     cJSON *extra = cJSON_CreateObject();

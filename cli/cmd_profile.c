@@ -232,29 +232,29 @@ int cmd_profile(int argc, char **argv)
                                              "seed percentile per angle (linear)"};
         study_member m[24];
         int n = 0;
-        m[n++] = (study_member){"gamma", NTK_NPY_F64, 1, shN, gamma, "angle of each point, x = (cos, sin)"};
-        m[n++] = (study_member){"K", NTK_NPY_F64, 4, shS, samples,
+        m[n++] = (study_member){"gamma", NTK_F64, 1, shN, gamma, "angle of each point, x = (cos, sin)"};
+        m[n++] = (study_member){"K", NTK_F64, 4, shS, samples,
                                 c.load_params[0] ? "K(x_0, x(gamma)) of the loaded network, x_0 = (1, 0); for k > 1 "
                                                    "the mean over outputs (1/k) sum_a K_aa"
                                                  : "K(x_0, x(gamma)) at initialisation per (depth, width, seed), x_0 = "
                                                    "(1, 0); for k > 1 the mean over outputs (1/k) sum_a K_aa"};
         for (int q = 0; q < 5; q++)
-            m[n++] = (study_member){names[0][q], NTK_NPY_F64, 3, shM, stats + (size_t)q * cells * N, means[q]};
+            m[n++] = (study_member){names[0][q], NTK_F64, 3, shM, stats + (size_t)q * cells * N, means[q]};
         if (trained) {
-            m[n++] = (study_member){"K_trained", NTK_NPY_F64, 4, shS, samples_T,
+            m[n++] = (study_member){"K_trained", NTK_F64, 4, shS, samples_T,
                                     "K(x_0, x(gamma)) after --steps of training on the --train-data set (same seeds)"};
             for (int q = 0; q < 5; q++)
-                m[n++] = (study_member){names[1][q], NTK_NPY_F64, 3, shM, stats_T + (size_t)q * cells * N,
+                m[n++] = (study_member){names[1][q], NTK_F64, 3, shM, stats_T + (size_t)q * cells * N,
                                         "the same statistics after training"};
-            m[n++] = (study_member){"loss_T", NTK_NPY_F64, 3, shL, loss_T,
+            m[n++] = (study_member){"loss_T", NTK_F64, 3, shL, loss_T,
                                     "training loss after the last step per (depth, width, seed); inf: diverged"};
-            m[n++] = (study_member){"eta", NTK_NPY_F64, 3, shL, eta, "learning rate of each training run"};
+            m[n++] = (study_member){"eta", NTK_F64, 3, shL, eta, "learning rate of each training run"};
         }
-        m[n++] = (study_member){"limit", NTK_NPY_F64, 3, shM, lim,
+        m[n++] = (study_member){"limit", NTK_F64, 3, shM, lim,
                                 "infinite-width NTK profile K_inf, per output (the limit is diagonal in outputs)"};
-        m[n++] = (study_member){"depths", NTK_NPY_I32, 1, shD, g.depths, "depths (hidden layers)"};
-        m[n++] = (study_member){"widths", NTK_NPY_I32, 1, shW, g.widths, "widths"};
-        m[n++] = (study_member){"seeds", NTK_NPY_I32, 1, shSe, g.seeds, "seeds"};
+        m[n++] = (study_member){"depths", NTK_I32, 1, shD, g.depths, "depths (hidden layers)"};
+        m[n++] = (study_member){"widths", NTK_I32, 1, shW, g.widths, "widths"};
+        m[n++] = (study_member){"seeds", NTK_I32, 1, shSe, g.seeds, "seeds"};
         if ((rc = study_write_npz(&run, "profile.npz", m, n))) goto done;
         size_t shC[1] = {cells};
         cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,

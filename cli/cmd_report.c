@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 #include "config.h"
 #include "figure.h"
 #include "plots.h"

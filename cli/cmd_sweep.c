@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 #include "config.h"
 #include "figure.h"
 #include "plots.h"
@@ -240,13 +241,13 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     size_t shK[2] = {N, N}, shKe[2] = {M, N}, shY[2] = {N, k}, shYe[2] = {M, k}, sh1[1] = {1};
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(path, &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf", NTK_NPY_F64, 2, shK, K);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf_eval", NTK_NPY_F64, 2, shKe, Ke);
-    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_NPY_F64, 2, shY, d.Y_train);
-    if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_NPY_F64, 2, shYe, d.Y_eval);
-    if (st == NTK_OK) st = ntk_npz_add(w, "pred", NTK_NPY_F64, 2, shYe, pred);
-    if (st == NTK_OK) st = ntk_npz_add(w, "pred_init", NTK_NPY_F64, 2, shYe, pred0);
-    if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_NPY_F64, 1, sh1, &kr.ridge);
+    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf", NTK_F64, 2, shK, K);
+    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf_eval", NTK_F64, 2, shKe, Ke);
+    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_F64, 2, shY, d.Y_train);
+    if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_F64, 2, shYe, d.Y_eval);
+    if (st == NTK_OK) st = ntk_npz_add(w, "pred", NTK_F64, 2, shYe, pred);
+    if (st == NTK_OK) st = ntk_npz_add(w, "pred_init", NTK_F64, 2, shYe, pred0);
+    if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_F64, 1, sh1, &kr.ridge);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
     if (st != NTK_OK) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 #include "config.h"
 #include "plots.h"
 #include "rundir.h"
@@ -61,7 +62,7 @@ static int write_npz(train_ctx *x, const char *rel, const member *mb, size_t cou
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(cli_run_path(&x->run, rel, path, sizeof path), &w);
     for (size_t i = 0; st == NTK_OK && i < count; i++)
-        if (mb[i].data) st = ntk_npz_add(w, mb[i].name, NTK_NPY_F64, mb[i].ndim, mb[i].shape, mb[i].data);
+        if (mb[i].data) st = ntk_npz_add(w, mb[i].name, NTK_F64, mb[i].ndim, mb[i].shape, mb[i].data);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
     if (st == NTK_OK) return 0;

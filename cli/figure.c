@@ -2,6 +2,7 @@
  * them, written atomically; and the header-aware CSV reader the plots read run outputs with. */
 #define _GNU_SOURCE
 #include "figure.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
 #include <errno.h>
 #include <math.h>

@@ -2,6 +2,7 @@
  * (ntk_kernel_tiled) hands each block to its .npy sink, which streams it into K.npy in the run
  * directory; after every block tiles.json records the progress, so a killed run continues. */
 #include "kernel_tiled.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

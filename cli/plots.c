@@ -2,6 +2,7 @@
  * redraws them at any time): ensemble runs from cells.csv, train runs from metrics.csv and the
  * snapshots' spectra.  Each figure is FIGDIR/NAME.{dat,gp,png} (figure.c). */
 #include "plots.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* rundir.c -- run directory layout, manifest.json, run_info.json, 'latest'. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "rundir.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
 #include <errno.h>
 #include <math.h>

@@ -118,7 +118,7 @@ int study_write_npz(cli_run *run, const char *file, const study_member *m, int n
     cli_run_wrote(run, file);
     for (int i = 0; i < n; i++)
         if (m[i].meaning)
-            cli_run_artifact(run, file, m[i].name, m[i].type == NTK_NPY_I32 ? "int32" : "float64", m[i].ndim,
+            cli_run_artifact(run, file, m[i].name, m[i].type == NTK_I32 ? "int32" : "float64", m[i].ndim,
                              m[i].shape, m[i].meaning);
     return 0;
 }

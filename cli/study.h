@@ -34,7 +34,7 @@ int study_log_close(FILE **fp, const char *file);
 /* One member of a run's .npz: name, type, shape [ndim], data, and its manifest entry (NULL: none). */
 typedef struct {
     const char *name;
-    ntk_npy_type type;
+    ntk_dtype type;
     int ndim;
     const size_t *shape;
     const void *data;

@@ -80,7 +80,14 @@ typedef enum { NTK_PARAM_NTK, NTK_PARAM_STANDARD } ntk_param;
 typedef enum { NTK_BIAS_NONE, NTK_BIAS_NORMAL, NTK_BIAS_ZERO } ntk_bias;
 /* fan_in: first layer scaled by 1/sqrt(n_0) like every other; none: no 1/sqrt(n_0). */
 typedef enum { NTK_FIRST_FAN_IN, NTK_FIRST_NONE } ntk_first_layer;
-typedef enum { NTK_F64, NTK_F32 } ntk_dtype;
+/* The one element type of the library.  The rule for `void *`: every untyped array argument holds
+ * elements of the ntk_dtype passed beside it, or of the dtype of the ntk_feats it is computed from
+ * (kernels: ntk_feats_alloc's dtype).  Kernels and their helpers take NTK_F64 or NTK_F32 (anything
+ * else: NTK_EINVAL); the file writers (.npy, .npz) take every type; arrays read from files are
+ * float64 (ntk_array).  Typed arguments (`double *`) are float64 whatever the dtype. */
+typedef enum { NTK_F64, NTK_F32, NTK_I64, NTK_I32, NTK_U8 } ntk_dtype;
+size_t ntk_dtype_size(ntk_dtype t);       /* bytes per element; 0 for an unknown type */
+const char *ntk_dtype_name(ntk_dtype t);  /* numpy's name: "float64", "float32", "int64", "int32", "uint8" */
 
 #define NTK_MAX_DEPTH 100000
 
@@ -1316,8 +1323,6 @@ ntk_status ntk_matrix_read(const char *path, const char *what, int cols_req, siz
 
 #define NTK_NPY_MAX_DIM 8
 
-typedef enum { NTK_NPY_F64, NTK_NPY_F32, NTK_NPY_I64, NTK_NPY_I32, NTK_NPY_U8 } ntk_npy_type;
-
 /* An array read from disk: data converted to float64, C order. */
 typedef struct {
     int ndim;
@@ -1331,7 +1336,7 @@ void ntk_array_clear(ntk_array *a);
 ntk_status ntk_csv_read(const char *path, ntk_array *out);
 
 /* Write one array.  shape: [ndim]; data: count elements of `type`. */
-ntk_status ntk_npy_write(const char *path, ntk_npy_type type, int ndim, const size_t *shape,
+ntk_status ntk_npy_write(const char *path, ntk_dtype type, int ndim, const size_t *shape,
                          const void *data);
 /* Read a .npy (dtypes <f8 <f4 <i8 <i4 |u1 |i1 <i2 <u2 <u4 <u8, big-endian too, C or
  * Fortran order).  Any malformation gives NTK_EFORMAT with a message naming the file. */
@@ -1345,7 +1350,7 @@ ntk_status ntk_npy_parse(const void *buf, size_t len, const char *what, ntk_arra
  * rename).  resume = 1 reopens an existing .partial of the same type and shape (after a kill)
  * without touching what it holds.  shape: [ndim]. */
 typedef struct ntk_npy_stream ntk_npy_stream;
-ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape, int resume,
+ntk_status ntk_npy_stream_open(const char *path, ntk_dtype type, int ndim, const size_t *shape, int resume,
                                ntk_npy_stream **out);
 /* Make every piece written so far durable (fdatasync), for a checkpoint of progress. */
 ntk_status ntk_npy_stream_sync(ntk_npy_stream *s);
@@ -1362,7 +1367,7 @@ typedef struct ntk_npz_writer ntk_npz_writer;
 ntk_status ntk_npz_open(const char *path, ntk_npz_writer **out);
 /* Add member `name` (".npy" is appended).  The data is not copied: it must stay valid and
  * unchanged until ntk_npz_close or ntk_npz_abort. */
-ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_npy_type type, int ndim,
+ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_dtype type, int ndim,
                        const size_t *shape, const void *data);
 /* Finish the archive and rename it into place; frees w.  On failure nothing is left at path. */
 ntk_status ntk_npz_close(ntk_npz_writer *w);
@@ -1371,10 +1376,6 @@ void ntk_npz_abort(ntk_npz_writer *w);
 /* Read member `name` (with or without ".npy") of an .npz. */
 ntk_status ntk_npz_read(const char *path, const char *name, ntk_array *out);
 
-/* Write `len` bytes to path atomically (temp file in the same directory, fsync, rename). */
-ntk_status ntk_write_file_atomic(const char *path, const void *data, size_t len);
-/* mkdir -p; NTK_EIO with a message on failure. */
-ntk_status ntk_mkdir_p(const char *path);
 
 /* Trainable parameters as stored: arrays W1..W{L+1} [n_l x n_{l-1}] and
  * b1..b{L+1} [n_l] (layers with bias only), float64, in an .npz. */

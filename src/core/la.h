@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+/* The element types kernels compute in: float64 and float32. */
+static inline int la_float_type(ntk_dtype t) { return t == NTK_F64 || t == NTK_F32; }
 static inline size_t la_elem(ntk_dtype t) { return t == NTK_F32 ? sizeof(float) : sizeof(double); }
 static inline double la_get(const void *p, size_t i, ntk_dtype t)
 {

@@ -103,6 +103,11 @@ const char *ntk_bias_name(ntk_bias b) { return NAME_OF(bias_names, b); }
 const char *ntk_first_layer_name(ntk_first_layer f) { return NAME_OF(first_names, f); }
 const char *ntk_loss_name(ntk_loss l) { return NAME_OF(loss_names, l); }
 
+static const char *dtype_names[] = {"float64", "float32", "int64", "int32", "uint8"};
+static const size_t dtype_sizes[] = {8, 4, 8, 4, 1};
+const char *ntk_dtype_name(ntk_dtype t) { return NAME_OF(dtype_names, t); }
+size_t ntk_dtype_size(ntk_dtype t) { return (unsigned)t < 5 ? dtype_sizes[t] : 0; }
+
 static int lookup(const char *s, const char *const *tab, int n)
 {
     if (!s) return -1;

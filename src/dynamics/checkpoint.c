@@ -38,11 +38,11 @@ ntk_status ntk_checkpoint_save(const char *path, const ntk_net *net, const ntk_t
     size_t shP[1] = {P}, shS[1] = {S}, sh1[1] = {1}, sh3[1] = {3};
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(path, &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "format", NTK_NPY_F64, 1, sh1, format);
-    if (st == NTK_OK) st = ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, ntk_net_params_const(net));
-    if (st == NTK_OK) st = ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shS, state);
-    if (st == NTK_OK) st = ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, step);
-    if (st == NTK_OK) st = ntk_npz_add(w, "losses", NTK_NPY_F64, 1, sh3, losses);
+    if (st == NTK_OK) st = ntk_npz_add(w, "format", NTK_F64, 1, sh1, format);
+    if (st == NTK_OK) st = ntk_npz_add(w, "theta", NTK_F64, 1, shP, ntk_net_params_const(net));
+    if (st == NTK_OK) st = ntk_npz_add(w, "opt_state", NTK_F64, 1, shS, state);
+    if (st == NTK_OK) st = ntk_npz_add(w, "step", NTK_F64, 1, sh1, step);
+    if (st == NTK_OK) st = ntk_npz_add(w, "losses", NTK_F64, 1, sh3, losses);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else if (w) ntk_npz_abort(w);
     free(state);

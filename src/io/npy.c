@@ -21,17 +21,17 @@ void ntk_array_clear(ntk_array *a)
 
 /* ================================================================ writing */
 
-/* Kind and size of each ntk_npy_type; byte order is the host's. */
+/* Kind and size of each ntk_dtype; byte order is the host's. */
 static const struct { char kind; size_t size; } write_types[] = {
-    [NTK_NPY_F64] = {'f', 8}, [NTK_NPY_F32] = {'f', 4}, [NTK_NPY_I64] = {'i', 8},
-    [NTK_NPY_I32] = {'i', 4}, [NTK_NPY_U8] = {'u', 1},
+    [NTK_F64] = {'f', 8}, [NTK_F32] = {'f', 4}, [NTK_I64] = {'i', 8},
+    [NTK_I32] = {'i', 4}, [NTK_U8] = {'u', 1},
 };
 
 /* Checks the writer's arguments; *nbytes = bytes of data.  shape: [ndim]. */
-static ntk_status check_write(const char *what, ntk_npy_type type, int ndim, const size_t *shape,
+static ntk_status check_write(const char *what, ntk_dtype type, int ndim, const size_t *shape,
                               const void *data, size_t *nbytes)
 {
-    if ((unsigned)type > (unsigned)NTK_NPY_U8)
+    if ((unsigned)type > (unsigned)NTK_U8)
         return ntk_set_error(NTK_EINVAL, "%s: unknown npy type %d", what, (int)type);
     if (ndim < 0 || ndim > NTK_NPY_MAX_DIM)
         return ntk_set_error(NTK_EINVAL, "%s: ndim %d outside 0..%d", what, ndim, NTK_NPY_MAX_DIM);
@@ -46,7 +46,7 @@ static ntk_status check_write(const char *what, ntk_npy_type type, int ndim, con
 }
 
 /* hdr: [NPY_HEADER_MAX]; see npy_image.h. */
-ntk_status npy_header(const char *what, ntk_npy_type type, int ndim, const size_t *shape,
+ntk_status npy_header(const char *what, ntk_dtype type, int ndim, const size_t *shape,
                       const void *data, unsigned char *hdr, size_t *hdr_len, size_t *nbytes)
 {
     ntk_status st = check_write(what, type, ndim, shape, data, nbytes);
@@ -76,7 +76,7 @@ ntk_status npy_header(const char *what, ntk_npy_type type, int ndim, const size_
 }
 
 /* shape: [ndim]; data: [prod(shape)] elements of `type`, written in place (not copied). */
-ntk_status ntk_npy_write(const char *path, ntk_npy_type type, int ndim, const size_t *shape,
+ntk_status ntk_npy_write(const char *path, ntk_dtype type, int ndim, const size_t *shape,
                          const void *data)
 {
     if (!path || !*path) return ntk_set_error(NTK_EINVAL, "npy_write: empty path");

@@ -17,7 +17,7 @@
  * padding to NPY_ALIGN) of an array whose data follows it unchanged.
  * hdr: [NPY_HEADER_MAX]; *hdr_len: bytes of header; *nbytes: bytes of data.
  * `what` names the file or member in errors (NTK_EINVAL). */
-ntk_status npy_header(const char *what, ntk_npy_type type, int ndim, const size_t *shape,
+ntk_status npy_header(const char *what, ntk_dtype type, int ndim, const size_t *shape,
                       const void *data, unsigned char *hdr, size_t *hdr_len, size_t *nbytes);
 
 #endif /* NTK_NPY_IMAGE_H */

@@ -19,8 +19,8 @@ struct ntk_npy_stream {
     size_t elem, count, data_off; /* bytes per element, elements, header bytes */
 };
 
-static const size_t elem_size[] = {[NTK_NPY_F64] = 8, [NTK_NPY_F32] = 4, [NTK_NPY_I64] = 8,
-                                   [NTK_NPY_I32] = 4, [NTK_NPY_U8] = 1};
+static const size_t elem_size[] = {[NTK_F64] = 8, [NTK_F32] = 4, [NTK_I64] = 8,
+                                   [NTK_I32] = 4, [NTK_U8] = 1};
 
 static void stream_free(ntk_npy_stream *s)
 {
@@ -64,7 +64,7 @@ static ntk_status check_partial(ntk_npy_stream *s, const unsigned char *hdr, siz
     return NTK_OK;
 }
 
-ntk_status ntk_npy_stream_open(const char *path, ntk_npy_type type, int ndim, const size_t *shape, int resume,
+ntk_status ntk_npy_stream_open(const char *path, ntk_dtype type, int ndim, const size_t *shape, int resume,
                                ntk_npy_stream **out)
 {
     *out = NULL;

@@ -129,7 +129,7 @@ ntk_status ntk_npz_open(const char *path, ntk_npz_writer **out)
 }
 
 /* shape: [ndim]; data: [prod(shape)] elements of `type`, read at close: not copied. */
-ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_npy_type type, int ndim,
+ntk_status ntk_npz_add(ntk_npz_writer *w, const char *name, ntk_dtype type, int ndim,
                        const size_t *shape, const void *data)
 {
     if (!w) return ntk_set_error(NTK_EINVAL, "npz_add: writer is NULL");

@@ -2,6 +2,7 @@
  * (and K_trace.npy, K_layers.npy) through ntk_npy_stream, the files reserved at full size when
  * opened and synced after every block, so what was handed over survives a kill. */
 #include "ntkdrift.h"
+#include "la.h"
 #include "ntk_private.h"
 
 #include <stdlib.h>
@@ -27,13 +28,14 @@ ntk_status ntk_npy_sink_open(const ntk_spec *spec, size_t N, ntk_dtype dtype, co
                              const char *K_trace_path, const char *K_layers_path, int resume, ntk_npy_sink **out)
 {
     if (!out) return ntk_set_error(NTK_EINVAL, "npy sink: need an output handle");
+    if (!la_float_type(dtype)) return ntk_set_error(NTK_EINVAL, "npy sink: dtype %s is not float64 or float32", ntk_dtype_name(dtype));
     *out = NULL;
     if (!spec || N == 0 || spec->outputs < 1 || spec->depth < 0 || !K_path || (spec->outputs > 1 && !K_trace_path))
         return ntk_set_error(NTK_EINVAL, "npy sink: need a spec, N >= 1, a path for K and, for k > 1, for K_trace");
     ntk_npy_sink *s = calloc(1, sizeof *s);
     if (!s) return ntk_set_error(NTK_ENOMEM, "npy sink: out of memory");
     s->N = N, s->k = (size_t)spec->outputs, s->d = (size_t)spec->depth + 1, s->es = dtype == NTK_F32 ? 4 : 8;
-    ntk_npy_type nt = dtype == NTK_F32 ? NTK_NPY_F32 : NTK_NPY_F64;
+    ntk_dtype nt = dtype;
     size_t k = s->k, shK[4] = {N, N, k, k}, shT[2] = {N, N}, shL[5] = {s->d, N, N, k, k};
     /* Reserve every file first: a disk that cannot hold them fails before any work. */
     ntk_status st = ntk_npy_stream_open(K_path, nt, k == 1 ? 2 : 4, shK, resume, &s->K);

@@ -3,6 +3,7 @@
  * running summary, put into the file layout (N, N, k, k) and handed to a sink.  Only the feats
  * (O(N sum n_l)) and one block (O(B N)) are in memory. */
 #include "net.h"
+#include "la.h"
 #include "ntk_private.h"
 
 #include <math.h>
@@ -19,6 +20,7 @@ static double now_s(void)
 
 ntk_status ntk_kernel_relayout(size_t Na, size_t Nb, int k, ntk_dtype dtype, const void *src, void *dst)
 {
+    if (!la_float_type(dtype)) return ntk_set_error(NTK_EINVAL, "kernel relayout: dtype %s is not float64 or float32", ntk_dtype_name(dtype));
     if (k < 1 || (Na * Nb > 0 && (!src || !dst)))
         return ntk_set_error(NTK_EINVAL, "kernel relayout: need k >= 1 and both buffers");
     size_t es = dtype == NTK_F32 ? 4 : 8, kk = (size_t)k;

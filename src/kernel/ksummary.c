@@ -1,6 +1,7 @@
 /* ksummary.c -- a short numeric summary of a kernel (trace, Frobenius norm, extreme entries,
  * extreme eigenvalues), whole or accumulated row block by row block (the tiled kernel). */
 #include "ntkdrift.h"
+#include "la.h"
 #include "ntk_private.h"
 
 #include <math.h>
@@ -14,6 +15,7 @@ void ntk_kernel_summary_init(ntk_kernel_summary *s)
 ntk_status ntk_kernel_summary_add_rows(ntk_kernel_summary *s, size_t r0, size_t B, size_t N, ntk_dtype t,
                                        const void *rows)
 {
+    if (!la_float_type(t)) return ntk_set_error(NTK_EINVAL, "kernel summary: dtype %s is not float64 or float32", ntk_dtype_name(t));
     if (!s || (B > 0 && !rows) || r0 + B > N)
         return ntk_set_error(NTK_EINVAL, "kernel summary: rows %zu..%zu of an %zu x %zu kernel", r0, r0 + B, N, N);
     for (size_t i = 0; i < B; i++)
@@ -35,6 +37,7 @@ void ntk_kernel_summary_finish(ntk_kernel_summary *s, size_t N)
 
 ntk_status ntk_kernel_summarize(size_t N, ntk_dtype t, const void *K, size_t eig_max_n, ntk_kernel_summary *s)
 {
+    if (!la_float_type(t)) return ntk_set_error(NTK_EINVAL, "kernel summary: dtype %s is not float64 or float32", ntk_dtype_name(t));
     if (!s || !K || N == 0) return ntk_set_error(NTK_EINVAL, "kernel summary: need K and N >= 1");
     ntk_kernel_summary_init(s);
     ntk_kernel_summary_add_rows(s, 0, N, N, t, K);

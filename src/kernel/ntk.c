@@ -216,10 +216,12 @@ static ntk_status output_reduce(size_t N, size_t M, int k, ntk_dtype t, const vo
 
 ntk_status ntk_kernel_output_trace(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Kt)
 {
+    if (!la_float_type(t)) return ntk_set_error(NTK_EINVAL, "output trace: dtype %s is not float64 or float32", ntk_dtype_name(t));
     return output_reduce(N, M, k, t, K, Kt, 1.0, "output trace");
 }
 
 ntk_status ntk_kernel_output_mean(size_t N, size_t M, int k, ntk_dtype t, const void *K, void *Km)
 {
+    if (!la_float_type(t)) return ntk_set_error(NTK_EINVAL, "output mean: dtype %s is not float64 or float32", ntk_dtype_name(t));
     return output_reduce(N, M, k, t, K, Km, k > 0 ? 1.0 / (double)k : 0.0, "output mean");
 }

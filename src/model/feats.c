@@ -24,6 +24,7 @@ ntk_status ntk_feats_alloc(const ntk_net *net, size_t N, ntk_dtype dtype, ntk_fe
 {
     *out = NULL;
     if (N == 0) return ntk_set_error(NTK_EINVAL, "features: batch size N must be > 0");
+    if (!la_float_type(dtype)) return ntk_set_error(NTK_EINVAL, "features: dtype %s is not float64 or float32", ntk_dtype_name(dtype));
     int d = net->d, k = net->n[d];
     size_t es = la_elem(dtype), total = 0;
     for (int l = 0; l < d; l++) total += N * (size_t)net->n[l];                    /* H */

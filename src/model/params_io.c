@@ -16,10 +16,10 @@ ntk_status ntk_net_save_params(const ntk_net *net, const char *path)
         char name[32];
         size_t shW[2] = {(size_t)net->n[l], (size_t)net->n[l - 1]}, shb[1] = {(size_t)net->n[l]};
         snprintf(name, sizeof name, "W%d", l);
-        st = ntk_npz_add(w, name, NTK_NPY_F64, 2, shW, net->theta + net->offW[l]);
+        st = ntk_npz_add(w, name, NTK_F64, 2, shW, net->theta + net->offW[l]);
         if (st == NTK_OK && net_has_bias(net, l)) {
             snprintf(name, sizeof name, "b%d", l);
-            st = ntk_npz_add(w, name, NTK_NPY_F64, 1, shb, net->theta + net->offb[l]);
+            st = ntk_npz_add(w, name, NTK_F64, 1, shb, net->theta + net->offb[l]);
         }
     }
     if (st != NTK_OK) {

@@ -117,6 +117,35 @@ static void test_layer_multipliers(void **state)
     ntk_net_free(net);
 }
 
+/* The one dtype enum: sizes and numpy names agree with numpy's dtypes, and the kernel paths refuse the
+ * integer types (they compute in float64 or float32 only). */
+static void test_dtype(void **state)
+{
+    (void)state;
+    const ntk_dtype t[5] = {NTK_F64, NTK_F32, NTK_I64, NTK_I32, NTK_U8};
+    const size_t size[5] = {8, 4, 8, 4, 1};
+    const char *name[5] = {"float64", "float32", "int64", "int32", "uint8"};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ntk_dtype_size(t[i]), size[i]);
+        assert_string_equal(ntk_dtype_name(t[i]), name[i]);
+    }
+    assert_int_equal(ntk_dtype_size((ntk_dtype)99), 0);
+    ntk_spec s = ntk_spec_default();
+    int w[1] = {4};
+    s.depth = 1, s.widths = w, s.n0 = 2;
+    ntk_net *net = NULL;
+    ntk_feats *f = NULL;
+    assert_int_equal(ntk_net_alloc(&s, &net), NTK_OK);
+    assert_int_equal(ntk_feats_alloc(net, 3, NTK_I64, &f), NTK_EINVAL);
+    assert_null(f);
+    assert_non_null(strstr(ntk_last_error(), "int64"));
+    double K[4] = {1, 0, 0, 1}, Kt[4];
+    assert_int_equal(ntk_kernel_output_trace(2, 2, 1, NTK_U8, K, Kt), NTK_EINVAL);
+    ntk_kernel_summary sm;
+    assert_int_equal(ntk_kernel_summarize(2, NTK_I32, K, 2, &sm), NTK_EINVAL);
+    ntk_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_valid_specs),
         cmocka_unit_test(test_name_parsing),
         cmocka_unit_test(test_layer_multipliers),
+        cmocka_unit_test(test_dtype),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,7 @@ static void write_text(const char *name, const char *text)
 static void write_npy(const char *name, size_t rows, size_t cols, const double *x)
 {
     size_t shape[2] = {rows, cols};
-    TU_OK(ntk_npy_write(tpath(name), NTK_NPY_F64, cols ? 2 : 1, shape, x));
+    TU_OK(ntk_npy_write(tpath(name), NTK_F64, cols ? 2 : 1, shape, x));
 }
 
 /* Bit-for-bit equality of n doubles (the builder must do exactly what the direct calls do). */
@@ -518,7 +518,7 @@ static void test_files(void **state)
     ntk_npz_writer *w = NULL;
     size_t shape[2] = {8, 3};
     TU_OK(ntk_npz_open(tpath("X.npz"), &w));
-    TU_OK(ntk_npz_add(w, "X", NTK_NPY_F64, 2, shape, X));
+    TU_OK(ntk_npz_add(w, "X", NTK_F64, 2, shape, X));
     TU_OK(ntk_npz_close(w));
     write_text("X.csv", "a,b,c\n-1,-0.9,-0.8\n-0.7,-0.6,-0.5\n");
     ntk_data_opts oi = ntk_data_defaults();

@@ -204,11 +204,11 @@ static void write_file(const char *path, const ck_file *c)
     size_t shf[1] = {c->nformat}, shP[1] = {c->ntheta}, shS[1] = {c->nstate}, sh1[1] = {1}, sh3[1] = {c->nlosses};
     ntk_npz_writer *w = NULL;
     TU_OK(ntk_npz_open(path, &w));
-    if (c->nformat) TU_OK(ntk_npz_add(w, "format", NTK_NPY_F64, 1, shf, c->format));
-    TU_OK(ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, theta));
-    TU_OK(ntk_npz_add(w, "opt_state", NTK_NPY_F64, 1, shS, st));
-    TU_OK(ntk_npz_add(w, "step", NTK_NPY_F64, 1, sh1, &c->step));
-    TU_OK(ntk_npz_add(w, "losses", NTK_NPY_F64, 1, sh3, c->losses));
+    if (c->nformat) TU_OK(ntk_npz_add(w, "format", NTK_F64, 1, shf, c->format));
+    TU_OK(ntk_npz_add(w, "theta", NTK_F64, 1, shP, theta));
+    TU_OK(ntk_npz_add(w, "opt_state", NTK_F64, 1, shS, st));
+    TU_OK(ntk_npz_add(w, "step", NTK_F64, 1, sh1, &c->step));
+    TU_OK(ntk_npz_add(w, "losses", NTK_F64, 1, sh3, c->losses));
     TU_OK(ntk_npz_close(w));
 }
 
@@ -310,7 +310,7 @@ static void test_refusals(void **state)
     double one[P] = {0};
     size_t shP[1] = {P};
     TU_OK(ntk_npz_open(in_dir(f, "theta_only.npz", theta_only, sizeof theta_only), &w));
-    TU_OK(ntk_npz_add(w, "theta", NTK_NPY_F64, 1, shP, one));
+    TU_OK(ntk_npz_add(w, "theta", NTK_F64, 1, shP, one));
     TU_OK(ntk_npz_close(w));
     assert_int_equal(ntk_checkpoint_load(theta_only, net, tr, MAX_STEP, &info), NTK_EFORMAT);
     assert_non_null(strstr(ntk_last_error(), "no member 'opt_state'"));
@@ -329,7 +329,7 @@ static void test_read_into(void **state)
     size_t sh[2] = {2, 3};
     ntk_npz_writer *w = NULL;
     TU_OK(ntk_npz_open(in_dir(f, "m.npz", path, sizeof path), &w));
-    TU_OK(ntk_npz_add(w, "M", NTK_NPY_F64, 2, sh, m));
+    TU_OK(ntk_npz_add(w, "M", NTK_F64, 2, sh, m));
     TU_OK(ntk_npz_close(w));
     TU_OK(ntk_npz_read_into(path, "M", 6, dst)); /* any shape: only the count matters */
     assert_memory_equal(dst, m, sizeof m);

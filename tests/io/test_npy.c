@@ -1,5 +1,6 @@
 /* test_npy.c -- .npy/.npz round trips, hostile inputs, atomic writes, mkdir -p. */
 #include "testutil.h"
+#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
 #include <dirent.h>
 #include <pthread.h>
@@ -137,18 +138,18 @@ static void expect_good(const unsigned char *img, size_t len, int ndim, const si
 /* ------------------------------------------------------------ round trips */
 
 /* Fills buf with count exactly-representable values of type t; want gets them as double. */
-static void fill(ntk_npy_type t, size_t count, void *buf, double *want)
+static void fill(ntk_dtype t, size_t count, void *buf, double *want)
 {
     for (size_t i = 0; i < count; i++) {
-        double v = t == NTK_NPY_U8 ? (double)(i % 250) : (double)(i % 50) - 20.0;
-        if (t == NTK_NPY_F64 || t == NTK_NPY_F32) v *= 0.25;
+        double v = t == NTK_U8 ? (double)(i % 250) : (double)(i % 50) - 20.0;
+        if (t == NTK_F64 || t == NTK_F32) v *= 0.25;
         want[i] = v;
         switch (t) {
-        case NTK_NPY_F64: ((double *)buf)[i] = v; break;
-        case NTK_NPY_F32: ((float *)buf)[i] = (float)v; break;
-        case NTK_NPY_I64: ((int64_t *)buf)[i] = (int64_t)v; break;
-        case NTK_NPY_I32: ((int32_t *)buf)[i] = (int32_t)v; break;
-        case NTK_NPY_U8: ((uint8_t *)buf)[i] = (uint8_t)v; break;
+        case NTK_F64: ((double *)buf)[i] = v; break;
+        case NTK_F32: ((float *)buf)[i] = (float)v; break;
+        case NTK_I64: ((int64_t *)buf)[i] = (int64_t)v; break;
+        case NTK_I32: ((int32_t *)buf)[i] = (int32_t)v; break;
+        case NTK_U8: ((uint8_t *)buf)[i] = (uint8_t)v; break;
         }
     }
 }
@@ -164,12 +165,12 @@ static void test_roundtrip_types(void **state)
     double want[300], buf[300];
     char path[256];
     in_dir(f, "a.npy", path, sizeof path);
-    for (int t = NTK_NPY_F64; t <= NTK_NPY_U8; t++)
+    for (int t = NTK_F64; t <= NTK_U8; t++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             size_t count = 1;
             for (int d = 0; d < shapes[s].ndim; d++) count *= shapes[s].shape[d];
-            fill((ntk_npy_type)t, count, buf, want);
-            TU_OK(ntk_npy_write(path, (ntk_npy_type)t, shapes[s].ndim, shapes[s].shape, buf));
+            fill((ntk_dtype)t, count, buf, want);
+            TU_OK(ntk_npy_write(path, (ntk_dtype)t, shapes[s].ndim, shapes[s].shape, buf));
             /* Header: version 1.0, 64-byte aligned, expected descr and shape text. */
             unsigned char raw[4096];
             FILE *fp = fopen(path, "rb");
@@ -209,15 +210,15 @@ static void test_write_bad_args(void **state)
     in_dir(f, "bad.npy", path, sizeof path);
     size_t shape[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, huge[2] = {SIZE_MAX / 2, 3};
     double x = 1;
-    assert_int_equal(ntk_npy_write(path, NTK_NPY_F64, 9, shape, &x), NTK_EINVAL);
-    assert_int_equal(ntk_npy_write(path, NTK_NPY_F64, -1, shape, &x), NTK_EINVAL);
-    assert_int_equal(ntk_npy_write(path, (ntk_npy_type)99, 1, shape, &x), NTK_EINVAL);
-    assert_int_equal(ntk_npy_write(path, NTK_NPY_F64, 2, huge, &x), NTK_EINVAL);
-    assert_int_equal(ntk_npy_write(path, NTK_NPY_F64, 1, shape, NULL), NTK_EINVAL);
+    assert_int_equal(ntk_npy_write(path, NTK_F64, 9, shape, &x), NTK_EINVAL);
+    assert_int_equal(ntk_npy_write(path, NTK_F64, -1, shape, &x), NTK_EINVAL);
+    assert_int_equal(ntk_npy_write(path, (ntk_dtype)99, 1, shape, &x), NTK_EINVAL);
+    assert_int_equal(ntk_npy_write(path, NTK_F64, 2, huge, &x), NTK_EINVAL);
+    assert_int_equal(ntk_npy_write(path, NTK_F64, 1, shape, NULL), NTK_EINVAL);
     assert_int_equal(count_entries(f->dir), 0);
     char missing[256];
     in_dir(f, "no/such/dir/x.npy", missing, sizeof missing);
-    assert_int_equal(ntk_npy_write(missing, NTK_NPY_F64, 1, shape, &x), NTK_EIO);
+    assert_int_equal(ntk_npy_write(missing, NTK_F64, 1, shape, &x), NTK_EIO);
     assert_non_null(strstr(ntk_last_error(), missing));
 }
 
@@ -249,14 +250,14 @@ static void test_npz_roundtrip(void **state)
     size_t sK[2] = {3, 4}, sX[2] = {3, 2}, sI[1] = {4}, sE[2] = {0, 5};
     ntk_npz_writer *w;
     TU_OK(ntk_npz_open(path, &w));
-    TU_OK(ntk_npz_add(w, "K", NTK_NPY_F64, 2, sK, K));
-    TU_OK(ntk_npz_add(w, "X", NTK_NPY_F32, 2, sX, X));
-    TU_OK(ntk_npz_add(w, "idx", NTK_NPY_I64, 1, sI, I));
-    TU_OK(ntk_npz_add(w, "s", NTK_NPY_F64, 0, NULL, &s));
-    TU_OK(ntk_npz_add(w, "empty", NTK_NPY_F64, 2, sE, NULL));
-    assert_int_equal(ntk_npz_add(w, "K", NTK_NPY_F64, 2, sK, K), NTK_EINVAL);
+    TU_OK(ntk_npz_add(w, "K", NTK_F64, 2, sK, K));
+    TU_OK(ntk_npz_add(w, "X", NTK_F32, 2, sX, X));
+    TU_OK(ntk_npz_add(w, "idx", NTK_I64, 1, sI, I));
+    TU_OK(ntk_npz_add(w, "s", NTK_F64, 0, NULL, &s));
+    TU_OK(ntk_npz_add(w, "empty", NTK_F64, 2, sE, NULL));
+    assert_int_equal(ntk_npz_add(w, "K", NTK_F64, 2, sK, K), NTK_EINVAL);
     assert_non_null(strstr(ntk_last_error(), "duplicate"));
-    assert_int_equal(ntk_npz_add(w, "", NTK_NPY_F64, 2, sK, K), NTK_EINVAL);
+    assert_int_equal(ntk_npz_add(w, "", NTK_F64, 2, sK, K), NTK_EINVAL);
     struct stat sb;
     assert_int_not_equal(stat(path, &sb), 0);   /* not visible before close */
     TU_OK(ntk_npz_close(w));
@@ -285,7 +286,7 @@ static void test_npz_empty_and_abort(void **state)
     double x = 1;
     size_t one = 1;
     TU_OK(ntk_npz_open(path2, &w));
-    TU_OK(ntk_npz_add(w, "x", NTK_NPY_F64, 1, &one, &x));
+    TU_OK(ntk_npz_add(w, "x", NTK_F64, 1, &one, &x));
     ntk_npz_abort(w);
     ntk_npz_abort(NULL);
     assert_int_equal(count_entries(f->dir), 1);   /* only empty.npz */
@@ -300,7 +301,7 @@ static void test_npz_errors(void **state)
     size_t two = 2;
     ntk_npz_writer *w;
     TU_OK(ntk_npz_open(path, &w));
-    TU_OK(ntk_npz_add(w, "K", NTK_NPY_F64, 1, &two, x));
+    TU_OK(ntk_npz_add(w, "K", NTK_F64, 1, &two, x));
     TU_OK(ntk_npz_close(w));
     ntk_array a;
     assert_int_equal(ntk_npz_read(path, "X", &a), NTK_EFORMAT);
@@ -311,7 +312,7 @@ static void test_npz_errors(void **state)
 
     /* Not a zip: a .npy under an .npz name, an empty file, text. */
     in_dir(f, "fake.npz", other, sizeof other);
-    TU_OK(ntk_npy_write(other, NTK_NPY_F64, 1, &two, x));
+    TU_OK(ntk_npy_write(other, NTK_F64, 1, &two, x));
     assert_int_equal(ntk_npz_read(other, "K", &a), NTK_EFORMAT);
     assert_non_null(strstr(ntk_last_error(), other));
     assert_non_null(strstr(ntk_last_error(), "not a zip"));
@@ -336,7 +337,7 @@ static void test_npz_errors(void **state)
     TU_OK(ntk_mkdir_p(gone));
     in_dir(f, "gone/x.npz", other, sizeof other);
     TU_OK(ntk_npz_open(other, &w));
-    TU_OK(ntk_npz_add(w, "K", NTK_NPY_F64, 1, &two, x));
+    TU_OK(ntk_npz_add(w, "K", NTK_F64, 1, &two, x));
     rm_rf(gone);
     assert_int_equal(ntk_npz_close(w), NTK_EIO);
     assert_non_null(strstr(ntk_last_error(), other));
@@ -360,10 +361,10 @@ static void test_npz_large(void **state)
     for (size_t i = 0; i < n; i++) diag[i] = K[i * n + i];
     ntk_npz_writer *w;
     TU_OK(ntk_npz_open(path, &w));
-    TU_OK(ntk_npz_add(w, "K", NTK_NPY_F64, 2, shK, K));
-    TU_OK(ntk_npz_add(w, "diag", NTK_NPY_F64, 1, shD, diag));
+    TU_OK(ntk_npz_add(w, "K", NTK_F64, 2, shK, K));
+    TU_OK(ntk_npz_add(w, "diag", NTK_F64, 1, shD, diag));
     TU_OK(ntk_npz_close(w));
-    TU_OK(ntk_npy_write(npy, NTK_NPY_F64, 2, shK, K));
+    TU_OK(ntk_npy_write(npy, NTK_F64, 2, shK, K));
     assert_int_equal(count_entries(f->dir), 2);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
@@ -393,16 +394,16 @@ static void test_npz_shared_buffer(void **state)
     size_t s34[2] = {3, 4}, s12[1] = {12}, s6[1] = {6};
     ntk_npz_writer *w;
     TU_OK(ntk_npz_open(path, &w));
-    TU_OK(ntk_npz_add(w, "A", NTK_NPY_F64, 2, s34, buf));
-    TU_OK(ntk_npz_add(w, "B", NTK_NPY_F64, 1, s12, buf));
-    TU_OK(ntk_npz_add(w, "head", NTK_NPY_F64, 1, s6, buf));
+    TU_OK(ntk_npz_add(w, "A", NTK_F64, 2, s34, buf));
+    TU_OK(ntk_npz_add(w, "B", NTK_F64, 1, s12, buf));
+    TU_OK(ntk_npz_add(w, "head", NTK_F64, 1, s6, buf));
     TU_OK(ntk_npz_close(w));
     expect_member(path, "A", 2, s34, 12, buf);
     expect_member(path, "B", 1, s12, 12, buf);
     expect_member(path, "head", 1, s6, 6, want6);
     /* Aborting an archive that references a buffer leaves the buffer alone. */
     TU_OK(ntk_npz_open(path, &w));
-    TU_OK(ntk_npz_add(w, "A", NTK_NPY_F64, 2, s34, buf));
+    TU_OK(ntk_npz_add(w, "A", NTK_F64, 2, s34, buf));
     ntk_npz_abort(w);
     expect_member(path, "B", 1, s12, 12, buf);   /* previous archive untouched */
     assert_int_equal(count_entries(f->dir), 1);
@@ -422,9 +423,9 @@ static void *writer_thread(void *arg)
     j->ok = 1;
     for (int r = 0; r < 20 && j->ok; r++) {
         ntk_npz_writer *w = NULL;
-        j->ok = ntk_npy_write(j->npy, NTK_NPY_F64, 1, s, j->v) == NTK_OK &&
+        j->ok = ntk_npy_write(j->npy, NTK_F64, 1, s, j->v) == NTK_OK &&
                 ntk_npz_open(j->npz, &w) == NTK_OK &&
-                ntk_npz_add(w, "v", NTK_NPY_F64, 1, s, j->v) == NTK_OK &&
+                ntk_npz_add(w, "v", NTK_F64, 1, s, j->v) == NTK_OK &&
                 ntk_npz_close(w) == NTK_OK;
     }
     return NULL;
