@@ -10,6 +10,7 @@ and every bit, so also -0.0 and NaN payloads; numpy.array_equal and more):
 - K.npy                 vs kernel.npz K
 - train.npz K[i], f_train[i], loss[i], loss_eval[i]
                         vs snapshots/snap_<step>.npz K, f_train, meta[1], meta[2] at every snapshot
+- train.npz K[0]        vs K.npy (the same grid and network: training's K_0 is the kernel's K)
 - train.npz step, loss, drift_fro, f_train, f_lin
                         vs trajectory.npz steps, loss, drift_fro, f_train, f_lin
 - ensemble.npz K, ..., rho_off, K_layers
@@ -117,6 +118,8 @@ def test_train(ex):
         same(t["f_train"][i], sz["f_train"], f"step {step}: f_train = snap f_train")
         same(t["loss"][i], sz["meta"][1], f"step {step}: loss = snap meta[1]")
         same(t["loss_eval"][i], sz["meta"][2], f"step {step}: loss_eval = snap meta[2]")
+    # the same points and network as (1): training's K_0 is the kernel command's K
+    same(t["K"][0], np.load(os.path.join(ex, "K.npy")), "train.npz K[0] (K_0 of training) = K.npy")
     with open(os.path.join(out, "manifest.json")) as fh:
         eta = find(json.load(fh), "eta")
     check(eta is not None, "manifest.json has train.eta")
