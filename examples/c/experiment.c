@@ -15,7 +15,7 @@
  * for bit (tests/test_example_experiment.py compares them):
  *
  *   ntkdrift kernel   --data circle --n 32 --depth 2 --width 128 --seed 3 --out DIR
- *       K.npy = kernel.npz's K
+ *       K.npy = kernel.npz's K (and = train.npz's K[0]: the same points and network)
  *   ntkdrift train    --data circle --n 32 --n-eval 16 --depth 2 --width 128 --seed 3 --data-seed 5 \
  *                     --steps 200 --lr-frac 0.5 --snapshots every:50 --out DIR
  *       train.npz = trajectory.npz and snapshots/snap_<step>.npz (and metrics.csv to its 10 digits)
