@@ -12,7 +12,7 @@
  * and prints a few numbers on the way.  Any failed call prints ntk_last_error() and exits 1.
  *
  * The settings are the constants below.  For the same settings the CLI writes the same numbers, bit
- * for bit (tests/test_example_experiment.py compares them):
+ * for bit (tests/cli/test_example_experiment.py compares them):
  *
  *   ntkdrift kernel   --data circle --n 32 --depth 2 --width 128 --seed 3 --out DIR
  *       K.npy = kernel.npz's K (and = train.npz's K[0]: the same points and network)
@@ -26,9 +26,11 @@
  * Against an installed libntkdrift: cc -std=c17 experiment.c $(pkg-config --cflags --libs ntkdrift)
  * (see minimal.c).  In the build tree it is the target example_experiment.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ntkdrift.h>
 
@@ -102,7 +104,7 @@ static int kernel_at_init(const ntk_spec *spec_in, const char *out)
     printf("(1) kernel: %zu parameters, N = %d on the circle: trace %.6g, lambda_max %.6g, lambda_min %.3g\n",
            ntk_net_num_params(net), N, sm.trace, sm.lambda_max, sm.lambda_min);
     size_t shape[2] = {N, N};
-    CHECK(ntk_npy_write(path_in(out, "K.npy"), NTK_NPY_F64, 2, shape, K));
+    CHECK(ntk_npy_write(path_in(out, "K.npy"), NTK_F64, 2, shape, K));
     rc = 0;
 done:
     free(K);
@@ -195,11 +197,11 @@ static int train_tracked(const ntk_spec *spec_in, const char *out)
     const char *names[] = {"step", "t", "loss", "loss_eval", "drift_fro", "kernel_distance", "lambda_max", "lin_err"};
     CHECK(ntk_npz_open(path_in(out, "train.npz"), &w));
     for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++)
-        CHECK(ntk_npz_add(w, names[i], NTK_NPY_F64, 1, sh1, *vec[i]));
-    CHECK(ntk_npz_add(w, "K", NTK_NPY_F64, 3, shK, tr.K));
-    CHECK(ntk_npz_add(w, "f_train", NTK_NPY_F64, 2, shF, tr.f));
-    CHECK(ntk_npz_add(w, "f_lin", NTK_NPY_F64, 2, shF, res.f_lin)); /* the frozen-K_0 prediction */
-    CHECK(ntk_npz_add(w, "eta", NTK_NPY_F64, 1, sh0, &res.eta));
+        CHECK(ntk_npz_add(w, names[i], NTK_F64, 1, sh1, *vec[i]));
+    CHECK(ntk_npz_add(w, "K", NTK_F64, 3, shK, tr.K));
+    CHECK(ntk_npz_add(w, "f_train", NTK_F64, 2, shF, tr.f));
+    CHECK(ntk_npz_add(w, "f_lin", NTK_F64, 2, shF, res.f_lin)); /* the frozen-K_0 prediction */
+    CHECK(ntk_npz_add(w, "eta", NTK_F64, 1, sh0, &res.eta));
     ntk_npz_writer *wc = w;
     w = NULL;
     CHECK(ntk_npz_close(wc)); /* the members are written now: the buffers had to live until here */
@@ -263,12 +265,12 @@ static int ensemble_cell(const char *out)
                    {"exp5beta", &th.exp5beta}, {"dK_scale_theory", &th.dK_scale}};
     CHECK(ntk_npz_open(path_in(out, "ensemble.npz"), &w));
     for (int q = 0; q < NTK_ENS_NQ; q++)
-        CHECK(ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)q), NTK_NPY_F64, 1, shM, smp.q[q]));
-    CHECK(ntk_npz_add(w, "K_layers", NTK_NPY_F64, 2, shL, smp.layers));
-    CHECK(ntk_npz_add(w, "mean", NTK_NPY_F64, 1, shQ, st.mean)); /* indexed by ntk_ensemble_q */
-    CHECK(ntk_npz_add(w, "se", NTK_NPY_F64, 1, shQ, st.se));
+        CHECK(ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)q), NTK_F64, 1, shM, smp.q[q]));
+    CHECK(ntk_npz_add(w, "K_layers", NTK_F64, 2, shL, smp.layers));
+    CHECK(ntk_npz_add(w, "mean", NTK_F64, 1, shQ, st.mean)); /* indexed by ntk_ensemble_q */
+    CHECK(ntk_npz_add(w, "se", NTK_F64, 1, shQ, st.se));
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
-        CHECK(ntk_npz_add(w, scalars[i].name, NTK_NPY_F64, 1, sh0, scalars[i].v));
+        CHECK(ntk_npz_add(w, scalars[i].name, NTK_F64, 1, sh0, scalars[i].v));
     ntk_npz_writer *wc = w;
     w = NULL;
     CHECK(ntk_npz_close(wc));
@@ -286,8 +288,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *out = argv[1];
-    if (ntk_mkdir_p(out) != NTK_OK) {
-        fprintf(stderr, "experiment: %s\n", ntk_last_error());
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) { /* the directory itself; its parent must exist */
+        fprintf(stderr, "experiment: cannot create %s: %s\n", out, strerror(errno));
         return 1;
     }
     int widths[DEPTH];
