@@ -1100,7 +1100,15 @@ ntk_status ntk_dist_sum(const ntk_dist *d, double *buf, size_t count);
 
 /* ---------------------------------------------------------------- threads */
 
-/* Threads used by BLAS (and later OpenMP regions). 0 = leave as is. */
+/* The thread count is explicit state of each engine: ntk_train_run, ntk_ensemble_cell, ntk_kernel_tiled,
+ * ntk_profile_cell and ntk_converge_cell take `threads` in their options (0: the current count), set
+ * it for the call and restore the previous count on return, so one engine's choice never leaks into
+ * the next call.  The lower-level functions (kernels, limits, eigendecompositions) run with the
+ * process-wide count below.  Results do not depend on it: initialisation and sampling are
+ * counter-based and reductions have a fixed order (bit-identical for the kernels, the training loop
+ * and the ensemble cells; LAPACK eigendecompositions may differ in the last bits between counts).
+ *
+ * Threads used by BLAS and the OpenMP regions, for the whole process. 0 = leave as is. */
 void ntk_set_threads(int n);
 int ntk_get_threads(void);
 
