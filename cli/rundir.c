@@ -174,7 +174,7 @@ int cli_run_write_config(cli_run *r, const cli_config *c)
     return rc;
 }
 
-cJSON *cli_spec_json(const ntk_spec *s)
+static cJSON *spec_json(const ntk_spec *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "depth", s->depth);
@@ -191,13 +191,11 @@ cJSON *cli_spec_json(const ntk_spec *s)
     cJSON_AddStringToObject(o, "bias", ntk_bias_name(s->bias));
     cJSON_AddStringToObject(o, "bias_out", ntk_bias_name(s->bias_out));
     cJSON_AddStringToObject(o, "first_layer", ntk_first_layer_name(s->first_layer));
-    double beta = 0;
-    for (int l = 0; l < s->depth; l++) beta += 1.0 / s->widths[l];
-    cJSON_AddNumberToObject(o, "beta", beta);
+    cJSON_AddNumberToObject(o, "beta", ntk_spec_beta(s));
     return o;
 }
 
-cJSON *cli_conventions_json(void)
+static cJSON *conventions_json(void)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "network",
@@ -291,8 +289,8 @@ int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON 
     cJSON_AddStringToObject(m, "version", ntk_version());
     cJSON_AddStringToObject(m, "command", r->command);
     cJSON_AddStringToObject(m, "status", "complete");
-    if (spec) cJSON_AddItemToObject(m, "spec", cli_spec_json(spec)); /* NULL: a study of several models */
-    cJSON_AddItemToObject(m, "conventions", cli_conventions_json());
+    if (spec) cJSON_AddItemToObject(m, "spec", spec_json(spec)); /* NULL: a study of several models */
+    cJSON_AddItemToObject(m, "conventions", conventions_json());
     if (extra) {
         cJSON *it = extra->child;
         while (it) {
