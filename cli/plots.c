@@ -250,34 +250,22 @@ static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
     return rc;
 }
 
-static int plot_cells(const char *run, const char *figdir)
+static int plot_cells(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
-    char path[CLI_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/cells.csv", run);
-    cli_table t;
-    int rc = cli_table_read(path, &t);
-    if (rc) return rc;
-    rc = cli_table_col(&t, "regime_code") >= 0 ? plot_sweep(run, figdir, &t) /* a sweep's cells.csv */
-                                               : plot_ensemble(figdir, &t, path);
-    cli_table_free(&t);
-    return rc;
+    return cli_table_col(t, "regime_code") >= 0 ? plot_sweep(run, figdir, t) /* a sweep's cells.csv */
+                                                : plot_ensemble(figdir, t, path);
 }
 
 /* metrics.csv columns as gnuplot reads them (by name, from the csv itself). */
-static int plot_train(const char *run, const char *figdir)
+static int plot_train(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
-    char path[CLI_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/metrics.csv", run);
-    cli_table t;
-    int rc = cli_table_read(path, &t);
-    if (rc) return rc;
+    int rc = 0;
     const char *cols[] = {"step", "t", "loss", "loss_eval", "drift_fro", "drift_op", "kernel_distance", "angle_max",
                           "projector_dist", "lin_err", "pert_err", "pw_err", "alignment"};
     enum { NC = sizeof cols / sizeof *cols };
     int ci[NC];
-    for (int k = 0; k < NC; k++) ci[k] = cli_table_col(&t, cols[k]);
+    for (int k = 0; k < NC; k++) ci[k] = cli_table_col(t, cols[k]);
     if (ci[0] < 0 || ci[2] < 0 || ci[4] < 0) {
-        cli_table_free(&t);
         cli_errorf("%s: not a train metrics.csv (step, loss, drift_fro missing)", path);
         return CLI_EXIT_USAGE;
     }
@@ -285,25 +273,24 @@ static int plot_train(const char *run, const char *figdir)
     fig_printf(&d, "#");
     for (int k = 0; k < NC; k++) fig_printf(&d, " %s", cols[k]);
     fig_printf(&d, "\n");
-    for (size_t r = 0; r < t.nrows; r++) {
-        for (int k = 0; k < NC; k++) fig_printf(&d, "%s%.10g", k ? " " : "", cli_table_at(&t, r, ci[k]));
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int k = 0; k < NC; k++) fig_printf(&d, "%s%.10g", k ? " " : "", cli_table_at(t, r, ci[k]));
         fig_printf(&d, "\n");
     }
     /* spectra over time: the top eigenvalues stored in each snapshot */
     int top = 0;
-    for (size_t r = 0; r < t.nrows; r++) {
+    for (size_t r = 0; r < t->nrows; r++) {
         char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(&t, r, ci[0]));
+        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(t, r, ci[0]));
         ntk_array a = {0};
         if (ntk_npz_read(snap, "eigs", &a) != NTK_OK) continue;
         int k = a.count < 10 ? (int)a.count : 10;
         top = top > k ? top : k;
-        fig_printf(&sp, "%.10g", cli_table_at(&t, r, ci[0]));
+        fig_printf(&sp, "%.10g", cli_table_at(t, r, ci[0]));
         for (int i = 0; i < k; i++) fig_printf(&sp, " %.10g", ((const double *)a.data)[i]);
         fig_printf(&sp, "\n");
         ntk_array_clear(&a);
     }
-    cli_table_free(&t);
     static const struct {
         const char *name, *body;
     } figs[] = {
@@ -346,8 +333,9 @@ static ntk_status npz_members(const char *path, int n, const char *const *names,
 }
 
 /* Spectral bias on a circle grid: |Fourier coefficient k| of the training residual at every snapshot. */
-static int plot_spectral_bias(const char *run, const char *figdir)
+static int plot_spectral_bias(const char *run, const char *figdir, const cli_table *t, const char *file)
 {
+    (void)t, (void)file;
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/config.yaml", run);
     char *cfg = cli_read_text(path);
@@ -413,8 +401,9 @@ static int plot_spectral_bias(const char *run, const char *figdir)
 
 /* profile: K(x_0, x(gamma)) on the circle per (depth, width), mean with the 10-90% band over seeds,
  * and the infinite-width limit. */
-static int plot_profile(const char *run, const char *figdir)
+static int plot_profile(const char *run, const char *figdir, const cli_table *t, const char *file)
 {
+    (void)t, (void)file;
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/profile.npz", run);
     ntk_array a[7] = {{0}}, *g = &a[0], *mean = &a[1], *p10 = &a[2], *p90 = &a[3], *lim = &a[4], *dep = &a[5],
@@ -455,18 +444,14 @@ static int plot_profile(const char *run, const char *figdir)
 }
 
 /* converge: distance of K_0 from K_inf against width per depth (log-log), with a 1/sqrt(n) reference. */
-static int plot_converge(const char *run, const char *figdir)
+static int plot_converge(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
-    char path[CLI_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/metrics.csv", run);
-    cli_table t;
-    int rc = cli_table_read(path, &t);
-    if (rc) return rc;
+    (void)run, (void)path;
     fig_text d = {0}, titles = {0};
     size_t a = SIZE_MAX; /* the anchor of the reference line: the first cell of the smallest width */
-    blocks(&t, &(blocks_def){"depth", "width err_single_mean err_single_se err_mean", "%.10g", NULL, NULL}, &d,
+    blocks(t, &(blocks_def){"depth", "width err_single_mean err_single_se err_mean", "%.10g", NULL, NULL}, &d,
            &titles, &a);
-    rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "converge", &d,
+    int rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "converge", &d,
              "depths = '%s'\nw0 = %.8g\ne0 = %.8g\n"
              "set title 'Distance of the empirical NTK from its infinite-width limit'\n"
              "set xlabel 'width'\nset ylabel '||K_0 - K_∞||_F / ||K_∞||_F'\nset logscale xy\n"
@@ -475,35 +460,40 @@ static int plot_converge(const char *run, const char *figdir)
              "     for [i=1:words(depths)] dat index (i-1) using 1:4 with linespoints pt 6 dt 2 lc i "
              "title 'seed-averaged kernel, depth '.word(depths,i), \\\n"
              "     e0 * sqrt(w0 / x) with lines dt 3 lc rgb 'black' title '∝ n^{-1/2}'\n",
-             titles.s ? titles.s : "", cli_table_at(&t, a, cli_table_col(&t, "width")),
-             cli_table_at(&t, a, cli_table_col(&t, "err_single_mean")));
+             titles.s ? titles.s : "", cli_table_at(t, a, cli_table_col(t, "width")),
+             cli_table_at(t, a, cli_table_col(t, "err_single_mean")));
     fig_text_free(&d);
     fig_text_free(&titles);
-    cli_table_free(&t);
     return rc;
 }
 
-/* The figures of each command (kernel, limit, eval and study have none of their own). */
+/* The figures of each command, drawn from the table `file` of the run (NULL: none to read); kernel,
+ * limit, eval and study have none of their own. */
+typedef int (*plot_fn)(const char *run, const char *figdir, const cli_table *t, const char *path);
 static const struct {
-    const char *command;
-    int (*draw[2])(const char *run, const char *figdir);
+    const char *command, *file;
+    plot_fn draw[2];
 } PLOTS[] = {
-    {"ensemble", {plot_cells, NULL}}, {"sweep", {plot_cells, NULL}}, {"train", {plot_train, plot_spectral_bias}},
-    {"profile", {plot_profile, NULL}}, {"converge", {plot_converge, NULL}},
+    {"ensemble", "cells.csv", {plot_cells, NULL}},         {"sweep", "cells.csv", {plot_cells, NULL}},
+    {"train", "metrics.csv", {plot_train, plot_spectral_bias}}, {"profile", NULL, {plot_profile, NULL}},
+    {"converge", "metrics.csv", {plot_converge, NULL}},
 };
 
 static int plot_command(const char *run, const char *cmd)
 {
     for (size_t i = 0; i < sizeof PLOTS / sizeof *PLOTS; i++) {
         if (strcmp(cmd, PLOTS[i].command) != 0) continue;
-        char figdir[CLI_PATH_MAX + 32];
+        char figdir[CLI_PATH_MAX + 32], path[CLI_PATH_MAX + 32];
         snprintf(figdir, sizeof figdir, "%s/figures", run);
         if (ntk_mkdir_p(figdir) != NTK_OK) {
             cli_errorf("%s", ntk_last_error());
             return CLI_EXIT_FAIL;
         }
-        int rc = 0;
-        for (int k = 0; k < 2 && PLOTS[i].draw[k] && !rc; k++) rc = PLOTS[i].draw[k](run, figdir);
+        cli_table t = {0};
+        snprintf(path, sizeof path, "%s/%s", run, PLOTS[i].file ? PLOTS[i].file : "");
+        int rc = PLOTS[i].file ? cli_table_read(path, &t) : 0;
+        for (int k = 0; k < 2 && PLOTS[i].draw[k] && !rc; k++) rc = PLOTS[i].draw[k](run, figdir, &t, path);
+        cli_table_free(&t);
         return rc;
     }
     return 0;
