@@ -71,10 +71,8 @@ static const struct {
 static void esc(fig_text *h, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '<') fig_printf(h, "&lt;");
-        else if (*s == '>') fig_printf(h, "&gt;");
-        else if (*s == '&') fig_printf(h, "&amp;");
-        else if (*s == '"') fig_printf(h, "&quot;");
+        const char *e = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : NULL;
+        if (e) fig_printf(h, "%s", e);
         else fig_printf(h, "%c", *s);
     }
 }
@@ -162,16 +160,15 @@ static int section(fig_text *h, const char *run, const char *rel)
     esc(h, rel);
     fig_printf(h, "</h2>\n");
     figures(h, run, rel);
-    snprintf(path, sizeof path, "%s/cells.csv", run);
-    struct stat sb;
-    if (stat(path, &sb) == 0) {
-        fig_printf(h, "<h3>cells.csv</h3>\n");
-        csv_table(h, path, 200);
-    }
-    snprintf(path, sizeof path, "%s/metrics.csv", run);
-    if (stat(path, &sb) == 0) {
-        fig_printf(h, "<h3>metrics.csv (one row per snapshot)</h3>\n");
-        csv_table(h, path, 60);
+    static const struct {
+        const char *file, *title;
+        int rows;
+    } TABLES[2] = {{"cells.csv", "cells.csv", 200}, {"metrics.csv", "metrics.csv (one row per snapshot)", 60}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", run, TABLES[i].file);
+        if (access(path, F_OK) != 0) continue;
+        fig_printf(h, "<h3>%s</h3>\n", TABLES[i].title);
+        csv_table(h, path, TABLES[i].rows);
     }
     snprintf(path, sizeof path, "%s/config.yaml", run);
     char *cfg = cli_read_text(path);

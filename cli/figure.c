@@ -16,31 +16,30 @@
 #include "ntkdrift.h"
 #include "rundir.h"
 
-void fig_printf(fig_text *t, const char *fmt, ...)
+void fig_vprintf(fig_text *t, const char *fmt, va_list ap)
 {
-    if (t->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->oom = 1;
-            return;
-        }
-        if (t->s && t->len + (size_t)n < t->cap) {
+    while (!t->oom) {
+        va_list aq;
+        va_copy(aq, ap);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, aq);
+        va_end(aq);
+        if (n >= 0 && t->s && t->len + (size_t)n < t->cap) {
             t->len += (size_t)n;
             return;
         }
-        size_t cap = (t->cap ? 2 * t->cap : 4096) + (size_t)n + 1;
-        char *p = realloc(t->s, cap);
-        if (!p) {
-            t->oom = 1;
-            return;
-        }
-        t->s = p;
-        t->cap = cap;
+        size_t cap = (t->cap ? 2 * t->cap : 4096) + (size_t)(n > 0 ? n : 0) + 1;
+        char *p = n < 0 ? NULL : realloc(t->s, cap);
+        if (!p) t->oom = 1;
+        else t->s = p, t->cap = cap;
     }
+}
+
+void fig_printf(fig_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fig_vprintf(t, fmt, ap);
+    va_end(ap);
 }
 
 void fig_text_free(fig_text *t)
@@ -86,7 +85,7 @@ static int run_gnuplot(const char *dir, const char *name, const char *term, cons
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int fig_draw(const char *figdir, const char *name, const fig_text *dat, const char *body)
+int fig_draw(const char *figdir, const char *name, const fig_text *dat, const char *body, ...)
 {
     static int warned;
     if (dat->oom) {
@@ -104,8 +103,12 @@ int fig_draw(const char *figdir, const char *name, const fig_text *dat, const ch
                "set encoding utf8\n"
                "set grid lc rgb '#dddddd'\n"
                "set key top left box opaque\n"
-               "dat = '%s.dat'\n%s",
-               name, name, name, name, name, body);
+               "dat = '%s.dat'\n",
+               name, name, name, name, name);
+    va_list ap;
+    va_start(ap, body);
+    fig_vprintf(&gp, body, ap);
+    va_end(ap);
     int rc = gp.oom ? CLI_EXIT_FAIL : 0;
     if (!rc) rc = write_file(figdir, name, "dat", dat->s ? dat->s : "", dat->len);
     if (!rc) rc = write_file(figdir, name, "gp", gp.s, gp.len);
@@ -212,6 +215,15 @@ int cli_table_col(const cli_table *t, const char *name)
 double cli_table_at(const cli_table *t, size_t row, int col)
 {
     return col < 0 || row >= t->nrows ? NAN : t->v[row * t->ncols + (size_t)col];
+}
+
+double *cli_table_column(const cli_table *t, const char *name)
+{
+    double *v = malloc((t->nrows ? t->nrows : 1) * sizeof *v);
+    int c = cli_table_col(t, name);
+    for (size_t r = 0; v && r < t->nrows; r++) v[r] = cli_table_at(t, r, c);
+    if (!v) cli_errorf("out of memory");
+    return v;
 }
 
 void cli_table_free(cli_table *t)

@@ -1,6 +1,9 @@
 /* plots.c -- the figures of a finished run, from its own output files (so `ntkdrift plot RUN_DIR`
- * redraws them at any time): ensemble runs from cells.csv, train runs from metrics.csv and the
- * snapshots' spectra.  Each figure is FIGDIR/NAME.{dat,gp,png} (figure.c). */
+ * redraws them at any time): ensemble and sweep runs from cells.csv, train runs from metrics.csv
+ * and the snapshots' spectra, profile and converge runs from profile.npz and metrics.csv.  Each
+ * figure is FIGDIR/NAME.{dat,gp,png} (figure.c).  No numerics here: the .dat files hold the runs'
+ * own numbers, the summaries come from the library (run summaries in ntkdrift.h) and the scripts
+ * do the plotting transforms (log, 2 standard errors, ratios). */
 #include "plots.h"
 #include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
@@ -10,152 +13,124 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
-
 #include "figure.h"
 #include "ntkdrift.h"
 #include "rundir.h"
 
-static int fig_dir(const char *run, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s/figures", run);
-    if (ntk_mkdir_p(buf) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
-}
+/* One gnuplot block per distinct value of column `key` (ascending; blocks without kept rows are
+ * left out): "# KEY v" and "# COLS NOTE", then the kept rows' columns `cols` in `fmt`.  titles gets
+ * the values ("%g", space-separated); *anchor (when not NULL) the first row, in block order, with
+ * the smallest value of the first column (SIZE_MAX: none).  The number of blocks. */
+typedef struct {
+    const char *key, *cols, *fmt, *note;
+    const bool *keep; /* [nrows] or NULL: every row */
+} blocks_def;
 
-/* Distinct values of column c, ascending, into out: [cap]; their count. */
-static size_t distinct(const cli_table *t, int c, double *out, size_t cap)
+static int blocks(const cli_table *t, const blocks_def *b, fig_text *d, fig_text *titles, size_t *anchor)
 {
-    size_t k = 0;
-    for (size_t r = 0; r < t->nrows; r++) {
-        double v = cli_table_at(t, r, c);
-        size_t i = 0;
-        while (i < k && out[i] != v) i++;
-        if (i == k && k < cap && isfinite(v)) out[k++] = v;
-    }
-    for (size_t i = 1; i < k; i++) /* insertion sort: a handful of widths */
-        for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
-            double x = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = x;
+    int nb = 0, ci[16], nc = 0;
+    char names[256];
+    snprintf(names, sizeof names, "%s", b->cols);
+    for (char *s = strtok(names, " "); s && nc < 16; s = strtok(NULL, " ")) ci[nc++] = cli_table_col(t, s);
+    double *key = cli_table_column(t, b->key), *vals = malloc((t->nrows ? t->nrows : 1) * sizeof *vals);
+    size_t nv = 0, *idx = malloc((t->nrows ? t->nrows : 1) * sizeof *idx);
+    if (anchor) *anchor = SIZE_MAX;
+    if (!key || !vals || !idx || ntk_distinct_values(t->nrows, key, vals, &nv, idx) != NTK_OK) d->oom = 1, nv = 0;
+    for (size_t i = 0; i < nv; i++) {
+        bool any = false;
+        for (size_t r = 0; r < t->nrows; r++) {
+            if (idx[r] != i || (b->keep && !b->keep[r])) continue;
+            if (!any) {
+                fig_printf(titles, "%s%g", nb++ ? " " : "", vals[i]);
+                fig_printf(d, "# %s %g\n# %s%s\n", b->key, vals[i], b->cols, b->note ? b->note : "");
+                any = true;
+            }
+            for (int k = 0; k < nc; k++) {
+                fig_printf(d, "%s", k ? " " : "");
+                fig_printf(d, b->fmt, cli_table_at(t, r, ci[k]));
+            }
+            fig_printf(d, "\n");
+            if (anchor && (*anchor == SIZE_MAX || cli_table_at(t, r, ci[0]) < cli_table_at(t, *anchor, ci[0])))
+                *anchor = r;
         }
-    return k;
+        if (any) fig_printf(d, "\n\n");
+    }
+    free(key);
+    free(vals);
+    free(idx);
+    return nb;
 }
 
-static int plot_sweep(const char *run, const char *figdir, const cli_table *t);
-
-static int plot_ensemble(const char *run, const char *figdir)
+/* Ensemble: log R against beta per width (Hanin-Nica) and the first step's |E dK| / E K. */
+static int plot_ensemble(const char *figdir, const cli_table *t, const char *path)
 {
-    char path[CLI_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/cells.csv", run);
-    cli_table t;
-    int rc = cli_table_read(path, &t);
-    if (rc) return rc;
-    if (cli_table_col(&t, "regime_code") >= 0) { /* a sweep's cells.csv */
-        rc = plot_sweep(run, figdir, &t);
-        cli_table_free(&t);
-        return rc;
-    }
-    int cw = cli_table_col(&t, "width"), cb = cli_table_col(&t, "beta"), cR = cli_table_col(&t, "R"),
-        cRse = cli_table_col(&t, "R_log_se"), cKd = cli_table_col(&t, "Kd_R"),
-        cKdse = cli_table_col(&t, "Kd_R_log_se"), cKdt = cli_table_col(&t, "Kd_R_theory"),
-        cK = cli_table_col(&t, "K_mean"), cdk = cli_table_col(&t, "dK_path_mean"),
-        cdkse = cli_table_col(&t, "dK_path_se"), cdl = cli_table_col(&t, "dK_lit_mean"),
-        cth = cli_table_col(&t, "dK_scale_theory");
-    if (cw < 0 || cb < 0 || cR < 0 || cK < 0) {
-        cli_table_free(&t);
+    if (cli_table_col(t, "width") < 0 || cli_table_col(t, "beta") < 0 || cli_table_col(t, "R") < 0 ||
+        cli_table_col(t, "K_mean") < 0) {
         cli_errorf("%s: not an ensemble cells.csv (width, beta, R, K_mean missing)", path);
         return CLI_EXIT_USAGE;
     }
-    double widths[64];
-    size_t nw = distinct(&t, cw, widths, 64);
-    /* one gnuplot block per width, rows by beta */
-    fig_text d1 = {0}, d2 = {0}, titles = {0};
-    double num = 0, den = 0; /* C of the dK scale, fitted in log space over finite cells */
-    for (size_t r = 0; r < t.nrows; r++) {
-        double dk = cli_table_at(&t, r, cdk), th = cli_table_at(&t, r, cth), k = cli_table_at(&t, r, cK);
-        if (isfinite(dk) && isfinite(th) && dk != 0 && th > 0 && k > 0) num += log(fabs(dk) / k / th), den += 1;
-    }
-    double C = den > 0 ? exp(num / den) : NAN;
-    for (size_t i = 0; i < nw; i++) {
-        fig_printf(&titles, "%s%g", i ? " " : "", widths[i]);
-        fig_printf(&d1, "# width %g\n# beta log_R 2se log_Kd_R 2se log_prod(1+5/n)\n", widths[i]);
-        fig_printf(&d2, "# width %g\n# beta |E dK_path|/E K 2se |E dK_lit|/E K C (d^2/n) e^{5 beta}\n", widths[i]);
-        for (size_t r = 0; r < t.nrows; r++) {
-            if (cli_table_at(&t, r, cw) != widths[i]) continue;
-            double b = cli_table_at(&t, r, cb), k = cli_table_at(&t, r, cK);
-            fig_printf(&d1, "%.8g %.8g %.6g %.8g %.6g %.8g\n", b, log(cli_table_at(&t, r, cR)),
-                       2 * cli_table_at(&t, r, cRse), log(cli_table_at(&t, r, cKd)), 2 * cli_table_at(&t, r, cKdse),
-                       log(cli_table_at(&t, r, cKdt)));
-            fig_printf(&d2, "%.8g %.8g %.6g %.8g %.8g\n", b, fabs(cli_table_at(&t, r, cdk)) / k,
-                       2 * cli_table_at(&t, r, cdkse) / k, fabs(cli_table_at(&t, r, cdl)) / k,
-                       C * cli_table_at(&t, r, cth));
-        }
-        fig_printf(&d1, "\n\n");
-        fig_printf(&d2, "\n\n");
-    }
-    cli_table_free(&t);
-    char body[4096];
-    snprintf(body, sizeof body,
+    fig_text d1 = {0}, d2 = {0}, titles = {0}, skip = {0};
+    blocks(t, &(blocks_def){"width", "beta R R_log_se Kd_R Kd_R_log_se Kd_R_theory", "%.10g", NULL, NULL}, &d1,
+           &titles, NULL);
+    blocks(t, &(blocks_def){"width", "beta dK_path_mean dK_path_se dK_lit_mean K_mean dK_scale_theory", "%.10g", NULL,
+                            NULL}, &d2, &skip, NULL);
+    /* C of the dK scale, fitted in log space over the finite cells */
+    double *dk = cli_table_column(t, "dK_path_mean"), *k = cli_table_column(t, "K_mean"),
+           *th = cli_table_column(t, "dK_scale_theory"), C = NAN;
+    int rc = dk && k && th ? 0 : CLI_EXIT_FAIL;
+    if (!rc && ntk_log_scale_fit(t->nrows, dk, k, th, &C, NULL) != NTK_OK) C = NAN;
+    free(dk);
+    free(k);
+    free(th);
+    const char *w = titles.s ? titles.s : "";
+    if (!rc)
+        rc = titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "hn_logR", &d1,
              "widths = '%s'\n"
              "set title 'Kernel fluctuations at initialization: R = E[K^2]/E[K]^2 (Hanin-Nica)'\n"
              "set xlabel 'β = depth / width'\nset ylabel 'log R'\n"
-             "plot for [i=1:words(widths)] dat index (i-1) using 1:2:3 with yerrorbars pt 7 lc i "
+             "plot for [i=1:words(widths)] dat index (i-1) using 1:(log($2)):(2*$3) with yerrorbars pt 7 lc i "
              "title 'K(x,x), n = '.word(widths,i), \\\n"
-             "     for [i=1:words(widths)] dat index (i-1) using 1:4:5 with yerrorbars pt 6 lc i "
+             "     for [i=1:words(widths)] dat index (i-1) using 1:(log($4)):(2*$5) with yerrorbars pt 6 lc i "
              "title 'K_d, n = '.word(widths,i), \\\n"
-             "     for [i=1:words(widths)] dat index (i-1) using 1:6 with lines dt 2 lc i "
+             "     for [i=1:words(widths)] dat index (i-1) using 1:(log($6)) with lines dt 2 lc i "
              "title 'log Π(1+5/n_l), n = '.word(widths,i), \\\n"
-             "     5*x with lines lc rgb 'black' dt 3 title '5β (exp(5β))'\n",
-             titles.s ? titles.s : "");
-    rc = titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "hn_logR", &d1, body);
-    if (!rc && isfinite(C)) {
-        snprintf(body, sizeof body,
-                 "widths = '%s'\n"
-                 "set title 'First SGD step: |E ΔK| / (E K λ) against β'\n"
-                 "set xlabel 'β = depth / width'\nset ylabel '|E ΔK| / (λ E K)'\n"
-                 "set logscale y\n"
-                 "plot for [i=1:words(widths)] dat index (i-1) using 1:2:3 with yerrorbars pt 7 lc i "
-                 "title 'pathwise, n = '.word(widths,i), \\\n"
-                 "     for [i=1:words(widths)] dat index (i-1) using 1:4 with points pt 6 lc i "
-                 "title 'literal, n = '.word(widths,i), \\\n"
-                 "     for [i=1:words(widths)] dat index (i-1) using 1:5 with lines dt 2 lc i "
-                 "title 'C (d^2/n) e^{5β}, C = %.3g fitted, n = '.word(widths,i)\n",
-                 titles.s ? titles.s : "", C);
-        rc = fig_draw(figdir, "hn_dK", &d2, body);
-    }
+             "     5*x with lines lc rgb 'black' dt 3 title '5β (exp(5β))'\n", w);
+    if (!rc && isfinite(C))
+        rc = fig_draw(figdir, "hn_dK", &d2,
+             "widths = '%s'\nC = %.17g\n"
+             "set title 'First SGD step: |E ΔK| / (E K λ) against β'\n"
+             "set xlabel 'β = depth / width'\nset ylabel '|E ΔK| / (λ E K)'\n"
+             "set logscale y\n"
+             "plot for [i=1:words(widths)] dat index (i-1) using 1:(abs($2)/$5):(2*$3/$5) with yerrorbars pt 7 lc i "
+             "title 'pathwise, n = '.word(widths,i), \\\n"
+             "     for [i=1:words(widths)] dat index (i-1) using 1:(abs($4)/$5) with points pt 6 lc i "
+             "title 'literal, n = '.word(widths,i), \\\n"
+             "     for [i=1:words(widths)] dat index (i-1) using 1:(C*$6) with lines dt 2 lc i "
+             "title 'C (d^2/n) e^{5β}, C = %.3g fitted, n = '.word(widths,i)\n", w, C, C);
     fig_text_free(&d1);
     fig_text_free(&d2);
     fig_text_free(&titles);
+    fig_text_free(&skip);
     return rc;
 }
 
-/* Sweep: the regime map, drift against beta, kernel regression against the network. */
 /* The learning-rate column the sweep varied: lr_frac when fractions of 2/lambda_max(c K_0) were
  * given, else (every lr_frac 0: an absolute --lr) lr, the absolute eta.  *absolute says which. */
-static int sweep_lr_col(const cli_table *t, bool *absolute)
+static const char *sweep_lr_col(const cli_table *t, bool *absolute)
 {
     int cf = cli_table_col(t, "lr_frac");
     *absolute = true;
     for (size_t r = 0; r < t->nrows && *absolute; r++)
         if (cli_table_at(t, r, cf) > 0) *absolute = false;
-    return *absolute ? cli_table_col(t, "lr") : cf;
+    return *absolute ? "lr" : "lr_frac";
 }
 
-/* Drift against time, one curve per (depth, width) at the smallest learning rate (fraction or
+/* Drift against time, one curve per (depth, width) at the smallest learning rate f0 (fraction or
  * absolute, as the sweep gave it) and the first seed, from the cells' own metrics.csv. */
-static int plot_drift_time(const char *run, const char *figdir, const cli_table *t)
+static int plot_drift_time(const char *run, const char *figdir, const cli_table *t, int cf, bool absolute, double f0)
 {
-    bool absolute;
-    int cf = sweep_lr_col(t, &absolute), cs = cli_table_col(t, "seed"), cd = cli_table_col(t, "depth"),
-        cw = cli_table_col(t, "width");
-    double f0 = INFINITY, s0 = NAN;
-    for (size_t r = 0; r < t->nrows; r++) f0 = fmin(f0, cli_table_at(t, r, cf));
+    int cs = cli_table_col(t, "seed"), cd = cli_table_col(t, "depth"), cw = cli_table_col(t, "width");
+    double s0 = NAN;
     fig_text d = {0}, titles = {0};
     int nb = 0;
     for (size_t r = 0; r < t->nrows; r++) {
@@ -175,88 +150,64 @@ static int plot_drift_time(const char *run, const char *figdir, const cli_table 
         fig_printf(&d, "\n\n");
         cli_table_free(&m);
     }
-    int rc = 0;
-    if (nb > 0) {
-        char body[2048], what[96];
-        snprintf(what, sizeof what, absolute ? "η = %g" : "%g x 2/λ_{max}(c K_0)", f0);
-        snprintf(body, sizeof body,
-                 "cells = '%s'\n"
-                 "set title 'Kernel drift against time, learning rate %s'\n"
-                 "set xlabel 't = η step'\nset ylabel '||K_t - K_0||_F / ||K_0||_F'\nset logscale xy\n"
-                 "set key outside right\n"
-                 "plot for [i=1:words(cells)] dat index (i-1) using ($1 > 0 ? $1 : 1/0):($2 > 0 ? $2 : 1/0) "
-                 "with linespoints pt 7 ps 0.5 lc i title word(cells,i)\n",
-                 titles.s ? titles.s : "", what);
-        rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "drift_time", &d, body);
-    }
+    char what[96];
+    snprintf(what, sizeof what, absolute ? "η = %g" : "%g x 2/λ_{max}(c K_0)", f0);
+    int rc = nb == 0 ? 0 : d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "drift_time", &d,
+             "cells = '%s'\n"
+             "set title 'Kernel drift against time, learning rate %s'\n"
+             "set xlabel 't = η step'\nset ylabel '||K_t - K_0||_F / ||K_0||_F'\nset logscale xy\n"
+             "set key outside right\n"
+             "plot for [i=1:words(cells)] dat index (i-1) using ($1 > 0 ? $1 : 1/0):($2 > 0 ? $2 : 1/0) "
+             "with linespoints pt 7 ps 0.5 lc i title word(cells,i)\n", titles.s ? titles.s : "", what);
     fig_text_free(&d);
     fig_text_free(&titles);
     return rc;
 }
 
+/* Sweep: the regime map, drift against beta, kernel regression against the network, drift in time. */
 static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
 {
     bool absolute;
-    int cb = cli_table_col(t, "beta"), cf = sweep_lr_col(t, &absolute), cc = cli_table_col(t, "catapult"),
-        cd = cli_table_col(t, "drift_fro"), cw = cli_table_col(t, "width"),
-        cn = cli_table_col(t, "test_err_net"), c0 = cli_table_col(t, "test_err_k0"),
-        cT = cli_table_col(t, "test_err_kT"), ci = cli_table_col(t, "test_err_kinf");
-    fig_text map = {0}, dr = {0}, kr = {0};
+    const char *lrname = sweep_lr_col(t, &absolute);
+    int cb = cli_table_col(t, "beta"), cf = cli_table_col(t, lrname), cc = cli_table_col(t, "catapult"),
+        cd = cli_table_col(t, "drift_fro");
     /* the table reader keeps numbers only: the label comes from regime_code (0 lazy, 1 weak, 2 unstable) */
     int code = cli_table_col(t, "regime_code");
+    size_t n = t->nrows, nw = 0, nf = 0;
+    fig_text map = {0}, dr = {0}, kr = {0}, ftitles = {0};
     /* one block with the regime in column 4: an empty regime leaves no empty block behind (gnuplot
      * skips leading empty blocks, which shifted every later `index` onto the wrong regime) */
-    fig_printf(&map, "# beta %s catapult regime_code (0 lazy, 1 weak feature learning, 2 unstable)\n",
-               absolute ? "lr" : "lr_frac");
-    for (size_t r = 0; r < t->nrows; r++)
+    fig_printf(&map, "# beta %s catapult regime_code (0 lazy, 1 weak feature learning, 2 unstable)\n", lrname);
+    for (size_t r = 0; r < n; r++)
         fig_printf(&map, "%.8g %.8g %d %d\n", cli_table_at(t, r, cb), cli_table_at(t, r, cf),
                    (int)cli_table_at(t, r, cc), (int)cli_table_at(t, r, code));
-    double fr[64], ws[64];
-    size_t nf = distinct(t, cf, fr, 64), nw = distinct(t, cw, ws, 64);
-    fig_text ftitles = {0};
-    double anchor_b = NAN, anchor_d = NAN;
-    int nblocks = 0;
-    for (size_t i = 0; i < nf; i++) { /* one block per learning-rate fraction that has points */
-        int npts = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            for (size_t r = 0; r < t->nrows; r++) {
-                double b = cli_table_at(t, r, cb), d = cli_table_at(t, r, cd);
-                if (cli_table_at(t, r, cf) != fr[i] || (int)cli_table_at(t, r, code) == 2 || !(b > 0) || !(d > 0))
-                    continue;
-                if (pass == 0) {
-                    npts++;
-                    continue;
-                }
-                fig_printf(&dr, "%.8g %.8g\n", b, d);
-                if (isnan(anchor_b) || b < anchor_b) anchor_b = b, anchor_d = d;
-            }
-            if (pass == 0 && npts == 0) break;
-            if (pass == 0) {
-                fig_printf(&ftitles, "%s%g", nblocks++ ? " " : "", fr[i]);
-                fig_printf(&dr, "# %s %g\n# beta drift_fro (completed, beta > 0)\n", absolute ? "lr" : "lr_frac",
-                           fr[i]);
-            } else {
-                fig_printf(&dr, "\n\n");
-            }
-        }
+    bool *keep = malloc((n ? n : 1) * sizeof *keep);
+    double *width = cli_table_column(t, "width"), *lr = cli_table_column(t, lrname), *col = NULL;
+    double *ws = malloc((n ? n : 1) * sizeof *ws), *fr = malloc((n ? n : 1) * sizeof *fr), means[4][64];
+    size_t *gw = malloc((n ? n : 1) * sizeof *gw), anchor = SIZE_MAX;
+    int rc = keep && width && lr && ws && fr && gw ? 0 : (cli_errorf("plot: out of memory"), CLI_EXIT_FAIL);
+    if (!rc) { /* drift: completed cells (not unstable) with beta > 0 and a positive drift, per rate */
+        for (size_t r = 0; r < n; r++)
+            keep[r] = (int)cli_table_at(t, r, code) != 2 && cli_table_at(t, r, cb) > 0 && cli_table_at(t, r, cd) > 0;
+        blocks(t, &(blocks_def){lrname, "beta drift_fro", "%.8g", " (completed, beta > 0)", keep}, &dr, &ftitles,
+               &anchor);
+        if (ntk_distinct_values(n, lr, fr, &nf, NULL) || ntk_distinct_values(n, width, ws, &nw, gw)) rc = CLI_EXIT_FAIL;
+    }
+    /* kernel regression: per width, the mean test error over the non-unstable cells */
+    static const char *errs[4] = {"test_err_net", "test_err_k0", "test_err_kT", "test_err_kinf"};
+    nw = nw < 64 ? nw : 64;
+    for (size_t r = 0; !rc && r < n; r++)
+        if ((int)cli_table_at(t, r, code) == 2 || gw[r] >= nw) gw[r] = SIZE_MAX;
+    for (int k = 0; k < 4 && !rc; k++) {
+        col = cli_table_column(t, errs[k]);
+        if (!col || ntk_group_means(n, gw, nw, col, means[k]) != NTK_OK) rc = CLI_EXIT_FAIL;
+        free(col);
     }
     fig_printf(&kr, "# width mean test RMSE over non-unstable cells: network K_0 K_T K_inf\n");
-    for (size_t i = 0; i < nw; i++) {
-        double s[4] = {0, 0, 0, 0};
-        int cnt[4] = {0, 0, 0, 0}, cols[4] = {cn, c0, cT, ci};
-        for (size_t r = 0; r < t->nrows; r++) {
-            if (cli_table_at(t, r, cw) != ws[i] || (int)cli_table_at(t, r, code) == 2) continue;
-            for (int k = 0; k < 4; k++) {
-                double v = cli_table_at(t, r, cols[k]);
-                if (isfinite(v)) s[k] += v, cnt[k]++;
-            }
-        }
-        fig_printf(&kr, "%g", ws[i]);
-        for (int k = 0; k < 4; k++) fig_printf(&kr, " %.8g", cnt[k] ? s[k] / cnt[k] : NAN);
-        fig_printf(&kr, "\n");
-    }
-    char body[2048];
-    snprintf(body, sizeof body,
+    for (size_t i = 0; i < nw && !rc; i++)
+        fig_printf(&kr, "%g %.8g %.8g %.8g %.8g\n", ws[i], means[0][i], means[1][i], means[2][i], means[3][i]);
+    if (!rc)
+        rc = fig_draw(figdir, "regime_map", &map,
              "set title 'Regimes of training over β = depth/width and learning rate'\n"
              "set xlabel 'β = depth / width'\nset ylabel '%s'\n"
              "set logscale y\nset key outside right\nset offsets 0.02, 0.02, 0, 0\n"
@@ -266,51 +217,56 @@ static int plot_sweep(const char *run, const char *figdir, const cli_table *t)
              "     dat using 1:($4 == 2 ? $2 : 1/0) with points pt 9 ps 1.6 lc rgb '#7570b3' title 'unstable', \\\n"
              "     dat using 1:($3 > 0 && $4 != 2 ? $2 : 1/0) with points pt 6 ps 3 lc rgb 'black' title 'catapult'\n",
              absolute ? "learning rate η (absolute, --lr)" : "learning rate / (2 / λ_{max}(c K_0))");
-    int rc = fig_draw(figdir, "regime_map", &map, body);
-    if (!rc && isfinite(anchor_b)) {
-        snprintf(body, sizeof body,
-                 "fracs = '%s'\nlrname = '%s'\nb0 = %.8g\nd0 = %.8g\n"
-                 "set title 'Final relative kernel drift ||K_T - K_0||_F / ||K_0||_F against β'\n"
-                 "set xlabel 'β = depth / width'\nset ylabel 'relative drift'\nset logscale xy\n"
-                 "plot for [i=1:words(fracs)] dat index (i-1) using 1:2 with points pt 7 lc i "
-                 "title lrname.word(fracs,i), \\\n"
-                 "     d0 * (x / b0) with lines dt 2 lc rgb 'black' title '∝ β (1/n at fixed depth)', \\\n"
-                 "     d0 * sqrt(x / b0) with lines dt 3 lc rgb 'black' title '∝ β^{1/2}'\n",
-                 ftitles.s ? ftitles.s : "", absolute ? "η = " : "lr fraction ", anchor_b, anchor_d);
-        rc = fig_draw(figdir, "drift_beta", &dr, body);
-    }
+    if (!rc && anchor != SIZE_MAX)
+        rc = fig_draw(figdir, "drift_beta", &dr,
+             "fracs = '%s'\nlrname = '%s'\nb0 = %.8g\nd0 = %.8g\n"
+             "set title 'Final relative kernel drift ||K_T - K_0||_F / ||K_0||_F against β'\n"
+             "set xlabel 'β = depth / width'\nset ylabel 'relative drift'\nset logscale xy\n"
+             "plot for [i=1:words(fracs)] dat index (i-1) using 1:2 with points pt 7 lc i "
+             "title lrname.word(fracs,i), \\\n"
+             "     d0 * (x / b0) with lines dt 2 lc rgb 'black' title '∝ β (1/n at fixed depth)', \\\n"
+             "     d0 * sqrt(x / b0) with lines dt 3 lc rgb 'black' title '∝ β^{1/2}'\n",
+             ftitles.s ? ftitles.s : "", absolute ? "η = " : "lr fraction ", cli_table_at(t, anchor, cb),
+             cli_table_at(t, anchor, cd));
     if (!rc && nw > 0)
-        rc = fig_draw(figdir, "kregression", &kr,
-                      "set title 'Test error: trained network against kernel regression'\n"
-                      "set xlabel 'width'\nset ylabel 'test RMSE per entry (mean over non-unstable cells)'\n"
-                      "set logscale x\n"
-                      "plot dat using 1:2 with linespoints pt 7 title 'network', "
-                      "dat using 1:3 with linespoints pt 5 title 'kernel regression, K_0', "
-                      "dat using 1:4 with linespoints pt 9 title 'K_T (after kernel)', "
-                      "dat using 1:5 with linespoints pt 11 title 'K_∞ (infinite width)'\n");
+        rc = fig_draw(figdir, "kregression", &kr, "%s",
+             "set title 'Test error: trained network against kernel regression'\n"
+             "set xlabel 'width'\nset ylabel 'test RMSE per entry (mean over non-unstable cells)'\n"
+             "set logscale x\n"
+             "plot dat using 1:2 with linespoints pt 7 title 'network', "
+             "dat using 1:3 with linespoints pt 5 title 'kernel regression, K_0', "
+             "dat using 1:4 with linespoints pt 9 title 'K_T (after kernel)', "
+             "dat using 1:5 with linespoints pt 11 title 'K_∞ (infinite width)'\n");
+    if (!rc && nf > 0) rc = plot_drift_time(run, figdir, t, cf, absolute, fr[0]);
     fig_text_free(&map);
     fig_text_free(&dr);
     fig_text_free(&kr);
     fig_text_free(&ftitles);
-    if (!rc) rc = plot_drift_time(run, figdir, t);
+    free(keep);
+    free(width);
+    free(lr);
+    free(ws);
+    free(fr);
+    free(gw);
     return rc;
 }
 
-/* metrics.csv columns as gnuplot reads them (by name, from the csv itself). */
-static int plot_train(const char *run, const char *figdir)
+static int plot_cells(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
-    char path[CLI_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/metrics.csv", run);
-    cli_table t;
-    int rc = cli_table_read(path, &t);
-    if (rc) return rc;
+    return cli_table_col(t, "regime_code") >= 0 ? plot_sweep(run, figdir, t) /* a sweep's cells.csv */
+                                                : plot_ensemble(figdir, t, path);
+}
+
+/* metrics.csv columns as gnuplot reads them (by name, from the csv itself). */
+static int plot_train(const char *run, const char *figdir, const cli_table *t, const char *path)
+{
+    int rc = 0;
     const char *cols[] = {"step", "t", "loss", "loss_eval", "drift_fro", "drift_op", "kernel_distance", "angle_max",
                           "projector_dist", "lin_err", "pert_err", "pw_err", "alignment"};
     enum { NC = sizeof cols / sizeof *cols };
     int ci[NC];
-    for (int k = 0; k < NC; k++) ci[k] = cli_table_col(&t, cols[k]);
+    for (int k = 0; k < NC; k++) ci[k] = cli_table_col(t, cols[k]);
     if (ci[0] < 0 || ci[2] < 0 || ci[4] < 0) {
-        cli_table_free(&t);
         cli_errorf("%s: not a train metrics.csv (step, loss, drift_fro missing)", path);
         return CLI_EXIT_USAGE;
     }
@@ -318,25 +274,24 @@ static int plot_train(const char *run, const char *figdir)
     fig_printf(&d, "#");
     for (int k = 0; k < NC; k++) fig_printf(&d, " %s", cols[k]);
     fig_printf(&d, "\n");
-    for (size_t r = 0; r < t.nrows; r++) {
-        for (int k = 0; k < NC; k++) fig_printf(&d, "%s%.10g", k ? " " : "", cli_table_at(&t, r, ci[k]));
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int k = 0; k < NC; k++) fig_printf(&d, "%s%.10g", k ? " " : "", cli_table_at(t, r, ci[k]));
         fig_printf(&d, "\n");
     }
     /* spectra over time: the top eigenvalues stored in each snapshot */
     int top = 0;
-    for (size_t r = 0; r < t.nrows; r++) {
+    for (size_t r = 0; r < t->nrows; r++) {
         char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(&t, r, ci[0]));
+        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(t, r, ci[0]));
         ntk_array a = {0};
         if (ntk_npz_read(snap, "eigs", &a) != NTK_OK) continue;
         int k = a.count < 10 ? (int)a.count : 10;
         top = top > k ? top : k;
-        fig_printf(&sp, "%.10g", cli_table_at(&t, r, ci[0]));
+        fig_printf(&sp, "%.10g", cli_table_at(t, r, ci[0]));
         for (int i = 0; i < k; i++) fig_printf(&sp, " %.10g", ((const double *)a.data)[i]);
         fig_printf(&sp, "\n");
         ntk_array_clear(&a);
     }
-    cli_table_free(&t);
     static const struct {
         const char *name, *body;
     } figs[] = {
@@ -357,67 +312,64 @@ static int plot_train(const char *run, const char *figdir)
                         "dat using 1:11 with linespoints pt 6 ps 0.6 title 'first order in ΔK', "
                         "dat using 1:12 with linespoints pt 5 ps 0.6 title 'piecewise frozen K_t'\n"},
     };
-    for (size_t i = 0; i < sizeof figs / sizeof *figs && !rc; i++) rc = fig_draw(figdir, figs[i].name, &d, figs[i].body);
-    if (!rc && top > 0) {
-        char body[1024];
-        snprintf(body, sizeof body,
-                 "set title 'Top eigenvalues of K_t over training'\nset xlabel 'step'\nset ylabel 'eigenvalue'\n"
-                 "set logscale y\nset key outside right\n"
-                 "plot for [i=2:%d] dat using 1:i with linespoints pt 7 ps 0.5 title sprintf('λ_{%%d}', i-1)\n",
-                 top + 1);
-        rc = fig_draw(figdir, "spectrum", &sp, body);
-    }
+    for (size_t i = 0; i < sizeof figs / sizeof *figs && !rc; i++)
+        rc = fig_draw(figdir, figs[i].name, &d, "%s", figs[i].body);
+    if (!rc && top > 0)
+        rc = fig_draw(figdir, "spectrum", &sp,
+             "set title 'Top eigenvalues of K_t over training'\nset xlabel 'step'\nset ylabel 'eigenvalue'\n"
+             "set logscale y\nset key outside right\n"
+             "plot for [i=2:%d] dat using 1:i with linespoints pt 7 ps 0.5 title sprintf('λ_{%%d}', i-1)\n", top + 1);
     fig_text_free(&d);
     fig_text_free(&sp);
     return rc;
 }
 
-/* Spectral bias on a circle grid: |Fourier coefficient k| of the training residual at every snapshot. */
-static int plot_spectral_bias(const char *run, const char *figdir)
+/* Read the named members of one .npz into arrays: [n]; NTK_OK or the first failure (all cleared). */
+static ntk_status npz_members(const char *path, int n, const char *const *names, ntk_array *a)
 {
+    ntk_status st = NTK_OK;
+    for (int i = 0; i < n && st == NTK_OK; i++) st = ntk_npz_read(path, names[i], &a[i]);
+    for (int i = 0; i < n && st != NTK_OK; i++) ntk_array_clear(&a[i]);
+    return st;
+}
+
+/* Spectral bias on a circle grid: |Fourier coefficient k| of the training residual at every snapshot. */
+static int plot_spectral_bias(const char *run, const char *figdir, const cli_table *t, const char *file)
+{
+    (void)t, (void)file;
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/config.yaml", run);
-    FILE *fp = fopen(path, "r");
-    char line[512];
-    bool grid = false;
-    while (fp && fgets(line, sizeof line, fp))
-        if (strstr(line, "  data: \"circle\"") || strstr(line, "  data: \"circle-pos\"")) grid = true;
-    if (fp) fclose(fp);
+    char *cfg = cli_read_text(path);
+    bool grid = cfg && (strstr(cfg, "  data: \"circle\"") || strstr(cfg, "  data: \"circle-pos\""));
+    free(cfg);
     if (!grid) return 0;
     snprintf(path, sizeof path, "%s/trajectory.npz", run);
-    ntk_array st = {0}, f = {0}, y = {0};
-    int rc = 0;
-    if (ntk_npz_read(path, "steps", &st) != NTK_OK || ntk_npz_read(path, "f_train", &f) != NTK_OK ||
-        ntk_npz_read(path, "y_train", &y) != NTK_OK || y.count == 0 || f.count != st.count * y.count) {
-        ntk_array_clear(&st);
-        ntk_array_clear(&f);
-        ntk_array_clear(&y);
+    ntk_array a[3] = {{0}}, *st = &a[0], *f = &a[1], *y = &a[2];
+    if (npz_members(path, 3, (const char *const[]){"steps", "f_train", "y_train"}, a) != NTK_OK) return 0;
+    size_t S = st->count, N = y->count, K = N / 2 < 8 ? N / 2 : 8;
+    double *amp = malloc((S * K > 0 ? S * K : 1) * sizeof *amp);
+    int rc = amp ? 0 : CLI_EXIT_FAIL;
+    if (N == 0 || f->count != S * N || (K > 0 && amp && ntk_circle_fourier_amplitudes(S, N, f->data, y->data, (int)K,
+                                                                                      amp) != NTK_OK)) {
+        for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
+        free(amp);
         return 0; /* an older or multi-output run: no such figure */
     }
-    size_t S = st.count, N = y.count, K = N / 2 < 8 ? N / 2 : 8;
     fig_text d = {0};
     fig_printf(&d, "# step |c_k| of the residual f_t - y, k = 1..%zu (grid gamma_i = gamma_0 + 2 pi i / N)\n", K);
-    for (size_t j = 0; j < S; j++) {
-        fig_printf(&d, "%.10g", st.data[j]);
-        for (size_t k = 1; k <= K; k++) {
-            double re = 0, im = 0;
-            for (size_t i = 0; i < N; i++) {
-                double r = f.data[j * N + i] - y.data[i], a = 2 * M_PI * (double)(k * i) / (double)N;
-                re += r * cos(a);
-                im -= r * sin(a);
-            }
-            fig_printf(&d, " %.10g", 2 * sqrt(re * re + im * im) / (double)N);
-        }
+    for (size_t j = 0; j < S && !rc; j++) {
+        fig_printf(&d, "%.10g", st->data[j]);
+        for (size_t k = 0; k < K; k++) fig_printf(&d, " %.10g", amp[j * K + k]);
         fig_printf(&d, "\n");
     }
-    char body[1024];
-    snprintf(body, sizeof body,
+    free(amp);
+    if (!rc)
+        rc = fig_draw(figdir, "spectral_bias", &d,
              "set title 'Spectral bias: Fourier modes of the training residual f_t - y'\n"
              "set xlabel 'step'\nset ylabel '|c_k|'\nset logscale xy\nset format y '10^{%%L}'\n"
              "set key outside right\n"
              "plot for [k=1:%zu] dat using ($1 > 0 ? $1 : 1/0):(column(k+1)) with linespoints pt 7 ps 0.5 "
              "title sprintf('k = %%d', k)\n", K);
-    rc = fig_draw(figdir, "spectral_bias", &d, body);
     fig_text_free(&d);
     /* leakage of each Fourier mode across the eigenspaces of K_t (relative to K_0) */
     ntk_array K0 = {0}, Kt = {0};
@@ -425,62 +377,58 @@ static int plot_spectral_bias(const char *run, const char *figdir)
     fig_printf(&d, "# step leakage of Fourier mode k = 0..%zu across the eigenspaces of K_t (ntk_circle_leakage)\n", K);
     for (size_t j = 0; j < S && !rc; j++) {
         char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)st.data[j]);
+        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)st->data[j]);
         ntk_array *dst = j == 0 ? &K0 : &Kt;
         if (ntk_npz_read(snap, "K", dst) != NTK_OK || dst->count != N * N) break;
         if (ntk_circle_leakage(N, K0.data, j == 0 ? K0.data : Kt.data, (int)K, leak) != NTK_OK) break;
-        fig_printf(&d, "%.10g", st.data[j]);
+        fig_printf(&d, "%.10g", st->data[j]);
         for (size_t k = 0; k <= K; k++) fig_printf(&d, " %.6g", leak[k]);
         fig_printf(&d, "\n");
         if (j > 0) ntk_array_clear(&Kt);
     }
     ntk_array_clear(&K0);
     ntk_array_clear(&Kt);
-    snprintf(body, sizeof body,
+    if (!rc)
+        rc = fig_draw(figdir, "fourier_leakage", &d,
              "set title 'Leakage of the Fourier modes across the eigenspaces of K_t'\n"
              "set xlabel 'step'\nset ylabel '1 - share of mode k kept in its K_0 eigenspace'\nset logscale x\n"
              "set yrange [0:1]\nset key outside right\n"
              "plot for [k=0:%zu] dat using ($1 > 0 ? $1 : 1/0):(column(k+2)) with linespoints pt 7 ps 0.5 "
              "title sprintf('k = %%d', k)\n", K);
-    if (!rc) rc = fig_draw(figdir, "fourier_leakage", &d, body);
     fig_text_free(&d);
-    ntk_array_clear(&st);
-    ntk_array_clear(&f);
-    ntk_array_clear(&y);
+    for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
     return rc;
 }
 
 /* profile: K(x_0, x(gamma)) on the circle per (depth, width), mean with the 10-90% band over seeds,
  * and the infinite-width limit. */
-static int plot_profile(const char *run, const char *figdir)
+static int plot_profile(const char *run, const char *figdir, const cli_table *t, const char *file)
 {
+    (void)t, (void)file;
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/profile.npz", run);
-    ntk_array g = {0}, mean = {0}, p10 = {0}, p90 = {0}, lim = {0}, dep = {0}, wid = {0};
-    int rc = 0;
-    if (ntk_npz_read(path, "gamma", &g) != NTK_OK || ntk_npz_read(path, "mean", &mean) != NTK_OK ||
-        ntk_npz_read(path, "p10", &p10) != NTK_OK || ntk_npz_read(path, "p90", &p90) != NTK_OK ||
-        ntk_npz_read(path, "limit", &lim) != NTK_OK || ntk_npz_read(path, "depths", &dep) != NTK_OK ||
-        ntk_npz_read(path, "widths", &wid) != NTK_OK || mean.count != dep.count * wid.count * g.count ||
-        lim.count != mean.count) {
-        cli_errorf("plot: %s: %s", path, ntk_last_error()[0] ? ntk_last_error() : "unexpected shapes");
-        rc = CLI_EXIT_USAGE;
-        goto out;
+    ntk_array a[7] = {{0}}, *g = &a[0], *mean = &a[1], *p10 = &a[2], *p90 = &a[3], *lim = &a[4], *dep = &a[5],
+              *wid = &a[6];
+    ntk_status st = npz_members(path, 7, (const char *const[]){"gamma", "mean", "p10", "p90", "limit", "depths",
+                                                               "widths"}, a);
+    if (st != NTK_OK || mean->count != dep->count * wid->count * g->count || lim->count != mean->count) {
+        cli_errorf("plot: %s: %s", path, st != NTK_OK ? ntk_last_error() : "unexpected shapes");
+        for (int i = 0; i < 7; i++) ntk_array_clear(&a[i]);
+        return CLI_EXIT_USAGE;
     }
     fig_text d = {0}, titles = {0};
-    size_t G = g.count, nb = 0;
-    for (size_t a = 0; a < dep.count; a++)
-        for (size_t b = 0; b < wid.count; b++, nb++) {
-            size_t off = (a * wid.count + b) * G;
-            fig_printf(&titles, "%sL=%g,n=%g", nb ? " " : "", dep.data[a], wid.data[b]);
-            fig_printf(&d, "# depth %g width %g\n# gamma mean p10 p90 limit\n", dep.data[a], wid.data[b]);
-            for (size_t i = 0; i < G; i++)
-                fig_printf(&d, "%.8g %.10g %.10g %.10g %.10g\n", g.data[i], mean.data[off + i], p10.data[off + i],
-                           p90.data[off + i], lim.data[off + i]);
+    size_t G = g->count, nb = 0;
+    for (size_t i = 0; i < dep->count; i++)
+        for (size_t j = 0; j < wid->count; j++, nb++) {
+            size_t off = (i * wid->count + j) * G;
+            fig_printf(&titles, "%sL=%g,n=%g", nb ? " " : "", dep->data[i], wid->data[j]);
+            fig_printf(&d, "# depth %g width %g\n# gamma mean p10 p90 limit\n", dep->data[i], wid->data[j]);
+            for (size_t k = 0; k < G; k++)
+                fig_printf(&d, "%.8g %.10g %.10g %.10g %.10g\n", g->data[k], mean->data[off + k], p10->data[off + k],
+                           p90->data[off + k], lim->data[off + k]);
             fig_printf(&d, "\n\n");
         }
-    char body[2048];
-    snprintf(body, sizeof body,
+    int rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "profile", &d,
              "cells = '%s'\n"
              "set title 'Kernel profile on the circle: K(x_0, x(γ)) (output mean for k > 1), mean and 10-90%% "
              "band over seeds'\n"
@@ -490,64 +438,67 @@ static int plot_profile(const char *run, const char *figdir)
              "     for [i=1:words(cells)] dat index (i-1) using 1:2 with lines lw 2 lc i title word(cells,i), \\\n"
              "     for [i=1:words(cells)] dat index (i-1) using 1:5 with lines dt 2 lc i title word(cells,i).' limit'\n",
              titles.s ? titles.s : "");
-    rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "profile", &d, body);
     fig_text_free(&d);
     fig_text_free(&titles);
-out:
-    ntk_array_clear(&g);
-    ntk_array_clear(&mean);
-    ntk_array_clear(&p10);
-    ntk_array_clear(&p90);
-    ntk_array_clear(&lim);
-    ntk_array_clear(&dep);
-    ntk_array_clear(&wid);
+    for (int i = 0; i < 7; i++) ntk_array_clear(&a[i]);
     return rc;
 }
 
 /* converge: distance of K_0 from K_inf against width per depth (log-log), with a 1/sqrt(n) reference. */
-static int plot_converge(const char *run, const char *figdir)
+static int plot_converge(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
-    char path[CLI_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/metrics.csv", run);
-    cli_table t;
-    int rc = cli_table_read(path, &t);
-    if (rc) return rc;
-    int cd = cli_table_col(&t, "depth"), cw = cli_table_col(&t, "width"), ce = cli_table_col(&t, "err_single_mean"),
-        cs = cli_table_col(&t, "err_single_se"), cm = cli_table_col(&t, "err_mean");
-    double depths[64];
-    size_t nd = distinct(&t, cd, depths, 64);
+    (void)run, (void)path;
     fig_text d = {0}, titles = {0};
-    double w0 = NAN, e0 = NAN;
-    for (size_t i = 0; i < nd; i++) {
-        fig_printf(&titles, "%s%g", i ? " " : "", depths[i]);
-        fig_printf(&d, "# depth %g\n# width err_single_mean 2se err_seed_mean\n", depths[i]);
-        for (size_t r = 0; r < t.nrows; r++) {
-            if (cli_table_at(&t, r, cd) != depths[i]) continue;
-            double w = cli_table_at(&t, r, cw), e = cli_table_at(&t, r, ce);
-            fig_printf(&d, "%g %.8g %.6g %.8g\n", w, e, 2 * cli_table_at(&t, r, cs), cli_table_at(&t, r, cm));
-            if (isnan(w0) || w < w0) w0 = w, e0 = e;
-        }
-        fig_printf(&d, "\n\n");
-    }
-    cli_table_free(&t);
-    char body[2048];
-    snprintf(body, sizeof body,
+    size_t a = SIZE_MAX; /* the anchor of the reference line: the first cell of the smallest width */
+    blocks(t, &(blocks_def){"depth", "width err_single_mean err_single_se err_mean", "%.10g", NULL, NULL}, &d,
+           &titles, &a);
+    int rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "converge", &d,
              "depths = '%s'\nw0 = %.8g\ne0 = %.8g\n"
              "set title 'Distance of the empirical NTK from its infinite-width limit'\n"
              "set xlabel 'width'\nset ylabel '||K_0 - K_∞||_F / ||K_∞||_F'\nset logscale xy\n"
-             "plot for [i=1:words(depths)] dat index (i-1) using 1:2:3 with yerrorlines pt 7 lc i "
+             "plot for [i=1:words(depths)] dat index (i-1) using 1:2:(2*$3) with yerrorlines pt 7 lc i "
              "title 'one network, depth '.word(depths,i), \\\n"
              "     for [i=1:words(depths)] dat index (i-1) using 1:4 with linespoints pt 6 dt 2 lc i "
              "title 'seed-averaged kernel, depth '.word(depths,i), \\\n"
              "     e0 * sqrt(w0 / x) with lines dt 3 lc rgb 'black' title '∝ n^{-1/2}'\n",
-             titles.s ? titles.s : "", w0, e0);
-    rc = d.oom || titles.oom ? CLI_EXIT_FAIL : fig_draw(figdir, "converge", &d, body);
+             titles.s ? titles.s : "", cli_table_at(t, a, cli_table_col(t, "width")),
+             cli_table_at(t, a, cli_table_col(t, "err_single_mean")));
     fig_text_free(&d);
     fig_text_free(&titles);
     return rc;
 }
 
-static int plot_command(const char *run, const char *cmd);
+/* The figures of each command, drawn from the table `file` of the run (NULL: none to read); kernel,
+ * limit, eval and study have none of their own. */
+typedef int (*plot_fn)(const char *run, const char *figdir, const cli_table *t, const char *path);
+static const struct {
+    const char *command, *file;
+    plot_fn draw[2];
+} PLOTS[] = {
+    {"ensemble", "cells.csv", {plot_cells, NULL}},         {"sweep", "cells.csv", {plot_cells, NULL}},
+    {"train", "metrics.csv", {plot_train, plot_spectral_bias}}, {"profile", NULL, {plot_profile, NULL}},
+    {"converge", "metrics.csv", {plot_converge, NULL}},
+};
+
+static int plot_command(const char *run, const char *cmd)
+{
+    for (size_t i = 0; i < sizeof PLOTS / sizeof *PLOTS; i++) {
+        if (strcmp(cmd, PLOTS[i].command) != 0) continue;
+        char figdir[CLI_PATH_MAX + 32], path[CLI_PATH_MAX + 32];
+        snprintf(figdir, sizeof figdir, "%s/figures", run);
+        if (ntk_mkdir_p(figdir) != NTK_OK) {
+            cli_errorf("%s", ntk_last_error());
+            return CLI_EXIT_FAIL;
+        }
+        cli_table t = {0};
+        snprintf(path, sizeof path, "%s/%s", run, PLOTS[i].file ? PLOTS[i].file : "");
+        int rc = PLOTS[i].file ? cli_table_read(path, &t) : 0;
+        for (int k = 0; k < 2 && PLOTS[i].draw[k] && !rc; k++) rc = PLOTS[i].draw[k](run, figdir, &t, path);
+        cli_table_free(&t);
+        return rc;
+    }
+    return 0;
+}
 
 int plot_run(const char *run)
 {
@@ -572,20 +523,4 @@ void plot_before_manifest(const char *run, const char *command)
     if (plot_command(run, command))
         fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete; `ntkdrift plot %s` "
                 "draws them)\n", run);
-}
-
-static int plot_command(const char *run, const char *cmd)
-{
-    char figdir[CLI_PATH_MAX + 32];
-    bool known = strcmp(cmd, "ensemble") == 0 || strcmp(cmd, "sweep") == 0 || strcmp(cmd, "train") == 0 ||
-                 strcmp(cmd, "profile") == 0 || strcmp(cmd, "converge") == 0;
-    if (!known) return 0; /* kernel, limit, study: no figures of their own */
-    int rc = fig_dir(run, figdir, sizeof figdir);
-    if (rc) return rc;
-    if (strcmp(cmd, "ensemble") == 0 || strcmp(cmd, "sweep") == 0) return plot_ensemble(run, figdir);
-    if (strcmp(cmd, "profile") == 0) return plot_profile(run, figdir);
-    if (strcmp(cmd, "converge") == 0) return plot_converge(run, figdir);
-    rc = plot_train(run, figdir);
-    if (!rc) rc = plot_spectral_bias(run, figdir);
-    return rc;
 }

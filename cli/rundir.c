@@ -1,5 +1,5 @@
 /* rundir.c -- run directory layout, manifest.json, run_info.json, 'latest'. */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _GNU_SOURCE /* nftw, asprintf, getdelim */
 #include "rundir.h"
 #include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
@@ -29,12 +29,17 @@ static void iso_now(char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int cli_run_create(cli_run *r, const cli_config *c, const char *command)
+static void run_init(cli_run *r, const char *command)
 {
     memset(r, 0, sizeof *r);
     r->command = command;
     r->t0 = cli_now();
     iso_now(r->started, sizeof r->started);
+}
+
+int cli_run_create(cli_run *r, const cli_config *c, const char *command)
+{
+    run_init(r, command);
     r->artifacts = cJSON_CreateArray();
     struct stat st;
     if (c->out[0]) {
@@ -104,10 +109,7 @@ static int remove_stale_temp(const char *path, const struct stat *sb, int type, 
 
 int cli_run_open_existing(cli_run *r, const char *dir, const char *command)
 {
-    memset(r, 0, sizeof *r);
-    r->command = command;
-    r->t0 = cli_now();
-    iso_now(r->started, sizeof r->started);
+    run_init(r, command);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     struct stat st;
     char mpath[CLI_PATH_MAX + 32];
@@ -175,7 +177,7 @@ int cli_run_write_config(cli_run *r, const cli_config *c)
     return rc;
 }
 
-cJSON *cli_spec_json(const ntk_spec *s)
+static cJSON *spec_json(const ntk_spec *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "depth", s->depth);
@@ -192,47 +194,34 @@ cJSON *cli_spec_json(const ntk_spec *s)
     cJSON_AddStringToObject(o, "bias", ntk_bias_name(s->bias));
     cJSON_AddStringToObject(o, "bias_out", ntk_bias_name(s->bias_out));
     cJSON_AddStringToObject(o, "first_layer", ntk_first_layer_name(s->first_layer));
-    double beta = 0;
-    for (int l = 0; l < s->depth; l++) beta += 1.0 / s->widths[l];
-    cJSON_AddNumberToObject(o, "beta", beta);
+    cJSON_AddNumberToObject(o, "beta", ntk_spec_beta(s));
     return o;
 }
 
-cJSON *cli_conventions_json(void)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "network",
-                            "h0 = x; z_l = c_w,l W_l h_{l-1} + c_b,l b_l; h_l = phi(z_l); f = z_{L+1}; "
-                            "depth L counts hidden layers, d = L+1 weight layers");
-    cJSON_AddStringToObject(o, "param_ntk",
-                            "W, b ~ N(0,1) (b = 0 if bias zero); c_w = sqrt(sw2/n_{l-1}) (sqrt(sw2) for a "
-                            "first layer without fan_in); c_b = sb; sw2_out on the readout");
-    cJSON_AddStringToObject(o, "param_standard",
-                            "z = W h + b; W ~ N(0, sw2/fan), fan = n_{l-1} (fan = 1 for a first layer with "
-                            "first_layer none); sw2_out on the readout; b ~ N(0, sb^2) (bias normal) or 0 (bias zero)");
-    cJSON_AddStringToObject(o, "kernel",
-                            "K_ab(x,x') = sum over trainable parameters theta of df_a(x)/dtheta * "
-                            "df_b(x')/dtheta; no division by width, P or k");
-    cJSON_AddStringToObject(o, "kernel_layout",
-                            "k = 1: K (N, N); k > 1: K (N, N, k, k) as neural-tangents; K_trace = sum_a K_aa "
-                            "(neural-tangents' trace_axes convention takes the mean: K_trace / k)");
-    cJSON_AddStringToObject(o, "multi_output",
-                            "commands that reduce a k-output kernel to a scalar one (profile, converge) use the "
-                            "output mean Kbar(x,x') = (1/k) sum_a K_aa(x,x') and compare it with the per-output "
-                            "limit K_inf (the limit is diagonal in outputs: K_ab -> [a = b] K_inf); K_trace in "
-                            "kernel.npz stays the sum; test errors are RMSEs per entry, "
-                            "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k))");
-    cJSON_AddStringToObject(o, "loss",
-                            "L = c * 1/2 sum_i ||f(x_i) - y_i||^2 over N examples: half_sum c = 1, half_mean c = 1/N, "
-                            "mse (mean without the 1/2) c = 2/N");
-    cJSON_AddStringToObject(o, "seeds",
-                            "run.seed: parameters (and minibatches); data.seed: inputs, evaluation points, random and "
-                            "teacher targets; train.noise_seed: label noise; none defaults to another");
-    cJSON_AddStringToObject(o, "learning_rate",
-                            "absolute eta on L as defined, or a fraction of 2 / lambda_max(c K_0)");
-    cJSON_AddStringToObject(o, "beta", "beta = sum_{l=1}^{L} 1/n_l over hidden layers (= L/n for equal widths)");
-    return o;
-}
+/* The conventions every manifest states (docs/conventions.md). */
+static const char *const CONVENTIONS[][2] = {
+    {"network", "h0 = x; z_l = c_w,l W_l h_{l-1} + c_b,l b_l; h_l = phi(z_l); f = z_{L+1}; "
+                "depth L counts hidden layers, d = L+1 weight layers"},
+    {"param_ntk", "W, b ~ N(0,1) (b = 0 if bias zero); c_w = sqrt(sw2/n_{l-1}) (sqrt(sw2) for a "
+                  "first layer without fan_in); c_b = sb; sw2_out on the readout"},
+    {"param_standard", "z = W h + b; W ~ N(0, sw2/fan), fan = n_{l-1} (fan = 1 for a first layer with "
+                       "first_layer none); sw2_out on the readout; b ~ N(0, sb^2) (bias normal) or 0 (bias zero)"},
+    {"kernel", "K_ab(x,x') = sum over trainable parameters theta of df_a(x)/dtheta * "
+               "df_b(x')/dtheta; no division by width, P or k"},
+    {"kernel_layout", "k = 1: K (N, N); k > 1: K (N, N, k, k) as neural-tangents; K_trace = sum_a K_aa "
+                      "(neural-tangents' trace_axes convention takes the mean: K_trace / k)"},
+    {"multi_output", "commands that reduce a k-output kernel to a scalar one (profile, converge) use the "
+                     "output mean Kbar(x,x') = (1/k) sum_a K_aa(x,x') and compare it with the per-output "
+                     "limit K_inf (the limit is diagonal in outputs: K_ab -> [a = b] K_inf); K_trace in "
+                     "kernel.npz stays the sum; test errors are RMSEs per entry, "
+                     "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k))"},
+    {"loss", "L = c * 1/2 sum_i ||f(x_i) - y_i||^2 over N examples: half_sum c = 1, half_mean c = 1/N, "
+             "mse (mean without the 1/2) c = 2/N"},
+    {"seeds", "run.seed: parameters (and minibatches); data.seed: inputs, evaluation points, random and "
+              "teacher targets; train.noise_seed: label noise; none defaults to another"},
+    {"learning_rate", "absolute eta on L as defined, or a fraction of 2 / lambda_max(c K_0)"},
+    {"beta", "beta = sum_{l=1}^{L} 1/n_l over hidden layers (= L/n for equal widths)"},
+};
 
 static cJSON *run_info_json(const cli_run *r, int argc, char **argv, const cli_config *c)
 {
@@ -259,21 +248,9 @@ static cJSON *run_info_json(const cli_run *r, int argc, char **argv, const cli_c
 
 static int write_json(cli_run *r, const char *file, cJSON *j)
 {
-    char *s = cJSON_Print(j);
-    if (!s) {
-        cli_errorf("out of memory");
-        return CLI_EXIT_FAIL;
-    }
-    size_t n = strlen(s);
-    char *t = malloc(n + 2);
-    int rc = CLI_EXIT_FAIL;
-    if (t) {
-        memcpy(t, s, n);
-        t[n] = '\n';
-        t[n + 1] = '\0';
-        rc = write_text(r, file, t);
-        free(t);
-    }
+    char *s = cJSON_Print(j), *t = NULL;
+    int rc = s && asprintf(&t, "%s\n", s) >= 0 ? write_text(r, file, t) : (cli_errorf("out of memory"), CLI_EXIT_FAIL);
+    free(t);
     cJSON_free(s);
     return rc;
 }
@@ -292,8 +269,10 @@ int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON 
     cJSON_AddStringToObject(m, "version", ntk_version());
     cJSON_AddStringToObject(m, "command", r->command);
     cJSON_AddStringToObject(m, "status", "complete");
-    if (spec) cJSON_AddItemToObject(m, "spec", cli_spec_json(spec)); /* NULL: a study of several models */
-    cJSON_AddItemToObject(m, "conventions", cli_conventions_json());
+    if (spec) cJSON_AddItemToObject(m, "spec", spec_json(spec)); /* NULL: a study of several models */
+    cJSON *conv = cJSON_AddObjectToObject(m, "conventions");
+    for (size_t i = 0; i < sizeof CONVENTIONS / sizeof *CONVENTIONS; i++)
+        cJSON_AddStringToObject(conv, CONVENTIONS[i][0], CONVENTIONS[i][1]);
     if (extra) {
         cJSON *it = extra->child;
         while (it) {
@@ -343,24 +322,10 @@ char *cli_read_text(const char *path)
     FILE *fp = fopen(path, "rb");
     if (!fp) return NULL;
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4097 > cap) {
-            char *p = realloc(text, cap = 2 * cap + 8192);
-            if (!p) {
-                free(text);
-                text = NULL;
-                break;
-            }
-            text = p;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, fp);
-        len += got;
-        if (got == 0) break;
-    }
+    size_t cap = 0;
+    if (getdelim(&text, &cap, '\0', fp) < 0 && (free(text), text = calloc(1, 1)) == NULL) errno = ENOMEM;
     fclose(fp);
-    if (text) text[len] = 0;
-    return text;
+    return text; /* text files: up to the first NUL */
 }
 
 cJSON *cli_read_json(const char *path)

@@ -44,9 +44,6 @@ int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON 
 void cli_run_abort(cli_run *r);
 /* Let go of an unfinished run and keep its files (a failure after the start: --resume continues). */
 void cli_run_release(cli_run *r);
-/* JSON object describing the spec and the conventions (for manifests). */
-cJSON *cli_spec_json(const ntk_spec *spec);
-cJSON *cli_conventions_json(void);
 /* A whole text file, NUL-terminated (malloc'ed), or NULL (errno says why). */
 char *cli_read_text(const char *path);
 /* A JSON file (a run's manifest.json), or NULL with a message. */

@@ -1098,6 +1098,36 @@ ntk_status ntk_dist_bcast(const ntk_dist *d, void *buf, size_t bytes);
 /* buf: [count] summed element-wise over the ranks, in place, on every rank. */
 ntk_status ntk_dist_sum(const ntk_dist *d, double *buf, size_t count);
 
+/* ------------------------------------------------------------ run summaries
+ * Small reductions over a finished run's tables that its figures and manifest show (cli/plots.c,
+ * cli/rundir.c), so the CLI only selects and prints: a spec's beta, distinct column values, group
+ * means, a scale constant fitted in log space and the Fourier amplitudes of circle profiles. */
+
+/* beta = sum_{l=1}^{L} 1 / n_l over the hidden layers, added in layer order (L / n for equal
+ * widths, 0 at depth 0; docs/conventions.md).  NaN for a NULL spec or widths. */
+double ntk_spec_beta(const ntk_spec *spec);
+/* The distinct finite values of v: [n], ascending, into values: [n] (*nvalues of them; values
+ * that compare equal, such as 0 and -0, are one), and each entry's rank among them into index: [n]
+ * (SIZE_MAX for a value that is not finite); index may be NULL. */
+ntk_status ntk_distinct_values(size_t n, const double *v, double *values, size_t *nvalues, size_t *index);
+/* Means of the finite values of v: [n] over each group: the sum in index order divided by their
+ * count, NaN for a group without one.  group: [n] each entry's group, as from ntk_group_keys or
+ * ntk_distinct_values' index; an entry with group[i] >= ngroups is left out (SIZE_MAX: excluded).
+ * mean: [ngroups]. */
+ntk_status ntk_group_means(size_t n, const size_t *group, size_t ngroups, const double *v, double *mean);
+/* The constant C of |y| / u = C x, fitted in log space: C = exp(mean_i log(|y_i| / u_i / x_i)) over
+ * the entries with y_i finite and non-zero, x_i finite and > 0 and u_i > 0 (the ensemble's
+ * |E dK| / E K = C (d^2 / n) e^{5 beta}: y dK_path_mean, u K_mean, x dK_scale_theory).  u may be
+ * NULL (u_i = 1).  *C NaN when no entry qualifies; *used (may be NULL): how many did.  y, u, x: [n]. */
+ntk_status ntk_log_scale_fit(size_t n, const double *y, const double *u, const double *x, double *C, size_t *used);
+/* Fourier amplitudes of S profiles on a uniform circle grid gamma_i = gamma_0 + 2 pi i / n:
+ * amp[s, k-1] = (2 / n) |sum_i r_si e^{-2 pi i k i / n}|, r_si = F[s, i] - y[i], for k = 1..kmax, so a
+ * residual a cos(k gamma + phi) has amplitude |a| for 0 < k < n/2 (the offset gamma_0 only turns the
+ * phase).  F: [S x n]; y: [n] subtracted from every row, or NULL; amp: [S x kmax]; 1 <= kmax <= n/2.
+ * Direct sums, O(S n kmax) (kmax is a handful of modes). */
+ntk_status ntk_circle_fourier_amplitudes(size_t S, size_t n, const double *F, const double *y, int kmax,
+                                         double *amp);
+
 /* ---------------------------------------------------------------- threads */
 
 /* The thread count is explicit state of each engine: ntk_train_run, ntk_ensemble_cell, ntk_kernel_tiled,
