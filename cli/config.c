@@ -407,21 +407,3 @@ char *cli_config_to_yaml(const cli_config *c)
     }
     return buf;
 }
-
-/* A setting from texts by its key, with the one message printed. */
-static int set_key(cli_config *c, const char *key, const char *name, const char *const *items, int n)
-{
-    char msg[512];
-    int bad;
-    const cli_key *k = cli_key_find("data", key) ? cli_key_find("data", key) : cli_key_find("train", key);
-    int rc = k ? cli_key_set(c, k, name, items, n, true, &bad, msg, sizeof msg) : CLI_EXIT_FAIL;
-    if (rc) cli_errorf("%s", k ? msg : "internal: no such key");
-    return rc;
-}
-
-int cli_set_eval_points(cli_config *c, const char *name, const char *v) { return set_key(c, "eval_points", name, &v, 1); }
-
-int cli_set_target_basis(cli_config *c, const char *name, char *const *items, int n)
-{
-    return set_key(c, "target_basis", name, (const char *const *)items, n);
-}

@@ -150,11 +150,6 @@ int cli_config_copy(cli_config *dst, const cli_config *src);
 int cli_model_spec(cli_model_cfg *m, ntk_spec *spec);
 /* The resolved configuration as YAML text (malloc'ed). */
 char *cli_config_to_yaml(const cli_config *c);
-/* data.eval_points: uniform | grid.  name ("--eval-points" or "config F: data.eval_points") starts the
- * one message. */
-int cli_set_eval_points(cli_config *c, const char *name, const char *v);
-/* train.target_basis: n entries, each sin or cos (one for all terms, or one per term). */
-int cli_set_target_basis(cli_config *c, const char *name, char *const *items, int n);
 /* Print "ntkdrift: <msg>" to stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif
