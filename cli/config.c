@@ -212,17 +212,9 @@ void cli_config_defaults(cli_config *c, const char *command)
 {
     memset(c, 0, sizeof *c);
     ntk_spec s = ntk_spec_default(); /* the model's defaults are the library's */
-    c->model.depth = s.depth;
-    c->model.n0 = s.n0;
-    c->model.outputs = s.outputs;
-    c->model.act = s.act;
-    c->model.param = s.param;
-    c->model.sw2 = s.sw2;
-    c->model.sw2_out = s.sw2_out;
-    c->model.sb = s.sb;
-    c->model.bias = s.bias;
-    c->model.bias_out = s.bias_out;
-    c->model.first_layer = s.first_layer;
+    cli_model_cfg *m = &c->model;
+    m->depth = s.depth, m->n0 = s.n0, m->outputs = s.outputs, m->act = s.act, m->param = s.param, m->sw2 = s.sw2;
+    m->sw2_out = s.sw2_out, m->sb = s.sb, m->bias = s.bias, m->bias_out = s.bias_out, m->first_layer = s.first_layer;
     char msg[256];
     int bad;
     for (size_t i = 0; i < CLI_NKEYS; i++)
@@ -312,18 +304,9 @@ int cli_model_spec(cli_model_cfg *m, ntk_spec *spec)
         m->widths_count = m->depth;
     }
     *spec = ntk_spec_default();
-    spec->depth = m->depth;
-    spec->widths = m->widths;
-    spec->n0 = m->n0;
-    spec->outputs = m->outputs;
-    spec->act = m->act;
-    spec->param = m->param;
-    spec->sw2 = m->sw2;
-    spec->sw2_out = m->sw2_out;
-    spec->sb = m->sb;
-    spec->bias = m->bias;
-    spec->bias_out = m->bias_out_set ? m->bias_out : m->bias;
-    spec->first_layer = m->first_layer;
+    spec->depth = m->depth, spec->widths = m->widths, spec->n0 = m->n0, spec->outputs = m->outputs;
+    spec->act = m->act, spec->param = m->param, spec->sw2 = m->sw2, spec->sw2_out = m->sw2_out, spec->sb = m->sb;
+    spec->bias = m->bias, spec->bias_out = m->bias_out_set ? m->bias_out : m->bias, spec->first_layer = m->first_layer;
     char msg[512];
     if (ntk_spec_check(spec, msg, sizeof msg) != NTK_OK) {
         cli_errorf("invalid model: %s", msg);

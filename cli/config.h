@@ -22,9 +22,8 @@
 typedef struct {
     int depth, width;          /* width: used when widths_count == 0 */
     int *widths, widths_count; /* explicit hidden widths */
-    int n0;
+    int n0, outputs;
     bool n0_set;               /* explicit n0 (checked against the data) */
-    int outputs;
     ntk_act act;
     ntk_param param;
     double sw2, sw2_out, sb;
@@ -34,24 +33,19 @@ typedef struct {
 } cli_model_cfg;
 
 typedef struct {
-    char data[CLI_PATH_MAX];
+    char data[CLI_PATH_MAX], eval_points[16], eval_data[CLI_PATH_MAX];
     long n;
-    bool n_set;                /* explicit n (required to match a file's rows if given) */
-    uint64_t seed;             /* of every generated input and target; the parameters' is run.seed */
-    char eval_points[16], eval_data[CLI_PATH_MAX];
+    bool n_set;                  /* explicit n (required to match a file's rows if given) */
+    uint64_t seed;               /* of every generated input and target; the parameters' is run.seed */
     int *classes, classes_count; /* fmnist */
     ntk_pixels pixels;
     char fmnist_dir[CLI_PATH_MAX]; /* "": the Debian package's */
 } cli_data_cfg;
 
 typedef struct { /* the grids (--widths means study.widths for the commands of grids) */
-    double *betas;
-    int betas_count;
-    double *lr_fracs;
-    int lr_fracs_count;
-    int *widths, widths_count;
-    int *depths, depths_count;
-    int *seeds, seeds_count;
+    double *betas, *lr_fracs;
+    int betas_count, lr_fracs_count;
+    int *widths, widths_count, *depths, depths_count, *seeds, seeds_count;
 } cli_study_cfg;
 
 typedef struct { /* shared by every command */
@@ -62,19 +56,16 @@ typedef struct { /* shared by every command */
 } cli_run_cfg;
 
 typedef struct {
-    bool per_layer;
+    bool per_layer, save_params;
     ntk_dtype dtype;
-    bool save_params;
     char load_params[CLI_PATH_MAX];
     long tile_rows;
 } cli_kernel_cfg;
 
 typedef struct {
     long members;
-    double s, lr, y;
-    int no_updates, no_literal;
-    int sampler;               /* 0 lazy, 1 full */
-    double angle;              /* degrees; < 0: no second probe */
+    double s, lr, y, angle;    /* angle: degrees; < 0: no second probe */
+    int no_updates, no_literal, sampler; /* sampler: 0 lazy, 1 full */
 } cli_ensemble_cfg;
 
 typedef struct { /* profile --steps T: its training set */
@@ -83,31 +74,20 @@ typedef struct { /* profile --steps T: its training set */
 } cli_profile_cfg;
 
 typedef struct {
-    char target[CLI_PATH_MAX];
-    long n_eval, steps;
+    char target[CLI_PATH_MAX], snapshots[256], eval_target[CLI_PATH_MAX];
+    char resume[CLI_PATH_MAX]; /* every command that resumes (kernel, train, sweep, ensemble, study) */
+    long n_eval, steps, batch, checkpoint_every;
     double lr, lr_frac;        /* lr_frac > 0: eta = lr_frac * 2 / lambda_max(c K_0) */
     ntk_loss loss;
     ntk_opt opt;
-    long batch;
-    double momentum;
-    char snapshots[256];
-    long checkpoint_every;
-    double ridge;
-    int top_k, fourier_k;
-    double noise;
+    double momentum, ridge, noise, blowup, freeze_eps;
     bool noise_set;            /* noise given explicitly (the e2 target's default noise is 0.02) */
     uint64_t noise_seed;
-    double blowup;
-    int flow;
-    double freeze_eps;
-    int freeze_k, freeze_delta;
-    char eval_target[CLI_PATH_MAX];
+    int top_k, fourier_k, flow, freeze_k, freeze_delta, target_partial;
     int *target_modes, target_modes_count; /* explicit Fourier terms (docs/data.md) */
     double *target_amps, *target_phases;
     int target_amps_count, target_phases_count;
     int *target_basis, target_basis_count; /* per term 0 = sin(k g + phi), 1 = cos(k g - phi); one entry: all */
-    int target_partial;
-    char resume[CLI_PATH_MAX]; /* every command that resumes (kernel, train, sweep, ensemble, study) */
 } cli_train_cfg;
 
 typedef struct { /* regime thresholds (docs/sweep.md) */
@@ -124,9 +104,7 @@ typedef struct {
     cli_profile_cfg profile;
     cli_train_cfg train;
     cli_sweep_cfg sweep;
-    /* bookkeeping */
-    int quick;                 /* study: the CI-sized form (a flag, not a setting) */
-    char config_path[CLI_PATH_MAX];
+    int quick;                 /* bookkeeping: study --quick, the CI-sized form (a flag, not a setting) */
     char command[16];
 } cli_config;
 
@@ -139,8 +117,8 @@ int cli_config_load_yaml(cli_config *c, const char *path);
  * flags override the file.  Returns -1 to continue, or an exit status (0 after
  * --help). */
 int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command);
-/* --resume: replace c by the run directory's own resolved config.yaml (c->resume names the
- * directory), keeping out = resume = that directory.  Prints its own error. */
+/* --resume: replace c by the run directory's own resolved config.yaml (c->train.resume names the
+ * directory), keeping run.out = train.resume = that directory.  Prints its own error. */
 int cli_config_reload(cli_config *c, const char *command);
 /* Deep copy of src into dst (owned lists duplicated); 0 or CLI_EXIT_FAIL (out of memory). */
 int cli_config_copy(cli_config *dst, const cli_config *src);
