@@ -30,9 +30,7 @@ static double conv_bytes_for(size_t N, void *ctx)
 int cmd_converge(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "converge");
-    snprintf(c.data, sizeof c.data, "circle");
-    c.n = 64;
+    cli_config_defaults(&c, "converge"); /* circle data, N = 64 (CLI_OVERRIDES) */
     int rc = cli_config_parse_args(&c, argc, argv, "converge");
     if (rc >= 0) {
         cli_config_free(&c);
@@ -46,19 +44,19 @@ int cmd_converge(int argc, char **argv)
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
     ntk_spec base;
-    if (c.dtype != NTK_F64) {
+    if (c.kernel.dtype != NTK_F64) {
         cli_errorf("converge: --dtype f32 does not apply (float64 only)");
         rc = CLI_EXIT_USAGE;
         goto done;
     }
     if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_config_spec(&c, &base))) goto done;
+    if ((rc = cli_model_spec(&c.model, &base))) goto done;
     if ((rc = study_grid_init(&g, &c, 8))) goto done;
-    ntk_set_threads(c.threads);
+    ntk_set_threads(c.run.threads);
     /* grid sizes (study_grid_init: all >= 1) as sizes: they index err and errmean */
     size_t D = (size_t)g.nd, W = (size_t)g.nw, S = (size_t)g.ns;
     conv_bytes_ctx cb = {&base, &g};
-    if ((rc = cli_check_memory(&c, N, conv_bytes_for, &cb,
+    if ((rc = cli_check_memory(&c.run, N, conv_bytes_for, &cb,
                                "limit and mean kernels, the raw kernel with Gram buffers, activations")))
         goto done;
     err = malloc(D * W * S * sizeof *err);
@@ -138,7 +136,7 @@ int cmd_converge(int argc, char **argv)
     }
     {
         size_t shE[3] = {D, W, S}, shM[2] = {D, W};
-        size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.n0};
+        size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.model.n0};
         const study_member m[6] = {
             {"err_single", NTK_F64, 3, shE, err,
              "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean over outputs "

@@ -144,18 +144,18 @@ static int setup(ens_ctx *e)
 {
     cli_config *c = &e->c;
     int rc;
-    if ((rc = cli_config_spec(c, &e->base))) return rc;
+    if ((rc = cli_model_spec(&c->model, &e->base))) return rc;
     if (e->base.outputs != 1) {
         cli_errorf("outputs: ensemble samples scalar networks (outputs = 1)");
         return CLI_EXIT_USAGE;
     }
-    if (c->angle_deg >= 0 && c->angle_deg != 0 && c->angle_deg != 180 && c->n0 < 2) {
-        cli_errorf("--angle: with n0 = 1 the second probe can only be at 0 or 180 degrees (got %g)", c->angle_deg);
+    if (c->ensemble.angle >= 0 && c->ensemble.angle != 0 && c->ensemble.angle != 180 && c->model.n0 < 2) {
+        cli_errorf("--angle: with n0 = 1 the second probe can only be at 0 or 180 degrees (got %g)", c->ensemble.angle);
         return CLI_EXIT_USAGE;
     }
     if ((rc = study_grid_init(&e->g, c, 1))) return rc;
-    e->M = (int)c->members;
-    e->ncells = c->betas_count ? c->betas_count * e->g.nw : e->g.nd * e->g.nw;
+    e->M = (int)c->ensemble.members;
+    e->ncells = c->study.betas_count ? c->study.betas_count * e->g.nw : e->g.nd * e->g.nw;
     size_t nc = (size_t)e->ncells;
     e->cdepth = malloc(nc * sizeof *e->cdepth);
     e->cwidth = malloc(nc * sizeof *e->cwidth);
@@ -165,16 +165,16 @@ static int setup(ens_ctx *e)
     for (int i = 0; i < e->ncells; i++) {
         int wi = i % e->g.nw;
         e->cwidth[i] = e->g.widths[wi];
-        if (c->betas_count) { /* a line of fixed beta: depth = round(beta n), at least 1 */
-            long dd = lround(c->betas[i / e->g.nw] * e->g.widths[wi]);
+        if (c->study.betas_count) { /* a line of fixed beta: depth = round(beta n), at least 1 */
+            long dd = lround(c->study.betas[i / e->g.nw] * e->g.widths[wi]);
             e->cdepth[i] = dd < 1 ? 1 : dd > NTK_MAX_DEPTH ? NTK_MAX_DEPTH : (int)dd;
         } else {
             e->cdepth[i] = e->g.depths[i / e->g.nw];
         }
         dmax = e->cdepth[i] > dmax ? e->cdepth[i] : dmax;
     }
-    e->x = malloc((size_t)c->n0 * sizeof *e->x);
-    e->xp = malloc((size_t)c->n0 * sizeof *e->xp);
+    e->x = malloc((size_t)c->model.n0 * sizeof *e->x);
+    e->xp = malloc((size_t)c->model.n0 * sizeof *e->xp);
     bool have_q = true; /* every accumulator, not only the last one allocated */
     for (int k = 0; k < NTK_ENS_NQ; k++) have_q = (e->q[k] = malloc(nc * (size_t)e->M * sizeof(double))) && have_q;
     e->layers = malloc((size_t)e->M * (size_t)(dmax + 1) * sizeof *e->layers);
@@ -182,33 +182,34 @@ static int setup(ens_ctx *e)
         cli_errorf("out of memory for %d cells x %d members", e->ncells, e->M);
         return CLI_EXIT_FAIL;
     }
-    if (ntk_ensemble_probes(c->data_seed, c->n0, c->s_norm, c->angle_deg, e->x, e->xp) != NTK_OK) {
+    if (ntk_ensemble_probes(c->data.seed, c->model.n0, c->ensemble.s, c->ensemble.angle, e->x, e->xp) != NTK_OK) {
         cli_errorf("%s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }
+    const cli_ensemble_cfg *en = &c->ensemble;
     ntk_ensemble_opts *o = &e->o;
     *o = ntk_ensemble_defaults();
-    o->members = (size_t)e->M, o->x = e->x, o->xp = c->angle_deg >= 0 ? e->xp : NULL;
-    o->lr = c->ens_lr, o->y = c->target_y, o->seed = c->seed, o->threads = c->threads, o->dist = &e->dist;
-    o->no_updates = c->no_updates, o->no_literal = c->no_literal, o->sampler_full = c->sampler_full;
+    o->members = (size_t)e->M, o->x = e->x, o->xp = en->angle >= 0 ? e->xp : NULL;
+    o->lr = en->lr, o->y = en->y, o->seed = c->run.seed, o->threads = c->run.threads, o->dist = &e->dist;
+    o->no_updates = en->no_updates, o->no_literal = en->no_literal, o->sampler_full = en->sampler;
     return 0;
 }
 
 /* The manifest's ensemble block, the log R - beta line and the artifacts (rank 0, after the cells). */
 static int finish(ens_ctx *e, int argc, char **argv)
 {
-    cli_config *c = &e->c;
+    const cli_ensemble_cfg *en = &e->c.ensemble;
     cJSON *extra = cJSON_CreateObject();
     cJSON *ej = cJSON_AddObjectToObject(extra, "ensemble");
     cJSON_AddNumberToObject(ej, "members", e->M);
     cJSON_AddNumberToObject(ej, "ranks", e->dist.size);
-    cJSON_AddNumberToObject(ej, "s", c->s_norm);
-    if (c->angle_deg >= 0) cJSON_AddNumberToObject(ej, "angle_deg", c->angle_deg);
+    cJSON_AddNumberToObject(ej, "s", en->s);
+    if (en->angle >= 0) cJSON_AddNumberToObject(ej, "angle_deg", en->angle);
     else cJSON_AddNullToObject(ej, "angle_deg");
-    cJSON_AddNumberToObject(ej, "lambda", c->ens_lr);
-    cJSON_AddNumberToObject(ej, "y", c->target_y);
+    cJSON_AddNumberToObject(ej, "lambda", en->lr);
+    cJSON_AddNumberToObject(ej, "y", en->y);
     cJSON_AddStringToObject(ej, "sampler",
-                            c->sampler_full ? "full-matrix path (every weight drawn) for K(x,x), f and the pathwise update; "
+                            en->sampler ? "full-matrix path (every weight drawn) for K(x,x), f and the pathwise update; "
                                               "parts and K(x,x') NaN"
                                             : "exact lazy O(depth x width) for K, its parts, K(x,x') and the pathwise update "
                                               "(docs/ensemble.md); full-matrix path for the literal one-step update");
@@ -232,7 +233,7 @@ static int finish(ens_ctx *e, int argc, char **argv)
     }
     ntk_spec s0 = study_cell_spec(&e->g, &e->base, e->cdepth[0], e->cwidth[0]);
     plot_before_manifest(e->run.dir, "ensemble");
-    if ((rc = cli_run_finish(&e->run, c, &s0, extra, argc, argv))) return rc;
+    if ((rc = cli_run_finish(&e->run, &e->c, &s0, extra, argc, argv))) return rc;
     e->run_open = false;
     printf("ntkdrift ensemble: %d cells x %d members\n  run directory: %s\n", e->ncells, e->M, e->run.dir);
     return 0;
@@ -241,8 +242,8 @@ static int finish(ens_ctx *e, int argc, char **argv)
 static int open_run(ens_ctx *e)
 {
     cli_config *c = &e->c;
-    int rc = c->resume[0] ? cli_run_open_existing(&e->run, c->resume, "ensemble") : cli_run_create(&e->run, c, "ensemble");
-    if (!rc && !c->resume[0]) rc = cli_run_write_config(&e->run, c);
+    int rc = c->train.resume[0] ? cli_run_open_existing(&e->run, c->train.resume, "ensemble") : cli_run_create(&e->run, c, "ensemble");
+    if (!rc && !c->train.resume[0]) rc = cli_run_write_config(&e->run, c);
     e->run_open = true;
     char path[CLI_PATH_MAX + 64];
     if (!rc && ntk_mkdir_p(cli_run_path(&e->run, "cells", path, sizeof path)) != NTK_OK) {
@@ -266,7 +267,7 @@ int cmd_ensemble(int argc, char **argv)
     }
     FILE *csv = NULL;
     ntk_dist_start(&e.dist);
-    if (c->resume[0] && (rc = cli_config_reload(c, "ensemble"))) goto done;
+    if (c->train.resume[0] && (rc = cli_config_reload(c, "ensemble"))) goto done;
     if ((rc = setup(&e))) goto done;
     if (e.dist.rank == 0) rc = open_run(&e);
     if ((rc = ntk_dist_agree(&e.dist, rc))) goto done;
@@ -295,9 +296,9 @@ int cmd_ensemble(int argc, char **argv)
         if (rc) break;
         if (e.dist.rank != 0) continue;
         ntk_ensemble_samples smp = cell_samples(&e, cell, s.depth);
-        if (done) ntk_ensemble_stats_compute(&smp, c->seed, (uint64_t)cell, &st);
+        if (done) ntk_ensemble_stats_compute(&smp, c->run.seed, (uint64_t)cell, &st);
         e.R[cell] = st.R;
-        write_row(csv, &s, e.cwidth[cell], e.M, c->s_norm, c->angle_deg >= 0 ? c->angle_deg : NAN, &st);
+        write_row(csv, &s, e.cwidth[cell], e.M, c->ensemble.s, c->ensemble.angle >= 0 ? c->ensemble.angle : NAN, &st);
         if ((log_rc = study_log_flush(csv, "cells.csv"))) continue;
         fprintf(stderr, "ensemble: depth %d width %d: E[K] %.4g +- %.2g, R %.4g, %s %.2f s\n", s.depth,
                 e.cwidth[cell], st.mean[NTK_ENS_K], st.se[NTK_ENS_K], st.R, done ? "resumed," : "", cli_now() - t0);
@@ -307,7 +308,7 @@ int cmd_ensemble(int argc, char **argv)
 done:
     if (csv) fclose(csv);
     if (e.run_open && rc) {
-        if (e.keep || c->resume[0]) {
+        if (e.keep || c->train.resume[0]) {
             if (rc == CLI_EXIT_FAIL)
                 fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
             cli_run_release(&e.run);

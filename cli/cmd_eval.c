@@ -27,14 +27,14 @@ int cmd_eval(int argc, char **argv)
     ntk_spec spec;
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
-    if (c.dtype != NTK_F64 || c.save_params || c.per_layer) {
+    if (c.kernel.dtype != NTK_F64 || c.kernel.save_params || c.kernel.per_layer) {
         cli_errorf("eval: --dtype f32, --save-params and --per-layer do not apply (eval writes float64 outputs)");
         rc = CLI_EXIT_USAGE;
         goto done;
     }
     if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_config_spec(&c, &spec))) goto done;
-    ntk_set_threads(c.threads);
+    if ((rc = cli_model_spec(&c.model, &spec))) goto done;
+    ntk_set_threads(c.run.threads);
     size_t k = (size_t)spec.outputs;
     F = malloc(N * k * sizeof *F);
     if (!F || ntk_net_alloc(&spec, &net) != NTK_OK) {
@@ -42,14 +42,14 @@ int cmd_eval(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    if (c.load_params[0]) {
-        if (ntk_net_load_params(net, c.load_params) != NTK_OK) {
+    if (c.kernel.load_params[0]) {
+        if (ntk_net_load_params(net, c.kernel.load_params) != NTK_OK) {
             cli_errorf("load-params: %s", ntk_last_error());
             rc = CLI_EXIT_USAGE;
             goto done;
         }
     } else {
-        ntk_net_init(net, c.seed);
+        ntk_net_init(net, c.run.seed);
     }
     rc = cli_run_create(&run, &c, "eval");
     run_open = true;
@@ -68,12 +68,12 @@ int cmd_eval(int argc, char **argv)
     cJSON_AddStringToObject(dj, "source", desc);
     cJSON_AddNumberToObject(dj, "N", (double)N);
     cJSON *ej = cJSON_AddObjectToObject(extra, "eval");
-    cJSON_AddStringToObject(ej, "params_source", c.load_params[0] ? c.load_params : "seed");
-    cJSON_AddNumberToObject(ej, "seed", (double)c.seed);
+    cJSON_AddStringToObject(ej, "params_source", c.kernel.load_params[0] ? c.kernel.load_params : "seed");
+    cJSON_AddNumberToObject(ej, "seed", (double)c.run.seed);
     if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
     run_open = false;
     printf("ntkdrift eval: f on %zu points (%zu outputs), parameters from %s\n  run directory: %s\n", N, k,
-           c.load_params[0] ? c.load_params : "the seed", run.dir);
+           c.kernel.load_params[0] ? c.kernel.load_params : "the seed", run.dir);
 done:
     if (run_open) cli_run_abort(&run);
     ntk_net_free(net);

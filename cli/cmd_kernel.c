@@ -24,9 +24,9 @@ typedef struct {
 static double kernel_least_bytes(size_t N, void *ctx)
 {
     const kernel_bytes_ctx *k = ctx;
-    double tiled = ntk_kernel_bytes_tiled(k->spec, N, k->c->tile_rows > 0 ? (size_t)k->c->tile_rows : 1,
-                                          k->c->dtype, k->c->per_layer, k->P);
-    double mem = ntk_kernel_bytes_in_memory(k->spec, N, k->c->dtype, k->c->per_layer, k->P);
+    double tiled = ntk_kernel_bytes_tiled(k->spec, N, k->c->kernel.tile_rows > 0 ? (size_t)k->c->kernel.tile_rows : 1,
+                                          k->c->kernel.dtype, k->c->kernel.per_layer, k->P);
+    double mem = ntk_kernel_bytes_in_memory(k->spec, N, k->c->kernel.dtype, k->c->kernel.per_layer, k->P);
     return tiled < mem ? tiled : mem;
 }
 
@@ -50,9 +50,9 @@ static void state_free(kernel_state *s)
 
 static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *spec, kernel_state *s, size_t N)
 {
-    size_t k = (size_t)spec->outputs, es = c->dtype == NTK_F32 ? 4 : 8, d = (size_t)spec->depth + 1;
-    ntk_dtype nt = c->dtype;
-    const char *dts = c->dtype == NTK_F32 ? "float32" : "float64";
+    size_t k = (size_t)spec->outputs, es = c->kernel.dtype == NTK_F32 ? 4 : 8, d = (size_t)spec->depth + 1;
+    ntk_dtype nt = c->kernel.dtype;
+    const char *dts = c->kernel.dtype == NTK_F32 ? "float32" : "float64";
     char path[CLI_PATH_MAX + 64];
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(cli_run_path(run, "kernel.npz", path, sizeof path), &w);
@@ -63,10 +63,10 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
      * must stay unchanged until then, so re-layout the per-layer terms in place
      * first and use tmp for K alone. */
     for (size_t l = 0, blk = N * k * N * k * es; st == NTK_OK && s->Kl && k > 1 && l < d; l++) {
-        ntk_kernel_relayout(N, N, (int)k, c->dtype, (char *)s->Kl + l * blk, s->tmp);
+        ntk_kernel_relayout(N, N, (int)k, c->kernel.dtype, (char *)s->Kl + l * blk, s->tmp);
         memcpy((char *)s->Kl + l * blk, s->tmp, blk);
     }
-    if (st == NTK_OK && k > 1) ntk_kernel_relayout(N, N, (int)k, c->dtype, s->K, s->tmp);
+    if (st == NTK_OK && k > 1) ntk_kernel_relayout(N, N, (int)k, c->kernel.dtype, s->K, s->tmp);
     if (st == NTK_OK) st = ntk_npz_add(w, "K", nt, ndimK, shK, k > 1 ? s->tmp : s->K);
     if (st == NTK_OK) st = ntk_npz_add(w, "K_trace", nt, 2, shT, s->Kt);
     if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_F64, 2, shX, s->X);
@@ -98,17 +98,17 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
 static double file_bytes(size_t N, void *ctx)
 {
     const kernel_bytes_ctx *k = ctx;
-    return ntk_kernel_file_bytes(k->spec, N, k->c->dtype, k->c->per_layer);
+    return ntk_kernel_file_bytes(k->spec, N, k->c->kernel.dtype, k->c->kernel.per_layer);
 }
 
 static int check_disk(kernel_bytes_ctx *kb, size_t N)
 {
     const cli_config *c = kb->c;
-    double need = file_bytes(N, kb), have = cli_free_disk_bytes(c->out[0] ? c->out : c->results);
+    double need = file_bytes(N, kb), have = cli_free_disk_bytes(c->run.out[0] ? c->run.out : c->run.results);
     if (need <= have) return 0;
     cli_errorf("n: N = %zu computed in row blocks needs %.3g GB on disk for K%s but %.3g GB is free where the "
-               "run goes (%s); N <= %zu fits", N, need / 1e9, c->per_layer ? " and the per-layer terms" : "",
-               have / 1e9, c->out[0] ? c->out : c->results, ntk_plan_max_points(have, file_bytes, kb, N));
+               "run goes (%s); N <= %zu fits", N, need / 1e9, c->kernel.per_layer ? " and the per-layer terms" : "",
+               have / 1e9, c->run.out[0] ? c->run.out : c->run.results, ntk_plan_max_points(have, file_bytes, kb, N));
     return CLI_EXIT_USAGE;
 }
 
@@ -142,15 +142,15 @@ int cmd_kernel(int argc, char **argv)
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
     bool resumed_tiles = false; /* --resume of a tiled run with blocks done (tiles.json) */
-    if (c.resume[0]) {
+    if (c.train.resume[0]) {
         if ((rc = cli_config_reload(&c, "kernel"))) goto done;
         char tiles[CLI_PATH_MAX + 16];
-        snprintf(tiles, sizeof tiles, "%s/tiles.json", c.resume);
+        snprintf(tiles, sizeof tiles, "%s/tiles.json", c.train.resume);
         resumed_tiles = access(tiles, F_OK) == 0;
     }
     if ((rc = cli_load_inputs(&c, &s.X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_config_spec(&c, &spec))) goto done;
-    ntk_set_threads(c.threads);
+    if ((rc = cli_model_spec(&c.model, &spec))) goto done;
+    ntk_set_threads(c.run.threads);
     if (ntk_net_alloc(&spec, &s.net) != NTK_OK) {
         cli_errorf("model: %s", ntk_last_error());
         rc = CLI_EXIT_USAGE;
@@ -160,47 +160,47 @@ int cmd_kernel(int argc, char **argv)
     /* Memory plan: in memory when the whole kernel fits (and no tiling was asked for), else in
      * row blocks streamed to disk; refused when not even one row per block fits. */
     kernel_bytes_ctx kb = {&spec, &c, P};
-    double have = cli_available_bytes(&c);
-    double need_mem = ntk_kernel_bytes_in_memory(&spec, N, c.dtype, c.per_layer, P);
-    bool tiled = c.tile_rows > 0 || need_mem > have || resumed_tiles;
+    double have = cli_available_bytes(&c.run);
+    double need_mem = ntk_kernel_bytes_in_memory(&spec, N, c.kernel.dtype, c.kernel.per_layer, P);
+    bool tiled = c.kernel.tile_rows > 0 || need_mem > have || resumed_tiles;
     size_t B = !tiled ? 0
-               : c.tile_rows > 0 ? ((size_t)c.tile_rows < N ? (size_t)c.tile_rows : N)
-                                 : ntk_kernel_tile_rows(&spec, N, c.dtype, c.per_layer, P, have);
-    double need = tiled ? ntk_kernel_bytes_tiled(&spec, N, B ? B : 1, c.dtype, c.per_layer, P) : need_mem;
+               : c.kernel.tile_rows > 0 ? ((size_t)c.kernel.tile_rows < N ? (size_t)c.kernel.tile_rows : N)
+                                 : ntk_kernel_tile_rows(&spec, N, c.kernel.dtype, c.kernel.per_layer, P, have);
+    double need = tiled ? ntk_kernel_bytes_tiled(&spec, N, B ? B : 1, c.kernel.dtype, c.kernel.per_layer, P) : need_mem;
     if (tiled && (B == 0 || need > have)) {
-        if ((rc = cli_check_memory(&c, N, kernel_least_bytes, &kb,
+        if ((rc = cli_check_memory(&c.run, N, kernel_least_bytes, &kb,
                                    "activations and deltas of all points and one block of kernel rows")))
             goto done;
     }
     if (tiled && !resumed_tiles && (rc = check_disk(&kb, N))) goto done; /* resumed: reserved already */
-    if (tiled && c.tile_rows == 0)
+    if (tiled && c.kernel.tile_rows == 0)
         fprintf(stderr, "ntkdrift kernel: K needs %.3g GB in memory, %.3g GB available: computing it in blocks "
                 "of %zu rows streamed to K.npy (%.3g GB on disk)\n", need_mem / 1e9, have / 1e9, B,
-                (double)N * (double)N * spec.outputs * spec.outputs * (c.dtype == NTK_F32 ? 4 : 8) / 1e9);
-    if (c.load_params[0]) {
-        if (ntk_net_load_params(s.net, c.load_params) != NTK_OK) {
+                (double)N * (double)N * spec.outputs * spec.outputs * (c.kernel.dtype == NTK_F32 ? 4 : 8) / 1e9);
+    if (c.kernel.load_params[0]) {
+        if (ntk_net_load_params(s.net, c.kernel.load_params) != NTK_OK) {
             cli_errorf("load-params: %s", ntk_last_error());
             rc = CLI_EXIT_USAGE;
             goto done;
         }
     } else {
-        ntk_net_init(s.net, c.seed);
+        ntk_net_init(s.net, c.run.seed);
     }
-    size_t k = (size_t)spec.outputs, R = N * k, es = c.dtype == NTK_F32 ? 4 : 8, d = (size_t)spec.depth + 1;
+    size_t k = (size_t)spec.outputs, R = N * k, es = c.kernel.dtype == NTK_F32 ? 4 : 8, d = (size_t)spec.depth + 1;
     if (!tiled) {
         s.K = malloc(R * R * es);
         s.Kt = malloc(N * N * es);
-        s.Kl = c.per_layer ? malloc(d * R * R * es) : NULL;
+        s.Kl = c.kernel.per_layer ? malloc(d * R * R * es) : NULL;
         s.tmp = k > 1 ? malloc(R * R * es) : NULL;
     }
-    if ((!tiled && (!s.K || !s.Kt || (c.per_layer && !s.Kl) || (k > 1 && !s.tmp))) ||
-        ntk_feats_alloc(s.net, N, c.dtype, &s.feats) != NTK_OK) {
+    if ((!tiled && (!s.K || !s.Kt || (c.kernel.per_layer && !s.Kl) || (k > 1 && !s.tmp))) ||
+        ntk_feats_alloc(s.net, N, c.kernel.dtype, &s.feats) != NTK_OK) {
         cli_errorf("out of memory for N = %zu (lower --n or use --dtype f32)", N);
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    if (c.resume[0]) {
-        rc = cli_run_open_existing(&run, c.resume, "kernel");
+    if (c.train.resume[0]) {
+        rc = cli_run_open_existing(&run, c.train.resume, "kernel");
         keep = true; /* never remove what an earlier run left */
         run_open = rc == 0;
         if (rc) goto done;
@@ -229,13 +229,13 @@ int cmd_kernel(int argc, char **argv)
     } else {
         st = ntk_kernel_full(s.net, s.feats, s.K, s.Kl);
         t2 = cli_now();
-        if (st == NTK_OK) st = ntk_kernel_output_trace(N, N, (int)k, c.dtype, s.K, s.Kt);
+        if (st == NTK_OK) st = ntk_kernel_output_trace(N, N, (int)k, c.kernel.dtype, s.K, s.Kt);
         if (st != NTK_OK) {
             cli_errorf("kernel: %s", ntk_last_error());
             rc = CLI_EXIT_FAIL;
             goto done;
         }
-        ntk_kernel_summarize(N, c.dtype, s.Kt, CLI_SUMMARY_EIG_MAX_N, &sm);
+        ntk_kernel_summarize(N, c.kernel.dtype, s.Kt, CLI_SUMMARY_EIG_MAX_N, &sm);
         if (!isfinite(sm.fro)) {
             cli_errorf("kernel: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
             rc = CLI_EXIT_FAIL;
@@ -243,7 +243,7 @@ int cmd_kernel(int argc, char **argv)
         }
         if ((rc = write_kernel_npz(&run, &c, &spec, &s, N))) goto done;
     }
-    if (c.save_params) {
+    if (c.kernel.save_params) {
         char path[CLI_PATH_MAX + 64];
         if (ntk_net_save_params(s.net, cli_run_path(&run, "params.npz", path, sizeof path)) != NTK_OK) {
             cli_errorf("writing params.npz: %s", ntk_last_error());
@@ -271,11 +271,11 @@ int cmd_kernel(int argc, char **argv)
     cJSON_AddNumberToObject(data, "N", (double)N);
     cJSON_AddNumberToObject(data, "n0", spec.n0);
     cJSON *kj = cJSON_AddObjectToObject(extra, "kernel");
-    cJSON_AddStringToObject(kj, "dtype", c.dtype == NTK_F32 ? "float32" : "float64");
+    cJSON_AddStringToObject(kj, "dtype", c.kernel.dtype == NTK_F32 ? "float32" : "float64");
     cJSON_AddStringToObject(kj, "method", "structured per-layer Grams (no Jacobian)");
     cJSON_AddNumberToObject(kj, "params", (double)P);
-    cJSON_AddStringToObject(kj, "params_source", c.load_params[0] ? c.load_params : "seed");
-    cJSON_AddNumberToObject(kj, "seed", (double)c.seed);
+    cJSON_AddStringToObject(kj, "params_source", c.kernel.load_params[0] ? c.kernel.load_params : "seed");
+    cJSON_AddNumberToObject(kj, "seed", (double)c.run.seed);
     cJSON_AddNumberToObject(kj, "seconds_features", t1 - t0);
     cJSON_AddNumberToObject(kj, "seconds_grams", tiled ? ts.seconds_grams : t2 - t1);
     cJSON_AddNumberToObject(kj, "memory_available_gb", have / 1e9);
@@ -286,7 +286,7 @@ int cmd_kernel(int argc, char **argv)
         cJSON_AddNumberToObject(tj, "rows_per_block", (double)ts.rows_per_block);
         cJSON_AddNumberToObject(tj, "blocks", (double)ts.blocks);
         cJSON_AddNumberToObject(tj, "seconds_write", ts.seconds_sink);
-        cJSON_AddStringToObject(tj, "why", c.tile_rows > 0 ? "--tile-rows" : "K does not fit in memory");
+        cJSON_AddStringToObject(tj, "why", c.kernel.tile_rows > 0 ? "--tile-rows" : "K does not fit in memory");
     }
     cli_summary_json(extra, "summary", &sm);
     if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
@@ -295,7 +295,7 @@ int cmd_kernel(int argc, char **argv)
     printf("ntkdrift kernel: N = %zu, n0 = %d, depth %d (widths", N, spec.n0, spec.depth);
     for (int l = 0; l < spec.depth && l < 6; l++) printf(" %d", spec.widths[l]);
     printf("%s), k = %d, %s, %s param, P = %zu, %s\n", spec.depth > 6 ? " ..." : "", spec.outputs,
-           ntk_act_name(spec.act), ntk_param_name(spec.param), P, c.dtype == NTK_F32 ? "float32" : "float64");
+           ntk_act_name(spec.act), ntk_param_name(spec.param), P, c.kernel.dtype == NTK_F32 ? "float32" : "float64");
     printf("  time: %.3f s (features %.3f s, Grams %.3f s), %d BLAS threads\n", t2 - t0, t1 - t0,
            tiled ? ts.seconds_grams : t2 - t1, ntk_get_threads());
     if (tiled)

@@ -38,25 +38,25 @@ int cmd_limit(int argc, char **argv)
     ntk_spec spec;
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
-    if (c.dtype != NTK_F64 || c.save_params || c.load_params[0]) {
+    if (c.kernel.dtype != NTK_F64 || c.kernel.save_params || c.kernel.load_params[0]) {
         cli_errorf("limit: --dtype f32, --save-params and --load-params do not apply (infinite-width kernels are "
                    "float64 and have no parameters)");
         rc = CLI_EXIT_USAGE;
         goto done;
     }
     if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_config_spec(&c, &spec))) goto done;
-    ntk_set_threads(c.threads);
+    if ((rc = cli_model_spec(&c.model, &spec))) goto done;
+    ntk_set_threads(c.run.threads);
     bool normalized = spec.param == NTK_PARAM_STANDARD;
-    limit_bytes_ctx lb = {&spec, c.per_layer};
-    if ((rc = cli_check_memory(&c, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
+    limit_bytes_ctx lb = {&spec, c.kernel.per_layer};
+    if ((rc = cli_check_memory(&c.run, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
     size_t d = (size_t)spec.depth + 1;
     G = malloc(N * N * sizeof *G);
     K = malloc(N * N * sizeof *K);
     Kn = normalized ? malloc(N * N * sizeof *Kn) : NULL;
-    Kl = c.per_layer ? malloc(d * N * N * sizeof *Kl) : NULL;
-    if (!G || !K || (normalized && !Kn) || (c.per_layer && !Kl)) {
+    Kl = c.kernel.per_layer ? malloc(d * N * N * sizeof *Kl) : NULL;
+    if (!G || !K || (normalized && !Kn) || (c.kernel.per_layer && !Kl)) {
         cli_errorf("out of memory for N = %zu", N);
         rc = CLI_EXIT_FAIL;
         goto done;

@@ -22,13 +22,13 @@ static int profile_train_data(const cli_config *c, ntk_dataset *td, char *desc, 
 {
     cli_config tc;
     if (cli_config_copy(&tc, c)) return CLI_EXIT_FAIL;
-    snprintf(tc.data, sizeof tc.data, "%s", c->train_data);
-    tc.n = c->train_n;
-    tc.n_set = true;
-    tc.n_eval = 0;
-    tc.eval_data[0] = '\0';
-    tc.n0 = 2;
-    tc.n0_set = true; /* the probe points are on the circle: the training inputs must have n0 = 2 */
+    snprintf(tc.data.data, sizeof tc.data.data, "%s", c->profile.train_data);
+    tc.data.n = c->profile.train_n;
+    tc.data.n_set = true;
+    tc.train.n_eval = 0;
+    tc.data.eval_data[0] = '\0';
+    tc.model.n0 = 2;
+    tc.model.n0_set = true; /* the probe points are on the circle: the training inputs must have n0 = 2 */
     int rc = cli_train_data(&tc, td, desc, cap);
     cli_config_free(&tc);
     return rc;
@@ -38,6 +38,7 @@ static int profile_train_data(const cli_config *c, ntk_dataset *td, char *desc, 
 static ntk_profile_opts profile_opts(const cli_config *c, const study_grid *g, const ntk_dataset *td, size_t N,
                                      const double *X, const double *x0, const double *params)
 {
+    const cli_train_cfg *t = &c->train;
     ntk_profile_opts o = ntk_profile_defaults();
     o.x0 = x0;
     o.N = N;
@@ -45,18 +46,18 @@ static ntk_profile_opts profile_opts(const cli_config *c, const study_grid *g, c
     o.n_seeds = (size_t)g->ns;
     o.seeds = g->seeds;
     o.params = params;
-    o.steps = c->steps;
+    o.steps = t->steps;
     o.n_train = td->n_train;
     o.X_train = td->X_train;
     o.Y_train = td->Y_train;
-    o.train.opt = c->opt;
-    o.train.loss = c->loss;
-    o.train.lr = c->lr;
-    o.train.batch = (size_t)c->batch;
-    o.train.momentum = c->momentum;
-    o.train.seed = c->seed;
-    o.lr_frac = c->lr_frac;
-    o.blowup = c->blowup;
+    o.train.opt = t->opt;
+    o.train.loss = t->loss;
+    o.train.lr = t->lr;
+    o.train.batch = (size_t)t->batch;
+    o.train.momentum = t->momentum;
+    o.train.seed = c->run.seed;
+    o.lr_frac = t->lr_frac;
+    o.blowup = t->blowup;
     return o;
 }
 
@@ -77,7 +78,7 @@ static int load_params(const cli_config *c, const ntk_spec *s, double **params)
     }
     int rc = 0;
     size_t P = ntk_net_num_params(net);
-    if (ntk_net_load_params(net, c->load_params) != NTK_OK) {
+    if (ntk_net_load_params(net, c->kernel.load_params) != NTK_OK) {
         cli_errorf("load-params: %s", ntk_last_error());
         rc = CLI_EXIT_USAGE;
     } else if (!(*params = malloc(P * sizeof **params))) {
@@ -92,20 +93,20 @@ static int load_params(const cli_config *c, const ntk_spec *s, double **params)
 
 static int check_options(const cli_config *c, const study_grid *g)
 {
-    if (strcmp(c->data, "circle") != 0 && strcmp(c->data, "circle-pos") != 0) {
-        cli_errorf("data: profile needs grid points on the circle (circle | circle-pos), got '%s'", c->data);
+    if (strcmp(c->data.data, "circle") != 0 && strcmp(c->data.data, "circle-pos") != 0) {
+        cli_errorf("data: profile needs grid points on the circle (circle | circle-pos), got '%s'", c->data.data);
         return CLI_EXIT_USAGE;
     }
-    if (c->dtype != NTK_F64) {
+    if (c->kernel.dtype != NTK_F64) {
         cli_errorf("profile: --dtype f32 does not apply (profiles are float64)");
         return CLI_EXIT_USAGE;
     }
-    if (c->steps > 0 && !cli_data_known(c->train_data)) {
+    if (c->train.steps > 0 && !cli_data_known(c->profile.train_data)) {
         cli_errorf("profile.train_data (--train-data): unknown value '%s' (expected a --data kind or PATH.npy|.npz|.csv)",
-                   c->train_data);
+                   c->profile.train_data);
         return CLI_EXIT_USAGE;
     }
-    if (c->load_params[0] && (g->nd != 1 || g->nw != 1 || g->ns != 1)) {
+    if (c->kernel.load_params[0] && (g->nd != 1 || g->nw != 1 || g->ns != 1)) {
         cli_errorf("load-params: profile of one loaded network: give one depth, one width and no seed list (got "
                    "%d depths, %d widths, %d seeds)", g->nd, g->nw, g->ns);
         return CLI_EXIT_USAGE;
@@ -116,10 +117,7 @@ static int check_options(const cli_config *c, const study_grid *g)
 int cmd_profile(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "profile");
-    snprintf(c.data, sizeof c.data, "circle");
-    c.n = 256;
-    c.steps = 0; /* profile at init unless --steps T asks for training too */
+    cli_config_defaults(&c, "profile"); /* circle data, N = 256, steps 0 (CLI_OVERRIDES) */
     int rc = cli_config_parse_args(&c, argc, argv, "profile");
     if (rc >= 0) {
         cli_config_free(&c);
@@ -136,16 +134,16 @@ int cmd_profile(int argc, char **argv)
     char desc[CLI_PATH_MAX + 64], tdesc[CLI_PATH_MAX + 256] = "";
     ntk_spec base;
     if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_config_spec(&c, &base))) goto done;
-    if ((rc = study_grid_init(&g, &c, c.load_params[0] ? 1 : 8))) goto done;
+    if ((rc = cli_model_spec(&c.model, &base))) goto done;
+    if ((rc = study_grid_init(&g, &c, c.kernel.load_params[0] ? 1 : 8))) goto done;
     if ((rc = check_options(&c, &g))) goto done;
-    trained = c.steps > 0;
+    trained = c.train.steps > 0;
     if (trained && (rc = profile_train_data(&c, &td, tdesc, sizeof tdesc))) goto done;
-    if (c.load_params[0]) {
+    if (c.kernel.load_params[0]) {
         ntk_spec s1 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
         if ((rc = load_params(&c, &s1, &params))) goto done;
     }
-    ntk_set_threads(c.threads);
+    ntk_set_threads(c.run.threads);
     int D = g.nd, W = g.nw, S = g.ns;
     size_t cells = (size_t)D * (size_t)W, nsamp = cells * (size_t)S * N;
     gamma = malloc(N * sizeof *gamma);
@@ -164,7 +162,7 @@ int cmd_profile(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    ntk_data_circle_grid(N, strcmp(c.data, "circle") == 0 ? NTK_ANGLES_SYM : NTK_ANGLES_POS, gamma, NULL);
+    ntk_data_circle_grid(N, strcmp(c.data.data, "circle") == 0 ? NTK_ANGLES_SYM : NTK_ANGLES_POS, gamma, NULL);
     rc = cli_run_create(&run, &c, "profile");
     run_open = true;
     if (rc || (rc = cli_run_write_config(&run, &c))) goto done;
@@ -216,7 +214,7 @@ int cmd_profile(int argc, char **argv)
             fprintf(stderr, "profile: depth %d width %d: %d seeds, |mean - limit| / |limit| = %.3g", s.depth,
                     g.widths[wi], S, r.err.rel_err);
             if (trained)
-                fprintf(stderr, "; after %ld steps %.3g, profile moved %.3g", c.steps, r.err_trained.rel_err,
+                fprintf(stderr, "; after %ld steps %.3g, profile moved %.3g", c.train.steps, r.err_trained.rel_err,
                         r.rel_change);
             fprintf(stderr, "\n");
         }
@@ -234,7 +232,7 @@ int cmd_profile(int argc, char **argv)
         int n = 0;
         m[n++] = (study_member){"gamma", NTK_F64, 1, shN, gamma, "angle of each point, x = (cos, sin)"};
         m[n++] = (study_member){"K", NTK_F64, 4, shS, samples,
-                                c.load_params[0] ? "K(x_0, x(gamma)) of the loaded network, x_0 = (1, 0); for k > 1 "
+                                c.kernel.load_params[0] ? "K(x_0, x(gamma)) of the loaded network, x_0 = (1, 0); for k > 1 "
                                                    "the mean over outputs (1/k) sum_a K_aa"
                                                  : "K(x_0, x(gamma)) at initialisation per (depth, width, seed), x_0 = "
                                                    "(1, 0); for k > 1 the mean over outputs (1/k) sum_a K_aa"};
@@ -269,19 +267,19 @@ int cmd_profile(int argc, char **argv)
         cJSON_AddStringToObject(dj, "source", desc);
         cJSON_AddNumberToObject(dj, "N", (double)N);
         cJSON_AddStringToObject(extra, "anchor", "x_0 = (1, 0), gamma = 0");
-        cJSON_AddStringToObject(extra, "params_source", c.load_params[0] ? c.load_params : "seeds");
+        cJSON_AddStringToObject(extra, "params_source", c.kernel.load_params[0] ? c.kernel.load_params : "seeds");
         if (trained) {
             cJSON *tj = cJSON_AddObjectToObject(extra, "train");
             cJSON_AddStringToObject(tj, "data", tdesc);
             cJSON_AddNumberToObject(tj, "n", (double)td.n_train);
-            cJSON_AddStringToObject(tj, "target", c.target);
-            cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c.loss));
-            cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c.opt));
-            cJSON_AddNumberToObject(tj, "steps", (double)c.steps);
-            if (c.lr_frac > 0)
-                cJSON_AddNumberToObject(tj, "lr_frac", c.lr_frac);
+            cJSON_AddStringToObject(tj, "target", c.train.target);
+            cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c.train.loss));
+            cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c.train.opt));
+            cJSON_AddNumberToObject(tj, "steps", (double)c.train.steps);
+            if (c.train.lr_frac > 0)
+                cJSON_AddNumberToObject(tj, "lr_frac", c.train.lr_frac);
             else
-                cJSON_AddNumberToObject(tj, "lr", c.lr);
+                cJSON_AddNumberToObject(tj, "lr", c.train.lr);
         }
         ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
         plot_before_manifest(run.dir, "profile");

@@ -55,14 +55,14 @@ int cmd_study(int argc, char **argv)
         cli_config_free(&c);
         return rc;
     }
-    if (c.resume[0] && complete(c.resume)) {
-        printf("ntkdrift study: %s is already complete\n  report: %s/report.html\n", c.resume, c.resume);
+    if (c.train.resume[0] && complete(c.train.resume)) {
+        printf("ntkdrift study: %s is already complete\n  report: %s/report.html\n", c.train.resume, c.train.resume);
         cli_config_free(&c);
         return 0;
     }
     cli_run run;
     double t0 = cli_now();
-    if (c.resume[0]) rc = cli_run_open_existing(&run, c.resume, "study");
+    if (c.train.resume[0]) rc = cli_run_open_existing(&run, c.train.resume, "study");
     else if ((rc = cli_run_create(&run, &c, "study")) || (rc = cli_run_write_config(&run, &c)))
         cli_run_abort(&run); /* also releases what a failed create holds */
     if (rc) {
@@ -70,7 +70,7 @@ int cmd_study(int argc, char **argv)
         return rc;
     }
     char threads[16], sweep_dir[CLI_PATH_MAX + 32], circle_dir[CLI_PATH_MAX + 32], report[CLI_PATH_MAX + 32];
-    snprintf(threads, sizeof threads, "%d", c.threads);
+    snprintf(threads, sizeof threads, "%d", c.run.threads);
     cli_run_path(&run, "sweep", sweep_dir, sizeof sweep_dir);
     cli_run_path(&run, "circle", circle_dir, sizeof circle_dir);
     cli_run_path(&run, "report.html", report, sizeof report);

@@ -65,14 +65,15 @@ static bool exists(const char *dir, const char *file)
 static int build_grid(sweep_ctx *s)
 {
     cli_config *c = &s->c;
-    int nd = c->study_depths_count ? c->study_depths_count : 1, nw = c->study_widths_count ? c->study_widths_count : 1;
-    int nl = c->lr_fracs_count ? c->lr_fracs_count : 1, ns = c->seeds_count ? c->seeds_count : 1;
+    const cli_study_cfg *st = &c->study;
+    int nd = st->depths_count ? st->depths_count : 1, nw = st->widths_count ? st->widths_count : 1;
+    int nl = st->lr_fracs_count ? st->lr_fracs_count : 1, ns = st->seeds_count ? st->seeds_count : 1;
     long n = (long)nd * nw * nl * ns;
     if (n > 100000) {
         cli_errorf("sweep: %ld cells is more than 100000", n);
         return CLI_EXIT_USAGE;
     }
-    if (c->lr <= 0 && c->lr_frac <= 0 && !c->lr_fracs_count) {
+    if (c->train.lr <= 0 && c->train.lr_frac <= 0 && !st->lr_fracs_count) {
         cli_errorf("sweep: give --lr-fracs (or --lr-frac / --lr)");
         return CLI_EXIT_USAGE;
     }
@@ -84,10 +85,10 @@ static int build_grid(sweep_ctx *s)
             for (int l = 0; l < nl; l++)
                 for (int r = 0; r < ns; r++)
                     s->cells[s->ncells++] = (sweep_cell){
-                        c->study_depths_count ? c->study_depths[a] : c->depth,
-                        c->study_widths_count ? c->study_widths[b] : c->width,
-                        c->seeds_count ? c->seeds[r] : (int)c->seed,
-                        c->lr_fracs_count ? c->lr_fracs[l] : c->lr_frac};
+                        st->depths_count ? st->depths[a] : c->model.depth,
+                        st->widths_count ? st->widths[b] : c->model.width,
+                        st->seeds_count ? st->seeds[r] : (int)c->run.seed,
+                        st->lr_fracs_count ? st->lr_fracs[l] : c->train.lr_frac};
     return 0;
 }
 
@@ -97,23 +98,24 @@ static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *c
     int rc = cli_config_copy(cc, &s->c);
     if (rc) return rc;
     const sweep_cell *k = &s->cells[i];
-    free(cc->study_widths);
-    free(cc->study_depths);
-    free(cc->seeds);
-    free(cc->lr_fracs);
-    free(cc->widths);
-    cc->study_widths = cc->study_depths = cc->seeds = cc->widths = NULL;
-    cc->lr_fracs = NULL;
-    cc->study_widths_count = cc->study_depths_count = cc->seeds_count = cc->widths_count = cc->lr_fracs_count = 0;
-    cc->depth = k->depth;
-    cc->width = k->width;
-    cc->seed = (uint64_t)k->seed;
-    if (s->c.lr_fracs_count || s->c.lr <= 0) cc->lr_frac = k->lr_frac;
+    free(cc->study.widths);
+    free(cc->study.depths);
+    free(cc->study.seeds);
+    free(cc->study.lr_fracs);
+    free(cc->model.widths);
+    cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL;
+    cc->study.lr_fracs = NULL;
+    cc->study.widths_count = cc->study.depths_count = cc->study.seeds_count = cc->study.lr_fracs_count = 0;
+    cc->model.widths_count = 0;
+    cc->model.depth = k->depth;
+    cc->model.width = k->width;
+    cc->run.seed = (uint64_t)k->seed;
+    if (s->c.study.lr_fracs_count || s->c.train.lr <= 0) cc->train.lr_frac = k->lr_frac;
     snprintf(cc->command, sizeof cc->command, "train");
-    snprintf(cc->out, sizeof cc->out, "%s", dir);
-    cc->resume[0] = 0;
+    snprintf(cc->run.out, sizeof cc->run.out, "%s", dir);
+    cc->train.resume[0] = 0;
     if (exists(dir, "checkpoint.npz") && exists(dir, "config.yaml"))
-        snprintf(cc->resume, sizeof cc->resume, "%s", dir); /* killed mid-cell: continue it */
+        snprintf(cc->train.resume, sizeof cc->train.resume, "%s", dir); /* killed mid-cell: continue it */
     return 0;
 }
 
@@ -125,7 +127,7 @@ static int validate(sweep_ctx *s)
         cli_config cc;
         ntk_spec spec;
         int rc = cell_config(s, i, "", &cc);
-        if (!rc) rc = cli_config_spec(&cc, &spec);
+        if (!rc) rc = cli_model_spec(&cc.model, &spec);
         if (!rc && i == 0) {
             ntk_dataset d = {0};
             char desc[CLI_PATH_MAX + 64];
@@ -133,7 +135,7 @@ static int validate(sweep_ctx *s)
             N = d.n_train;
             M = d.n_eval;
             ntk_dataset_clear(&d);
-            s->c.n0 = cc.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
+            s->c.model.n0 = cc.model.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
         }
         if (!rc) rc = train_check_memory(&cc, &spec, N, M); /* every cell, before any runs */
         cli_config_free(&cc);
@@ -205,7 +207,7 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     ntk_spec spec;
     char desc[CLI_PATH_MAX + 64];
     double *K = NULL, *Ke = NULL, *pred = NULL, *pred0 = NULL, *fT = NULL, *f0 = NULL, *f0e = NULL;
-    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_config_spec(&cc, &spec))) goto out;
+    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_model_spec(&cc.model, &spec))) goto out;
     size_t N = d.n_train, M = d.n_eval, k = (size_t)d.k;
     if (M == 0) goto out; /* no eval set: no test errors */
     K = malloc(N * N * sizeof *K);
@@ -225,7 +227,7 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
         (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
         goto out;
     ntk_kinf_opts o = {.N = N, .M = M, .X_train = d.X_train, .Y_train = d.Y_train, .X_eval = d.X_eval,
-                       .Y_eval = d.Y_eval, .f_train0 = f0, .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = cc.ridge};
+                       .Y_eval = d.Y_eval, .f_train0 = f0, .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = cc.train.ridge};
     ntk_kinf_result kr = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
     if (ntk_kinf_regression(&spec, &o, &kr) != NTK_OK) {
         cli_errorf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());
@@ -395,10 +397,11 @@ static int write_cells_csv(sweep_ctx *s)
         diverged[i] = res[i].sum.diverged;
     }
     /* every cell's drift is read at one time: --tau, or the earliest end of a cell that did not diverge */
-    double tau = s->c.tau > 0 ? s->c.tau : ntk_sweep_tau((size_t)s->ncells, t_end, diverged);
+    const cli_sweep_cfg *w = &s->c.sweep;
+    double tau = w->tau > 0 ? w->tau : ntk_sweep_tau((size_t)s->ncells, t_end, diverged);
     free(t_end);
     free(diverged);
-    ntk_regime_opts ro = {s->c.lazy_drift, s->c.lazy_lin_err, s->c.unstable_loss_ratio, s->c.catapult_spike};
+    ntk_regime_opts ro = {w->lazy_drift, w->lazy_lin_err, w->unstable_loss_ratio, w->catapult_spike};
     fig_text b = {0};
     fig_printf(&b, "depth,width,beta,lr,lr_frac,seed,steps,outcome,regime,catapult,drift_fro,drift_op,tau,drift_tau,"
                    "lin_err,pert_err,pw_err,loss0,loss_T,loss_max,loss_eval_T,lambda_max_0,lambda_max_T,test_err_net,"
@@ -454,10 +457,11 @@ static int finish(sweep_ctx *s, int argc, char **argv)
     cJSON *sj = cJSON_AddObjectToObject(extra, "sweep");
     cJSON_AddNumberToObject(sj, "cells", s->ncells);
     cJSON_AddNumberToObject(sj, "ranks", s->mpi.size);
-    cJSON_AddNumberToObject(sj, "lazy_drift", s->c.lazy_drift);
-    cJSON_AddNumberToObject(sj, "lazy_lin_err", s->c.lazy_lin_err);
-    cJSON_AddNumberToObject(sj, "unstable_loss_ratio", s->c.unstable_loss_ratio);
-    cJSON_AddNumberToObject(sj, "catapult_spike", s->c.catapult_spike);
+    const cli_sweep_cfg *w = &s->c.sweep;
+    cJSON_AddNumberToObject(sj, "lazy_drift", w->lazy_drift);
+    cJSON_AddNumberToObject(sj, "lazy_lin_err", w->lazy_lin_err);
+    cJSON_AddNumberToObject(sj, "unstable_loss_ratio", w->unstable_loss_ratio);
+    cJSON_AddNumberToObject(sj, "catapult_spike", w->catapult_spike);
     cJSON_AddStringToObject(sj, "test_errors", "root mean squared error per entry on the eval set, "
                                                "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k)) over M points and k "
                                                "outputs, network and kernel regression (ridge relative to the "
@@ -471,7 +475,7 @@ static int finish(sweep_ctx *s, int argc, char **argv)
     char dir[CLI_PATH_MAX + 64];
     cell_dir(s, 0, dir, sizeof dir);
     int rc = cell_config(s, 0, dir, &cc);
-    if (!rc) rc = cli_config_spec(&cc, &spec);
+    if (!rc) rc = cli_model_spec(&cc.model, &spec);
     if (!rc) rc = cli_run_finish(&s->run, &s->c, &spec, extra, argc, argv);
     else cJSON_Delete(extra);
     cli_config_free(&cc);
@@ -482,18 +486,18 @@ int cmd_sweep(int argc, char **argv)
 {
     sweep_ctx s;
     memset(&s, 0, sizeof s);
-    train_config_defaults(&s.c, "sweep");
+    cli_config_defaults(&s.c, "sweep");
     int rc = cli_config_parse_args(&s.c, argc, argv, "sweep");
     if (rc >= 0) {
         cli_config_free(&s.c);
         return rc;
     }
     ntk_dist_start(&s.mpi);
-    if (s.c.resume[0] && (rc = cli_config_reload(&s.c, "sweep"))) goto done;
+    if (s.c.train.resume[0] && (rc = cli_config_reload(&s.c, "sweep"))) goto done;
     if ((rc = build_grid(&s)) || (rc = validate(&s))) goto done;
     if (s.mpi.rank == 0) {
-        if (s.c.resume[0]) {
-            rc = cli_run_open_existing(&s.run, s.c.resume, "sweep");
+        if (s.c.train.resume[0]) {
+            rc = cli_run_open_existing(&s.run, s.c.train.resume, "sweep");
         } else {
             rc = cli_run_create(&s.run, &s.c, "sweep");
             if (!rc && (rc = cli_run_write_config(&s.run, &s.c))) cli_run_abort(&s.run);
@@ -507,7 +511,7 @@ int cmd_sweep(int argc, char **argv)
     }
     if ((rc = ntk_dist_agree(&s.mpi, rc))) goto done;
     ntk_dist_bcast(&s.mpi, s.run.dir, sizeof s.run.dir);
-    ntk_set_threads(s.c.threads);
+    ntk_set_threads(s.c.run.threads);
     rc = ntk_dist_agree(&s.mpi, run_cells(&s, argc, argv));
     if (rc || s.mpi.rank != 0) goto done;
     if ((rc = write_cells_csv(&s))) goto done;

@@ -110,7 +110,7 @@ static void metrics_header(train_ctx *x)
                     "krr_vs_net,krr_eval_err,rkhs_ridge,rkhs_norm_y,rkhs_norm_f,eff_dim,energy_y_topk,"
                     "energy_res_topk,cond");
     for (int l = 1; l <= d; l++) fprintf(x->csv, ",move_l%d", l);
-    for (int l = 1; x->c.per_layer && l <= d; l++) fprintf(x->csv, ",drift_l%d", l);
+    for (int l = 1; x->c.kernel.per_layer && l <= d; l++) fprintf(x->csv, ",drift_l%d", l);
     fprintf(x->csv, "\n");
 }
 
@@ -134,7 +134,7 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     fprintf(x->csv, "\n");
     int rc = study_log_flush(x->csv, "metrics.csv");
     if (!rc && !s->replayed) rc = write_snapshot(x, s);
-    if (!rc && !s->replayed && x->c.save_params) rc = write_params(x, s->net, s->step);
+    if (!rc && !s->replayed && x->c.kernel.save_params) rc = write_params(x, s->net, s->step);
     return rc ? cb_fail(x, rc) : NTK_OK;
 }
 
@@ -173,8 +173,8 @@ static void on_progress(void *user, long step, double loss)
     if (x->start < 0) x->start = step - 1;
     double now = cli_now();
     if (now - x->last_print > 2.0) {
-        double eta_s = (now - x->t0) / (double)(step - x->start) * (double)(x->c.steps - step);
-        fprintf(stderr, "train: step %ld/%ld loss %.4g, ETA %.0f s\n", step, x->c.steps, loss, eta_s);
+        double eta_s = (now - x->t0) / (double)(step - x->start) * (double)(x->c.train.steps - step);
+        fprintf(stderr, "train: step %ld/%ld loss %.4g, ETA %.0f s\n", step, x->c.train.steps, loss, eta_s);
         x->last_print = now;
     }
 }
@@ -211,13 +211,6 @@ static int write_data_trajectory(train_ctx *x)
     return 0;
 }
 
-void train_config_defaults(cli_config *c, const char *command)
-{
-    cli_config_defaults(c, command);
-    c->n = 64;
-    snprintf(c->data, sizeof c->data, "circle");
-}
-
 typedef struct {
     const ntk_spec *spec;
     size_t M;
@@ -232,10 +225,20 @@ static double train_run_bytes(size_t N, void *ctx)
 
 int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M)
 {
-    train_bytes_ctx t = {spec, M, c->per_layer};
-    return cli_check_memory(c, N, train_run_bytes, &t,
+    train_bytes_ctx t = {spec, M, c->kernel.per_layer};
+    return cli_check_memory(&c->run, N, train_run_bytes, &t,
                             "about 18 (N k)^2 doubles of kernels, eigenvectors and workspaces, per-layer terms, "
                             "eval kernels, activations, parameters");
+}
+
+/* The train section's settings into the engine's options (the rest at their defaults). */
+static void train_opts(ntk_train_run_opts *o, const cli_train_cfg *t)
+{
+    *o = ntk_train_run_defaults();
+    o->loss = t->loss, o->opt = t->opt, o->lr = t->lr, o->lr_frac = t->lr_frac, o->steps = t->steps;
+    o->batch = (size_t)t->batch, o->momentum = t->momentum, o->checkpoint_every = t->checkpoint_every;
+    o->top_k = t->top_k, o->ridge = t->ridge, o->flow = t->flow, o->blowup = t->blowup;
+    o->freeze_eps = t->freeze_eps, o->freeze_k = t->freeze_k, o->freeze_delta = t->freeze_delta;
 }
 
 /* The configuration (x->c) into the engine's options, checked before anything is written. */
@@ -243,28 +246,24 @@ static int setup(train_ctx *x)
 {
     cli_config *c = &x->c;
     int rc;
-    if (c->resume[0] && (rc = cli_config_reload(c, "train"))) return rc;
-    if (c->dtype != NTK_F64 || c->load_params[0]) {
+    if (c->train.resume[0] && (rc = cli_config_reload(c, "train"))) return rc;
+    if (c->kernel.dtype != NTK_F64 || c->kernel.load_params[0]) {
         cli_errorf("train: --dtype f32 and --load-params do not apply (training is float64 from a seeded init)");
         return CLI_EXIT_USAGE;
     }
     if ((rc = cli_train_data(c, &x->d, x->desc, sizeof x->desc))) return rc;
-    if ((rc = cli_config_spec(c, &x->spec))) return rc;
-    ntk_status st = ntk_train_schedule_parse(c->snapshots, c->steps, &x->sched);
+    if ((rc = cli_model_spec(&c->model, &x->spec))) return rc;
+    ntk_status st = ntk_train_schedule_parse(c->train.snapshots, c->train.steps, &x->sched);
     if (st != NTK_OK) {
         cli_errorf("train.snapshots (--snapshots): %s", ntk_last_error());
         return st == NTK_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
-    ntk_set_threads(c->threads);
+    ntk_set_threads(c->run.threads);
     if ((rc = train_check_memory(c, &x->spec, x->d.n_train, x->d.n_eval))) return rc;
     ntk_train_run_opts *o = &x->o;
-    *o = ntk_train_run_defaults();
-    o->spec = x->spec, o->seed = c->seed, o->loss = c->loss, o->opt = c->opt;
-    o->lr = c->lr, o->lr_frac = c->lr_frac, o->steps = c->steps, o->batch = (size_t)c->batch, o->momentum = c->momentum;
-    o->snapshots = x->sched.steps, o->n_snapshots = x->sched.count, o->per_layer = c->per_layer;
-    o->top_k = c->top_k, o->ridge = c->ridge, o->flow = c->flow, o->blowup = c->blowup;
-    o->freeze_eps = c->freeze_eps, o->freeze_k = c->freeze_k, o->freeze_delta = c->freeze_delta;
-    o->checkpoint_every = c->checkpoint_every, o->replay = on_replay, o->threads = c->threads;
+    train_opts(o, &c->train);
+    o->spec = x->spec, o->seed = c->run.seed, o->threads = c->run.threads, o->per_layer = c->kernel.per_layer;
+    o->snapshots = x->sched.steps, o->n_snapshots = x->sched.count, o->replay = on_replay;
     if (ntk_train_run_check(o, &x->d) != NTK_OK) {
         cli_errorf("%s", ntk_last_error());
         return CLI_EXIT_USAGE;
@@ -276,8 +275,8 @@ static int open_run(train_ctx *x)
 {
     char path[CLI_PATH_MAX + 64];
     int rc;
-    if (x->c.resume[0]) {
-        rc = cli_run_open_existing(&x->run, x->c.resume, "train");
+    if (x->c.train.resume[0]) {
+        rc = cli_run_open_existing(&x->run, x->c.train.resume, "train");
     } else {
         rc = cli_run_create(&x->run, &x->c, "train");
         x->run_open = true;
@@ -297,7 +296,7 @@ static int open_run(train_ctx *x)
     }
     cli_run_wrote(&x->run, "metrics.csv");
     x->o.checkpoint = cli_run_path(&x->run, "checkpoint.npz", x->ckpt, sizeof x->ckpt);
-    x->o.resume = x->c.resume[0] != 0;
+    x->o.resume = x->c.train.resume[0] != 0;
     metrics_header(x);
     return study_log_flush(x->csv, "metrics.csv") ? CLI_EXIT_FAIL : 0;
 }
@@ -340,7 +339,7 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
         {"checkpoint.npz", NULL, 0, NULL, "theta, optimizer state and step of the last checkpoint"},
         {"params.npz", NULL, 0, NULL,
          "W1.. W{L+1}, b1.. b{L+1} at the end of the run, as stored (kernel / profile / eval --load-params)"},
-        {"snapshots/", NULL, c->save_params ? 1 : -1, sh1, "params_<step>.npz: the parameters at each snapshot"},
+        {"snapshots/", NULL, c->kernel.save_params ? 1 : -1, sh1, "params_<step>.npz: the parameters at each snapshot"},
     };
     for (size_t i = 0; i < sizeof art / sizeof art[0]; i++)
         if (art[i].ndim >= 0)
@@ -350,12 +349,13 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     cJSON *dj = cJSON_AddObjectToObject(extra, "data");
     cJSON_AddStringToObject(dj, "source", x->desc);
     add_numbers(dj, 5, (const char *const[]){"N", "n_eval", "data_seed", "noise", "noise_seed"},
-                (const double[]){(double)x->d.n_train, (double)x->d.n_eval, (double)c->data_seed, c->noise,
-                                 (double)c->noise_seed});
+                (const double[]){(double)x->d.n_train, (double)x->d.n_eval, (double)c->data.seed, c->train.noise,
+                                 (double)c->train.noise_seed});
     cJSON *tj = cJSON_AddObjectToObject(extra, "train");
-    cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c->opt));
-    cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c->loss));
-    add_numbers(tj, 3, (const char *const[]){"c", "eta", "steps"}, (const double[]){r->c, r->eta, (double)c->steps});
+    cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c->train.opt));
+    cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c->train.loss));
+    add_numbers(tj, 3, (const char *const[]){"c", "eta", "steps"},
+                (const double[]){r->c, r->eta, (double)c->train.steps});
     cJSON_AddStringToObject(tj, "time_units", "t = eta * step (column t of metrics.csv)");
     add_numbers(tj, 6,
                 (const char *const[]){"kdot_literal_vs_pathwise", "initial_loss", "max_loss", "max_loss_step",
@@ -368,7 +368,7 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     add_number_or_null(tj, "freeze_step", isfinite(r->freeze_step), r->freeze_step);
     cJSON *fj = cJSON_AddObjectToObject(tj, "freeze");
     add_numbers(fj, 3, (const char *const[]){"eps", "k", "delta"},
-                (const double[]){c->freeze_eps, c->freeze_k, c->freeze_delta});
+                (const double[]){c->train.freeze_eps, c->train.freeze_k, c->train.freeze_delta});
     cJSON_AddStringToObject(fj, "definition",
                             "s(t_j) = (drift_fro(t_j) - drift_fro(t_{j-delta})) / (step_j - step_{j-delta}); freeze_step "
                             "= the first snapshot step t_j with |s| < eps |s(t_delta)| at j and the k-1 snapshots after "
@@ -378,7 +378,7 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     add_numbers(lj, 2, (const char *const[]){"a_lambda_max", "unstable_modes"},
                 (const double[]){r->a_lambda_max, r->unstable_modes});
     cJSON_AddStringToObject(lj, "stability",
-                            r->unstable_modes ? (c->flow ? "unstable: K_0 has negative eigenvalues (flow)"
+                            r->unstable_modes ? (c->train.flow ? "unstable: K_0 has negative eigenvalues (flow)"
                                                          : "past the edge: eta c lambda_max(K_0) > 2, the linearized "
                                                            "prediction grows without bound")
                                               : "stable: eta c lambda_max(K_0) <= 2");
@@ -418,18 +418,18 @@ int train_execute(const cli_config *cfg, int argc, char **argv, int quiet)
     if ((rc = finish(&x, argc, argv, quiet))) goto done;
     if (!quiet)
         printf("ntkdrift train: %zu points, %ld steps, eta %.4g (%s loss, %s)%s\n  run directory: %s\n", x.d.n_train,
-               x.c.steps, x.res.eta, ntk_loss_name(x.c.loss), ntk_opt_name(x.c.opt), diverged >= 0 ? ", DIVERGED" : "",
-               x.run.dir);
+               x.c.train.steps, x.res.eta, ntk_loss_name(x.c.train.loss), ntk_opt_name(x.c.train.opt),
+               diverged >= 0 ? ", DIVERGED" : "", x.run.dir);
     rc = diverged >= 0 ? CLI_EXIT_DIVERGED : 0;
 done:
     if (x.csv) fclose(x.csv);
     if (x.run_open && rc && rc != CLI_EXIT_DIVERGED) {
-        if (x.engine_failed && !x.delivered && !x.c.resume[0]) {
+        if (x.engine_failed && !x.delivered && !x.c.train.resume[0]) {
             /* nothing trained yet (out of memory, a failed factorisation): no directory is left */
             char path[CLI_PATH_MAX + 64];
             rmdir(cli_run_path(&x.run, "snapshots", path, sizeof path));
             cli_run_abort(&x.run);
-        } else if (x.keep || x.c.resume[0]) {
+        } else if (x.keep || x.c.train.resume[0]) {
             /* a run that failed after it started (a full disk, an I/O error) keeps what it finished */
             if (!quiet && rc == CLI_EXIT_FAIL)
                 fprintf(stderr, "ntkdrift: the incomplete run is kept; continue it with --resume %s\n", x.run.dir);
@@ -448,7 +448,7 @@ done:
 int cmd_train(int argc, char **argv)
 {
     cli_config c;
-    train_config_defaults(&c, "train");
+    cli_config_defaults(&c, "train");
     int rc = cli_config_parse_args(&c, argc, argv, "train");
     if (rc >= 0) {
         cli_config_free(&c);

@@ -198,12 +198,12 @@ int cli_key_set(cli_config *c, const cli_key *k, const char *name, const char *c
                                 : parse_one(k, name, items[0], at(c, k->off), checked, msg, cap);
     if (rc || !checked) return rc;
     if (k->hook == H_SEEN) *(bool *)at(c, k->aux) = true;
-    if (k->hook == H_LR) c->lr_frac = 0; /* one learning rate: the last given (in a file, lr_frac) */
-    if (k->hook == H_LRFRAC) c->lr = 0;
+    if (k->hook == H_LR) c->train.lr_frac = 0; /* one learning rate: the last given (in a file, lr_frac) */
+    if (k->hook == H_LRFRAC) c->train.lr = 0;
     if (k->hook == H_WIDTH) { /* --width replaces a list of widths */
-        free(c->widths);
-        c->widths = NULL;
-        c->widths_count = 0;
+        free(c->model.widths);
+        c->model.widths = NULL;
+        c->model.widths_count = 0;
     }
     return 0;
 }
@@ -212,17 +212,9 @@ void cli_config_defaults(cli_config *c, const char *command)
 {
     memset(c, 0, sizeof *c);
     ntk_spec s = ntk_spec_default(); /* the model's defaults are the library's */
-    c->depth = s.depth;
-    c->n0 = s.n0;
-    c->outputs = s.outputs;
-    c->act = s.act;
-    c->param = s.param;
-    c->sw2 = s.sw2;
-    c->sw2_out = s.sw2_out;
-    c->sb = s.sb;
-    c->bias = s.bias;
-    c->bias_out = s.bias_out;
-    c->first_layer = s.first_layer;
+    cli_model_cfg *m = &c->model;
+    m->depth = s.depth, m->n0 = s.n0, m->outputs = s.outputs, m->act = s.act, m->param = s.param, m->sw2 = s.sw2;
+    m->sw2_out = s.sw2_out, m->sb = s.sb, m->bias = s.bias, m->bias_out = s.bias_out, m->first_layer = s.first_layer;
     char msg[256];
     int bad;
     for (size_t i = 0; i < CLI_NKEYS; i++)
@@ -235,7 +227,7 @@ void cli_config_defaults(cli_config *c, const char *command)
         const cli_key *k = cli_key_find(sec, strchr(o->key, '.') + 1);
         if ((o->cmds & bit) && k) cli_key_set(c, k, o->key, &o->value, 1, false, &bad, msg, sizeof msg);
     }
-    snprintf(c->name, sizeof c->name, "%s", command);
+    snprintf(c->run.name, sizeof c->run.name, "%s", command);
     snprintf(c->command, sizeof c->command, "%s", command);
 }
 
@@ -273,7 +265,7 @@ int cli_config_copy(cli_config *dst, const cli_config *src)
 int cli_config_reload(cli_config *c, const char *command)
 {
     char dir[CLI_PATH_MAX], cfg[CLI_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s", c->resume);
+    snprintf(dir, sizeof dir, "%s", c->train.resume);
     cli_config_free(c);
     cli_config_defaults(c, command);
     snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
@@ -290,40 +282,31 @@ int cli_config_reload(cli_config *c, const char *command)
     }
     int rc = cli_config_load_yaml(c, cfg);
     if (rc) return rc;
-    snprintf(c->out, sizeof c->out, "%s", dir);
-    snprintf(c->resume, sizeof c->resume, "%s", dir);
+    snprintf(c->run.out, sizeof c->run.out, "%s", dir);
+    snprintf(c->train.resume, sizeof c->train.resume, "%s", dir);
     return 0;
 }
 
-int cli_config_spec(cli_config *c, ntk_spec *spec)
+int cli_model_spec(cli_model_cfg *m, ntk_spec *spec)
 {
-    if (c->widths_count > 0 && c->widths_count != c->depth) {
-        cli_errorf("widths: %d widths given for depth %d (one per hidden layer)", c->widths_count, c->depth);
+    if (m->widths_count > 0 && m->widths_count != m->depth) {
+        cli_errorf("widths: %d widths given for depth %d (one per hidden layer)", m->widths_count, m->depth);
         return CLI_EXIT_USAGE;
     }
-    if (c->widths_count == 0 && c->depth > 0) {
-        if (c->width <= 0) {
-            cli_errorf("width must be a positive integer, got %d", c->width);
+    if (m->widths_count == 0 && m->depth > 0) {
+        if (m->width <= 0) {
+            cli_errorf("width must be a positive integer, got %d", m->width);
             return CLI_EXIT_USAGE;
         }
-        c->widths = malloc((size_t)c->depth * sizeof *c->widths);
-        if (!c->widths) return CLI_EXIT_FAIL;
-        for (int l = 0; l < c->depth; l++) c->widths[l] = c->width;
-        c->widths_count = c->depth;
+        m->widths = malloc((size_t)m->depth * sizeof *m->widths);
+        if (!m->widths) return CLI_EXIT_FAIL;
+        for (int l = 0; l < m->depth; l++) m->widths[l] = m->width;
+        m->widths_count = m->depth;
     }
     *spec = ntk_spec_default();
-    spec->depth = c->depth;
-    spec->widths = c->widths;
-    spec->n0 = c->n0;
-    spec->outputs = c->outputs;
-    spec->act = c->act;
-    spec->param = c->param;
-    spec->sw2 = c->sw2;
-    spec->sw2_out = c->sw2_out;
-    spec->sb = c->sb;
-    spec->bias = c->bias;
-    spec->bias_out = c->bias_out_set ? c->bias_out : c->bias;
-    spec->first_layer = c->first_layer;
+    spec->depth = m->depth, spec->widths = m->widths, spec->n0 = m->n0, spec->outputs = m->outputs;
+    spec->act = m->act, spec->param = m->param, spec->sw2 = m->sw2, spec->sw2_out = m->sw2_out, spec->sb = m->sb;
+    spec->bias = m->bias, spec->bias_out = m->bias_out_set ? m->bias_out : m->bias, spec->first_layer = m->first_layer;
     char msg[512];
     if (ntk_spec_check(spec, msg, sizeof msg) != NTK_OK) {
         cli_errorf("invalid model: %s", msg);
@@ -339,10 +322,10 @@ bool cli_key_written(const cli_config *c, const cli_key *k)
     const void *p = at(c, k->off);
     switch (k->write) {
     case W_NEVER: return false;
-    case W_NOWIDTHS: return c->widths_count == 0;
-    case W_LR: return !(c->lr_frac > 0);
-    case W_LRFRAC: return c->lr_frac > 0;
-    case W_ANGLE: return c->angle_deg >= 0;
+    case W_NOWIDTHS: return c->model.widths_count == 0;
+    case W_LR: return !(c->train.lr_frac > 0);
+    case W_LRFRAC: return c->train.lr_frac > 0;
+    case W_ANGLE: return c->ensemble.angle >= 0;
     case W_SET:
         if (cli_key_is_list(k)) return *(const int *)at(c, k->aux) > 0;
         if (k->type == T_STR) return ((const char *)p)[0] != '\0';
@@ -380,7 +363,7 @@ void cli_key_print(FILE *fp, const cli_config *c, const cli_key *k, bool yaml)
     case T_WORD: fputs((const char *)p, fp); break;
     case T_CHOICE: fputs(word_at(k->choices, *(const int *)p, w, sizeof w), fp); break;
     default: /* T_ENUM; an unset readout bias is the hidden layers' */
-        fputs(k->en->name(k->write == W_BIAS_OUT && !c->bias_out_set ? (int)c->bias : *(const int *)p), fp);
+        fputs(k->en->name(k->write == W_BIAS_OUT && !c->model.bias_out_set ? (int)c->model.bias : *(const int *)p), fp);
         break;
     }
 }
@@ -406,22 +389,4 @@ char *cli_config_to_yaml(const cli_config *c)
         return NULL;
     }
     return buf;
-}
-
-/* A setting from texts by its key, with the one message printed. */
-static int set_key(cli_config *c, const char *key, const char *name, const char *const *items, int n)
-{
-    char msg[512];
-    int bad;
-    const cli_key *k = cli_key_find("data", key) ? cli_key_find("data", key) : cli_key_find("train", key);
-    int rc = k ? cli_key_set(c, k, name, items, n, true, &bad, msg, sizeof msg) : CLI_EXIT_FAIL;
-    if (rc) cli_errorf("%s", k ? msg : "internal: no such key");
-    return rc;
-}
-
-int cli_set_eval_points(cli_config *c, const char *name, const char *v) { return set_key(c, "eval_points", name, &v, 1); }
-
-int cli_set_target_basis(cli_config *c, const char *name, char *const *items, int n)
-{
-    return set_key(c, "target_basis", name, (const char *const *)items, n);
 }

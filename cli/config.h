@@ -15,86 +15,96 @@
 
 #define CLI_PATH_MAX 1024
 
-typedef struct { /* members as named by the table of settings (config_keys.c, which documents each) */
-    /* model */
-    int depth, width;        /* width: used when widths_count == 0 */
-    int *widths, widths_count; /* explicit hidden widths (owned) */
-    int n0;
-    bool n0_set;             /* explicit n0 (checked against the data) */
-    int outputs;
+/* One sub-structure per section of config.yaml, in its order.  A setting's member is its YAML key
+ * (train.blowup is c->train.blowup) with the type of its row in the table of settings (config_keys.c,
+ * which documents each).  Lists: an owned pointer and an int count beside it.  A *_set bool records
+ * that a value was given, where a default depends on it. */
+typedef struct {
+    int depth, width;          /* width: used when widths_count == 0 */
+    int *widths, widths_count; /* explicit hidden widths */
+    int n0, outputs;
+    bool n0_set;               /* explicit n0 (checked against the data) */
     ntk_act act;
     ntk_param param;
     double sw2, sw2_out, sb;
     ntk_bias bias, bias_out;
-    bool bias_out_set;       /* else follows bias */
+    bool bias_out_set;         /* else follows bias */
     ntk_first_layer first_layer;
-    /* data */
-    char data[CLI_PATH_MAX];
+} cli_model_cfg;
+
+typedef struct {
+    char data[CLI_PATH_MAX], eval_points[16], eval_data[CLI_PATH_MAX];
     long n;
-    bool n_set;              /* explicit n (required to match a file's rows if given) */
-    uint64_t data_seed;
-    char eval_points[16], eval_data[CLI_PATH_MAX];
-    /* run */
-    uint64_t seed;
-    int threads;
-    char out[CLI_PATH_MAX], name[128], results[CLI_PATH_MAX];
-    double max_memory_gb;    /* 0 = use available memory */
-    /* study: lists of the grids (--widths means study_widths there) */
-    int *study_widths, study_widths_count;
-    int *study_depths, study_depths_count;
-    int *seeds, seeds_count;
-    double *betas;
-    int betas_count;
-    double *lr_fracs;
-    int lr_fracs_count;
-    /* sweep: regime thresholds (docs/sweep.md) */
-    double lazy_drift, lazy_lin_err, unstable_loss_ratio, catapult_spike, tau;
-    int quick;               /* study: the CI-sized form (a flag, not a setting) */
-    /* ensemble */
-    long members;
-    double s_norm, angle_deg, ens_lr, target_y; /* angle_deg < 0: no second probe */
-    int no_updates, no_literal, sampler_full;
-    /* data extras (fmnist) */
-    int *classes, classes_count;
+    bool n_set;                  /* explicit n (required to match a file's rows if given) */
+    uint64_t seed;               /* of every generated input and target; the parameters' is run.seed */
+    int *classes, classes_count; /* fmnist */
     ntk_pixels pixels;
     char fmnist_dir[CLI_PATH_MAX]; /* "": the Debian package's */
-    /* kernel */
-    bool per_layer;
-    long tile_rows;
+} cli_data_cfg;
+
+typedef struct { /* the grids (--widths means study.widths for the commands of grids) */
+    double *betas, *lr_fracs;
+    int betas_count, lr_fracs_count;
+    int *widths, widths_count, *depths, depths_count, *seeds, seeds_count;
+} cli_study_cfg;
+
+typedef struct { /* shared by every command */
+    uint64_t seed;             /* of the parameters (and minibatches) */
+    int threads;
+    char name[128], results[CLI_PATH_MAX], out[CLI_PATH_MAX];
+    double max_memory_gb;      /* 0 = use available memory */
+} cli_run_cfg;
+
+typedef struct {
+    bool per_layer, save_params;
     ntk_dtype dtype;
-    bool save_params;
     char load_params[CLI_PATH_MAX];
-    /* train */
-    char target[CLI_PATH_MAX];
-    long n_eval, steps;
-    double lr, lr_frac;      /* lr_frac > 0: eta = lr_frac * 2 / lambda_max(c K_0) */
+    long tile_rows;
+} cli_kernel_cfg;
+
+typedef struct {
+    long members;
+    double s, lr, y, angle;    /* angle: degrees; < 0: no second probe */
+    int no_updates, no_literal, sampler; /* sampler: 0 lazy, 1 full */
+} cli_ensemble_cfg;
+
+typedef struct { /* profile --steps T: its training set */
+    char train_data[CLI_PATH_MAX];
+    long train_n;
+} cli_profile_cfg;
+
+typedef struct {
+    char target[CLI_PATH_MAX], snapshots[256], eval_target[CLI_PATH_MAX];
+    char resume[CLI_PATH_MAX]; /* every command that resumes (kernel, train, sweep, ensemble, study) */
+    long n_eval, steps, batch, checkpoint_every;
+    double lr, lr_frac;        /* lr_frac > 0: eta = lr_frac * 2 / lambda_max(c K_0) */
     ntk_loss loss;
     ntk_opt opt;
-    long batch;
-    double momentum;
-    char snapshots[256];
-    long checkpoint_every;
-    char resume[CLI_PATH_MAX];
-    double ridge;
-    int top_k, fourier_k;
-    double noise;
-    bool noise_set;          /* noise given explicitly (the e2 target's default noise is 0.02) */
+    double momentum, ridge, noise, blowup, freeze_eps;
+    bool noise_set;            /* noise given explicitly (the e2 target's default noise is 0.02) */
     uint64_t noise_seed;
-    char eval_target[CLI_PATH_MAX];
+    int top_k, fourier_k, flow, freeze_k, freeze_delta, target_partial;
     int *target_modes, target_modes_count; /* explicit Fourier terms (docs/data.md) */
     double *target_amps, *target_phases;
     int target_amps_count, target_phases_count;
-    int *target_cos, target_cos_count; /* per term 0 = sin(k g + phi), 1 = cos(k g - phi); one entry: all */
-    int target_partial;
-    double freeze_eps;
-    int freeze_k, freeze_delta;
-    /* profile --steps T: its training set */
-    char train_data[CLI_PATH_MAX];
-    long train_n;
-    double blowup;
-    int flow;
-    /* bookkeeping */
-    char config_path[CLI_PATH_MAX];
+    int *target_basis, target_basis_count; /* per term 0 = sin(k g + phi), 1 = cos(k g - phi); one entry: all */
+} cli_train_cfg;
+
+typedef struct { /* regime thresholds (docs/sweep.md) */
+    double lazy_drift, lazy_lin_err, unstable_loss_ratio, catapult_spike, tau;
+} cli_sweep_cfg;
+
+typedef struct {
+    cli_model_cfg model;
+    cli_data_cfg data;
+    cli_study_cfg study;
+    cli_run_cfg run;
+    cli_kernel_cfg kernel;
+    cli_ensemble_cfg ensemble;
+    cli_profile_cfg profile;
+    cli_train_cfg train;
+    cli_sweep_cfg sweep;
+    int quick;                 /* bookkeeping: study --quick, the CI-sized form (a flag, not a setting) */
     char command[16];
 } cli_config;
 
@@ -107,21 +117,17 @@ int cli_config_load_yaml(cli_config *c, const char *path);
  * flags override the file.  Returns -1 to continue, or an exit status (0 after
  * --help). */
 int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command);
-/* --resume: replace c by the run directory's own resolved config.yaml (c->resume names the
- * directory), keeping out = resume = that directory.  Prints its own error. */
+/* --resume: replace c by the run directory's own resolved config.yaml (c->train.resume names the
+ * directory), keeping run.out = train.resume = that directory.  Prints its own error. */
 int cli_config_reload(cli_config *c, const char *command);
 /* Deep copy of src into dst (owned lists duplicated); 0 or CLI_EXIT_FAIL (out of memory). */
 int cli_config_copy(cli_config *dst, const cli_config *src);
-/* Fill an ntk_spec from c; widths point into c (c must outlive spec). Checks
- * it and prints the library's message on failure (returns CLI_EXIT_USAGE). */
-int cli_config_spec(cli_config *c, ntk_spec *spec);
+/* Fill an ntk_spec from the model section; widths point into m (m must outlive spec; a uniform
+ * width becomes m->widths).  Checks it and prints the library's message on failure (returns
+ * CLI_EXIT_USAGE). */
+int cli_model_spec(cli_model_cfg *m, ntk_spec *spec);
 /* The resolved configuration as YAML text (malloc'ed). */
 char *cli_config_to_yaml(const cli_config *c);
-/* data.eval_points: uniform | grid.  name ("--eval-points" or "config F: data.eval_points") starts the
- * one message. */
-int cli_set_eval_points(cli_config *c, const char *name, const char *v);
-/* train.target_basis: n entries, each sin or cos (one for all terms, or one per term). */
-int cli_set_target_basis(cli_config *c, const char *name, char *const *items, int n);
 /* Print "ntkdrift: <msg>" to stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

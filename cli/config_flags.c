@@ -135,7 +135,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         cli_errorf("unexpected argument '%s' (see ntkdrift %s --help)", argv[optind], command);
         return CLI_EXIT_USAGE;
     }
-    if (c->widths_count > 0 && !depth_flag) c->depth = c->widths_count;
+    if (c->model.widths_count > 0 && !depth_flag) c->model.depth = c->model.widths_count;
     if (!print) return -1;
     char *y = cli_config_to_yaml(c);
     if (y) fputs(y, stdout);

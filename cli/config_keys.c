@@ -1,7 +1,8 @@
 /* config_keys.c -- every setting of the CLI, once: one row per YAML key (config_keys.h).  Adding a
- * setting is one row here (and its member in cli_config); the flag, the YAML key, config.yaml,
- * --help and the docs table follow.  Rows are in the order of config.yaml; a member is named by its
- * path in cli_config and its C type is checked against the row's type at compile time. */
+ * setting is one row here (and its member in its section's sub-structure of cli_config, named by
+ * the key); the flag, the YAML key, config.yaml, --help and the docs table follow.  Rows are in the
+ * order of config.yaml; a row's section and key name its member (MEMBER), whose C type is checked
+ * against the row's type at compile time. */
 #include "config_keys.h"
 
 #include <limits.h>
@@ -9,22 +10,33 @@
 
 /* offsetof(cli_config, m), refused at compile time unless m has type T. */
 #define TYPED(m, T) (offsetof(cli_config, m) + 0 * sizeof(struct { int ok_[_Generic(((cli_config *)0)->m, T: 1, default: -1)]; }))
-#define ROW(s, k, f, t, off_, c, mv, h, ...) \
-    {.sec = S_##s, .key = k, .flag = f, .type = t, .off = off_, .cmds = c, .meta = mv, .help = h, __VA_ARGS__}
-#define INT(s, k, f, m, l, u, c, mv, h, ...) ROW(s, k, f, T_INT, TYPED(m, int), c, mv, h, .lo = l, .hi = u, __VA_ARGS__)
-#define LONG(s, k, f, m, l, u, c, mv, h, ...) ROW(s, k, f, T_LONG, TYPED(m, long), c, mv, h, .lo = l, .hi = u, __VA_ARGS__)
-#define U64(s, k, f, m, c, mv, h, ...) ROW(s, k, f, T_U64, TYPED(m, uint64_t), c, mv, h, __VA_ARGS__)
-#define F64(s, k, f, m, c, mv, h, ...) ROW(s, k, f, T_F64, TYPED(m, double), c, mv, h, __VA_ARGS__)
-#define BOOL(s, k, f, m, c, h, ...) ROW(s, k, f, T_BOOL, TYPED(m, bool), c, NULL, h, __VA_ARGS__)
-#define IBOOL(s, k, f, m, c, h, ...) ROW(s, k, f, T_IBOOL, TYPED(m, int), c, NULL, h, __VA_ARGS__)
-#define STR(s, k, f, m, c, mv, h, ...) \
-    ROW(s, k, f, T_STR, TYPED(m, char *), c, mv, h, .aux = sizeof(((cli_config *)0)->m), __VA_ARGS__)
-#define ENUM(s, k, f, m, T, c, mv, h, ...) ROW(s, k, f, T_ENUM, TYPED(m, ntk_##T), c, mv, h, .en = &E_##T, __VA_ARGS__)
-#define CHOICE(s, k, f, m, T, w, c, h, ...) ROW(s, k, f, T_CHOICE, TYPED(m, T), c, w, h, .choices = w, __VA_ARGS__)
-#define WORD(s, k, f, m, w, c, h, ...) \
-    ROW(s, k, f, T_WORD, TYPED(m, char *), c, w, h, .choices = w, .aux = sizeof(((cli_config *)0)->m), __VA_ARGS__)
-#define LIST(s, k, f, t, m, T, n, c, mv, h, ...) \
-    ROW(s, k, f, t, TYPED(m, T *), c, mv, h, .aux = TYPED(n, int), .write = W_SET, __VA_ARGS__)
+/* A row's member: its key in its section's sub-structure, MEMBER(TRAIN, blowup) = train.blowup. */
+#define SEC_MODEL model
+#define SEC_DATA data
+#define SEC_STUDY study
+#define SEC_RUN run
+#define SEC_KERNEL kernel
+#define SEC_ENSEMBLE ensemble
+#define SEC_PROFILE profile
+#define SEC_TRAIN train
+#define SEC_SWEEP sweep
+#define MEMBER(s, k) SEC_##s.k
+#define SIZE(s, k) sizeof(((cli_config *)0)->MEMBER(s, k))
+#define ROW(s, k, f, t, T, c, mv, h, ...)                                                                 \
+    {.sec = S_##s, .key = #k, .flag = f, .type = t, .off = TYPED(MEMBER(s, k), T), .cmds = c, .meta = mv, \
+     .help = h, __VA_ARGS__}
+#define INT(s, k, f, l, u, c, mv, h, ...) ROW(s, k, f, T_INT, int, c, mv, h, .lo = l, .hi = u, __VA_ARGS__)
+#define LONG(s, k, f, l, u, c, mv, h, ...) ROW(s, k, f, T_LONG, long, c, mv, h, .lo = l, .hi = u, __VA_ARGS__)
+#define U64(s, k, f, c, mv, h, ...) ROW(s, k, f, T_U64, uint64_t, c, mv, h, __VA_ARGS__)
+#define F64(s, k, f, c, mv, h, ...) ROW(s, k, f, T_F64, double, c, mv, h, __VA_ARGS__)
+#define BOOL(s, k, f, c, h, ...) ROW(s, k, f, T_BOOL, bool, c, NULL, h, __VA_ARGS__)
+#define IBOOL(s, k, f, c, h, ...) ROW(s, k, f, T_IBOOL, int, c, NULL, h, __VA_ARGS__)
+#define STR(s, k, f, c, mv, h, ...) ROW(s, k, f, T_STR, char *, c, mv, h, .aux = SIZE(s, k), __VA_ARGS__)
+#define ENUM(s, k, f, T, c, mv, h, ...) ROW(s, k, f, T_ENUM, ntk_##T, c, mv, h, .en = &E_##T, __VA_ARGS__)
+#define CHOICE(s, k, f, T, w, c, h, ...) ROW(s, k, f, T_CHOICE, T, c, w, h, .choices = w, __VA_ARGS__)
+#define WORD(s, k, f, w, c, h, ...) ROW(s, k, f, T_WORD, char *, c, w, h, .choices = w, .aux = SIZE(s, k), __VA_ARGS__)
+#define LIST(s, k, f, t, T, c, mv, h, ...) \
+    ROW(s, k, f, t, T *, c, mv, h, .aux = TYPED(MEMBER(s, k##_count), int), .write = W_SET, __VA_ARGS__)
 #define SEEN(m) .hook = H_SEEN, .aux = TYPED(m, bool)
 
 /* The library's enums as int parse / name functions. */
@@ -52,133 +64,132 @@ ENUM_OF(opt)
 #define K100K 100000
 
 const cli_key CLI_KEYS[] = {
-    INT(MODEL, "depth", "depth", depth, 0, NTK_MAX_DEPTH, MODELC, "L", "hidden layers (weight layers d = L+1; 0 = linear model)"),
-    INT(MODEL, "width", "width", width, 1, INT_MAX, MODELC, "n", "width of every hidden layer", .dflt = "256",
+    INT(MODEL, depth, "depth", 0, NTK_MAX_DEPTH, MODELC, "L", "hidden layers (weight layers d = L+1; 0 = linear model)"),
+    INT(MODEL, width, "width", 1, INT_MAX, MODELC, "n", "width of every hidden layer", .dflt = "256",
         .hook = H_WIDTH, .write = W_NOWIDTHS),
-    LIST(MODEL, "widths", "widths", T_INTS, widths, int, widths_count, C_KERNEL | C_LIMIT | C_EVAL | C_TRAIN,
+    LIST(MODEL, widths, "widths", T_INTS, int, C_KERNEL | C_LIMIT | C_EVAL | C_TRAIN,
          "n1,...,nL", "per-layer widths (overrides --width; sets depth if --depth is absent)", .lo = 1, .hi = INT_MAX),
-    INT(MODEL, "n0", "n0", n0, 1, INT_MAX, MODELC, "D", "input dimension (circle data: 2; file data: its columns)", SEEN(n0_set)),
-    INT(MODEL, "outputs", "outputs", outputs, 1, INT_MAX, MODELC, "k", "network outputs"),
-    ENUM(MODEL, "act", "act", act, act, MODELC, "A", "activation"),
-    ENUM(MODEL, "param", "param", param, param, MODELC, "P", "parameterization"),
-    F64(MODEL, "sw2", "sw2", sw2, MODELC, "S", "sigma_w^2 of the hidden layers (> 0, checked with the model)"),
-    F64(MODEL, "sw2_out", "sw2-out", sw2_out, MODELC, "S", "sigma_w^2 of the readout (> 0, checked with the model)"),
-    F64(MODEL, "sb", "sb", sb, MODELC, "S", "bias multiplier c_b (ntk) / bias init std (standard), >= 0"),
-    ENUM(MODEL, "bias", "bias", bias, bias, MODELC, "B", "none = no bias parameters; zero = trainable, initialised at 0"),
-    ENUM(MODEL, "bias_out", "bias-out", bias_out, bias, MODELC, "B", "readout bias (default: as bias)", SEEN(bias_out_set),
+    INT(MODEL, n0, "n0", 1, INT_MAX, MODELC, "D", "input dimension (circle data: 2; file data: its columns)", SEEN(model.n0_set)),
+    INT(MODEL, outputs, "outputs", 1, INT_MAX, MODELC, "k", "network outputs"),
+    ENUM(MODEL, act, "act", act, MODELC, "A", "activation"),
+    ENUM(MODEL, param, "param", param, MODELC, "P", "parameterization"),
+    F64(MODEL, sw2, "sw2", MODELC, "S", "sigma_w^2 of the hidden layers (> 0, checked with the model)"),
+    F64(MODEL, sw2_out, "sw2-out", MODELC, "S", "sigma_w^2 of the readout (> 0, checked with the model)"),
+    F64(MODEL, sb, "sb", MODELC, "S", "bias multiplier c_b (ntk) / bias init std (standard), >= 0"),
+    ENUM(MODEL, bias, "bias", bias, MODELC, "B", "none = no bias parameters; zero = trainable, initialised at 0"),
+    ENUM(MODEL, bias_out, "bias-out", bias, MODELC, "B", "readout bias (default: as bias)", SEEN(model.bias_out_set),
          .write = W_BIAS_OUT),
-    ENUM(MODEL, "first_layer", "first-layer", first_layer, first_layer, MODELC, "F", "first layer with or without 1/sqrt(n0)"),
-    STR(DATA, "data", "data", data, DATAC, "D",
+    ENUM(MODEL, first_layer, "first-layer", first_layer, MODELC, "F", "first layer with or without 1/sqrt(n0)"),
+    STR(DATA, data, "data", DATAC, "D",
         "gaussian (rows of norm sqrt(n0)) | gaussian-raw (N(0, I)) | circle (grid on [-pi, pi)) | circle-pos (grid on "
         "[0, 2 pi)) | circle-uniform (random angles) | circle-subset, circle-pos-subset (train: n points of the "
         "evaluation grid of n-eval angles) | sphere | fmnist (Fashion-MNIST) | PATH.npy | PATH.npz (member X) | PATH.csv",
         .dflt = "gaussian"),
-    LONG(DATA, "n", "n", n, 1, INT_MAX, DATAC, "N", "number of points (a file: its first N rows)", .dflt = "128", SEEN(n_set)),
-    U64(DATA, "seed", "data-seed", data_seed, DATAC | C_ENSEMBLE, "S",
+    LONG(DATA, n, "n", 1, INT_MAX, DATAC, "N", "number of points (a file: its first N rows)", .dflt = "128", SEEN(data.n_set)),
+    U64(DATA, seed, "data-seed", DATAC | C_ENSEMBLE, "S",
         "seed of every generated input, evaluation point and random/teacher target; independent of --seed"),
-    WORD(DATA, "eval_points", "eval-points", eval_points, "uniform|grid", TRAINC,
+    WORD(DATA, eval_points, "eval-points", "uniform|grid", TRAINC,
          "circle data: evaluation angles random (uniform) or equispaced (grid)", .dflt = "uniform"),
-    STR(DATA, "eval_data", "eval-data", eval_data, TRAINC, "FILE", "evaluation inputs from PATH.npy|.npz|.csv", .write = W_SET),
-    LIST(DATA, "classes", "classes", T_INTS, classes, int, classes_count, DATAC, "c1,c2,...", "fmnist: classes to keep (default: all)",
+    STR(DATA, eval_data, "eval-data", TRAINC, "FILE", "evaluation inputs from PATH.npy|.npz|.csv", .write = W_SET),
+    LIST(DATA, classes, "classes", T_INTS, int, DATAC, "c1,c2,...", "fmnist: classes to keep (default: all)",
          .lo = 0, .hi = 9),
-    CHOICE(DATA, "pixels", "pixels", pixels, ntk_pixels, "unit|standardize", DATAC,
+    CHOICE(DATA, pixels, "pixels", ntk_pixels, "unit|standardize", DATAC,
            "fmnist: x/255 (unit) or per pixel by the training statistics (standardize)"),
-    STR(DATA, "fmnist_dir", "fmnist-dir", fmnist_dir, DATAC, "DIR",
+    STR(DATA, fmnist_dir, "fmnist-dir", DATAC, "DIR",
         "fmnist: directory of the four IDX files [" NTK_FMNIST_DIR "]", .write = W_SET),
-    LIST(STUDY, "betas", "betas", T_F64S, betas, double, betas_count, C_ENSEMBLE, "b1,b2,...",
+    LIST(STUDY, betas, "betas", T_F64S, double, C_ENSEMBLE, "b1,b2,...",
          "lines of fixed beta instead of a depth grid: depth = round(beta * width), at least 1", .rng = R_GT),
-    LIST(STUDY, "lr_fracs", "lr-fracs", T_F64S, lr_fracs, double, lr_fracs_count, C_SWEEP, "f1,f2,...",
+    LIST(STUDY, lr_fracs, "lr-fracs", T_F64S, double, C_SWEEP, "f1,f2,...",
          "learning rates as fractions of 2 / lambda_max(c K_0)", .rng = R_GT),
-    LIST(STUDY, "widths", "widths", T_INTS, study_widths, int, study_widths_count, GRIDC | C_STUDY, "n1,n2,...",
+    LIST(STUDY, widths, "widths", T_INTS, int, GRIDC | C_STUDY, "n1,n2,...",
          "widths to sweep (every hidden layer that width)", .lo = 1, .hi = INT_MAX),
-    LIST(STUDY, "depths", "depths", T_INTS, study_depths, int, study_depths_count, GRIDC, "L1,L2,...",
+    LIST(STUDY, depths, "depths", T_INTS, int, GRIDC, "L1,L2,...",
          "depths (hidden layers) to sweep", .lo = 0, .hi = NTK_MAX_DEPTH),
-    LIST(STUDY, "seeds", "seeds", T_INTS, seeds, int, seeds_count, GRIDC, "S", "seeds: a list and/or ranges a:b (= a..b-1)",
+    LIST(STUDY, seeds, "seeds", T_INTS, int, GRIDC, "S", "seeds: a list and/or ranges a:b (= a..b-1)",
          .lo = 0, .hi = INT_MAX),
-    U64(RUN, "seed", "seed", seed, MODELC, "S", "seed of the parameters (and minibatches); data has --data-seed"),
-    INT(RUN, "threads", "threads", threads, 0, 1024, C_ALL, "T", "BLAS threads (0 = library default)"),
-    STR(RUN, "name", "name", name, C_ALL, "NAME", "experiment name under results/ (default: the command)", .hook = H_NAME),
-    STR(RUN, "results", "results", results, C_ALL, "DIR", "results root", .dflt = "results"),
-    STR(RUN, "out", "out", out, C_ALL, "DIR", "write the run exactly into DIR", .write = W_SET),
-    F64(RUN, "max_memory_gb", "max-memory", max_memory_gb, MODELC, "GB",
+    U64(RUN, seed, "seed", MODELC, "S", "seed of the parameters (and minibatches); data has --data-seed"),
+    INT(RUN, threads, "threads", 0, 1024, C_ALL, "T", "BLAS threads (0 = library default)"),
+    STR(RUN, name, "name", C_ALL, "NAME", "experiment name under results/ (default: the command)", .hook = H_NAME),
+    STR(RUN, results, "results", C_ALL, "DIR", "results root", .dflt = "results"),
+    STR(RUN, out, "out", C_ALL, "DIR", "write the run exactly into DIR", .write = W_SET),
+    F64(RUN, max_memory_gb, "max-memory", MODELC, "GB",
         "refuse runs whose estimated peak exceeds this many GB (default: available RAM)", .rng = R_GT, .write = W_SET),
-    BOOL(KERNEL, "per_layer", "per-layer", per_layer, C_KERNEL | C_LIMIT | C_TRAIN, "also store the per-layer terms K_layers"),
-    CHOICE(KERNEL, "dtype", "dtype", dtype, ntk_dtype, "f64|f32", C_KERNEL, "precision of the computation and of K"),
-    BOOL(KERNEL, "save_params", "save-params", save_params, C_KERNEL | C_TRAIN,
+    BOOL(KERNEL, per_layer, "per-layer", C_KERNEL | C_LIMIT | C_TRAIN, "also store the per-layer terms K_layers"),
+    CHOICE(KERNEL, dtype, "dtype", ntk_dtype, "f64|f32", C_KERNEL, "precision of the computation and of K"),
+    BOOL(KERNEL, save_params, "save-params", C_KERNEL | C_TRAIN,
          "write params.npz; train: also snapshots/params_<step>.npz at every snapshot"),
-    STR(KERNEL, "load_params", "load-params", load_params, C_KERNEL | C_EVAL | C_PROFILE, "FILE",
+    STR(KERNEL, load_params, "load-params", C_KERNEL | C_EVAL | C_PROFILE, "FILE",
         "parameters from such a file instead of the seed", .write = W_SET),
-    LONG(KERNEL, "tile_rows", "tile-rows", tile_rows, 0, LONG_MAX / 2, C_KERNEL, "B",
+    LONG(KERNEL, tile_rows, "tile-rows", 0, LONG_MAX / 2, C_KERNEL, "B",
          "K in blocks of B rows streamed to K.npy (0: only when K does not fit in memory)", .write = W_SET),
-    LONG(ENSEMBLE, "members", "members", members, 2, INT_MAX, C_ENSEMBLE, "M", "initializations per (depth, width) cell",
+    LONG(ENSEMBLE, members, "members", 2, INT_MAX, C_ENSEMBLE, "M", "initializations per (depth, width) cell",
          .dflt = "1000"),
-    F64(ENSEMBLE, "s", "s", s_norm, C_ENSEMBLE, "S", "probe input norm s = ||x||^2 / n0", .rng = R_GT, .dflt = "1"),
-    F64(ENSEMBLE, "lr", "lr", ens_lr, C_ENSEMBLE, "L", "learning rate of the one-step kernel updates", .rng = R_GT,
+    F64(ENSEMBLE, s, "s", C_ENSEMBLE, "S", "probe input norm s = ||x||^2 / n0", .rng = R_GT, .dflt = "1"),
+    F64(ENSEMBLE, lr, "lr", C_ENSEMBLE, "L", "learning rate of the one-step kernel updates", .rng = R_GT,
         .dflt = "1e-3"),
-    F64(ENSEMBLE, "y", "y", target_y, C_ENSEMBLE, "Y", "target of the one-step loss 1/2 (f(x) - y)^2"),
-    IBOOL(ENSEMBLE, "no_updates", "no-updates", no_updates, C_ENSEMBLE, "skip the first-step updates (pathwise and literal)"),
-    IBOOL(ENSEMBLE, "no_literal", "no-literal", no_literal, C_ENSEMBLE, "skip only the literal one-step update (O(P) per member)"),
-    CHOICE(ENSEMBLE, "sampler", "sampler", sampler_full, int, "lazy|full", C_ENSEMBLE,
+    F64(ENSEMBLE, y, "y", C_ENSEMBLE, "Y", "target of the one-step loss 1/2 (f(x) - y)^2"),
+    IBOOL(ENSEMBLE, no_updates, "no-updates", C_ENSEMBLE, "skip the first-step updates (pathwise and literal)"),
+    IBOOL(ENSEMBLE, no_literal, "no-literal", C_ENSEMBLE, "skip only the literal one-step update (O(P) per member)"),
+    CHOICE(ENSEMBLE, sampler, "sampler", int, "lazy|full", C_ENSEMBLE,
            "K(x,x) by the exact O(depth x width) sampler, or every weight drawn (the reference path)"),
-    F64(ENSEMBLE, "angle", "angle", angle_deg, C_ENSEMBLE, "DEG", "also K(x,x') with a second probe at this angle (degrees)",
+    F64(ENSEMBLE, angle, "angle", C_ENSEMBLE, "DEG", "also K(x,x') with a second probe at this angle (degrees)",
         .rng = R_IN, .lo = 0, .hi = 180, .dflt = "-1", .write = W_ANGLE),
-    STR(PROFILE, "train_data", "train-data", train_data, C_PROFILE, "D", "inputs of the training set of --steps T (as --data)",
+    STR(PROFILE, train_data, "train-data", C_PROFILE, "D", "inputs of the training set of --steps T (as --data)",
         .dflt = "gaussian"),
-    LONG(PROFILE, "train_n", "train-n", train_n, 1, INT_MAX, C_PROFILE, "N", "points of that training set", .dflt = "256"),
-    STR(TRAIN, "target", "target", target, TPC, "T",
+    LONG(PROFILE, train_n, "train-n", 1, INT_MAX, C_PROFILE, "N", "points of that training set", .dflt = "256"),
+    STR(TRAIN, target, "target", TPC, "T",
         "fourier (circle: sum_k sin(k gamma)/k, k <= fourier-k, or the target-* terms) | e2 (the E2 mixture, noise 0.02) "
         "| product (x1 x2) | teacher (a random net of the same spec) | random | PATH.npy", .dflt = "fourier"),
-    LONG(TRAIN, "n_eval", "n-eval", n_eval, 0, INT_MAX, TPC, "M", "evaluation points (circle: --eval-points)"),
-    LONG(TRAIN, "steps", "steps", steps, 0, LONG_MAX / 2, TPC, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
-    F64(TRAIN, "lr", "lr", lr, TPC, "ETA", "absolute learning rate (instead of lr_frac)", .rng = R_GT, .hook = H_LR, .write = W_LR),
-    F64(TRAIN, "lr_frac", "lr-frac", lr_frac, TPC, "F", "learning rate F * 2 / lambda_max(c K_0) (lr_frac wins over lr in a file)",
+    LONG(TRAIN, n_eval, "n-eval", 0, INT_MAX, TPC, "M", "evaluation points (circle: --eval-points)"),
+    LONG(TRAIN, steps, "steps", 0, LONG_MAX / 2, TPC, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
+    F64(TRAIN, lr, "lr", TPC, "ETA", "absolute learning rate (instead of lr_frac)", .rng = R_GT, .hook = H_LR, .write = W_LR),
+    F64(TRAIN, lr_frac, "lr-frac", TPC, "F", "learning rate F * 2 / lambda_max(c K_0) (lr_frac wins over lr in a file)",
         .rng = R_GT, .dflt = "0.5", .hook = H_LRFRAC, .write = W_LRFRAC),
-    ENUM(TRAIN, "loss", "loss", loss, loss, TPC, "L",
+    ENUM(TRAIN, loss, "loss", loss, TPC, "L",
          "half_sum (1/2 sum, c = 1) | half_mean (1/2 mean, c = 1/N) | mse (mean, no 1/2, c = 2/N); N = B for minibatches",
          .dflt = "half_mean"),
-    ENUM(TRAIN, "opt", "opt", opt, opt, TPC, "O", "optimizer", .dflt = "gd"),
-    LONG(TRAIN, "batch", "batch", batch, 0, INT_MAX, TPC, "B", "minibatch rows (0: full batch)"),
-    F64(TRAIN, "momentum", "momentum", momentum, TPC, "MU", "momentum of opt momentum (in [0, 1))", .dflt = "0.9"),
-    STR(TRAIN, "snapshots", "snapshots", snapshots, TRAINC, "S", "every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always)",
+    ENUM(TRAIN, opt, "opt", opt, TPC, "O", "optimizer", .dflt = "gd"),
+    LONG(TRAIN, batch, "batch", 0, INT_MAX, TPC, "B", "minibatch rows (0: full batch)"),
+    F64(TRAIN, momentum, "momentum", TPC, "MU", "momentum of opt momentum (in [0, 1))", .dflt = "0.9"),
+    STR(TRAIN, snapshots, "snapshots", TRAINC, "S", "every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always)",
         .dflt = "log:20"),
-    LONG(TRAIN, "checkpoint_every", "checkpoint-every", checkpoint_every, 0, LONG_MAX / 2, TRAINC, "K",
+    LONG(TRAIN, checkpoint_every, "checkpoint-every", 0, LONG_MAX / 2, TRAINC, "K",
          "steps between checkpoints (0: at every snapshot)"),
-    F64(TRAIN, "ridge", "ridge", ridge, TRAINC, "R", "kernel regression ridge, relative to the mean diagonal of K", .rng = R_GT,
+    F64(TRAIN, ridge, "ridge", TRAINC, "R", "kernel regression ridge, relative to the mean diagonal of K", .rng = R_GT,
         .dflt = "1e-8"),
-    INT(TRAIN, "top_k", "top-k", top_k, 1, K100K, TRAINC, "K", "eigenspace dimension for angles / eigenvalue drift", .dflt = "10"),
-    INT(TRAIN, "fourier_k", "fourier-k", fourier_k, 1, K100K, TPC, "K", "terms of the Fourier target", .dflt = "4"),
-    F64(TRAIN, "noise", "noise", noise, TPC, "S", "label noise std", .rng = R_GE, SEEN(noise_set)),
-    U64(TRAIN, "noise_seed", "noise-seed", noise_seed, TPC, "S", "seed of the label noise"),
-    F64(TRAIN, "blowup", "blowup", blowup, TPC, "B", "divergence when the loss exceeds B times its initial value", .rng = R_GT,
+    INT(TRAIN, top_k, "top-k", 1, K100K, TRAINC, "K", "eigenspace dimension for angles / eigenvalue drift", .dflt = "10"),
+    INT(TRAIN, fourier_k, "fourier-k", 1, K100K, TPC, "K", "terms of the Fourier target", .dflt = "4"),
+    F64(TRAIN, noise, "noise", TPC, "S", "label noise std", .rng = R_GE, SEEN(train.noise_set)),
+    U64(TRAIN, noise_seed, "noise-seed", TPC, "S", "seed of the label noise"),
+    F64(TRAIN, blowup, "blowup", TPC, "B", "divergence when the loss exceeds B times its initial value", .rng = R_GT,
         .lo = 1, .dflt = "1e6"),
-    IBOOL(TRAIN, "flow", "flow", flow, TRAINC, "frozen-kernel predictions by gradient flow in time eta * step"),
-    F64(TRAIN, "freeze_eps", "freeze-eps", freeze_eps, TRAINC, "E", "freeze time: |slope over D snapshots| < E |first slope| ...",
+    IBOOL(TRAIN, flow, "flow", TRAINC, "frozen-kernel predictions by gradient flow in time eta * step"),
+    F64(TRAIN, freeze_eps, "freeze-eps", TRAINC, "E", "freeze time: |slope over D snapshots| < E |first slope| ...",
         .rng = R_GT, .dflt = "0.01"),
-    INT(TRAIN, "freeze_k", "freeze-k", freeze_k, 1, K100K, TRAINC, "K", "... for K consecutive snapshots", .dflt = "3"),
-    INT(TRAIN, "freeze_delta", "freeze-delta", freeze_delta, 1, K100K, TRAINC, "D", "... slopes over D snapshots", .dflt = "2"),
-    STR(TRAIN, "eval_target", "eval-target", eval_target, TRAINC, "FILE", "evaluation targets (.npy) when the target is a file",
+    INT(TRAIN, freeze_k, "freeze-k", 1, K100K, TRAINC, "K", "... for K consecutive snapshots", .dflt = "3"),
+    INT(TRAIN, freeze_delta, "freeze-delta", 1, K100K, TRAINC, "D", "... slopes over D snapshots", .dflt = "2"),
+    STR(TRAIN, eval_target, "eval-target", TRAINC, "FILE", "evaluation targets (.npy) when the target is a file",
         .write = W_SET),
-    LIST(TRAIN, "target_modes", "target-modes", T_INTS, target_modes, int, target_modes_count, TRAINC, "k1,...",
+    LIST(TRAIN, target_modes, "target-modes", T_INTS, int, TRAINC, "k1,...",
          "explicit Fourier terms: modes", .lo = 0, .hi = K100K),
-    LIST(TRAIN, "target_amps", "target-amps", T_F64S, target_amps, double, target_amps_count, TRAINC, "a1,...",
-         "their amplitudes (one per mode)"),
-    LIST(TRAIN, "target_phases", "target-phases", T_F64S, target_phases, double, target_phases_count, TRAINC, "p1,...",
+    LIST(TRAIN, target_amps, "target-amps", T_F64S, double, TRAINC, "a1,...", "their amplitudes (one per mode)"),
+    LIST(TRAIN, target_phases, "target-phases", T_F64S, double, TRAINC, "p1,...",
          "their phases (one per mode, or none for 0)"),
-    LIST(TRAIN, "target_basis", "target-basis", T_CHOICES, target_cos, int, target_cos_count, TRAINC, "B",
+    LIST(TRAIN, target_basis, "target-basis", T_CHOICES, int, TRAINC, "B",
          "sin (a sin(k g + p)) | cos (a cos(k g - p)): one for all terms, or one per term (default: sin)", .choices = "sin|cos"),
-    INT(TRAIN, "target_partial", "target-partial", target_partial, 0, K100K, TRAINC, "m",
+    INT(TRAIN, target_partial, "target-partial", 0, K100K, TRAINC, "m",
         "keep only the first m terms (partial sums; 0: all)", .write = W_SET),
-    STR(TRAIN, "resume", "resume", resume, C_KERNEL | TRAINC | C_ENSEMBLE | C_STUDY, "DIR",
+    STR(TRAIN, resume, "resume", C_KERNEL | TRAINC | C_ENSEMBLE | C_STUDY, "DIR",
         "continue a stopped run in DIR to the same results (its own config.yaml)", .write = W_NEVER),
-    F64(SWEEP, "lazy_drift", "lazy-drift", lazy_drift, C_SWEEP, "D", "lazy: final relative kernel drift <= D ...", .rng = R_GE,
+    F64(SWEEP, lazy_drift, "lazy-drift", C_SWEEP, "D", "lazy: final relative kernel drift <= D ...", .rng = R_GE,
         .dflt = "0.1"),
-    F64(SWEEP, "lazy_lin_err", "lazy-lin-err", lazy_lin_err, C_SWEEP, "E", "... and linearization error <= E", .rng = R_GE,
+    F64(SWEEP, lazy_lin_err, "lazy-lin-err", C_SWEEP, "E", "... and linearization error <= E", .rng = R_GE,
         .dflt = "0.1"),
-    F64(SWEEP, "unstable_loss_ratio", "unstable-loss-ratio", unstable_loss_ratio, C_SWEEP, "R",
+    F64(SWEEP, unstable_loss_ratio, "unstable-loss-ratio", C_SWEEP, "R",
         "unstable: diverged, or final loss >= R * initial loss", .rng = R_GT, .dflt = "1"),
-    F64(SWEEP, "catapult_spike", "catapult-spike", catapult_spike, C_SWEEP, "S",
+    F64(SWEEP, catapult_spike, "catapult-spike", C_SWEEP, "S",
         "catapult: a loss above (1 + S) * initial, then convergence", .rng = R_GE, .dflt = "1"),
-    F64(SWEEP, "tau", "tau", tau, C_SWEEP, "T", "also the drift at t = eta * step = T (0: the smallest eta T of the cells)",
+    F64(SWEEP, tau, "tau", C_SWEEP, "T", "also the drift at t = eta * step = T (0: the smallest eta T of the cells)",
         .rng = R_GE),
 };
 const size_t CLI_NKEYS = sizeof CLI_KEYS / sizeof *CLI_KEYS;

@@ -1,8 +1,8 @@
 /* config_keys.h -- the table of settings (config_keys.c): every setting declared once, with its
- * section, YAML key, flag, type, member of cli_config, default, range, commands and help.  The
- * defaults, the flags (config_flags.c), the YAML reader (config_yaml.c), the resolved config.yaml,
- * the range checks (config.c), the --help text and the key table of docs/cli.md (config_help.c)
- * are all generated from it. */
+ * section and YAML key (which name its member of cli_config), flag, type, default, range, commands
+ * and help.  The defaults, the flags (config_flags.c), the YAML reader (config_yaml.c), the resolved
+ * config.yaml, the range checks (config.c), the --help text and the key table of docs/cli.md
+ * (config_help.c) are all generated from it. */
 #ifndef NTK_CLI_CONFIG_KEYS_H
 #define NTK_CLI_CONFIG_KEYS_H
 

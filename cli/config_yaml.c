@@ -196,7 +196,6 @@ int cli_config_load_yaml(cli_config *c, const char *path)
     size_t len;
     int rc = read_file(path, &buf, &len);
     if (rc) return rc;
-    snprintf(c->config_path, sizeof c->config_path, "%s", path);
     walk *w = calloc(1, sizeof *w);
     if (!w || !yaml_parser_initialize(&w->parser)) {
         free(w);

@@ -100,23 +100,23 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
                      const ntk_feats *feats, size_t N, size_t B, ntk_kernel_summary *sm, ntk_tiled_stats *ts)
 {
     size_t k = (size_t)spec->outputs, d = (size_t)spec->depth + 1, done = 0;
-    const char *dts = c->dtype == NTK_F32 ? "float32" : "float64";
+    const char *dts = c->kernel.dtype == NTK_F32 ? "float32" : "float64";
     size_t shK[4] = {N, N, k, k}, shT[2] = {N, N}, shL[5] = {d, N, N, k, k};
-    int rc = 0, resume = c->resume[0] && kernel_tiled_in_progress(run);
+    int rc = 0, resume = c->train.resume[0] && kernel_tiled_in_progress(run);
     ntk_kernel_summary_init(sm);
     if (resume && (rc = load_progress(run, N, &B, &done, sm))) return rc;
     char pK[CLI_PATH_MAX + 64], pT[CLI_PATH_MAX + 64], pL[CLI_PATH_MAX + 64];
     progress p = {.run = run, .B = B, .sm = sm};
     /* Every file is reserved first: a disk that cannot hold them fails before any work. */
-    if (ntk_npy_sink_open(spec, N, c->dtype, cli_run_path(run, "K.npy", pK, sizeof pK),
+    if (ntk_npy_sink_open(spec, N, c->kernel.dtype, cli_run_path(run, "K.npy", pK, sizeof pK),
                           k > 1 ? cli_run_path(run, "K_trace.npy", pT, sizeof pT) : NULL,
-                          c->per_layer ? cli_run_path(run, "K_layers.npy", pL, sizeof pL) : NULL, resume,
+                          c->kernel.per_layer ? cli_run_path(run, "K_layers.npy", pL, sizeof pL) : NULL, resume,
                           &p.files) != NTK_OK) {
         cli_errorf("writing the kernel: %s", ntk_last_error());
         return CLI_EXIT_FAIL;
     }
     ntk_tiled_opts o = ntk_tiled_defaults();
-    o.rows_per_block = B, o.per_layer = c->per_layer, o.first_block = done;
+    o.rows_per_block = B, o.per_layer = c->kernel.per_layer, o.first_block = done;
     ntk_status st = ntk_kernel_tiled(net, feats, &o, progress_rows, &p, sm, ts);
     if (st != NTK_OK) {
         if (p.sink_failed)
@@ -134,14 +134,14 @@ int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, co
     }
     cli_run_wrote(run, "K.npy");
     if (k > 1) cli_run_wrote(run, "K_trace.npy");
-    if (c->per_layer) cli_run_wrote(run, "K_layers.npy");
+    if (c->kernel.per_layer) cli_run_wrote(run, "K_layers.npy");
     char path[CLI_PATH_MAX + 64];
     (void)remove(cli_run_path(run, "tiles.json", path, sizeof path)); /* the manifest records the tiling */
     ts->seconds_sink += cli_now() - t2;
     cli_run_artifact(run, "K.npy", NULL, dts, k == 1 ? 2 : 4, shK,
                      "empirical NTK computed in row blocks; same layout as kernel.npz's K");
     if (k > 1) cli_run_artifact(run, "K_trace.npy", NULL, dts, 2, shT, "sum over outputs of K[i, j, a, a]");
-    if (c->per_layer)
+    if (c->kernel.per_layer)
         cli_run_artifact(run, "K_layers.npy", NULL, dts, k == 1 ? 3 : 5, shL,
                          "per-layer terms K^(l), l = 1..L+1; they sum to K");
     return 0;

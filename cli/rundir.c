@@ -42,8 +42,8 @@ int cli_run_create(cli_run *r, const cli_config *c, const char *command)
     run_init(r, command);
     r->artifacts = cJSON_CreateArray();
     struct stat st;
-    if (c->out[0]) {
-        snprintf(r->dir, sizeof r->dir, "%s", c->out);
+    if (c->run.out[0]) {
+        snprintf(r->dir, sizeof r->dir, "%s", c->run.out);
         char mpath[CLI_PATH_MAX + 32];
         snprintf(mpath, sizeof mpath, "%s/manifest.json", r->dir);
         if (stat(mpath, &st) == 0) {
@@ -61,7 +61,7 @@ int cli_run_create(cli_run *r, const cli_config *c, const char *command)
         clock_gettime(CLOCK_REALTIME, &ts);
         unsigned id = (unsigned)(ts.tv_nsec ^ ((unsigned)getpid() << 12)) & 0xffffffu;
         snprintf(r->leaf, sizeof r->leaf, "%s-%06x", stamp, id);
-        int n1 = snprintf(r->parent, sizeof r->parent, "%.900s/%.120s", c->results, c->name);
+        int n1 = snprintf(r->parent, sizeof r->parent, "%.900s/%.120s", c->run.results, c->run.name);
         int n = snprintf(r->dir, sizeof r->dir, "%.950s/%.60s", r->parent, r->leaf);
         if (n1 < 0 || (size_t)n1 >= sizeof r->parent || n < 0 || (size_t)n >= sizeof r->dir) {
             cli_errorf("results path too long");
@@ -236,7 +236,7 @@ static cJSON *run_info_json(const cli_run *r, int argc, char **argv, const cli_c
     cJSON_AddStringToObject(o, "host", host);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     cJSON_AddNumberToObject(o, "threads", ntk_get_threads());
-    cJSON_AddNumberToObject(o, "threads_requested", c->threads);
+    cJSON_AddNumberToObject(o, "threads_requested", c->run.threads);
     cJSON_AddNumberToObject(o, "ranks", 1);
     cJSON_AddStringToObject(o, "started", r->started);
     char end[40];

@@ -22,10 +22,10 @@ static int *dup_or_default(const int *v, int n, int dflt, int *count)
 int study_grid_init(study_grid *g, const cli_config *c, int default_seeds)
 {
     memset(g, 0, sizeof *g);
-    g->depths = dup_or_default(c->study_depths, c->study_depths_count, c->depth, &g->nd);
-    g->widths = dup_or_default(c->study_widths, c->study_widths_count, c->width, &g->nw);
-    if (c->seeds_count > 0) {
-        g->seeds = dup_or_default(c->seeds, c->seeds_count, 0, &g->ns);
+    g->depths = dup_or_default(c->study.depths, c->study.depths_count, c->model.depth, &g->nd);
+    g->widths = dup_or_default(c->study.widths, c->study.widths_count, c->model.width, &g->nw);
+    if (c->study.seeds_count > 0) {
+        g->seeds = dup_or_default(c->study.seeds, c->study.seeds_count, 0, &g->ns);
     } else {
         g->ns = default_seeds;
         g->seeds = malloc((size_t)default_seeds * sizeof *g->seeds);
@@ -34,7 +34,7 @@ int study_grid_init(study_grid *g, const cli_config *c, int default_seeds)
     int maxd = 1;
     for (int i = 0; g->depths && i < g->nd; i++)
         if (g->depths[i] > maxd) maxd = g->depths[i];
-    if (c->betas_count) maxd = NTK_MAX_DEPTH; /* lines of fixed beta: depths come from beta x width */
+    if (c->study.betas_count) maxd = NTK_MAX_DEPTH; /* lines of fixed beta: depths come from beta x width */
     g->width_buf = malloc((size_t)maxd * sizeof *g->width_buf);
     if (!g->depths || !g->widths || !g->seeds || !g->width_buf) {
         study_grid_free(g);

@@ -20,20 +20,20 @@ void cli_summary_json(cJSON *parent, const char *key, const ntk_kernel_summary *
     }
 }
 
-double cli_available_bytes(const cli_config *c)
+double cli_available_bytes(const cli_run_cfg *r)
 {
-    return c->max_memory_gb > 0 ? c->max_memory_gb * 1e9 : ntk_mem_available_bytes();
+    return r->max_memory_gb > 0 ? r->max_memory_gb * 1e9 : ntk_mem_available_bytes();
 }
 
-int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t, void *), void *ctx, const char *what)
+int cli_check_memory(const cli_run_cfg *r, size_t N, double (*bytes_for)(size_t, void *), void *ctx, const char *what)
 {
-    double need = bytes_for(N, ctx), have = cli_available_bytes(c);
+    double need = bytes_for(N, ctx), have = cli_available_bytes(r);
     if (need <= have) return 0;
     size_t fit = ntk_plan_max_points(have, bytes_for, ctx, N);
     char fits[64] = "nothing fits";
     if (fit) snprintf(fits, sizeof fits, "N <= %zu fits", fit);
     cli_errorf("n: N = %zu needs an estimated %.3g GB (%s) but %.3g GB is available%s; %s", N, need / 1e9, what,
-               have / 1e9, c->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
+               have / 1e9, r->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
     return CLI_EXIT_USAGE;
 }
 

@@ -11,10 +11,10 @@
 /* Kernels summarised with their eigenvalues up to this side (ntk_kernel_summarize). */
 #define CLI_SUMMARY_EIG_MAX_N 2048
 /* Bytes available to this run: --max-memory, else MemAvailable. */
-double cli_available_bytes(const cli_config *c);
+double cli_available_bytes(const cli_run_cfg *r);
 /* Refuses (exit 2, one message naming what fits) when bytes_for(N) exceeds
  * the available memory; `what` lists what the estimate counts. */
-int cli_check_memory(const cli_config *c, size_t N, double (*bytes_for)(size_t N, void *ctx), void *ctx,
+int cli_check_memory(const cli_run_cfg *r, size_t N, double (*bytes_for)(size_t N, void *ctx), void *ctx,
                      const char *what);
 /* Bytes free on the file system that will hold `path` (its nearest existing ancestor), or a
  * huge number when that cannot be told. */

@@ -7,8 +7,6 @@
 
 #define CLI_EXIT_DIVERGED 3
 
-/* Defaults of a training run (circle data, N = 64) for `command`. */
-void train_config_defaults(cli_config *c, const char *command);
 /* One training run from a parsed configuration (cfg->out names its directory, or results/...).
  * Takes over cfg's owned lists (the caller must not free them).  argc/argv are recorded in the
  * manifest.  quiet: no progress, summary or figures.  Returns 0, CLI_EXIT_DIVERGED (a complete
