@@ -98,10 +98,7 @@ static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *c
     int rc = cli_config_copy(cc, &s->c);
     if (rc) return rc;
     const sweep_cell *k = &s->cells[i];
-    free(cc->study.widths);
-    free(cc->study.depths);
-    free(cc->study.seeds);
-    free(cc->study.lr_fracs);
+    free(cc->study.widths), free(cc->study.depths), free(cc->study.seeds), free(cc->study.lr_fracs);
     free(cc->model.widths);
     cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL;
     cc->study.lr_fracs = NULL;
