@@ -98,10 +98,7 @@ static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *c
     int rc = cli_config_copy(cc, &s->c);
     if (rc) return rc;
     const sweep_cell *k = &s->cells[i];
-    free(cc->study.widths);
-    free(cc->study.depths);
-    free(cc->study.seeds);
-    free(cc->study.lr_fracs);
+    free(cc->study.widths), free(cc->study.depths), free(cc->study.seeds), free(cc->study.lr_fracs);
     free(cc->model.widths);
     cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL;
     cc->study.lr_fracs = NULL;
@@ -206,18 +203,14 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     ntk_dataset d = {0};
     ntk_spec spec;
     char desc[CLI_PATH_MAX + 64];
-    double *K = NULL, *Ke = NULL, *pred = NULL, *pred0 = NULL, *fT = NULL, *f0 = NULL, *f0e = NULL;
+    double *buf = NULL;
     if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_model_spec(&cc.model, &spec))) goto out;
     size_t N = d.n_train, M = d.n_eval, k = (size_t)d.k;
     if (M == 0) goto out; /* no eval set: no test errors */
-    K = malloc(N * N * sizeof *K);
-    Ke = malloc(M * N * sizeof *Ke);
-    pred = malloc(M * k * sizeof *pred);
-    pred0 = malloc(M * k * sizeof *pred0);
-    fT = malloc(M * k * sizeof *fT);
-    f0e = malloc(M * k * sizeof *f0e);
-    f0 = malloc(N * k * sizeof *f0);
-    if (!K || !Ke || !pred || !pred0 || !fT || !f0e || !f0) {
+    buf = malloc((N * N + M * N + 4 * M * k + N * k) * sizeof *buf);
+    double *K = buf, *Ke = K + N * N, *pred = Ke + M * N, *pred0 = pred + M * k, *fT = pred0 + M * k;
+    double *f0e = fT + M * k, *f0 = f0e + M * k; /* [N N], [M N], [M k] x 4, [N k] */
+    if (!buf) {
         rc = CLI_EXIT_FAIL;
         cli_errorf("out of memory");
         goto out;
@@ -240,30 +233,16 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     r->rel_kinf_init = kr.rel_kinf_init;
     char path[CLI_PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/kinf.npz", dir);
-    size_t shK[2] = {N, N}, shKe[2] = {M, N}, shY[2] = {N, k}, shYe[2] = {M, k}, sh1[1] = {1};
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(path, &w);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf", NTK_F64, 2, shK, K);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K_inf_eval", NTK_F64, 2, shKe, Ke);
-    if (st == NTK_OK) st = ntk_npz_add(w, "y_train", NTK_F64, 2, shY, d.Y_train);
-    if (st == NTK_OK) st = ntk_npz_add(w, "y_eval", NTK_F64, 2, shYe, d.Y_eval);
-    if (st == NTK_OK) st = ntk_npz_add(w, "pred", NTK_F64, 2, shYe, pred);
-    if (st == NTK_OK) st = ntk_npz_add(w, "pred_init", NTK_F64, 2, shYe, pred0);
-    if (st == NTK_OK) st = ntk_npz_add(w, "ridge", NTK_F64, 1, sh1, &kr.ridge);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (st != NTK_OK) {
+    const study_f64 mb[] = {{"K_inf", 2, {N, N}, K},          {"K_inf_eval", 2, {M, N}, Ke},
+                            {"y_train", 2, {N, k}, d.Y_train}, {"y_eval", 2, {M, k}, d.Y_eval},
+                            {"pred", 2, {M, k}, pred},         {"pred_init", 2, {M, k}, pred0},
+                            {"ridge", 1, {1}, &kr.ridge}};
+    if (study_write_f64(path, mb, sizeof mb / sizeof mb[0]) != NTK_OK) {
         cli_errorf("sweep: writing %s: %s", path, ntk_last_error());
         rc = CLI_EXIT_FAIL;
     }
 out:
-    free(K);
-    free(Ke);
-    free(pred);
-    free(pred0);
-    free(fT);
-    free(f0);
-    free(f0e);
+    free(buf);
     ntk_dataset_clear(&d);
     cli_config_free(&cc);
     return rc;
@@ -295,26 +274,23 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     int rc = cli_table_read(path, &tab);
     if (rc) return rc;
     const cli_table *t = &tab;
-    size_t last = t->nrows ? t->nrows - 1 : 0;
-#define LAST(name) cli_table_at(t, last, cli_table_col(t, name))
-    r->sum.loss_T = LAST("loss");
-    r->loss_eval_T = LAST("loss_eval");
-    r->sum.drift_fro = LAST("drift_fro");
-    r->drift_op = LAST("drift_op");
-    r->sum.lin_err = LAST("lin_err");
-    r->pert_err = LAST("pert_err");
-    r->pw_err = LAST("pw_err");
-    r->sum.lambda_max_T = LAST("lambda_max");
-    r->err_kT = LAST("krr_eval_err");
-    r->t_end = LAST("t");
-#undef LAST
-    r->sum.lambda_max_0 = cli_table_at(t, 0, cli_table_col(t, "lambda_max"));
-    r->err_k0 = cli_table_at(t, 0, cli_table_col(t, "krr_eval_err"));
-    /* the drift curve, for drift_fro at t = tau once every cell's end time is known */
+    const struct {
+        const char *col;
+        bool first; /* the first row, else the last */
+        double *dst;
+    } cols[] = {{"loss", 0, &r->sum.loss_T},           {"loss_eval", 0, &r->loss_eval_T},
+                {"drift_fro", 0, &r->sum.drift_fro},   {"drift_op", 0, &r->drift_op},
+                {"lin_err", 0, &r->sum.lin_err},       {"pert_err", 0, &r->pert_err},
+                {"pw_err", 0, &r->pw_err},             {"lambda_max", 0, &r->sum.lambda_max_T},
+                {"krr_eval_err", 0, &r->err_kT},       {"t", 0, &r->t_end},
+                {"lambda_max", 1, &r->sum.lambda_max_0}, {"krr_eval_err", 1, &r->err_k0}};
+    for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++)
+        *cols[j].dst = cli_table_at(t, cols[j].first || !t->nrows ? 0 : t->nrows - 1, cli_table_col(t, cols[j].col));
+    /* the drift curve, for drift_fro at t = tau once every cell's end time is known: r->t owns both */
     r->S = t->nrows;
-    r->t = malloc((r->S ? r->S : 1) * sizeof *r->t);
-    r->drift = malloc((r->S ? r->S : 1) * sizeof *r->drift);
-    if (!r->t || !r->drift) {
+    r->t = malloc(2 * (r->S ? r->S : 1) * sizeof *r->t);
+    r->drift = r->t ? r->t + (r->S ? r->S : 1) : NULL;
+    if (!r->t) {
         cli_table_free(&tab);
         cli_errorf("out of memory");
         return CLI_EXIT_FAIL;
@@ -328,15 +304,29 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     return kinf_regression(s, i, dir, r);
 }
 
+/* The text b as `file` in the run directory unless rc (a failure so far) or b ran out of memory; frees b. */
+static int write_text(sweep_ctx *s, const char *file, fig_text *b, int rc)
+{
+    char path[CLI_PATH_MAX + 32];
+    if (!rc && b->oom) rc = CLI_EXIT_FAIL;
+    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, file, path, sizeof path), b->s, b->len) != NTK_OK) {
+        cli_errorf("%s", ntk_last_error());
+        rc = CLI_EXIT_FAIL;
+    }
+    if (!rc) cli_run_wrote(&s->run, file);
+    fig_text_free(b);
+    return rc;
+}
+
 /* groups.csv: one row per (depth, width, lr_frac) with the seed percentiles p10 / p50 / p90 of the
  * network's distance from the infinite-width predictors and of its test error (docs/sweep.md). */
 static int write_groups_csv(sweep_ctx *s, const cell_result *res)
 {
     size_t n = (size_t)s->ncells, cap = n > 0 ? n : 1, ng = 0;
-    double *keys = malloc(3 * cap * sizeof *keys), *v = malloc(cap * sizeof *v), *pct = malloc(4 * 3 * cap * sizeof *pct);
-    size_t *group = malloc(cap * sizeof *group), *first = malloc(cap * sizeof *first), *count = malloc(cap * sizeof *count);
+    double *keys = malloc(16 * cap * sizeof *keys), *v = keys + 3 * cap, *pct = v + cap; /* [n 3], [n], [4 3 n] */
+    size_t *group = malloc(3 * cap * sizeof *group), *first = group + cap, *count = first + cap;
     fig_text b = {0};
-    int rc = keys && v && pct && group && first && count ? 0 : CLI_EXIT_FAIL;
+    int rc = keys && group ? 0 : CLI_EXIT_FAIL;
     for (size_t i = 0; i < n && !rc; i++) {
         keys[3 * i] = s->cells[i].depth;
         keys[3 * i + 1] = s->cells[i].width;
@@ -366,21 +356,9 @@ static int write_groups_csv(sweep_ctx *s, const cell_result *res)
         }
         fig_printf(&b, ",%.10g\n", pct[(3 * ng + g) * 3 + 1]);
     }
-    char path[CLI_PATH_MAX + 32];
-    if (!rc && b.oom) rc = CLI_EXIT_FAIL;
-    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, "groups.csv", path, sizeof path), b.s, b.len) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-    }
-    if (!rc) cli_run_wrote(&s->run, "groups.csv");
-    fig_text_free(&b);
     free(keys);
-    free(v);
-    free(pct);
     free(group);
-    free(first);
-    free(count);
-    return rc;
+    return write_text(s, "groups.csv", &b, rc);
 }
 
 static int write_cells_csv(sweep_ctx *s)
@@ -427,20 +405,9 @@ static int write_cells_csv(sweep_ctx *s)
                    (int)reg, i);
     }
     if (!rc) rc = write_groups_csv(s, res);
-    for (int i = 0; i < s->ncells; i++) {
-        free(res[i].t);
-        free(res[i].drift);
-    }
+    for (int i = 0; i < s->ncells; i++) free(res[i].t);
     free(res);
-    if (!rc && b.oom) rc = CLI_EXIT_FAIL;
-    char path[CLI_PATH_MAX + 32];
-    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, "cells.csv", path, sizeof path), b.s, b.len) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-    }
-    fig_text_free(&b);
-    if (!rc) cli_run_wrote(&s->run, "cells.csv");
-    return rc;
+    return write_text(s, "cells.csv", &b, rc);
 }
 
 static int finish(sweep_ctx *s, int argc, char **argv)
@@ -455,13 +422,12 @@ static int finish(sweep_ctx *s, int argc, char **argv)
                      "kernel regression)");
     cJSON *extra = cJSON_CreateObject();
     cJSON *sj = cJSON_AddObjectToObject(extra, "sweep");
-    cJSON_AddNumberToObject(sj, "cells", s->ncells);
-    cJSON_AddNumberToObject(sj, "ranks", s->mpi.size);
     const cli_sweep_cfg *w = &s->c.sweep;
-    cJSON_AddNumberToObject(sj, "lazy_drift", w->lazy_drift);
-    cJSON_AddNumberToObject(sj, "lazy_lin_err", w->lazy_lin_err);
-    cJSON_AddNumberToObject(sj, "unstable_loss_ratio", w->unstable_loss_ratio);
-    cJSON_AddNumberToObject(sj, "catapult_spike", w->catapult_spike);
+    study_add_numbers(sj, 6,
+                      (const char *const[]){"cells", "ranks", "lazy_drift", "lazy_lin_err", "unstable_loss_ratio",
+                                            "catapult_spike"},
+                      (const double[]){s->ncells, s->mpi.size, w->lazy_drift, w->lazy_lin_err, w->unstable_loss_ratio,
+                                       w->catapult_spike});
     cJSON_AddStringToObject(sj, "test_errors", "root mean squared error per entry on the eval set, "
                                                "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k)) over M points and k "
                                                "outputs, network and kernel regression (ridge relative to the "

@@ -47,25 +47,11 @@ static ntk_status cb_fail(train_ctx *x, int rc)
 
 static void snap_name(char *buf, size_t cap, long step) { snprintf(buf, cap, "snapshots/snap_%010ld.npz", step); }
 
-/* One member of an .npz written by write_npz (data NULL: left out). */
-typedef struct {
-    const char *name;
-    int ndim;
-    size_t shape[3];
-    const double *data;
-} member;
-
 /* rel in the run directory, atomically, with the members given (in order). */
-static int write_npz(train_ctx *x, const char *rel, const member *mb, size_t count, const char *what)
+static int write_npz(train_ctx *x, const char *rel, const study_f64 *mb, size_t count, const char *what)
 {
     char path[CLI_PATH_MAX + 96];
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(&x->run, rel, path, sizeof path), &w);
-    for (size_t i = 0; st == NTK_OK && i < count; i++)
-        if (mb[i].data) st = ntk_npz_add(w, mb[i].name, NTK_F64, mb[i].ndim, mb[i].shape, mb[i].data);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (st == NTK_OK) return 0;
+    if (study_write_f64(cli_run_path(&x->run, rel, path, sizeof path), mb, count) == NTK_OK) return 0;
     cli_errorf("writing %s: %s", what, ntk_last_error());
     return CLI_EXIT_FAIL;
 }
@@ -77,7 +63,7 @@ static int write_snapshot(train_ctx *x, const ntk_train_snapshot *s)
     snap_name(rel, sizeof rel, s->step);
     double meta[3] = {(double)s->step, s->loss, s->loss_eval};
     size_t n = s->n, m = s->m, d = (size_t)s->d;
-    const member mb[] = {{"meta", 1, {3}, meta},           {"K", 2, {n, n}, s->K},
+    const study_f64 mb[] = {{"meta", 1, {3}, meta},           {"K", 2, {n, n}, s->K},
                          {"f_train", 1, {n}, s->f},        {"eigs", 1, {n}, s->eigs},
                          {"K_eval", 2, {m, n}, s->K_eval}, {"f_eval", 1, {m}, s->f_eval},
                          {"Kdot", 2, {n, n}, s->Kdot},     {"K_layers", 3, {d, n, n}, s->K_layers},
@@ -187,10 +173,10 @@ static int write_data_trajectory(train_ctx *x)
     const ntk_train_result *t = &x->res;
     size_t N = d->n_train, M = d->n_eval, n0 = (size_t)d->n0, k = (size_t)d->k, S = t->S, n = t->n, m = t->m;
     bool e = M > 0;
-    const member dm[] = {{"X_train", 2, {N, n0}, d->X_train},           {"y_train", 2, {N, k}, d->Y_train},
+    const study_f64 dm[] = {{"X_train", 2, {N, n0}, d->X_train},           {"y_train", 2, {N, k}, d->Y_train},
                          {"gamma_train", 1, {N}, d->gamma_train},       {"X_eval", 2, {M, n0}, e ? d->X_eval : NULL},
                          {"y_eval", 2, {M, k}, e ? d->Y_eval : NULL},   {"gamma_eval", 1, {M}, e ? d->gamma_eval : NULL}};
-    const member tm[] = {{"steps", 1, {S}, t->steps},       {"loss", 1, {S}, t->loss},
+    const study_f64 tm[] = {{"steps", 1, {S}, t->steps},       {"loss", 1, {S}, t->loss},
                          {"drift_fro", 1, {S}, t->drift_fro}, {"f_train", 2, {S, n}, t->f_train},
                          {"y_train", 1, {n}, t->y_train},   {"f_lin", 2, {S, n}, t->f_lin},
                          {"f_pert", 2, {S, n}, t->f_pert},  {"f_pw", 2, {S, n}, t->f_pw},
@@ -301,19 +287,6 @@ static int open_run(train_ctx *x)
     return study_log_flush(x->csv, "metrics.csv") ? CLI_EXIT_FAIL : 0;
 }
 
-static void add_numbers(cJSON *o, int count, const char *const *keys, const double *v)
-{
-    for (int i = 0; i < count; i++) cJSON_AddNumberToObject(o, keys[i], v[i]);
-}
-
-static void add_number_or_null(cJSON *o, const char *key, bool have, double v)
-{
-    if (have)
-        cJSON_AddNumberToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
 /* trajectory.npz, params.npz, data.npz, the figures (unless quiet), then the manifest: the run is complete. */
 static int finish(train_ctx *x, int argc, char **argv, int quiet)
 {
@@ -348,16 +321,16 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     cJSON *extra = cJSON_CreateObject();
     cJSON *dj = cJSON_AddObjectToObject(extra, "data");
     cJSON_AddStringToObject(dj, "source", x->desc);
-    add_numbers(dj, 5, (const char *const[]){"N", "n_eval", "data_seed", "noise", "noise_seed"},
+    study_add_numbers(dj, 5, (const char *const[]){"N", "n_eval", "data_seed", "noise", "noise_seed"},
                 (const double[]){(double)x->d.n_train, (double)x->d.n_eval, (double)c->data.seed, c->train.noise,
                                  (double)c->train.noise_seed});
     cJSON *tj = cJSON_AddObjectToObject(extra, "train");
     cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c->train.opt));
     cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c->train.loss));
-    add_numbers(tj, 3, (const char *const[]){"c", "eta", "steps"},
+    study_add_numbers(tj, 3, (const char *const[]){"c", "eta", "steps"},
                 (const double[]){r->c, r->eta, (double)c->train.steps});
     cJSON_AddStringToObject(tj, "time_units", "t = eta * step (column t of metrics.csv)");
-    add_numbers(tj, 6,
+    study_add_numbers(tj, 6,
                 (const char *const[]){"kdot_literal_vs_pathwise", "initial_loss", "max_loss", "max_loss_step",
                                       "seconds_steps", "seconds_snapshots"},
                 (const double[]){r->kdot_literal, r->loss0, r->loss_max, (double)r->loss_max_step, r->seconds_steps,
@@ -365,9 +338,9 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     cJSON_AddStringToObject(tj, "outcome", r->diverged_at >= 0 ? "diverged" : "completed");
     if (r->diverged_at >= 0) cJSON_AddNumberToObject(tj, "diverged_at_step", (double)r->diverged_at);
     cJSON_AddNumberToObject(tj, "snapshots", (double)r->S);
-    add_number_or_null(tj, "freeze_step", isfinite(r->freeze_step), r->freeze_step);
+    cli_json_number(tj, "freeze_step", r->freeze_step);
     cJSON *fj = cJSON_AddObjectToObject(tj, "freeze");
-    add_numbers(fj, 3, (const char *const[]){"eps", "k", "delta"},
+    study_add_numbers(fj, 3, (const char *const[]){"eps", "k", "delta"},
                 (const double[]){c->train.freeze_eps, c->train.freeze_k, c->train.freeze_delta});
     cJSON_AddStringToObject(fj, "definition",
                             "s(t_j) = (drift_fro(t_j) - drift_fro(t_{j-delta})) / (step_j - step_{j-delta}); freeze_step "
@@ -375,16 +348,16 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
                             "it (the end of the first small interval); null if never");
     if (r->S) cJSON_AddNumberToObject(tj, "final_drift_fro", r->drift_fro[r->S - 1]);
     cJSON *lj = cJSON_AddObjectToObject(tj, "predictions");
-    add_numbers(lj, 2, (const char *const[]){"a_lambda_max", "unstable_modes"},
+    study_add_numbers(lj, 2, (const char *const[]){"a_lambda_max", "unstable_modes"},
                 (const double[]){r->a_lambda_max, r->unstable_modes});
     cJSON_AddStringToObject(lj, "stability",
                             r->unstable_modes ? (c->train.flow ? "unstable: K_0 has negative eigenvalues (flow)"
                                                          : "past the edge: eta c lambda_max(K_0) > 2, the linearized "
                                                            "prediction grows without bound")
                                               : "stable: eta c lambda_max(K_0) <= 2");
-    add_number_or_null(lj, "lin_nonfinite_step", r->lin_nonfinite_step >= 0, (double)r->lin_nonfinite_step);
-    add_number_or_null(lj, "pert_nonfinite_step", r->pert_nonfinite_step >= 0, (double)r->pert_nonfinite_step);
-    add_number_or_null(lj, "pw_nonfinite_step", r->pw_nonfinite_step >= 0, (double)r->pw_nonfinite_step);
+    cli_json_number(lj, "lin_nonfinite_step", r->lin_nonfinite_step >= 0 ? (double)r->lin_nonfinite_step : NAN);
+    cli_json_number(lj, "pert_nonfinite_step", r->pert_nonfinite_step >= 0 ? (double)r->pert_nonfinite_step : NAN);
+    cli_json_number(lj, "pw_nonfinite_step", r->pw_nonfinite_step >= 0 ? (double)r->pw_nonfinite_step : NAN);
     if (!quiet) plot_before_manifest(x->run.dir, "train");
     rc = cli_run_finish(&x->run, c, &x->spec, extra, argc, argv);
     if (!rc) x->run_open = false;

@@ -122,3 +122,19 @@ int study_write_npz(cli_run *run, const char *file, const study_member *m, int n
                              m[i].shape, m[i].meaning);
     return 0;
 }
+
+ntk_status study_write_f64(const char *path, const study_f64 *m, size_t n)
+{
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    for (size_t i = 0; st == NTK_OK && i < n; i++)
+        if (m[i].data) st = ntk_npz_add(w, m[i].name, NTK_F64, m[i].ndim, m[i].shape, m[i].data);
+    if (st == NTK_OK) return ntk_npz_close(w);
+    ntk_npz_abort(w);
+    return st;
+}
+
+void study_add_numbers(cJSON *o, int count, const char *const *keys, const double *v)
+{
+    for (int i = 0; i < count; i++) cJSON_AddNumberToObject(o, keys[i], v[i]);
+}

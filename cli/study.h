@@ -43,4 +43,16 @@ typedef struct {
 /* Writes `file` in the run directory with the n members in order, notes it written and lists the
  * members in the manifest in the same order.  0 or CLI_EXIT_FAIL with one message. */
 int study_write_npz(cli_run *run, const char *file, const study_member *m, int n);
+/* One float64 member of an .npz written by study_write_f64 (data NULL: left out). */
+typedef struct {
+    const char *name;
+    int ndim;
+    size_t shape[3];
+    const double *data;
+} study_f64;
+/* path atomically with the n members whose data is not NULL, in order; the caller reports a failure
+ * (ntk_last_error). */
+ntk_status study_write_f64(const char *path, const study_f64 *m, size_t n);
+/* count numbers v under keys into the object o, in order. */
+void study_add_numbers(cJSON *o, int count, const char *const *keys, const double *v);
 #endif
