@@ -53,13 +53,13 @@ int cmd_converge(int argc, char **argv)
     if ((rc = cli_check_memory(&c.run, N, conv_bytes_for, &cb,
                                "limit and mean kernels, the raw kernel with Gram buffers, activations")))
         goto done;
-    err = malloc(D * W * S * sizeof *err);
-    errmean = malloc(D * W * sizeof *errmean);
-    if (!err || !errmean) {
+    err = malloc(D * W * (S + 1) * sizeof *err); /* err [D x W x S], then errmean [D x W] */
+    if (!err) {
         cli_errorf("out of memory for N = %zu", N);
         rc = CLI_EXIT_FAIL;
         goto done;
     }
+    errmean = err + D * W * S;
     if ((rc = study_run_start(&run, &c, "converge", &run_open))) goto done;
     csv = study_open_csv(run.dir, "metrics.csv",
                          "depth,width,beta,seeds,err_single_mean,err_single_se,err_mean,diag_mean,diag_var,"
@@ -152,7 +152,6 @@ done:
     study_grid_free(&g);
     free(X);
     free(err);
-    free(errmean);
     cli_config_free(&c);
     return rc;
 }

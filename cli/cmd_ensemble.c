@@ -141,10 +141,10 @@ static int setup(ens_ctx *e)
     e->M = (int)c->ensemble.members;
     e->ncells = c->study.betas_count ? c->study.betas_count * e->g.nw : e->g.nd * e->g.nw;
     size_t nc = (size_t)e->ncells;
-    e->cdepth = malloc(nc * sizeof *e->cdepth);
-    e->cwidth = malloc(nc * sizeof *e->cwidth);
+    e->cdepth = malloc(2 * nc * sizeof *e->cdepth); /* cdepth, then cwidth */
     e->R = malloc(nc * sizeof *e->R);
-    if (!e->cdepth || !e->cwidth || !e->R) return CLI_EXIT_FAIL;
+    if (!e->cdepth || !e->R) return CLI_EXIT_FAIL;
+    e->cwidth = e->cdepth + nc;
     int dmax = 0;
     for (int i = 0; i < e->ncells; i++) {
         int wi = i % e->g.nw;
@@ -157,12 +157,12 @@ static int setup(ens_ctx *e)
         }
         dmax = e->cdepth[i] > dmax ? e->cdepth[i] : dmax;
     }
-    e->x = malloc((size_t)c->model.n0 * sizeof *e->x);
-    e->xp = malloc((size_t)c->model.n0 * sizeof *e->xp);
+    e->x = malloc(2 * (size_t)c->model.n0 * sizeof *e->x); /* x, then xp */
+    e->xp = e->x ? e->x + c->model.n0 : NULL;
     bool have_q = true; /* every accumulator, not only the last one allocated */
     for (int k = 0; k < NTK_ENS_NQ; k++) have_q = (e->q[k] = malloc(nc * (size_t)e->M * sizeof(double))) && have_q;
     e->layers = malloc((size_t)e->M * (size_t)(dmax + 1) * sizeof *e->layers);
-    if (!e->x || !e->xp || !have_q || !e->layers) {
+    if (!e->x || !have_q || !e->layers) {
         cli_errorf("out of memory for %d cells x %d members", e->ncells, e->M);
         return CLI_EXIT_FAIL;
     }
@@ -294,9 +294,7 @@ done:
     ntk_dist_stop(&e.dist);
     study_grid_free(&e.g);
     free(e.x);
-    free(e.xp);
     free(e.cdepth);
-    free(e.cwidth);
     free(e.R);
     free(e.layers);
     for (int k = 0; k < NTK_ENS_NQ; k++) free(e.q[k]);
