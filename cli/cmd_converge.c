@@ -30,12 +30,8 @@ static double conv_bytes_for(size_t N, void *ctx)
 int cmd_converge(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "converge"); /* circle data, N = 64 (CLI_OVERRIDES) */
-    int rc = cli_config_parse_args(&c, argc, argv, "converge");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
+    int rc = study_parse(&c, argc, argv, "converge"); /* circle data, N = 64 (CLI_OVERRIDES) */
+    if (rc >= 0) return rc;
     study_grid g = {0};
     cli_run run = {0};
     bool run_open = false;
@@ -49,26 +45,22 @@ int cmd_converge(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_model_spec(&c.model, &base))) goto done;
+    if ((rc = study_inputs(&c, &X, &N, desc, sizeof desc, &base))) goto done;
     if ((rc = study_grid_init(&g, &c, 8))) goto done;
-    ntk_set_threads(c.run.threads);
     /* grid sizes (study_grid_init: all >= 1) as sizes: they index err and errmean */
     size_t D = (size_t)g.nd, W = (size_t)g.nw, S = (size_t)g.ns;
     conv_bytes_ctx cb = {&base, &g};
     if ((rc = cli_check_memory(&c.run, N, conv_bytes_for, &cb,
                                "limit and mean kernels, the raw kernel with Gram buffers, activations")))
         goto done;
-    err = malloc(D * W * S * sizeof *err);
-    errmean = malloc(D * W * sizeof *errmean);
-    if (!err || !errmean) {
+    err = malloc(D * W * (S + 1) * sizeof *err); /* err [D x W x S], then errmean [D x W] */
+    if (!err) {
         cli_errorf("out of memory for N = %zu", N);
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    rc = cli_run_create(&run, &c, "converge");
-    run_open = true;
-    if (rc || (rc = cli_run_write_config(&run, &c))) goto done;
+    errmean = err + D * W * S;
+    if ((rc = study_run_start(&run, &c, "converge", &run_open))) goto done;
     csv = study_open_csv(run.dir, "metrics.csv",
                          "depth,width,beta,seeds,err_single_mean,err_single_se,err_mean,diag_mean,diag_var,"
                          "diag_limit,seconds,peak_rss_mb");
@@ -83,10 +75,7 @@ int cmd_converge(int argc, char **argv)
     cJSON *extra = cJSON_CreateObject();
     cJSON *fj = cJSON_AddArrayToObject(extra, "fits");
     ntk_converge_opts co = ntk_converge_defaults();
-    co.N = N;
-    co.X = X;
-    co.n_seeds = S;
-    co.seeds = g.seeds;
+    co.N = N, co.X = X, co.n_seeds = S, co.seeds = g.seeds;
     for (size_t di = 0; di < D && !rc; di++) {
         for (size_t wi = 0; wi < W && !rc; wi++) {
             double t0 = cli_now();
@@ -108,8 +97,7 @@ int cmd_converge(int argc, char **argv)
         if (rc) break;
         ntk_width_fit fit;
         if (ntk_converge_fit(W, g.widths, S, err + di * W * S, &fit) != NTK_OK) {
-            cli_errorf("converge: %s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
+            rc = study_fail("converge", CLI_EXIT_FAIL);
             break;
         }
         fprintf(fits, "%d,%.8g,%.8g,%zu,%d,%d\n", g.depths[di], fit.slope, fit.slope_se, fit.points, fit.width_min,
@@ -124,16 +112,8 @@ int cmd_converge(int argc, char **argv)
             printf("depth %d: log-log slope of the single-network error in width %.3f +- %.3f\n", g.depths[di],
                    fit.slope, fit.slope_se);
     }
-    if (rc) {
-        cJSON_Delete(extra);
-        goto done;
-    }
-    rc = study_log_close(&csv, "metrics.csv");
+    if (!rc) rc = study_log_close(&csv, "metrics.csv");
     if (!rc) rc = study_log_close(&fits, "fits.csv");
-    if (rc) {
-        cJSON_Delete(extra);
-        goto done;
-    }
     {
         size_t shE[3] = {D, W, S}, shM[2] = {D, W};
         size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.model.n0};
@@ -146,7 +126,7 @@ int cmd_converge(int argc, char **argv)
             {"widths", NTK_I32, 1, shW, g.widths, "widths"},
             {"seeds", NTK_I32, 1, shS, g.seeds, "seeds"},
             {"X", NTK_F64, 2, shX, X, "inputs"}};
-        if ((rc = study_write_npz(&run, "converge.npz", m, 6))) {
+        if (rc || (rc = study_write_npz(&run, "converge.npz", m, 6))) {
             cJSON_Delete(extra);
             goto done;
         }
@@ -159,13 +139,10 @@ int cmd_converge(int argc, char **argv)
                          "per depth: OLS slope of log(single-network error) on log(width) over all seeds, and "
                          "its standard error");
     }
-    cJSON *dj = cJSON_AddObjectToObject(extra, "data");
-    cJSON_AddStringToObject(dj, "source", desc);
-    cJSON_AddNumberToObject(dj, "N", (double)N);
+    study_data_json(extra, desc, N);
     ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
     plot_before_manifest(run.dir, "converge");
-    if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
-    run_open = false;
+    if ((rc = study_run_finish(&run, &c, &s0, extra, argc, argv, &run_open))) goto done;
     printf("ntkdrift converge: %zu depths x %zu widths x %zu seeds, N = %zu\n  run directory: %s\n", D, W, S, N,
            run.dir);
 done:
@@ -175,7 +152,6 @@ done:
     study_grid_free(&g);
     free(X);
     free(err);
-    free(errmean);
     cli_config_free(&c);
     return rc;
 }

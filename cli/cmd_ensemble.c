@@ -52,23 +52,18 @@ static void cell_path(const ens_ctx *e, int cell, char *buf, size_t cap)
 static int run_cell(ens_ctx *e, int cell, const ntk_spec *s, ntk_ensemble_stats *st)
 {
     ntk_ensemble_samples smp = cell_samples(e, cell, s->depth);
-    if (ntk_ensemble_cell(s, &e->o, (uint64_t)cell, &smp, e->dist.rank == 0 ? st : NULL) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
+    if (ntk_ensemble_cell(s, &e->o, (uint64_t)cell, &smp, e->dist.rank == 0 ? st : NULL) != NTK_OK)
+        return study_fail(NULL, CLI_EXIT_FAIL);
     e->sec_sampling += st->seconds;
     if (e->dist.rank != 0) return 0;
     char path[CLI_PATH_MAX + 64];
     cell_path(e, cell, path, sizeof path);
-    ntk_npz_writer *w = NULL;
     size_t shM[1] = {(size_t)e->M}, shL[2] = {(size_t)e->M, (size_t)s->depth + 1};
-    ntk_status rc = ntk_npz_open(path, &w);
-    for (int k = 0; k < NTK_ENS_NQ && rc == NTK_OK; k++)
-        rc = ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_F64, 1, shM, smp.q[k]);
-    if (rc == NTK_OK) rc = ntk_npz_add(w, "K_layers", NTK_F64, 2, shL, e->layers);
-    if (rc == NTK_OK) rc = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (rc != NTK_OK) {
+    study_member m[NTK_ENS_NQ + 1];
+    for (int k = 0; k < NTK_ENS_NQ; k++)
+        m[k] = (study_member){ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_F64, 1, shM, smp.q[k], NULL};
+    m[NTK_ENS_NQ] = (study_member){"K_layers", NTK_F64, 2, shL, e->layers, NULL};
+    if (study_npz(path, m, NTK_ENS_NQ + 1) != NTK_OK) {
         cli_errorf("ensemble: writing %s: %s", path, ntk_last_error());
         return CLI_EXIT_FAIL;
     }
@@ -111,32 +106,21 @@ static void write_row(FILE *csv, const ntk_spec *s, int width, int M, double sn,
 
 static int write_samples(ens_ctx *e)
 {
-    char path[CLI_PATH_MAX + 64];
     size_t sh[2] = {(size_t)e->ncells, (size_t)e->M}, shc[1] = {(size_t)e->ncells};
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(&e->run, "samples.npz", path, sizeof path), &w);
-    for (int k = 0; k < NTK_ENS_NQ && st == NTK_OK; k++)
-        st = ntk_npz_add(w, ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_F64, 2, sh, e->q[k]);
-    if (st == NTK_OK) st = ntk_npz_add(w, "depth", NTK_I32, 1, shc, e->cdepth);
-    if (st == NTK_OK) st = ntk_npz_add(w, "width", NTK_I32, 1, shc, e->cwidth);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
-    if (st != NTK_OK) {
-        cli_errorf("writing samples.npz: %s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    cli_run_wrote(&e->run, "samples.npz");
+    char meaning[NTK_ENS_NQ][160];
+    study_member m[NTK_ENS_NQ + 2];
     for (int k = 0; k < NTK_ENS_NQ; k++) {
-        char meaning[160];
         const char *name = ntk_ensemble_q_name((ntk_ensemble_q)k);
-        snprintf(meaning, sizeof meaning, "per member (cell, member): %s%s", name,
+        snprintf(meaning[k], sizeof meaning[k], "per member (cell, member): %s%s", name,
                  k == NTK_ENS_DK_PATH      ? " = pathwise first-step dK(x,x)/lambda (masks frozen)"
                  : k == NTK_ENS_DK_LITERAL ? " = literal one-step (K(theta - lambda grad) - K)/lambda"
                  : k == NTK_ENS_K_OFF      ? " = K(x, x') at the manifest's angle (an independent network per member)"
                  : k == NTK_ENS_RHO_OFF    ? " = K(x, x') / sqrt(K(x, x) K(x', x')) of that network" : "");
-        cli_run_artifact(&e->run, "samples.npz", name, "float64", 2, sh, meaning);
+        m[k] = (study_member){name, NTK_F64, 2, sh, e->q[k], meaning[k]};
     }
-    return 0;
+    m[NTK_ENS_NQ] = (study_member){"depth", NTK_I32, 1, shc, e->cdepth, NULL};
+    m[NTK_ENS_NQ + 1] = (study_member){"width", NTK_I32, 1, shc, e->cwidth, NULL};
+    return study_write_npz(&e->run, "samples.npz", m, NTK_ENS_NQ + 2);
 }
 
 /* The cells (grid or lines of fixed beta), the buffers, the probes and the options. */
@@ -157,10 +141,10 @@ static int setup(ens_ctx *e)
     e->M = (int)c->ensemble.members;
     e->ncells = c->study.betas_count ? c->study.betas_count * e->g.nw : e->g.nd * e->g.nw;
     size_t nc = (size_t)e->ncells;
-    e->cdepth = malloc(nc * sizeof *e->cdepth);
-    e->cwidth = malloc(nc * sizeof *e->cwidth);
+    e->cdepth = malloc(2 * nc * sizeof *e->cdepth); /* cdepth, then cwidth */
     e->R = malloc(nc * sizeof *e->R);
-    if (!e->cdepth || !e->cwidth || !e->R) return CLI_EXIT_FAIL;
+    if (!e->cdepth || !e->R) return CLI_EXIT_FAIL;
+    e->cwidth = e->cdepth + nc;
     int dmax = 0;
     for (int i = 0; i < e->ncells; i++) {
         int wi = i % e->g.nw;
@@ -173,19 +157,17 @@ static int setup(ens_ctx *e)
         }
         dmax = e->cdepth[i] > dmax ? e->cdepth[i] : dmax;
     }
-    e->x = malloc((size_t)c->model.n0 * sizeof *e->x);
-    e->xp = malloc((size_t)c->model.n0 * sizeof *e->xp);
+    e->x = malloc(2 * (size_t)c->model.n0 * sizeof *e->x); /* x, then xp */
+    e->xp = e->x ? e->x + c->model.n0 : NULL;
     bool have_q = true; /* every accumulator, not only the last one allocated */
     for (int k = 0; k < NTK_ENS_NQ; k++) have_q = (e->q[k] = malloc(nc * (size_t)e->M * sizeof(double))) && have_q;
     e->layers = malloc((size_t)e->M * (size_t)(dmax + 1) * sizeof *e->layers);
-    if (!e->x || !e->xp || !have_q || !e->layers) {
+    if (!e->x || !have_q || !e->layers) {
         cli_errorf("out of memory for %d cells x %d members", e->ncells, e->M);
         return CLI_EXIT_FAIL;
     }
-    if (ntk_ensemble_probes(c->data.seed, c->model.n0, c->ensemble.s, c->ensemble.angle, e->x, e->xp) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
+    if (ntk_ensemble_probes(c->data.seed, c->model.n0, c->ensemble.s, c->ensemble.angle, e->x, e->xp) != NTK_OK)
+        return study_fail(NULL, CLI_EXIT_FAIL);
     const cli_ensemble_cfg *en = &c->ensemble;
     ntk_ensemble_opts *o = &e->o;
     *o = ntk_ensemble_defaults();
@@ -246,25 +228,18 @@ static int open_run(ens_ctx *e)
     if (!rc && !c->train.resume[0]) rc = cli_run_write_config(&e->run, c);
     e->run_open = true;
     char path[CLI_PATH_MAX + 64];
-    if (!rc && ntk_mkdir_p(cli_run_path(&e->run, "cells", path, sizeof path)) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-    }
+    if (!rc && ntk_mkdir_p(cli_run_path(&e->run, "cells", path, sizeof path)) != NTK_OK)
+        rc = study_fail(NULL, CLI_EXIT_FAIL);
     e->keep = rc == 0;
     return rc;
 }
 
 int cmd_ensemble(int argc, char **argv)
 {
-    ens_ctx e;
-    memset(&e, 0, sizeof e);
+    ens_ctx e = {0};
     cli_config *c = &e.c;
-    cli_config_defaults(c, "ensemble");
-    int rc = cli_config_parse_args(c, argc, argv, "ensemble");
-    if (rc >= 0) {
-        cli_config_free(c);
-        return rc;
-    }
+    int rc = study_parse(c, argc, argv, "ensemble");
+    if (rc >= 0) return rc;
     FILE *csv = NULL;
     ntk_dist_start(&e.dist);
     if (c->train.resume[0] && (rc = cli_config_reload(c, "ensemble"))) goto done;
@@ -319,9 +294,7 @@ done:
     ntk_dist_stop(&e.dist);
     study_grid_free(&e.g);
     free(e.x);
-    free(e.xp);
     free(e.cdepth);
-    free(e.cwidth);
     free(e.R);
     free(e.layers);
     for (int k = 0; k < NTK_ENS_NQ; k++) free(e.q[k]);

@@ -14,12 +14,8 @@
 int cmd_eval(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "eval");
-    int rc = cli_config_parse_args(&c, argc, argv, "eval");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
+    int rc = study_parse(&c, argc, argv, "eval");
+    if (rc >= 0) return rc;
     double *X = NULL, *F = NULL;
     ntk_net *net = NULL;
     cli_run run = {0};
@@ -32,9 +28,7 @@ int cmd_eval(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_model_spec(&c.model, &spec))) goto done;
-    ntk_set_threads(c.run.threads);
+    if ((rc = study_inputs(&c, &X, &N, desc, sizeof desc, &spec))) goto done;
     size_t k = (size_t)spec.outputs;
     F = malloc(N * k * sizeof *F);
     if (!F || ntk_net_alloc(&spec, &net) != NTK_OK) {
@@ -42,21 +36,10 @@ int cmd_eval(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    if (c.kernel.load_params[0]) {
-        if (ntk_net_load_params(net, c.kernel.load_params) != NTK_OK) {
-            cli_errorf("load-params: %s", ntk_last_error());
-            rc = CLI_EXIT_USAGE;
-            goto done;
-        }
-    } else {
-        ntk_net_init(net, c.run.seed);
-    }
-    rc = cli_run_create(&run, &c, "eval");
-    run_open = true;
-    if (rc || (rc = cli_run_write_config(&run, &c))) goto done;
+    if ((rc = study_net_params(net, &c))) goto done;
+    if ((rc = study_run_start(&run, &c, "eval", &run_open))) goto done;
     if (ntk_net_forward(net, N, X, F) != NTK_OK) {
-        cli_errorf("eval: %s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
+        rc = study_fail("eval", CLI_EXIT_FAIL);
         goto done;
     }
     size_t shX[2] = {N, (size_t)spec.n0}, shF[2] = {N, k};
@@ -64,14 +47,11 @@ int cmd_eval(int argc, char **argv)
                                {"X", NTK_F64, 2, shX, X, "inputs, one row per point"}};
     if ((rc = study_write_npz(&run, "eval.npz", m, 2))) goto done;
     cJSON *extra = cJSON_CreateObject();
-    cJSON *dj = cJSON_AddObjectToObject(extra, "data");
-    cJSON_AddStringToObject(dj, "source", desc);
-    cJSON_AddNumberToObject(dj, "N", (double)N);
+    study_data_json(extra, desc, N);
     cJSON *ej = cJSON_AddObjectToObject(extra, "eval");
     cJSON_AddStringToObject(ej, "params_source", c.kernel.load_params[0] ? c.kernel.load_params : "seed");
     cJSON_AddNumberToObject(ej, "seed", (double)c.run.seed);
-    if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
-    run_open = false;
+    if ((rc = study_run_finish(&run, &c, &spec, extra, argc, argv, &run_open))) goto done;
     printf("ntkdrift eval: f on %zu points (%zu outputs), parameters from %s\n  run directory: %s\n", N, k,
            c.kernel.load_params[0] ? c.kernel.load_params : "the seed", run.dir);
 done:

@@ -11,6 +11,7 @@
 #include "dataset.h"
 #include "kernel_tiled.h"
 #include "rundir.h"
+#include "study.h"
 #include "summary.h"
 
 typedef struct {
@@ -52,45 +53,23 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
 {
     size_t k = (size_t)spec->outputs, es = c->kernel.dtype == NTK_F32 ? 4 : 8, d = (size_t)spec->depth + 1;
     ntk_dtype nt = c->kernel.dtype;
-    const char *dts = c->kernel.dtype == NTK_F32 ? "float32" : "float64";
-    char path[CLI_PATH_MAX + 64];
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(run, "kernel.npz", path, sizeof path), &w);
-    size_t shK[4] = {N, N, k, k}, shT[2] = {N, N}, shX[2] = {N, (size_t)spec->n0};
-    size_t shL[5] = {d, N, N, k, k};
-    int ndimK = k == 1 ? 2 : 4;
-    /* The writer streams from our buffers at close: every buffer handed to it
-     * must stay unchanged until then, so re-layout the per-layer terms in place
-     * first and use tmp for K alone. */
-    for (size_t l = 0, blk = N * k * N * k * es; st == NTK_OK && s->Kl && k > 1 && l < d; l++) {
-        ntk_kernel_relayout(N, N, (int)k, c->kernel.dtype, (char *)s->Kl + l * blk, s->tmp);
+    size_t shK[4] = {N, N, k, k}, shT[2] = {N, N}, shX[2] = {N, (size_t)spec->n0}, shL[5] = {d, N, N, k, k};
+    /* The writer streams from our buffers at close: every buffer handed to it must stay unchanged
+     * until then, so re-layout the per-layer terms in place first and use tmp for K alone. */
+    for (size_t l = 0, blk = N * k * N * k * es; s->Kl && k > 1 && l < d; l++) {
+        ntk_kernel_relayout(N, N, (int)k, nt, (char *)s->Kl + l * blk, s->tmp);
         memcpy((char *)s->Kl + l * blk, s->tmp, blk);
     }
-    if (st == NTK_OK && k > 1) ntk_kernel_relayout(N, N, (int)k, c->kernel.dtype, s->K, s->tmp);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K", nt, ndimK, shK, k > 1 ? s->tmp : s->K);
-    if (st == NTK_OK) st = ntk_npz_add(w, "K_trace", nt, 2, shT, s->Kt);
-    if (st == NTK_OK) st = ntk_npz_add(w, "X", NTK_F64, 2, shX, s->X);
-    if (st == NTK_OK && s->Kl) st = ntk_npz_add(w, "K_layers", nt, k == 1 ? 3 : 5, shL, s->Kl);
-    if (st != NTK_OK) {
-        ntk_npz_abort(w);
-        cli_errorf("writing kernel.npz: %s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    if (ntk_npz_close(w) != NTK_OK) {
-        cli_errorf("writing kernel.npz: %s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    cli_run_wrote(run, "kernel.npz");
-    cli_run_artifact(run, "kernel.npz", "K", dts, ndimK, shK,
-                     k == 1 ? "empirical NTK K(x_i, x_j) = sum_theta df(x_i)/dtheta df(x_j)/dtheta"
-                            : "empirical NTK K[i, j, a, b] = sum_theta df_a(x_i)/dtheta df_b(x_j)/dtheta");
-    cli_run_artifact(run, "kernel.npz", "K_trace", dts, 2, shT,
-                     "sum over outputs of K[i, j, a, a] (neural-tangents' trace_axes gives this / k)");
-    cli_run_artifact(run, "kernel.npz", "X", "float64", 2, shX, "inputs, one row per point");
-    if (s->Kl)
-        cli_run_artifact(run, "kernel.npz", "K_layers", dts, k == 1 ? 3 : 5, shL,
-                         "per-layer terms K^(l), l = 1..L+1 (weights and bias of layer l); they sum to K");
-    return 0;
+    if (k > 1) ntk_kernel_relayout(N, N, (int)k, nt, s->K, s->tmp);
+    const study_member m[4] = {
+        {"K", nt, k == 1 ? 2 : 4, shK, k > 1 ? s->tmp : s->K,
+         k == 1 ? "empirical NTK K(x_i, x_j) = sum_theta df(x_i)/dtheta df(x_j)/dtheta"
+                : "empirical NTK K[i, j, a, b] = sum_theta df_a(x_i)/dtheta df_b(x_j)/dtheta"},
+        {"K_trace", nt, 2, shT, s->Kt, "sum over outputs of K[i, j, a, a] (neural-tangents' trace_axes gives this / k)"},
+        {"X", NTK_F64, 2, shX, s->X, "inputs, one row per point"},
+        {"K_layers", nt, k == 1 ? 3 : 5, shL, s->Kl,
+         "per-layer terms K^(l), l = 1..L+1 (weights and bias of layer l); they sum to K"}};
+    return study_write_npz(run, "kernel.npz", m, s->Kl ? 4 : 3);
 }
 
 /* The tiled path's files: K (and K_trace for k > 1, K_layers with --per-layer) on disk.  Refused
@@ -129,15 +108,11 @@ static int write_inputs(cli_run *run, const ntk_spec *spec, const double *X, siz
 int cmd_kernel(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "kernel");
-    int rc = cli_config_parse_args(&c, argc, argv, "kernel");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
+    int rc = study_parse(&c, argc, argv, "kernel");
+    if (rc >= 0) return rc;
     kernel_state s = {0};
     cli_run run = {0};
-    bool run_open = false, keep = false; /* keep: a tiled run that started keeps its directory on failure */
+    bool run_open = false, keep = false; /* keep: a resumed or tiled run keeps its directory on failure */
     ntk_spec spec;
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
@@ -148,12 +123,9 @@ int cmd_kernel(int argc, char **argv)
         snprintf(tiles, sizeof tiles, "%s/tiles.json", c.train.resume);
         resumed_tiles = access(tiles, F_OK) == 0;
     }
-    if ((rc = cli_load_inputs(&c, &s.X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_model_spec(&c.model, &spec))) goto done;
-    ntk_set_threads(c.run.threads);
+    if ((rc = study_inputs(&c, &s.X, &N, desc, sizeof desc, &spec))) goto done;
     if (ntk_net_alloc(&spec, &s.net) != NTK_OK) {
-        cli_errorf("model: %s", ntk_last_error());
-        rc = CLI_EXIT_USAGE;
+        rc = study_fail("model", CLI_EXIT_USAGE);
         goto done;
     }
     size_t P = ntk_net_num_params(s.net);
@@ -177,15 +149,7 @@ int cmd_kernel(int argc, char **argv)
         fprintf(stderr, "ntkdrift kernel: K needs %.3g GB in memory, %.3g GB available: computing it in blocks "
                 "of %zu rows streamed to K.npy (%.3g GB on disk)\n", need_mem / 1e9, have / 1e9, B,
                 (double)N * (double)N * spec.outputs * spec.outputs * (c.kernel.dtype == NTK_F32 ? 4 : 8) / 1e9);
-    if (c.kernel.load_params[0]) {
-        if (ntk_net_load_params(s.net, c.kernel.load_params) != NTK_OK) {
-            cli_errorf("load-params: %s", ntk_last_error());
-            rc = CLI_EXIT_USAGE;
-            goto done;
-        }
-    } else {
-        ntk_net_init(s.net, c.run.seed);
-    }
+    if ((rc = study_net_params(s.net, &c))) goto done;
     size_t k = (size_t)spec.outputs, R = N * k, es = c.kernel.dtype == NTK_F32 ? 4 : 8, d = (size_t)spec.depth + 1;
     if (!tiled) {
         s.K = malloc(R * R * es);
@@ -201,23 +165,18 @@ int cmd_kernel(int argc, char **argv)
     }
     if (c.train.resume[0]) {
         rc = cli_run_open_existing(&run, c.train.resume, "kernel");
-        keep = true; /* never remove what an earlier run left */
         run_open = rc == 0;
-        if (rc) goto done;
     } else {
-        rc = cli_run_create(&run, &c, "kernel");
-        run_open = true; /* abort also releases what a failed create holds */
-        if (rc) goto done;
-        if ((rc = cli_run_write_config(&run, &c))) goto done;
+        rc = study_run_start(&run, &c, "kernel", &run_open);
     }
-    keep = keep || tiled;
+    if (rc) goto done;
+    keep = c.train.resume[0] || tiled; /* never remove what an earlier run left, nor finished blocks */
 
     double t0 = cli_now();
     ntk_status st = ntk_feats_compute(s.net, s.feats, s.X);
     double t1 = cli_now(), t2 = t1;
     if (st != NTK_OK) {
-        cli_errorf("kernel: %s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
+        rc = study_fail("kernel", CLI_EXIT_FAIL);
         goto done;
     }
     ntk_kernel_summary sm;
@@ -231,8 +190,7 @@ int cmd_kernel(int argc, char **argv)
         t2 = cli_now();
         if (st == NTK_OK) st = ntk_kernel_output_trace(N, N, (int)k, c.kernel.dtype, s.K, s.Kt);
         if (st != NTK_OK) {
-            cli_errorf("kernel: %s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
+            rc = study_fail("kernel", CLI_EXIT_FAIL);
             goto done;
         }
         ntk_kernel_summarize(N, c.kernel.dtype, s.Kt, CLI_SUMMARY_EIG_MAX_N, &sm);
@@ -246,8 +204,7 @@ int cmd_kernel(int argc, char **argv)
     if (c.kernel.save_params) {
         char path[CLI_PATH_MAX + 64];
         if (ntk_net_save_params(s.net, cli_run_path(&run, "params.npz", path, sizeof path)) != NTK_OK) {
-            cli_errorf("writing params.npz: %s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
+            rc = study_fail("writing params.npz", CLI_EXIT_FAIL);
             goto done;
         }
         cli_run_wrote(&run, "params.npz");
@@ -266,10 +223,7 @@ int cmd_kernel(int argc, char **argv)
         }
     }
     cJSON *extra = cJSON_CreateObject();
-    cJSON *data = cJSON_AddObjectToObject(extra, "data");
-    cJSON_AddStringToObject(data, "source", desc);
-    cJSON_AddNumberToObject(data, "N", (double)N);
-    cJSON_AddNumberToObject(data, "n0", spec.n0);
+    cJSON_AddNumberToObject(study_data_json(extra, desc, N), "n0", spec.n0);
     cJSON *kj = cJSON_AddObjectToObject(extra, "kernel");
     cJSON_AddStringToObject(kj, "dtype", c.kernel.dtype == NTK_F32 ? "float32" : "float64");
     cJSON_AddStringToObject(kj, "method", "structured per-layer Grams (no Jacobian)");
@@ -289,8 +243,7 @@ int cmd_kernel(int argc, char **argv)
         cJSON_AddStringToObject(tj, "why", c.kernel.tile_rows > 0 ? "--tile-rows" : "K does not fit in memory");
     }
     cli_summary_json(extra, "summary", &sm);
-    if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
-    run_open = false;
+    if ((rc = study_run_finish(&run, &c, &spec, extra, argc, argv, &run_open))) goto done;
 
     printf("ntkdrift kernel: N = %zu, n0 = %d, depth %d (widths", N, spec.n0, spec.depth);
     for (int l = 0; l < spec.depth && l < 6; l++) printf(" %d", spec.widths[l]);

@@ -26,12 +26,8 @@ static double limit_bytes_for(size_t N, void *ctx)
 int cmd_limit(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "limit");
-    int rc = cli_config_parse_args(&c, argc, argv, "limit");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
+    int rc = study_parse(&c, argc, argv, "limit");
+    if (rc >= 0) return rc;
     double *X = NULL, *G = NULL, *K = NULL, *Kn = NULL, *Kl = NULL;
     cli_run run = {0};
     bool run_open = false;
@@ -44,31 +40,25 @@ int cmd_limit(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_model_spec(&c.model, &spec))) goto done;
-    ntk_set_threads(c.run.threads);
+    if ((rc = study_inputs(&c, &X, &N, desc, sizeof desc, &spec))) goto done;
     bool normalized = spec.param == NTK_PARAM_STANDARD;
     limit_bytes_ctx lb = {&spec, c.kernel.per_layer};
     if ((rc = cli_check_memory(&c.run, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
-    size_t d = (size_t)spec.depth + 1;
-    G = malloc(N * N * sizeof *G);
-    K = malloc(N * N * sizeof *K);
-    Kn = normalized ? malloc(N * N * sizeof *Kn) : NULL;
-    Kl = c.kernel.per_layer ? malloc(d * N * N * sizeof *Kl) : NULL;
-    if (!G || !K || (normalized && !Kn) || (c.kernel.per_layer && !Kl)) {
+    size_t d = (size_t)spec.depth + 1, NN = N * N, Kl_at = normalized ? 2 : 1;
+    G = malloc((1 + Kl_at + (c.kernel.per_layer ? d : 0)) * NN * sizeof *G); /* G, K, Kn, Kl in one block */
+    if (!G) {
         cli_errorf("out of memory for N = %zu", N);
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    rc = cli_run_create(&run, &c, "limit");
-    run_open = true;
-    if (rc) goto done;
-    if ((rc = cli_run_write_config(&run, &c))) goto done;
+    K = G + NN;
+    Kn = normalized ? K + NN : NULL;
+    Kl = c.kernel.per_layer ? K + Kl_at * NN : NULL;
+    if ((rc = study_run_start(&run, &c, "limit", &run_open))) goto done;
     double t0 = cli_now();
     if (ntk_limit_full(&spec, NULL, N, X, G, K, Kn, Kl) != NTK_OK) {
-        cli_errorf("limit: %s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
+        rc = study_fail("limit", CLI_EXIT_FAIL);
         goto done;
     }
     double t1 = cli_now();
@@ -94,9 +84,7 @@ int cmd_limit(int argc, char **argv)
                                  "per-layer terms of the limit NTK, l = 1..L+1; they sum to ntk"};
     if ((rc = study_write_npz(&run, "limit.npz", m, nm))) goto done;
     cJSON *extra = cJSON_CreateObject();
-    cJSON *data = cJSON_AddObjectToObject(extra, "data");
-    cJSON_AddStringToObject(data, "source", desc);
-    cJSON_AddNumberToObject(data, "N", (double)N);
+    study_data_json(extra, desc, N);
     cJSON *lj = cJSON_AddObjectToObject(extra, "limit");
     cJSON_AddStringToObject(lj, "method", spec.act == NTK_ACT_RELU || spec.act == NTK_ACT_ERF ||
                                                   spec.act == NTK_ACT_IDENTITY
@@ -104,8 +92,7 @@ int cmd_limit(int argc, char **argv)
                                               : "quadrature of the 2-D Gaussian expectations");
     cJSON_AddNumberToObject(lj, "seconds", t1 - t0);
     cli_summary_json(extra, "summary", &sm);
-    if ((rc = cli_run_finish(&run, &c, &spec, extra, argc, argv))) goto done;
-    run_open = false;
+    if ((rc = study_run_finish(&run, &c, &spec, extra, argc, argv, &run_open))) goto done;
     printf("ntkdrift limit: N = %zu, n0 = %d, depth %d, %s, %s param\n", N, spec.n0, spec.depth,
            ntk_act_name(spec.act), ntk_param_name(spec.param));
     printf("  time: %.3f s\n  NTK: mean diagonal %.6g, ||K||_F %.6g", t1 - t0, sm.mean_diag, sm.fro);
@@ -115,9 +102,6 @@ done:
     if (run_open) cli_run_abort(&run);
     free(X);
     free(G);
-    free(K);
-    free(Kn);
-    free(Kl);
     cli_config_free(&c);
     return rc;
 }

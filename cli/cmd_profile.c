@@ -72,20 +72,14 @@ static ntk_seed_stats stat_views(double *base, size_t stride)
 static int load_params(const cli_config *c, const ntk_spec *s, double **params)
 {
     ntk_net *net = NULL;
-    if (ntk_net_alloc(s, &net) != NTK_OK) {
-        cli_errorf("profile: %s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    int rc = 0;
+    if (ntk_net_alloc(s, &net) != NTK_OK) return study_fail("profile", CLI_EXIT_FAIL);
     size_t P = ntk_net_num_params(net);
-    if (ntk_net_load_params(net, c->kernel.load_params) != NTK_OK) {
-        cli_errorf("load-params: %s", ntk_last_error());
-        rc = CLI_EXIT_USAGE;
-    } else if (!(*params = malloc(P * sizeof **params))) {
+    int rc = study_net_params(net, c); /* c->kernel.load_params is set: reads it */
+    if (!rc && (*params = malloc(P * sizeof **params)))
+        memcpy(*params, ntk_net_params_const(net), P * sizeof **params);
+    else if (!rc) {
         cli_errorf("out of memory");
         rc = CLI_EXIT_FAIL;
-    } else {
-        memcpy(*params, ntk_net_params_const(net), P * sizeof **params);
     }
     ntk_net_free(net);
     return rc;
@@ -101,7 +95,7 @@ static int check_options(const cli_config *c, const study_grid *g)
         cli_errorf("profile: --dtype f32 does not apply (profiles are float64)");
         return CLI_EXIT_USAGE;
     }
-    if (c->train.steps > 0 && !cli_data_known(c->profile.train_data)) {
+    if (c->train.steps > 0 && !ntk_data_known(c->profile.train_data)) {
         cli_errorf("profile.train_data (--train-data): unknown value '%s' (expected a --data kind or PATH.npy|.npz|.csv)",
                    c->profile.train_data);
         return CLI_EXIT_USAGE;
@@ -117,24 +111,18 @@ static int check_options(const cli_config *c, const study_grid *g)
 int cmd_profile(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "profile"); /* circle data, N = 256, steps 0 (CLI_OVERRIDES) */
-    int rc = cli_config_parse_args(&c, argc, argv, "profile");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
+    int rc = study_parse(&c, argc, argv, "profile"); /* circle data, N = 256, steps 0 (CLI_OVERRIDES) */
+    if (rc >= 0) return rc;
     study_grid g = {0};
     cli_run run = {0};
     ntk_dataset td = {0};
     bool run_open = false, trained = false;
-    double *X = NULL, *samples = NULL, *stats = NULL, *lim = NULL, *gamma = NULL, *params = NULL;
-    double *samples_T = NULL, *stats_T = NULL, *loss_T = NULL, *eta = NULL;
+    double *X = NULL, *gamma = NULL, *params = NULL;
     FILE *csv = NULL;
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64], tdesc[CLI_PATH_MAX + 256] = "";
     ntk_spec base;
-    if ((rc = cli_load_inputs(&c, &X, &N, desc, sizeof desc))) goto done;
-    if ((rc = cli_model_spec(&c.model, &base))) goto done;
+    if ((rc = study_inputs(&c, &X, &N, desc, sizeof desc, &base))) goto done;
     if ((rc = study_grid_init(&g, &c, c.kernel.load_params[0] ? 1 : 8))) goto done;
     if ((rc = check_options(&c, &g))) goto done;
     trained = c.train.steps > 0;
@@ -143,29 +131,27 @@ int cmd_profile(int argc, char **argv)
         ntk_spec s1 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
         if ((rc = load_params(&c, &s1, &params))) goto done;
     }
-    ntk_set_threads(c.run.threads);
     int D = g.nd, W = g.nw, S = g.ns;
     size_t cells = (size_t)D * (size_t)W, nsamp = cells * (size_t)S * N;
-    gamma = malloc(N * sizeof *gamma);
-    samples = malloc(nsamp * sizeof *samples);
-    stats = malloc(5 * cells * N * sizeof *stats);
-    lim = malloc(cells * N * sizeof *lim);
-    if (trained) {
-        samples_T = malloc(nsamp * sizeof *samples_T);
-        stats_T = malloc(5 * cells * N * sizeof *stats_T);
-        loss_T = malloc(cells * (size_t)S * sizeof *loss_T);
-        eta = malloc(cells * (size_t)S * sizeof *eta);
-    }
-    if (!gamma || !samples || !stats || !lim ||
-        (trained && (!samples_T || !stats_T || !loss_T || !eta))) {
+    /* one block: gamma [N], samples [cells x S x N], stats [5 x cells x N], lim [cells x N], and after
+     * training samples_T, stats_T like those and loss_T, eta [cells x S] */
+    size_t nstat = 5 * cells * N, nrun = cells * (size_t)S;
+    gamma = malloc((N + nsamp + nstat + cells * N + (trained ? nsamp + nstat + 2 * nrun : 0)) * sizeof *gamma);
+    if (!gamma) {
         cli_errorf("out of memory for %zu cells x %d seeds x %zu angles", cells, S, N);
         rc = CLI_EXIT_FAIL;
         goto done;
     }
+    double *samples = gamma + N, *stats = samples + nsamp, *lim = stats + nstat;
+    double *samples_T = NULL, *stats_T = NULL, *loss_T = NULL, *eta = NULL;
+    if (trained) {
+        samples_T = lim + cells * N;
+        stats_T = samples_T + nsamp;
+        loss_T = stats_T + nstat;
+        eta = loss_T + nrun;
+    }
     ntk_data_circle_grid(N, strcmp(c.data.data, "circle") == 0 ? NTK_ANGLES_SYM : NTK_ANGLES_POS, gamma, NULL);
-    rc = cli_run_create(&run, &c, "profile");
-    run_open = true;
-    if (rc || (rc = cli_run_write_config(&run, &c))) goto done;
+    if ((rc = study_run_start(&run, &c, "profile", &run_open))) goto done;
     csv = study_open_csv(run.dir, "metrics.csv",
                          trained ? "depth,width,beta,seeds,rel_err_mean_vs_limit,rel_std,max_abs_dev_mean,"
                                    "trained_rel_err_mean_vs_limit,trained_rel_std,rel_change_mean,loss_T_median,"
@@ -263,9 +249,7 @@ int cmd_profile(int argc, char **argv)
     }
     {
         cJSON *extra = cJSON_CreateObject();
-        cJSON *dj = cJSON_AddObjectToObject(extra, "data");
-        cJSON_AddStringToObject(dj, "source", desc);
-        cJSON_AddNumberToObject(dj, "N", (double)N);
+        study_data_json(extra, desc, N);
         cJSON_AddStringToObject(extra, "anchor", "x_0 = (1, 0), gamma = 0");
         cJSON_AddStringToObject(extra, "params_source", c.kernel.load_params[0] ? c.kernel.load_params : "seeds");
         if (trained) {
@@ -283,9 +267,8 @@ int cmd_profile(int argc, char **argv)
         }
         ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
         plot_before_manifest(run.dir, "profile");
-        if ((rc = cli_run_finish(&run, &c, &s0, extra, argc, argv))) goto done;
+        if ((rc = study_run_finish(&run, &c, &s0, extra, argc, argv, &run_open))) goto done;
     }
-    run_open = false;
     printf("ntkdrift profile: %d depths x %d widths x %d seeds, N = %zu angles%s\n  run directory: %s\n", D, W, S, N,
            trained ? ", at init and after training" : "", run.dir);
 done:
@@ -295,14 +278,7 @@ done:
     ntk_dataset_clear(&td);
     free(X);
     free(gamma);
-    free(samples);
-    free(stats);
-    free(lim);
     free(params);
-    free(samples_T);
-    free(stats_T);
-    free(loss_T);
-    free(eta);
     cli_config_free(&c);
     return rc;
 }

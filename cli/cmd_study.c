@@ -10,29 +10,25 @@
 #include "commands.h"
 #include "config.h"
 #include "rundir.h"
+#include "study.h"
 
-static bool complete(const char *dir)
+/* Does dir/file exist (dir itself with file ""); dir/manifest.json: that run is complete. */
+static bool exists(const char *dir, const char *file)
 {
     char p[CLI_PATH_MAX + 32];
     struct stat sb;
-    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    snprintf(p, sizeof p, "%s%s%s", dir, *file ? "/" : "", file);
     return stat(p, &sb) == 0;
-}
-
-static bool started(const char *dir)
-{
-    struct stat sb;
-    return stat(dir, &sb) == 0;
 }
 
 /* Run `cmd` with args (NULL-terminated), or resume / skip it by the state of out. */
 static int sub_run(int (*cmd)(int, char **), const char *name, char **args, const char *out)
 {
-    if (complete(out)) return 0;
+    if (exists(out, "manifest.json")) return 0;
     char *argv[64];
     int argc = 0;
     argv[argc++] = (char *)name;
-    if (started(out)) {
+    if (exists(out, "")) {
         argv[argc++] = "--resume";
         argv[argc++] = (char *)out;
     } else {
@@ -49,13 +45,9 @@ static int sub_run(int (*cmd)(int, char **), const char *name, char **args, cons
 int cmd_study(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "study");
-    int rc = cli_config_parse_args(&c, argc, argv, "study");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
-    if (c.train.resume[0] && complete(c.train.resume)) {
+    int rc = study_parse(&c, argc, argv, "study");
+    if (rc >= 0) return rc;
+    if (c.train.resume[0] && exists(c.train.resume, "manifest.json")) {
         printf("ntkdrift study: %s is already complete\n  report: %s/report.html\n", c.train.resume, c.train.resume);
         cli_config_free(&c);
         return 0;

@@ -39,21 +39,6 @@ ntk_data_opts cli_data_opts(const cli_config *c)
     return o;
 }
 
-bool cli_data_known(const char *s) { return ntk_data_known(s); }
-
-int cli_read_matrix(const char *path, const char *what, int cols_req, size_t rows_req, ntk_array *out)
-{
-    ntk_array a = {0};
-    if (ntk_matrix_read(path, what, cols_req, rows_req, &a.data, &a.shape[0], &a.shape[1]) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        return CLI_EXIT_USAGE;
-    }
-    a.ndim = 2;
-    a.count = a.shape[0] * a.shape[1];
-    *out = a;
-    return 0;
-}
-
 int cli_load_inputs(cli_config *c, double **X, size_t *N, char *desc, size_t cap)
 {
     *X = NULL;

@@ -1,7 +1,6 @@
 /* dataset.h -- the CLI's input points: built-in sets or a user file (the library's ntk_data_inputs). */
 #ifndef NTK_CLI_DATASET_H
 #define NTK_CLI_DATASET_H
-#include <stdbool.h>
 
 #include "config.h"
 
@@ -11,10 +10,4 @@ ntk_data_opts cli_data_opts(const cli_config *c);
  * columns) and c->n from the rows used.  Prints one message and returns an
  * exit status on failure; 0 on success. */
 int cli_load_inputs(cli_config *c, double **X, size_t *N, char *desc, size_t desc_cap);
-/* Whether s names a data kind of --data (or a file by its suffix). */
-bool cli_data_known(const char *s);
-/* A 2-D array (rows, cols) from PATH.npy, PATH.npz (member X) or PATH.csv, with its checks:
- * cols_req > 0 must equal its columns, rows_req (> 0) rows must exist and be finite (0: all rows).
- * `what` prefixes the one message (a key such as "data" or "data.eval_data"). */
-int cli_read_matrix(const char *path, const char *what, int cols_req, size_t rows_req, ntk_array *out);
 #endif

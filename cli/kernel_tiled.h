@@ -15,6 +15,4 @@
  * continues with `--resume` (c->resume set) from the last finished block, with that run's B. */
 int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *spec, const ntk_net *net,
                      const ntk_feats *feats, size_t N, size_t B, ntk_kernel_summary *sm, ntk_tiled_stats *ts);
-/* Does the run directory hold the progress of a tiled kernel (tiles.json)? */
-bool kernel_tiled_in_progress(const cli_run *run);
 #endif

@@ -1,36 +1,83 @@
-/* study.c -- grids of (depth, width, seed) for the experiment commands. */
+/* study.c -- shared pieces of the experiment commands: arguments, run start, grids, logs, .npz. */
 #include "study.h"
+
+#include "dataset.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <string.h>
 
-static int *dup_or_default(const int *v, int n, int dflt, int *count)
+int study_parse(cli_config *c, int argc, char **argv, const char *cmd)
 {
-    int m = n > 0 ? n : 1;
-    int *out = malloc((size_t)m * sizeof *out);
-    if (!out) return NULL;
-    if (n > 0)
-        memcpy(out, v, (size_t)n * sizeof *out);
-    else
-        out[0] = dflt;
-    *count = m;
+    cli_config_defaults(c, cmd);
+    int rc = cli_config_parse_args(c, argc, argv, cmd);
+    if (rc >= 0) cli_config_free(c);
+    return rc;
+}
+
+int study_inputs(cli_config *c, double **X, size_t *N, char *desc, size_t cap, ntk_spec *spec)
+{
+    int rc = cli_load_inputs(c, X, N, desc, cap);
+    if (!rc) rc = cli_model_spec(&c->model, spec);
+    ntk_set_threads(c->run.threads);
+    return rc;
+}
+
+int study_net_params(ntk_net *net, const cli_config *c)
+{
+    if (!c->kernel.load_params[0]) {
+        ntk_net_init(net, c->run.seed);
+        return 0;
+    }
+    return ntk_net_load_params(net, c->kernel.load_params) != NTK_OK ? study_fail("load-params", CLI_EXIT_USAGE) : 0;
+}
+
+int study_run_start(cli_run *run, const cli_config *c, const char *cmd, bool *open)
+{
+    int rc = cli_run_create(run, c, cmd);
+    *open = true;
+    return rc ? rc : cli_run_write_config(run, c);
+}
+
+int study_run_finish(cli_run *run, const cli_config *c, const ntk_spec *spec, cJSON *extra, int argc, char **argv,
+                     bool *open)
+{
+    int rc = cli_run_finish(run, c, spec, extra, argc, argv);
+    if (!rc) *open = false;
+    return rc;
+}
+
+int study_fail(const char *what, int rc)
+{
+    if (what) cli_errorf("%s: %s", what, ntk_last_error());
+    else cli_errorf("%s", ntk_last_error());
+    return rc;
+}
+
+cJSON *study_data_json(cJSON *extra, const char *desc, size_t N)
+{
+    cJSON *dj = cJSON_AddObjectToObject(extra, "data");
+    cJSON_AddStringToObject(dj, "source", desc);
+    cJSON_AddNumberToObject(dj, "N", (double)N);
+    return dj;
+}
+
+/* A copy of v [n], or when n = 0 the m values first, first + 1, ...; *count: its length. */
+static int *dup_or_range(const int *v, int n, int first, int m, int *count)
+{
+    *count = n > 0 ? n : m;
+    int *out = malloc((size_t)*count * sizeof *out);
+    for (int i = 0; out && i < *count; i++) out[i] = n > 0 ? v[i] : first + i;
     return out;
 }
 
 int study_grid_init(study_grid *g, const cli_config *c, int default_seeds)
 {
     memset(g, 0, sizeof *g);
-    g->depths = dup_or_default(c->study.depths, c->study.depths_count, c->model.depth, &g->nd);
-    g->widths = dup_or_default(c->study.widths, c->study.widths_count, c->model.width, &g->nw);
-    if (c->study.seeds_count > 0) {
-        g->seeds = dup_or_default(c->study.seeds, c->study.seeds_count, 0, &g->ns);
-    } else {
-        g->ns = default_seeds;
-        g->seeds = malloc((size_t)default_seeds * sizeof *g->seeds);
-        for (int i = 0; g->seeds && i < default_seeds; i++) g->seeds[i] = i;
-    }
+    g->depths = dup_or_range(c->study.depths, c->study.depths_count, c->model.depth, 1, &g->nd);
+    g->widths = dup_or_range(c->study.widths, c->study.widths_count, c->model.width, 1, &g->nw);
+    g->seeds = dup_or_range(c->study.seeds, c->study.seeds_count, 0, default_seeds, &g->ns);
     int maxd = 1;
     for (int i = 0; g->depths && i < g->nd; i++)
         if (g->depths[i] > maxd) maxd = g->depths[i];
@@ -103,23 +150,28 @@ int study_log_close(FILE **fp, const char *file)
     return rc;
 }
 
-int study_write_npz(cli_run *run, const char *file, const study_member *m, int n)
+ntk_status study_npz(const char *path, const study_member *m, int n)
 {
-    char path[CLI_PATH_MAX + 64];
     ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(cli_run_path(run, file, path, sizeof path), &w);
+    ntk_status st = ntk_npz_open(path, &w);
     for (int i = 0; i < n && st == NTK_OK; i++) st = ntk_npz_add(w, m[i].name, m[i].type, m[i].ndim, m[i].shape, m[i].data);
     if (st == NTK_OK) st = ntk_npz_close(w);
     else ntk_npz_abort(w);
-    if (st != NTK_OK) {
+    return st;
+}
+
+int study_write_npz(cli_run *run, const char *file, const study_member *m, int n)
+{
+    char path[CLI_PATH_MAX + 64];
+    if (study_npz(cli_run_path(run, file, path, sizeof path), m, n) != NTK_OK) {
         cli_errorf("writing %s: %s", file, ntk_last_error());
         return CLI_EXIT_FAIL;
     }
     cli_run_wrote(run, file);
-    for (int i = 0; i < n; i++)
-        if (m[i].meaning)
-            cli_run_artifact(run, file, m[i].name, m[i].type == NTK_I32 ? "int32" : "float64", m[i].ndim,
-                             m[i].shape, m[i].meaning);
+    for (int i = 0; i < n; i++) {
+        const char *dts = m[i].type == NTK_I32 ? "int32" : m[i].type == NTK_F32 ? "float32" : "float64";
+        if (m[i].meaning) cli_run_artifact(run, file, m[i].name, dts, m[i].ndim, m[i].shape, m[i].meaning);
+    }
     return 0;
 }
 

@@ -1,5 +1,5 @@
-/* study.h -- shared pieces of the grid experiments (profile, converge): the
- * (depth, width, seed) grid from the configuration and per-cell networks. */
+/* study.h -- shared pieces of the experiment commands (kernel, limit, eval, profile, converge,
+ * ensemble): arguments, the run's start, the (depth, width, seed) grid, streamed logs, .npz tables. */
 #ifndef NTK_CLI_STUDY_H
 #define NTK_CLI_STUDY_H
 
@@ -7,6 +7,22 @@
 
 #include "config.h"
 #include "rundir.h"
+
+/* Defaults and arguments of `cmd` into c: -1 to go on, else the exit status (c freed). */
+int study_parse(cli_config *c, int argc, char **argv, const char *cmd);
+/* The input points X [N x n0] (cli_load_inputs), the model's spec and the thread count. */
+int study_inputs(cli_config *c, double **X, size_t *N, char *desc, size_t cap, ntk_spec *spec);
+/* The network's parameters: --load-params (exit 2 when it does not fit), else drawn from the seed. */
+int study_net_params(ntk_net *net, const cli_config *c);
+/* A new run directory with its config.yaml; *open is set (abort also releases a failed create). */
+int study_run_start(cli_run *run, const cli_config *c, const char *cmd, bool *open);
+/* cli_run_finish; *open cleared when it succeeded. */
+int study_run_finish(cli_run *run, const cli_config *c, const ntk_spec *spec, cJSON *extra, int argc, char **argv,
+                     bool *open);
+/* One message "what: <the library's error>" (just the library's with what NULL); returns rc. */
+int study_fail(const char *what, int rc);
+/* The manifest's data block {source, N} in extra; returns it. */
+cJSON *study_data_json(cJSON *extra, const char *desc, size_t N);
 
 typedef struct {
     int *depths, nd;
@@ -40,6 +56,8 @@ typedef struct {
     const void *data;
     const char *meaning;
 } study_member;
+/* Writes the n members in order to the .npz at path (no message). */
+ntk_status study_npz(const char *path, const study_member *m, int n);
 /* Writes `file` in the run directory with the n members in order, notes it written and lists the
  * members in the manifest in the same order.  0 or CLI_EXIT_FAIL with one message. */
 int study_write_npz(cli_run *run, const char *file, const study_member *m, int n);
