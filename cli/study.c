@@ -169,8 +169,8 @@ int study_write_npz(cli_run *run, const char *file, const study_member *m, int n
     }
     cli_run_wrote(run, file);
     for (int i = 0; i < n; i++) {
-        const char *dts = m[i].type == NTK_I32 ? "int32" : m[i].type == NTK_F32 ? "float32" : "float64";
-        if (m[i].meaning) cli_run_artifact(run, file, m[i].name, dts, m[i].ndim, m[i].shape, m[i].meaning);
+        if (m[i].meaning)
+            cli_run_artifact(run, file, m[i].name, ntk_dtype_name(m[i].type), m[i].ndim, m[i].shape, m[i].meaning);
     }
     return 0;
 }
