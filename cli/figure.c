@@ -16,7 +16,7 @@
 #include "ntkdrift.h"
 #include "rundir.h"
 
-void fig_vprintf(fig_text *t, const char *fmt, va_list ap)
+static void fig_vprintf(fig_text *t, const char *fmt, va_list ap)
 {
     while (!t->oom) {
         va_list aq;
@@ -144,19 +144,6 @@ char *fig_svg(const char *figdir, const char *name)
 
 /* ------------------------------------------------------------------ tables */
 
-static char *next_field(char **p)
-{
-    char *s = *p, *c = strchr(s, ',');
-    if (c) {
-        *c = 0;
-        *p = c + 1;
-    } else {
-        *p = s + strlen(s);
-    }
-    s[strcspn(s, "\r\n")] = 0;
-    return s;
-}
-
 int cli_table_read(const char *path, cli_table *t)
 {
     memset(t, 0, sizeof *t);
@@ -172,9 +159,9 @@ int cli_table_read(const char *path, cli_table *t)
         cli_errorf("%s: empty file (want a header line)", path);
         rc = CLI_EXIT_USAGE;
     }
-    for (char *p = line; !rc && *p;) {
-        char **nn = realloc(t->names, (t->ncols + 1) * sizeof *nn);
-        char *nm = nn ? strdup(next_field(&p)) : NULL;
+    for (char *p = line; !rc && p;) {
+        char **nn = realloc(t->names, (t->ncols + 1) * sizeof *nn), *f = strsep(&p, ",");
+        char *nm = nn ? strndup(f, strcspn(f, "\r\n")) : NULL;
         if (nn) t->names = nn;
         if (!nm) rc = CLI_EXIT_FAIL;
         else t->names[t->ncols++] = nm;
@@ -191,8 +178,8 @@ int cli_table_read(const char *path, cli_table *t)
             t->v = v;
         }
         char *p = line;
-        for (size_t c = 0; c < t->ncols; c++) {
-            char *f = *p ? next_field(&p) : p, *end;
+        for (size_t c = 0; c < t->ncols; c++) { /* missing fields and text read as NaN */
+            char *f = p ? strsep(&p, ",") : "", *end;
             double x = strtod(f, &end);
             t->v[t->nrows * t->ncols + c] = end != f ? x : NAN;
         }

@@ -3,7 +3,7 @@
  * and the snapshots' spectra, profile and converge runs from profile.npz and metrics.csv.  Each
  * figure is FIGDIR/NAME.{dat,gp,png} (figure.c).  No numerics here: the .dat files hold the runs'
  * own numbers, the summaries come from the library (run summaries in ntkdrift.h) and the scripts
- * do the plotting transforms (log, 2 standard errors, ratios). */
+ * do the plotting transforms (log, 2 standard errors, ratios).  And `ntkdrift plot`. */
 #include "plots.h"
 #include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "commands.h"
 #include "figure.h"
 #include "ntkdrift.h"
 #include "rundir.h"
@@ -523,4 +524,28 @@ void plot_before_manifest(const char *run, const char *command)
     if (plot_command(run, command))
         fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete; `ntkdrift plot %s` "
                 "draws them)\n", run);
+}
+
+/* `ntkdrift plot RUN_DIR...`: (re)draw the figures of finished runs from their output files. */
+int cmd_plot(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        FILE *fp = argc < 2 ? stderr : stdout;
+        fprintf(fp, "usage: ntkdrift plot RUN_DIR...\n\n"
+                    "Draw the figures of finished runs into RUN_DIR/figures/: NAME.png, the gnuplot script NAME.gp\n"
+                    "and its data NAME.dat (edit the script and run `gnuplot NAME.gp` there to restyle).\n"
+                    "ensemble runs: hn_logR (log R against beta per width, with log prod(1+5/n) and 5 beta),\n"
+                    "hn_dK (|E dK|/E K against beta).  train runs: loss, drift, angles, predictions, spectrum.\n");
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            cli_errorf("plot: unknown flag '%s' (usage: ntkdrift plot RUN_DIR...)", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+        int rc = plot_run(argv[i]);
+        if (rc) return rc;
+        printf("figures: %s/figures\n", argv[i]);
+    }
+    return CLI_EXIT_OK;
 }
