@@ -90,23 +90,13 @@ static int remove_stale_temp(const char *path, const struct stat *sb, int type, 
 {
     (void)sb;
     (void)ftw;
-    if (type != FTW_F) return 0;
     const char *base = strrchr(path, '/'), *t = strstr(base ? base : path, ".tmp.");
-    if (!t) return 0;
-    char *end = NULL;
-    long pid = strtol(t + 5, &end, 10);
-    if (pid <= 0 || !end || *end != '.') return 0;
-    const char *n = end + 1;
-    if (*n < '0' || *n > '9') return 0;
-    while (*n >= '0' && *n <= '9') n++;
-    if (*n == '.') { /* libzip's own temp suffix: six letters or digits */
-        size_t k = strspn(n + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
-        if (k != 6 || n[7] != '\0') return 0;
-    } else if (*n != '\0') {
-        return 0;
-    }
-    if (kill((pid_t)pid, 0) == 0 || errno == EPERM) return 0; /* still running */
-    (void)remove(path);
+    char *end = NULL, suffix[8];
+    long pid = t && type == FTW_F ? strtol(t + 5, &end, 10) : 0;
+    int n = -1, nz = -1; /* the end of ".N" and of libzip's ".XXXXXX" (six letters or digits) */
+    if (pid > 0) (void)sscanf(end, ".%*[0-9]%n.%6[A-Za-z0-9]%n", &n, suffix, &nz);
+    bool named = n > 0 && (end[n] == '\0' || (nz == n + 7 && end[nz] == '\0'));
+    if (named && kill((pid_t)pid, 0) != 0 && errno != EPERM) (void)remove(path); /* its process is gone */
     return 0;
 }
 
