@@ -185,9 +185,8 @@ static int section(fig_text *h, const char *run, const char *rel)
 /* The path of `run` relative to the directory of `out` when run lies below it, else absolute. */
 static void relative(const char *out, const char *run, char *buf, size_t cap)
 {
-    char ao[CLI_PATH_MAX], ar[CLI_PATH_MAX];
+    char ao[CLI_PATH_MAX], ar[CLI_PATH_MAX], od[CLI_PATH_MAX];
     if (!realpath(run, ar)) snprintf(ar, sizeof ar, "%s", run);
-    char od[CLI_PATH_MAX];
     snprintf(od, sizeof od, "%s", out);
     char *slash = strrchr(od, '/');
     if (slash) *slash = 0;

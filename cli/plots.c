@@ -258,6 +258,14 @@ static int plot_cells(const char *run, const char *figdir, const cli_table *t, c
                                                 : plot_ensemble(figdir, t, path);
 }
 
+/* Member `member` of the snapshot of step `step` (snapshots/snap_STEP.npz). */
+static ntk_status snapshot_read(const char *run, double step, const char *member, ntk_array *a)
+{
+    char snap[CLI_PATH_MAX + 64];
+    snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)step);
+    return ntk_npz_read(snap, member, a);
+}
+
 /* metrics.csv columns as gnuplot reads them (by name, from the csv itself). */
 static int plot_train(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
@@ -282,10 +290,8 @@ static int plot_train(const char *run, const char *figdir, const cli_table *t, c
     /* spectra over time: the top eigenvalues stored in each snapshot */
     int top = 0;
     for (size_t r = 0; r < t->nrows; r++) {
-        char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(t, r, ci[0]));
         ntk_array a = {0};
-        if (ntk_npz_read(snap, "eigs", &a) != NTK_OK) continue;
+        if (snapshot_read(run, cli_table_at(t, r, ci[0]), "eigs", &a) != NTK_OK) continue;
         int k = a.count < 10 ? (int)a.count : 10;
         top = top > k ? top : k;
         fig_printf(&sp, "%.10g", cli_table_at(t, r, ci[0]));
@@ -377,10 +383,8 @@ static int plot_spectral_bias(const char *run, const char *figdir, const cli_tab
     double leak[9];
     fig_printf(&d, "# step leakage of Fourier mode k = 0..%zu across the eigenspaces of K_t (ntk_circle_leakage)\n", K);
     for (size_t j = 0; j < S && !rc; j++) {
-        char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)st->data[j]);
         ntk_array *dst = j == 0 ? &K0 : &Kt;
-        if (ntk_npz_read(snap, "K", dst) != NTK_OK || dst->count != N * N) break;
+        if (snapshot_read(run, st->data[j], "K", dst) != NTK_OK || dst->count != N * N) break;
         if (ntk_circle_leakage(N, K0.data, j == 0 ? K0.data : Kt.data, (int)K, leak) != NTK_OK) break;
         fig_printf(&d, "%.10g", st->data[j]);
         for (size_t k = 0; k <= K; k++) fig_printf(&d, " %.6g", leak[k]);

@@ -158,11 +158,7 @@ static int write_text(cli_run *r, const char *file, const char *text)
 int cli_run_write_config(cli_run *r, const cli_config *c)
 {
     char *y = cli_config_to_yaml(c);
-    if (!y) {
-        cli_errorf("out of memory");
-        return CLI_EXIT_FAIL;
-    }
-    int rc = write_text(r, "config.yaml", y);
+    int rc = y ? write_text(r, "config.yaml", y) : (cli_errorf("out of memory"), CLI_EXIT_FAIL);
     free(y);
     return rc;
 }
@@ -329,8 +325,5 @@ cJSON *cli_read_json(const char *path)
 
 void cli_json_number(cJSON *obj, const char *key, double v)
 {
-    if (isfinite(v))
-        cJSON_AddNumberToObject(obj, key, v);
-    else
-        cJSON_AddNullToObject(obj, key);
+    cJSON_AddItemToObject(obj, key, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
