@@ -102,20 +102,13 @@ static void csv_table(fig_text *h, const char *path, int max_rows)
     free(text);
 }
 
-static const char *caption(const char *name)
-{
-    for (size_t i = 0; i < sizeof CAPTIONS / sizeof *CAPTIONS; i++)
-        if (strcmp(CAPTIONS[i].name, name) == 0) return CAPTIONS[i].text;
-    return "";
-}
-
-/* Every figure of the run (figures/NAME.gp), in a fixed order, then any others. */
+/* Every figure of the run with a caption (figures/NAME.gp), in the order of CAPTIONS. */
 static void figures(fig_text *h, const char *run, const char *rel)
 {
     char figdir[CLI_PATH_MAX + 32];
     snprintf(figdir, sizeof figdir, "%s/figures", run);
     for (size_t i = 0; i < sizeof CAPTIONS / sizeof *CAPTIONS; i++) {
-        const char *name = CAPTIONS[i].name;
+        const char *name = CAPTIONS[i].name, *text = CAPTIONS[i].text;
         char gp[CLI_PATH_MAX + 96];
         struct stat sb;
         snprintf(gp, sizeof gp, "%s/%s.gp", figdir, name);
@@ -129,7 +122,7 @@ static void figures(fig_text *h, const char *run, const char *rel)
         } else {
             fig_printf(h, "<p class=\"note\">(gnuplot was not available to draw this figure.)</p>\n");
         }
-        fig_printf(h, "<figcaption><b>%s.</b> %s<br><span class=\"files\">Files: ", name, caption(name));
+        fig_printf(h, "<figcaption><b>%s.</b> %s<br><span class=\"files\">Files: ", name, text);
         static const char *ext[3] = {"png", "gp", "dat"};
         for (int e = 0; e < 3; e++) {
             fig_printf(h, "%s<a href=\"", e ? " &middot; " : "");
@@ -192,9 +185,8 @@ static int section(fig_text *h, const char *run, const char *rel)
 /* The path of `run` relative to the directory of `out` when run lies below it, else absolute. */
 static void relative(const char *out, const char *run, char *buf, size_t cap)
 {
-    char ao[CLI_PATH_MAX], ar[CLI_PATH_MAX];
+    char ao[CLI_PATH_MAX], ar[CLI_PATH_MAX], od[CLI_PATH_MAX];
     if (!realpath(run, ar)) snprintf(ar, sizeof ar, "%s", run);
-    char od[CLI_PATH_MAX];
     snprintf(od, sizeof od, "%s", out);
     char *slash = strrchr(od, '/');
     if (slash) *slash = 0;

@@ -16,7 +16,7 @@
 #include "ntkdrift.h"
 #include "rundir.h"
 
-void fig_vprintf(fig_text *t, const char *fmt, va_list ap)
+static void fig_vprintf(fig_text *t, const char *fmt, va_list ap)
 {
     while (!t->oom) {
         va_list aq;
@@ -59,11 +59,14 @@ static int write_file(const char *dir, const char *name, const char *ext, const 
     return 0;
 }
 
-/* Run `gnuplot -e "[term='TERM'; ]outfile='OUT'" NAME.gp` in dir; its exit status (127: not found). */
-static int run_gnuplot(const char *dir, const char *name, const char *term, const char *out)
+/* Run `gnuplot -e "[term='TERM'; ]outfile='NAME.EXT.part'" NAME.gp` in dir; its exit status (127: not
+ * found).  part gets DIR/NAME.EXT.part. */
+static int run_gnuplot(const char *dir, const char *name, const char *term, const char *ext, char *part, size_t cap)
 {
-    char script[160], expr[600];
+    char script[160], out[160], expr[600];
     snprintf(script, sizeof script, "%s.gp", name);
+    snprintf(out, sizeof out, "%s.%s.part", name, ext);
+    snprintf(part, cap, "%s/%s", dir, out);
     if (term) snprintf(expr, sizeof expr, "term='%s'; outfile='%s'", term, out);
     else snprintf(expr, sizeof expr, "outfile='%s'", out);
     fflush(NULL); /* or the child's stdio copies would print the parent's pending output again */
@@ -114,10 +117,8 @@ int fig_draw(const char *figdir, const char *name, const fig_text *dat, const ch
     if (!rc) rc = write_file(figdir, name, "gp", gp.s, gp.len);
     fig_text_free(&gp);
     if (rc) return rc;
-    char part[CLI_PATH_MAX + 128], png[CLI_PATH_MAX + 128], rel[160];
-    snprintf(rel, sizeof rel, "%s.png.part", name);
-    int st = run_gnuplot(figdir, name, NULL, rel);
-    snprintf(part, sizeof part, "%s/%s.png.part", figdir, name);
+    char part[CLI_PATH_MAX + 192], png[CLI_PATH_MAX + 128];
+    int st = run_gnuplot(figdir, name, NULL, "png", part, sizeof part);
     snprintf(png, sizeof png, "%s/%s.png", figdir, name);
     if (st == 0 && rename(part, png) == 0) return 0;
     unlink(part);
@@ -132,30 +133,15 @@ int fig_draw(const char *figdir, const char *name, const fig_text *dat, const ch
 
 char *fig_svg(const char *figdir, const char *name)
 {
-    char rel[160], path[CLI_PATH_MAX + 192];
-    snprintf(rel, sizeof rel, "%s.svg.part", name);
-    snprintf(path, sizeof path, "%s/%s", figdir, rel);
+    char path[CLI_PATH_MAX + 192];
     int st = run_gnuplot(figdir, name, "svg size 960,640 dynamic enhanced font \"sans,11\" background rgb \"white\"",
-                         rel);
+                         "svg", path, sizeof path);
     char *svg = st == 0 ? cli_read_text(path) : NULL;
     unlink(path);
     return svg;
 }
 
 /* ------------------------------------------------------------------ tables */
-
-static char *next_field(char **p)
-{
-    char *s = *p, *c = strchr(s, ',');
-    if (c) {
-        *c = 0;
-        *p = c + 1;
-    } else {
-        *p = s + strlen(s);
-    }
-    s[strcspn(s, "\r\n")] = 0;
-    return s;
-}
 
 int cli_table_read(const char *path, cli_table *t)
 {
@@ -172,9 +158,9 @@ int cli_table_read(const char *path, cli_table *t)
         cli_errorf("%s: empty file (want a header line)", path);
         rc = CLI_EXIT_USAGE;
     }
-    for (char *p = line; !rc && *p;) {
-        char **nn = realloc(t->names, (t->ncols + 1) * sizeof *nn);
-        char *nm = nn ? strdup(next_field(&p)) : NULL;
+    for (char *p = line; !rc && p;) {
+        char **nn = realloc(t->names, (t->ncols + 1) * sizeof *nn), *f = strsep(&p, ",");
+        char *nm = nn ? strndup(f, strcspn(f, "\r\n")) : NULL;
         if (nn) t->names = nn;
         if (!nm) rc = CLI_EXIT_FAIL;
         else t->names[t->ncols++] = nm;
@@ -191,8 +177,8 @@ int cli_table_read(const char *path, cli_table *t)
             t->v = v;
         }
         char *p = line;
-        for (size_t c = 0; c < t->ncols; c++) {
-            char *f = *p ? next_field(&p) : p, *end;
+        for (size_t c = 0; c < t->ncols; c++) { /* missing fields and text read as NaN */
+            char *f = p ? strsep(&p, ",") : "", *end;
             double x = strtod(f, &end);
             t->v[t->nrows * t->ncols + c] = end != f ? x : NAN;
         }

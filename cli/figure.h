@@ -3,7 +3,6 @@
 #ifndef NTK_CLI_FIGURE_H
 #define NTK_CLI_FIGURE_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 /* A growable text buffer for .dat and .gp contents. */
@@ -14,7 +13,6 @@ typedef struct {
 } fig_text;
 
 void fig_printf(fig_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fig_vprintf(fig_text *t, const char *fmt, va_list ap);
 void fig_text_free(fig_text *t);
 
 /* Write NAME.dat and NAME.gp (atomically) and draw NAME.png with gnuplot (pngcairo).  The printf

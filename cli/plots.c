@@ -3,7 +3,7 @@
  * and the snapshots' spectra, profile and converge runs from profile.npz and metrics.csv.  Each
  * figure is FIGDIR/NAME.{dat,gp,png} (figure.c).  No numerics here: the .dat files hold the runs'
  * own numbers, the summaries come from the library (run summaries in ntkdrift.h) and the scripts
- * do the plotting transforms (log, 2 standard errors, ratios). */
+ * do the plotting transforms (log, 2 standard errors, ratios).  And `ntkdrift plot`. */
 #include "plots.h"
 #include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "commands.h"
 #include "figure.h"
 #include "ntkdrift.h"
 #include "rundir.h"
@@ -257,6 +258,14 @@ static int plot_cells(const char *run, const char *figdir, const cli_table *t, c
                                                 : plot_ensemble(figdir, t, path);
 }
 
+/* Member `member` of the snapshot of step `step` (snapshots/snap_STEP.npz). */
+static ntk_status snapshot_read(const char *run, double step, const char *member, ntk_array *a)
+{
+    char snap[CLI_PATH_MAX + 64];
+    snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)step);
+    return ntk_npz_read(snap, member, a);
+}
+
 /* metrics.csv columns as gnuplot reads them (by name, from the csv itself). */
 static int plot_train(const char *run, const char *figdir, const cli_table *t, const char *path)
 {
@@ -281,10 +290,8 @@ static int plot_train(const char *run, const char *figdir, const cli_table *t, c
     /* spectra over time: the top eigenvalues stored in each snapshot */
     int top = 0;
     for (size_t r = 0; r < t->nrows; r++) {
-        char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)cli_table_at(t, r, ci[0]));
         ntk_array a = {0};
-        if (ntk_npz_read(snap, "eigs", &a) != NTK_OK) continue;
+        if (snapshot_read(run, cli_table_at(t, r, ci[0]), "eigs", &a) != NTK_OK) continue;
         int k = a.count < 10 ? (int)a.count : 10;
         top = top > k ? top : k;
         fig_printf(&sp, "%.10g", cli_table_at(t, r, ci[0]));
@@ -376,10 +383,8 @@ static int plot_spectral_bias(const char *run, const char *figdir, const cli_tab
     double leak[9];
     fig_printf(&d, "# step leakage of Fourier mode k = 0..%zu across the eigenspaces of K_t (ntk_circle_leakage)\n", K);
     for (size_t j = 0; j < S && !rc; j++) {
-        char snap[CLI_PATH_MAX + 64];
-        snprintf(snap, sizeof snap, "%s/snapshots/snap_%010ld.npz", run, (long)st->data[j]);
         ntk_array *dst = j == 0 ? &K0 : &Kt;
-        if (ntk_npz_read(snap, "K", dst) != NTK_OK || dst->count != N * N) break;
+        if (snapshot_read(run, st->data[j], "K", dst) != NTK_OK || dst->count != N * N) break;
         if (ntk_circle_leakage(N, K0.data, j == 0 ? K0.data : Kt.data, (int)K, leak) != NTK_OK) break;
         fig_printf(&d, "%.10g", st->data[j]);
         for (size_t k = 0; k <= K; k++) fig_printf(&d, " %.6g", leak[k]);
@@ -523,4 +528,28 @@ void plot_before_manifest(const char *run, const char *command)
     if (plot_command(run, command))
         fprintf(stderr, "ntkdrift: note: figures not drawn (the run itself is complete; `ntkdrift plot %s` "
                 "draws them)\n", run);
+}
+
+/* `ntkdrift plot RUN_DIR...`: (re)draw the figures of finished runs from their output files. */
+int cmd_plot(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        FILE *fp = argc < 2 ? stderr : stdout;
+        fprintf(fp, "usage: ntkdrift plot RUN_DIR...\n\n"
+                    "Draw the figures of finished runs into RUN_DIR/figures/: NAME.png, the gnuplot script NAME.gp\n"
+                    "and its data NAME.dat (edit the script and run `gnuplot NAME.gp` there to restyle).\n"
+                    "ensemble runs: hn_logR (log R against beta per width, with log prod(1+5/n) and 5 beta),\n"
+                    "hn_dK (|E dK|/E K against beta).  train runs: loss, drift, angles, predictions, spectrum.\n");
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            cli_errorf("plot: unknown flag '%s' (usage: ntkdrift plot RUN_DIR...)", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+        int rc = plot_run(argv[i]);
+        if (rc) return rc;
+        printf("figures: %s/figures\n", argv[i]);
+    }
+    return CLI_EXIT_OK;
 }

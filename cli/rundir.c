@@ -29,27 +29,30 @@ static void iso_now(char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void run_init(cli_run *r, const char *command)
+/* Start a run record at dir (NULL: set later); whether dir already holds a manifest.json. */
+static bool run_init(cli_run *r, const char *command, const char *dir)
 {
     memset(r, 0, sizeof *r);
     r->command = command;
     r->t0 = cli_now();
     iso_now(r->started, sizeof r->started);
+    char mpath[CLI_PATH_MAX + 32];
+    struct stat st;
+    snprintf(r->dir, sizeof r->dir, "%s", dir ? dir : "");
+    snprintf(mpath, sizeof mpath, "%s/manifest.json", r->dir);
+    return dir && stat(mpath, &st) == 0;
 }
 
 int cli_run_create(cli_run *r, const cli_config *c, const char *command)
 {
-    run_init(r, command);
-    r->artifacts = cJSON_CreateArray();
     struct stat st;
+    bool complete = run_init(r, command, c->run.out[0] ? c->run.out : NULL);
+    r->artifacts = cJSON_CreateArray();
+    if (complete) {
+        cli_errorf("--out %s already holds a complete run (manifest.json); choose another directory", r->dir);
+        return CLI_EXIT_USAGE;
+    }
     if (c->run.out[0]) {
-        snprintf(r->dir, sizeof r->dir, "%s", c->run.out);
-        char mpath[CLI_PATH_MAX + 32];
-        snprintf(mpath, sizeof mpath, "%s/manifest.json", r->dir);
-        if (stat(mpath, &st) == 0) {
-            cli_errorf("--out %s already holds a complete run (manifest.json); choose another directory", r->dir);
-            return CLI_EXIT_USAGE;
-        }
         r->created = stat(r->dir, &st) != 0;
     } else {
         time_t t = time(NULL);
@@ -87,38 +90,25 @@ static int remove_stale_temp(const char *path, const struct stat *sb, int type, 
 {
     (void)sb;
     (void)ftw;
-    if (type != FTW_F) return 0;
     const char *base = strrchr(path, '/'), *t = strstr(base ? base : path, ".tmp.");
-    if (!t) return 0;
-    char *end = NULL;
-    long pid = strtol(t + 5, &end, 10);
-    if (pid <= 0 || !end || *end != '.') return 0;
-    const char *n = end + 1;
-    if (*n < '0' || *n > '9') return 0;
-    while (*n >= '0' && *n <= '9') n++;
-    if (*n == '.') { /* libzip's own temp suffix: six letters or digits */
-        size_t k = strspn(n + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
-        if (k != 6 || n[7] != '\0') return 0;
-    } else if (*n != '\0') {
-        return 0;
-    }
-    if (kill((pid_t)pid, 0) == 0 || errno == EPERM) return 0; /* still running */
-    (void)remove(path);
+    char *end = NULL, suffix[8];
+    long pid = t && type == FTW_F ? strtol(t + 5, &end, 10) : 0;
+    int n = -1, nz = -1; /* the end of ".N" and of libzip's ".XXXXXX" (six letters or digits) */
+    if (pid > 0) (void)sscanf(end, ".%*[0-9]%n.%6[A-Za-z0-9]%n", &n, suffix, &nz);
+    bool named = n > 0 && (end[n] == '\0' || (nz == n + 7 && end[nz] == '\0'));
+    if (named && kill((pid_t)pid, 0) != 0 && errno != EPERM) (void)remove(path); /* its process is gone */
     return 0;
 }
 
 int cli_run_open_existing(cli_run *r, const char *dir, const char *command)
 {
-    run_init(r, command);
-    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    bool complete = run_init(r, command, dir);
     struct stat st;
-    char mpath[CLI_PATH_MAX + 32];
-    snprintf(mpath, sizeof mpath, "%s/manifest.json", dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         cli_errorf("resume: %s is not a run directory", dir);
         return CLI_EXIT_USAGE;
     }
-    if (stat(mpath, &st) == 0) {
+    if (complete) {
         cli_errorf("resume: %s is already complete (manifest.json); nothing to resume", dir);
         return CLI_EXIT_USAGE;
     }
@@ -168,11 +158,7 @@ static int write_text(cli_run *r, const char *file, const char *text)
 int cli_run_write_config(cli_run *r, const cli_config *c)
 {
     char *y = cli_config_to_yaml(c);
-    if (!y) {
-        cli_errorf("out of memory");
-        return CLI_EXIT_FAIL;
-    }
-    int rc = write_text(r, "config.yaml", y);
+    int rc = y ? write_text(r, "config.yaml", y) : (cli_errorf("out of memory"), CLI_EXIT_FAIL);
     free(y);
     return rc;
 }
@@ -223,12 +209,19 @@ static const char *const CONVENTIONS[][2] = {
     {"beta", "beta = sum_{l=1}^{L} 1/n_l over hidden layers (= L/n for equal widths)"},
 };
 
-static cJSON *run_info_json(const cli_run *r, int argc, char **argv, const cli_config *c)
+/* A new object with the tool, version and command (run_info.json and manifest.json begin so). */
+static cJSON *run_header(const cli_run *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "tool", "ntkdrift");
     cJSON_AddStringToObject(o, "version", ntk_version());
     cJSON_AddStringToObject(o, "command", r->command);
+    return o;
+}
+
+static cJSON *run_info_json(const cli_run *r, int argc, char **argv, const cli_config *c)
+{
+    cJSON *o = run_header(r);
     cJSON *av = cJSON_AddArrayToObject(o, "argv");
     for (int i = 0; i < argc; i++) cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
     char host[256] = "";
@@ -264,25 +257,15 @@ int cli_run_finish(cli_run *r, const cli_config *c, const ntk_spec *spec, cJSON 
         cJSON_Delete(extra);
         return rc;
     }
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "tool", "ntkdrift");
-    cJSON_AddStringToObject(m, "version", ntk_version());
-    cJSON_AddStringToObject(m, "command", r->command);
+    cJSON *m = run_header(r);
     cJSON_AddStringToObject(m, "status", "complete");
     if (spec) cJSON_AddItemToObject(m, "spec", spec_json(spec)); /* NULL: a study of several models */
     cJSON *conv = cJSON_AddObjectToObject(m, "conventions");
     for (size_t i = 0; i < sizeof CONVENTIONS / sizeof *CONVENTIONS; i++)
         cJSON_AddStringToObject(conv, CONVENTIONS[i][0], CONVENTIONS[i][1]);
-    if (extra) {
-        cJSON *it = extra->child;
-        while (it) {
-            cJSON *next = it->next;
-            cJSON_DetachItemViaPointer(extra, it);
-            cJSON_AddItemToObject(m, it->string, it);
-            it = next;
-        }
-        cJSON_Delete(extra);
-    }
+    for (cJSON *it; extra && (it = extra->child);) /* the key is copied before the old one is freed */
+        cJSON_AddItemToObject(m, it->string, cJSON_DetachItemViaPointer(extra, it));
+    cJSON_Delete(extra);
     cJSON_AddItemToObject(m, "artifacts", r->artifacts);
     r->artifacts = NULL;
     rc = write_json(r, "manifest.json", m);
@@ -307,8 +290,7 @@ void cli_run_abort(cli_run *r)
     for (int i = 0; i < r->nwritten; i++) unlink(cli_run_path(r, r->written[i], path, sizeof path));
     r->nwritten = 0;
     if (r->created && r->dir[0]) rmdir(r->dir); /* only if empty */
-    cJSON_Delete(r->artifacts);
-    r->artifacts = NULL;
+    cli_run_release(r);
 }
 
 void cli_run_release(cli_run *r)
@@ -343,8 +325,5 @@ cJSON *cli_read_json(const char *path)
 
 void cli_json_number(cJSON *obj, const char *key, double v)
 {
-    if (isfinite(v))
-        cJSON_AddNumberToObject(obj, key, v);
-    else
-        cJSON_AddNullToObject(obj, key);
+    cJSON_AddItemToObject(obj, key, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
