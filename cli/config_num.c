@@ -5,7 +5,6 @@
  * integer, whatever a double would round them to. */
 #include "config_num.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -73,17 +72,11 @@ static void dec_integer(const dec_form *d, bool *is_int, bool *overflow, unsigne
         if (dec_digit(d, i) != '0') *is_int = false;
     for (long i = 0; i < p && i < n && !*overflow; i++) { /* the digits before the point */
         unsigned dig = (unsigned)(dec_digit(d, i) - '0');
-        if (*mag > (ULLONG_MAX - dig) / 10)
-            *overflow = true;
-        else
-            *mag = *mag * 10 + dig;
+        *overflow = *mag > (ULLONG_MAX - dig) / 10;
+        *mag = *overflow ? *mag : *mag * 10 + dig;
     }
-    for (long i = n; i < p && *mag != 0 && !*overflow; i++) { /* zeros the exponent appends: overflow by 20 */
-        if (*mag > ULLONG_MAX / 10)
-            *overflow = true;
-        else
-            *mag *= 10;
-    }
+    for (long i = n; i < p && *mag != 0 && !*overflow; i++) /* zeros the exponent appends: overflow by 20 */
+        *mag = (*overflow = *mag > ULLONG_MAX / 10) ? *mag : *mag * 10;
 }
 
 /* 'text' for a message: at most 60 characters, control characters as \xNN (one line). */
@@ -92,10 +85,8 @@ void cli_quote_text(const char *text, char *buf, size_t cap)
     size_t k = 0, i = 0;
     for (; text[i] && i < 60 && k + 5 < cap; i++) {
         unsigned char ch = (unsigned char)text[i];
-        if (ch < 0x20 || ch == 0x7f)
-            k += (size_t)snprintf(buf + k, cap - k, "\\x%02x", ch);
-        else
-            buf[k++] = (char)ch;
+            if (ch < 0x20 || ch == 0x7f) k += (size_t)snprintf(buf + k, cap - k, "\\x%02x", ch);
+        else buf[k++] = (char)ch;
     }
     if (text[i] && k + 4 < cap) k += (size_t)snprintf(buf + k, cap - k, "...");
     buf[k < cap ? k : cap - 1] = '\0';
@@ -105,8 +96,7 @@ static int refuse(const char *name, const char *what, const char *text, const ch
 {
     char q[256];
     cli_quote_text(text, q, sizeof q);
-    snprintf(msg, cap, "%s: expected %s, got '%s'%s", name, what, q, why);
-    return CLI_EXIT_USAGE;
+    return cli_msgf(msg, cap, "%s: expected %s, got '%s'%s", name, what, q, why);
 }
 
 static const char *LEADING_ZERO = " (a leading zero: octal in YAML 1.1; write the number without it)";
@@ -136,14 +126,8 @@ int cli_parse_int_key(const char *name, const char *text, long long lo, long lon
     bool neg;
     unsigned long long mag;
     if (int_magnitude(name, what, text, &neg, &mag, msg, cap)) return CLI_EXIT_USAGE;
-    long long v;
-    if (neg) {
-        if (mag > (unsigned long long)LLONG_MAX + 1) return refuse(name, what, text, "", msg, cap);
-        v = mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
-    } else {
-        if (mag > (unsigned long long)LLONG_MAX) return refuse(name, what, text, "", msg, cap);
-        v = (long long)mag;
-    }
+    if (mag > (unsigned long long)LLONG_MAX + neg) return refuse(name, what, text, "", msg, cap);
+    long long v = !neg ? (long long)mag : mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
     if (v < lo || v > hi) return refuse(name, what, text, "", msg, cap);
     *out = v;
     return 0;
@@ -166,7 +150,6 @@ int cli_parse_double_key(const char *name, const char *text, double *out, char *
     dec_form d;
     if (!dec_scan(text, &d)) return refuse(name, "a finite number", text, "", msg, cap);
     char *end = NULL;
-    errno = 0;
     double v = strtod(text, &end);
     if (!end || *end != '\0' || !isfinite(v)) return refuse(name, "a finite number", text, "", msg, cap);
     if (v == 0) {

@@ -43,8 +43,7 @@ static int fail(const walk *w, pos at, const char *what, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cli_errorf("config %s:%d:%d: %s%s%s", w->path, at.line, at.col, what, what[0] ? ": " : "", msg);
-    return CLI_EXIT_USAGE;
+    return cli_errorf("config %s:%d:%d: %s%s%s", w->path, at.line, at.col, what, what[0] ? ": " : "", msg);
 }
 
 static int next(walk *w)
@@ -161,48 +160,32 @@ static int read_stream(walk *w)
 static int read_file(const char *path, char **buf, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        cli_errorf("config %s: cannot open: %s", path, strerror(errno));
-        return CLI_EXIT_USAGE;
-    }
+    if (!fp) return cli_errorf("config %s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, got;
     *len = 0;
     *buf = malloc(cap);
     while (*buf && (got = fread(*buf + *len, 1, cap - *len, fp)) > 0)
         if ((*len += got) == cap) {
             char *nb = cap >= (1u << 24) ? NULL : realloc(*buf, cap *= 2);
-            if (!nb && cap >= (1u << 24)) {
-                free(*buf);
-                fclose(fp);
-                cli_errorf("config %s: file too large for a configuration", path);
-                return CLI_EXIT_USAGE;
-            }
+            if (!nb && cap >= (1u << 24))
+                return free(*buf), fclose(fp), cli_errorf("config %s: file too large for a configuration", path);
             if (!nb) free(*buf);
             *buf = nb;
         }
     int err = ferror(fp);
     fclose(fp);
-    if (!*buf || err) {
-        free(*buf);
-        cli_errorf("config %s: cannot read", path);
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return !*buf || err ? free(*buf), cli_errorf("config %s: cannot read", path) : 0;
 }
 
 int cli_config_load_yaml(cli_config *c, const char *path)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     int rc = read_file(path, &buf, &len);
     if (rc) return rc;
     walk *w = calloc(1, sizeof *w);
-    if (!w || !yaml_parser_initialize(&w->parser)) {
-        free(w);
-        free(buf);
-        cli_errorf("config %s: out of memory", path);
-        return CLI_EXIT_FAIL;
-    }
+    if (!w || !yaml_parser_initialize(&w->parser))
+        return free(w), free(buf), cli_errorf("config %s: out of memory", path), CLI_EXIT_FAIL;
     w->path = path;
     yaml_parser_set_input_string(&w->parser, (const unsigned char *)buf, len);
     rc = read_stream(w);
