@@ -117,7 +117,8 @@ static int parse_one(const cli_key *k, const char *name, const char *t, void *ds
         if ((rc = cli_parse_double_key(name, t, &d, msg, cap))) return rc;
         if (checked && ((k->rng == R_GE && !(d >= (double)k->lo)) || (k->rng == R_GT && !(d > (double)k->lo)) ||
                         (k->rng == R_IN && !(d >= (double)k->lo && d <= (double)k->hi))))
-            return cli_key_expected(k, what, sizeof what), cli_msgf(msg, cap, "%s: expected %s, got '%s'", name, what, q);
+            return cli_key_expected(k, what, sizeof what),
+                   cli_msgf(msg, cap, "%s: expected %s, got '%s'", name, what, q);
         return *(double *)dst = d, 0;
     case T_BOOL:
     case T_IBOOL: {

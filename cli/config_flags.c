@@ -94,11 +94,10 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
                                   0, OPT_KEY + n};
         n++;
     }
-    opts[n++] = (struct option){"config", required_argument, 0, OPT_CONFIG};
-    opts[n++] = (struct option){"quick", no_argument, 0, OPT_QUICK};
-    opts[n++] = (struct option){"help", no_argument, 0, OPT_HELP};
-    opts[n++] = (struct option){"print-config", no_argument, 0, OPT_PRINT};
-    opts[n] = (struct option){0, 0, 0, 0};
+    static const struct option more[] = { /* not settings; the end */
+        {"config", required_argument, 0, OPT_CONFIG}, {"quick", no_argument, 0, OPT_QUICK},
+        {"help", no_argument, 0, OPT_HELP}, {"print-config", no_argument, 0, OPT_PRINT}, {0, 0, 0, 0}};
+    memcpy(opts + n, more, sizeof more);
     unsigned bit = cli_command_bit(command);
     bool depth_flag = false;
     optind = 1;
