@@ -40,6 +40,14 @@ int cli_msgf(char *msg, size_t cap, const char *fmt, ...)
 
 static void *at(const cli_config *c, size_t off) { return (char *)c + off; }
 
+/* Empty list k of c. */
+static void list_clear(cli_config *c, const cli_key *k)
+{
+    free(*(void **)at(c, k->off));
+    *(void **)at(c, k->off) = NULL;
+    *(int *)at(c, k->aux) = 0;
+}
+
 bool cli_key_is_list(const cli_key *k) { return k->type == T_INTS || k->type == T_F64S || k->type == T_CHOICES; }
 
 /* The index of word w in "a|b|c", or -1; word i of it into buf. */
@@ -73,17 +81,13 @@ static void enum_words(const cli_enum *en, char *buf, size_t cap)
 
 void cli_key_expected(const cli_key *k, char *buf, size_t cap)
 {
-    static const char *rng[] = {"", " >= %lld", " > %lld", " in [%lld, %lld]"};
+    static const char *number[] = {"a finite number", "a finite number >= %lld", "a finite number > %lld",
+                                   "a finite number in [%lld, %lld]"}; /* by k->rng */
     char words[256];
     switch (k->type) {
     case T_U64: snprintf(buf, cap, "an integer in [0, %llu]", (unsigned long long)UINT64_MAX); break;
     case T_F64:
-    case T_F64S: {
-        char r[64];
-        snprintf(r, sizeof r, rng[k->rng], k->lo, k->hi);
-        snprintf(buf, cap, "a finite number%s", r);
-        break;
-    }
+    case T_F64S: snprintf(buf, cap, number[k->rng], k->lo, k->hi); break;
     case T_BOOL:
     case T_IBOOL: snprintf(buf, cap, "true or false"); break;
     case T_STR: snprintf(buf, cap, "a string"); break;
@@ -123,8 +127,7 @@ static int parse_one(const cli_key *k, const char *name, const char *t, void *ds
     case T_BOOL:
     case T_IBOOL: {
         static const char *words[] = {"false", "no", "off", "0", "true", "yes", "on", "1"};
-        for (i = 0; i < 8 && strcasecmp(t, words[i]) != 0; i++) {
-        }
+        for (i = 0; i < 8 && strcasecmp(t, words[i]) != 0;) i++;
         if (i == 8) return cli_msgf(msg, cap, "%s: expected true or false, got '%s'", name, q);
         if (k->type == T_BOOL) *(bool *)dst = i >= 4;
         else *(int *)dst = i >= 4;
@@ -173,9 +176,8 @@ static int parse_list(cli_config *c, const cli_key *k, const char *name, const c
     if (rc == CLI_EXIT_FAIL) snprintf(msg, cap, "%s: out of memory", name);
     if (rc) return free(v), rc;
     *bad = -1;
-    void **p = at(c, k->off);
-    free(*p);
-    *p = v;
+    list_clear(c, k);
+    *(void **)at(c, k->off) = v;
     *(int *)at(c, k->aux) = (int)got;
     return 0;
 }
@@ -190,11 +192,7 @@ int cli_key_set(cli_config *c, const cli_key *k, const char *name, const char *c
     if (k->hook == H_SEEN) *(bool *)at(c, k->aux) = true;
     if (k->hook == H_LR) c->train.lr_frac = 0; /* one learning rate: the last given (in a file, lr_frac) */
     if (k->hook == H_LRFRAC) c->train.lr = 0;
-    if (k->hook == H_WIDTH) { /* --width replaces a list of widths */
-        free(c->model.widths);
-        c->model.widths = NULL;
-        c->model.widths_count = 0;
-    }
+    if (k->hook == H_WIDTH) list_clear(c, cli_key_find("model", "widths")); /* --width replaces a list of widths */
     return 0;
 }
 
@@ -224,12 +222,7 @@ void cli_config_defaults(cli_config *c, const char *command)
 void cli_config_free(cli_config *c)
 {
     for (size_t i = 0; i < CLI_NKEYS; i++)
-        if (cli_key_is_list(&CLI_KEYS[i])) {
-            void **p = at(c, CLI_KEYS[i].off);
-            free(*p);
-            *p = NULL;
-            *(int *)at(c, CLI_KEYS[i].aux) = 0;
-        }
+        if (cli_key_is_list(&CLI_KEYS[i])) list_clear(c, &CLI_KEYS[i]);
 }
 
 int cli_config_copy(cli_config *dst, const cli_config *src)

@@ -133,25 +133,23 @@ static int read_stream(walk *w)
 {
     int rc, seen[S_COUNT] = {0};
     if ((rc = next(w)) || (rc = next(w)) || w->ev.type == YAML_STREAM_END_EVENT || (rc = next(w))) return rc;
-    if (w->ev.type == YAML_SCALAR_EVENT && w->ev.data.scalar.plain_implicit &&
-        (!scalar(w)[0] || strcmp(scalar(w), "~") == 0 || strcmp(scalar(w), "null") == 0)) {
-        /* an empty document: nothing to override */
-    } else if (w->ev.type != YAML_MAPPING_START_EVENT)
+    bool empty = w->ev.type == YAML_SCALAR_EVENT && w->ev.data.scalar.plain_implicit &&
+                 (!scalar(w)[0] || strcmp(scalar(w), "~") == 0 || strcmp(scalar(w), "null") == 0);
+    if (!empty && w->ev.type != YAML_MAPPING_START_EVENT)
         return fail(w, here(w), "", "expected a mapping of sections (model:, data:, ...), got %s", kind(w));
-    else
-        for (;;) {
-            if ((rc = next(w))) return rc;
-            if (w->ev.type == YAML_MAPPING_END_EVENT) break;
-            int sec = 0;
-            while (sec < S_COUNT && !(w->ev.type == YAML_SCALAR_EVENT && strcmp(scalar(w), CLI_SECTIONS[sec]) == 0)) sec++;
-            if (sec == S_COUNT && w->ev.type != YAML_SCALAR_EVENT)
-                return fail(w, here(w), "", "expected a section name, got %s", kind(w));
-            if (sec == S_COUNT)
-                return fail(w, here(w), scalar(w), "unknown section (expected model|data|study|run|kernel|ensemble|"
-                                                   "profile|train|sweep)");
-            if (seen[sec]++) return fail(w, here(w), CLI_SECTIONS[sec], "repeated section");
-            if ((rc = next(w)) || (rc = read_section(w, sec))) return rc;
-        }
+    while (!empty) { /* an empty document: nothing to override */
+        if ((rc = next(w))) return rc;
+        if (w->ev.type == YAML_MAPPING_END_EVENT) break;
+        int sec = 0;
+        while (sec < S_COUNT && !(w->ev.type == YAML_SCALAR_EVENT && strcmp(scalar(w), CLI_SECTIONS[sec]) == 0)) sec++;
+        if (sec == S_COUNT && w->ev.type != YAML_SCALAR_EVENT)
+            return fail(w, here(w), "", "expected a section name, got %s", kind(w));
+        if (sec == S_COUNT)
+            return fail(w, here(w), scalar(w), "unknown section (expected model|data|study|run|kernel|ensemble|"
+                                               "profile|train|sweep)");
+        if (seen[sec]++) return fail(w, here(w), CLI_SECTIONS[sec], "repeated section");
+        if ((rc = next(w)) || (rc = read_section(w, sec))) return rc;
+    }
     if ((rc = next(w)) || (rc = next(w))) return rc; /* the document's end, then the stream's */
     return w->ev.type == YAML_STREAM_END_EVENT ? 0 : fail(w, here(w), "", "more than one YAML document");
 }
