@@ -42,11 +42,9 @@ static bool dec_scan(const char *s, dec_form *d)
         d->n_frac = (size_t)(s - d->digits_frac);
     }
     if (d->n_int + d->n_frac == 0) return false;
-    if (*s == 'e' || *s == 'E') {
-        d->expo = true;
-        s++;
-        bool eneg = false;
-        if (*s == '+' || *s == '-') eneg = *s++ == '-';
+    if ((d->expo = *s == 'e' || *s == 'E')) {
+        bool eneg = *++s == '-';
+        if (*s == '+' || *s == '-') s++;
         if (!is_digit(*s)) return false;
         long e = 0;
         for (; is_digit(*s); s++) e = e >= EXP_CAP / 10 ? EXP_CAP : e * 10 + (*s - '0');
@@ -152,11 +150,9 @@ int cli_parse_double_key(const char *name, const char *text, double *out, char *
     char *end = NULL;
     double v = strtod(text, &end);
     if (!end || *end != '\0' || !isfinite(v)) return refuse(name, "a finite number", text, "", msg, cap);
-    if (v == 0) {
-        bool zero = true;
-        for (long i = 0; i < (long)(d.n_int + d.n_frac); i++) zero = zero && dec_digit(&d, i) == '0';
-        if (!zero) return refuse(name, "a finite number", text, " (too small for a double: it would read as 0)", msg, cap);
-    }
+    for (long i = 0; v == 0 && i < (long)(d.n_int + d.n_frac); i++) /* nonzero digits read as 0 */
+        if (dec_digit(&d, i) != '0')
+            return refuse(name, "a finite number", text, " (too small for a double: it would read as 0)", msg, cap);
     *out = v;
     return 0;
 }
