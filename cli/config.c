@@ -18,7 +18,7 @@
 
 _Static_assert(sizeof(ntk_act) == sizeof(int) && sizeof(ntk_dtype) == sizeof(int), "enums are int-sized");
 
-void cli_errorf(const char *fmt, ...)
+int cli_errorf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -26,9 +26,27 @@ void cli_errorf(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_msgf(char *msg, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
 }
 
 static void *at(const cli_config *c, size_t off) { return (char *)c + off; }
+
+/* Empty list k of c. */
+static void list_clear(cli_config *c, const cli_key *k)
+{
+    free(*(void **)at(c, k->off));
+    *(void **)at(c, k->off) = NULL;
+    *(int *)at(c, k->aux) = 0;
+}
 
 bool cli_key_is_list(const cli_key *k) { return k->type == T_INTS || k->type == T_F64S || k->type == T_CHOICES; }
 
@@ -63,17 +81,13 @@ static void enum_words(const cli_enum *en, char *buf, size_t cap)
 
 void cli_key_expected(const cli_key *k, char *buf, size_t cap)
 {
-    static const char *rng[] = {"", " >= %lld", " > %lld", " in [%lld, %lld]"};
+    static const char *number[] = {"a finite number", "a finite number >= %lld", "a finite number > %lld",
+                                   "a finite number in [%lld, %lld]"}; /* by k->rng */
     char words[256];
     switch (k->type) {
     case T_U64: snprintf(buf, cap, "an integer in [0, %llu]", (unsigned long long)UINT64_MAX); break;
     case T_F64:
-    case T_F64S: {
-        char r[64];
-        snprintf(r, sizeof r, rng[k->rng], k->lo, k->hi);
-        snprintf(buf, cap, "a finite number%s", r);
-        break;
-    }
+    case T_F64S: snprintf(buf, cap, number[k->rng], k->lo, k->hi); break;
     case T_BOOL:
     case T_IBOOL: snprintf(buf, cap, "true or false"); break;
     case T_STR: snprintf(buf, cap, "a string"); break;
@@ -106,46 +120,29 @@ static int parse_one(const cli_key *k, const char *name, const char *t, void *ds
     case T_F64S:
         if ((rc = cli_parse_double_key(name, t, &d, msg, cap))) return rc;
         if (checked && ((k->rng == R_GE && !(d >= (double)k->lo)) || (k->rng == R_GT && !(d > (double)k->lo)) ||
-                        (k->rng == R_IN && !(d >= (double)k->lo && d <= (double)k->hi)))) {
-            cli_key_expected(k, what, sizeof what);
-            snprintf(msg, cap, "%s: expected %s, got '%s'", name, what, q);
-            return CLI_EXIT_USAGE;
-        }
-        *(double *)dst = d;
-        return 0;
+                        (k->rng == R_IN && !(d >= (double)k->lo && d <= (double)k->hi))))
+            return cli_key_expected(k, what, sizeof what),
+                   cli_msgf(msg, cap, "%s: expected %s, got '%s'", name, what, q);
+        return *(double *)dst = d, 0;
     case T_BOOL:
     case T_IBOOL: {
         static const char *words[] = {"false", "no", "off", "0", "true", "yes", "on", "1"};
-        for (i = 0; i < 8 && strcasecmp(t, words[i]) != 0; i++) {
-        }
-        if (i == 8) {
-            snprintf(msg, cap, "%s: expected true or false, got '%s'", name, q);
-            return CLI_EXIT_USAGE;
-        }
+        for (i = 0; i < 8 && strcasecmp(t, words[i]) != 0;) i++;
+        if (i == 8) return cli_msgf(msg, cap, "%s: expected true or false, got '%s'", name, q);
         if (k->type == T_BOOL) *(bool *)dst = i >= 4;
         else *(int *)dst = i >= 4;
         return 0;
     }
     case T_ENUM:
-        if (k->en->parse(t, dst) == 0) return 0;
-        snprintf(msg, cap, "%s: %s", name, ntk_last_error());
-        return CLI_EXIT_USAGE;
+        return k->en->parse(t, dst) == 0 ? 0 : cli_msgf(msg, cap, "%s: %s", name, ntk_last_error());
     default: /* T_STR, T_WORD, T_CHOICE, T_CHOICES */
-        if (k->type != T_STR && (i = word_index(k->choices, t)) < 0) {
-            snprintf(msg, cap, "%s: unknown value '%s' (expected %s)", name, q, k->choices);
-            return CLI_EXIT_USAGE;
-        }
+        if (k->type != T_STR && (i = word_index(k->choices, t)) < 0)
+            return cli_msgf(msg, cap, "%s: unknown value '%s' (expected %s)", name, q, k->choices);
         if (k->type == T_CHOICE || k->type == T_CHOICES) return *(int *)dst = i, 0;
-        if (!t[0] || strlen(t) >= k->aux) {
-            snprintf(msg, cap, "%s: %s", name, t[0] ? "too long" : "empty");
-            return CLI_EXIT_USAGE;
-        }
-        if (checked && k->hook == H_NAME && strchr(t, '/')) {
-            snprintf(msg, cap, "%s: must be a non-empty name without '/', got '%s'", name, q);
-            return CLI_EXIT_USAGE;
-        }
-        memcpy(dst, t, strlen(t) + 1);
-        return 0;
+        if (!t[0] || strlen(t) >= k->aux) return cli_msgf(msg, cap, "%s: %s", name, t[0] ? "too long" : "empty");
+        if (checked && k->hook == H_NAME && strchr(t, '/'))
+            return cli_msgf(msg, cap, "%s: must be a non-empty name without '/', got '%s'", name, q);
+        return memcpy(dst, t, strlen(t) + 1), 0;
     }
 }
 
@@ -154,11 +151,9 @@ static int parse_list(cli_config *c, const cli_key *k, const char *name, const c
                       int *bad, char *msg, size_t cap)
 {
     char text[64];
-    if (n == 0) {
-        cli_key_expected(k, text, sizeof text);
-        snprintf(msg, cap, "%s: expected a list (entries: %s), got an empty list", name, text);
-        return CLI_EXIT_USAGE;
-    }
+    if (n == 0)
+        return cli_key_expected(k, text, sizeof text),
+               cli_msgf(msg, cap, "%s: expected a list (entries: %s), got an empty list", name, text);
     size_t size = k->type == T_F64S ? sizeof(double) : sizeof(int), room = (size_t)n, got = 0;
     char *v = malloc(room * size), *nv = NULL;
     int rc = v ? 0 : CLI_EXIT_FAIL;
@@ -173,19 +168,16 @@ static int parse_list(cli_config *c, const cli_key *k, const char *name, const c
         snprintf(text, sizeof text, "%.*s", (int)(colon - items[i]), items[i]);
         rc = fits && !cli_parse_int_key(name, text, k->lo, k->hi, &a, msg, cap) &&
                      !cli_parse_int_key(name, colon + 1, k->lo, k->hi, &b, msg, cap) ? 0 : CLI_EXIT_USAGE;
-        if (!fits || (!rc && (b <= a || b - a > 10000000))) {
-            snprintf(msg, cap, "%s: expected a range a:b with a < b (= a..b-1), got '%.60s'", name, items[i]);
-            rc = CLI_EXIT_USAGE;
-        }
+        if (!fits || (!rc && (b <= a || b - a > 10000000)))
+            rc = cli_msgf(msg, cap, "%s: expected a range a:b with a < b (= a..b-1), got '%.60s'", name, items[i]);
         if (!rc && !(nv = realloc(v, (room = got + (size_t)(b - a) + (size_t)(n - i)) * size))) rc = CLI_EXIT_FAIL;
         for (v = rc ? v : nv; !rc && a < b; a++) ((int *)(void *)v)[got++] = (int)a;
     }
     if (rc == CLI_EXIT_FAIL) snprintf(msg, cap, "%s: out of memory", name);
     if (rc) return free(v), rc;
     *bad = -1;
-    void **p = at(c, k->off);
-    free(*p);
-    *p = v;
+    list_clear(c, k);
+    *(void **)at(c, k->off) = v;
     *(int *)at(c, k->aux) = (int)got;
     return 0;
 }
@@ -200,11 +192,7 @@ int cli_key_set(cli_config *c, const cli_key *k, const char *name, const char *c
     if (k->hook == H_SEEN) *(bool *)at(c, k->aux) = true;
     if (k->hook == H_LR) c->train.lr_frac = 0; /* one learning rate: the last given (in a file, lr_frac) */
     if (k->hook == H_LRFRAC) c->train.lr = 0;
-    if (k->hook == H_WIDTH) { /* --width replaces a list of widths */
-        free(c->model.widths);
-        c->model.widths = NULL;
-        c->model.widths_count = 0;
-    }
+    if (k->hook == H_WIDTH) list_clear(c, cli_key_find("model", "widths")); /* --width replaces a list of widths */
     return 0;
 }
 
@@ -234,12 +222,7 @@ void cli_config_defaults(cli_config *c, const char *command)
 void cli_config_free(cli_config *c)
 {
     for (size_t i = 0; i < CLI_NKEYS; i++)
-        if (cli_key_is_list(&CLI_KEYS[i])) {
-            void **p = at(c, CLI_KEYS[i].off);
-            free(*p);
-            *p = NULL;
-            *(int *)at(c, CLI_KEYS[i].aux) = 0;
-        }
+        if (cli_key_is_list(&CLI_KEYS[i])) list_clear(c, &CLI_KEYS[i]);
 }
 
 int cli_config_copy(cli_config *dst, const cli_config *src)
@@ -255,10 +238,7 @@ int cli_config_copy(cli_config *dst, const cli_config *src)
         if (bytes && !v) rc = CLI_EXIT_FAIL, *(int *)at(dst, k->aux) = 0;
         *p = v;
     }
-    if (rc) {
-        cli_config_free(dst);
-        cli_errorf("out of memory copying the configuration");
-    }
+    if (rc) cli_config_free(dst), cli_errorf("out of memory copying the configuration");
     return rc;
 }
 
@@ -271,15 +251,10 @@ int cli_config_reload(cli_config *c, const char *command)
     snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
     struct stat sb;
     int st = stat(dir, &sb), err = errno;
-    if (st != 0 || !S_ISDIR(sb.st_mode)) {
-        cli_errorf("resume: %s is not a run directory (%s)", dir,
-                   st != 0 && err != ENOENT ? strerror(err) : st != 0 ? "no such directory" : "not a directory");
-        return CLI_EXIT_USAGE;
-    }
-    if (access(cfg, F_OK) != 0) {
-        cli_errorf("resume: %s is not a run directory (no config.yaml)", dir);
-        return CLI_EXIT_USAGE;
-    }
+    if (st != 0 || !S_ISDIR(sb.st_mode))
+        return cli_errorf("resume: %s is not a run directory (%s)", dir,
+                          st != 0 && err != ENOENT ? strerror(err) : st != 0 ? "no such directory" : "not a directory");
+    if (access(cfg, F_OK) != 0) return cli_errorf("resume: %s is not a run directory (no config.yaml)", dir);
     int rc = cli_config_load_yaml(c, cfg);
     if (rc) return rc;
     snprintf(c->run.out, sizeof c->run.out, "%s", dir);
@@ -289,15 +264,10 @@ int cli_config_reload(cli_config *c, const char *command)
 
 int cli_model_spec(cli_model_cfg *m, ntk_spec *spec)
 {
-    if (m->widths_count > 0 && m->widths_count != m->depth) {
-        cli_errorf("widths: %d widths given for depth %d (one per hidden layer)", m->widths_count, m->depth);
-        return CLI_EXIT_USAGE;
-    }
+    if (m->widths_count > 0 && m->widths_count != m->depth)
+        return cli_errorf("widths: %d widths given for depth %d (one per hidden layer)", m->widths_count, m->depth);
     if (m->widths_count == 0 && m->depth > 0) {
-        if (m->width <= 0) {
-            cli_errorf("width must be a positive integer, got %d", m->width);
-            return CLI_EXIT_USAGE;
-        }
+        if (m->width <= 0) return cli_errorf("width must be a positive integer, got %d", m->width);
         m->widths = malloc((size_t)m->depth * sizeof *m->widths);
         if (!m->widths) return CLI_EXIT_FAIL;
         for (int l = 0; l < m->depth; l++) m->widths[l] = m->width;
@@ -308,11 +278,7 @@ int cli_model_spec(cli_model_cfg *m, ntk_spec *spec)
     spec->act = m->act, spec->param = m->param, spec->sw2 = m->sw2, spec->sw2_out = m->sw2_out, spec->sb = m->sb;
     spec->bias = m->bias, spec->bias_out = m->bias_out_set ? m->bias_out : m->bias, spec->first_layer = m->first_layer;
     char msg[512];
-    if (ntk_spec_check(spec, msg, sizeof msg) != NTK_OK) {
-        cli_errorf("invalid model: %s", msg);
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return ntk_spec_check(spec, msg, sizeof msg) == NTK_OK ? 0 : cli_errorf("invalid model: %s", msg);
 }
 
 bool cli_key_written(const cli_config *c, const cli_key *k)
@@ -384,9 +350,5 @@ char *cli_config_to_yaml(const cli_config *c)
         cli_key_print(fp, c, k, true);
         fputc('\n', fp);
     }
-    if (fclose(fp) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return fclose(fp) == 0 ? buf : (free(buf), NULL);
 }

@@ -128,6 +128,6 @@ int cli_config_copy(cli_config *dst, const cli_config *src);
 int cli_model_spec(cli_model_cfg *m, ntk_spec *spec);
 /* The resolved configuration as YAML text (malloc'ed). */
 char *cli_config_to_yaml(const cli_config *c);
-/* Print "ntkdrift: <msg>" to stderr. */
-void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "ntkdrift: <msg>" to stderr; returns CLI_EXIT_USAGE. */
+int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

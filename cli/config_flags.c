@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "config_num.h"
 
 enum { OPT_CONFIG = 1, OPT_QUICK, OPT_HELP, OPT_PRINT, OPT_KEY = 256 };
 
@@ -28,28 +29,24 @@ static const cli_key *flag_row(const char *flag, unsigned bit)
 /* A flag's value into its row: a list is comma-separated (no empty entries). */
 static int set_flag(cli_config *c, const cli_key *k, const char *arg)
 {
-    char name[64], msg[512], *buf = NULL;
+    char name[64], msg[512], what[160], *buf = NULL;
     const char *one = k->type == T_BOOL || k->type == T_IBOOL ? "true" : arg, **items = &one;
     int n = 1, bad, rc = 0;
     snprintf(name, sizeof name, "--%s", k->flag);
     if (cli_key_is_list(k)) {
-        n = 1;
         for (const char *q = arg; *q; q++) n += *q == ',';
         buf = strdup(arg);
         items = malloc((size_t)n * sizeof *items);
         if (!buf || !items) rc = CLI_EXIT_FAIL, snprintf(msg, sizeof msg, "%s: out of memory", name);
         char *p = buf;
+        cli_key_expected(k, what, sizeof what);
         for (int i = 0; !rc && i < n; i++) {
             items[i] = p;
             p += strcspn(p, ",");
             if (*p) *p++ = '\0';
-            if (!items[i][0]) {
-                char what[160];
-                cli_key_expected(k, what, sizeof what);
-                snprintf(msg, sizeof msg, "%s: empty entry in '%.60s' (a comma-separated list; entries: %s%s)", name, arg,
-                         what, k->type == T_INTS ? ", or ranges a:b = a..b-1" : "");
-                rc = CLI_EXIT_USAGE;
-            }
+            if (!items[i][0])
+                rc = cli_msgf(msg, sizeof msg, "%s: empty entry in '%.60s' (a comma-separated list; entries: %s%s)",
+                              name, arg, what, k->type == T_INTS ? ", or ranges a:b = a..b-1" : "");
         }
     }
     if (!rc) rc = cli_key_set(c, k, name, items, n, true, &bad, msg, sizeof msg);
@@ -60,17 +57,15 @@ static int set_flag(cli_config *c, const cli_key *k, const char *arg)
 }
 
 /* getopt refused `arg`: a flag that takes no value given one (--flag=x), or no such flag. */
-static void unknown_option(const char *arg, const char *command, const struct option *opts)
+static int unknown_option(const char *arg, const char *command, const struct option *opts)
 {
     const char *eq = strchr(arg, '=');
     if (arg[0] == '-' && arg[1] == '-' && eq)
         for (const struct option *o = opts; o->name; o++)
             if (o->has_arg == no_argument && strlen(o->name) == (size_t)(eq - arg - 2) &&
-                strncmp(o->name, arg + 2, (size_t)(eq - arg - 2)) == 0) {
-                cli_errorf("--%s: takes no value, got '%s'", o->name, arg);
-                return;
-            }
-    cli_errorf("unknown option '%s' (see ntkdrift %s --help)", arg, command);
+                strncmp(o->name, arg + 2, (size_t)(eq - arg - 2)) == 0)
+                return cli_errorf("--%s: takes no value, got '%s'", o->name, arg);
+    return cli_errorf("unknown option '%s' (see ntkdrift %s --help)", arg, command);
 }
 
 int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *command)
@@ -81,10 +76,7 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
         if (strcmp(argv[i], "--keys-markdown") == 0) return cli_config_keys_markdown(stdout), CLI_EXIT_OK;
         print = print || strcmp(argv[i], "--print-config") == 0;
         const char *path = strncmp(argv[i], "--config=", 9) == 0 ? argv[i] + 9 : NULL;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 >= argc) {
-            cli_errorf("--config: missing file name");
-            return CLI_EXIT_USAGE;
-        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 >= argc) return cli_errorf("--config: missing file name");
         if (strcmp(argv[i], "--config") == 0) path = argv[i + 1];
         int rc = path ? cli_config_load_yaml(c, path) : 0;
         if (rc) return rc;
@@ -102,11 +94,10 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
                                   0, OPT_KEY + n};
         n++;
     }
-    opts[n++] = (struct option){"config", required_argument, 0, OPT_CONFIG};
-    opts[n++] = (struct option){"quick", no_argument, 0, OPT_QUICK};
-    opts[n++] = (struct option){"help", no_argument, 0, OPT_HELP};
-    opts[n++] = (struct option){"print-config", no_argument, 0, OPT_PRINT};
-    opts[n] = (struct option){0, 0, 0, 0};
+    static const struct option more[] = { /* not settings; the end */
+        {"config", required_argument, 0, OPT_CONFIG}, {"quick", no_argument, 0, OPT_QUICK},
+        {"help", no_argument, 0, OPT_HELP}, {"print-config", no_argument, 0, OPT_PRINT}, {0, 0, 0, 0}};
+    memcpy(opts + n, more, sizeof more);
     unsigned bit = cli_command_bit(command);
     bool depth_flag = false;
     optind = 1;
@@ -117,24 +108,17 @@ int cli_config_parse_args(cli_config *c, int argc, char **argv, const char *comm
             const cli_key *k = flag_row(rows[opt - OPT_KEY]->flag, bit);
             rc = set_flag(c, k, optarg);
             depth_flag = depth_flag || k == cli_key_find("model", "depth");
-        } else if (opt == OPT_QUICK && strcmp(command, "study") != 0) {
-            cli_errorf("--quick: only for ntkdrift study");
-            rc = CLI_EXIT_USAGE;
-        } else if (opt == OPT_QUICK)
+        } else if (opt == OPT_QUICK && strcmp(command, "study") != 0)
+            rc = cli_errorf("--quick: only for ntkdrift study");
+        else if (opt == OPT_QUICK)
             c->quick = 1;
-        else if (opt == ':') {
-            cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command);
-            rc = CLI_EXIT_USAGE;
-        } else if (opt != OPT_CONFIG && opt != OPT_PRINT && opt != OPT_HELP) {
-            unknown_option(argv[optind - 1], command, opts);
-            rc = CLI_EXIT_USAGE;
-        }
+        else if (opt == ':')
+            rc = cli_errorf("%s: missing value (see ntkdrift %s --help)", argv[optind - 1], command);
+        else if (opt != OPT_CONFIG && opt != OPT_PRINT && opt != OPT_HELP)
+            rc = unknown_option(argv[optind - 1], command, opts);
     }
     if (rc) return rc;
-    if (optind < argc) {
-        cli_errorf("unexpected argument '%s' (see ntkdrift %s --help)", argv[optind], command);
-        return CLI_EXIT_USAGE;
-    }
+    if (optind < argc) return cli_errorf("unexpected argument '%s' (see ntkdrift %s --help)", argv[optind], command);
     if (c->model.widths_count > 0 && !depth_flag) c->model.depth = c->model.widths_count;
     if (!print) return -1;
     char *y = cli_config_to_yaml(c);

@@ -51,8 +51,7 @@ static void wrap(const char *text)
         int len = (int)strcspn(text, " ");
         if (!first && col + 1 + len > 110) col = printf("\n%23s", "") - 1, first = 1;
         col += printf("%s%.*s", first ? "" : " ", len, text);
-        for (text += len; *text == ' '; text++) {
-        }
+        for (text += len; *text == ' ';) text++;
     }
     putchar('\n');
 }

@@ -44,8 +44,7 @@
     static int T##_parse(const char *s, int *v)                                             \
     {                                                                                       \
         ntk_##T e;                                                                          \
-        if (ntk_##T##_parse(s, &e) != NTK_OK) return -1;                                    \
-        return *v = (int)e, 0;                                                              \
+        return ntk_##T##_parse(s, &e) == NTK_OK ? (*v = (int)e, 0) : -1;                    \
     }                                                                                       \
     static const char *T##_name(int v) { return ntk_##T##_name((ntk_##T)v); }             \
     static const cli_enum E_##T = {T##_parse, T##_name};

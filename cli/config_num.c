@@ -5,7 +5,6 @@
  * integer, whatever a double would round them to. */
 #include "config_num.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,11 +42,9 @@ static bool dec_scan(const char *s, dec_form *d)
         d->n_frac = (size_t)(s - d->digits_frac);
     }
     if (d->n_int + d->n_frac == 0) return false;
-    if (*s == 'e' || *s == 'E') {
-        d->expo = true;
-        s++;
-        bool eneg = false;
-        if (*s == '+' || *s == '-') eneg = *s++ == '-';
+    if ((d->expo = *s == 'e' || *s == 'E')) {
+        bool eneg = *++s == '-';
+        if (*s == '+' || *s == '-') s++;
         if (!is_digit(*s)) return false;
         long e = 0;
         for (; is_digit(*s); s++) e = e >= EXP_CAP / 10 ? EXP_CAP : e * 10 + (*s - '0');
@@ -73,17 +70,11 @@ static void dec_integer(const dec_form *d, bool *is_int, bool *overflow, unsigne
         if (dec_digit(d, i) != '0') *is_int = false;
     for (long i = 0; i < p && i < n && !*overflow; i++) { /* the digits before the point */
         unsigned dig = (unsigned)(dec_digit(d, i) - '0');
-        if (*mag > (ULLONG_MAX - dig) / 10)
-            *overflow = true;
-        else
-            *mag = *mag * 10 + dig;
+        *overflow = *mag > (ULLONG_MAX - dig) / 10;
+        *mag = *overflow ? *mag : *mag * 10 + dig;
     }
-    for (long i = n; i < p && *mag != 0 && !*overflow; i++) { /* zeros the exponent appends: overflow by 20 */
-        if (*mag > ULLONG_MAX / 10)
-            *overflow = true;
-        else
-            *mag *= 10;
-    }
+    for (long i = n; i < p && *mag != 0 && !*overflow; i++) /* zeros the exponent appends: overflow by 20 */
+        *mag = (*overflow = *mag > ULLONG_MAX / 10) ? *mag : *mag * 10;
 }
 
 /* 'text' for a message: at most 60 characters, control characters as \xNN (one line). */
@@ -92,10 +83,8 @@ void cli_quote_text(const char *text, char *buf, size_t cap)
     size_t k = 0, i = 0;
     for (; text[i] && i < 60 && k + 5 < cap; i++) {
         unsigned char ch = (unsigned char)text[i];
-        if (ch < 0x20 || ch == 0x7f)
-            k += (size_t)snprintf(buf + k, cap - k, "\\x%02x", ch);
-        else
-            buf[k++] = (char)ch;
+            if (ch < 0x20 || ch == 0x7f) k += (size_t)snprintf(buf + k, cap - k, "\\x%02x", ch);
+        else buf[k++] = (char)ch;
     }
     if (text[i] && k + 4 < cap) k += (size_t)snprintf(buf + k, cap - k, "...");
     buf[k < cap ? k : cap - 1] = '\0';
@@ -105,8 +94,7 @@ static int refuse(const char *name, const char *what, const char *text, const ch
 {
     char q[256];
     cli_quote_text(text, q, sizeof q);
-    snprintf(msg, cap, "%s: expected %s, got '%s'%s", name, what, q, why);
-    return CLI_EXIT_USAGE;
+    return cli_msgf(msg, cap, "%s: expected %s, got '%s'%s", name, what, q, why);
 }
 
 static const char *LEADING_ZERO = " (a leading zero: octal in YAML 1.1; write the number without it)";
@@ -136,14 +124,8 @@ int cli_parse_int_key(const char *name, const char *text, long long lo, long lon
     bool neg;
     unsigned long long mag;
     if (int_magnitude(name, what, text, &neg, &mag, msg, cap)) return CLI_EXIT_USAGE;
-    long long v;
-    if (neg) {
-        if (mag > (unsigned long long)LLONG_MAX + 1) return refuse(name, what, text, "", msg, cap);
-        v = mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
-    } else {
-        if (mag > (unsigned long long)LLONG_MAX) return refuse(name, what, text, "", msg, cap);
-        v = (long long)mag;
-    }
+    if (mag > (unsigned long long)LLONG_MAX + neg) return refuse(name, what, text, "", msg, cap);
+    long long v = !neg ? (long long)mag : mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
     if (v < lo || v > hi) return refuse(name, what, text, "", msg, cap);
     *out = v;
     return 0;
@@ -166,14 +148,11 @@ int cli_parse_double_key(const char *name, const char *text, double *out, char *
     dec_form d;
     if (!dec_scan(text, &d)) return refuse(name, "a finite number", text, "", msg, cap);
     char *end = NULL;
-    errno = 0;
     double v = strtod(text, &end);
     if (!end || *end != '\0' || !isfinite(v)) return refuse(name, "a finite number", text, "", msg, cap);
-    if (v == 0) {
-        bool zero = true;
-        for (long i = 0; i < (long)(d.n_int + d.n_frac); i++) zero = zero && dec_digit(&d, i) == '0';
-        if (!zero) return refuse(name, "a finite number", text, " (too small for a double: it would read as 0)", msg, cap);
-    }
+    for (long i = 0; v == 0 && i < (long)(d.n_int + d.n_frac); i++) /* nonzero digits read as 0 */
+        if (dec_digit(&d, i) != '0')
+            return refuse(name, "a finite number", text, " (too small for a double: it would read as 0)", msg, cap);
     *out = v;
     return 0;
 }

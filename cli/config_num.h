@@ -21,4 +21,6 @@ int cli_parse_u64_key(const char *name, const char *text, uint64_t *out, char *m
 int cli_parse_double_key(const char *name, const char *text, double *out, char *msg, size_t cap);
 /* text for a message: at most 60 characters, control characters as \xNN (one line). */
 void cli_quote_text(const char *text, char *buf, size_t cap);
+/* msg[cap] := the formatted message; returns CLI_EXIT_USAGE. */
+int cli_msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif

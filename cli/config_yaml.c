@@ -43,8 +43,7 @@ static int fail(const walk *w, pos at, const char *what, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cli_errorf("config %s:%d:%d: %s%s%s", w->path, at.line, at.col, what, what[0] ? ": " : "", msg);
-    return CLI_EXIT_USAGE;
+    return cli_errorf("config %s:%d:%d: %s%s%s", w->path, at.line, at.col, what, what[0] ? ": " : "", msg);
 }
 
 static int next(walk *w)
@@ -134,25 +133,23 @@ static int read_stream(walk *w)
 {
     int rc, seen[S_COUNT] = {0};
     if ((rc = next(w)) || (rc = next(w)) || w->ev.type == YAML_STREAM_END_EVENT || (rc = next(w))) return rc;
-    if (w->ev.type == YAML_SCALAR_EVENT && w->ev.data.scalar.plain_implicit &&
-        (!scalar(w)[0] || strcmp(scalar(w), "~") == 0 || strcmp(scalar(w), "null") == 0)) {
-        /* an empty document: nothing to override */
-    } else if (w->ev.type != YAML_MAPPING_START_EVENT)
+    bool empty = w->ev.type == YAML_SCALAR_EVENT && w->ev.data.scalar.plain_implicit &&
+                 (!scalar(w)[0] || strcmp(scalar(w), "~") == 0 || strcmp(scalar(w), "null") == 0);
+    if (!empty && w->ev.type != YAML_MAPPING_START_EVENT)
         return fail(w, here(w), "", "expected a mapping of sections (model:, data:, ...), got %s", kind(w));
-    else
-        for (;;) {
-            if ((rc = next(w))) return rc;
-            if (w->ev.type == YAML_MAPPING_END_EVENT) break;
-            int sec = 0;
-            while (sec < S_COUNT && !(w->ev.type == YAML_SCALAR_EVENT && strcmp(scalar(w), CLI_SECTIONS[sec]) == 0)) sec++;
-            if (sec == S_COUNT && w->ev.type != YAML_SCALAR_EVENT)
-                return fail(w, here(w), "", "expected a section name, got %s", kind(w));
-            if (sec == S_COUNT)
-                return fail(w, here(w), scalar(w), "unknown section (expected model|data|study|run|kernel|ensemble|"
-                                                   "profile|train|sweep)");
-            if (seen[sec]++) return fail(w, here(w), CLI_SECTIONS[sec], "repeated section");
-            if ((rc = next(w)) || (rc = read_section(w, sec))) return rc;
-        }
+    while (!empty) { /* an empty document: nothing to override */
+        if ((rc = next(w))) return rc;
+        if (w->ev.type == YAML_MAPPING_END_EVENT) break;
+        int sec = 0;
+        while (sec < S_COUNT && !(w->ev.type == YAML_SCALAR_EVENT && strcmp(scalar(w), CLI_SECTIONS[sec]) == 0)) sec++;
+        if (sec == S_COUNT && w->ev.type != YAML_SCALAR_EVENT)
+            return fail(w, here(w), "", "expected a section name, got %s", kind(w));
+        if (sec == S_COUNT)
+            return fail(w, here(w), scalar(w), "unknown section (expected model|data|study|run|kernel|ensemble|"
+                                               "profile|train|sweep)");
+        if (seen[sec]++) return fail(w, here(w), CLI_SECTIONS[sec], "repeated section");
+        if ((rc = next(w)) || (rc = read_section(w, sec))) return rc;
+    }
     if ((rc = next(w)) || (rc = next(w))) return rc; /* the document's end, then the stream's */
     return w->ev.type == YAML_STREAM_END_EVENT ? 0 : fail(w, here(w), "", "more than one YAML document");
 }
@@ -161,48 +158,32 @@ static int read_stream(walk *w)
 static int read_file(const char *path, char **buf, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        cli_errorf("config %s: cannot open: %s", path, strerror(errno));
-        return CLI_EXIT_USAGE;
-    }
+    if (!fp) return cli_errorf("config %s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, got;
     *len = 0;
     *buf = malloc(cap);
     while (*buf && (got = fread(*buf + *len, 1, cap - *len, fp)) > 0)
         if ((*len += got) == cap) {
             char *nb = cap >= (1u << 24) ? NULL : realloc(*buf, cap *= 2);
-            if (!nb && cap >= (1u << 24)) {
-                free(*buf);
-                fclose(fp);
-                cli_errorf("config %s: file too large for a configuration", path);
-                return CLI_EXIT_USAGE;
-            }
+            if (!nb && cap >= (1u << 24))
+                return free(*buf), fclose(fp), cli_errorf("config %s: file too large for a configuration", path);
             if (!nb) free(*buf);
             *buf = nb;
         }
     int err = ferror(fp);
     fclose(fp);
-    if (!*buf || err) {
-        free(*buf);
-        cli_errorf("config %s: cannot read", path);
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return !*buf || err ? free(*buf), cli_errorf("config %s: cannot read", path) : 0;
 }
 
 int cli_config_load_yaml(cli_config *c, const char *path)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     int rc = read_file(path, &buf, &len);
     if (rc) return rc;
     walk *w = calloc(1, sizeof *w);
-    if (!w || !yaml_parser_initialize(&w->parser)) {
-        free(w);
-        free(buf);
-        cli_errorf("config %s: out of memory", path);
-        return CLI_EXIT_FAIL;
-    }
+    if (!w || !yaml_parser_initialize(&w->parser))
+        return free(w), free(buf), cli_errorf("config %s: out of memory", path), CLI_EXIT_FAIL;
     w->path = path;
     yaml_parser_set_input_string(&w->parser, (const unsigned char *)buf, len);
     rc = read_stream(w);

@@ -26,30 +26,20 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
+    if (argc < 2) return usage(stderr), CLI_EXIT_USAGE;
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("ntkdrift %s%s\n", ntk_version(), ntk_dist_have_mpi() ? " (mpi)" : "");
-        return 0;
-    }
-    if (strcmp(cmd, "kernel") == 0) return cmd_kernel(argc - 1, argv + 1);
-    if (strcmp(cmd, "limit") == 0) return cmd_limit(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "profile") == 0) return cmd_profile(argc - 1, argv + 1);
-    if (strcmp(cmd, "converge") == 0) return cmd_converge(argc - 1, argv + 1);
-    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "ensemble") == 0) return cmd_ensemble(argc - 1, argv + 1);
-    if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
-    if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "study") == 0) return cmd_study(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) return usage(stdout), 0;
+    if (strcmp(cmd, "--version") == 0)
+        return printf("ntkdrift %s%s\n", ntk_version(), ntk_dist_have_mpi() ? " (mpi)" : ""), 0;
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {{"kernel", cmd_kernel},     {"limit", cmd_limit},       {"eval", cmd_eval},
+                    {"profile", cmd_profile},   {"converge", cmd_converge}, {"train", cmd_train},
+                    {"ensemble", cmd_ensemble}, {"plot", cmd_plot},         {"sweep", cmd_sweep},
+                    {"report", cmd_report},     {"study", cmd_study}};
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit eval profile converge train "
             "ensemble sweep plot report; ntkdrift --help)\n", cmd);
     return CLI_EXIT_USAGE;
