@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 double tu_rel_fro(size_t n, const double *a, const double *b)
 {
@@ -78,4 +80,28 @@ uint64_t tu_seed(uint64_t dflt)
     unsigned long long v = strtoull(e, &end, 10);
     if (*end != '\0') fail_msg("NTK_TEST_SEED='%s' is not a decimal integer", e);
     return (uint64_t)v;
+}
+
+static char tu_dir[96];
+
+int tu_tmpdir_make(const char *tag)
+{
+    snprintf(tu_dir, sizeof tu_dir, "/tmp/ntk_test_%s_XXXXXX", tag);
+    return mkdtemp(tu_dir) ? 0 : -1;
+}
+
+int tu_tmpdir_remove(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *tu_tmp_path(const char *name)
+{
+    static char p[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", tu_dir, name);
+    return p[k];
 }

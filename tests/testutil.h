@@ -43,6 +43,11 @@ ntk_net *tu_net(const tu_netcfg *c, uint64_t seed);
 /* The seed of a statistical test: NTK_TEST_SEED (decimal) when set, else dflt.  Other seeds re-run
  * the same checks on fresh draws (scripts/mutants_lazy.sh runs ten). */
 uint64_t tu_seed(uint64_t dflt);
+/* A scratch directory /tmp/ntk_test_<tag>_XXXXXX for a test program (cmocka group setup / teardown:
+ * 0 on success), and paths inside it (four rotating buffers, so up to four may be held at once). */
+int tu_tmpdir_make(const char *tag);
+int tu_tmpdir_remove(void);
+const char *tu_tmp_path(const char *name);
 /* X: [N x n0] Gaussian rows of norm sqrt(n0), caller frees. */
 double *tu_gauss_x(uint64_t seed, size_t N, int n0);
 #endif

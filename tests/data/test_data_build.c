@@ -13,31 +13,19 @@
 
 #define PI 3.14159265358979323846
 
-static char tmpdir[64];
-
 static int setup_dir(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/ntk_test_data_build_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tmpdir_make("data_build");
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_tmpdir_remove();
 }
 
-static const char *tpath(const char *name)
-{
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
+#define tpath tu_tmp_path
 
 static void write_text(const char *name, const char *text)
 {
