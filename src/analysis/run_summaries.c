@@ -37,7 +37,7 @@ ntk_status ntk_distinct_values(size_t n, const double *v, double *values, size_t
         while (i < k && values[i] != v[r]) i++;
         if (i == k) values[k++] = v[r];
     }
-    qsort(values, k, sizeof *values, cmp_double);
+    if (k > 1) qsort(values, k, sizeof *values, cmp_double); /* values may be NULL when n = 0 */
     *nvalues = k;
     for (size_t r = 0; index && r < n; r++) {
         index[r] = SIZE_MAX;
