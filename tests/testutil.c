@@ -105,3 +105,13 @@ const char *tu_tmp_path(const char *name)
     snprintf(p[k], sizeof p[k], "%s/%s", tu_dir, name);
     return p[k];
 }
+
+ntk_spec tu_spec_uniform(int depth, int *widths, int width, int n0)
+{
+    for (int l = 0; l < depth; l++) widths[l] = width;
+    ntk_spec s = ntk_spec_default();
+    s.depth = depth;
+    s.widths = widths;
+    s.n0 = n0;
+    return s;
+}

@@ -39,6 +39,8 @@ typedef struct {
     double sw2, sw2_out, sb;
 } tu_netcfg;
 tu_netcfg tu_cfg(int depth, int width, int n0, int k);
+/* The default spec with `depth` hidden layers of `width` (written into widths: [depth]) and input n0. */
+ntk_spec tu_spec_uniform(int depth, int *widths, int width, int n0);
 ntk_net *tu_net(const tu_netcfg *c, uint64_t seed);
 /* The seed of a statistical test: NTK_TEST_SEED (decimal) when set, else dflt.  Other seeds re-run
  * the same checks on fresh draws (scripts/mutants_lazy.sh runs ten). */

@@ -21,15 +21,7 @@
 
 #include "testutil.h"
 
-static ntk_spec make_spec(int depth, int *widths, int width, int n0)
-{
-    for (int l = 0; l < depth; l++) widths[l] = width;
-    ntk_spec s = ntk_spec_default();
-    s.depth = depth;
-    s.widths = widths;
-    s.n0 = n0;
-    return s;
-}
+#define make_spec tu_spec_uniform
 
 static void run_cell(const ntk_spec *s, const ntk_ensemble_opts *o, uint64_t cell, ntk_ensemble_samples *smp,
                      ntk_ensemble_stats *st)

@@ -27,15 +27,7 @@ static uint64_t lazy_seed(void) { return tu_seed(7); }
 /* Full-matrix network m of a comparison: its own range of seeds per test (off) and per NTK_TEST_SEED. */
 static uint64_t full_seed(uint64_t off, int m) { return (lazy_seed() << 32) + off + (uint64_t)m; }
 
-static ntk_spec make_spec(int depth, int *widths, int width, int n0)
-{
-    for (int l = 0; l < depth; l++) widths[l] = width;
-    ntk_spec s = ntk_spec_default();
-    s.depth = depth;
-    s.widths = widths;
-    s.n0 = n0;
-    return s;
-}
+#define make_spec tu_spec_uniform
 
 static void lazy_samples(const ntk_spec *s, const double *x, int M, double *K, double *Kd)
 {
