@@ -5,10 +5,10 @@ For each shape (depth x width x n0 x N) and each dtype (float64, float32) this s
   * times `ntkdrift kernel` R times in fresh processes (the first run is a warm-up and is dropped):
     median in-process kernel time (manifest: seconds_features + seconds_grams), median process
     wall time, and the child's own peak RSS (ru_maxrss from os.wait4 on its pid);
-  * times the peer ../shared/peer/torch_ntk.py with --method structured and --method jac
+  * times the PyTorch peer $NTK_PEER_DIR/torch_ntk.py with --method structured and --method jac
     (median time per K from its JSON line; peak RSS from os.wait4 as for ntkdrift);
-  * computes the structured-kernel FLOP lower bound (../shared/peer/README.md) and divides it by the
-    dgemm (float64) or sgemm (float32) rate measured by ../shared/peer/dgemm_peak.c with the same
+  * computes the structured-kernel FLOP lower bound (bench/README.md) and divides it by the
+    dgemm (float64) or sgemm (float32) rate measured by $NTK_PEER_DIR/dgemm_peak.c with the same
     thread count, giving the time bound;
   * compares ntkdrift's peak RSS with a memory model (see memory_model);
   * runs bench/ntk_probe.c (built against build/libntkdrift.a) for the in-process split: first call
@@ -44,7 +44,12 @@ from collections import namedtuple
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEER = os.path.join(os.path.dirname(REPO), "shared", "peer")
+# The peer baselines (torch_ntk.py, dgemm_peak.c) are not part of this repository: their directory is
+# NTK_PEER_DIR (see bench/README.md, "Peers").
+PEER = os.environ.get("NTK_PEER_DIR", "")
+if not PEER or not os.path.isfile(os.path.join(PEER, "torch_ntk.py")):
+    sys.exit("bench_ntk.py: set NTK_PEER_DIR to the directory holding the PyTorch peer torch_ntk.py and "
+             "dgemm_peak.c (bench/README.md)")
 OUT = os.path.join(REPO, "bench", "out")
 DEFAULT_SHAPES = "10x256x64x256,10x512x64x512"
 QUICK_SHAPES = "2x64x16x64,3x128x32x128"
@@ -87,7 +92,7 @@ def num_params(sh):
 
 
 def flop_bound(sh):
-    """Structured-kernel FLOP lower bound of ../shared/peer/README.md (N inputs, widths n_0..n_{L+1}):
+    """Structured-kernel FLOP lower bound of bench/README.md (N inputs, widths n_0..n_{L+1}):
     forward 2N sum_{l=1}^{L+1} n_l n_{l-1}; backward 2N sum_{l=2}^{L+1} n_l n_{l-1};
     Grams sum_{l=1}^{L+1} N^2 (n_{l-1} + n_l) (syrk: N^2 k for an N x k factor); Hadamard 3 N^2 (L+1)."""
     w, N, d = layer_widths(sh), sh.n, sh.depth + 1
