@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import re
 
 import numpy as np
 
@@ -49,12 +50,23 @@ def read_csv(path):
 
 
 def _yaml(text):
+    """config.yaml as a dict (Debian python3-yaml), numbers read as YAML 1.2 does: PyYAML's YAML 1.1
+    rule would leave the CLI's 1e-08 (no dot) a string.  None when it is not YAML."""
     try:
-        import yaml  # Debian python3-yaml
+        import yaml
     except ImportError:
         return None
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != "tag:yaml.org,2002:float"]
+                                      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)$|^[-+]?\.(?:inf|Inf|INF)$"
+        r"|^\.(?:nan|NaN|NAN)$"), list("-+0123456789."))
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=Loader)
     except yaml.YAMLError:
         return None
 
