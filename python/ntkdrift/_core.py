@@ -150,12 +150,15 @@ class Network:
         path = os.fspath(path)
         if not os.path.exists(path):  # the library's message names the file (NtkIOError)
             return cls._load(path, spec)
-        with np.load(path) as z:
-            names = set(z.files)
-            W = []
-            while f"W{len(W) + 1}" in names:
-                W.append(z[f"W{len(W) + 1}"].shape)
-            has_b = "b1" in names
+        try:  # the shapes only; the library reads and checks the values
+            with np.load(path) as z:
+                names = set(z.files)
+                W = []
+                while f"W{len(W) + 1}" in names:
+                    W.append(z[f"W{len(W) + 1}"].shape)
+                has_b = "b1" in names
+        except (OSError, ValueError):  # not an .npz numpy reads: the library says why (FormatError)
+            return cls._load(path, spec)
         if W and all(len(s) == 2 for s in W):
             spec.setdefault("depth", len(W) - 1)
             if spec.get("widths") is None and spec.get("width") is None:
