@@ -99,3 +99,17 @@ def test_version_is_the_library_version():
     assert ntkdrift.__version__ == ffi.string(lib.ntk_version()).decode() == string
     out = subprocess.run([CLI, "--version"], capture_output=True, text=True).stdout
     assert out.startswith(f"ntkdrift {string}"), out
+
+
+def test_library_lookup(tmp_path):
+    """NTKDRIFT_LIB is used when set (and only it: a wrong path is an ImportError naming it)."""
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.path.join(SOURCE, "python"))
+    code = "import ntkdrift; print(ntkdrift.lib_path)"
+    env["NTKDRIFT_LIB"] = ntkdrift.lib_path
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == ntkdrift.lib_path, r.stderr
+    env["NTKDRIFT_LIB"] = str(tmp_path / "libnone.so.0")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and "ImportError" in r.stderr and "NTKDRIFT_LIB" in r.stderr, r.stderr
