@@ -13,16 +13,21 @@ class Run(dict):
       complete    whether manifest.json exists (it is written last)
       manifest    manifest.json as a dict (None if missing), run_info: run_info.json
       config      config.yaml as a dict (None when it cannot be read as YAML), config_text its text
-      tables      file -> {column: array} for every .csv (metrics.csv, cells.csv, groups.csv, ...):
-                  numeric columns as float64 (int64 when every value is an integer), others as str
+      tables      file -> {column: array [rows]} for every .csv (metrics.csv, cells.csv, groups.csv,
+                  ...): numeric columns as float64 (int64 when every value is an integer), others as str
       arrays      relative path without suffix -> {member: array} for every .npz, or an array for
-                  every .npy (memory-mapped read-only: K.npy may be larger than memory), e.g.
-                  arrays["kernel"]["K"], arrays["snapshots/snap_0000000050"]["K"]
+                  every .npy (memory-mapped read-only: K.npy may be larger than memory), with the
+                  shapes the manifest lists, e.g. arrays["kernel"]["K"] [N x N],
+                  arrays["snapshots/snap_0000000050"]["K"] [n x n]
     and, for convenience, every table and archive at the top level under its name without suffix
     (run["metrics"]["loss"], run["kernel"]["K"], run["trajectory"]["f_lin"]).  Files in figures/
     are not read."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name):  # AttributeError, not KeyError, for a missing key (hasattr, IPython)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def __repr__(self):
         return f"Run({self['path']!r}: {len(self['tables'])} tables, {len(self['arrays'])} arrays)"

@@ -33,7 +33,11 @@ class Snapshot(dict):
       move [d], Kdot [n x n] (index 0 only, else None), K_layers [d x n x n] and drift_layers [d]
       (per_layer only, else None).  The arrays are copies: they stay valid after the callback."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name):  # AttributeError, not KeyError, for a missing key (hasattr, IPython)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class TrainResult:

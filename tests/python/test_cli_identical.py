@@ -190,6 +190,9 @@ def test_ensemble_bit_identical(tmp_module):
     same(e["layers"][0], load(out / "cells" / "cell_00000.npz")["K_layers"], "K_layers of cell 0")
     assert np.isfinite(e["samples"]["dK_literal"]).all() and np.isfinite(e["samples"]["rho_off"]).all()
     rows = nd.read_csv(out / "cells.csv")
+    run = nd.load_run(out)
+    same(run["samples"]["K"], sz["K"], "load_run samples")
+    assert run.tables["cells"]["R"][0] == rows["R"][0] and not hasattr(run, "no_such_key")
     ours = e["cells"][0]
     for col, v in rows.items():
         fmt = FORMATS.get(col)

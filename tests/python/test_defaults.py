@@ -44,3 +44,17 @@ def test_ensemble_defaults_are_the_cli_defaults():
     for key in ("members", "s", "lr", "y", "no_updates", "no_literal", "sampler"):
         assert ours[key] == e[key], f"ensemble.{key}: package {ours[key]!r}, CLI {e[key]!r}"
     assert "angle" not in e and ours["angle"] is None  # no second probe unless asked
+
+
+def test_help_documents_every_public_name_with_shapes():
+    """help(ntkdrift) reads like docs/cli.md: the module docstring lists every function, and every
+    public function or class that takes or returns arrays documents their shapes ([N x n0], ...)."""
+    doc = ntkdrift.__doc__
+    for name in ("Network", "empirical_ntk", "limit_kernel", "train", "ensemble", "inputs", "dataset", "load_run",
+                 "NtkError", "GIL", "float32"):
+        assert name in doc, f"the module docstring does not mention {name}"
+    for name in ("Network", "empirical_ntk", "limit_kernel", "train", "ensemble", "probes", "inputs", "dataset",
+                 "TrainResult", "Snapshot", "Run"):
+        d = getattr(ntkdrift, name).__doc__ or ""
+        assert "[" in d and " x " in d or "[n0]" in d or "[S]" in d, f"{name}: no shapes in its docstring"
+    assert ntkdrift.Network.forward.__doc__ and "[N x n0]" in ntkdrift.Network.forward.__doc__

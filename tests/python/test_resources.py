@@ -86,3 +86,18 @@ def test_gil_released_during_training_and_callbacks_run_in_the_caller():
     r = nd.train(depth=1, width=64, n=48, steps=50, snapshots="every:25",
                  callback=lambda s: threads.append(threading.get_ident()))
     assert threads == [caller] * 3 and len(r.metrics["step"]) == 3
+
+
+def test_inputs_passed_without_copies_and_other_layouts_converted():
+    """C-contiguous float64 arrays reach the library as they are (the same buffer); float32, Fortran
+    order and strided views are converted first and give the same kernel as their float64 copy."""
+    from ntkdrift._lib import as_f64
+    X = nd.inputs(n=10, n0=4)
+    assert as_f64(X, "X") is X
+    net = nd.Network(depth=1, width=32, n0=4, seed=5)
+    K = nd.empirical_ntk(net, X)
+    assert np.array_equal(nd.empirical_ntk(net, np.asfortranarray(X)), K)
+    assert np.array_equal(nd.empirical_ntk(net, np.hstack([X, X])[:, :4]), K)
+    X32 = X.astype(np.float32)
+    assert np.array_equal(nd.empirical_ntk(net, X32), nd.empirical_ntk(net, X32.astype(np.float64)))
+    assert nd.empirical_ntk(net, X, dtype="float32").dtype == np.float32
