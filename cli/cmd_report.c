@@ -18,56 +18,6 @@
 #include "plots.h"
 #include "rundir.h"
 
-/* What each figure shows (the same text as docs/cli.md). */
-static const struct {
-    const char *name, *text;
-} CAPTIONS[] = {
-    {"regime_map", "Every cell of the sweep at its &beta; = depth/width (horizontal) and learning rate as a fraction "
-                   "of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>), or the absolute &eta; when the sweep gave one "
-                   "(vertical, log scale), coloured by the regime it "
-                   "ended in: lazy (kernel frozen: small relative drift and linearization error), weak feature "
-                   "learning (the kernel moved measurably), unstable (diverged or the loss did not fall). Rings "
-                   "mark catapults: a loss spike, a smaller top eigenvalue, then convergence."},
-    {"drift_beta", "Final relative kernel drift ||K<sub>T</sub> &minus; K<sub>0</sub>||<sub>F</sub>/||K<sub>0</sub>||"
-                   "<sub>F</sub> against &beta; on log&ndash;log axes, one colour per learning rate, "
-                   "unstable cells left out. Dashed: &prop; &beta; (the 1/n rate at fixed depth for smooth "
-                   "activations); dotted: &prop; &beta;<sup>1/2</sup> (the ReLU kink-crossing rate)."},
-    {"drift_time", "Relative kernel drift against time t = &eta;&middot;step (log&ndash;log), one curve per "
-                   "(depth, width) at the smallest learning rate of the sweep and its first seed."},
-    {"kregression", "Eval-set RMSE per entry against width: the trained network, and kernel ridge regression with the "
-                    "initial kernel K<sub>0</sub>, the final (after) kernel K<sub>T</sub> and the infinite-width "
-                    "NTK K<sub>&infin;</sub> of the same architecture, averaged over the non-unstable cells."},
-    {"hn_logR", "Hanin&ndash;Nica: log R, R = E[K<sup>2</sup>]/E[K]<sup>2</sup> over initializations, of K(x,x) "
-                "(filled) and of the readout term K<sub>d</sub> (open) against &beta;, one colour per width, "
-                "&plusmn;2 standard errors. Dashed: log &prod;(1 + 5/n<sub>l</sub>) (exact for K<sub>d</sub>); "
-                "dotted: 5&beta;."},
-    {"hn_dK", "The first SGD step: |E &Delta;K|/(&lambda; E K) against &beta;, pathwise (activation masks frozen) "
-              "with &plusmn;2 standard errors and literal (counting ReLU kink crossings); dashed: "
-              "C (d<sup>2</sup>/n) e<sup>5&beta;</sup> with one fitted constant."},
-    {"loss", "Training and evaluation loss against the step (log scale)."},
-    {"drift", "Relative kernel drift in Frobenius and operator norm and the kernel distance S(K<sub>0</sub>, "
-              "K<sub>t</sub>) against t = &eta;&middot;step."},
-    {"angles", "Rotation of the top eigenspace of K<sub>t</sub> against that of K<sub>0</sub>: the largest "
-               "principal angle and the projector distance."},
-    {"predictions", "Trajectory error ||f<sub>t</sub> &minus; prediction||/||f<sub>t</sub> &minus; f<sub>0</sub>|| "
-                    "of the frozen-K<sub>0</sub> (linearized), first-order-in-&Delta;K and piecewise-frozen "
-                    "predictors."},
-    {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
-    {"profile", "Kernel profile on the circle: K(x<sub>0</sub>, x(&gamma;)) against the angle &gamma;, the mean "
-                "over seeds with its 10&ndash;90% band for each (depth, width), and the infinite-width limit "
-                "(dashed); with k &gt; 1 outputs K is their mean (1/k) &Sigma;<sub>a</sub> K<sub>aa</sub> against "
-                "the per-output limit."},
-    {"converge", "Distance ||K<sub>0</sub> &minus; K<sub>&infin;</sub>||<sub>F</sub>/||K<sub>&infin;</sub>||"
-                 "<sub>F</sub> of one network's kernel (&plusmn;2 SE over seeds) and of the seed-averaged kernel "
-                 "against width, per depth, with an n<sup>&minus;1/2</sup> reference."},
-    {"spectral_bias", "Spectral bias on the circle: the amplitude of each Fourier mode of the training residual "
-                      "f<sub>t</sub> &minus; y against the step; low frequencies are learned first."},
-    {"fourier_leakage", "How far each Fourier mode k has left the eigenspace it occupied in K<sub>0</sub>: "
-                        "1 &minus; ||V<sub>t</sub>[:, S<sub>k</sub>]<sup>T</sup>Q<sub>k</sub>||<sup>2</sup>/dim, "
-                        "with S<sub>k</sub> the rank positions of K<sub>0</sub>'s eigenvectors that carry mode k "
-                        "(0: the eigenspaces keep their modes; 1: the mode moved to other ranks)."},
-};
-
 static void esc(fig_text *h, const char *s)
 {
     for (; *s; s++) {
@@ -102,13 +52,15 @@ static void csv_table(fig_text *h, const char *path, int max_rows)
     free(text);
 }
 
-/* Every figure of the run with a caption (figures/NAME.gp), in the order of CAPTIONS. */
+/* Every figure of the run (figures/NAME.gp) with its caption (cli/figures/NAME.html), in the
+ * order of plots.c's table. */
 static void figures(fig_text *h, const char *run, const char *rel)
 {
     char figdir[CLI_PATH_MAX + 32];
     snprintf(figdir, sizeof figdir, "%s/figures", run);
-    for (size_t i = 0; i < sizeof CAPTIONS / sizeof *CAPTIONS; i++) {
-        const char *name = CAPTIONS[i].name, *text = CAPTIONS[i].text;
+    const char *name, *text;
+    for (size_t i = 0; (name = plot_figure_name(i)); i++) {
+        text = fig_file_text(name, "html");
         char gp[CLI_PATH_MAX + 96];
         struct stat sb;
         snprintf(gp, sizeof gp, "%s/%s.gp", figdir, name);
