@@ -74,6 +74,7 @@ void fig_data_clear(fig_data *f)
 
 int fig_fill(fig_text *out, const char *tpl, const fig_text *vars)
 {
+    if (!tpl) return cli_errorf("template: not compiled in (cli/figures/)"), CLI_EXIT_FAIL;
     for (const char *p = tpl, *o, *c; *p; p = c + 2) {
         if (!(o = strstr(p, "{{")) || !(c = strstr(o + 2, "}}"))) {
             fig_printf(out, "%s", p);
@@ -134,14 +135,10 @@ static int run_gnuplot(const char *dir, const char *name, const char *term, cons
 int fig_draw(const char *figdir, const char *name, const fig_data *f)
 {
     static int warned;
-    const char *header = fig_file_text("header", "gp"), *body = fig_file_text(name, "gp");
-    if (!header || !body) {
-        cli_errorf("figure %s: no script cli/figures/%s.gp compiled in", name, body ? "header" : name);
-        return CLI_EXIT_FAIL;
-    }
     fig_text gp = {0}, vars = {0};
     fig_printf(&vars, "name=%s\n%s", name, f->vars.s ? f->vars.s : "");
-    int rc = fig_fill(&gp, header, &vars) || fig_fill(&gp, body, &vars) ? CLI_EXIT_FAIL : 0;
+    int rc = fig_fill(&gp, fig_file_text("header", "gp"), &vars) || fig_fill(&gp, fig_file_text(name, "gp"), &vars)
+                 ? CLI_EXIT_FAIL : 0;
     if (!rc && (vars.oom || f->vars.oom || f->dat.oom || gp.oom)) {
         cli_errorf("figure %s: out of memory", name);
         rc = CLI_EXIT_FAIL;

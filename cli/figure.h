@@ -17,7 +17,8 @@ void fig_printf(fig_text *t, const char *fmt, ...) __attribute__((format(printf,
 void fig_text_free(fig_text *t);
 
 /* The files of cli/figures/, compiled in by cmake/embed_figures.cmake: NAME.gp, the script of
- * figure NAME after header.gp; NAME.html, its caption (one line).  Ends with {NULL, NULL}. */
+ * figure NAME after header.gp; NAME.html, its caption (one line); report.html.in, the start of the
+ * report's page.  Ends with {NULL, NULL}. */
 typedef struct {
     const char *name, *text;
 } fig_file;
@@ -25,7 +26,7 @@ extern const fig_file fig_files[];
 const char *fig_file_text(const char *name, const char *ext); /* NAME.EXT, or NULL */
 
 /* Template tpl into out, each {{KEY}} replaced by its value in vars (lines "KEY=VALUE"): 0, or
- * CLI_EXIT_FAIL with a message for a KEY without a value. */
+ * CLI_EXIT_FAIL with a message for a KEY without a value or no tpl (NULL). */
 int fig_fill(fig_text *out, const char *tpl, const fig_text *vars);
 
 /* One figure's data (NAME.dat) and the values its script's {{KEY}}s take (fig_set). */

@@ -1,8 +1,8 @@
 # embed_figures.cmake -- cmake -DDIR=cli/figures -DOUT=figure_files.c -P embed_figures.cmake
 # Compiles the figures' files into the CLI as the table fig_files (cli/figure.h): every NAME.gp
-# (a gnuplot script) byte for byte, every NAME.html (a caption) as one line: its lines joined by
-# single spaces, surrounding white space dropped.
-file(GLOB files RELATIVE ${DIR} ${DIR}/*.gp ${DIR}/*.html)
+# (a gnuplot script) and NAME.in (a template) byte for byte, every NAME.html (a caption) as one
+# line: its lines joined by single spaces, surrounding white space dropped.
+file(GLOB files RELATIVE ${DIR} ${DIR}/*.gp ${DIR}/*.html ${DIR}/*.in)
 list(SORT files)
 set(arrays "")
 set(rows "")
