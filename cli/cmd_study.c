@@ -3,32 +3,18 @@
  * learning rate, the circle spectral-bias task (a Fourier target learned mode by mode), then one
  * report.html.  A thin layer over `sweep`, `train` and `report` (each sub-run is an ordinary run
  * directory inside the study's); --quick is the CI-sized form; --resume DIR finishes a killed one. */
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include "commands.h"
-#include "config.h"
-#include "rundir.h"
 #include "study.h"
 
-/* Does dir/file exist (dir itself with file ""); dir/manifest.json: that run is complete. */
-static bool exists(const char *dir, const char *file)
-{
-    char p[CLI_PATH_MAX + 32];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s%s%s", dir, *file ? "/" : "", file);
-    return stat(p, &sb) == 0;
-}
-
-/* Run `cmd` with args (NULL-terminated), or resume / skip it by the state of out. */
+/* Run `cmd` with args (NULL-terminated), or resume / skip it by the state of out (out/manifest.json:
+ * that run is complete). */
 static int sub_run(int (*cmd)(int, char **), const char *name, char **args, const char *out)
 {
-    if (exists(out, "manifest.json")) return 0;
+    if (study_exists(out, "manifest.json")) return 0;
     char *argv[64];
     int argc = 0;
     argv[argc++] = (char *)name;
-    if (exists(out, "")) {
+    if (study_exists(out, "")) {
         argv[argc++] = "--resume";
         argv[argc++] = (char *)out;
     } else {
@@ -47,7 +33,7 @@ int cmd_study(int argc, char **argv)
     cli_config c;
     int rc = study_parse(&c, argc, argv, "study");
     if (rc >= 0) return rc;
-    if (c.train.resume[0] && exists(c.train.resume, "manifest.json")) {
+    if (c.train.resume[0] && study_exists(c.train.resume, "manifest.json")) {
         printf("ntkdrift study: %s is already complete\n  report: %s/report.html\n", c.train.resume, c.train.resume);
         cli_config_free(&c);
         return 0;

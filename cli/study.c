@@ -4,9 +4,11 @@
 #include "dataset.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int study_parse(cli_config *c, int argc, char **argv, const char *cmd)
 {
@@ -154,39 +156,51 @@ ntk_status study_npz(const char *path, const study_member *m, int n)
 {
     ntk_npz_writer *w = NULL;
     ntk_status st = ntk_npz_open(path, &w);
-    for (int i = 0; i < n && st == NTK_OK; i++) st = ntk_npz_add(w, m[i].name, m[i].type, m[i].ndim, m[i].shape, m[i].data);
-    if (st == NTK_OK) st = ntk_npz_close(w);
-    else ntk_npz_abort(w);
+    for (int i = 0; i < n && st == NTK_OK; i++)
+        if (m[i].data) st = ntk_npz_add(w, m[i].name, m[i].type, m[i].ndim, m[i].shape, m[i].data);
+    if (st == NTK_OK) return ntk_npz_close(w);
+    ntk_npz_abort(w);
     return st;
 }
 
 int study_write_npz(cli_run *run, const char *file, const study_member *m, int n)
 {
     char path[CLI_PATH_MAX + 64];
-    if (study_npz(cli_run_path(run, file, path, sizeof path), m, n) != NTK_OK) {
-        cli_errorf("writing %s: %s", file, ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
+    if (study_npz(cli_run_path(run, file, path, sizeof path), m, n) != NTK_OK)
+        return study_failf("writing %s: %s", file, ntk_last_error());
     cli_run_wrote(run, file);
-    for (int i = 0; i < n; i++) {
-        if (m[i].meaning)
+    for (int i = 0; i < n; i++)
+        if (m[i].meaning && m[i].data)
             cli_run_artifact(run, file, m[i].name, ntk_dtype_name(m[i].type), m[i].ndim, m[i].shape, m[i].meaning);
-    }
     return 0;
 }
 
-ntk_status study_write_f64(const char *path, const study_f64 *m, size_t n)
+void study_nums(cJSON *o, const char *keys, const double *v)
 {
-    ntk_npz_writer *w = NULL;
-    ntk_status st = ntk_npz_open(path, &w);
-    for (size_t i = 0; st == NTK_OK && i < n; i++)
-        if (m[i].data) st = ntk_npz_add(w, m[i].name, NTK_F64, m[i].ndim, m[i].shape, m[i].data);
-    if (st == NTK_OK) return ntk_npz_close(w);
-    ntk_npz_abort(w);
-    return st;
+    for (const char *k = keys; *k; v++) {
+        size_t len = strcspn(k, " ");
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)len, k);
+        cJSON_AddNumberToObject(o, key, *v);
+        k += len + (k[len] == ' ');
+    }
 }
 
-void study_add_numbers(cJSON *o, int count, const char *const *keys, const double *v)
+bool study_exists(const char *dir, const char *file)
 {
-    for (int i = 0; i < count; i++) cJSON_AddNumberToObject(o, keys[i], v[i]);
+    char p[CLI_PATH_MAX + 192];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s%s%s", dir, *file ? "/" : "", file);
+    return stat(p, &sb) == 0;
+}
+
+int study_failf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ntkdrift: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_EXIT_FAIL;
 }

@@ -47,30 +47,25 @@ FILE *study_open_csv(const char *dir, const char *file, const char *header);
 int study_log_flush(FILE *fp, const char *file);
 /* Closes such a log (*fp = NULL), with the same check. */
 int study_log_close(FILE **fp, const char *file);
-/* One member of a run's .npz: name, type, shape [ndim], data, and its manifest entry (NULL: none). */
+/* One member of a run's .npz: name, shape [ndim], data (NULL: left out), its manifest entry (NULL:
+ * none) and its element type (NTK_F64 when left out of an initializer). */
 typedef struct {
     const char *name;
-    ntk_dtype type;
     int ndim;
-    const size_t *shape;
+    size_t shape[5];
     const void *data;
     const char *meaning;
+    ntk_dtype type;
 } study_member;
-/* Writes the n members in order to the .npz at path (no message). */
+/* Writes the members whose data is not NULL, in order, to the .npz at path, atomically (no message). */
 ntk_status study_npz(const char *path, const study_member *m, int n);
-/* Writes `file` in the run directory with the n members in order, notes it written and lists the
- * members in the manifest in the same order.  0 or CLI_EXIT_FAIL with one message. */
+/* The same as `file` in the run directory, noted written, its members with a meaning listed in the
+ * manifest in the same order.  0 or CLI_EXIT_FAIL with one message. */
 int study_write_npz(cli_run *run, const char *file, const study_member *m, int n);
-/* One float64 member of an .npz written by study_write_f64 (data NULL: left out). */
-typedef struct {
-    const char *name;
-    int ndim;
-    size_t shape[3];
-    const double *data;
-} study_f64;
-/* path atomically with the n members whose data is not NULL, in order; the caller reports a failure
- * (ntk_last_error). */
-ntk_status study_write_f64(const char *path, const study_f64 *m, size_t n);
-/* count numbers v under keys into the object o, in order. */
-void study_add_numbers(cJSON *o, int count, const char *const *keys, const double *v);
+/* Numbers v under the space-separated keys (one value each, in order) into the object o. */
+void study_nums(cJSON *o, const char *keys, const double *v);
+/* Does dir/file exist (dir itself for file "")? */
+bool study_exists(const char *dir, const char *file);
+/* Prints "ntkdrift: <message>"; returns CLI_EXIT_FAIL (cli_errorf's counterpart for failures). */
+int study_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

@@ -3,10 +3,6 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 void cli_summary_json(cJSON *parent, const char *key, const ntk_kernel_summary *s)
 {
@@ -35,24 +31,4 @@ int cli_check_memory(const cli_run_cfg *r, size_t N, double (*bytes_for)(size_t,
     cli_errorf("n: N = %zu needs an estimated %.3g GB (%s) but %.3g GB is available%s; %s", N, need / 1e9, what,
                have / 1e9, r->max_memory_gb > 0 ? " (--max-memory)" : "", fits);
     return CLI_EXIT_USAGE;
-}
-
-double cli_free_disk_bytes(const char *path)
-{
-    char dir[CLI_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path && *path ? path : ".");
-    for (;;) {
-        struct statvfs sv;
-        if (statvfs(dir, &sv) == 0) return (double)sv.f_bavail * (double)sv.f_frsize;
-        char *slash = strrchr(dir, '/');
-        if (!slash) {
-            if (strcmp(dir, ".") == 0) return 1e300;
-            snprintf(dir, sizeof dir, ".");
-        } else if (slash == dir) {
-            if (dir[1] == '\0') return 1e300;
-            dir[1] = '\0';
-        } else {
-            *slash = '\0';
-        }
-    }
 }

@@ -16,9 +16,6 @@ double cli_available_bytes(const cli_run_cfg *r);
  * the available memory; `what` lists what the estimate counts. */
 int cli_check_memory(const cli_run_cfg *r, size_t N, double (*bytes_for)(size_t N, void *ctx), void *ctx,
                      const char *what);
-/* Bytes free on the file system that will hold `path` (its nearest existing ancestor), or a
- * huge number when that cannot be told. */
-double cli_free_disk_bytes(const char *path);
 /* Adds the summary to a manifest object. */
 struct cJSON;
 void cli_summary_json(struct cJSON *parent, const char *key, const ntk_kernel_summary *s);

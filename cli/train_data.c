@@ -1,5 +1,5 @@
 /* train_data.c -- the training and evaluation sets of `train`, `sweep` and `profile`: the
- * configuration mapped to ntk_data_build (docs/data.md). */
+ * configuration mapped to ntk_data_build (docs/data.md); the train section as the engine's options. */
 #include "train_data.h"
 
 #include <string.h>
@@ -24,4 +24,16 @@ int cli_train_data(cli_config *c, ntk_dataset *d, char *desc, size_t cap)
     c->model.outputs = d->k;
     if (!c->train.noise_set) c->train.noise = ntk_data_noise(&o); /* the e2 target's default */
     return 0;
+}
+
+ntk_train_run_opts cli_train_opts(const cli_config *c)
+{
+    const cli_train_cfg *t = &c->train;
+    ntk_train_run_opts o = ntk_train_run_defaults();
+    o.loss = t->loss, o.opt = t->opt, o.lr = t->lr, o.lr_frac = t->lr_frac, o.steps = t->steps;
+    o.batch = (size_t)t->batch, o.momentum = t->momentum, o.checkpoint_every = t->checkpoint_every;
+    o.top_k = t->top_k, o.ridge = t->ridge, o.flow = t->flow, o.blowup = t->blowup;
+    o.freeze_eps = t->freeze_eps, o.freeze_k = t->freeze_k, o.freeze_delta = t->freeze_delta;
+    o.seed = c->run.seed, o.threads = c->run.threads, o.per_layer = c->kernel.per_layer;
+    return o;
 }

@@ -7,4 +7,7 @@
  * ntk_data_build; sets c->n0, c->outputs (fmnist) and the e2 target's default noise.  desc: a
  * sentence for the manifest.  Prints one message and returns an exit status on failure. */
 int cli_train_data(cli_config *c, ntk_dataset *d, char *desc, size_t cap);
+/* The train section (with run.seed, run.threads and kernel.per_layer) as ntk_train_run's options, the
+ * rest at their defaults: the one mapping, for `train`, the sweep's cells and `profile --steps`. */
+ntk_train_run_opts cli_train_opts(const cli_config *c);
 #endif

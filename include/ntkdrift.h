@@ -263,6 +263,9 @@ size_t ntk_kernel_tile_rows(const ntk_spec *spec, size_t N, ntk_dtype dtype, int
 /* Bytes of memory available to a new allocation: MemAvailable of /proc/meminfo, else the
  * physical memory, else 1e18 when neither can be told. */
 double ntk_mem_available_bytes(void);
+/* Bytes free (to an unprivileged user) on the file system that holds path, or would hold it: its
+ * nearest existing ancestor ("" or NULL: the working directory); 1e300 when that cannot be told. */
+double ntk_disk_free_bytes(const char *path);
 /* The largest N in [1, N_hi] with bytes_for(N, ctx) <= budget (bytes_for nondecreasing in N, found
  * by bisection); 0 when not even N = 1 fits. */
 size_t ntk_plan_max_points(double budget, double (*bytes_for)(size_t N, void *ctx), void *ctx, size_t N_hi);
@@ -454,6 +457,14 @@ typedef struct {
     double *move;              /* [d] to fill */
     double *K_layers;          /* [d x n x n] to fill (per_layer), else NULL */
 } ntk_train_replay;
+
+/* Snapshot files (src/dynamics/checkpoint.c, docs/train.md): what an observer saw at one snapshot,
+ * enough to replay it on resume, as an .npz of float64 members: meta [3] (step, loss, loss_eval),
+ * K [n x n], f_train [n], eigs [n], and those present: K_eval [m x n], f_eval [m], Kdot [n x n],
+ * K_layers [d x n x n], move [d].  Save writes path atomically; load fills r's non-NULL buffers
+ * (each member must hold exactly its count) and r->loss, r->loss_eval. */
+ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s);
+ntk_status ntk_train_snapshot_load(const char *path, ntk_train_replay *r);
 
 /* Non-OK from an observer or replay callback stops the run; ntk_train_run returns that status. */
 typedef ntk_status (*ntk_train_observer)(void *user, const ntk_train_snapshot *s);

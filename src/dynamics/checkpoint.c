@@ -1,6 +1,6 @@
 /* checkpoint.c -- a training run's checkpoint (parameters, optimizer state, step, loss record) as
- * a versioned .npz; the member reader with an exact element count that checkpoints and the
- * CLI's snapshot replay share.  The format is documented in include/ntkdrift.h and docs/train.md. */
+ * a versioned .npz; a snapshot file (what the observer saw, for replay on resume); the member reader
+ * with an exact element count that both use.  The format is documented in include/ntkdrift.h and docs/train.md. */
 #include "npz.h"
 #include "ntk_private.h"
 
@@ -98,4 +98,47 @@ ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, 
     free(theta);
     free(state);
     return st;
+}
+
+ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s)
+{
+    if (!path || !*path || !s) return ntk_set_error(NTK_EINVAL, "train_snapshot_save: empty path or NULL snapshot");
+    double meta[3] = {(double)s->step, s->loss, s->loss_eval};
+    size_t n = s->n, m = s->m, d = (size_t)s->d;
+    const struct {
+        const char *name;
+        int ndim;
+        size_t shape[3];
+        const double *data; /* NULL: not stored */
+    } mb[] = {{"meta", 1, {3}, meta},           {"K", 2, {n, n}, s->K},           {"f_train", 1, {n}, s->f},
+              {"eigs", 1, {n}, s->eigs},        {"K_eval", 2, {m, n}, s->K_eval}, {"f_eval", 1, {m}, s->f_eval},
+              {"Kdot", 2, {n, n}, s->Kdot},     {"K_layers", 3, {d, n, n}, s->K_layers}, {"move", 1, {d}, s->move}};
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    for (size_t i = 0; st == NTK_OK && i < sizeof mb / sizeof mb[0]; i++)
+        if (mb[i].data) st = ntk_npz_add(w, mb[i].name, NTK_F64, mb[i].ndim, mb[i].shape, mb[i].data);
+    if (st == NTK_OK) return ntk_npz_close(w);
+    if (w) ntk_npz_abort(w);
+    return st;
+}
+
+ntk_status ntk_train_snapshot_load(const char *path, ntk_train_replay *r)
+{
+    if (!path || !*path || !r) return ntk_set_error(NTK_EINVAL, "train_snapshot_load: empty path or NULL replay");
+    double meta[3];
+    size_t n = r->n, m = r->m, d = (size_t)r->d;
+    const struct {
+        const char *name;
+        size_t count;
+        double *dst; /* NULL: not read */
+    } mb[] = {{"meta", 3, meta},           {"K", n * n, r->K},        {"f_train", n, r->f},
+              {"K_eval", m * n, r->K_eval}, {"f_eval", m, r->f_eval}, {"Kdot", n * n, r->Kdot},
+              {"move", d, r->move},         {"K_layers", d * n * n, r->K_layers}};
+    ntk_status st = NTK_OK;
+    for (size_t i = 0; st == NTK_OK && i < sizeof mb / sizeof mb[0]; i++)
+        if (mb[i].dst) st = ntk_npz_read_into(path, mb[i].name, mb[i].count, mb[i].dst);
+    if (st != NTK_OK) return st;
+    r->loss = meta[1];
+    r->loss_eval = meta[2];
+    return NTK_OK;
 }
