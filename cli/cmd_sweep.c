@@ -153,21 +153,9 @@ static double num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* Row `row` (-1: the last) of a 2-D trajectory member into dst [cols]. */
-static int trajectory_row(const char *dir, const char *name, long row, size_t cols, double *dst)
-{
-    char path[CLI_PATH_MAX + 128];
-    snprintf(path, sizeof path, "%s/trajectory.npz", dir);
-    ntk_array a = {0};
-    if (ntk_npz_read(path, name, &a) != NTK_OK) return study_failf("sweep: %s", ntk_last_error());
-    bool ok = a.ndim == 2 && a.shape[1] == cols && a.shape[0] > 0;
-    if (ok) memcpy(dst, a.data + (row < 0 ? a.shape[0] - 1 : (size_t)row) * cols, cols * sizeof *dst);
-    ntk_array_clear(&a);
-    return ok ? 0 : study_failf("sweep: %s: %s has an unexpected shape", path, name);
-}
-
-/* Kernel regression with the infinite-width NTK of the cell's network on the same data (ntk_kinf_regression; ridge
- * relative to the mean diagonal as for K_0 and K_T); the matrices and prediction go to kinf.npz. */
+/* Kernel regression with the infinite-width NTK of the cell's network on the same data, from the cell's
+ * trajectory.npz into its kinf.npz (ntk_kinf_regression_files; ridge relative to the mean diagonal as
+ * for K_0 and K_T). */
 static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_result *r)
 {
     r->err_kinf = r->err_net = r->rel_kinf = r->rel_kinf_init = NAN;
@@ -176,39 +164,18 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     if (rc) return rc;
     ntk_dataset d = {0};
     ntk_spec spec;
-    char desc[CLI_PATH_MAX + 64];
-    double *buf = NULL;
-    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_model_spec(&cc.model, &spec))) goto out;
-    size_t N = d.n_train, M = d.n_eval, k = (size_t)d.k;
-    if (M == 0) goto out; /* no eval set: no test errors */
-    if (!(buf = malloc((N * N + M * N + 4 * M * k + N * k) * sizeof *buf))) {
-        rc = study_failf("out of memory");
+    ntk_kinf_result kr;
+    char desc[CLI_PATH_MAX + 64], tpath[CLI_PATH_MAX + 128], kpath[CLI_PATH_MAX + 128];
+    snprintf(tpath, sizeof tpath, "%s/trajectory.npz", dir);
+    snprintf(kpath, sizeof kpath, "%s/kinf.npz", dir);
+    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_model_spec(&cc.model, &spec)) ||
+        d.n_eval == 0) /* no eval set: no test errors */
         goto out;
-    }
-    double *K = buf, *Ke = K + N * N, *pred = Ke + M * N, *pred0 = pred + M * k, *fT = pred0 + M * k;
-    double *f0e = fT + M * k, *f0 = f0e + M * k; /* [N N], [M N], [M k] x 4, [N k] */
-    /* the trained network's eval outputs (last snapshot) and its outputs at init */
-    if ((rc = trajectory_row(dir, "f_eval", -1, M * k, fT)) || (rc = trajectory_row(dir, "f_eval", 0, M * k, f0e)) ||
-        (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
-        goto out;
-    ntk_kinf_opts o = {.N = N, .M = M, .X_train = d.X_train, .Y_train = d.Y_train, .X_eval = d.X_eval,
-                       .Y_eval = d.Y_eval, .f_train0 = f0, .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = cc.train.ridge};
-    ntk_kinf_result kr = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
-    if (ntk_kinf_regression(&spec, &o, &kr) != NTK_OK) {
-        rc = study_failf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());
-        goto out;
-    }
-    r->err_net = kr.err_net, r->err_kinf = kr.err_kinf, r->rel_kinf = kr.rel_kinf, r->rel_kinf_init = kr.rel_kinf_init;
-    char path[CLI_PATH_MAX + 128];
-    snprintf(path, sizeof path, "%s/kinf.npz", dir);
-    const study_member mb[] = {{"K_inf", 2, {N, N}, .data = K},          {"K_inf_eval", 2, {M, N}, .data = Ke},
-                               {"y_train", 2, {N, k}, .data = d.Y_train}, {"y_eval", 2, {M, k}, .data = d.Y_eval},
-                               {"pred", 2, {M, k}, .data = pred},         {"pred_init", 2, {M, k}, .data = pred0},
-                               {"ridge", 1, {1}, .data = &kr.ridge}};
-    if (study_npz(path, mb, sizeof mb / sizeof mb[0]) != NTK_OK)
-        rc = study_failf("sweep: writing %s: %s", path, ntk_last_error());
+    if (ntk_kinf_regression_files(&spec, &d, cc.train.ridge, 0, tpath, kpath, &kr) != NTK_OK)
+        rc = study_failf("sweep: cell %d: %s", i, ntk_last_error());
+    else
+        r->err_net = kr.err_net, r->err_kinf = kr.err_kinf, r->rel_kinf = kr.rel_kinf, r->rel_kinf_init = kr.rel_kinf_init;
 out:
-    free(buf);
     ntk_dataset_clear(&d);
     cli_config_free(&cc);
     return rc;

@@ -132,7 +132,7 @@ static int write_data_trajectory(train_ctx *x)
 {
     const ntk_dataset *d = &x->d;
     const ntk_train_result *t = &x->res;
-    size_t N = d->n_train, M = d->n_eval, n0 = (size_t)d->n0, k = (size_t)d->k, S = t->S, n = t->n, m = t->m;
+    size_t N = d->n_train, M = d->n_eval, n0 = (size_t)d->n0, k = (size_t)d->k;
     bool e = M > 0;
     const study_member dm[] = {
         {"X_train", 2, {N, n0}, d->X_train, "training inputs", NTK_F64},
@@ -141,15 +141,11 @@ static int write_data_trajectory(train_ctx *x)
         {"X_eval", 2, {M, n0}, e ? d->X_eval : NULL, "evaluation inputs", NTK_F64},
         {"y_eval", 2, {M, k}, e ? d->Y_eval : NULL, "evaluation targets (no label noise)", NTK_F64},
         {"gamma_eval", 1, {M}, e ? d->gamma_eval : NULL, "angles of the evaluation points", NTK_F64}};
-    const study_member tm[] = {{"steps", 1, {S}, .data = t->steps},       {"loss", 1, {S}, .data = t->loss},
-                               {"drift_fro", 1, {S}, .data = t->drift_fro}, {"f_train", 2, {S, n}, .data = t->f_train},
-                               {"y_train", 1, {n}, .data = t->y_train},   {"f_lin", 2, {S, n}, .data = t->f_lin},
-                               {"f_pert", 2, {S, n}, .data = t->f_pert},  {"f_pw", 2, {S, n}, .data = t->f_pw},
-                               {"loss_eval", 1, {S}, .data = m ? t->loss_eval : NULL}, {"f_eval", 2, {S, m}, .data = t->f_eval},
-                               {"f_lin_eval", 2, {S, m}, .data = t->f_lin_eval}, {"f_pert_eval", 2, {S, m}, .data = t->f_pert_eval},
-                               {"f_pw_eval", 2, {S, m}, .data = t->f_pw_eval}};
-    int rc = study_write_npz(&x->run, "trajectory.npz", tm, sizeof tm / sizeof tm[0]);
-    if (!rc) rc = write_params(x, t->net, -1);
+    char path[CLI_PATH_MAX + 64];
+    if (ntk_train_trajectory_save(cli_run_path(&x->run, "trajectory.npz", path, sizeof path), t) != NTK_OK)
+        return study_fail("writing trajectory.npz", CLI_EXIT_FAIL);
+    cli_run_wrote(&x->run, "trajectory.npz");
+    int rc = write_params(x, t->net, -1);
     return rc ? rc : study_write_npz(&x->run, "data.npz", dm, sizeof dm / sizeof dm[0]);
 }
 

@@ -528,6 +528,10 @@ typedef struct {
     ntk_net *net;              /* the network at the end (owned) */
 } ntk_train_result;
 void ntk_train_result_clear(ntk_train_result *r);
+/* A run's trajectory.npz (docs/train.md): float64 members steps, loss, drift_fro [S], f_train [S x n],
+ * y_train [n], f_lin, f_pert, f_pw [S x n], and when m > 0 loss_eval [S], f_eval, f_lin_eval,
+ * f_pert_eval, f_pw_eval [S x m] (those not NULL), from r (ntk_train_run's result); atomically. */
+ntk_status ntk_train_trajectory_save(const char *path, const ntk_train_result *r);
 
 /* The checks of o that ntk_trainer_alloc makes for N training rows (NTK_EINVAL naming the field). */
 ntk_status ntk_train_opts_check(const ntk_train_opts *o, size_t N);
@@ -921,6 +925,13 @@ typedef struct {
 } ntk_kinf_result;
 /* NTK_OK also when the solve fails (solved = 0); errors for bad arguments and the limit kernels. */
 ntk_status ntk_kinf_regression(const ntk_spec *spec, const ntk_kinf_opts *o, ntk_kinf_result *r);
+/* The same for a finished training run from its files (a sweep cell): f_train0, f_eval0 and f_eval_T
+ * are rows 0, 0 and S-1 of f_train [S x N k] and f_eval [S x M k] in trajectory_path (as
+ * ntk_train_trajectory_save writes it), on the run's data d (n_eval = M >= 1); kinf_path receives
+ * float64 K_inf [N x N], K_inf_eval [M x N], y_train [N x k], y_eval [M x k], pred, pred_init [M x k]
+ * and ridge [1], atomically.  r's numbers are set; its buffers are the function's own (NULL on return). */
+ntk_status ntk_kinf_regression_files(const ntk_spec *spec, const ntk_dataset *d, double ridge_rel, int threads,
+                                     const char *trajectory_path, const char *kinf_path, ntk_kinf_result *r);
 
 /* The sweep's common time tau: the smallest end time t_end[i] > 0 among the cells that did not
  * diverge (diverged[i] = 0); 0 when there is none.  t_end, diverged: [n]. */

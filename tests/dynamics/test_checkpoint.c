@@ -14,7 +14,9 @@
  *   with its message, dst untouched;
  * - ntk_train_snapshot_save writes exactly the documented members with their shapes and values
  *   (read back by ntk_npz_read, not by the loader), leaving out the NULL ones; ntk_train_snapshot_load
- *   fills the replay buffers bit for bit and refuses a size that does not match the file. */
+ *   fills the replay buffers bit for bit and refuses a size that does not match the file;
+ * - ntk_train_trajectory_save: every documented member with its shape and values, the eval members
+ *   only with an eval set. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -414,6 +416,43 @@ static void test_snapshot_files(void **state)
     assert_int_equal(ntk_train_snapshot_load(path0, &r), NTK_EFORMAT); /* K_eval asked for, not stored */
 }
 
+/* trajectory.npz: every member with its shape and values, the eval ones only with an eval set. */
+static void test_trajectory_file(void **state)
+{
+    fixture *f = *state;
+    enum { T = 3, n = 4, m = 2 }; /* T snapshots */
+    double st[T], ls[T], dr[T], le[T], yt[n], fn[4][T * n], fm[4][T * m];
+    for (int i = 0; i < T; i++) st[i] = 10.0 * i, ls[i] = 1.0 / (i + 1), dr[i] = 0.01 * i, le[i] = 2.0 + i;
+    for (int i = 0; i < n; i++) yt[i] = i - 1.5;
+    for (int a = 0; a < 4; a++) {
+        for (int i = 0; i < T * n; i++) fn[a][i] = 0.1 * a + 0.01 * i;
+        for (int i = 0; i < T * m; i++) fm[a][i] = -0.2 * a - 0.03 * i;
+    }
+    ntk_train_result r = {.S = T, .n = n, .m = m, .steps = st, .loss = ls, .loss_eval = le, .drift_fro = dr,
+                          .y_train = yt, .f_train = fn[0], .f_lin = fn[1], .f_pert = fn[2], .f_pw = fn[3],
+                          .f_eval = fm[0], .f_lin_eval = fm[1], .f_pert_eval = fm[2], .f_pw_eval = fm[3]};
+    char path[128], path0[128];
+    TU_OK(ntk_train_trajectory_save(in_dir(f, "trajectory.npz", path, sizeof path), &r));
+    assert_member(path, "steps", 1, (size_t[]){T}, st);
+    assert_member(path, "loss", 1, (size_t[]){T}, ls);
+    assert_member(path, "drift_fro", 1, (size_t[]){T}, dr);
+    assert_member(path, "y_train", 1, (size_t[]){n}, yt);
+    assert_member(path, "loss_eval", 1, (size_t[]){T}, le);
+    const char *names[4] = {"f_train", "f_lin", "f_pert", "f_pw"}, *enames[4] = {"f_eval", "f_lin_eval",
+                                                                                  "f_pert_eval", "f_pw_eval"};
+    for (int a = 0; a < 4; a++) {
+        assert_member(path, names[a], 2, (size_t[]){T, n}, fn[a]);
+        assert_member(path, enames[a], 2, (size_t[]){T, m}, fm[a]);
+    }
+    ntk_train_result r0 = r; /* no eval set: the eval members are absent */
+    r0.m = 0, r0.f_eval = r0.f_lin_eval = r0.f_pert_eval = r0.f_pw_eval = NULL;
+    TU_OK(ntk_train_trajectory_save(in_dir(f, "trajectory0.npz", path0, sizeof path0), &r0));
+    assert_member(path0, "loss_eval", 1, NULL, NULL);
+    for (int a = 0; a < 4; a++) assert_member(path0, enames[a], 2, NULL, NULL);
+    assert_member(path0, "f_pw", 2, (size_t[]){T, n}, fn[3]);
+    assert_int_equal(ntk_train_trajectory_save("", &r), NTK_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_into, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trajectory_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
