@@ -8,7 +8,6 @@
 #include "commands.h"
 #include "plots.h"
 #include "study.h"
-#include "summary.h"
 
 /* Peak estimate of one cell of the largest network of the grid (ntk_converge_bytes). */
 typedef struct {
@@ -51,16 +50,13 @@ int cmd_converge(int argc, char **argv)
     }
     errmean = err + D * W * S;
     if ((rc = study_run_start(&run, &c, "converge", &run_open))) goto done;
-    csv = study_open_csv(run.dir, "metrics.csv",
+    csv = study_open_csv(&run, "metrics.csv",
                          "depth,width,beta,seeds,err_single_mean,err_single_se,err_mean,diag_mean,diag_var,"
                          "diag_limit,seconds,peak_rss_mb");
-    fits = study_open_csv(run.dir, "fits.csv", "depth,slope,slope_se,points,widths_min,widths_max");
-    if (!csv || !fits) {
-        rc = study_failf("cannot create metrics.csv / fits.csv in %s", run.dir);
+    if (!csv || !(fits = study_open_csv(&run, "fits.csv", "depth,slope,slope_se,points,widths_min,widths_max"))) {
+        rc = CLI_EXIT_FAIL;
         goto done;
     }
-    cli_run_wrote(&run, "metrics.csv");
-    cli_run_wrote(&run, "fits.csv");
     cJSON *extra = cJSON_CreateObject();
     cJSON *fj = cJSON_AddArrayToObject(extra, "fits");
     ntk_converge_opts co = ntk_converge_defaults();

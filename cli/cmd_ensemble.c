@@ -223,14 +223,12 @@ int cmd_ensemble(int argc, char **argv)
     if ((rc = ntk_dist_agree(&e.dist, rc))) goto done;
     ntk_dist_bcast(&e.dist, e.run.dir, sizeof e.run.dir);
     if (e.dist.rank == 0)
-        csv = study_open_csv(e.run.dir, "cells.csv",
+        csv = study_open_csv(&e.run, "cells.csv",
                          "depth,width,beta,members,s,K_mean,K_se,K_theory,R,R_log_se,R_boot_lo,R_boot_hi,Kd_mean,Kd_R,"
                          "Kd_R_log_se,Kd_R_theory,Kw_R,Kw_R_log_se,exp5beta,dK_path_mean,dK_path_se,dK_lit_mean,"
                          "dK_lit_se,dK_scale_theory,warn_ceiling,warn_tail,angle,Koff_mean,Koff_se,Koff_R,Koff_R_log_se,"
                          "rho_mean,rho_se");
-    if (e.dist.rank == 0 && !csv) rc = study_failf("cannot write cells.csv in %s", e.run.dir);
-    if ((rc = ntk_dist_agree(&e.dist, rc))) goto done;
-    if (e.dist.rank == 0) cli_run_wrote(&e.run, "cells.csv");
+    if ((rc = ntk_dist_agree(&e.dist, e.dist.rank == 0 && !csv ? CLI_EXIT_FAIL : 0))) goto done;
     int log_rc = 0; /* rank 0 could not write cells.csv; agreed before the next cell */
     for (int cell = 0; cell < e.ncells && !rc; cell++) {
         ntk_spec s = study_cell_spec(&e.g, &e.base, e.cdepth[cell], e.cwidth[cell]);
@@ -254,21 +252,11 @@ int cmd_ensemble(int argc, char **argv)
     if (!rc && e.dist.rank == 0 && !(rc = study_log_close(&csv, "cells.csv"))) rc = finish(&e, argc, argv);
 done:
     if (csv) fclose(csv);
-    if (e.run_open && rc) {
-        if (e.keep || c->train.resume[0]) {
-            if (rc == CLI_EXIT_FAIL)
-                fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
-            cli_run_release(&e.run);
-        } else {
-            cli_run_abort(&e.run);
-        }
-    }
+    if (e.run_open && rc && (e.keep || c->train.resume[0])) study_run_keep(&e.run, rc, "cells");
+    else if (e.run_open && rc) cli_run_abort(&e.run);
     ntk_dist_stop(&e.dist);
     study_grid_free(&e.g);
-    free(e.x);
-    free(e.cdepth);
-    free(e.R);
-    free(e.layers);
+    free(e.x), free(e.cdepth), free(e.R), free(e.layers);
     for (int k = 0; k < NTK_ENS_NQ; k++) free(e.q[k]);
     cli_config_free(c);
     return rc;

@@ -9,7 +9,6 @@
 #include "commands.h"
 #include "fsutil.h" /* ntk_write_file_atomic: the library's private file-system helpers */
 #include "study.h"
-#include "summary.h"
 
 typedef struct {
     const ntk_spec *spec;
@@ -346,13 +345,8 @@ int cmd_kernel(int argc, char **argv)
     if (sm.have_eig) printf(", lambda in [%.4g, %.6g]", sm.lambda_min, sm.lambda_max);
     printf("\n  run directory: %s\n", run.dir);
 done:
-    if (run_open && keep) {
-        if (rc == CLI_EXIT_FAIL)
-            fprintf(stderr, "ntkdrift: the finished blocks are kept; continue with --resume %s\n", run.dir);
-        cli_run_release(&run);
-    } else if (run_open) {
-        cli_run_abort(&run);
-    }
+    if (run_open && keep) study_run_keep(&run, rc, "blocks");
+    else if (run_open) cli_run_abort(&run);
     ntk_feats_free(s.feats);
     ntk_net_free(s.net);
     free(s.X), free(s.K), free(s.Kl), free(s.Kt), free(s.tmp);

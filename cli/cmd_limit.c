@@ -5,7 +5,6 @@
 
 #include "commands.h"
 #include "study.h"
-#include "summary.h"
 
 typedef struct {
     const ntk_spec *spec;

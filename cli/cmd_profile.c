@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "plots.h"
 #include "study.h"
-#include "train_data.h"
 
 /* The training set of --steps T: inputs --train-data (n --train-n), targets of the train section. */
 static int profile_train_data(const cli_config *c, ntk_dataset *td, char *desc, size_t cap)
@@ -19,12 +18,8 @@ static int profile_train_data(const cli_config *c, ntk_dataset *td, char *desc, 
     cli_config tc;
     if (cli_config_copy(&tc, c)) return CLI_EXIT_FAIL;
     snprintf(tc.data.data, sizeof tc.data.data, "%s", c->profile.train_data);
-    tc.data.n = c->profile.train_n;
-    tc.data.n_set = true;
-    tc.train.n_eval = 0;
-    tc.data.eval_data[0] = '\0';
-    tc.model.n0 = 2;
-    tc.model.n0_set = true; /* the probe points are on the circle: the training inputs must have n0 = 2 */
+    tc.data.n = c->profile.train_n, tc.data.n_set = true, tc.train.n_eval = 0, tc.data.eval_data[0] = '\0';
+    tc.model.n0 = 2, tc.model.n0_set = true; /* the probe points are on the circle: the training inputs need n0 = 2 */
     int rc = cli_train_data(&tc, td, desc, cap);
     cli_config_free(&tc);
     return rc;
@@ -46,8 +41,7 @@ static ntk_profile_opts profile_opts(const cli_config *c, const study_grid *g, c
 /* Views of the five statistics q = 0..4 (mean, std, p10, p50, p90) at base[q * stride]. */
 static ntk_seed_stats stat_views(double *base, size_t stride)
 {
-    ntk_seed_stats v = {base, base + stride, base + 2 * stride, base + 3 * stride, base + 4 * stride};
-    return v;
+    return (ntk_seed_stats){base, base + stride, base + 2 * stride, base + 3 * stride, base + 4 * stride};
 }
 
 /* --load-params: the parameters of the one cell's network, read once.  *params: [P], owned. */
@@ -113,26 +107,20 @@ int cmd_profile(int argc, char **argv)
         goto done;
     }
     double *samples = gamma + N, *stats = samples + nsamp, *lim = stats + nstat;
-    double *samples_T = NULL, *stats_T = NULL, *loss_T = NULL, *eta = NULL;
-    if (trained) {
-        samples_T = lim + cells * N;
-        stats_T = samples_T + nsamp;
-        loss_T = stats_T + nstat;
-        eta = loss_T + nrun;
-    }
+    double *samples_T = trained ? lim + cells * N : NULL, *stats_T = trained ? samples_T + nsamp : NULL;
+    double *loss_T = trained ? stats_T + nstat : NULL, *eta = trained ? loss_T + nrun : NULL;
     ntk_data_circle_grid(N, strcmp(c.data.data, "circle") == 0 ? NTK_ANGLES_SYM : NTK_ANGLES_POS, gamma, NULL);
     if ((rc = study_run_start(&run, &c, "profile", &run_open))) goto done;
-    csv = study_open_csv(run.dir, "metrics.csv",
+    csv = study_open_csv(&run, "metrics.csv",
                          trained ? "depth,width,beta,seeds,rel_err_mean_vs_limit,rel_std,max_abs_dev_mean,"
                                    "trained_rel_err_mean_vs_limit,trained_rel_std,rel_change_mean,loss_T_median,"
                                    "seconds,peak_rss_mb"
                                  : "depth,width,beta,seeds,rel_err_mean_vs_limit,rel_std,max_abs_dev_mean,seconds,"
                                    "peak_rss_mb");
     if (!csv) {
-        rc = study_failf("cannot create %s/metrics.csv", run.dir);
+        rc = CLI_EXIT_FAIL;
         goto done;
     }
-    cli_run_wrote(&run, "metrics.csv");
     double x0[2] = {1.0, 0.0};
     ntk_profile_opts po = profile_opts(&c, &g, &td, N, X, x0, params);
     for (int di = 0; di < D; di++)
@@ -142,12 +130,9 @@ int cmd_profile(int argc, char **argv)
             ntk_spec s = study_cell_spec(&g, &base, g.depths[di], g.widths[wi]);
             ntk_profile_result r = {.K = samples + so * N, .limit = lim + cell * N,
                                     .stats = stat_views(stats + cell * N, cells * N)};
-            if (trained) {
-                r.K_trained = samples_T + so * N;
-                r.stats_trained = stat_views(stats_T + cell * N, cells * N);
-                r.loss_T = loss_T + so;
-                r.eta = eta + so;
-            }
+            if (trained)
+                r.K_trained = samples_T + so * N, r.stats_trained = stat_views(stats_T + cell * N, cells * N),
+                r.loss_T = loss_T + so, r.eta = eta + so;
             ntk_status pst = ntk_profile_cell(&s, &po, &r);
             if (pst != NTK_OK) { /* NTK_EINVAL: options the trainer refuses */
                 cli_errorf("profile: depth %d width %d: %s", s.depth, g.widths[wi], ntk_last_error());

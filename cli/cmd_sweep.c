@@ -13,8 +13,6 @@
 #include "figure.h"
 #include "plots.h"
 #include "study.h"
-#include "train_data.h"
-#include "train_run.h"
 
 typedef struct {
     int depth, width, seed;
@@ -82,13 +80,9 @@ static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *c
     const sweep_cell *k = &s->cells[i];
     free(cc->study.widths), free(cc->study.depths), free(cc->study.seeds), free(cc->study.lr_fracs);
     free(cc->model.widths);
-    cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL;
-    cc->study.lr_fracs = NULL;
+    cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL, cc->study.lr_fracs = NULL;
     cc->study.widths_count = cc->study.depths_count = cc->study.seeds_count = cc->study.lr_fracs_count = 0;
-    cc->model.widths_count = 0;
-    cc->model.depth = k->depth;
-    cc->model.width = k->width;
-    cc->run.seed = (uint64_t)k->seed;
+    cc->model.widths_count = 0, cc->model.depth = k->depth, cc->model.width = k->width, cc->run.seed = (uint64_t)k->seed;
     if (s->c.study.lr_fracs_count || s->c.train.lr <= 0) cc->train.lr_frac = k->lr_frac;
     snprintf(cc->command, sizeof cc->command, "train");
     snprintf(cc->run.out, sizeof cc->run.out, "%s", dir);
@@ -111,8 +105,7 @@ static int validate(sweep_ctx *s)
             ntk_dataset d = {0};
             char desc[CLI_PATH_MAX + 64];
             rc = cli_train_data(&cc, &d, desc, sizeof desc);
-            N = d.n_train;
-            M = d.n_eval;
+            N = d.n_train, M = d.n_eval;
             ntk_dataset_clear(&d);
             s->c.model.n0 = cc.model.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
         }
@@ -191,10 +184,8 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(m, "train");
     const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tj, "outcome");
     r->sum.diverged = cJSON_IsString(oc) && strcmp(oc->valuestring, "diverged") == 0;
-    r->eta = num(tj, "eta");
-    r->steps = num(tj, "steps");
-    r->sum.loss0 = num(tj, "initial_loss");
-    r->sum.loss_max = num(tj, "max_loss");
+    r->eta = num(tj, "eta"), r->steps = num(tj, "steps");
+    r->sum.loss0 = num(tj, "initial_loss"), r->sum.loss_max = num(tj, "max_loss");
     double k = num(cJSON_GetObjectItemCaseSensitive(m, "spec"), "outputs");
     cJSON_Delete(m);
     if (!(k >= 1)) return study_failf("sweep: %s has no spec.outputs", path);
@@ -246,11 +237,8 @@ static int write_groups_csv(sweep_ctx *s, const cell_result *res)
     size_t *group = malloc(3 * cap * sizeof *group), *first = group + cap, *count = first + cap; /* [n] each */
     fig_text b = {0};
     int rc = keys && group ? 0 : CLI_EXIT_FAIL;
-    for (size_t i = 0; i < n && !rc; i++) {
-        keys[3 * i] = s->cells[i].depth;
-        keys[3 * i + 1] = s->cells[i].width;
-        keys[3 * i + 2] = s->cells[i].lr_frac;
-    }
+    for (size_t i = 0; i < n && !rc; i++)
+        memcpy(keys + 3 * i, (double[3]){s->cells[i].depth, s->cells[i].width, s->cells[i].lr_frac}, sizeof(double[3]));
     static const double q[3] = {0.1, 0.5, 0.9};
     ntk_status st = rc ? NTK_OK : ntk_group_keys(n, 3, keys, group, &ng, first, count);
     for (int f = 0; f < 4 && !rc && st == NTK_OK; f++) { /* pct[f][g][level] */
@@ -350,10 +338,8 @@ static int finish(sweep_ctx *s, int argc, char **argv)
                                            "weak_feature_learning; catapult: loss_max > (1 + catapult_spike) loss0, "
                                            "converged, lambda_max_T < lambda_max_0");
     ntk_spec spec;
-    cli_config cc;
-    char dir[CLI_PATH_MAX + 64];
-    cell_dir(s, 0, dir, sizeof dir);
-    int rc = cell_config(s, 0, dir, &cc);
+    cli_config cc; /* the manifest's spec: cell 0's */
+    int rc = cell_config(s, 0, "", &cc);
     if (!rc) rc = cli_model_spec(&cc.model, &spec);
     if (!rc) rc = cli_run_finish(&s->run, &s->c, &spec, extra, argc, argv);
     else cJSON_Delete(extra);
@@ -365,12 +351,8 @@ int cmd_sweep(int argc, char **argv)
 {
     sweep_ctx s;
     memset(&s, 0, sizeof s);
-    cli_config_defaults(&s.c, "sweep");
-    int rc = cli_config_parse_args(&s.c, argc, argv, "sweep");
-    if (rc >= 0) {
-        cli_config_free(&s.c);
-        return rc;
-    }
+    int rc = study_parse(&s.c, argc, argv, "sweep");
+    if (rc >= 0) return rc;
     ntk_dist_start(&s.mpi);
     if (s.c.train.resume[0] && (rc = cli_config_reload(&s.c, "sweep"))) goto done;
     if ((rc = build_grid(&s)) || (rc = validate(&s))) goto done;
@@ -397,9 +379,7 @@ int cmd_sweep(int argc, char **argv)
     s.run_open = false;
     printf("ntkdrift sweep: %d cells\n  run directory: %s\n", s.ncells, s.run.dir);
 done:
-    if (s.run_open && rc == CLI_EXIT_FAIL && s.mpi.rank == 0)
-        fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
-    if (s.run_open) cli_run_release(&s.run);
+    if (s.run_open) study_run_keep(&s.run, rc, "cells");
     ntk_dist_stop(&s.mpi);
     free(s.cells);
     cli_config_free(&s.c);

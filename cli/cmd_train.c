@@ -11,9 +11,6 @@
 #include "fsutil.h" /* ntk_mkdir_p: the library's private file-system helpers */
 #include "plots.h"
 #include "study.h"
-#include "summary.h"
-#include "train_data.h"
-#include "train_run.h"
 
 typedef struct {
     cli_config c;
