@@ -88,9 +88,7 @@ int cmd_converge(int argc, char **argv)
                 fit.width_max);
         if ((rc = study_log_flush(fits, "fits.csv"))) break;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "depth", g.depths[di]);
-        cli_json_number(o, "slope", fit.slope);
-        cli_json_number(o, "slope_se", fit.slope_se);
+        study_nums(o, "depth slope slope_se", (const double[]){g.depths[di], fit.slope, fit.slope_se});
         cJSON_AddItemToArray(fj, o);
         if (W > 1)
             printf("depth %d: log-log slope of the single-network error in width %.3f +- %.3f\n", g.depths[di],

@@ -160,10 +160,8 @@ static int finish(ens_ctx *e, int argc, char **argv)
     const cli_ensemble_cfg *en = &e->c.ensemble;
     cJSON *extra = cJSON_CreateObject();
     cJSON *ej = cJSON_AddObjectToObject(extra, "ensemble");
-    study_nums(ej, "members ranks s", (const double[]){e->M, e->dist.size, en->s});
-    if (en->angle >= 0) cJSON_AddNumberToObject(ej, "angle_deg", en->angle);
-    else cJSON_AddNullToObject(ej, "angle_deg");
-    study_nums(ej, "lambda y", (const double[]){en->lr, en->y});
+    study_nums(ej, "members ranks s angle_deg lambda y",
+               (const double[]){e->M, e->dist.size, en->s, en->angle >= 0 ? en->angle : NAN, en->lr, en->y});
     cJSON_AddStringToObject(ej, "sampler",
                             en->sampler ? "full-matrix path (every weight drawn) for K(x,x), f and the pathwise update; "
                                               "parts and K(x,x') NaN"
@@ -173,8 +171,7 @@ static int finish(ens_ctx *e, int argc, char **argv)
     double slope, se;
     size_t nfit = 0;
     if (ntk_ensemble_fit((size_t)e->ncells, e->cdepth, e->cwidth, e->R, &slope, &se, &nfit) == NTK_OK && nfit >= 2) {
-        cli_json_number(ej, "logR_vs_beta_slope", slope);
-        cli_json_number(ej, "logR_vs_beta_slope_se", se);
+        study_nums(ej, "logR_vs_beta_slope logR_vs_beta_slope_se", (const double[]){slope, se});
         printf("log R against beta: slope %.3f +- %.3f over %zu cells (Hanin-Nica: R ~ exp(5 beta) up to constants)\n",
                slope, se, nfit);
     }
@@ -199,7 +196,8 @@ static int finish(ens_ctx *e, int argc, char **argv)
 static int open_run(ens_ctx *e)
 {
     cli_config *c = &e->c;
-    int rc = c->train.resume[0] ? cli_run_open_existing(&e->run, c->train.resume, "ensemble") : cli_run_create(&e->run, c, "ensemble");
+    int rc = c->train.resume[0] ? cli_run_open_existing(&e->run, c->train.resume, "ensemble")
+                                : cli_run_create(&e->run, c, "ensemble");
     if (!rc && !c->train.resume[0]) rc = cli_run_write_config(&e->run, c);
     e->run_open = true;
     char path[CLI_PATH_MAX + 64];

@@ -184,20 +184,15 @@ static int kernel_tiled_run(cli_run *run, const cli_config *c, const ntk_spec *s
     (void)remove(cli_run_path(run, "tiles.json", pK, sizeof pK)); /* the manifest records the tiling */
     ts->seconds_sink += cli_now() - t2;
     const char *dts = ntk_dtype_name(c->kernel.dtype);
-    const struct {
-        const char *file, *meaning;
-        int ndim, on;
-        size_t shape[5];
-    } art[] = {{"K.npy", "empirical NTK computed in row blocks; same layout as kernel.npz's K", k == 1 ? 2 : 4, 1,
-                {N, N, k, k}},
-               {"K_trace.npy", "sum over outputs of K[i, j, a, a]", 2, k > 1, {N, N}},
-               {"K_layers.npy", "per-layer terms K^(l), l = 1..L+1; they sum to K", k == 1 ? 3 : 5, c->kernel.per_layer,
-                {d, N, N, k, k}}};
-    for (int i = 0; i < 3; i++)
-        if (art[i].on) {
-            cli_run_wrote(run, art[i].file);
-            cli_run_artifact(run, art[i].file, NULL, dts, art[i].ndim, art[i].shape, art[i].meaning);
-        }
+    cli_run_wrote(run, "K.npy");
+    cli_run_artifact(run, "K.npy", NULL, dts, k == 1 ? 2 : 4, (size_t[]){N, N, k, k},
+                     "empirical NTK computed in row blocks; same layout as kernel.npz's K");
+    if (k > 1) cli_run_wrote(run, "K_trace.npy");
+    if (k > 1) cli_run_artifact(run, "K_trace.npy", NULL, dts, 2, (size_t[]){N, N}, "sum over outputs of K[i, j, a, a]");
+    if (c->kernel.per_layer) cli_run_wrote(run, "K_layers.npy");
+    if (c->kernel.per_layer)
+        cli_run_artifact(run, "K_layers.npy", NULL, dts, k == 1 ? 3 : 5, (size_t[]){d, N, N, k, k},
+                         "per-layer terms K^(l), l = 1..L+1; they sum to K");
     size_t shX[2] = {N, (size_t)spec->n0}; /* the inputs (kernel.npz holds them on the in-memory path) */
     if (ntk_npy_write(cli_run_path(run, "X.npy", pK, sizeof pK), NTK_F64, 2, shX, s->X) != NTK_OK)
         return study_failf("writing X.npy: %s", ntk_last_error());

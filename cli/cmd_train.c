@@ -4,6 +4,7 @@
  * trajectory.npz, params.npz, data.npz and the manifest. */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ typedef struct {
     int cb_rc;          /* exit status of a failed callback, whose message is printed */
     long start;         /* progress: the step the loop started from, -1 before the first */
     double t0, last_print;
+    double *row;        /* one metrics.csv row */
 } train_ctx;
 
 static ntk_status cb_fail(train_ctx *x, int rc)
@@ -64,10 +66,8 @@ static int write_params(train_ctx *x, const ntk_net *net, long step)
 static void metrics_header(train_ctx *x)
 {
     int d = x->spec.depth + 1;
-    fprintf(x->csv, "step,t,loss,loss_eval,drift_fro,drift_op,kernel_distance,velocity,alignment,lambda_max,"
-                    "lambda_min,eig_drift_max,angle_max,projector_dist,active_modes,lin_err,pert_err,pw_err,kdot_err,"
-                    "krr_vs_net,krr_eval_err,rkhs_ridge,rkhs_norm_y,rkhs_norm_f,eff_dim,energy_y_topk,"
-                    "energy_res_topk,cond");
+    fprintf(x->csv, "step");
+    for (int i = 0; i < NTK_TRAIN_METRICS_COLS; i++) fprintf(x->csv, ",%s", ntk_train_metrics_name(i));
     for (int l = 1; l <= d; l++) fprintf(x->csv, ",move_l%d", l);
     for (int l = 1; x->c.kernel.per_layer && l <= d; l++) fprintf(x->csv, ",drift_l%d", l);
     fprintf(x->csv, "\n");
@@ -79,17 +79,10 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     train_ctx *x = user;
     if (!s->replayed) x->delivered = true;
     if (s->rkhs_error) fprintf(stderr, "ntkdrift: note: RKHS diagnostics at step %ld: %s\n", s->step, s->rkhs_error);
-    const ntk_train_metrics *r = &s->mt;
-    const double a[] = {s->t, s->loss, s->loss_eval, r->drift_fro, r->drift_op, r->kernel_distance, r->velocity,
-                        r->alignment, r->lambda_max, r->lambda_min, r->eig_drift_max, r->angle_max, r->projector_dist},
-                 b[] = {r->lin_err, r->pert_err, r->pw_err, r->kdot_err, r->krr_vs_net, r->krr_eval_err, r->rkhs_ridge,
-                        r->rkhs_norm_y, r->rkhs_norm_f, r->eff_dim, r->energy_y_topk, r->energy_res_topk, r->cond};
+    double *row = x->row; /* [NTK_TRAIN_METRICS_COLS + 2 d] */
+    size_t n = ntk_train_metrics_row(s, row);
     fprintf(x->csv, "%ld", s->step);
-    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) fprintf(x->csv, ",%.10g", a[i]);
-    fprintf(x->csv, ",%d", r->active_modes);
-    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) fprintf(x->csv, ",%.10g", b[i]);
-    for (int l = 0; l < s->d; l++) fprintf(x->csv, ",%.10g", s->move[l]);
-    for (int l = 0; s->drift_layers && l < s->d; l++) fprintf(x->csv, ",%.10g", s->drift_layers[l]);
+    for (size_t i = 0; i < n; i++) fprintf(x->csv, ",%.10g", row[i]);
     fprintf(x->csv, "\n");
     int rc = study_log_flush(x->csv, "metrics.csv");
     char path[CLI_PATH_MAX + 96];
@@ -210,6 +203,8 @@ static int open_run(train_ctx *x)
     x->o.checkpoint = cli_run_path(&x->run, "checkpoint.npz", x->ckpt, sizeof x->ckpt);
     x->o.resume = x->c.train.resume[0] != 0;
     metrics_header(x);
+    if (!(x->row = malloc((NTK_TRAIN_METRICS_COLS + 2 * (size_t)(x->spec.depth + 1)) * sizeof *x->row)))
+        return study_failf("out of memory");
     return study_log_flush(x->csv, "metrics.csv") ? CLI_EXIT_FAIL : 0;
 }
 
@@ -329,6 +324,7 @@ done:
             cli_run_abort(&x.run);
         }
     }
+    free(x.row);
     ntk_train_result_clear(&x.res);
     ntk_train_schedule_clear(&x.sched);
     ntk_dataset_clear(&x.d);
@@ -339,11 +335,6 @@ done:
 int cmd_train(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "train");
-    int rc = cli_config_parse_args(&c, argc, argv, "train");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
-    return train_execute(&c, argc, argv, 0);
+    int rc = study_parse(&c, argc, argv, "train");
+    return rc >= 0 ? rc : train_execute(&c, argc, argv, 0);
 }

@@ -257,7 +257,7 @@ void study_nums(cJSON *o, const char *keys, const double *v)
         size_t len = strcspn(k, " ");
         char key[64];
         snprintf(key, sizeof key, "%.*s", (int)len, k);
-        cJSON_AddNumberToObject(o, key, *v);
+        cli_json_number(o, key, *v);
         k += len + (k[len] == ' ');
     }
 }

@@ -100,7 +100,8 @@ ntk_status study_npz(const char *path, const study_member *m, int n);
 /* The same as `file` in the run directory, noted written, its members with a meaning listed in the
  * manifest in the same order.  0 or CLI_EXIT_FAIL with one message. */
 int study_write_npz(cli_run *run, const char *file, const study_member *m, int n);
-/* Numbers v under the space-separated keys (one value each, in order) into the object o. */
+/* Numbers v under the space-separated keys (one value each, in order) into the object o; a value
+ * that is not finite is null (cli_json_number). */
 void study_nums(cJSON *o, const char *keys, const double *v);
 /* Does dir/file exist (dir itself for file "")? */
 bool study_exists(const char *dir, const char *file);

@@ -392,7 +392,8 @@ ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, 
  * resume (src/dynamics/train_run.c), and at every snapshot the analysis: drift metrics (ntk_tracker), the
  * frozen-K_0, first-order-in-Delta-K and piecewise-frozen predictions, kernel regression, the RKHS
  * diagnostics, parameter movement, per-layer drift (src/dynamics/train_analysis.c).  Every snapshot goes
- * to an observer; the library writes no file but the checkpoint.  n = N k and m = M k are the
+ * to an observer; ntk_train_run writes no file but the checkpoint (the snapshot and trajectory
+ * files below are for the observer and the caller).  n = N k and m = M k are the
  * train and eval vector lengths, d = depth + 1 the weight layers. */
 
 typedef struct ntk_dataset ntk_dataset; /* the inputs and targets (under data, below) */
@@ -418,6 +419,12 @@ typedef struct {
     double krr_vs_net, krr_eval_err;   /* kernel regression with K (NAN when m = 0) */
     double rkhs_ridge, rkhs_norm_y, rkhs_norm_f, eff_dim, energy_y_topk, energy_res_topk, cond; /* ntk_rkhs */
 } ntk_train_metrics;
+/* metrics.csv (docs/train.md) after its step column: the NTK_TRAIN_METRICS_COLS fixed columns t, loss,
+ * loss_eval and the ntk_train_metrics fields in their order (active_modes as a number), named by
+ * ntk_train_metrics_name(i), then move_l1 .. move_ld and, with drift_layers, drift_l1 .. drift_ld.
+ * row: [NTK_TRAIN_METRICS_COLS + 2 d]; returns the number of values written. */
+#define NTK_TRAIN_METRICS_COLS 27
+const char *ntk_train_metrics_name(int i); /* NULL outside [0, NTK_TRAIN_METRICS_COLS); the row: below */
 
 /* One snapshot as the observer sees it; pointers stay valid until the observer returns. */
 typedef struct {
@@ -441,6 +448,8 @@ typedef struct {
                                   the rkhs_* values but rkhs_ridge are NAN */
     const double *drift_layers; /* [d] ||K^(l) - K^(l)_0||_F / ||K^(l)_0||_F (per_layer), else NULL */
 } ntk_train_snapshot;
+/* The metrics.csv values of snapshot s after its step (above, ntk_train_metrics_name). */
+size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row);
 
 /* Resume: the caller hands back an earlier snapshot's stored values (what the observer saw),
  * filling loss, loss_eval and the buffers below; non-OK stops the run with that status. */
