@@ -126,17 +126,9 @@ static int setup(ens_ctx *e)
     if (!e->cdepth || !e->R) return CLI_EXIT_FAIL;
     e->cwidth = e->cdepth + nc;
     int dmax = 0;
-    for (int i = 0; i < e->ncells; i++) {
-        int wi = i % e->g.nw;
-        e->cwidth[i] = e->g.widths[wi];
-        if (c->study.betas_count) { /* a line of fixed beta: depth = round(beta n), at least 1 */
-            long dd = lround(c->study.betas[i / e->g.nw] * e->g.widths[wi]);
-            e->cdepth[i] = dd < 1 ? 1 : dd > NTK_MAX_DEPTH ? NTK_MAX_DEPTH : (int)dd;
-        } else {
-            e->cdepth[i] = e->g.depths[i / e->g.nw];
-        }
-        dmax = e->cdepth[i] > dmax ? e->cdepth[i] : dmax;
-    }
+    if (ntk_ensemble_grid((size_t)e->g.nd, e->g.depths, (size_t)c->study.betas_count, c->study.betas,
+                          (size_t)e->g.nw, e->g.widths, e->cdepth, e->cwidth, &dmax) != NTK_OK)
+        return study_fail(NULL, CLI_EXIT_FAIL);
     e->x = malloc(2 * (size_t)c->model.n0 * sizeof *e->x); /* x, then xp */
     e->xp = e->x ? e->x + c->model.n0 : NULL;
     bool have_q = true; /* every accumulator, not only the last one allocated */

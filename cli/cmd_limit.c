@@ -6,14 +6,9 @@
 #include "commands.h"
 #include "study.h"
 
-typedef struct {
-    const ntk_spec *spec;
-    bool per_layer;
-} limit_bytes_ctx;
-
 static double limit_bytes_for(size_t N, void *ctx)
 {
-    const limit_bytes_ctx *l = ctx;
+    const study_bytes_ctx *l = ctx;
     return ntk_limit_bytes(l->spec, N, l->per_layer);
 }
 
@@ -33,7 +28,7 @@ int cmd_limit(int argc, char **argv)
                         "are float64 and have no parameters)");
     if (rc > 0 || (rc = study_inputs(&c, &X, &N, desc, sizeof desc, &spec))) goto done;
     bool normalized = spec.param == NTK_PARAM_STANDARD;
-    limit_bytes_ctx lb = {&spec, c.kernel.per_layer};
+    study_bytes_ctx lb = {&spec, 0, c.kernel.per_layer};
     if ((rc = cli_check_memory(&c.run, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
     size_t d = (size_t)spec.depth + 1, NN = N * N, Kl_at = normalized ? 2 : 1;

@@ -139,21 +139,15 @@ static int write_data_trajectory(train_ctx *x)
     return rc ? rc : study_write_npz(&x->run, "data.npz", dm, sizeof dm / sizeof dm[0]);
 }
 
-typedef struct {
-    const ntk_spec *spec;
-    size_t M;
-    bool per_layer;
-} train_bytes_ctx;
-
 static double train_run_bytes(size_t N, void *ctx)
 {
-    const train_bytes_ctx *t = ctx;
+    const study_bytes_ctx *t = ctx;
     return ntk_train_run_bytes(t->spec, N, t->M, t->per_layer);
 }
 
 int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M)
 {
-    train_bytes_ctx t = {spec, M, c->kernel.per_layer};
+    study_bytes_ctx t = {spec, M, c->kernel.per_layer};
     return cli_check_memory(&c->run, N, train_run_bytes, &t,
                             "about 18 (N k)^2 doubles of kernels, eigenvectors and workspaces, per-layer terms, "
                             "eval kernels, activations, parameters");

@@ -1099,6 +1099,12 @@ typedef struct {
 } ntk_ensemble_theory;
 ntk_status ntk_ensemble_theory_of(const ntk_spec *spec, int width, double s, ntk_ensemble_theory *th);
 
+/* The cells of an ensemble grid, width fastest: every (depth, width) of depths [nd] x widths [nw], or
+ * with nb > 0 lines of fixed beta instead, betas [nb] x widths, depth = round(beta width) within
+ * [1, NTK_MAX_DEPTH].  depth, width: [(nb > 0 ? nb : nd) nw]; *max_depth (may be NULL): the largest. */
+ntk_status ntk_ensemble_grid(size_t nd, const int *depths, size_t nb, const double *betas, size_t nw,
+                             const int *widths, int *depth, int *width, int *max_depth);
+
 /* The least-squares line log R = a + slope beta (ntk_ols) through the cells with depth > 0 and a
  * finite R, beta = depth / width.  depth, width, R: [n]; *used: how many (slope and slope_se NaN
  * below 2, slope_se also at 2).  slope_se and used may be NULL. */
