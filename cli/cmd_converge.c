@@ -10,15 +10,10 @@
 #include "study.h"
 
 /* Peak estimate of one cell of the largest network of the grid (ntk_converge_bytes). */
-typedef struct {
-    const ntk_spec *base;
-    const study_grid *g;
-} conv_bytes_ctx;
-
 static double conv_bytes_for(size_t N, void *ctx)
 {
-    const conv_bytes_ctx *cb = ctx;
-    return ntk_converge_bytes(cb->base, (size_t)cb->g->nd, cb->g->depths, (size_t)cb->g->nw, cb->g->widths, N,
+    const study_bytes_ctx *cb = ctx;
+    return ntk_converge_bytes(cb->spec, (size_t)cb->g->nd, cb->g->depths, (size_t)cb->g->nw, cb->g->widths, N,
                               (size_t)cb->g->ns);
 }
 
@@ -40,7 +35,7 @@ int cmd_converge(int argc, char **argv)
         goto done;
     /* grid sizes (study_grid_init: all >= 1) as sizes: they index err and errmean */
     size_t D = (size_t)g.nd, W = (size_t)g.nw, S = (size_t)g.ns;
-    conv_bytes_ctx cb = {&base, &g};
+    study_bytes_ctx cb = {.spec = &base, .g = &g};
     if ((rc = cli_check_memory(&c.run, N, conv_bytes_for, &cb,
                                "limit and mean kernels, the raw kernel with Gram buffers, activations")))
         goto done;

@@ -28,7 +28,7 @@ int cmd_limit(int argc, char **argv)
                         "are float64 and have no parameters)");
     if (rc > 0 || (rc = study_inputs(&c, &X, &N, desc, sizeof desc, &spec))) goto done;
     bool normalized = spec.param == NTK_PARAM_STANDARD;
-    study_bytes_ctx lb = {&spec, 0, c.kernel.per_layer};
+    study_bytes_ctx lb = {.spec = &spec, .per_layer = c.kernel.per_layer};
     if ((rc = cli_check_memory(&c.run, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
     size_t d = (size_t)spec.depth + 1, NN = N * N, Kl_at = normalized ? 2 : 1;

@@ -140,11 +140,7 @@ static int run_cells(sweep_ctx *s, int argc, char **argv)
     return 0;
 }
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
+static double num(const cJSON *o, const char *k) { return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
 
 /* Kernel regression with the infinite-width NTK of the cell's network on the same data, from the cell's
  * trajectory.npz into its kinf.npz (ntk_kinf_regression_files; ridge relative to the mean diagonal as

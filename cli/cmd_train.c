@@ -34,11 +34,8 @@ typedef struct {
     double *row;        /* one metrics.csv row */
 } train_ctx;
 
-static ntk_status cb_fail(train_ctx *x, int rc)
-{
-    x->cb_rc = rc;
-    return NTK_EIO;
-}
+/* A callback's failure: its exit status for train_execute, and a status that stops the engine. */
+static ntk_status cb_fail(train_ctx *x, int rc) { return x->cb_rc = rc, NTK_EIO; }
 
 /* snapshots/snap_<step>.npz in the run directory (the library's snapshot file, replayed on --resume). */
 static const char *snap_path(const train_ctx *x, long step, char *path, size_t cap)
@@ -147,7 +144,7 @@ static double train_run_bytes(size_t N, void *ctx)
 
 int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M)
 {
-    study_bytes_ctx t = {spec, M, c->kernel.per_layer};
+    study_bytes_ctx t = {.spec = spec, .M = M, .per_layer = c->kernel.per_layer};
     return cli_check_memory(&c->run, N, train_run_bytes, &t,
                             "about 18 (N k)^2 doubles of kernels, eigenvectors and workspaces, per-layer terms, "
                             "eval kernels, activations, parameters");

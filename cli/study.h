@@ -42,12 +42,6 @@ double cli_available_bytes(const cli_run_cfg *r);
  * `what` lists what the estimate counts. */
 int cli_check_memory(const cli_run_cfg *r, size_t N, double (*bytes_for)(size_t N, void *ctx), void *ctx,
                      const char *what);
-/* What the peak estimates of limit and train runs depend on besides N (their cli_check_memory ctx). */
-typedef struct {
-    const ntk_spec *spec;
-    size_t M;       /* evaluation points */
-    bool per_layer;
-} study_bytes_ctx;
 /* A kernel's summary into a manifest object under key. */
 void cli_summary_json(cJSON *parent, const char *key, const ntk_kernel_summary *s);
 /* The input points X [N x n0] (cli_load_inputs), the model's spec and the thread count. */
@@ -73,6 +67,14 @@ typedef struct {
     int *seeds, ns;
     int *width_buf;   /* [max depth] scratch for specs */
 } study_grid;
+/* What the peak estimates of limit, train and converge runs depend on besides N (their cli_check_memory
+ * ctx): the spec (converge: the base spec of the grid g), evaluation points, per-layer terms. */
+typedef struct {
+    const ntk_spec *spec;
+    size_t M;
+    bool per_layer;
+    const study_grid *g;
+} study_bytes_ctx;
 
 /* Grid from c (defaults: the model's depth and width, seeds 0:default_seeds).
  * Prints its own error; returns 0 or an exit status. */
