@@ -3,27 +3,17 @@
  * relative Frobenius error of single networks and of the seed mean, a fitted
  * log-log slope in width per depth (with its standard error), and diagonal
  * statistics E[K(x,x)], Var K(x,x) per cell. */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "commands.h"
-#include "config.h"
 #include "plots.h"
-#include "dataset.h"
-#include "rundir.h"
 #include "study.h"
-#include "summary.h"
 
 /* Peak estimate of one cell of the largest network of the grid (ntk_converge_bytes). */
-typedef struct {
-    const ntk_spec *base;
-    const study_grid *g;
-} conv_bytes_ctx;
-
 static double conv_bytes_for(size_t N, void *ctx)
 {
-    const conv_bytes_ctx *cb = ctx;
-    return ntk_converge_bytes(cb->base, (size_t)cb->g->nd, cb->g->depths, (size_t)cb->g->nw, cb->g->widths, N,
+    const study_bytes_ctx *cb = ctx;
+    return ntk_converge_bytes(cb->spec, (size_t)cb->g->nd, cb->g->depths, (size_t)cb->g->nw, cb->g->widths, N,
                               (size_t)cb->g->ns);
 }
 
@@ -40,38 +30,28 @@ int cmd_converge(int argc, char **argv)
     size_t N = 0;
     char desc[CLI_PATH_MAX + 64];
     ntk_spec base;
-    if (c.kernel.dtype != NTK_F64) {
-        cli_errorf("converge: --dtype f32 does not apply (float64 only)");
-        rc = CLI_EXIT_USAGE;
+    if (c.kernel.dtype != NTK_F64) rc = cli_errorf("converge: --dtype f32 does not apply (float64 only)");
+    if (rc > 0 || (rc = study_inputs(&c, &X, &N, desc, sizeof desc, &base)) || (rc = study_grid_init(&g, &c, 8)))
         goto done;
-    }
-    if ((rc = study_inputs(&c, &X, &N, desc, sizeof desc, &base))) goto done;
-    if ((rc = study_grid_init(&g, &c, 8))) goto done;
     /* grid sizes (study_grid_init: all >= 1) as sizes: they index err and errmean */
     size_t D = (size_t)g.nd, W = (size_t)g.nw, S = (size_t)g.ns;
-    conv_bytes_ctx cb = {&base, &g};
+    study_bytes_ctx cb = {.spec = &base, .g = &g};
     if ((rc = cli_check_memory(&c.run, N, conv_bytes_for, &cb,
                                "limit and mean kernels, the raw kernel with Gram buffers, activations")))
         goto done;
-    err = malloc(D * W * (S + 1) * sizeof *err); /* err [D x W x S], then errmean [D x W] */
-    if (!err) {
-        cli_errorf("out of memory for N = %zu", N);
-        rc = CLI_EXIT_FAIL;
+    if (!(err = malloc(D * W * (S + 1) * sizeof *err))) { /* err [D x W x S], then errmean [D x W] */
+        rc = study_failf("out of memory for N = %zu", N);
         goto done;
     }
     errmean = err + D * W * S;
     if ((rc = study_run_start(&run, &c, "converge", &run_open))) goto done;
-    csv = study_open_csv(run.dir, "metrics.csv",
+    csv = study_open_csv(&run, "metrics.csv",
                          "depth,width,beta,seeds,err_single_mean,err_single_se,err_mean,diag_mean,diag_var,"
                          "diag_limit,seconds,peak_rss_mb");
-    fits = study_open_csv(run.dir, "fits.csv", "depth,slope,slope_se,points,widths_min,widths_max");
-    if (!csv || !fits) {
-        cli_errorf("cannot create metrics.csv / fits.csv in %s", run.dir);
+    if (!csv || !(fits = study_open_csv(&run, "fits.csv", "depth,slope,slope_se,points,widths_min,widths_max"))) {
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    cli_run_wrote(&run, "metrics.csv");
-    cli_run_wrote(&run, "fits.csv");
     cJSON *extra = cJSON_CreateObject();
     cJSON *fj = cJSON_AddArrayToObject(extra, "fits");
     ntk_converge_opts co = ntk_converge_defaults();
@@ -82,8 +62,7 @@ int cmd_converge(int argc, char **argv)
             ntk_spec s = study_cell_spec(&g, &base, g.depths[di], g.widths[wi]);
             ntk_converge_result r = {.err = err + (di * W + wi) * S};
             if (ntk_converge_cell(&s, &co, &r) != NTK_OK) {
-                cli_errorf("converge: depth %d: %s", s.depth, ntk_last_error());
-                rc = CLI_EXIT_FAIL;
+                rc = study_failf("converge: depth %d: %s", s.depth, ntk_last_error());
                 break;
             }
             errmean[di * W + wi] = r.err_mean;
@@ -104,9 +83,7 @@ int cmd_converge(int argc, char **argv)
                 fit.width_max);
         if ((rc = study_log_flush(fits, "fits.csv"))) break;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "depth", g.depths[di]);
-        cli_json_number(o, "slope", fit.slope);
-        cli_json_number(o, "slope_se", fit.slope_se);
+        study_nums(o, "depth slope slope_se", (const double[]){g.depths[di], fit.slope, fit.slope_se});
         cJSON_AddItemToArray(fj, o);
         if (W > 1)
             printf("depth %d: log-log slope of the single-network error in width %.3f +- %.3f\n", g.depths[di],
@@ -114,31 +91,26 @@ int cmd_converge(int argc, char **argv)
     }
     if (!rc) rc = study_log_close(&csv, "metrics.csv");
     if (!rc) rc = study_log_close(&fits, "fits.csv");
-    {
-        size_t shE[3] = {D, W, S}, shM[2] = {D, W};
-        size_t shD[1] = {D}, shW[1] = {W}, shS[1] = {S}, shX[2] = {N, (size_t)c.model.n0};
-        const study_member m[6] = {
-            {"err_single", NTK_F64, 3, shE, err,
-             "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean over outputs "
-             "(1/k) sum_a K_aa and K_inf the per-output limit"},
-            {"err_mean", NTK_F64, 2, shM, errmean, "relative error of the seed-mean kernel per (depth, width)"},
-            {"depths", NTK_I32, 1, shD, g.depths, "depths (hidden layers)"},
-            {"widths", NTK_I32, 1, shW, g.widths, "widths"},
-            {"seeds", NTK_I32, 1, shS, g.seeds, "seeds"},
-            {"X", NTK_F64, 2, shX, X, "inputs"}};
-        if (rc || (rc = study_write_npz(&run, "converge.npz", m, 6))) {
-            cJSON_Delete(extra);
-            goto done;
-        }
-        size_t shC[1] = {D * W}, shF[1] = {D};
-        cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, shC,
-                         "one row per (depth, width): single-network error mean and standard error, seed-mean "
-                         "error, E[K(x,x)] and Var K(x,x) averaged over points, limit diagonal (for k > 1 of the "
-                         "output mean (1/k) sum_a K_aa and the per-output limit)");
-        cli_run_artifact(&run, "fits.csv", NULL, NULL, 1, shF,
-                         "per depth: OLS slope of log(single-network error) on log(width) over all seeds, and "
-                         "its standard error");
+    const study_member m[6] = {
+        {"err_single", 3, {D, W, S}, err,
+         "||K_0 - K_inf||_F / ||K_inf||_F per (depth, width, seed); for k > 1, K_0 is the mean over outputs "
+         "(1/k) sum_a K_aa and K_inf the per-output limit", NTK_F64},
+        {"err_mean", 2, {D, W}, errmean, "relative error of the seed-mean kernel per (depth, width)", NTK_F64},
+        {"depths", 1, {D}, g.depths, "depths (hidden layers)", NTK_I32},
+        {"widths", 1, {W}, g.widths, "widths", NTK_I32},
+        {"seeds", 1, {S}, g.seeds, "seeds", NTK_I32},
+        {"X", 2, {N, (size_t)c.model.n0}, X, "inputs", NTK_F64}};
+    if (rc || (rc = study_write_npz(&run, "converge.npz", m, 6))) {
+        cJSON_Delete(extra);
+        goto done;
     }
+    cli_run_artifact(&run, "metrics.csv", NULL, NULL, 1, (size_t[]){D * W},
+                     "one row per (depth, width): single-network error mean and standard error, seed-mean "
+                     "error, E[K(x,x)] and Var K(x,x) averaged over points, limit diagonal (for k > 1 of the "
+                     "output mean (1/k) sum_a K_aa and the per-output limit)");
+    cli_run_artifact(&run, "fits.csv", NULL, NULL, 1, (size_t[]){D},
+                     "per depth: OLS slope of log(single-network error) on log(width) over all seeds, and "
+                     "its standard error");
     study_data_json(extra, desc, N);
     ntk_spec s0 = study_cell_spec(&g, &base, g.depths[0], g.widths[0]);
     plot_before_manifest(run.dir, "converge");

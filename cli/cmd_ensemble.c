@@ -4,16 +4,11 @@
  * theory columns), samples.npz, the checkpoint of every completed cell (cells/cell_<i>.npz;
  * --resume skips those), the manifest and the figures. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
-#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
-#include "config.h"
+#include "fsutil.h" /* ntk_mkdir_p: the library's private file-system helpers */
 #include "plots.h"
-#include "rundir.h"
 #include "study.h"
 
 typedef struct {
@@ -58,16 +53,11 @@ static int run_cell(ens_ctx *e, int cell, const ntk_spec *s, ntk_ensemble_stats 
     if (e->dist.rank != 0) return 0;
     char path[CLI_PATH_MAX + 64];
     cell_path(e, cell, path, sizeof path);
-    size_t shM[1] = {(size_t)e->M}, shL[2] = {(size_t)e->M, (size_t)s->depth + 1};
-    study_member m[NTK_ENS_NQ + 1];
+    study_member m[NTK_ENS_NQ + 1] = {[NTK_ENS_NQ] = {"K_layers", 2, {(size_t)e->M, (size_t)s->depth + 1}, .data = e->layers}};
     for (int k = 0; k < NTK_ENS_NQ; k++)
-        m[k] = (study_member){ntk_ensemble_q_name((ntk_ensemble_q)k), NTK_F64, 1, shM, smp.q[k], NULL};
-    m[NTK_ENS_NQ] = (study_member){"K_layers", NTK_F64, 2, shL, e->layers, NULL};
-    if (study_npz(path, m, NTK_ENS_NQ + 1) != NTK_OK) {
-        cli_errorf("ensemble: writing %s: %s", path, ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
+        m[k] = (study_member){ntk_ensemble_q_name((ntk_ensemble_q)k), 1, {(size_t)e->M}, .data = smp.q[k]};
+    if (study_npz(path, m, NTK_ENS_NQ + 1) == NTK_OK) return 0;
+    return study_failf("ensemble: writing %s: %s", path, ntk_last_error());
 }
 
 /* A checkpointed cell, if its file exists and matches. */
@@ -75,16 +65,11 @@ static int load_cell(ens_ctx *e, int cell, bool *done)
 {
     char path[CLI_PATH_MAX + 64];
     cell_path(e, cell, path, sizeof path);
-    struct stat sb;
-    *done = false;
-    if (stat(path, &sb) != 0) return 0;
+    if (!(*done = study_exists(path, ""))) return 0;
     ntk_ensemble_samples smp = cell_samples(e, cell, 0);
     for (int k = 0; k < NTK_ENS_NQ; k++)
-        if (ntk_npz_read_into(path, ntk_ensemble_q_name((ntk_ensemble_q)k), smp.members, smp.q[k]) != NTK_OK) {
-            cli_errorf("resume: %s does not match this run (%s)", path, ntk_last_error());
-            return CLI_EXIT_USAGE;
-        }
-    *done = true;
+        if (ntk_npz_read_into(path, ntk_ensemble_q_name((ntk_ensemble_q)k), smp.members, smp.q[k]) != NTK_OK)
+            return cli_errorf("resume: %s does not match this run (%s)", path, ntk_last_error());
     return 0;
 }
 
@@ -106,9 +91,10 @@ static void write_row(FILE *csv, const ntk_spec *s, int width, int M, double sn,
 
 static int write_samples(ens_ctx *e)
 {
-    size_t sh[2] = {(size_t)e->ncells, (size_t)e->M}, shc[1] = {(size_t)e->ncells};
+    size_t nc = (size_t)e->ncells;
     char meaning[NTK_ENS_NQ][160];
-    study_member m[NTK_ENS_NQ + 2];
+    study_member m[NTK_ENS_NQ + 2] = {[NTK_ENS_NQ] = {"depth", 1, {nc}, e->cdepth, NULL, NTK_I32},
+                                      {"width", 1, {nc}, e->cwidth, NULL, NTK_I32}};
     for (int k = 0; k < NTK_ENS_NQ; k++) {
         const char *name = ntk_ensemble_q_name((ntk_ensemble_q)k);
         snprintf(meaning[k], sizeof meaning[k], "per member (cell, member): %s%s", name,
@@ -116,10 +102,8 @@ static int write_samples(ens_ctx *e)
                  : k == NTK_ENS_DK_LITERAL ? " = literal one-step (K(theta - lambda grad) - K)/lambda"
                  : k == NTK_ENS_K_OFF      ? " = K(x, x') at the manifest's angle (an independent network per member)"
                  : k == NTK_ENS_RHO_OFF    ? " = K(x, x') / sqrt(K(x, x) K(x', x')) of that network" : "");
-        m[k] = (study_member){name, NTK_F64, 2, sh, e->q[k], meaning[k]};
+        m[k] = (study_member){name, 2, {nc, (size_t)e->M}, e->q[k], meaning[k], NTK_F64};
     }
-    m[NTK_ENS_NQ] = (study_member){"depth", NTK_I32, 1, shc, e->cdepth, NULL};
-    m[NTK_ENS_NQ + 1] = (study_member){"width", NTK_I32, 1, shc, e->cwidth, NULL};
     return study_write_npz(&e->run, "samples.npz", m, NTK_ENS_NQ + 2);
 }
 
@@ -129,14 +113,10 @@ static int setup(ens_ctx *e)
     cli_config *c = &e->c;
     int rc;
     if ((rc = cli_model_spec(&c->model, &e->base))) return rc;
-    if (e->base.outputs != 1) {
-        cli_errorf("outputs: ensemble samples scalar networks (outputs = 1)");
-        return CLI_EXIT_USAGE;
-    }
-    if (c->ensemble.angle >= 0 && c->ensemble.angle != 0 && c->ensemble.angle != 180 && c->model.n0 < 2) {
-        cli_errorf("--angle: with n0 = 1 the second probe can only be at 0 or 180 degrees (got %g)", c->ensemble.angle);
-        return CLI_EXIT_USAGE;
-    }
+    if (e->base.outputs != 1) return cli_errorf("outputs: ensemble samples scalar networks (outputs = 1)");
+    if (c->ensemble.angle >= 0 && c->ensemble.angle != 0 && c->ensemble.angle != 180 && c->model.n0 < 2)
+        return cli_errorf("--angle: with n0 = 1 the second probe can only be at 0 or 180 degrees (got %g)",
+                          c->ensemble.angle);
     if ((rc = study_grid_init(&e->g, c, 1))) return rc;
     e->M = (int)c->ensemble.members;
     e->ncells = c->study.betas_count ? c->study.betas_count * e->g.nw : e->g.nd * e->g.nw;
@@ -146,26 +126,15 @@ static int setup(ens_ctx *e)
     if (!e->cdepth || !e->R) return CLI_EXIT_FAIL;
     e->cwidth = e->cdepth + nc;
     int dmax = 0;
-    for (int i = 0; i < e->ncells; i++) {
-        int wi = i % e->g.nw;
-        e->cwidth[i] = e->g.widths[wi];
-        if (c->study.betas_count) { /* a line of fixed beta: depth = round(beta n), at least 1 */
-            long dd = lround(c->study.betas[i / e->g.nw] * e->g.widths[wi]);
-            e->cdepth[i] = dd < 1 ? 1 : dd > NTK_MAX_DEPTH ? NTK_MAX_DEPTH : (int)dd;
-        } else {
-            e->cdepth[i] = e->g.depths[i / e->g.nw];
-        }
-        dmax = e->cdepth[i] > dmax ? e->cdepth[i] : dmax;
-    }
+    if (ntk_ensemble_grid((size_t)e->g.nd, e->g.depths, (size_t)c->study.betas_count, c->study.betas,
+                          (size_t)e->g.nw, e->g.widths, e->cdepth, e->cwidth, &dmax) != NTK_OK)
+        return study_fail(NULL, CLI_EXIT_FAIL);
     e->x = malloc(2 * (size_t)c->model.n0 * sizeof *e->x); /* x, then xp */
     e->xp = e->x ? e->x + c->model.n0 : NULL;
     bool have_q = true; /* every accumulator, not only the last one allocated */
     for (int k = 0; k < NTK_ENS_NQ; k++) have_q = (e->q[k] = malloc(nc * (size_t)e->M * sizeof(double))) && have_q;
     e->layers = malloc((size_t)e->M * (size_t)(dmax + 1) * sizeof *e->layers);
-    if (!e->x || !have_q || !e->layers) {
-        cli_errorf("out of memory for %d cells x %d members", e->ncells, e->M);
-        return CLI_EXIT_FAIL;
-    }
+    if (!e->x || !have_q || !e->layers) return study_failf("out of memory for %d cells x %d members", e->ncells, e->M);
     if (ntk_ensemble_probes(c->data.seed, c->model.n0, c->ensemble.s, c->ensemble.angle, e->x, e->xp) != NTK_OK)
         return study_fail(NULL, CLI_EXIT_FAIL);
     const cli_ensemble_cfg *en = &c->ensemble;
@@ -183,13 +152,8 @@ static int finish(ens_ctx *e, int argc, char **argv)
     const cli_ensemble_cfg *en = &e->c.ensemble;
     cJSON *extra = cJSON_CreateObject();
     cJSON *ej = cJSON_AddObjectToObject(extra, "ensemble");
-    cJSON_AddNumberToObject(ej, "members", e->M);
-    cJSON_AddNumberToObject(ej, "ranks", e->dist.size);
-    cJSON_AddNumberToObject(ej, "s", en->s);
-    if (en->angle >= 0) cJSON_AddNumberToObject(ej, "angle_deg", en->angle);
-    else cJSON_AddNullToObject(ej, "angle_deg");
-    cJSON_AddNumberToObject(ej, "lambda", en->lr);
-    cJSON_AddNumberToObject(ej, "y", en->y);
+    study_nums(ej, "members ranks s angle_deg lambda y",
+               (const double[]){e->M, e->dist.size, en->s, en->angle >= 0 ? en->angle : NAN, en->lr, en->y});
     cJSON_AddStringToObject(ej, "sampler",
                             en->sampler ? "full-matrix path (every weight drawn) for K(x,x), f and the pathwise update; "
                                               "parts and K(x,x') NaN"
@@ -199,15 +163,15 @@ static int finish(ens_ctx *e, int argc, char **argv)
     double slope, se;
     size_t nfit = 0;
     if (ntk_ensemble_fit((size_t)e->ncells, e->cdepth, e->cwidth, e->R, &slope, &se, &nfit) == NTK_OK && nfit >= 2) {
-        cli_json_number(ej, "logR_vs_beta_slope", slope);
-        cli_json_number(ej, "logR_vs_beta_slope_se", se);
+        study_nums(ej, "logR_vs_beta_slope logR_vs_beta_slope_se", (const double[]){slope, se});
         printf("log R against beta: slope %.3f +- %.3f over %zu cells (Hanin-Nica: R ~ exp(5 beta) up to constants)\n",
                slope, se, nfit);
     }
     size_t shc[1] = {(size_t)e->ncells};
-    cli_run_artifact(&e->run, "cells.csv", NULL, NULL, 1, shc, "one row per (depth, width) cell: statistics and theory columns");
-    cli_run_artifact(&e->run, "cells/", NULL, NULL, 1, shc, "cell_<i>.npz: the per-member samples of each completed cell, "
-                     "with K_layers (M, depth + 1): the per-layer terms K^(l)(x,x) of each member (lazy sampler)");
+    cli_run_artifact(&e->run, "cells.csv", NULL, NULL, 1, shc,
+                     "one row per (depth, width) cell: statistics and theory columns");
+    cli_run_artifact(&e->run, "cells/", NULL, NULL, 1, shc, "cell_<i>.npz: the per-member samples of each completed "
+                     "cell, with K_layers (M, depth + 1): the per-layer terms K^(l)(x,x) of each member (lazy sampler)");
     int rc = write_samples(e);
     if (rc) {
         cJSON_Delete(extra);
@@ -224,7 +188,8 @@ static int finish(ens_ctx *e, int argc, char **argv)
 static int open_run(ens_ctx *e)
 {
     cli_config *c = &e->c;
-    int rc = c->train.resume[0] ? cli_run_open_existing(&e->run, c->train.resume, "ensemble") : cli_run_create(&e->run, c, "ensemble");
+    int rc = c->train.resume[0] ? cli_run_open_existing(&e->run, c->train.resume, "ensemble")
+                                : cli_run_create(&e->run, c, "ensemble");
     if (!rc && !c->train.resume[0]) rc = cli_run_write_config(&e->run, c);
     e->run_open = true;
     char path[CLI_PATH_MAX + 64];
@@ -248,17 +213,12 @@ int cmd_ensemble(int argc, char **argv)
     if ((rc = ntk_dist_agree(&e.dist, rc))) goto done;
     ntk_dist_bcast(&e.dist, e.run.dir, sizeof e.run.dir);
     if (e.dist.rank == 0)
-        csv = study_open_csv(e.run.dir, "cells.csv",
+        csv = study_open_csv(&e.run, "cells.csv",
                          "depth,width,beta,members,s,K_mean,K_se,K_theory,R,R_log_se,R_boot_lo,R_boot_hi,Kd_mean,Kd_R,"
                          "Kd_R_log_se,Kd_R_theory,Kw_R,Kw_R_log_se,exp5beta,dK_path_mean,dK_path_se,dK_lit_mean,"
                          "dK_lit_se,dK_scale_theory,warn_ceiling,warn_tail,angle,Koff_mean,Koff_se,Koff_R,Koff_R_log_se,"
                          "rho_mean,rho_se");
-    if (e.dist.rank == 0 && !csv) {
-        cli_errorf("cannot write cells.csv in %s", e.run.dir);
-        rc = CLI_EXIT_FAIL;
-    }
-    if ((rc = ntk_dist_agree(&e.dist, rc))) goto done;
-    if (e.dist.rank == 0) cli_run_wrote(&e.run, "cells.csv");
+    if ((rc = ntk_dist_agree(&e.dist, e.dist.rank == 0 && !csv ? CLI_EXIT_FAIL : 0))) goto done;
     int log_rc = 0; /* rank 0 could not write cells.csv; agreed before the next cell */
     for (int cell = 0; cell < e.ncells && !rc; cell++) {
         ntk_spec s = study_cell_spec(&e.g, &e.base, e.cdepth[cell], e.cwidth[cell]);
@@ -282,21 +242,11 @@ int cmd_ensemble(int argc, char **argv)
     if (!rc && e.dist.rank == 0 && !(rc = study_log_close(&csv, "cells.csv"))) rc = finish(&e, argc, argv);
 done:
     if (csv) fclose(csv);
-    if (e.run_open && rc) {
-        if (e.keep || c->train.resume[0]) {
-            if (rc == CLI_EXIT_FAIL)
-                fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", e.run.dir);
-            cli_run_release(&e.run);
-        } else {
-            cli_run_abort(&e.run);
-        }
-    }
+    if (e.run_open && rc && (e.keep || c->train.resume[0])) study_run_keep(&e.run, rc, "cells");
+    else if (e.run_open && rc) cli_run_abort(&e.run);
     ntk_dist_stop(&e.dist);
     study_grid_free(&e.g);
-    free(e.x);
-    free(e.cdepth);
-    free(e.R);
-    free(e.layers);
+    free(e.x), free(e.cdepth), free(e.R), free(e.layers);
     for (int k = 0; k < NTK_ENS_NQ; k++) free(e.q[k]);
     cli_config_free(c);
     return rc;

@@ -3,32 +3,18 @@
  * learning rate, the circle spectral-bias task (a Fourier target learned mode by mode), then one
  * report.html.  A thin layer over `sweep`, `train` and `report` (each sub-run is an ordinary run
  * directory inside the study's); --quick is the CI-sized form; --resume DIR finishes a killed one. */
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include "commands.h"
-#include "config.h"
-#include "rundir.h"
 #include "study.h"
 
-/* Does dir/file exist (dir itself with file ""); dir/manifest.json: that run is complete. */
-static bool exists(const char *dir, const char *file)
-{
-    char p[CLI_PATH_MAX + 32];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s%s%s", dir, *file ? "/" : "", file);
-    return stat(p, &sb) == 0;
-}
-
-/* Run `cmd` with args (NULL-terminated), or resume / skip it by the state of out. */
+/* Run `cmd` with args (NULL-terminated), or resume / skip it by the state of out (out/manifest.json:
+ * that run is complete). */
 static int sub_run(int (*cmd)(int, char **), const char *name, char **args, const char *out)
 {
-    if (exists(out, "manifest.json")) return 0;
+    if (study_exists(out, "manifest.json")) return 0;
     char *argv[64];
     int argc = 0;
     argv[argc++] = (char *)name;
-    if (exists(out, "")) {
+    if (study_exists(out, "")) {
         argv[argc++] = "--resume";
         argv[argc++] = (char *)out;
     } else {
@@ -47,7 +33,7 @@ int cmd_study(int argc, char **argv)
     cli_config c;
     int rc = study_parse(&c, argc, argv, "study");
     if (rc >= 0) return rc;
-    if (c.train.resume[0] && exists(c.train.resume, "manifest.json")) {
+    if (c.train.resume[0] && study_exists(c.train.resume, "manifest.json")) {
         printf("ntkdrift study: %s is already complete\n  report: %s/report.html\n", c.train.resume, c.train.resume);
         cli_config_free(&c);
         return 0;
@@ -66,18 +52,16 @@ int cmd_study(int argc, char **argv)
     cli_run_path(&run, "sweep", sweep_dir, sizeof sweep_dir);
     cli_run_path(&run, "circle", circle_dir, sizeof circle_dir);
     cli_run_path(&run, "report.html", report, sizeof report);
-    char *sweep_full[] = {"--data", "fmnist", "--classes", "0,1", "--n", "96", "--n-eval", "256", "--depths", "1,3,5",
-                          "--widths", "16,64,256,1024", "--lr-fracs", "0.2,0.9,1.4,3", "--steps", "300",
-                          "--snapshots", "log:10", "--threads", threads, NULL};
-    char *sweep_quick[] = {"--data", "fmnist", "--classes", "0,1", "--n", "48", "--n-eval", "64", "--depths", "0,1,4",
-                           "--widths", "16,256", "--lr-fracs", "0.2,1.4,3", "--steps", "120", "--snapshots", "log:8",
-                           "--threads", threads, NULL};
-    char *circle_full[] = {"--depth", "2", "--width", "256", "--data", "circle", "--n", "64", "--n-eval", "64",
-                           "--fourier-k", "6", "--steps", "3000", "--snapshots", "log:30", "--threads", threads, NULL};
-    char *circle_quick[] = {"--depth", "2", "--width", "128", "--data", "circle", "--n", "32", "--n-eval", "32",
-                            "--fourier-k", "4", "--steps", "300", "--snapshots", "log:12", "--threads", threads, NULL};
-    rc = sub_run(cmd_sweep, "sweep", c.quick ? sweep_quick : sweep_full, sweep_dir);
-    if (!rc) rc = sub_run(cmd_train, "train", c.quick ? circle_quick : circle_full, circle_dir);
+    bool q = c.quick; /* --quick: the CI-sized form */
+    char *sweep[] = {"--data", "fmnist", "--classes", "0,1", "--n", q ? "48" : "96", "--n-eval", q ? "64" : "256",
+                     "--depths", q ? "0,1,4" : "1,3,5", "--widths", q ? "16,256" : "16,64,256,1024", "--lr-fracs",
+                     q ? "0.2,1.4,3" : "0.2,0.9,1.4,3", "--steps", q ? "120" : "300", "--snapshots",
+                     q ? "log:8" : "log:10", "--threads", threads, NULL};
+    char *circle[] = {"--depth", "2", "--width", q ? "128" : "256", "--data", "circle", "--n", q ? "32" : "64",
+                      "--n-eval", q ? "32" : "64", "--fourier-k", q ? "4" : "6", "--steps", q ? "300" : "3000",
+                      "--snapshots", q ? "log:12" : "log:30", "--threads", threads, NULL};
+    rc = sub_run(cmd_sweep, "sweep", sweep, sweep_dir);
+    if (!rc) rc = sub_run(cmd_train, "train", circle, circle_dir);
     if (!rc) {
         char *rargv[] = {"report", sweep_dir, circle_dir, "--out", report, NULL};
         rc = cmd_report(5, rargv);

@@ -5,20 +5,14 @@
  * whose run directory is complete is never recomputed, a killed one resumes from its checkpoint,
  * and cells.csv is rebuilt from the cells' own files, so --resume ends identical to one run. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
-#include "config.h"
 #include "figure.h"
 #include "plots.h"
-#include "rundir.h"
 #include "study.h"
-#include "train_data.h"
-#include "train_run.h"
 
 typedef struct {
     int depth, width, seed;
@@ -44,7 +38,7 @@ typedef struct {
     double rel_kinf_init;  /* the same against y_inf + f_0 - K_inf(., X) (K_inf + ridge)^{-1} f_0(X) */
     int k;                 /* outputs of the cell's network (its manifest's spec) */
     size_t S;              /* snapshots: rows of metrics.csv */
-    double *t, *drift;     /* [S] their times t = eta * step and drift_fro */
+    double *t, *drift;     /* [S] their times t = eta * step and drift_fro (owned) */
 } cell_result;
 
 static void cell_dir(const sweep_ctx *s, int i, char *buf, size_t cap)
@@ -54,14 +48,6 @@ static void cell_dir(const sweep_ctx *s, int i, char *buf, size_t cap)
     cli_run_path(&s->run, rel, buf, cap);
 }
 
-static bool exists(const char *dir, const char *file)
-{
-    char p[CLI_PATH_MAX + 192];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s", dir, file);
-    return stat(p, &sb) == 0;
-}
-
 static int build_grid(sweep_ctx *s)
 {
     cli_config *c = &s->c;
@@ -69,16 +55,10 @@ static int build_grid(sweep_ctx *s)
     int nd = st->depths_count ? st->depths_count : 1, nw = st->widths_count ? st->widths_count : 1;
     int nl = st->lr_fracs_count ? st->lr_fracs_count : 1, ns = st->seeds_count ? st->seeds_count : 1;
     long n = (long)nd * nw * nl * ns;
-    if (n > 100000) {
-        cli_errorf("sweep: %ld cells is more than 100000", n);
-        return CLI_EXIT_USAGE;
-    }
-    if (c->train.lr <= 0 && c->train.lr_frac <= 0 && !st->lr_fracs_count) {
-        cli_errorf("sweep: give --lr-fracs (or --lr-frac / --lr)");
-        return CLI_EXIT_USAGE;
-    }
-    s->cells = malloc((size_t)n * sizeof *s->cells);
-    if (!s->cells) return CLI_EXIT_FAIL;
+    if (n > 100000) return cli_errorf("sweep: %ld cells is more than 100000", n);
+    if (c->train.lr <= 0 && c->train.lr_frac <= 0 && !st->lr_fracs_count)
+        return cli_errorf("sweep: give --lr-fracs (or --lr-frac / --lr)");
+    if (!(s->cells = malloc((size_t)n * sizeof *s->cells))) return CLI_EXIT_FAIL;
     s->ncells = 0;
     for (int a = 0; a < nd; a++)
         for (int b = 0; b < nw; b++)
@@ -100,18 +80,14 @@ static int cell_config(const sweep_ctx *s, int i, const char *dir, cli_config *c
     const sweep_cell *k = &s->cells[i];
     free(cc->study.widths), free(cc->study.depths), free(cc->study.seeds), free(cc->study.lr_fracs);
     free(cc->model.widths);
-    cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL;
-    cc->study.lr_fracs = NULL;
+    cc->study.widths = cc->study.depths = cc->study.seeds = cc->model.widths = NULL, cc->study.lr_fracs = NULL;
     cc->study.widths_count = cc->study.depths_count = cc->study.seeds_count = cc->study.lr_fracs_count = 0;
-    cc->model.widths_count = 0;
-    cc->model.depth = k->depth;
-    cc->model.width = k->width;
-    cc->run.seed = (uint64_t)k->seed;
+    cc->model.widths_count = 0, cc->model.depth = k->depth, cc->model.width = k->width, cc->run.seed = (uint64_t)k->seed;
     if (s->c.study.lr_fracs_count || s->c.train.lr <= 0) cc->train.lr_frac = k->lr_frac;
     snprintf(cc->command, sizeof cc->command, "train");
     snprintf(cc->run.out, sizeof cc->run.out, "%s", dir);
     cc->train.resume[0] = 0;
-    if (exists(dir, "checkpoint.npz") && exists(dir, "config.yaml"))
+    if (study_exists(dir, "checkpoint.npz") && study_exists(dir, "config.yaml"))
         snprintf(cc->train.resume, sizeof cc->train.resume, "%s", dir); /* killed mid-cell: continue it */
     return 0;
 }
@@ -129,8 +105,7 @@ static int validate(sweep_ctx *s)
             ntk_dataset d = {0};
             char desc[CLI_PATH_MAX + 64];
             rc = cli_train_data(&cc, &d, desc, sizeof desc);
-            N = d.n_train;
-            M = d.n_eval;
+            N = d.n_train, M = d.n_eval;
             ntk_dataset_clear(&d);
             s->c.model.n0 = cc.model.n0; /* resolved from the data (circle: 2), as config.yaml must record it */
         }
@@ -147,53 +122,29 @@ static int run_cells(sweep_ctx *s, int argc, char **argv)
         if (i % s->mpi.size != s->mpi.rank) continue;
         char dir[CLI_PATH_MAX + 64];
         cell_dir(s, i, dir, sizeof dir);
-        if (exists(dir, "manifest.json")) continue; /* done before a resume */
+        if (study_exists(dir, "manifest.json")) continue; /* done before a resume */
         cli_config cc;
         int rc = cell_config(s, i, dir, &cc);
         if (rc) return rc;
         double t0 = cli_now();
         rc = train_execute(&cc, argc, argv, 1); /* takes over cc */
+        const sweep_cell *k = &s->cells[i];
         if (rc && rc != CLI_EXIT_DIVERGED) {
-            cli_errorf("sweep: cell %d (depth %d, width %d, lr_frac %g, seed %d) failed; rerun with --resume %s",
-                       i, s->cells[i].depth, s->cells[i].width, s->cells[i].lr_frac, s->cells[i].seed, s->run.dir);
+            cli_errorf("sweep: cell %d (depth %d, width %d, lr_frac %g, seed %d) failed; rerun with --resume %s", i,
+                       k->depth, k->width, k->lr_frac, k->seed, s->run.dir);
             return rc;
         }
         fprintf(stderr, "sweep: cell %d/%d depth %d width %d lr_frac %g seed %d: %s, %.1f s\n", i + 1, s->ncells,
-                s->cells[i].depth, s->cells[i].width, s->cells[i].lr_frac, s->cells[i].seed,
-                rc ? "diverged" : "done", cli_now() - t0);
+                k->depth, k->width, k->lr_frac, k->seed, rc ? "diverged" : "done", cli_now() - t0);
     }
     return 0;
 }
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
+static double num(const cJSON *o, const char *k) { return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
 
-/* Row `row` (-1: the last) of a 2-D trajectory member into dst [cols]. */
-static int trajectory_row(const char *dir, const char *name, long row, size_t cols, double *dst)
-{
-    char path[CLI_PATH_MAX + 128];
-    snprintf(path, sizeof path, "%s/trajectory.npz", dir);
-    ntk_array a = {0};
-    if (ntk_npz_read(path, name, &a) != NTK_OK) {
-        cli_errorf("sweep: %s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    size_t r = row < 0 ? a.shape[0] - 1 : (size_t)row;
-    if (a.ndim != 2 || a.shape[1] != cols || a.shape[0] == 0) {
-        cli_errorf("sweep: %s: %s has an unexpected shape", path, name);
-        ntk_array_clear(&a);
-        return CLI_EXIT_FAIL;
-    }
-    memcpy(dst, a.data + r * cols, cols * sizeof *dst);
-    ntk_array_clear(&a);
-    return 0;
-}
-
-/* Kernel regression with the infinite-width NTK of the cell's network on the same data (ntk_kinf_regression; ridge
- * relative to the mean diagonal as for K_0 and K_T); the matrices and prediction go to kinf.npz. */
+/* Kernel regression with the infinite-width NTK of the cell's network on the same data, from the cell's
+ * trajectory.npz into its kinf.npz (ntk_kinf_regression_files; ridge relative to the mean diagonal as
+ * for K_0 and K_T). */
 static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_result *r)
 {
     r->err_kinf = r->err_net = r->rel_kinf = r->rel_kinf_init = NAN;
@@ -202,47 +153,18 @@ static int kinf_regression(const sweep_ctx *s, int i, const char *dir, cell_resu
     if (rc) return rc;
     ntk_dataset d = {0};
     ntk_spec spec;
-    char desc[CLI_PATH_MAX + 64];
-    double *buf = NULL;
-    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_model_spec(&cc.model, &spec))) goto out;
-    size_t N = d.n_train, M = d.n_eval, k = (size_t)d.k;
-    if (M == 0) goto out; /* no eval set: no test errors */
-    buf = malloc((N * N + M * N + 4 * M * k + N * k) * sizeof *buf);
-    double *K = buf, *Ke = K + N * N, *pred = Ke + M * N, *pred0 = pred + M * k, *fT = pred0 + M * k;
-    double *f0e = fT + M * k, *f0 = f0e + M * k; /* [N N], [M N], [M k] x 4, [N k] */
-    if (!buf) {
-        rc = CLI_EXIT_FAIL;
-        cli_errorf("out of memory");
+    ntk_kinf_result kr;
+    char desc[CLI_PATH_MAX + 64], tpath[CLI_PATH_MAX + 128], kpath[CLI_PATH_MAX + 128];
+    snprintf(tpath, sizeof tpath, "%s/trajectory.npz", dir);
+    snprintf(kpath, sizeof kpath, "%s/kinf.npz", dir);
+    if ((rc = cli_train_data(&cc, &d, desc, sizeof desc)) || (rc = cli_model_spec(&cc.model, &spec)) ||
+        d.n_eval == 0) /* no eval set: no test errors */
         goto out;
-    }
-    /* the trained network's eval outputs (last snapshot) and its outputs at init */
-    if ((rc = trajectory_row(dir, "f_eval", -1, M * k, fT)) || (rc = trajectory_row(dir, "f_eval", 0, M * k, f0e)) ||
-        (rc = trajectory_row(dir, "f_train", 0, N * k, f0)))
-        goto out;
-    ntk_kinf_opts o = {.N = N, .M = M, .X_train = d.X_train, .Y_train = d.Y_train, .X_eval = d.X_eval,
-                       .Y_eval = d.Y_eval, .f_train0 = f0, .f_eval0 = f0e, .f_eval_T = fT, .ridge_rel = cc.train.ridge};
-    ntk_kinf_result kr = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
-    if (ntk_kinf_regression(&spec, &o, &kr) != NTK_OK) {
-        cli_errorf("sweep: infinite-width kernel of cell %d: %s", i, ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-        goto out;
-    }
-    r->err_net = kr.err_net;
-    r->err_kinf = kr.err_kinf;
-    r->rel_kinf = kr.rel_kinf;
-    r->rel_kinf_init = kr.rel_kinf_init;
-    char path[CLI_PATH_MAX + 128];
-    snprintf(path, sizeof path, "%s/kinf.npz", dir);
-    const study_f64 mb[] = {{"K_inf", 2, {N, N}, K},          {"K_inf_eval", 2, {M, N}, Ke},
-                            {"y_train", 2, {N, k}, d.Y_train}, {"y_eval", 2, {M, k}, d.Y_eval},
-                            {"pred", 2, {M, k}, pred},         {"pred_init", 2, {M, k}, pred0},
-                            {"ridge", 1, {1}, &kr.ridge}};
-    if (study_write_f64(path, mb, sizeof mb / sizeof mb[0]) != NTK_OK) {
-        cli_errorf("sweep: writing %s: %s", path, ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-    }
+    if (ntk_kinf_regression_files(&spec, &d, cc.train.ridge, 0, tpath, kpath, &kr) != NTK_OK)
+        rc = study_failf("sweep: cell %d: %s", i, ntk_last_error());
+    else
+        r->err_net = kr.err_net, r->err_kinf = kr.err_kinf, r->rel_kinf = kr.rel_kinf, r->rel_kinf_init = kr.rel_kinf_init;
 out:
-    free(buf);
     ntk_dataset_clear(&d);
     cli_config_free(&cc);
     return rc;
@@ -258,16 +180,11 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(m, "train");
     const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tj, "outcome");
     r->sum.diverged = cJSON_IsString(oc) && strcmp(oc->valuestring, "diverged") == 0;
-    r->eta = num(tj, "eta");
-    r->steps = num(tj, "steps");
-    r->sum.loss0 = num(tj, "initial_loss");
-    r->sum.loss_max = num(tj, "max_loss");
+    r->eta = num(tj, "eta"), r->steps = num(tj, "steps");
+    r->sum.loss0 = num(tj, "initial_loss"), r->sum.loss_max = num(tj, "max_loss");
     double k = num(cJSON_GetObjectItemCaseSensitive(m, "spec"), "outputs");
     cJSON_Delete(m);
-    if (!(k >= 1)) {
-        cli_errorf("sweep: %s has no spec.outputs", path);
-        return CLI_EXIT_FAIL;
-    }
+    if (!(k >= 1)) return study_failf("sweep: %s has no spec.outputs", path);
     r->k = (int)k;
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     cli_table tab;
@@ -288,19 +205,10 @@ static int read_cell(const sweep_ctx *s, int i, cell_result *r)
         *cols[j].dst = cli_table_at(t, cols[j].first || !t->nrows ? 0 : t->nrows - 1, cli_table_col(t, cols[j].col));
     /* the drift curve, for drift_fro at t = tau once every cell's end time is known: r->t owns both */
     r->S = t->nrows;
-    r->t = malloc(2 * (r->S ? r->S : 1) * sizeof *r->t);
-    r->drift = r->t ? r->t + (r->S ? r->S : 1) : NULL;
-    if (!r->t) {
-        cli_table_free(&tab);
-        cli_errorf("out of memory");
-        return CLI_EXIT_FAIL;
-    }
-    int ct = cli_table_col(t, "t"), cd = cli_table_col(t, "drift_fro");
-    for (size_t j = 0; j < r->S; j++) {
-        r->t[j] = cli_table_at(t, j, ct);
-        r->drift[j] = cli_table_at(t, j, cd);
-    }
+    r->t = cli_table_column(t, "t");
+    r->drift = cli_table_column(t, "drift_fro");
     cli_table_free(&tab);
+    if (!r->t || !r->drift) return CLI_EXIT_FAIL; /* cli_table_column said why */
     return kinf_regression(s, i, dir, r);
 }
 
@@ -309,10 +217,8 @@ static int write_text(sweep_ctx *s, const char *file, fig_text *b, int rc)
 {
     char path[CLI_PATH_MAX + 32];
     if (!rc && b->oom) rc = CLI_EXIT_FAIL;
-    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, file, path, sizeof path), b->s, b->len) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-    }
+    if (!rc && ntk_write_file_atomic(cli_run_path(&s->run, file, path, sizeof path), b->s, b->len) != NTK_OK)
+        rc = study_fail(NULL, CLI_EXIT_FAIL);
     if (!rc) cli_run_wrote(&s->run, file);
     fig_text_free(b);
     return rc;
@@ -324,14 +230,11 @@ static int write_groups_csv(sweep_ctx *s, const cell_result *res)
 {
     size_t n = (size_t)s->ncells, cap = n > 0 ? n : 1, ng = 0;
     double *keys = malloc(16 * cap * sizeof *keys), *v = keys + 3 * cap, *pct = v + cap; /* [n 3], [n], [4 3 n] */
-    size_t *group = malloc(3 * cap * sizeof *group), *first = group + cap, *count = first + cap;
+    size_t *group = malloc(3 * cap * sizeof *group), *first = group + cap, *count = first + cap; /* [n] each */
     fig_text b = {0};
     int rc = keys && group ? 0 : CLI_EXIT_FAIL;
-    for (size_t i = 0; i < n && !rc; i++) {
-        keys[3 * i] = s->cells[i].depth;
-        keys[3 * i + 1] = s->cells[i].width;
-        keys[3 * i + 2] = s->cells[i].lr_frac;
-    }
+    for (size_t i = 0; i < n && !rc; i++)
+        memcpy(keys + 3 * i, (double[3]){s->cells[i].depth, s->cells[i].width, s->cells[i].lr_frac}, sizeof(double[3]));
     static const double q[3] = {0.1, 0.5, 0.9};
     ntk_status st = rc ? NTK_OK : ntk_group_keys(n, 3, keys, group, &ng, first, count);
     for (int f = 0; f < 4 && !rc && st == NTK_OK; f++) { /* pct[f][g][level] */
@@ -339,10 +242,7 @@ static int write_groups_csv(sweep_ctx *s, const cell_result *res)
             v[i] = f == 0 ? res[i].rel_kinf : f == 1 ? res[i].rel_kinf_init : f == 2 ? res[i].err_net : res[i].err_kinf;
         st = ntk_group_percentiles(n, group, ng, v, 3, q, pct + (size_t)f * 3 * ng);
     }
-    if (!rc && st != NTK_OK) {
-        cli_errorf("sweep: %s", ntk_last_error());
-        rc = CLI_EXIT_FAIL;
-    }
+    if (!rc && st != NTK_OK) rc = study_fail("sweep", CLI_EXIT_FAIL);
     fig_printf(&b, "depth,width,beta,lr,lr_frac,seeds,rel_err_kinf_p10,rel_err_kinf_p50,rel_err_kinf_p90,"
                    "rel_err_kinf_init_p10,rel_err_kinf_init_p50,rel_err_kinf_init_p90,test_err_net_p10,"
                    "test_err_net_p50,test_err_net_p90,test_err_kinf_p50\n");
@@ -390,8 +290,7 @@ static int write_cells_csv(sweep_ctx *s)
         int cat = 0;
         ntk_regime reg;
         if (ntk_regime_classify(&ro, &r->sum, &reg, &cat) != NTK_OK) {
-            cli_errorf("sweep: %s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
+            rc = study_fail("sweep", CLI_EXIT_FAIL);
             break;
         }
         double beta = k->depth > 0 ? (double)k->depth / k->width : 0;
@@ -405,7 +304,7 @@ static int write_cells_csv(sweep_ctx *s)
                    (int)reg, i);
     }
     if (!rc) rc = write_groups_csv(s, res);
-    for (int i = 0; i < s->ncells; i++) free(res[i].t);
+    for (int i = 0; i < s->ncells; i++) free(res[i].t), free(res[i].drift);
     free(res);
     return write_text(s, "cells.csv", &b, rc);
 }
@@ -423,11 +322,9 @@ static int finish(sweep_ctx *s, int argc, char **argv)
     cJSON *extra = cJSON_CreateObject();
     cJSON *sj = cJSON_AddObjectToObject(extra, "sweep");
     const cli_sweep_cfg *w = &s->c.sweep;
-    study_add_numbers(sj, 6,
-                      (const char *const[]){"cells", "ranks", "lazy_drift", "lazy_lin_err", "unstable_loss_ratio",
-                                            "catapult_spike"},
-                      (const double[]){s->ncells, s->mpi.size, w->lazy_drift, w->lazy_lin_err, w->unstable_loss_ratio,
-                                       w->catapult_spike});
+    study_nums(sj, "cells ranks lazy_drift lazy_lin_err unstable_loss_ratio catapult_spike",
+               (const double[]){s->ncells, s->mpi.size, w->lazy_drift, w->lazy_lin_err, w->unstable_loss_ratio,
+                                w->catapult_spike});
     cJSON_AddStringToObject(sj, "test_errors", "root mean squared error per entry on the eval set, "
                                                "sqrt(sum_{i,a} (f_ia - y_ia)^2 / (M k)) over M points and k "
                                                "outputs, network and kernel regression (ridge relative to the "
@@ -437,10 +334,8 @@ static int finish(sweep_ctx *s, int argc, char **argv)
                                            "weak_feature_learning; catapult: loss_max > (1 + catapult_spike) loss0, "
                                            "converged, lambda_max_T < lambda_max_0");
     ntk_spec spec;
-    cli_config cc;
-    char dir[CLI_PATH_MAX + 64];
-    cell_dir(s, 0, dir, sizeof dir);
-    int rc = cell_config(s, 0, dir, &cc);
+    cli_config cc; /* the manifest's spec: cell 0's */
+    int rc = cell_config(s, 0, "", &cc);
     if (!rc) rc = cli_model_spec(&cc.model, &spec);
     if (!rc) rc = cli_run_finish(&s->run, &s->c, &spec, extra, argc, argv);
     else cJSON_Delete(extra);
@@ -452,12 +347,8 @@ int cmd_sweep(int argc, char **argv)
 {
     sweep_ctx s;
     memset(&s, 0, sizeof s);
-    cli_config_defaults(&s.c, "sweep");
-    int rc = cli_config_parse_args(&s.c, argc, argv, "sweep");
-    if (rc >= 0) {
-        cli_config_free(&s.c);
-        return rc;
-    }
+    int rc = study_parse(&s.c, argc, argv, "sweep");
+    if (rc >= 0) return rc;
     ntk_dist_start(&s.mpi);
     if (s.c.train.resume[0] && (rc = cli_config_reload(&s.c, "sweep"))) goto done;
     if ((rc = build_grid(&s)) || (rc = validate(&s))) goto done;
@@ -470,10 +361,8 @@ int cmd_sweep(int argc, char **argv)
         }
         s.run_open = !rc;
         char path[CLI_PATH_MAX + 32];
-        if (!rc && ntk_mkdir_p(cli_run_path(&s.run, "cells", path, sizeof path)) != NTK_OK) {
-            cli_errorf("%s", ntk_last_error());
-            rc = CLI_EXIT_FAIL;
-        }
+        if (!rc && ntk_mkdir_p(cli_run_path(&s.run, "cells", path, sizeof path)) != NTK_OK)
+            rc = study_fail(NULL, CLI_EXIT_FAIL);
     }
     if ((rc = ntk_dist_agree(&s.mpi, rc))) goto done;
     ntk_dist_bcast(&s.mpi, s.run.dir, sizeof s.run.dir);
@@ -486,9 +375,7 @@ int cmd_sweep(int argc, char **argv)
     s.run_open = false;
     printf("ntkdrift sweep: %d cells\n  run directory: %s\n", s.ncells, s.run.dir);
 done:
-    if (s.run_open && rc == CLI_EXIT_FAIL && s.mpi.rank == 0)
-        fprintf(stderr, "ntkdrift: the finished cells are kept; continue with --resume %s\n", s.run.dir);
-    if (s.run_open) cli_run_release(&s.run);
+    if (s.run_open) study_run_keep(&s.run, rc, "cells");
     ntk_dist_stop(&s.mpi);
     free(s.cells);
     cli_config_free(&s.c);

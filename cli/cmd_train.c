@@ -4,20 +4,14 @@
  * trajectory.npz, params.npz, data.npz and the manifest. */
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
-#include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
-#include "config.h"
+#include "fsutil.h" /* ntk_mkdir_p: the library's private file-system helpers */
 #include "plots.h"
-#include "rundir.h"
 #include "study.h"
-#include "summary.h"
-#include "train_data.h"
-#include "train_run.h"
 
 typedef struct {
     cli_config c;
@@ -37,38 +31,18 @@ typedef struct {
     int cb_rc;          /* exit status of a failed callback, whose message is printed */
     long start;         /* progress: the step the loop started from, -1 before the first */
     double t0, last_print;
+    double *row;        /* one metrics.csv row */
 } train_ctx;
 
-static ntk_status cb_fail(train_ctx *x, int rc)
-{
-    x->cb_rc = rc;
-    return NTK_EIO;
-}
+/* A callback's failure: its exit status for train_execute, and a status that stops the engine. */
+static ntk_status cb_fail(train_ctx *x, int rc) { return x->cb_rc = rc, NTK_EIO; }
 
-static void snap_name(char *buf, size_t cap, long step) { snprintf(buf, cap, "snapshots/snap_%010ld.npz", step); }
-
-/* rel in the run directory, atomically, with the members given (in order). */
-static int write_npz(train_ctx *x, const char *rel, const study_f64 *mb, size_t count, const char *what)
-{
-    char path[CLI_PATH_MAX + 96];
-    if (study_write_f64(cli_run_path(&x->run, rel, path, sizeof path), mb, count) == NTK_OK) return 0;
-    cli_errorf("writing %s: %s", what, ntk_last_error());
-    return CLI_EXIT_FAIL;
-}
-
-/* The snapshot file: everything the analysis needs to be replayed. */
-static int write_snapshot(train_ctx *x, const ntk_train_snapshot *s)
+/* snapshots/snap_<step>.npz in the run directory (the library's snapshot file, replayed on --resume). */
+static const char *snap_path(const train_ctx *x, long step, char *path, size_t cap)
 {
     char rel[64];
-    snap_name(rel, sizeof rel, s->step);
-    double meta[3] = {(double)s->step, s->loss, s->loss_eval};
-    size_t n = s->n, m = s->m, d = (size_t)s->d;
-    const study_f64 mb[] = {{"meta", 1, {3}, meta},           {"K", 2, {n, n}, s->K},
-                         {"f_train", 1, {n}, s->f},        {"eigs", 1, {n}, s->eigs},
-                         {"K_eval", 2, {m, n}, s->K_eval}, {"f_eval", 1, {m}, s->f_eval},
-                         {"Kdot", 2, {n, n}, s->Kdot},     {"K_layers", 3, {d, n, n}, s->K_layers},
-                         {"move", 1, {d}, s->move}};
-    return write_npz(x, rel, mb, sizeof mb / sizeof mb[0], rel);
+    snprintf(rel, sizeof rel, "snapshots/snap_%010ld.npz", step);
+    return cli_run_path(&x->run, rel, path, cap);
 }
 
 /* The parameters as stored (params.npz layout, loadable by kernel / profile / eval --load-params):
@@ -80,10 +54,8 @@ static int write_params(train_ctx *x, const ntk_net *net, long step)
         snprintf(rel, sizeof rel, "snapshots/params_%010ld.npz", step);
     else
         snprintf(rel, sizeof rel, "params.npz");
-    if (ntk_net_save_params(net, cli_run_path(&x->run, rel, path, sizeof path)) != NTK_OK) {
-        cli_errorf("writing %s: %s", rel, ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
+    if (ntk_net_save_params(net, cli_run_path(&x->run, rel, path, sizeof path)) != NTK_OK)
+        return study_failf("writing %s: %s", rel, ntk_last_error());
     if (step < 0) cli_run_wrote(&x->run, rel);
     return 0;
 }
@@ -91,10 +63,8 @@ static int write_params(train_ctx *x, const ntk_net *net, long step)
 static void metrics_header(train_ctx *x)
 {
     int d = x->spec.depth + 1;
-    fprintf(x->csv, "step,t,loss,loss_eval,drift_fro,drift_op,kernel_distance,velocity,alignment,lambda_max,"
-                    "lambda_min,eig_drift_max,angle_max,projector_dist,active_modes,lin_err,pert_err,pw_err,kdot_err,"
-                    "krr_vs_net,krr_eval_err,rkhs_ridge,rkhs_norm_y,rkhs_norm_f,eff_dim,energy_y_topk,"
-                    "energy_res_topk,cond");
+    fprintf(x->csv, "step");
+    for (int i = 0; i < NTK_TRAIN_METRICS_COLS; i++) fprintf(x->csv, ",%s", ntk_train_metrics_name(i));
     for (int l = 1; l <= d; l++) fprintf(x->csv, ",move_l%d", l);
     for (int l = 1; x->c.kernel.per_layer && l <= d; l++) fprintf(x->csv, ",drift_l%d", l);
     fprintf(x->csv, "\n");
@@ -106,20 +76,15 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     train_ctx *x = user;
     if (!s->replayed) x->delivered = true;
     if (s->rkhs_error) fprintf(stderr, "ntkdrift: note: RKHS diagnostics at step %ld: %s\n", s->step, s->rkhs_error);
-    const ntk_train_metrics *r = &s->mt;
-    const double a[] = {s->t, s->loss, s->loss_eval, r->drift_fro, r->drift_op, r->kernel_distance, r->velocity,
-                        r->alignment, r->lambda_max, r->lambda_min, r->eig_drift_max, r->angle_max, r->projector_dist},
-                 b[] = {r->lin_err, r->pert_err, r->pw_err, r->kdot_err, r->krr_vs_net, r->krr_eval_err, r->rkhs_ridge,
-                        r->rkhs_norm_y, r->rkhs_norm_f, r->eff_dim, r->energy_y_topk, r->energy_res_topk, r->cond};
+    double *row = x->row; /* [NTK_TRAIN_METRICS_COLS + 2 d] */
+    size_t n = ntk_train_metrics_row(s, row);
     fprintf(x->csv, "%ld", s->step);
-    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) fprintf(x->csv, ",%.10g", a[i]);
-    fprintf(x->csv, ",%d", r->active_modes);
-    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) fprintf(x->csv, ",%.10g", b[i]);
-    for (int l = 0; l < s->d; l++) fprintf(x->csv, ",%.10g", s->move[l]);
-    for (int l = 0; s->drift_layers && l < s->d; l++) fprintf(x->csv, ",%.10g", s->drift_layers[l]);
+    for (size_t i = 0; i < n; i++) fprintf(x->csv, ",%.10g", row[i]);
     fprintf(x->csv, "\n");
     int rc = study_log_flush(x->csv, "metrics.csv");
-    if (!rc && !s->replayed) rc = write_snapshot(x, s);
+    char path[CLI_PATH_MAX + 96];
+    if (!rc && !s->replayed && ntk_train_snapshot_save(snap_path(x, s->step, path, sizeof path), s) != NTK_OK)
+        rc = study_failf("writing snapshots/snap_%010ld.npz: %s", s->step, ntk_last_error());
     if (!rc && !s->replayed && x->c.kernel.save_params) rc = write_params(x, s->net, s->step);
     return rc ? cb_fail(x, rc) : NTK_OK;
 }
@@ -128,28 +93,11 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
 static ntk_status on_replay(void *user, ntk_train_replay *r)
 {
     train_ctx *x = user;
-    char rel[64], path[CLI_PATH_MAX + 96];
-    snap_name(rel, sizeof rel, r->step);
-    cli_run_path(&x->run, rel, path, sizeof path);
-    double meta[3];
-    size_t n = r->n, m = r->m, d = (size_t)r->d;
-    const struct {
-        const char *name;
-        size_t count;
-        double *dst; /* NULL: not stored */
-    } mb[] = {{"meta", 3, meta},           {"K", n * n, r->K},           {"f_train", n, r->f},
-              {"K_eval", m * n, r->K_eval}, {"f_eval", m, r->f_eval},    {"Kdot", n * n, r->Kdot},
-              {"move", d, r->move},         {"K_layers", d * n * n, r->K_layers}};
-    ntk_status st = NTK_OK;
-    for (size_t i = 0; st == NTK_OK && i < sizeof mb / sizeof mb[0]; i++)
-        if (mb[i].dst) st = ntk_npz_read_into(path, mb[i].name, mb[i].count, mb[i].dst);
-    if (st != NTK_OK) {
-        cli_errorf("resume: %s", ntk_last_error());
-        return cb_fail(x, st == NTK_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE);
-    }
-    r->loss = meta[1];
-    r->loss_eval = meta[2];
-    return NTK_OK;
+    char path[CLI_PATH_MAX + 96];
+    ntk_status st = ntk_train_snapshot_load(snap_path(x, r->step, path, sizeof path), r);
+    if (st == NTK_OK) return NTK_OK;
+    cli_errorf("resume: %s", ntk_last_error());
+    return cb_fail(x, st == NTK_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE);
 }
 
 /* The "step ... ETA" line on stderr every 2 s. */
@@ -171,60 +119,35 @@ static int write_data_trajectory(train_ctx *x)
 {
     const ntk_dataset *d = &x->d;
     const ntk_train_result *t = &x->res;
-    size_t N = d->n_train, M = d->n_eval, n0 = (size_t)d->n0, k = (size_t)d->k, S = t->S, n = t->n, m = t->m;
+    size_t N = d->n_train, M = d->n_eval, n0 = (size_t)d->n0, k = (size_t)d->k;
     bool e = M > 0;
-    const study_f64 dm[] = {{"X_train", 2, {N, n0}, d->X_train},           {"y_train", 2, {N, k}, d->Y_train},
-                         {"gamma_train", 1, {N}, d->gamma_train},       {"X_eval", 2, {M, n0}, e ? d->X_eval : NULL},
-                         {"y_eval", 2, {M, k}, e ? d->Y_eval : NULL},   {"gamma_eval", 1, {M}, e ? d->gamma_eval : NULL}};
-    const study_f64 tm[] = {{"steps", 1, {S}, t->steps},       {"loss", 1, {S}, t->loss},
-                         {"drift_fro", 1, {S}, t->drift_fro}, {"f_train", 2, {S, n}, t->f_train},
-                         {"y_train", 1, {n}, t->y_train},   {"f_lin", 2, {S, n}, t->f_lin},
-                         {"f_pert", 2, {S, n}, t->f_pert},  {"f_pw", 2, {S, n}, t->f_pw},
-                         {"loss_eval", 1, {S}, m ? t->loss_eval : NULL}, {"f_eval", 2, {S, m}, t->f_eval},
-                         {"f_lin_eval", 2, {S, m}, t->f_lin_eval}, {"f_pert_eval", 2, {S, m}, t->f_pert_eval},
-                         {"f_pw_eval", 2, {S, m}, t->f_pw_eval}};
-    int rc = write_npz(x, "trajectory.npz", tm, sizeof tm / sizeof tm[0], "trajectory");
-    if (!rc) rc = write_params(x, t->net, -1);
-    if (!rc) rc = write_npz(x, "data.npz", dm, sizeof dm / sizeof dm[0], "data.npz");
-    if (rc) return rc;
-    cli_run_wrote(&x->run, "data.npz");
-    const char *meaning[6] = {"training inputs", "training targets (label noise included)",
-                              "angles of the training points", "evaluation inputs",
-                              "evaluation targets (no label noise)", "angles of the evaluation points"};
-    for (int i = 0; i < 6; i++)
-        if (dm[i].data) cli_run_artifact(&x->run, "data.npz", dm[i].name, "float64", dm[i].ndim, dm[i].shape, meaning[i]);
+    const study_member dm[] = {
+        {"X_train", 2, {N, n0}, d->X_train, "training inputs", NTK_F64},
+        {"y_train", 2, {N, k}, d->Y_train, "training targets (label noise included)", NTK_F64},
+        {"gamma_train", 1, {N}, d->gamma_train, "angles of the training points", NTK_F64},
+        {"X_eval", 2, {M, n0}, e ? d->X_eval : NULL, "evaluation inputs", NTK_F64},
+        {"y_eval", 2, {M, k}, e ? d->Y_eval : NULL, "evaluation targets (no label noise)", NTK_F64},
+        {"gamma_eval", 1, {M}, e ? d->gamma_eval : NULL, "angles of the evaluation points", NTK_F64}};
+    char path[CLI_PATH_MAX + 64];
+    if (ntk_train_trajectory_save(cli_run_path(&x->run, "trajectory.npz", path, sizeof path), t) != NTK_OK)
+        return study_fail("writing trajectory.npz", CLI_EXIT_FAIL);
     cli_run_wrote(&x->run, "trajectory.npz");
-    return 0;
+    int rc = write_params(x, t->net, -1);
+    return rc ? rc : study_write_npz(&x->run, "data.npz", dm, sizeof dm / sizeof dm[0]);
 }
-
-typedef struct {
-    const ntk_spec *spec;
-    size_t M;
-    bool per_layer;
-} train_bytes_ctx;
 
 static double train_run_bytes(size_t N, void *ctx)
 {
-    const train_bytes_ctx *t = ctx;
+    const study_bytes_ctx *t = ctx;
     return ntk_train_run_bytes(t->spec, N, t->M, t->per_layer);
 }
 
 int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M)
 {
-    train_bytes_ctx t = {spec, M, c->kernel.per_layer};
+    study_bytes_ctx t = {.spec = spec, .M = M, .per_layer = c->kernel.per_layer};
     return cli_check_memory(&c->run, N, train_run_bytes, &t,
                             "about 18 (N k)^2 doubles of kernels, eigenvectors and workspaces, per-layer terms, "
                             "eval kernels, activations, parameters");
-}
-
-/* The train section's settings into the engine's options (the rest at their defaults). */
-static void train_opts(ntk_train_run_opts *o, const cli_train_cfg *t)
-{
-    *o = ntk_train_run_defaults();
-    o->loss = t->loss, o->opt = t->opt, o->lr = t->lr, o->lr_frac = t->lr_frac, o->steps = t->steps;
-    o->batch = (size_t)t->batch, o->momentum = t->momentum, o->checkpoint_every = t->checkpoint_every;
-    o->top_k = t->top_k, o->ridge = t->ridge, o->flow = t->flow, o->blowup = t->blowup;
-    o->freeze_eps = t->freeze_eps, o->freeze_k = t->freeze_k, o->freeze_delta = t->freeze_delta;
 }
 
 /* The configuration (x->c) into the engine's options, checked before anything is written. */
@@ -233,12 +156,10 @@ static int setup(train_ctx *x)
     cli_config *c = &x->c;
     int rc;
     if (c->train.resume[0] && (rc = cli_config_reload(c, "train"))) return rc;
-    if (c->kernel.dtype != NTK_F64 || c->kernel.load_params[0]) {
-        cli_errorf("train: --dtype f32 and --load-params do not apply (training is float64 from a seeded init)");
-        return CLI_EXIT_USAGE;
-    }
-    if ((rc = cli_train_data(c, &x->d, x->desc, sizeof x->desc))) return rc;
-    if ((rc = cli_model_spec(&c->model, &x->spec))) return rc;
+    if (c->kernel.dtype != NTK_F64 || c->kernel.load_params[0])
+        return cli_errorf("train: --dtype f32 and --load-params do not apply (training is float64 from a seeded init)");
+    if ((rc = cli_train_data(c, &x->d, x->desc, sizeof x->desc)) || (rc = cli_model_spec(&c->model, &x->spec)))
+        return rc;
     ntk_status st = ntk_train_schedule_parse(c->train.snapshots, c->train.steps, &x->sched);
     if (st != NTK_OK) {
         cli_errorf("train.snapshots (--snapshots): %s", ntk_last_error());
@@ -246,15 +167,9 @@ static int setup(train_ctx *x)
     }
     ntk_set_threads(c->run.threads);
     if ((rc = train_check_memory(c, &x->spec, x->d.n_train, x->d.n_eval))) return rc;
-    ntk_train_run_opts *o = &x->o;
-    train_opts(o, &c->train);
-    o->spec = x->spec, o->seed = c->run.seed, o->threads = c->run.threads, o->per_layer = c->kernel.per_layer;
-    o->snapshots = x->sched.steps, o->n_snapshots = x->sched.count, o->replay = on_replay;
-    if (ntk_train_run_check(o, &x->d) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    x->o = cli_train_opts(c);
+    x->o.spec = x->spec, x->o.snapshots = x->sched.steps, x->o.n_snapshots = x->sched.count, x->o.replay = on_replay;
+    return ntk_train_run_check(&x->o, &x->d) != NTK_OK ? cli_errorf("%s", ntk_last_error()) : 0;
 }
 
 static int open_run(train_ctx *x)
@@ -271,19 +186,16 @@ static int open_run(train_ctx *x)
     }
     if (rc) return rc;
     x->run_open = true;
-    if (ntk_mkdir_p(cli_run_path(&x->run, "snapshots", path, sizeof path)) != NTK_OK) {
-        cli_errorf("%s", ntk_last_error());
-        return CLI_EXIT_FAIL;
-    }
-    x->csv = fopen(cli_run_path(&x->run, "metrics.csv", path, sizeof path), "w");
-    if (!x->csv) {
-        cli_errorf("cannot write %s: %s", path, strerror(errno));
-        return CLI_EXIT_FAIL;
-    }
+    if (ntk_mkdir_p(cli_run_path(&x->run, "snapshots", path, sizeof path)) != NTK_OK)
+        return study_fail(NULL, CLI_EXIT_FAIL);
+    if (!(x->csv = fopen(cli_run_path(&x->run, "metrics.csv", path, sizeof path), "w")))
+        return study_failf("cannot write %s: %s", path, strerror(errno));
     cli_run_wrote(&x->run, "metrics.csv");
     x->o.checkpoint = cli_run_path(&x->run, "checkpoint.npz", x->ckpt, sizeof x->ckpt);
     x->o.resume = x->c.train.resume[0] != 0;
     metrics_header(x);
+    if (!(x->row = malloc((NTK_TRAIN_METRICS_COLS + 2 * (size_t)(x->spec.depth + 1)) * sizeof *x->row)))
+        return study_failf("out of memory");
     return study_log_flush(x->csv, "metrics.csv") ? CLI_EXIT_FAIL : 0;
 }
 
@@ -318,38 +230,30 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
         if (art[i].ndim >= 0)
             cli_run_artifact(&x->run, art[i].file, art[i].member, art[i].member ? "float64" : NULL, art[i].ndim,
                              art[i].shape, art[i].meaning);
-    cJSON *extra = cJSON_CreateObject();
-    cJSON *dj = cJSON_AddObjectToObject(extra, "data");
-    cJSON_AddStringToObject(dj, "source", x->desc);
-    study_add_numbers(dj, 5, (const char *const[]){"N", "n_eval", "data_seed", "noise", "noise_seed"},
-                (const double[]){(double)x->d.n_train, (double)x->d.n_eval, (double)c->data.seed, c->train.noise,
-                                 (double)c->train.noise_seed});
+    cJSON *extra = cJSON_CreateObject(), *dj = study_data_json(extra, x->desc, x->d.n_train);
+    study_nums(dj, "n_eval data_seed noise noise_seed",
+               (const double[]){(double)x->d.n_eval, (double)c->data.seed, c->train.noise, (double)c->train.noise_seed});
     cJSON *tj = cJSON_AddObjectToObject(extra, "train");
     cJSON_AddStringToObject(tj, "opt", ntk_opt_name(c->train.opt));
     cJSON_AddStringToObject(tj, "loss", ntk_loss_name(c->train.loss));
-    study_add_numbers(tj, 3, (const char *const[]){"c", "eta", "steps"},
-                (const double[]){r->c, r->eta, (double)c->train.steps});
+    study_nums(tj, "c eta steps", (const double[]){r->c, r->eta, (double)c->train.steps});
     cJSON_AddStringToObject(tj, "time_units", "t = eta * step (column t of metrics.csv)");
-    study_add_numbers(tj, 6,
-                (const char *const[]){"kdot_literal_vs_pathwise", "initial_loss", "max_loss", "max_loss_step",
-                                      "seconds_steps", "seconds_snapshots"},
-                (const double[]){r->kdot_literal, r->loss0, r->loss_max, (double)r->loss_max_step, r->seconds_steps,
-                                 r->seconds_snapshots});
+    study_nums(tj, "kdot_literal_vs_pathwise initial_loss max_loss max_loss_step seconds_steps seconds_snapshots",
+               (const double[]){r->kdot_literal, r->loss0, r->loss_max, (double)r->loss_max_step, r->seconds_steps,
+                                r->seconds_snapshots});
     cJSON_AddStringToObject(tj, "outcome", r->diverged_at >= 0 ? "diverged" : "completed");
     if (r->diverged_at >= 0) cJSON_AddNumberToObject(tj, "diverged_at_step", (double)r->diverged_at);
     cJSON_AddNumberToObject(tj, "snapshots", (double)r->S);
     cli_json_number(tj, "freeze_step", r->freeze_step);
     cJSON *fj = cJSON_AddObjectToObject(tj, "freeze");
-    study_add_numbers(fj, 3, (const char *const[]){"eps", "k", "delta"},
-                (const double[]){c->train.freeze_eps, c->train.freeze_k, c->train.freeze_delta});
+    study_nums(fj, "eps k delta", (const double[]){c->train.freeze_eps, c->train.freeze_k, c->train.freeze_delta});
     cJSON_AddStringToObject(fj, "definition",
                             "s(t_j) = (drift_fro(t_j) - drift_fro(t_{j-delta})) / (step_j - step_{j-delta}); freeze_step "
                             "= the first snapshot step t_j with |s| < eps |s(t_delta)| at j and the k-1 snapshots after "
                             "it (the end of the first small interval); null if never");
     if (r->S) cJSON_AddNumberToObject(tj, "final_drift_fro", r->drift_fro[r->S - 1]);
     cJSON *lj = cJSON_AddObjectToObject(tj, "predictions");
-    study_add_numbers(lj, 2, (const char *const[]){"a_lambda_max", "unstable_modes"},
-                (const double[]){r->a_lambda_max, r->unstable_modes});
+    study_nums(lj, "a_lambda_max unstable_modes", (const double[]){r->a_lambda_max, r->unstable_modes});
     cJSON_AddStringToObject(lj, "stability",
                             r->unstable_modes ? (c->train.flow ? "unstable: K_0 has negative eigenvalues (flow)"
                                                          : "past the edge: eta c lambda_max(K_0) > 2, the linearized "
@@ -411,6 +315,7 @@ done:
             cli_run_abort(&x.run);
         }
     }
+    free(x.row);
     ntk_train_result_clear(&x.res);
     ntk_train_schedule_clear(&x.sched);
     ntk_dataset_clear(&x.d);
@@ -421,11 +326,6 @@ done:
 int cmd_train(int argc, char **argv)
 {
     cli_config c;
-    cli_config_defaults(&c, "train");
-    int rc = cli_config_parse_args(&c, argc, argv, "train");
-    if (rc >= 0) {
-        cli_config_free(&c);
-        return rc;
-    }
-    return train_execute(&c, argc, argv, 0);
+    int rc = study_parse(&c, argc, argv, "train");
+    return rc >= 0 ? rc : train_execute(&c, argc, argv, 0);
 }

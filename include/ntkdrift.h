@@ -263,6 +263,9 @@ size_t ntk_kernel_tile_rows(const ntk_spec *spec, size_t N, ntk_dtype dtype, int
 /* Bytes of memory available to a new allocation: MemAvailable of /proc/meminfo, else the
  * physical memory, else 1e18 when neither can be told. */
 double ntk_mem_available_bytes(void);
+/* Bytes free (to an unprivileged user) on the file system that holds path, or would hold it: its
+ * nearest existing ancestor ("" or NULL: the working directory); 1e300 when that cannot be told. */
+double ntk_disk_free_bytes(const char *path);
 /* The largest N in [1, N_hi] with bytes_for(N, ctx) <= budget (bytes_for nondecreasing in N, found
  * by bisection); 0 when not even N = 1 fits. */
 size_t ntk_plan_max_points(double budget, double (*bytes_for)(size_t N, void *ctx), void *ctx, size_t N_hi);
@@ -389,7 +392,8 @@ ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, 
  * resume (src/dynamics/train_run.c), and at every snapshot the analysis: drift metrics (ntk_tracker), the
  * frozen-K_0, first-order-in-Delta-K and piecewise-frozen predictions, kernel regression, the RKHS
  * diagnostics, parameter movement, per-layer drift (src/dynamics/train_analysis.c).  Every snapshot goes
- * to an observer; the library writes no file but the checkpoint.  n = N k and m = M k are the
+ * to an observer; ntk_train_run writes no file but the checkpoint (the snapshot and trajectory
+ * files below are for the observer and the caller).  n = N k and m = M k are the
  * train and eval vector lengths, d = depth + 1 the weight layers. */
 
 typedef struct ntk_dataset ntk_dataset; /* the inputs and targets (under data, below) */
@@ -415,6 +419,12 @@ typedef struct {
     double krr_vs_net, krr_eval_err;   /* kernel regression with K (NAN when m = 0) */
     double rkhs_ridge, rkhs_norm_y, rkhs_norm_f, eff_dim, energy_y_topk, energy_res_topk, cond; /* ntk_rkhs */
 } ntk_train_metrics;
+/* metrics.csv (docs/train.md) after its step column: the NTK_TRAIN_METRICS_COLS fixed columns t, loss,
+ * loss_eval and the ntk_train_metrics fields in their order (active_modes as a number), named by
+ * ntk_train_metrics_name(i), then move_l1 .. move_ld and, with drift_layers, drift_l1 .. drift_ld.
+ * row: [NTK_TRAIN_METRICS_COLS + 2 d]; returns the number of values written. */
+#define NTK_TRAIN_METRICS_COLS 27
+const char *ntk_train_metrics_name(int i); /* NULL outside [0, NTK_TRAIN_METRICS_COLS); the row: below */
 
 /* One snapshot as the observer sees it; pointers stay valid until the observer returns. */
 typedef struct {
@@ -438,6 +448,8 @@ typedef struct {
                                   the rkhs_* values but rkhs_ridge are NAN */
     const double *drift_layers; /* [d] ||K^(l) - K^(l)_0||_F / ||K^(l)_0||_F (per_layer), else NULL */
 } ntk_train_snapshot;
+/* The metrics.csv values of snapshot s after its step (above, ntk_train_metrics_name). */
+size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row);
 
 /* Resume: the caller hands back an earlier snapshot's stored values (what the observer saw),
  * filling loss, loss_eval and the buffers below; non-OK stops the run with that status. */
@@ -454,6 +466,14 @@ typedef struct {
     double *move;              /* [d] to fill */
     double *K_layers;          /* [d x n x n] to fill (per_layer), else NULL */
 } ntk_train_replay;
+
+/* Snapshot files (src/dynamics/checkpoint.c, docs/train.md): what an observer saw at one snapshot,
+ * enough to replay it on resume, as an .npz of float64 members: meta [3] (step, loss, loss_eval),
+ * K [n x n], f_train [n], eigs [n], and those present: K_eval [m x n], f_eval [m], Kdot [n x n],
+ * K_layers [d x n x n], move [d].  Save writes path atomically; load fills r's non-NULL buffers
+ * (each member must hold exactly its count) and r->loss, r->loss_eval. */
+ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s);
+ntk_status ntk_train_snapshot_load(const char *path, ntk_train_replay *r);
 
 /* Non-OK from an observer or replay callback stops the run; ntk_train_run returns that status. */
 typedef ntk_status (*ntk_train_observer)(void *user, const ntk_train_snapshot *s);
@@ -517,6 +537,10 @@ typedef struct {
     ntk_net *net;              /* the network at the end (owned) */
 } ntk_train_result;
 void ntk_train_result_clear(ntk_train_result *r);
+/* A run's trajectory.npz (docs/train.md): float64 members steps, loss, drift_fro [S], f_train [S x n],
+ * y_train [n], f_lin, f_pert, f_pw [S x n], and when m > 0 loss_eval [S], f_eval, f_lin_eval,
+ * f_pert_eval, f_pw_eval [S x m] (those not NULL), from r (ntk_train_run's result); atomically. */
+ntk_status ntk_train_trajectory_save(const char *path, const ntk_train_result *r);
 
 /* The checks of o that ntk_trainer_alloc makes for N training rows (NTK_EINVAL naming the field). */
 ntk_status ntk_train_opts_check(const ntk_train_opts *o, size_t N);
@@ -910,6 +934,13 @@ typedef struct {
 } ntk_kinf_result;
 /* NTK_OK also when the solve fails (solved = 0); errors for bad arguments and the limit kernels. */
 ntk_status ntk_kinf_regression(const ntk_spec *spec, const ntk_kinf_opts *o, ntk_kinf_result *r);
+/* The same for a finished training run from its files (a sweep cell): f_train0, f_eval0 and f_eval_T
+ * are rows 0, 0 and S-1 of f_train [S x N k] and f_eval [S x M k] in trajectory_path (as
+ * ntk_train_trajectory_save writes it), on the run's data d (n_eval = M >= 1); kinf_path receives
+ * float64 K_inf [N x N], K_inf_eval [M x N], y_train [N x k], y_eval [M x k], pred, pred_init [M x k]
+ * and ridge [1], atomically.  r's numbers are set; its buffers are the function's own (NULL on return). */
+ntk_status ntk_kinf_regression_files(const ntk_spec *spec, const ntk_dataset *d, double ridge_rel, int threads,
+                                     const char *trajectory_path, const char *kinf_path, ntk_kinf_result *r);
 
 /* The sweep's common time tau: the smallest end time t_end[i] > 0 among the cells that did not
  * diverge (diverged[i] = 0); 0 when there is none.  t_end, diverged: [n]. */
@@ -1067,6 +1098,12 @@ typedef struct {
     double dK_scale; /* (d^2 / n) e^{5 beta}: the scale of the first-step update */
 } ntk_ensemble_theory;
 ntk_status ntk_ensemble_theory_of(const ntk_spec *spec, int width, double s, ntk_ensemble_theory *th);
+
+/* The cells of an ensemble grid, width fastest: every (depth, width) of depths [nd] x widths [nw], or
+ * with nb > 0 lines of fixed beta instead, betas [nb] x widths, depth = round(beta width) within
+ * [1, NTK_MAX_DEPTH].  depth, width: [(nb > 0 ? nb : nd) nw]; *max_depth (may be NULL): the largest. */
+ntk_status ntk_ensemble_grid(size_t nd, const int *depths, size_t nb, const double *betas, size_t nw,
+                             const int *widths, int *depth, int *width, int *max_depth);
 
 /* The least-squares line log R = a + slope beta (ntk_ols) through the cells with depth > 0 and a
  * finite R, beta = depth / width.  depth, width, R: [n]; *used: how many (slope and slope_se NaN

@@ -1,6 +1,6 @@
 /* checkpoint.c -- a training run's checkpoint (parameters, optimizer state, step, loss record) as
- * a versioned .npz; the member reader with an exact element count that checkpoints and the
- * CLI's snapshot replay share.  The format is documented in include/ntkdrift.h and docs/train.md. */
+ * a versioned .npz; a snapshot file (what the observer saw, for replay on resume) and a run's
+ * trajectory; the member reader with an exact element count that they use.  The format is documented in include/ntkdrift.h and docs/train.md. */
 #include "npz.h"
 #include "ntk_private.h"
 
@@ -98,4 +98,71 @@ ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, 
     free(theta);
     free(state);
     return st;
+}
+
+/* One float64 member of the run files below (data NULL: not stored). */
+typedef struct {
+    const char *name;
+    int ndim;
+    size_t shape[3];
+    const double *data;
+} f64_member;
+
+static ntk_status write_members(const char *path, const f64_member *mb, size_t n)
+{
+    ntk_npz_writer *w = NULL;
+    ntk_status st = ntk_npz_open(path, &w);
+    for (size_t i = 0; st == NTK_OK && i < n; i++)
+        if (mb[i].data) st = ntk_npz_add(w, mb[i].name, NTK_F64, mb[i].ndim, mb[i].shape, mb[i].data);
+    if (st == NTK_OK) return ntk_npz_close(w);
+    if (w) ntk_npz_abort(w);
+    return st;
+}
+
+ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s)
+{
+    if (!path || !*path || !s) return ntk_set_error(NTK_EINVAL, "train_snapshot_save: empty path or NULL snapshot");
+    double meta[3] = {(double)s->step, s->loss, s->loss_eval};
+    size_t n = s->n, m = s->m, d = (size_t)s->d;
+    const f64_member mb[] = {{"meta", 1, {3}, meta},           {"K", 2, {n, n}, s->K},
+                             {"f_train", 1, {n}, s->f},        {"eigs", 1, {n}, s->eigs},
+                             {"K_eval", 2, {m, n}, s->K_eval}, {"f_eval", 1, {m}, s->f_eval},
+                             {"Kdot", 2, {n, n}, s->Kdot},     {"K_layers", 3, {d, n, n}, s->K_layers},
+                             {"move", 1, {d}, s->move}};
+    return write_members(path, mb, sizeof mb / sizeof mb[0]);
+}
+
+ntk_status ntk_train_trajectory_save(const char *path, const ntk_train_result *t)
+{
+    if (!path || !*path || !t) return ntk_set_error(NTK_EINVAL, "train_trajectory_save: empty path or NULL result");
+    size_t S = t->S, n = t->n, m = t->m;
+    const f64_member tm[] = {{"steps", 1, {S}, t->steps},       {"loss", 1, {S}, t->loss},
+                             {"drift_fro", 1, {S}, t->drift_fro}, {"f_train", 2, {S, n}, t->f_train},
+                             {"y_train", 1, {n}, t->y_train},   {"f_lin", 2, {S, n}, t->f_lin},
+                             {"f_pert", 2, {S, n}, t->f_pert},  {"f_pw", 2, {S, n}, t->f_pw},
+                             {"loss_eval", 1, {S}, m ? t->loss_eval : NULL}, {"f_eval", 2, {S, m}, t->f_eval},
+                             {"f_lin_eval", 2, {S, m}, t->f_lin_eval}, {"f_pert_eval", 2, {S, m}, t->f_pert_eval},
+                             {"f_pw_eval", 2, {S, m}, t->f_pw_eval}};
+    return write_members(path, tm, sizeof tm / sizeof tm[0]);
+}
+
+ntk_status ntk_train_snapshot_load(const char *path, ntk_train_replay *r)
+{
+    if (!path || !*path || !r) return ntk_set_error(NTK_EINVAL, "train_snapshot_load: empty path or NULL replay");
+    double meta[3];
+    size_t n = r->n, m = r->m, d = (size_t)r->d;
+    const struct {
+        const char *name;
+        size_t count;
+        double *dst; /* NULL: not read */
+    } mb[] = {{"meta", 3, meta},           {"K", n * n, r->K},        {"f_train", n, r->f},
+              {"K_eval", m * n, r->K_eval}, {"f_eval", m, r->f_eval}, {"Kdot", n * n, r->Kdot},
+              {"move", d, r->move},         {"K_layers", d * n * n, r->K_layers}};
+    ntk_status st = NTK_OK;
+    for (size_t i = 0; st == NTK_OK && i < sizeof mb / sizeof mb[0]; i++)
+        if (mb[i].dst) st = ntk_npz_read_into(path, mb[i].name, mb[i].count, mb[i].dst);
+    if (st != NTK_OK) return st;
+    r->loss = meta[1];
+    r->loss_eval = meta[2];
+    return NTK_OK;
 }

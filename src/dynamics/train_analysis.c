@@ -300,3 +300,26 @@ void tra_finish(tra *t, const ntk_train_run_opts *o, ntk_train_result *res)
     res->f_pert_eval = t->m ? t->tperte : NULL, res->f_pw_eval = t->m ? t->tpwe : NULL;
     t->steps = t->tf = t->y = NULL; /* now the result's */
 }
+
+static const char *const metric_names[NTK_TRAIN_METRICS_COLS] = {
+    "t", "loss", "loss_eval", "drift_fro", "drift_op", "kernel_distance", "velocity", "alignment", "lambda_max",
+    "lambda_min", "eig_drift_max", "angle_max", "projector_dist", "active_modes", "lin_err", "pert_err", "pw_err",
+    "kdot_err", "krr_vs_net", "krr_eval_err", "rkhs_ridge", "rkhs_norm_y", "rkhs_norm_f", "eff_dim", "energy_y_topk",
+    "energy_res_topk", "cond"};
+
+const char *ntk_train_metrics_name(int i) { return i >= 0 && i < NTK_TRAIN_METRICS_COLS ? metric_names[i] : NULL; }
+
+size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row)
+{
+    const ntk_train_metrics *r = &s->mt;
+    const double v[NTK_TRAIN_METRICS_COLS] = {
+        s->t, s->loss, s->loss_eval, r->drift_fro, r->drift_op, r->kernel_distance, r->velocity, r->alignment,
+        r->lambda_max, r->lambda_min, r->eig_drift_max, r->angle_max, r->projector_dist, r->active_modes, r->lin_err,
+        r->pert_err, r->pw_err, r->kdot_err, r->krr_vs_net, r->krr_eval_err, r->rkhs_ridge, r->rkhs_norm_y,
+        r->rkhs_norm_f, r->eff_dim, r->energy_y_topk, r->energy_res_topk, r->cond};
+    size_t n = 0;
+    for (int i = 0; i < NTK_TRAIN_METRICS_COLS; i++) row[n++] = v[i];
+    for (int l = 0; l < s->d; l++) row[n++] = s->move[l];
+    for (int l = 0; s->drift_layers && l < s->d; l++) row[n++] = s->drift_layers[l];
+    return n;
+}

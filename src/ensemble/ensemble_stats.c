@@ -93,6 +93,26 @@ ntk_status ntk_ensemble_theory_of(const ntk_spec *s, int width, double sn, ntk_e
     return NTK_OK;
 }
 
+ntk_status ntk_ensemble_grid(size_t nd, const int *depths, size_t nb, const double *betas, size_t nw,
+                             const int *widths, int *depth, int *width, int *max_depth)
+{
+    if ((nw > 0 && (!widths || !depth || !width)) || (nb == 0 && nd > 0 && !depths) || (nb > 0 && !betas))
+        return ntk_set_error(NTK_EINVAL, "ensemble_grid: need the depths or betas, the widths and the outputs");
+    int dmax = 0;
+    for (size_t i = 0, n = (nb > 0 ? nb : nd) * nw; i < n; i++) {
+        width[i] = widths[i % nw];
+        if (nb > 0) { /* a line of fixed beta: depth = round(beta n), at least 1 */
+            long dd = lround(betas[i / nw] * widths[i % nw]);
+            depth[i] = dd < 1 ? 1 : dd > NTK_MAX_DEPTH ? NTK_MAX_DEPTH : (int)dd;
+        } else {
+            depth[i] = depths[i / nw];
+        }
+        dmax = depth[i] > dmax ? depth[i] : dmax;
+    }
+    if (max_depth) *max_depth = dmax;
+    return NTK_OK;
+}
+
 ntk_status ntk_ensemble_fit(size_t n, const int *depth, const int *width, const double *R, double *slope,
                             double *slope_se, size_t *used)
 {

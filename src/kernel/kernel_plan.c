@@ -1,11 +1,13 @@
 /* kernel_plan.c -- the memory plan of a kernel run: peak bytes in memory and tiled, the bytes of
- * the tiled path's files, the rows per block a budget allows, the memory available, and the
- * largest N a budget holds. */
+ * the tiled path's files, the rows per block a budget allows, the memory available, the disk space
+ * free where the files go, and the largest N a budget holds. */
 #include "ntkdrift.h"
 #include "ntk_private.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static double elem_bytes(ntk_dtype t) { return t == NTK_F32 ? 4 : 8; }
@@ -68,6 +70,26 @@ double ntk_mem_available_bytes(void)
     if (kb > 0) return kb * 1024.0;
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     return pages > 0 && psz > 0 ? (double)pages * (double)psz : 1e18;
+}
+
+double ntk_disk_free_bytes(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path && *path ? path : ".");
+    for (;;) {
+        struct statvfs sv;
+        if (statvfs(dir, &sv) == 0) return (double)sv.f_bavail * (double)sv.f_frsize;
+        char *slash = strrchr(dir, '/');
+        if (!slash) {
+            if (strcmp(dir, ".") == 0) return 1e300;
+            snprintf(dir, sizeof dir, ".");
+        } else if (slash == dir) {
+            if (dir[1] == '\0') return 1e300;
+            dir[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+    }
 }
 
 size_t ntk_plan_max_points(double budget, double (*bytes_for)(size_t, void *), void *ctx, size_t N_hi)

@@ -8,7 +8,8 @@
  *     the final loss from ntk_net_forward); loaded parameters; divergence; bad options;
  *   - ntk_converge_cell against ntk_limit_full and ntk_kernel_full directly; ntk_converge_fit on
  *     an exact power law; the byte estimates against their formulas;
- *   - ntk_kinf_regression against an LU solve of (K + ridge I) A = Y and (..) A0 = f0;
+ *   - ntk_kinf_regression against an LU solve of (K + ridge I) A = Y and (..) A0 = f0; its file form
+ *     (ntk_kinf_regression_files) against the in-memory call on the trajectory's rows, bit for bit;
  *   - ntk_sweep_tau, ntk_group_keys and ntk_group_percentiles on small closed cases and against a
  *     naive quadratic grouping. */
 #include "testutil.h"
@@ -462,6 +463,75 @@ static void test_kinf_regression(void **state)
     free(Xe);
 }
 
+/* From files: the trajectory's rows 0 / last (written here by the raw .npz writer) give the in-memory
+ * regression bit for bit, and kinf.npz holds its arrays. */
+static void test_kinf_regression_files(void **state)
+{
+    (void)state;
+    enum { N = 10, M = 6, k = 2, S = 3 };
+    ntk_spec s = make_spec(2, 16, 2, k);
+    double *Xt = tu_gauss_x(11, N, 2), *Xe = tu_gauss_x(12, M, 2);
+    double Yt[N * k], Ye[M * k], ft[S * N * k], fe[S * M * k];
+    TU_OK(ntk_data_gaussian_raw(13, N, k, Yt));
+    TU_OK(ntk_data_gaussian_raw(14, M, k, Ye));
+    TU_OK(ntk_data_gaussian_raw(15, S * N, k, ft));
+    TU_OK(ntk_data_gaussian_raw(16, S * M, k, fe));
+    assert_int_equal(tu_tmpdir_make("kinf_files"), 0);
+    char traj[256], kinf[256], bad[256];
+    snprintf(traj, sizeof traj, "%s", tu_tmp_path("trajectory.npz"));
+    snprintf(kinf, sizeof kinf, "%s", tu_tmp_path("kinf.npz"));
+    snprintf(bad, sizeof bad, "%s", tu_tmp_path("bad.npz"));
+    ntk_npz_writer *w = NULL;
+    TU_OK(ntk_npz_open(traj, &w));
+    TU_OK(ntk_npz_add(w, "f_train", NTK_F64, 2, (size_t[]){S, N * k}, ft));
+    TU_OK(ntk_npz_add(w, "f_eval", NTK_F64, 2, (size_t[]){S, M * k}, fe));
+    TU_OK(ntk_npz_close(w));
+    ntk_dataset d = {.n_train = N, .n_eval = M, .n0 = 2, .k = k, .X_train = Xt, .Y_train = Yt, .X_eval = Xe,
+                     .Y_eval = Ye};
+    ntk_kinf_result rf;
+    TU_OK(ntk_kinf_regression_files(&s, &d, 1e-3, 1, traj, kinf, &rf));
+    assert_null(rf.K);
+    double K[N * N], Ke[M * N], pred[M * k], pred0[M * k];
+    ntk_kinf_opts o = {.N = N, .M = M, .X_train = Xt, .Y_train = Yt, .X_eval = Xe, .Y_eval = Ye, .f_train0 = ft,
+                       .f_eval0 = fe, .f_eval_T = fe + (S - 1) * M * k, .ridge_rel = 1e-3, .threads = 1};
+    ntk_kinf_result r = {.K = K, .K_eval = Ke, .pred = pred, .pred_init = pred0};
+    TU_OK(ntk_kinf_regression(&s, &o, &r));
+    assert_true(rf.solved == 1 && rf.ridge == r.ridge && rf.err_net == r.err_net && rf.err_kinf == r.err_kinf &&
+                rf.rel_kinf == r.rel_kinf && rf.rel_kinf_init == r.rel_kinf_init);
+    const struct {
+        const char *name;
+        size_t rows, cols;
+        const double *want;
+    } mb[] = {{"K_inf", N, N, K},   {"K_inf_eval", M, N, Ke}, {"y_train", N, k, Yt},
+              {"y_eval", M, k, Ye}, {"pred", M, k, pred},     {"pred_init", M, k, pred0}};
+    for (size_t i = 0; i < sizeof mb / sizeof mb[0]; i++) {
+        ntk_array a = {0};
+        TU_OK(ntk_npz_read(kinf, mb[i].name, &a));
+        assert_true(a.ndim == 2 && a.shape[0] == mb[i].rows && a.shape[1] == mb[i].cols);
+        assert_memory_equal(a.data, mb[i].want, mb[i].rows * mb[i].cols * sizeof(double));
+        ntk_array_clear(&a);
+    }
+    double ridge;
+    TU_OK(ntk_npz_read_into(kinf, "ridge", 1, &ridge));
+    assert_true(ridge == r.ridge);
+    /* a trajectory of another size, one without f_eval, no evaluation set */
+    TU_OK(ntk_npz_open(bad, &w));
+    TU_OK(ntk_npz_add(w, "f_train", NTK_F64, 2, (size_t[]){S, N * k - 1}, ft));
+    TU_OK(ntk_npz_add(w, "f_eval", NTK_F64, 2, (size_t[]){S, M * k}, fe));
+    TU_OK(ntk_npz_close(w));
+    assert_int_equal(ntk_kinf_regression_files(&s, &d, 1e-3, 1, bad, kinf, &rf), NTK_EFORMAT);
+    assert_non_null(strstr(ntk_last_error(), "f_train has an unexpected shape"));
+    TU_OK(ntk_npz_open(bad, &w));
+    TU_OK(ntk_npz_add(w, "f_train", NTK_F64, 2, (size_t[]){S, N * k}, ft));
+    TU_OK(ntk_npz_close(w));
+    assert_int_not_equal(ntk_kinf_regression_files(&s, &d, 1e-3, 1, bad, kinf, &rf), NTK_OK);
+    d.n_eval = 0;
+    assert_int_equal(ntk_kinf_regression_files(&s, &d, 1e-3, 1, traj, kinf, &rf), NTK_EINVAL);
+    assert_int_equal(tu_tmpdir_remove(), 0);
+    free(Xt);
+    free(Xe);
+}
+
 static void test_sweep_tau(void **state)
 {
     (void)state;
@@ -547,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_converge_fit),
         cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_kinf_regression),
+        cmocka_unit_test(test_kinf_regression_files),
         cmocka_unit_test(test_sweep_tau),
         cmocka_unit_test(test_groups_closed),
         cmocka_unit_test(test_groups_naive),

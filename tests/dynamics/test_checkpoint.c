@@ -11,7 +11,12 @@
  *   are each refused with their exact message, and leave the network, the trainer and the info
  *   untouched;
  * - ntk_npz_read_into copies a member of any shape with the right count, and refuses a wrong count
- *   with its message, dst untouched. */
+ *   with its message, dst untouched;
+ * - ntk_train_snapshot_save writes exactly the documented members with their shapes and values
+ *   (read back by ntk_npz_read, not by the loader), leaving out the NULL ones; ntk_train_snapshot_load
+ *   fills the replay buffers bit for bit and refuses a size that does not match the file;
+ * - ntk_train_trajectory_save: every documented member with its shape and values, the eval members
+ *   only with an eval set. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -343,6 +348,111 @@ static void test_read_into(void **state)
     for (int i = 0; i < 6; i++) assert_true(dst[i] == -1);
 }
 
+/* The snapshot file against the independent member reader, then the loader. */
+static void assert_member(const char *path, const char *name, int ndim, const size_t *shape, const double *want)
+{
+    ntk_array a = {0};
+    if (!want) { /* left out */
+        assert_int_not_equal(ntk_npz_read(path, name, &a), NTK_OK);
+        return;
+    }
+    TU_OK(ntk_npz_read(path, name, &a));
+    assert_int_equal(a.ndim, ndim);
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) assert_int_equal(a.shape[i], shape[i]), count *= shape[i];
+    assert_int_equal(a.count, count);
+    assert_memory_equal(a.data, want, count * sizeof *want); /* stored as given, bit for bit */
+    ntk_array_clear(&a);
+}
+
+static void test_snapshot_files(void **state)
+{
+    fixture *f = *state;
+    enum { n = 4, m = 2, d = 3 };
+    double K[n * n], Ke[m * n], fv[n], fe[m], Kd[n * n], Kl[d * n * n], mv[d], eg[n];
+    double *all[] = {K, Ke, fv, fe, Kd, Kl, mv, eg};
+    size_t len[] = {n * n, m * n, n, m, n * n, d * n * n, d, n};
+    for (size_t a = 0, v = 0; a < 8; a++)
+        for (size_t i = 0; i < len[a]; i++, v++) all[a][i] = 0.37 * (double)v - 1.0 / (double)(v + 3);
+    ntk_train_snapshot s = {.step = 17, .loss = 0.25, .loss_eval = 1.5, .n = n, .m = m, .d = d, .K = K,
+                            .K_eval = Ke, .f = fv, .f_eval = fe, .Kdot = Kd, .move = mv, .K_layers = Kl, .eigs = eg};
+    char path[128], path0[128];
+    TU_OK(ntk_train_snapshot_save(in_dir(f, "snap.npz", path, sizeof path), &s));
+    double meta[3] = {17, 0.25, 1.5};
+    assert_member(path, "meta", 1, (size_t[]){3}, meta);
+    assert_member(path, "K", 2, (size_t[]){n, n}, K);
+    assert_member(path, "f_train", 1, (size_t[]){n}, fv);
+    assert_member(path, "eigs", 1, (size_t[]){n}, eg);
+    assert_member(path, "K_eval", 2, (size_t[]){m, n}, Ke);
+    assert_member(path, "f_eval", 1, (size_t[]){m}, fe);
+    assert_member(path, "Kdot", 2, (size_t[]){n, n}, Kd);
+    assert_member(path, "K_layers", 3, (size_t[]){d, n, n}, Kl);
+    assert_member(path, "move", 1, (size_t[]){d}, mv);
+    /* no eval set, no Kdot (a later snapshot), no per-layer terms: those members are absent */
+    ntk_train_snapshot s0 = s;
+    s0.m = 0, s0.K_eval = s0.f_eval = s0.Kdot = s0.K_layers = NULL, s0.loss_eval = NAN;
+    TU_OK(ntk_train_snapshot_save(in_dir(f, "snap0.npz", path0, sizeof path0), &s0));
+    assert_member(path0, "K_eval", 2, NULL, NULL);
+    assert_member(path0, "f_eval", 1, NULL, NULL);
+    assert_member(path0, "Kdot", 2, NULL, NULL);
+    assert_member(path0, "K_layers", 3, NULL, NULL);
+    assert_member(path0, "move", 1, (size_t[]){d}, mv);
+    /* the loader: every buffer back bit for bit */
+    double rK[n * n], rKe[m * n], rf[n], rfe[m], rKd[n * n], rKl[d * n * n], rmv[d];
+    ntk_train_replay r = {.step = 17, .n = n, .m = m, .d = d, .K = rK, .K_eval = rKe, .f = rf, .f_eval = rfe,
+                          .Kdot = rKd, .move = rmv, .K_layers = rKl};
+    TU_OK(ntk_train_snapshot_load(path, &r));
+    assert_true(r.loss == 0.25 && r.loss_eval == 1.5);
+    double *got[] = {rK, rKe, rf, rfe, rKd, rKl, rmv};
+    for (size_t a = 0; a < 7; a++) assert_memory_equal(got[a], all[a], len[a] * sizeof(double));
+    ntk_train_replay r0 = {.n = n, .d = d, .K = rK, .f = rf, .move = rmv}; /* NULL buffers are not read */
+    TU_OK(ntk_train_snapshot_load(path0, &r0));
+    assert_true(r0.loss == 0.25 && isnan(r0.loss_eval));
+    /* a size that does not match the file */
+    double big[25];
+    ntk_train_replay rb = {.n = 5, .d = d, .K = big, .f = big, .move = rmv};
+    assert_int_equal(ntk_train_snapshot_load(path0, &rb), NTK_EFORMAT);
+    assert_non_null(strstr(ntk_last_error(), "K has 16 values, expected 25"));
+    assert_int_equal(ntk_train_snapshot_load(path0, &r), NTK_EFORMAT); /* K_eval asked for, not stored */
+}
+
+/* trajectory.npz: every member with its shape and values, the eval ones only with an eval set. */
+static void test_trajectory_file(void **state)
+{
+    fixture *f = *state;
+    enum { T = 3, n = 4, m = 2 }; /* T snapshots */
+    double st[T], ls[T], dr[T], le[T], yt[n], fn[4][T * n], fm[4][T * m];
+    for (int i = 0; i < T; i++) st[i] = 10.0 * i, ls[i] = 1.0 / (i + 1), dr[i] = 0.01 * i, le[i] = 2.0 + i;
+    for (int i = 0; i < n; i++) yt[i] = i - 1.5;
+    for (int a = 0; a < 4; a++) {
+        for (int i = 0; i < T * n; i++) fn[a][i] = 0.1 * a + 0.01 * i;
+        for (int i = 0; i < T * m; i++) fm[a][i] = -0.2 * a - 0.03 * i;
+    }
+    ntk_train_result r = {.S = T, .n = n, .m = m, .steps = st, .loss = ls, .loss_eval = le, .drift_fro = dr,
+                          .y_train = yt, .f_train = fn[0], .f_lin = fn[1], .f_pert = fn[2], .f_pw = fn[3],
+                          .f_eval = fm[0], .f_lin_eval = fm[1], .f_pert_eval = fm[2], .f_pw_eval = fm[3]};
+    char path[128], path0[128];
+    TU_OK(ntk_train_trajectory_save(in_dir(f, "trajectory.npz", path, sizeof path), &r));
+    assert_member(path, "steps", 1, (size_t[]){T}, st);
+    assert_member(path, "loss", 1, (size_t[]){T}, ls);
+    assert_member(path, "drift_fro", 1, (size_t[]){T}, dr);
+    assert_member(path, "y_train", 1, (size_t[]){n}, yt);
+    assert_member(path, "loss_eval", 1, (size_t[]){T}, le);
+    const char *names[4] = {"f_train", "f_lin", "f_pert", "f_pw"}, *enames[4] = {"f_eval", "f_lin_eval",
+                                                                                  "f_pert_eval", "f_pw_eval"};
+    for (int a = 0; a < 4; a++) {
+        assert_member(path, names[a], 2, (size_t[]){T, n}, fn[a]);
+        assert_member(path, enames[a], 2, (size_t[]){T, m}, fm[a]);
+    }
+    ntk_train_result r0 = r; /* no eval set: the eval members are absent */
+    r0.m = 0, r0.f_eval = r0.f_lin_eval = r0.f_pert_eval = r0.f_pw_eval = NULL;
+    TU_OK(ntk_train_trajectory_save(in_dir(f, "trajectory0.npz", path0, sizeof path0), &r0));
+    assert_member(path0, "loss_eval", 1, NULL, NULL);
+    for (int a = 0; a < 4; a++) assert_member(path0, enames[a], 2, NULL, NULL);
+    assert_member(path0, "f_pw", 2, (size_t[]){T, n}, fn[3]);
+    assert_int_equal(ntk_train_trajectory_save("", &r), NTK_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +460,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_into, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trajectory_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

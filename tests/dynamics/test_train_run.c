@@ -16,7 +16,9 @@
  *   missing checkpoint starts over (no replay) and also matches;
  * - two threads train exactly as one (kernels, losses, outputs, parameters); the analysis agrees
  *   to rounding (LAPACK's eigendecompositions follow the thread split); the count is restored;
- * - bad options are NTK_EINVAL from ntk_train_run_check and ntk_train_run, naming the field. */
+ * - bad options are NTK_EINVAL from ntk_train_run_check and ntk_train_run, naming the field;
+ * - ntk_train_metrics_row / _name: each named metrics.csv column holds its field (the mapping written
+ *   out in the test), then move and the per-layer drift. */
 #include "testutil.h"
 #include "ntk_private.h"
 
@@ -632,10 +634,47 @@ static void test_bytes(void **state)
     assert_true(d - a == 8.0 * 2 * 3 * 100 * 100);
 }
 
+/* The metrics.csv row: each named column holds its field (a table written out here), then move and
+ * the per-layer drift. */
+static void test_metrics_row(void **state)
+{
+    (void)state;
+    ntk_train_metrics mt = {.drift_fro = 1, .drift_op = 2, .kernel_distance = 3, .velocity = 4, .alignment = 5,
+                            .lambda_max = 6, .lambda_min = 7, .eig_drift_max = 8, .angle_max = 9,
+                            .projector_dist = 10, .active_modes = 11, .lin_err = 12, .pert_err = 13, .pw_err = 14,
+                            .kdot_err = 15, .krr_vs_net = 16, .krr_eval_err = 17, .rkhs_ridge = 18,
+                            .rkhs_norm_y = 19, .rkhs_norm_f = 20, .eff_dim = 21, .energy_y_topk = 22,
+                            .energy_res_topk = 23, .cond = 24};
+    double move[3] = {-1, -2, -3}, dl[3] = {-4, -5, -6}, row[NTK_TRAIN_METRICS_COLS + 6];
+    ntk_train_snapshot s = {.t = 0.5, .loss = 0.25, .loss_eval = 0.125, .d = 3, .move = move, .mt = mt};
+    const struct {
+        const char *name;
+        double v;
+    } want[] = {{"t", 0.5}, {"loss", 0.25}, {"loss_eval", 0.125}, {"drift_fro", 1}, {"drift_op", 2},
+                {"kernel_distance", 3}, {"velocity", 4}, {"alignment", 5}, {"lambda_max", 6}, {"lambda_min", 7},
+                {"eig_drift_max", 8}, {"angle_max", 9}, {"projector_dist", 10}, {"active_modes", 11},
+                {"lin_err", 12}, {"pert_err", 13}, {"pw_err", 14}, {"kdot_err", 15}, {"krr_vs_net", 16},
+                {"krr_eval_err", 17}, {"rkhs_ridge", 18}, {"rkhs_norm_y", 19}, {"rkhs_norm_f", 20}, {"eff_dim", 21},
+                {"energy_y_topk", 22}, {"energy_res_topk", 23}, {"cond", 24}};
+    assert_int_equal(sizeof want / sizeof want[0], NTK_TRAIN_METRICS_COLS);
+    assert_int_equal(ntk_train_metrics_row(&s, row), NTK_TRAIN_METRICS_COLS + 3);
+    for (int i = 0; i < NTK_TRAIN_METRICS_COLS; i++) {
+        assert_string_equal(ntk_train_metrics_name(i), want[i].name);
+        assert_true(row[i] == want[i].v);
+    }
+    assert_null(ntk_train_metrics_name(-1));
+    assert_null(ntk_train_metrics_name(NTK_TRAIN_METRICS_COLS));
+    for (int l = 0; l < 3; l++) assert_true(row[NTK_TRAIN_METRICS_COLS + l] == move[l]);
+    s.drift_layers = dl;
+    assert_int_equal(ntk_train_metrics_row(&s, row), NTK_TRAIN_METRICS_COLS + 6);
+    for (int l = 0; l < 3; l++) assert_true(row[NTK_TRAIN_METRICS_COLS + 3 + l] == dl[l]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_metrics_row),
         cmocka_unit_test(test_matches_hand_loop),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_observer_stop_and_resume),

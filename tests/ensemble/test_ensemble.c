@@ -14,7 +14,9 @@
  * - R's delta-method error against a numeric evaluation (the gradient of log(m2 / m1^2) by central
  *   differences with the sample covariance) and against the spread of log R over independent cells.
  * - The fit against ntk_ols on the same points; the theory columns against their closed forms; the
- *   probes' norms and angle; bad options -> NTK_EINVAL; ntk_dist outside mpirun is one rank. */
+ *   probes' norms and angle; bad options -> NTK_EINVAL; ntk_dist outside mpirun is one rank.
+ * - ntk_ensemble_grid: the cells written out by hand (width fastest; lines of fixed beta rounded and
+ *   clamped to [1, NTK_MAX_DEPTH]). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +427,29 @@ static void test_dist_single(void **state)
     assert_int_equal(d.size, 1);
 }
 
+/* The grid: width fastest; lines of fixed beta round beta x width and clamp to [1, NTK_MAX_DEPTH]. */
+static void test_grid(void **state)
+{
+    (void)state;
+    int depths[2] = {1, 3}, widths[3] = {8, 16, 32}, d[6], w[6], dmax = -1;
+    TU_OK(ntk_ensemble_grid(2, depths, 0, NULL, 3, widths, d, w, &dmax));
+    const int wd[6] = {1, 1, 1, 3, 3, 3}, ww[6] = {8, 16, 32, 8, 16, 32};
+    assert_memory_equal(d, wd, sizeof wd);
+    assert_memory_equal(w, ww, sizeof ww);
+    assert_int_equal(dmax, 3);
+    double betas[3] = {0.1, 0.25, 1e-9};
+    int bw[2] = {8, 20};
+    TU_OK(ntk_ensemble_grid(2, depths, 3, betas, 2, bw, d, w, &dmax)); /* betas take over from the depths */
+    const int bd[6] = {1, 2, 2, 5, 1, 1}; /* round(0.8), round(2), round(2), round(5), at least 1 twice */
+    assert_memory_equal(d, bd, sizeof bd);
+    assert_int_equal(dmax, 5);
+    double huge[1] = {1e9};
+    TU_OK(ntk_ensemble_grid(0, NULL, 1, huge, 1, bw, d, w, NULL));
+    assert_int_equal(d[0], NTK_MAX_DEPTH);
+    assert_int_equal(ntk_ensemble_grid(2, NULL, 0, NULL, 3, widths, d, w, NULL), NTK_EINVAL);
+    assert_int_equal(ntk_ensemble_grid(2, depths, 0, NULL, 3, widths, NULL, w, NULL), NTK_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,7 +458,7 @@ int main(void)
         cmocka_unit_test(test_stats_direct),           cmocka_unit_test(test_delta_method_numeric),
         cmocka_unit_test(test_delta_method_spread),    cmocka_unit_test(test_fit_and_theory),
         cmocka_unit_test(test_probes),                 cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_dist_single),
+        cmocka_unit_test(test_dist_single),            cmocka_unit_test(test_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,10 @@
  *   the same bytes, and their data sizes equal ntk_kernel_file_bytes.
  * - The byte estimates against ntk_feats_bytes / ntk_kernel_bytes / ntk_kernel_rows_bytes;
  *   ntk_kernel_tile_rows at its edges (0 when no row fits, exactly one row, the 512 MB cap, N);
- *   ntk_plan_max_points against the closed-form root of a quadratic bytes_for. */
+ *   ntk_plan_max_points against the closed-form root of a quadratic bytes_for.
+ * - ntk_disk_free_bytes against statfs(2) (another system call than the statvfs it uses) of the
+ *   directory itself, of the nearest existing ancestor of a path that does not exist, and of the
+ *   working directory for a relative path, "" and NULL. */
 #include "testutil.h"
 #include "ntk_private.h"
 
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef struct {
@@ -491,6 +495,29 @@ static void test_mem_available(void **state)
     if (pages > 0 && psz > 0) assert_true(have <= (double)pages * (double)psz);
 }
 
+static double statfs_free(const char *dir)
+{
+    struct statfs sf;
+    assert_int_equal(statfs(dir, &sf), 0);
+    return (double)sf.f_bavail * (double)sf.f_bsize;
+}
+
+static void test_disk_free(void **state)
+{
+    (void)state;
+    /* other processes write to the same disks between the two calls: 1% or 256 MB apart at most */
+#define NEAR(a, b) assert_true(fabs((a) - (b)) <= 0.01 * (b) + 256e6)
+    double tmp = statfs_free("/tmp"), here = statfs_free("."), root = statfs_free("/");
+    assert_true(tmp > 0 && here > 0);
+    NEAR(ntk_disk_free_bytes("/tmp"), tmp);
+    NEAR(ntk_disk_free_bytes("/tmp/ntk_no_such_dir_9f3/a/b"), tmp);
+    NEAR(ntk_disk_free_bytes("ntk_no_such_dir_9f3/x"), here);
+    NEAR(ntk_disk_free_bytes(""), here);
+    NEAR(ntk_disk_free_bytes(NULL), here);
+    NEAR(ntk_disk_free_bytes("/ntk_no_such_dir_9f3"), root);
+#undef NEAR
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_npy_sink),         cmocka_unit_test(test_relayout),
         cmocka_unit_test(test_byte_estimates),   cmocka_unit_test(test_tile_rows),
         cmocka_unit_test(test_plan_max_points),  cmocka_unit_test(test_mem_available),
+        cmocka_unit_test(test_disk_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
