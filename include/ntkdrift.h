@@ -925,6 +925,97 @@ ntk_status ntk_group_keys(size_t n, int nk, const double *keys, size_t *group, s
 ntk_status ntk_group_percentiles(size_t n, const size_t *group, size_t ngroups, const double *v, int nq,
                                  const double *q, double *out);
 
+/* --------------------------------------------------------------- operators
+ * Gradient descent in function space with a fixed kernel, and the projections of its residual on
+ * Fourier modes and eigenvectors (docs/modes.md).  Points on S^1 are x_j = (cos g_j, sin g_j); the
+ * sampled operator is A = K/n (K_ij = Theta(x_i, x_j)).  The Fourier basis Phi: [n x (2K+1)] has
+ * the columns 1, sqrt2 cos(k g), sqrt2 sin(k g) for k = 1..K (column 2k-1: cos, 2k: sin), which are
+ * orthonormal in the continuum; projections use Phi_unit, its columns normalised on the sample (a
+ * column of norm below 1e-8 sqrt(n), such as sin(n/2 g) on a grid, has coefficient 0). */
+
+/* Phi: [n x (2K+1)] at the angles gamma: [n]. */
+ntk_status ntk_fourier_matrix(size_t n, const double *gamma, int K, double *Phi);
+/* coef: [2K+1] = Phi_unit^T r, and plane: [K+1] the per-frequency plane mass |c_0|,
+ * ||(c_cos k, c_sin k)||, of r: [n] at the angles gamma: [n].  Either output may be NULL. */
+ntk_status ntk_fourier_project(size_t n, const double *gamma, int K, const double *r, double *coef, double *plane);
+/* plane: [K+1] from coef: [2K+1] (as above). */
+void ntk_fourier_planes(int K, const double *coef, double *plane);
+
+/* The operator A = K/n of a kernel of the angle difference on the equispaced grid
+ * g_j = g_0 + 2 pi j / n: a symmetric circulant matrix, diagonal in the Fourier basis, applied by
+ * FFT (FFTW) in O(n log n) time and O(n) memory; no n x n matrix is formed. */
+typedef struct ntk_circulant ntk_circulant;
+/* row: [n], row_j = Theta(2 pi j / n), the kernel between g_0 and g_j.  Refused unless the row is
+ * symmetric (|row_j - row_{n-j}| <= 1e-12 max|row|: a kernel of the angle difference) and finite. */
+ntk_status ntk_circulant_create(size_t n, const double *row, ntk_circulant **out);
+/* row: [n] from a profile Theta(delta), delta in [0, pi] the angle between two points. */
+ntk_status ntk_circulant_row(size_t n, double (*profile)(double delta, void *ctx), void *ctx, double *row);
+void ntk_circulant_free(ntk_circulant *c);
+size_t ntk_circulant_size(const ntk_circulant *c);
+/* mu: [n], the eigenvalue of A on frequency m, mu_m = (1/n) sum_j row_j cos(2 pi j m / n) (the
+ * Fourier coefficients of the sampled kernel, aliasing included; mu_m = mu_{n-m}).  Its Fourier
+ * modes cos(m g), sin(m g) are the eigenvectors. */
+ntk_status ntk_circulant_eigenvalues(const ntk_circulant *c, double *mu);
+/* y = A x; x, y: [n] (may be the same array). */
+ntk_status ntk_circulant_apply(const ntk_circulant *c, const double *x, double *y);
+/* ntk_fourier_project for the grid's angles g_j = g0 + 2 pi j / n, by one FFT: coef: [2K+1],
+ * plane: [K+1] (either may be NULL) of r: [n]; K <= n/2. */
+ntk_status ntk_circulant_project(const ntk_circulant *c, double g0, int K, const double *r, double *coef,
+                                 double *plane);
+
+/* Operator gradient descent u_{t+1} = u_t - eta A (u_t - y) on the n training points, with the eval
+ * predictions u_eval,t = u_eval,0 + A_eval a_t, a_t = -eta sum_{s<t} (u_s - y) (A_eval = K(X_eval, X)/n).
+ * For the loss half_mean on a network, (1/2n) sum (f - y)^2, this is the linearized network's step
+ * with the same eta (docs/modes.md).  Two paths:
+ *   dense      A: [n x n] symmetric, any points; O(n^2) per step, one eigendecomposition;
+ *   circulant  C (A NULL): an equispaced grid; the step runs in the Fourier domain, O(n) per step and
+ *              O(n log n) per snapshot, O(n) memory; eval points through the kernel profile. */
+typedef struct {
+    size_t n, m;                  /* training and eval points (m = 0: none) */
+    const double *A;              /* dense path: [n x n] the operator K/n, symmetric; or NULL */
+    const ntk_circulant *C;       /* circulant path (A == NULL) */
+    double g0;                    /* circulant path: the grid's first angle */
+    const double *A_eval;         /* dense path, m > 0: [m x n] K(X_eval, X)/n */
+    double (*profile)(double delta, void *ctx); /* circulant path, m > 0: Theta(delta) for the eval rows */
+    void *profile_ctx;
+    const double *y;              /* [n] targets */
+    const double *y_eval;         /* [m] eval targets, or NULL */
+    const double *u0, *u0_eval;   /* [n], [m] the initial function; NULL: zero */
+    const double *gamma;          /* [n] training angles (dense path; NULL: no Fourier projections) */
+    const double *gamma_eval;     /* [m] eval angles (NULL: no eval projections) */
+    const double *mode_mu;        /* [K+1] eigenvalue per frequency for ideal_plane (dense path; NULL:
+                                     none); the circulant path uses its own mu */
+    double eta;                   /* > 0: the step */
+    double eta_scale;             /* eta <= 0: eta = eta_scale / lambda_max(A) (default 0.05) */
+    long steps;                   /* default 100 */
+    const long *snap;             /* [n_snap] ascending snapshot steps in [0, steps]; NULL: 0 and steps */
+    size_t n_snap;
+    int kmax;                     /* K: Fourier frequencies 0..K (default 8; <= n/2) */
+    int top_k;                    /* eigenvectors projected on (default 8; <= n) */
+    int threads;                  /* 0: the library's current count */
+} ntk_kgd_opts;
+ntk_kgd_opts ntk_kgd_opts_defaults(void);
+
+typedef struct {
+    long step;
+    double t;                     /* eta * step */
+    double loss, loss_eval;       /* (1/2n) ||u - y||^2, (1/2m) ||u_eval - y_eval||^2 (NAN: none) */
+    const double *u, *u_eval;     /* [n], [m] */
+    const double *coef_train;     /* [2K+1] Fourier coefficients of u - y (NULL: no angles) */
+    const double *plane_train;    /* [K+1] their plane mass */
+    const double *coef_eval, *plane_eval; /* the same for u_eval - y_eval (NULL: none) */
+    const double *ideal_plane;    /* [K+1] |1 - eta mu_k|^t plane_train at step 0 (NULL: undefined) */
+    const double *proj_eig;       /* [top_k] v_i^T (u - y) on the top eigenvectors of A, descending */
+} ntk_kgd_snapshot;
+/* Non-OK stops the run; ntk_kgd_run returns it. */
+typedef ntk_status (*ntk_kgd_observer)(void *user, const ntk_kgd_snapshot *s);
+
+typedef struct {
+    double eta, lambda_max;       /* the step used and lambda_max(A) */
+    double *eig;                  /* caller's [n] or NULL: the eigenvalues of A, descending */
+} ntk_kgd_result;
+ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
