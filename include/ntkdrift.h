@@ -1016,6 +1016,55 @@ typedef struct {
 } ntk_kgd_result;
 ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
 
+/* The sampled operator against the continuum one on the Fourier basis ("lemma objects",
+ * docs/modes.md): G = Phi^T Phi / n, H = Phi^T A Phi / n, E = A Phi - Phi Lambda_n, where Lambda_n
+ * holds the finite-sample eigenvalue lambda_k^(n) = (1 - 1/n) lambda_k + Theta(0)/n of each column's
+ * frequency k (lambda_k of the continuum operator (T f)(phi) = int Theta(phi - psi) f(psi) dpsi / 2pi). */
+typedef struct {
+    size_t n;
+    const double *A;              /* dense: [n x n] the operator K/n; or NULL */
+    const ntk_circulant *C;       /* circulant (A NULL): the grid g0 + 2 pi j / n, A Phi by FFT */
+    const double *gamma;          /* dense: [n] the angles */
+    double g0;
+    int K;                        /* frequencies 0..K (default 8; <= n/2) */
+    const double *lambda;         /* [K+1] continuum eigenvalues (ntk_circle_eigenvalues) */
+    double theta0;                /* Theta(0), the kernel's diagonal */
+} ntk_lemma_opts;
+ntk_lemma_opts ntk_lemma_opts_defaults(void);
+typedef struct {
+    double G_max, G_fro;          /* ||G - I|| in the max-entry and the Frobenius norm */
+    double H_max, H_fro;          /* ||H - Lambda_n|| */
+    double E_max, E_fro;          /* ||E|| */
+} ntk_lemma_norms;
+/* e_col: [2K+1] the per-mode ||E_{:,p}|| / ||Phi_{:,p}|| (or NULL); G, H: [(2K+1) x (2K+1)] the
+ * matrices themselves (or NULL).  Memory 2 n (2K+1) doubles beside A. */
+ntk_status ntk_lemma_objects(const ntk_lemma_opts *o, ntk_lemma_norms *out, double *e_col, double *G, double *H);
+
+/* The top eigenspaces of a finite kernel against the Fourier planes F_k = span{cos k g, sin k g}
+ * (dimension d_k: 1 for k = 0 and k = n/2, else 2; "subspace metrics", docs/modes.md).  Plane k is
+ * matched to the d_k eigenvectors with the largest overlap sum ||Q_k^T v_i||^2 among the first
+ * `search` (by descending eigenvalue; 0: all n), Q_k its orthonormal basis on the sample. */
+typedef struct {
+    int dim;                      /* d_k */
+    int rank[2];                  /* the matched eigenvectors' rank positions (0-based, ascending) */
+    double angle_max;             /* the largest principal angle between the two spans */
+    double proj_fro;              /* projector distance, Frobenius: sqrt(2 sum sin^2 theta) */
+    double proj_op;               /* projector distance, operator: max sin theta */
+    double affinity;              /* sqrt(sum cos^2 theta / d_k), 1 when the spans agree */
+    double eig_err;               /* mean |w_i - lambda_k| / lambda_k over the matched eigenvalues of A
+                                     (= K's against n lambda_k) */
+} ntk_plane_match;
+/* w: [n] eigenvalues of A descending, V: [n x n] its eigenvectors (columns; ntk_eigh), gamma: [n],
+ * lambda: [K+1] the continuum eigenvalues; out: [K+1]. */
+ntk_status ntk_fourier_subspaces(size_t n, const double *w, const double *V, const double *gamma, int K,
+                                 const double *lambda, size_t search, ntk_plane_match *out);
+/* C = U^T A U with U = Phi_unit: [n x (2K+1)] at gamma: [n]; C: [(2K+1) x (2K+1)] (symmetric);
+ * leakage = sum |entries outside the plane blocks| / sum |entries inside|.  A: [n x n]. */
+ntk_status ntk_fourier_blocks(size_t n, const double *A, const double *gamma, int K, double *C, double *leakage);
+/* The drift of each plane block C_k between two such C (t against 0): fro, op, max: [K+1] the
+ * Frobenius, operator and max-entry norms of C_k(t) - C_k(0).  C0, Ct: [(2K+1) x (2K+1)]. */
+ntk_status ntk_fourier_block_drift(int K, const double *C0, const double *Ct, double *fro, double *op, double *max);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
