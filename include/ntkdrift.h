@@ -969,7 +969,15 @@ ntk_status ntk_circulant_project(const ntk_circulant *c, double g0, int K, const
  * with the same eta (docs/modes.md).  Two paths:
  *   dense      A: [n x n] symmetric, any points; O(n^2) per step, one eigendecomposition;
  *   circulant  C (A NULL): an equispaced grid; the step runs in the Fourier domain, O(n) per step and
- *              O(n log n) per snapshot, O(n) memory; eval points through the kernel profile. */
+ *              O(n log n) per snapshot, O(n) memory; eval points through the kernel profile.
+ * Preconditioned: u_{t+1} = u_t - eta P A (u_t - y) with P = Phi M G^{-1} Phi^T / n on the Fourier
+ * basis up to kmax (G = Phi^T Phi / n, H = Phi^T A Phi / n), M = (Lambda_n + tau I)^{-1} (theory,
+ * Lambda_n the finite-sample eigenvalues from lambda and theta0) or (G^{-1} H + (tau + reg) I)^{-1}
+ * (empirical); eval points follow through the same Fourier functions, u_eval = u_eval,0 + Phi_eval b_t.
+ * eta_scale is then relative to the largest eigenvalue of P A (that of M G^{-1} H). */
+typedef enum { NTK_PRECOND_NONE = 0, NTK_PRECOND_THEORY = 1, NTK_PRECOND_EMPIRICAL = 2 } ntk_precond;
+const char *ntk_precond_name(ntk_precond p);
+ntk_status ntk_precond_parse(const char *s, ntk_precond *out);
 typedef struct {
     size_t n, m;                  /* training and eval points (m = 0: none) */
     const double *A;              /* dense path: [n x n] the operator K/n, symmetric; or NULL */
@@ -992,6 +1000,10 @@ typedef struct {
     size_t n_snap;
     int kmax;                     /* K: Fourier frequencies 0..K (default 8; <= n/2) */
     int top_k;                    /* eigenvectors projected on (default 8; <= n) */
+    ntk_precond precond;          /* default NONE */
+    double tau, reg;              /* preconditioner shifts (default 1e-3, 0) */
+    const double *lambda;         /* theory: [K+1] continuum eigenvalues (ntk_circle_eigenvalues) */
+    double theta0;                /* theory: Theta(0) */
     int threads;                  /* 0: the library's current count */
 } ntk_kgd_opts;
 ntk_kgd_opts ntk_kgd_opts_defaults(void);
@@ -1004,7 +1016,8 @@ typedef struct {
     const double *coef_train;     /* [2K+1] Fourier coefficients of u - y (NULL: no angles) */
     const double *plane_train;    /* [K+1] their plane mass */
     const double *coef_eval, *plane_eval; /* the same for u_eval - y_eval (NULL: none) */
-    const double *ideal_plane;    /* [K+1] |1 - eta mu_k|^t plane_train at step 0 (NULL: undefined) */
+    const double *ideal_plane;    /* [K+1] |1 - eta mu_k|^t plane_train at step 0 (NULL: undefined);
+                                     preconditioned on the circulant path mu_k is P A's, mu_k M_kk */
     const double *proj_eig;       /* [top_k] v_i^T (u - y) on the top eigenvectors of A, descending */
 } ntk_kgd_snapshot;
 /* Non-OK stops the run; ntk_kgd_run returns it. */
@@ -1012,6 +1025,7 @@ typedef ntk_status (*ntk_kgd_observer)(void *user, const ntk_kgd_snapshot *s);
 
 typedef struct {
     double eta, lambda_max;       /* the step used and lambda_max(A) */
+    double rho;                   /* the largest eigenvalue of the step's operator (A, or P A) */
     double *eig;                  /* caller's [n] or NULL: the eigenvalues of A, descending */
 } ntk_kgd_result;
 ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);

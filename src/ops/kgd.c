@@ -6,16 +6,29 @@
  * coefficients on the top eigenvectors of A, and the ideal decay |1 - eta mu_k|^t of each plane. */
 #include "ntkdrift.h"
 #include "ntk_private.h"
+#include "la.h"
 #include "ops.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 ntk_kgd_opts ntk_kgd_opts_defaults(void)
 {
-    return (ntk_kgd_opts){.eta_scale = 0.05, .steps = 100, .kmax = 8, .top_k = 8};
+    return (ntk_kgd_opts){.eta_scale = 0.05, .steps = 100, .kmax = 8, .top_k = 8, .tau = 1e-3};
+}
+
+static const char *const PRECOND[] = {"none", "theory", "empirical"};
+
+const char *ntk_precond_name(ntk_precond p) { return (unsigned)p < 3 ? PRECOND[p] : "?"; }
+
+ntk_status ntk_precond_parse(const char *s, ntk_precond *out)
+{
+    for (int i = 0; s && i < 3; i++)
+        if (strcmp(s, PRECOND[i]) == 0) return *out = (ntk_precond)i, NTK_OK;
+    return ntk_set_error(NTK_EINVAL, "unknown preconditioner '%s' (expected none|theory|empirical)", s ? s : "(null)");
 }
 
 /* An eigenvector of the circulant operator: frequency m, cos (0) or sin (1), eigenvalue mu. */
@@ -48,6 +61,11 @@ typedef struct {
     cmode *modes;             /* [n] eigenvectors by descending mu */
     fftw_complex *U, *Y, *Aa; /* [n/2 + 1] spectra of u, y and a */
     double *buf;              /* [n] fftw_malloc'ed scratch for c2r */
+    /* preconditioned (both paths step on the grid's values) */
+    double *Phi, *Phie;       /* [n x w], [m x w] the Fourier basis at the training and eval angles */
+    double *Q;                /* [w x w] M G^{-1} */
+    double *b, *x, *z, *cv;   /* [w] eval coefficients; [n] A r; [w] Phi^T A r / n; [w] Q z */
+    double rho;               /* the largest eigenvalue of the step's operator */
 } kgd;
 
 static ntk_status check(const ntk_kgd_opts *o)
@@ -70,6 +88,14 @@ static ntk_status check(const ntk_kgd_opts *o)
     if (o->m > 0 && o->A && !o->A_eval) return ntk_set_error(NTK_EINVAL, "kgd: m > 0 eval points need A_eval [m x n]");
     if (o->m > 0 && !o->A && (!o->profile || !o->gamma_eval))
         return ntk_set_error(NTK_EINVAL, "kgd: eval points on the circulant path need the kernel profile and gamma_eval");
+    if ((unsigned)o->precond > NTK_PRECOND_EMPIRICAL) return ntk_set_error(NTK_EINVAL, "kgd: unknown preconditioner %d", (int)o->precond);
+    if (o->precond && o->A && !o->gamma) return ntk_set_error(NTK_EINVAL, "kgd: a preconditioner on the dense path needs gamma");
+    if (o->precond && o->m > 0 && !o->gamma_eval)
+        return ntk_set_error(NTK_EINVAL, "kgd: a preconditioner with eval points needs gamma_eval");
+    if (o->precond == NTK_PRECOND_THEORY && !o->lambda)
+        return ntk_set_error(NTK_EINVAL, "kgd: the theory preconditioner needs the continuum eigenvalues lambda [K+1]");
+    if (o->precond && (!(o->tau >= 0) || !(o->reg >= 0)))
+        return ntk_set_error(NTK_EINVAL, "kgd: tau and reg must be >= 0 (got %g, %g)", o->tau, o->reg);
     for (size_t i = 0; o->snap && i < o->n_snap; i++)
         if (o->snap[i] < 0 || o->snap[i] > o->steps || (i && o->snap[i] <= o->snap[i - 1]))
             return ntk_set_error(NTK_EINVAL, "kgd: snapshot steps must ascend strictly within [0, %ld] (entry %zu: %ld)",
@@ -132,6 +158,90 @@ static ntk_status circ_setup(kgd *g)
     return NTK_OK;
 }
 
+/* X := A^{-1} B for A, B: [w x w] (A copied; B overwritten by the solution), LU with pivoting. */
+static ntk_status solve(size_t w, const double *A, double *B, const char *what)
+{
+    double *L = malloc(w * w * sizeof *L);
+    lapack_int *piv = malloc(w * sizeof *piv);
+    lapack_int info = -1;
+    if (L && piv) {
+        memcpy(L, A, w * w * sizeof *L);
+        info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)w, (lapack_int)w, L, (lapack_int)w, piv, B, (lapack_int)w);
+    }
+    free(L), free(piv);
+    if (info < 0) return ntk_set_error(NTK_ENOMEM, "kgd: no memory for the preconditioner");
+    if (info > 0) return ntk_set_error(NTK_ENUMERIC, "kgd: %s is singular (raise tau or reg, or lower kmax)", what);
+    return NTK_OK;
+}
+
+/* P = Phi M G^{-1} Phi^T / n: Q = M G^{-1}, the step's largest eigenvalue rho (that of Q H) and, on
+ * the grid, P A's eigenvalue per frequency for the ideal decay. */
+static ntk_status precond_setup(kgd *g)
+{
+    const ntk_kgd_opts *o = g->o;
+    size_t n = g->n, w = 2 * (size_t)o->kmax + 1, K1 = (size_t)o->kmax + 1;
+    double *gam = NULL, *G = malloc(w * w * sizeof *G), *H = malloc(w * w * sizeof *H), *T = malloc(w * w * sizeof *T);
+    double *zero = calloc(K1, sizeof *zero), *wr = malloc(2 * w * sizeof *wr);
+    g->Phi = malloc(n * w * sizeof *g->Phi), g->Q = malloc(w * w * sizeof *g->Q), g->x = malloc(n * sizeof *g->x);
+    g->b = calloc(3 * w, sizeof *g->b), g->Phie = g->m ? malloc(g->m * w * sizeof *g->Phie) : NULL;
+    if (!o->A) gam = malloc(n * sizeof *gam);
+    ntk_status st = G && H && T && zero && wr && g->Phi && g->Q && g->x && g->b && (!g->m || g->Phie) && (o->A || gam)
+                        ? NTK_OK : ntk_set_error(NTK_ENOMEM, "kgd: no memory for the preconditioner (n %zu, K %d)", n, o->kmax);
+    if (st != NTK_OK) goto done;
+    g->z = g->b + w, g->cv = g->z + w;
+    for (size_t j = 0; gam && j < n; j++) gam[j] = o->g0 + 2 * M_PI * (double)j / (double)n;
+    ntk_fourier_matrix(n, o->A ? o->gamma : gam, o->kmax, g->Phi);
+    if (g->m) ntk_fourier_matrix(g->m, o->gamma_eval, o->kmax, g->Phie);
+    ntk_lemma_opts lo = {.n = n, .A = o->A, .C = o->A ? NULL : o->C, .gamma = o->gamma, .g0 = o->g0, .K = o->kmax,
+                         .lambda = o->lambda ? o->lambda : zero, .theta0 = o->theta0};
+    ntk_lemma_norms nm;
+    if ((st = ntk_lemma_objects(&lo, &nm, NULL, G, H)) != NTK_OK) goto done;
+    /* M into T */
+    memset(T, 0, w * w * sizeof *T);
+    if (o->precond == NTK_PRECOND_THEORY) {
+        for (size_t p = 0; p < w; p++) {
+            double ln = (1 - 1 / (double)n) * o->lambda[(p + 1) / 2] + o->theta0 / (double)n;
+            if (!(ln + o->tau > 0)) {
+                st = ntk_set_error(NTK_EINVAL, "kgd: lambda_%zu^(n) + tau = %g is not positive", (p + 1) / 2, ln + o->tau);
+                goto done;
+            }
+            T[p * w + p] = 1 / (ln + o->tau);
+        }
+    } else { /* (G^{-1} H + (tau + reg) I)^{-1} */
+        memcpy(g->Q, H, w * w * sizeof *g->Q);
+        if ((st = solve(w, G, g->Q, "G = Phi^T Phi / n")) != NTK_OK) goto done;
+        for (size_t p = 0; p < w; p++) g->Q[p * w + p] += o->tau + o->reg, T[p * w + p] = 1;
+        if ((st = solve(w, g->Q, T, "G^{-1} H + (tau + reg) I")) != NTK_OK) goto done;
+    }
+    /* Q = M G^{-1} = (G^{-T} M^T)^T: solve G^T X = M^T, G symmetric */
+    for (size_t p = 0; p < w; p++)
+        for (size_t q = 0; q < w; q++) g->Q[q * w + p] = T[p * w + q];
+    if ((st = solve(w, G, g->Q, "G = Phi^T Phi / n")) != NTK_OK) goto done;
+    for (size_t p = 0; p < w; p++)
+        for (size_t q = 0; q < p; q++) {
+            double t = g->Q[p * w + q];
+            g->Q[p * w + q] = g->Q[q * w + p], g->Q[q * w + p] = t;
+        }
+    la_gemm(NTK_F64, false, false, w, w, w, 1.0, g->Q, w, H, w, 0.0, T, w); /* T = Q H */
+    if (!o->A) { /* on the grid Q H is diagonal: P A's eigenvalue of frequency k */
+        g->mode_mu = malloc(K1 * sizeof *g->mode_mu);
+        if (!g->mode_mu) {
+            st = ntk_set_error(NTK_ENOMEM, "kgd: no memory");
+            goto done;
+        }
+        for (size_t k = 0; k < K1; k++) g->mode_mu[k] = T[(k ? 2 * k - 1 : 0) * (w + 1)];
+    }
+    if (LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)w, T, (lapack_int)w, wr, wr + w, NULL, 1, NULL, 1) != 0) {
+        st = ntk_set_error(NTK_ENUMERIC, "kgd: the eigenvalues of the preconditioned operator did not converge");
+        goto done;
+    }
+    g->rho = 0;
+    for (size_t p = 0; p < w; p++) g->rho = fmax(g->rho, hypot(wr[p], wr[w + p]));
+done:
+    free(gam), free(G), free(H), free(T), free(zero), free(wr);
+    return st;
+}
+
 /* The angle between two points of the circle, in [0, pi]. */
 static double angle_between(double a, double b)
 {
@@ -144,7 +254,7 @@ static ntk_status sync_state(kgd *g)
 {
     const ntk_kgd_opts *o = g->o;
     size_t n = g->n;
-    if (!o->A) {
+    if (!o->A && !o->precond) {
         size_t nc = n / 2 + 1;
         fftw_complex *T = fftw_malloc(nc * sizeof *T); /* c2r overwrites its input */
         if (!T) return ntk_set_error(NTK_ENOMEM, "kgd: no memory (n %zu)", n);
@@ -159,6 +269,11 @@ static ntk_status sync_state(kgd *g)
     }
     if (g->m == 0) return NTK_OK;
     for (size_t i = 0; i < g->m; i++) g->ue[i] = o->u0_eval ? o->u0_eval[i] : 0;
+    if (o->precond) { /* u_eval = u_eval,0 + Phi_eval b */
+        size_t w = 2 * (size_t)o->kmax + 1;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)g->m, (int)w, 1.0, g->Phie, (int)w, g->b, 1, 1.0, g->ue, 1);
+        return NTK_OK;
+    }
     if (o->A) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)g->m, (int)n, 1.0, o->A_eval, (int)n, g->a, 1, 1.0, g->ue, 1);
         return NTK_OK;
@@ -192,9 +307,10 @@ static ntk_status snapshot(kgd *g, long step, ntk_kgd_observer obs, void *user)
     }
     fftw_complex *R = NULL;
     if (!o->A) { /* the residual's spectrum, straight from the Fourier-domain state */
-        R = fftw_malloc((n / 2 + 1) * sizeof *R);
+        R = o->precond ? ops_circulant_forward(o->C, g->r) : fftw_malloc((n / 2 + 1) * sizeof *R);
         if (!R) return ntk_set_error(NTK_ENOMEM, "kgd: no memory (n %zu)", n);
-        for (size_t q = 0; q <= n / 2; q++) R[q][0] = g->U[q][0] - g->Y[q][0], R[q][1] = g->U[q][1] - g->Y[q][1];
+        for (size_t q = 0; !o->precond && q <= n / 2; q++)
+            R[q][0] = g->U[q][0] - g->Y[q][0], R[q][1] = g->U[q][1] - g->Y[q][1];
         ops_circulant_project_spectrum(n, (const fftw_complex *)R, o->g0, K, g->coef);
         for (int i = 0; i < o->top_k; i++)
             g->proj[i] = ops_circulant_mode_coef(n, (const fftw_complex *)R, o->g0, g->modes[i].m, g->modes[i].sin_part);
@@ -235,6 +351,7 @@ static void release(kgd *g)
 {
     free(g->u), free(g->r), free(g->a), free(g->ue), free(g->coef), free(g->w), free(g->V), free(g->modes);
     if (!g->o->A) free(g->mode_mu);
+    free(g->Phi), free(g->Phie), free(g->Q), free(g->b), free(g->x);
     fftw_free(g->U), fftw_free(g->Y), fftw_free(g->Aa), fftw_free(g->buf);
 }
 
@@ -253,9 +370,16 @@ static ntk_status run(kgd *g, ntk_kgd_observer obs, void *user, ntk_kgd_result *
     ntk_status st = o->A ? dense_setup(g) : circ_setup(g);
     if (st != NTK_OK) return st;
     double lmax = o->A ? g->w[0] : g->modes[0].mu;
-    if (res) res->lambda_max = lmax;
-    if (!(o->eta > 0) && !(lmax > 0)) return ntk_set_error(NTK_EINVAL, "kgd: lambda_max(A) = %g: no step eta_scale / lambda_max", lmax);
-    g->eta = o->eta > 0 ? o->eta : o->eta_scale / lmax;
+    g->rho = lmax;
+    if (o->precond) {
+        if (!o->A) free(g->mode_mu);
+        g->mode_mu = NULL; /* the ideal decay of P A: on the grid only (precond_setup) */
+        if ((st = precond_setup(g)) != NTK_OK) return st;
+    }
+    if (res) res->lambda_max = lmax, res->rho = g->rho;
+    if (!(o->eta > 0) && !(g->rho > 0))
+        return ntk_set_error(NTK_EINVAL, "kgd: the operator's largest eigenvalue is %g: no step eta_scale / lambda_max", g->rho);
+    g->eta = o->eta > 0 ? o->eta : o->eta_scale / g->rho;
     if (res) res->eta = g->eta;
     if (res && res->eig) {
         if (o->A) memcpy(res->eig, g->w, n * sizeof *res->eig);
@@ -271,7 +395,16 @@ static ntk_status run(kgd *g, ntk_kgd_observer obs, void *user, ntk_kgd_result *
             next++;
         }
         if (t == o->steps) break;
-        if (o->A) { /* g = A r; u -= eta g; a -= eta r; r = u - y */
+        if (o->precond) { /* x = A r, z = Phi^T x / n, c = Q z; u -= eta Phi c, b -= eta c */
+            size_t w = 2 * (size_t)o->kmax + 1;
+            if (o->A) cblas_dsymv(CblasRowMajor, CblasLower, (int)n, 1.0, o->A, (int)n, g->r, 1, 0.0, g->x, 1);
+            else if ((st = ntk_circulant_apply(o->C, g->r, g->x)) != NTK_OK) return st;
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)w, 1.0 / (double)n, g->Phi, (int)w, g->x, 1, 0.0, g->z, 1);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)w, (int)w, 1.0, g->Q, (int)w, g->z, 1, 0.0, g->cv, 1);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)w, -g->eta, g->Phi, (int)w, g->cv, 1, 1.0, g->u, 1);
+            cblas_daxpy((int)w, -g->eta, g->cv, 1, g->b, 1);
+            for (size_t i = 0; i < n; i++) g->r[i] = g->u[i] - o->y[i];
+        } else if (o->A) { /* g = A r; u -= eta g; a -= eta r; r = u - y */
             cblas_dsymv(CblasRowMajor, CblasLower, (int)n, -g->eta, o->A, (int)n, g->r, 1, 1.0, g->u, 1);
             cblas_daxpy((int)n, -g->eta, g->r, 1, g->a, 1);
             for (size_t i = 0; i < n; i++) g->r[i] = g->u[i] - o->y[i];

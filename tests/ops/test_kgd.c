@@ -8,7 +8,12 @@
  *     and planes, the eval predictions and |proj_eig| of non-degenerate modes (1e-10, the issue's bound);
  *   - eval points equal to the training points predict u itself (1e-10);
  *   - bad input: a kernel that is not symmetric, one that is not PSD (its lambda_min in the message),
- *     K > n/2, unsorted snapshots; an observer's stop; divergence keeps the snapshots so far. */
+ *     K > n/2, unsorted snapshots; an observer's stop; divergence keeps the snapshots so far;
+ *   - preconditioned: on the grid each plane k <= K decays as |1 - eta mu_k M_k|^t with M_k =
+ *     1/(lambda_k^(n) + tau) (theory) or 1/(mu_k + tau + reg) (empirical), planes above K stay put
+ *     (1e-10); dense and FFT paths agree (1e-10); on random points the dense path equals the step
+ *     with P = Phi M G^{-1} Phi^T / n formed as an n x n matrix here, G inverted by Gauss-Jordan
+ *     (1e-10: G's condition number is ~10, so the inverse costs a few digits at most). */
 #include "testutil.h"
 
 #include <math.h>
@@ -242,6 +247,136 @@ static void test_bad_input(void **state)
     free(p), free(d);
 }
 
+static void precond_grid(ntk_precond pc, double tau, double reg)
+{
+    problem *p = malloc(sizeof *p);
+    setup_problem(p, 0.3);
+    double lam[KM + 1];
+    for (int k = 0; k <= KM; k++) lam[k] = ntk_circle_eigenvalue_closed(k, 1);
+    ntk_kgd_opts oc = circulant(p, 0.3), od = dense(p);
+    oc.precond = od.precond = pc, oc.tau = od.tau = tau, oc.reg = od.reg = reg;
+    oc.lambda = od.lambda = lam, oc.theta0 = od.theta0 = theta_bias(0, NULL);
+    oc.eta_scale = od.eta_scale = 0.5;
+    record *rc = calloc(1, sizeof *rc), *rd = calloc(1, sizeof *rd);
+    ntk_kgd_result resc = {0}, resd = {0};
+    TU_OK(ntk_kgd_run(&oc, keep, rc, &resc));
+    TU_OK(ntk_kgd_run(&od, keep, rd, &resd));
+    double rho = 0, mult[KM + 1];
+    for (int k = 0; k <= KM; k++) {
+        double ln = (1 - 1.0 / N) * lam[k] + oc.theta0 / N;
+        mult[k] = p->mu[k] / (pc == NTK_PRECOND_THEORY ? ln + tau : p->mu[k] + tau + reg);
+        rho = fmax(rho, mult[k]);
+    }
+    TU_ASSERT_LE(fabs(resc.rho - rho), 1e-12 * rho, "rho of P A");
+    TU_ASSERT_LE(fabs(resd.rho - rho), 1e-10 * rho, "rho of P A, dense");
+    for (int s = 0; s < SNAPS; s++) {
+        for (int k = 0; k <= KM; k++) {
+            double want = pow(fabs(1 - resc.eta * mult[k]), (double)SNAP[s]) * rc->plane[0][k];
+            TU_ASSERT_LE(fabs(rc->plane[s][k] - want), 1e-10 * rc->plane[0][k] + 1e-300, "preconditioned plane decay");
+            TU_ASSERT_LE(fabs(rc->ideal[s][k] - want), 1e-10 * rc->plane[0][k] + 1e-300, "preconditioned ideal");
+        }
+        TU_ASSERT_LE(tu_rel_max(N, rc->u[s], rd->u[s]), 1e-10, "preconditioned u, dense against FFT");
+        TU_ASSERT_LE(tu_rel_max(M, rc->ue[s], rd->ue[s]), 1e-10, "preconditioned u_eval, dense against FFT");
+    }
+    ntk_circulant_free(p->C);
+    free(p), free(rc), free(rd);
+}
+
+static void test_precond_theory_grid(void **state)
+{
+    (void)state;
+    precond_grid(NTK_PRECOND_THEORY, 1e-3, 0);
+}
+
+static void test_precond_empirical_grid(void **state)
+{
+    (void)state;
+    precond_grid(NTK_PRECOND_EMPIRICAL, 1e-3, 1e-2);
+}
+
+/* inv := A^{-1} for A: [w x w], Gauss-Jordan with partial pivoting (A destroyed). */
+static void gauss_jordan(int w, double *A, double *inv)
+{
+    for (int i = 0; i < w * w; i++) inv[i] = (i % (w + 1)) == 0;
+    for (int c = 0; c < w; c++) {
+        int piv = c;
+        for (int r = c + 1; r < w; r++)
+            if (fabs(A[r * w + c]) > fabs(A[piv * w + c])) piv = r;
+        for (int j = 0; j < w; j++) {
+            double t = A[c * w + j];
+            A[c * w + j] = A[piv * w + j], A[piv * w + j] = t;
+            t = inv[c * w + j], inv[c * w + j] = inv[piv * w + j], inv[piv * w + j] = t;
+        }
+        double d = A[c * w + c];
+        for (int j = 0; j < w; j++) A[c * w + j] /= d, inv[c * w + j] /= d;
+        for (int r = 0; r < w; r++) {
+            if (r == c) continue;
+            double f = A[r * w + c];
+            for (int j = 0; j < w; j++) A[r * w + j] -= f * A[c * w + j], inv[r * w + j] -= f * inv[c * w + j];
+        }
+    }
+}
+
+/* The function at the last snapshot, into user: [40]. */
+static ntk_status last_u(void *user, const ntk_kgd_snapshot *s)
+{
+    memcpy(user, s->u, 40 * sizeof *s->u);
+    return NTK_OK;
+}
+
+static void test_precond_dense_random(void **state)
+{
+    (void)state;
+    enum { n = 40, K = 4, w = 2 * K + 1, T = 300 };
+    double g[n], X[2 * n], y[n], lam[K + 1], Phi[n * w], G[w * w], Gi[w * w], Qm[w * w];
+    double *A = malloc(n * n * sizeof *A), *P = malloc(n * n * sizeof *P), *B = malloc(n * n * sizeof *B);
+    TU_OK(ntk_data_circle_uniform(11, 0, n, NTK_ANGLES_SYM, g, X));
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) A[i * n + j] = theta_bias(angle(g[i], g[j]), NULL) / n;
+    for (int i = 0; i < n; i++) y[i] = sin(2 * g[i]) + 0.3 * cos(g[i]);
+    for (int k = 0; k <= K; k++) lam[k] = ntk_circle_eigenvalue_closed(k, 1);
+    const double tau = 1e-2, th0 = theta_bias(0, NULL);
+    TU_OK(ntk_fourier_matrix(n, g, K, Phi));
+    for (int p = 0; p < w; p++)
+        for (int q = 0; q < w; q++) {
+            G[p * w + q] = 0;
+            for (int i = 0; i < n; i++) G[p * w + q] += Phi[i * w + p] * Phi[i * w + q] / n;
+        }
+    gauss_jordan(w, G, Gi);
+    for (int p = 0; p < w; p++) /* Q = M G^{-1}, M diagonal */
+        for (int q = 0; q < w; q++) Qm[p * w + q] = Gi[p * w + q] / ((1 - 1.0 / n) * lam[(p + 1) / 2] + th0 / n + tau);
+    for (int i = 0; i < n; i++) /* P = Phi Q Phi^T / n, B = P A */
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int p = 0; p < w; p++)
+                for (int q = 0; q < w; q++) s += Phi[i * w + p] * Qm[p * w + q] * Phi[j * w + q];
+            P[i * n + j] = s / n;
+        }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int l = 0; l < n; l++) s += P[i * n + l] * A[l * n + j];
+            B[i * n + j] = s;
+        }
+    ntk_kgd_opts o = ntk_kgd_opts_defaults();
+    long snap[2] = {0, T};
+    o.n = n, o.A = A, o.gamma = g, o.y = y, o.steps = T, o.snap = snap, o.n_snap = 2, o.kmax = K, o.top_k = 0;
+    o.precond = NTK_PRECOND_THEORY, o.tau = tau, o.lambda = lam, o.theta0 = th0, o.eta = 0.4;
+    double last[n];
+    TU_OK(ntk_kgd_run(&o, last_u, last, NULL));
+    double u[n] = {0}, r[n];
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < n; i++) r[i] = u[i] - y[i];
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int j = 0; j < n; j++) s += B[i * n + j] * r[j];
+            u[i] -= 0.4 * s;
+        }
+    }
+    TU_ASSERT_LE(tu_rel_max(n, last, u), 1e-10, "preconditioned dense path against P A formed here");
+    free(A), free(P), free(B);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +385,9 @@ int main(void)
         cmocka_unit_test(test_dense_equals_circulant),
         cmocka_unit_test(test_eval_on_train_points),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_precond_theory_grid),
+        cmocka_unit_test(test_precond_empirical_grid),
+        cmocka_unit_test(test_precond_dense_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
