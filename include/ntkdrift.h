@@ -1029,6 +1029,14 @@ typedef struct {
     double *eig;                  /* caller's [n] or NULL: the eigenvalues of A, descending */
 } ntk_kgd_result;
 ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
+/* A Gaussian-process draw u ~ N(0, K) (the `gp` init; stream GP, sub = draw), from one of:
+ *   K: [n x n] PSD, by the Cholesky factor of K + jitter * mean(diag K) I (jitter >= 0, 1e-10 is
+ *      usually enough for a rank-deficient kernel), u = L z;
+ *   C (K NULL): the grid's circulant A = K/n, by FFT, u = F diag(sqrt(n mu_m)) F^-1 z (eigenvalues
+ *      below 0 from rounding count as 0), O(n log n) and no n x n matrix.
+ * z: [n] standard normals (seed, NTK_STREAM_GP, sub).  u: [n]. */
+ntk_status ntk_gp_draw(size_t n, const double *K, const ntk_circulant *C, double jitter, uint64_t seed, uint64_t sub,
+                       double *u);
 
 /* The sampled operator against the continuum one on the Fourier basis ("lemma objects",
  * docs/modes.md): G = Phi^T Phi / n, H = Phi^T A Phi / n, E = A Phi - Phi Lambda_n, where Lambda_n
@@ -1320,6 +1328,7 @@ typedef enum {
     NTK_STREAM_ENSEMBLE_PAIR = 25,      /* src/ensemble/ensemble.c member_lazy (via ntk_lazy_pair): the member at (x, x') */
     NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* src/ensemble/ensemble_stats.c bootstrap: the resamples of R's interval */
     NTK_STREAM_PROBE = 27,              /* reserved (no consumer yet): probe / evaluation points */
+    NTK_STREAM_GP = 28,                 /* src/ops/gp.c ntk_gp_draw: a Gaussian-process draw N(0, K), sub = draw */
 } ntk_stream;
 
 /* One registry entry: id, its enumerator's name ("NTK_STREAM_WEIGHT"), its one consumer as
