@@ -1087,6 +1087,49 @@ ntk_status ntk_fourier_blocks(size_t n, const double *A, const double *gamma, in
  * Frobenius, operator and max-entry norms of C_k(t) - C_k(0).  C0, Ct: [(2K+1) x (2K+1)]. */
 ntk_status ntk_fourier_block_drift(int K, const double *C0, const double *Ct, double *fro, double *op, double *max);
 
+/* Concentration of the sampled operator over seeds ("concentration Monte Carlo", docs/modes.md):
+ * B = Phi^T A Phi / n - Lambda_K on the Fourier basis up to K, Lambda_K = diag(lambda_k) per column.
+ *   width   A = K_m / n with K_m the empirical NTK of the spec at hidden width m on the equispaced grid
+ *           of n points (g_j = 2 pi j / n), one network per seed; its own bias is that of the grid,
+ *           B_inf = Phi^T A_inf Phi / n - Lambda_K with A_inf the spec's infinite-width NTK on the grid,
+ *           and the fluctuation is B - B_inf;
+ *   sample  A = Theta / n for the kernel profile at n uniform random angles per seed; the bias is
+ *           E B = Lambda_n - Lambda_K (lambda_k^(n) = (1 - 1/n) lambda_k + Theta(0)/n) and the
+ *           fluctuation B - E B.
+ * The exceedance is the share of seeds with ||fluctuation||_max >= eps, beside the bound
+ * 2 d^2 exp(-c m min(eps^2 / L^2, eps / L)), d = 2K+1, m the width or n. */
+typedef enum { NTK_CONC_WIDTH = 0, NTK_CONC_SAMPLE = 1 } ntk_conc_kind;
+typedef struct {
+    ntk_conc_kind kind;
+    int K;                        /* default 8 */
+    const ntk_spec *spec;         /* width: the network (its hidden widths are set to each m) */
+    const int *widths;            /* width: [n_cells] */
+    size_t n;                     /* width: grid points */
+    double (*profile)(double delta, void *ctx); /* sample: Theta(delta), delta in [0, pi] */
+    void *profile_ctx;
+    const size_t *ns;             /* sample: [n_cells] sample sizes */
+    size_t n_cells;
+    const double *lambda;         /* [K+1] the continuum eigenvalues of the infinite-width kernel */
+    double theta0;                /* sample: Theta(0) */
+    int seeds;                    /* per cell (default 10) */
+    uint64_t seed;                /* width: network seed + s; sample: draw s of the angles (sub = s) */
+    const double *eps;            /* [n_eps] thresholds */
+    size_t n_eps;
+    double c, L;                  /* bound constants (default 1, 1) */
+    int threads;                  /* 0: the library's current count */
+} ntk_conc_opts;
+ntk_conc_opts ntk_conc_opts_defaults(void);
+/* Per cell i, seed s (index i * seeds + s) and per cell; every array is the caller's. */
+typedef struct {
+    double *B;                    /* [n_cells x seeds x 3] ||B|| max, Frobenius, operator */
+    double *F;                    /* [n_cells x seeds x 3] ||fluctuation|| max, Frobenius, operator */
+    ntk_lemma_norms *lemma;       /* [n_cells x seeds] G, H, E of the sampled operator (or NULL) */
+    double *bias;                 /* [n_cells x 3] ||bias|| max, Frobenius, operator */
+    double *exceed;               /* [n_cells x n_eps] P(||fluctuation||_max >= eps) over seeds */
+    double *bound;                /* [n_cells x n_eps] the tail bound */
+} ntk_conc_result;
+ntk_status ntk_concentration_run(const ntk_conc_opts *o, ntk_conc_result *r);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
