@@ -1130,6 +1130,14 @@ typedef struct {
 } ntk_conc_result;
 ntk_status ntk_concentration_run(const ntk_conc_opts *o, ntk_conc_result *r);
 
+/* Seed-mean spectra of a group of runs ("seed-mean spectra", docs/modes.md).  S: [seeds x T x p]
+ * the top-p eigenvalues at T snapshots of each seed (the same snapshot steps).  mean: [T x p] the
+ * seed mean s_bar_j(t); drift: [T] ||s_bar(t) - s_bar(0)|| / ||s_bar(0)||; var: [T x p] the
+ * per-mode variance over seeds (ddof 1, ntk_mean_se's convention: NaN for one seed); tv: [p]
+ * TV_j = sum_t |s_bar_j(t+1) - s_bar_j(t)|; active: [p] 1 where TV_j > tau.  Any output may be NULL. */
+ntk_status ntk_seed_spectra(size_t seeds, size_t T, size_t p, const double *S, double tau, double *mean, double *drift,
+                            double *var, double *tv, int *active);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
