@@ -1004,6 +1004,9 @@ typedef struct {
     double tau, reg;              /* preconditioner shifts (default 1e-3, 0) */
     const double *lambda;         /* theory: [K+1] continuum eigenvalues (ntk_circle_eigenvalues) */
     double theta0;                /* theory: Theta(0) */
+    ntk_dtype dtype;              /* dense path without preconditioner: NTK_F32 keeps A, the eigen-
+                                     decomposition (ssyevd) and the steps in float32 (snapshots are
+                                     reported in float64); default NTK_F64 */
     int threads;                  /* 0: the library's current count */
 } ntk_kgd_opts;
 ntk_kgd_opts ntk_kgd_opts_defaults(void);

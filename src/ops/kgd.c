@@ -56,6 +56,8 @@ typedef struct {
     int have_plane0;
     /* dense */
     double *w, *V;            /* [n] eigenvalues descending, [n x n] eigenvectors (columns) */
+    float *Af, *Vf, *uf, *rf, *af, *yf; /* float32: [n x n] A, [n x n] eigenvectors (column-major:
+                                            vector j at Vf + j n, ascending), [n] u, r, a, y */
     /* circulant */
     const double *mu;         /* [n/2 + 1] */
     cmode *modes;             /* [n] eigenvectors by descending mu */
@@ -88,6 +90,9 @@ static ntk_status check(const ntk_kgd_opts *o)
     if (o->m > 0 && o->A && !o->A_eval) return ntk_set_error(NTK_EINVAL, "kgd: m > 0 eval points need A_eval [m x n]");
     if (o->m > 0 && !o->A && (!o->profile || !o->gamma_eval))
         return ntk_set_error(NTK_EINVAL, "kgd: eval points on the circulant path need the kernel profile and gamma_eval");
+    if (o->dtype != NTK_F64 && o->dtype != NTK_F32) return ntk_set_error(NTK_EINVAL, "kgd: dtype must be f64 or f32");
+    if (o->dtype == NTK_F32 && (!o->A || o->precond))
+        return ntk_set_error(NTK_EINVAL, "kgd: float32 is for the dense path without a preconditioner (the FFT path is float64)");
     if ((unsigned)o->precond > NTK_PRECOND_EMPIRICAL) return ntk_set_error(NTK_EINVAL, "kgd: unknown preconditioner %d", (int)o->precond);
     if (o->precond && o->A && !o->gamma) return ntk_set_error(NTK_EINVAL, "kgd: a preconditioner on the dense path needs gamma");
     if (o->precond && o->m > 0 && !o->gamma_eval)
@@ -119,12 +124,30 @@ static ntk_status dense_setup(kgd *g)
                 return ntk_set_error(NTK_EINVAL, "kgd: the kernel is not symmetric: K[%zu][%zu] = %.17g, K[%zu][%zu] = %.17g",
                                      i, j, o->A[i * n + j] * (double)n, j, i, o->A[j * n + i] * (double)n);
     g->w = malloc(n * sizeof *g->w);
-    g->V = o->top_k ? malloc(n * n * sizeof *g->V) : NULL;
-    if (!g->w || (o->top_k && !g->V)) return ntk_set_error(NTK_ENOMEM, "kgd: no memory for the eigenvectors (n %zu)", n);
-    ntk_status st = ntk_eigh(n, o->A, g->w, g->V);
-    if (st != NTK_OK) return st;
+    ntk_status st = NTK_OK;
+    if (o->dtype == NTK_F32) {
+        float *wf = malloc(n * sizeof *wf);
+        g->Af = malloc(n * n * sizeof *g->Af), g->Vf = malloc(n * n * sizeof *g->Vf);
+        g->uf = malloc(4 * n * sizeof *g->uf);
+        if (!g->w || !wf || !g->Af || !g->Vf || !g->uf) {
+            free(wf);
+            return ntk_set_error(NTK_ENOMEM, "kgd: no memory for the float32 operator (n %zu)", n);
+        }
+        g->rf = g->uf + n, g->af = g->rf + n, g->yf = g->af + n;
+        for (size_t i = 0; i < n * n; i++) g->Af[i] = (float)o->A[i];
+        memcpy(g->Vf, g->Af, n * n * sizeof *g->Vf); /* symmetric: row- and column-major alike */
+        lapack_int info = LAPACKE_ssyevd(LAPACK_COL_MAJOR, o->top_k ? 'V' : 'N', 'L', (lapack_int)n, g->Vf, (lapack_int)n, wf);
+        for (size_t i = 0; i < n; i++) g->w[i] = wf[n - 1 - i];
+        free(wf);
+        if (info != 0) return ntk_set_error(NTK_ENUMERIC, "kgd: ssyevd failed (info %d)", (int)info);
+    } else {
+        g->V = o->top_k ? malloc(n * n * sizeof *g->V) : NULL;
+        if (!g->w || (o->top_k && !g->V)) return ntk_set_error(NTK_ENOMEM, "kgd: no memory for the eigenvectors (n %zu)", n);
+        if ((st = ntk_eigh(n, o->A, g->w, g->V)) != NTK_OK) return st;
+    }
     /* PSD to rounding: eigenvalues are accurate to ~1e-16 n lambda_max */
-    if (g->w[n - 1] < -1e-9 * fmax(fabs(g->w[0]), 1e-300))
+    /* float32 eigenvalues carry ~n eps32 lambda_max of rounding (eps32 = 6e-8): a looser floor */
+    if (g->w[n - 1] < -(o->dtype == NTK_F32 ? 1e-4 : 1e-9) * fmax(fabs(g->w[0]), 1e-300))
         return ntk_set_error(NTK_EINVAL, "kgd: the kernel is not positive semi-definite: lambda_min(K) = %.6g (lambda_max %.6g)",
                              g->w[n - 1] * (double)n, g->w[0] * (double)n);
     if (o->mode_mu) g->mode_mu = (double *)o->mode_mu;
@@ -254,6 +277,7 @@ static ntk_status sync_state(kgd *g)
 {
     const ntk_kgd_opts *o = g->o;
     size_t n = g->n;
+    for (size_t i = 0; g->uf && i < n; i++) g->u[i] = g->uf[i], g->r[i] = g->rf[i], g->a[i] = g->af[i];
     if (!o->A && !o->precond) {
         size_t nc = n / 2 + 1;
         fftw_complex *T = fftw_malloc(nc * sizeof *T); /* c2r overwrites its input */
@@ -317,8 +341,14 @@ static ntk_status snapshot(kgd *g, long step, ntk_kgd_observer obs, void *user)
         fftw_free(R);
     } else {
         if (o->gamma && (st = ntk_fourier_project(n, o->gamma, K, g->r, g->coef, NULL)) != NTK_OK) return st;
-        if (o->top_k)
+        if (o->top_k && g->V)
             cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, o->top_k, 1.0, g->V, (int)n, g->r, 1, 0.0, g->proj, 1);
+        for (int i = 0; g->Vf && i < o->top_k; i++) { /* float32 eigenvector n-1-i, in float64 sums */
+            const float *v = g->Vf + (n - 1 - (size_t)i) * n;
+            double sum = 0;
+            for (size_t j = 0; j < n; j++) sum += (double)v[j] * g->r[j];
+            g->proj[i] = sum;
+        }
     }
     int have_coef = !o->A || o->gamma;
     if (have_coef) {
@@ -351,7 +381,7 @@ static void release(kgd *g)
 {
     free(g->u), free(g->r), free(g->a), free(g->ue), free(g->coef), free(g->w), free(g->V), free(g->modes);
     if (!g->o->A) free(g->mode_mu);
-    free(g->Phi), free(g->Phie), free(g->Q), free(g->b), free(g->x);
+    free(g->Phi), free(g->Phie), free(g->Q), free(g->b), free(g->x), free(g->Af), free(g->Vf), free(g->uf);
     fftw_free(g->U), fftw_free(g->Y), fftw_free(g->Aa), fftw_free(g->buf);
 }
 
@@ -369,6 +399,8 @@ static ntk_status run(kgd *g, ntk_kgd_observer obs, void *user, ntk_kgd_result *
     for (size_t i = 0; i < n; i++) g->r[i] = g->u[i] - o->y[i];
     ntk_status st = o->A ? dense_setup(g) : circ_setup(g);
     if (st != NTK_OK) return st;
+    for (size_t i = 0; g->uf && i < n; i++)
+        g->uf[i] = (float)g->u[i], g->yf[i] = (float)o->y[i], g->rf[i] = g->uf[i] - g->yf[i], g->af[i] = 0;
     double lmax = o->A ? g->w[0] : g->modes[0].mu;
     g->rho = lmax;
     if (o->precond) {
@@ -404,6 +436,10 @@ static ntk_status run(kgd *g, ntk_kgd_observer obs, void *user, ntk_kgd_result *
             cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)w, -g->eta, g->Phi, (int)w, g->cv, 1, 1.0, g->u, 1);
             cblas_daxpy((int)w, -g->eta, g->cv, 1, g->b, 1);
             for (size_t i = 0; i < n; i++) g->r[i] = g->u[i] - o->y[i];
+        } else if (g->Af) { /* the same in float32 */
+            cblas_ssymv(CblasRowMajor, CblasLower, (int)n, (float)-g->eta, g->Af, (int)n, g->rf, 1, 1.0f, g->uf, 1);
+            cblas_saxpy((int)n, (float)-g->eta, g->rf, 1, g->af, 1);
+            for (size_t i = 0; i < n; i++) g->rf[i] = g->uf[i] - g->yf[i];
         } else if (o->A) { /* g = A r; u -= eta g; a -= eta r; r = u - y */
             cblas_dsymv(CblasRowMajor, CblasLower, (int)n, -g->eta, o->A, (int)n, g->r, 1, 1.0, g->u, 1);
             cblas_daxpy((int)n, -g->eta, g->r, 1, g->a, 1);

@@ -13,7 +13,10 @@
  *     1/(lambda_k^(n) + tau) (theory) or 1/(mu_k + tau + reg) (empirical), planes above K stay put
  *     (1e-10); dense and FFT paths agree (1e-10); on random points the dense path equals the step
  *     with P = Phi M G^{-1} Phi^T / n formed as an n x n matrix here, G inverted by Gauss-Jordan
- *     (1e-10: G's condition number is ~10, so the inverse costs a few digits at most). */
+ *     (1e-10: G's condition number is ~10, so the inverse costs a few digits at most);
+ *   - float32: the dense path's eigenvalues within 1e-5 lambda_max of float64's (ssyevd's rounding is
+ *     ~n eps32 lambda_max = 4e-6 here) and its function within 1e-3 relative (2000 steps of float32
+ *     rounding, ~1e-7 each, pile up in the slow modes: ~2e-4). */
 #include "testutil.h"
 
 #include <math.h>
@@ -377,6 +380,32 @@ static void test_precond_dense_random(void **state)
     free(A), free(P), free(B);
 }
 
+static void test_float32(void **state)
+{
+    (void)state;
+    problem *p = malloc(sizeof *p);
+    setup_problem(p, 0.3);
+    ntk_kgd_opts o64 = dense(p), o32 = dense(p);
+    o32.dtype = NTK_F32;
+    record *r64 = calloc(1, sizeof *r64), *r32 = calloc(1, sizeof *r32);
+    double e64[N], e32[N];
+    ntk_kgd_result res64 = {.eig = e64}, res32 = {.eig = e32};
+    TU_OK(ntk_kgd_run(&o64, keep, r64, &res64));
+    TU_OK(ntk_kgd_run(&o32, keep, r32, &res32));
+    for (int i = 0; i < N; i++) TU_ASSERT_LE(fabs(e32[i] - e64[i]), 1e-5 * e64[0], "float32 eigenvalues");
+    for (int s = 0; s < SNAPS; s++) {
+        TU_ASSERT_LE(tu_rel_max(N, r32->u[s], r64->u[s]), 1e-3, "float32 function");
+        TU_ASSERT_LE(tu_rel_max(M, r32->ue[s], r64->ue[s]), 1e-3, "float32 eval function");
+    }
+    assert_true(memcmp(r32->u[3], r64->u[3], sizeof r32->u[3]) != 0); /* it did run in float32 */
+    TU_ASSERT_LE(fabs(fabs(r32->proj[3][0]) - fabs(r64->proj[3][0])), 1e-3 * fabs(r64->proj[0][0]), "float32 proj_eig");
+    ntk_kgd_opts oc = circulant(p, 0.3);
+    oc.dtype = NTK_F32;
+    assert_int_equal(ntk_kgd_run(&oc, keep, r32, NULL), NTK_EINVAL);
+    ntk_circulant_free(p->C);
+    free(p), free(r64), free(r32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_precond_theory_grid),
         cmocka_unit_test(test_precond_empirical_grid),
         cmocka_unit_test(test_precond_dense_random),
+        cmocka_unit_test(test_float32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
