@@ -1141,6 +1141,35 @@ ntk_status ntk_concentration_run(const ntk_conc_opts *o, ntk_conc_result *r);
 ntk_status ntk_seed_spectra(size_t seeds, size_t T, size_t p, const double *S, double tau, double *mean, double *drift,
                             double *var, double *tv, int *active);
 
+/* Frozen against evolving ("frozen against evolving", docs/modes.md): a network trained by
+ * ntk_train_run beside operator gradient descent with its K_0, time-matched at the same snapshot
+ * steps.  The network's step on the loss c 1/2 sum (f - y)^2 moves its linearization by
+ * f <- f - eta c K_0 (f - y) = f - eta_op A_0 (f - y) with A_0 = K_0 / n: the operator runs with
+ * eta_op = eta c n (half_mean: eta_op = eta; half_sum: eta n; mse: 2 eta) from u_0 = f_0.  One output
+ * (k = 1); the training inputs are on the circle (data->gamma_train). */
+typedef struct {
+    ntk_train_run_opts train;     /* the network's run */
+    int kmax;                     /* Fourier frequencies 0..K (default 8) */
+    int top_k;                    /* principal angles between the top-k eigenspaces of K_t and K_0 (default 8) */
+} ntk_fe_opts;
+ntk_fe_opts ntk_fe_opts_defaults(void);
+typedef struct {
+    long step;
+    double t;                     /* eta * step */
+    double eta_op;                /* the operator's step */
+    double loss_net, loss_op;     /* the network's training loss; (1/2n) ||u - y||^2 */
+    const double *coef_net, *plane_net; /* [2K+1], [K+1] Fourier coefficients and planes of f_t - y */
+    const double *coef_op, *plane_op;   /* the same of u_t - y */
+    const double *f, *u;          /* [n] the network's outputs and the operator's function */
+    double gap;                   /* ||f_t - u_t|| / ||y - f_0|| */
+    const double *angles;         /* [top_k] principal angles, ascending, of span top-k(K_t) against K_0's */
+} ntk_fe_snapshot;
+typedef ntk_status (*ntk_fe_observer)(void *user, const ntk_fe_snapshot *s);
+/* Runs the network (res as ntk_train_run's, the caller clears it), then the operator; obs sees
+ * every snapshot the network reached. */
+ntk_status ntk_frozen_evolving_run(const ntk_fe_opts *o, const ntk_dataset *data, ntk_fe_observer obs, void *user,
+                                   ntk_train_result *res);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
