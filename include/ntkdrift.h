@@ -1041,6 +1041,67 @@ ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, 
 ntk_status ntk_gp_draw(size_t n, const double *K, const ntk_circulant *C, double jitter, uint64_t seed, uint64_t sub,
                        double *u);
 
+/* Kernel sources for operator gradient descent and the mode studies (docs/modes.md): the closed-form
+ * circle kernels of one hidden ReLU layer (Theta_bias, Theta_nobias, K0 alone, K1 alone), the
+ * infinite-width NTK of a spec, the empirical NTK of a network, or a given matrix. */
+typedef enum {
+    NTK_KSRC_THETA_BIAS, NTK_KSRC_THETA_NOBIAS, NTK_KSRC_K0, NTK_KSRC_K1, NTK_KSRC_LIMIT, NTK_KSRC_EMPIRICAL,
+    NTK_KSRC_MATRIX
+} ntk_ksrc;
+/* "theta_bias" | "theta_nobias" | "k0" | "k1" | "limit" | "empirical" | "matrix" */
+const char *ntk_ksrc_name(ntk_ksrc s);
+ntk_status ntk_ksrc_parse(const char *s, ntk_ksrc *out);
+typedef struct {
+    ntk_ksrc kind;
+    ntk_spec spec;                /* limit, empirical: the network (n0 = the data's) */
+    uint64_t seed;                /* empirical: ntk_net_init's seed (when net is NULL) */
+    const ntk_net *net;           /* empirical: this network instead (e.g. a train run's params.npz) */
+    const double *K;              /* matrix: [n x n] over the training points */
+    const double *K_eval;         /* matrix: [m x n] eval x train, or NULL (no eval predictions) */
+} ntk_kernel_source;
+
+/* What a source on a data set resolves to: the operator, its data and the continuum quantities
+ * (owned; ntk_kgd_problem_clear).  The continuum eigenvalues lambda_k are the source's (closed forms,
+ * or by quadrature of the limit kernel's profile; empirical: its spec's infinite-width NTK; matrix:
+ * none) and theta0 its Theta(0). */
+typedef struct {
+    size_t n, m;
+    int fft;                      /* 1: the circulant path (C), 0: dense (A) */
+    double *A, *A_eval;           /* dense: [n x n] K/n, [m x n] K(X_eval, X)/n (NULL when m = 0) */
+    ntk_circulant *C;             /* fft */
+    double g0;                    /* fft: the grid's first angle */
+    double *y, *y_eval;           /* [n], [m] */
+    double *u0, *u0_eval;         /* [n], [m] the init (zero, or a GP draw) */
+    double *gamma, *gamma_eval;   /* [n], [m] angles (circle data), or NULL */
+    int K;                        /* frequencies of lambda */
+    double *lambda;               /* [K+1] continuum eigenvalues, or NULL */
+    double *mode_mu;              /* [K+1] lambda_k^(n) = (1 - 1/n) lambda_k + theta0 / n, or NULL */
+    double theta0;
+    ntk_ksrc kind;                /* for the eval profile of the fft path */
+    const void *profile_state;    /* internal */
+} ntk_kgd_problem;
+typedef struct {
+    int fft;                      /* -1 (default): the FFT path when the training points are an
+                                     equispaced grid and the source a kernel of the angle (the
+                                     closed forms, limit); 0: dense; 1: FFT or NTK_EINVAL */
+    int gp_init;                  /* 1: u0 ~ N(0, NNGP) by ntk_gp_draw (the NNGP is K0 for the closed
+                                     forms, the spec's NNGP for limit and empirical, K for a matrix) */
+    uint64_t gp_seed;
+    int kmax;                     /* frequencies of lambda (default 8) */
+} ntk_kgd_problem_opts;
+ntk_kgd_problem_opts ntk_kgd_problem_defaults(void);
+/* d: one output (k = 1); circle data carry gamma_train / gamma_eval.  Refuses K > n/2, a matrix of
+ * the wrong size, and the FFT path on points that are not an equispaced grid. */
+ntk_status ntk_kgd_problem_build(const ntk_kernel_source *src, const ntk_dataset *d, const ntk_kgd_problem_opts *po,
+                                 ntk_kgd_problem *out);
+void ntk_kgd_problem_clear(ntk_kgd_problem *p);
+/* The problem's fields into o: n, m, A or C and g0, A_eval or the eval profile, y, y_eval, u0,
+ * u0_eval, gamma, gamma_eval, mode_mu (dense), lambda and theta0 (the theory preconditioner) and
+ * kmax = the problem's K.  o keeps pointers into p. */
+void ntk_kgd_problem_apply(const ntk_kgd_problem *p, ntk_kgd_opts *o);
+/* Theta(delta) of a problem's source on the circle (closed forms and limit; NAN otherwise). */
+double ntk_kgd_problem_profile(double delta, void *problem);
+
 /* The sampled operator against the continuum one on the Fourier basis ("lemma objects",
  * docs/modes.md): G = Phi^T Phi / n, H = Phi^T A Phi / n, E = A Phi - Phi Lambda_n, where Lambda_n
  * holds the finite-sample eigenvalue lambda_k^(n) = (1 - 1/n) lambda_k + Theta(0)/n of each column's
