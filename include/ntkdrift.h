@@ -1231,6 +1231,32 @@ typedef ntk_status (*ntk_fe_observer)(void *user, const ntk_fe_snapshot *s);
 ntk_status ntk_frozen_evolving_run(const ntk_fe_opts *o, const ntk_dataset *data, ntk_fe_observer obs, void *user,
                                    ntk_train_result *res);
 
+/* One cell of the mode studies ("subspace metrics", docs/modes.md): a finite kernel (its source on
+ * circle data, dense) against the continuum, with the lemma objects, the eigenspaces matched to the
+ * Fourier planes, the plane blocks and their leakage, and the prediction error of kernel regression
+ * with it on the eval points, beside that of the source's infinite-width kernel (limit and empirical:
+ * the spec's NTK; closed forms: themselves). */
+typedef struct {
+    ntk_kernel_source src;        /* the finite kernel */
+    int kmax;                     /* frequencies 0..K (default 8) */
+    size_t search;                /* eigenvectors searched per plane (0: all) */
+    double ridge;                 /* kernel regression ridge relative to mean diag K (default 1e-8) */
+} ntk_modes_opts;
+ntk_modes_opts ntk_modes_opts_defaults(void);
+typedef struct {                  /* every array the caller's */
+    ntk_lemma_norms lemma;
+    double *e_col;                /* [2K+1] per-mode ||E_p|| / ||Phi_p|| (or NULL) */
+    ntk_plane_match *planes;      /* [K+1] (or NULL) */
+    double *C;                    /* [(2K+1) x (2K+1)] the plane blocks U^T A U (or NULL) */
+    double leakage;
+    double *eig;                  /* [n] eigenvalues of A = K/n, descending (or NULL) */
+    double pred_err;              /* eval RMSE of the kernel regression with K (NAN: no eval points) */
+    double pred_err_inf;          /* the same with the infinite-width kernel */
+    double pred_rel_inf;          /* ||f_K - f_inf|| / ||f_inf|| on the eval points */
+} ntk_modes_result;
+/* data: circle data (gamma_train; gamma_eval for eval points), one output. */
+ntk_status ntk_modes_cell(const ntk_modes_opts *o, const ntk_dataset *data, ntk_modes_result *r);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
