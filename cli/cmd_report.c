@@ -2,7 +2,6 @@
  * (figures embedded as inline SVG drawn from each run's own gnuplot scripts, tables, the resolved
  * configuration and the conventions, one paragraph per figure saying what is plotted) that a
  * browser opens offline.  Links to the PNG, script and data files sit beside each figure. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,60 +12,9 @@
 
 #include "commands.h"
 #include "fsutil.h" /* ntk_mkdir_p, ntk_write_file_atomic: the library's private file-system helpers */
-#include "config.h"
 #include "figure.h"
 #include "plots.h"
 #include "rundir.h"
-
-/* What each figure shows (the same text as docs/cli.md). */
-static const struct {
-    const char *name, *text;
-} CAPTIONS[] = {
-    {"regime_map", "Every cell of the sweep at its &beta; = depth/width (horizontal) and learning rate as a fraction "
-                   "of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>), or the absolute &eta; when the sweep gave one "
-                   "(vertical, log scale), coloured by the regime it "
-                   "ended in: lazy (kernel frozen: small relative drift and linearization error), weak feature "
-                   "learning (the kernel moved measurably), unstable (diverged or the loss did not fall). Rings "
-                   "mark catapults: a loss spike, a smaller top eigenvalue, then convergence."},
-    {"drift_beta", "Final relative kernel drift ||K<sub>T</sub> &minus; K<sub>0</sub>||<sub>F</sub>/||K<sub>0</sub>||"
-                   "<sub>F</sub> against &beta; on log&ndash;log axes, one colour per learning rate, "
-                   "unstable cells left out. Dashed: &prop; &beta; (the 1/n rate at fixed depth for smooth "
-                   "activations); dotted: &prop; &beta;<sup>1/2</sup> (the ReLU kink-crossing rate)."},
-    {"drift_time", "Relative kernel drift against time t = &eta;&middot;step (log&ndash;log), one curve per "
-                   "(depth, width) at the smallest learning rate of the sweep and its first seed."},
-    {"kregression", "Eval-set RMSE per entry against width: the trained network, and kernel ridge regression with the "
-                    "initial kernel K<sub>0</sub>, the final (after) kernel K<sub>T</sub> and the infinite-width "
-                    "NTK K<sub>&infin;</sub> of the same architecture, averaged over the non-unstable cells."},
-    {"hn_logR", "Hanin&ndash;Nica: log R, R = E[K<sup>2</sup>]/E[K]<sup>2</sup> over initializations, of K(x,x) "
-                "(filled) and of the readout term K<sub>d</sub> (open) against &beta;, one colour per width, "
-                "&plusmn;2 standard errors. Dashed: log &prod;(1 + 5/n<sub>l</sub>) (exact for K<sub>d</sub>); "
-                "dotted: 5&beta;."},
-    {"hn_dK", "The first SGD step: |E &Delta;K|/(&lambda; E K) against &beta;, pathwise (activation masks frozen) "
-              "with &plusmn;2 standard errors and literal (counting ReLU kink crossings); dashed: "
-              "C (d<sup>2</sup>/n) e<sup>5&beta;</sup> with one fitted constant."},
-    {"loss", "Training and evaluation loss against the step (log scale)."},
-    {"drift", "Relative kernel drift in Frobenius and operator norm and the kernel distance S(K<sub>0</sub>, "
-              "K<sub>t</sub>) against t = &eta;&middot;step."},
-    {"angles", "Rotation of the top eigenspace of K<sub>t</sub> against that of K<sub>0</sub>: the largest "
-               "principal angle and the projector distance."},
-    {"predictions", "Trajectory error ||f<sub>t</sub> &minus; prediction||/||f<sub>t</sub> &minus; f<sub>0</sub>|| "
-                    "of the frozen-K<sub>0</sub> (linearized), first-order-in-&Delta;K and piecewise-frozen "
-                    "predictors."},
-    {"spectrum", "The top eigenvalues of K<sub>t</sub> at every snapshot."},
-    {"profile", "Kernel profile on the circle: K(x<sub>0</sub>, x(&gamma;)) against the angle &gamma;, the mean "
-                "over seeds with its 10&ndash;90% band for each (depth, width), and the infinite-width limit "
-                "(dashed); with k &gt; 1 outputs K is their mean (1/k) &Sigma;<sub>a</sub> K<sub>aa</sub> against "
-                "the per-output limit."},
-    {"converge", "Distance ||K<sub>0</sub> &minus; K<sub>&infin;</sub>||<sub>F</sub>/||K<sub>&infin;</sub>||"
-                 "<sub>F</sub> of one network's kernel (&plusmn;2 SE over seeds) and of the seed-averaged kernel "
-                 "against width, per depth, with an n<sup>&minus;1/2</sup> reference."},
-    {"spectral_bias", "Spectral bias on the circle: the amplitude of each Fourier mode of the training residual "
-                      "f<sub>t</sub> &minus; y against the step; low frequencies are learned first."},
-    {"fourier_leakage", "How far each Fourier mode k has left the eigenspace it occupied in K<sub>0</sub>: "
-                        "1 &minus; ||V<sub>t</sub>[:, S<sub>k</sub>]<sup>T</sup>Q<sub>k</sub>||<sup>2</sup>/dim, "
-                        "with S<sub>k</sub> the rank positions of K<sub>0</sub>'s eigenvectors that carry mode k "
-                        "(0: the eigenspaces keep their modes; 1: the mode moved to other ranks)."},
-};
 
 static void esc(fig_text *h, const char *s)
 {
@@ -102,13 +50,15 @@ static void csv_table(fig_text *h, const char *path, int max_rows)
     free(text);
 }
 
-/* Every figure of the run with a caption (figures/NAME.gp), in the order of CAPTIONS. */
+/* Every figure of the run (figures/NAME.gp) with its caption (cli/figures/NAME.html), in the
+ * order of plots.c's table. */
 static void figures(fig_text *h, const char *run, const char *rel)
 {
     char figdir[CLI_PATH_MAX + 32];
     snprintf(figdir, sizeof figdir, "%s/figures", run);
-    for (size_t i = 0; i < sizeof CAPTIONS / sizeof *CAPTIONS; i++) {
-        const char *name = CAPTIONS[i].name, *text = CAPTIONS[i].text;
+    const char *name, *text;
+    for (size_t i = 0; (name = plot_figure_name(i)); i++) {
+        text = fig_file_text(name, "html");
         char gp[CLI_PATH_MAX + 96];
         struct stat sb;
         snprintf(gp, sizeof gp, "%s/%s.gp", figdir, name);
@@ -230,21 +180,10 @@ int cmd_report(int argc, char **argv)
         cli_errorf("report: give at least one run directory (usage: ntkdrift report RUN_DIR... --out FILE.html)");
         return CLI_EXIT_USAGE;
     }
-    fig_text h = {0};
-    fig_printf(&h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>ntkdrift report</title>\n"
-                   "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-                   "figure{margin:1.5em 0;border-top:1px solid #ddd;padding-top:1em}figure svg{max-width:100%%;"
-                   "height:auto}figcaption{font-size:0.95em;line-height:1.4}.files{color:#666;font-size:0.85em}"
-                   "table{border-collapse:collapse;font-size:0.8em}td,th{border:1px solid #ccc;padding:2px 6px;"
-                   "text-align:right}.scroll{overflow-x:auto;max-height:480px}pre{background:#f6f6f6;padding:1em;"
-                   "overflow-x:auto}.note{color:#666}</style></head><body>\n"
-                   "<h1>ntkdrift report</h1>\n<p>Generated by ntkdrift %s from %d run(s). Conventions (written out "
-                   "in each run's manifest below): NTK parameterization unless stated, loss L = c&middot;&frac12;"
-                   "&Sigma;||f &minus; y||<sup>2</sup> with c = 1/N for the mean loss, learning rates as absolute "
-                   "&eta; or as a fraction of 2/&lambda;<sub>max</sub>(cK<sub>0</sub>), time t = &eta;&middot;step, "
-                   "K summed over parameters without normalization.</p>\n",
-               ntk_version(), nruns);
-    int rc = 0;
+    fig_text h = {0}, vars = {0}; /* the page starts with cli/figures/report.html.in */
+    fig_printf(&vars, "version=%s\nruns=%d\n", ntk_version(), nruns);
+    int rc = fig_fill(&h, fig_file_text("report", "html.in"), &vars);
+    fig_text_free(&vars);
     for (int i = 0; i < nruns && !rc; i++) {
         char rel[CLI_PATH_MAX];
         relative(out, runs[i], rel, sizeof rel);

@@ -48,6 +48,50 @@ void fig_text_free(fig_text *t)
     memset(t, 0, sizeof *t);
 }
 
+const char *fig_file_text(const char *name, const char *ext)
+{
+    size_t n = strlen(name);
+    for (const fig_file *f = fig_files; f->name; f++)
+        if (strncmp(f->name, name, n) == 0 && f->name[n] == '.' && strcmp(f->name + n + 1, ext) == 0) return f->text;
+    return NULL;
+}
+
+void fig_set(fig_data *f, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fig_printf(&f->vars, "%s=", key);
+    fig_vprintf(&f->vars, fmt, ap);
+    fig_printf(&f->vars, "\n");
+    va_end(ap);
+}
+
+void fig_data_clear(fig_data *f)
+{
+    fig_text_free(&f->dat);
+    fig_text_free(&f->vars);
+}
+
+int fig_fill(fig_text *out, const char *tpl, const fig_text *vars)
+{
+    if (!tpl) return cli_errorf("template: not compiled in (cli/figures/)"), CLI_EXIT_FAIL;
+    for (const char *p = tpl, *o, *c; *p; p = c + 2) {
+        if (!(o = strstr(p, "{{")) || !(c = strstr(o + 2, "}}"))) {
+            fig_printf(out, "%s", p);
+            break;
+        }
+        size_t n = (size_t)(c - o - 2);
+        const char *v = vars->s;
+        while (v && *v && (strncmp(v, o + 2, n) != 0 || v[n] != '=')) v = strchr(v, '\n') + 1;
+        if (!v || !*v) {
+            cli_errorf("template: {{%.*s}} has no value", (int)n, o + 2);
+            return CLI_EXIT_FAIL;
+        }
+        fig_printf(out, "%.*s%.*s", (int)(o - p), p, (int)strcspn(v + n + 1, "\n"), v + n + 1);
+    }
+    return 0;
+}
+
 static int write_file(const char *dir, const char *name, const char *ext, const char *text, size_t len)
 {
     char path[CLI_PATH_MAX + 128];
@@ -88,34 +132,21 @@ static int run_gnuplot(const char *dir, const char *name, const char *term, cons
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int fig_draw(const char *figdir, const char *name, const fig_text *dat, const char *body, ...)
+int fig_draw(const char *figdir, const char *name, const fig_data *f)
 {
     static int warned;
-    if (dat->oom) {
+    fig_text gp = {0}, vars = {0};
+    fig_printf(&vars, "name=%s\n%s", name, f->vars.s ? f->vars.s : "");
+    int rc = fig_fill(&gp, fig_file_text("header", "gp"), &vars) || fig_fill(&gp, fig_file_text(name, "gp"), &vars)
+                 ? CLI_EXIT_FAIL : 0;
+    if (!rc && (vars.oom || f->vars.oom || f->dat.oom || gp.oom)) {
         cli_errorf("figure %s: out of memory", name);
-        return CLI_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
     }
-    fig_text gp = {0};
-    fig_printf(&gp,
-               "# %s.gp -- written by ntkdrift; redraw with `gnuplot %s.gp` in this directory.\n"
-               "# Data: %s.dat (gnuplot blocks; the header comments name the columns).\n"
-               "if (!exists(\"outfile\")) outfile = '%s.png'\n"
-               "if (!exists(\"term\")) term = \"pngcairo size 960,640 enhanced font 'sans,11'\"\n"
-               "set terminal @term\n"
-               "set output outfile\n"
-               "set encoding utf8\n"
-               "set grid lc rgb '#dddddd'\n"
-               "set key top left box opaque\n"
-               "dat = '%s.dat'\n",
-               name, name, name, name, name);
-    va_list ap;
-    va_start(ap, body);
-    fig_vprintf(&gp, body, ap);
-    va_end(ap);
-    int rc = gp.oom ? CLI_EXIT_FAIL : 0;
-    if (!rc) rc = write_file(figdir, name, "dat", dat->s ? dat->s : "", dat->len);
+    if (!rc) rc = write_file(figdir, name, "dat", f->dat.s ? f->dat.s : "", f->dat.len);
     if (!rc) rc = write_file(figdir, name, "gp", gp.s, gp.len);
     fig_text_free(&gp);
+    fig_text_free(&vars);
     if (rc) return rc;
     char part[CLI_PATH_MAX + 192], png[CLI_PATH_MAX + 128];
     int st = run_gnuplot(figdir, name, NULL, "png", part, sizeof part);

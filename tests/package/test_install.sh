@@ -9,6 +9,8 @@
 #      says it needs, no libntkdrift.so in the binary;
 #   3. a two-target CMake project: find_package(ntkdrift MAJOR.MINOR COMPONENTS static) with
 #      ntkdrift::ntkdrift and ntkdrift::ntkdrift_static (and find_package(ntkdrift MAJOR+1) refused).
+#   4. the Python package under TMP/lib/python3/dist-packages (PYTHONPATH there, no NTKDRIFT_LIB) opens
+#      the installed libntkdrift.so.MAJOR and computes the same kernel (NTK_PYTHON3: the interpreter).
 # Every binary must print exactly what the build tree's example_minimal (EXAMPLE_BIN) prints, whose
 # first line names the header's version.  Also checks the layout: header, soname and symlink chain,
 # the CLI's --version.  FLAGs go to every compile and link (the sanitizer flags of an NTK_SANITIZE
@@ -112,4 +114,35 @@ for t in min_shared min_static; do  # the build tree's rpath finds the installed
   OMP_WAIT_POLICY=PASSIVE "$tmp/proj/build/$t" >"$tmp/cmake_$t.txt" || fail "find_package build $t failed"
   same "the find_package build $t" "$tmp/cmake_$t.txt"
 done
-echo "test_install: $version installed under $libdir; pkg-config shared and static and find_package builds print the build tree's numbers"
+# ---- 4. the Python package: PREFIX/lib/python3/dist-packages/ntkdrift (Debian's python3 layout), imported
+# with PYTHONPATH pointing there and no NTKDRIFT_LIB, opens the installed libntkdrift.so.MAJOR and prints
+# minimal.c's numbers (the same network, points and kernel, printed with the same formats)
+py=${NTK_PYTHON3:-/usr/bin/python3}
+pydir=$prefix/lib/python3/dist-packages
+for f in __init__.py _lib.py _cdef.h _install.py; do
+  [ -f "$pydir/ntkdrift/$f" ] || fail "missing $pydir/ntkdrift/$f"
+done
+if [ "${#flags[@]}" -gt 0 ]; then  # a sanitizer build: its .so cannot be dlopen'ed by an uninstrumented python3
+  echo "test_install: $version installed under $libdir; pkg-config shared and static and find_package builds print the build tree's numbers (Python package: files only, sanitizer build)"
+  exit 0
+fi
+cd "$tmp"  # not the source tree: nothing but the installed copy can be imported
+env -u NTKDRIFT_LIB PYTHONPATH="$pydir" PYTHONDONTWRITEBYTECODE=1 OMP_WAIT_POLICY=PASSIVE \
+  "$py" - "$libdir/libntkdrift.so.$major" "$pydir" >"$tmp/python.txt" <<'PY' || fail "the installed Python package failed"
+import os, sys
+import ntkdrift as nd
+lib, pydir = sys.argv[1:]
+assert os.path.dirname(os.path.realpath(nd.__file__)) == os.path.realpath(os.path.join(pydir, "ntkdrift")), nd.__file__
+assert os.path.realpath(nd.lib_path) == os.path.realpath(lib), f"opened {nd.lib_path}, not the installed {lib}"
+net = nd.Network(depth=2, width=64, n0=4, seed=42)
+K = nd.empirical_ntk(net, nd.inputs(data="gaussian", n=5, n0=4, data_seed=7))
+trace = 0.0
+for i in range(5):
+    trace += K[i, i]
+print(f"ntkdrift {nd.__version__}: depth 2, width 64, n0 4, N 5 Gaussian points, {net.num_params} parameters")
+print("trace %.12e" % trace)
+for i in range(5):
+    print("K[%d,%d] %.12e" % (i, i, K[i, i]))
+PY
+same "the installed Python package" "$tmp/python.txt"
+echo "test_install: $version installed under $libdir; pkg-config shared and static and find_package builds and the Python package print the build tree's numbers"
