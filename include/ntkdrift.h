@@ -956,6 +956,338 @@ ntk_status ntk_group_keys(size_t n, int nk, const double *keys, size_t *group, s
 ntk_status ntk_group_percentiles(size_t n, const size_t *group, size_t ngroups, const double *v, int nq,
                                  const double *q, double *out);
 
+/* --------------------------------------------------------------- operators
+ * Gradient descent in function space with a fixed kernel, and the projections of its residual on
+ * Fourier modes and eigenvectors (docs/modes.md).  Points on S^1 are x_j = (cos g_j, sin g_j); the
+ * sampled operator is A = K/n (K_ij = Theta(x_i, x_j)).  The Fourier basis Phi: [n x (2K+1)] has
+ * the columns 1, sqrt2 cos(k g), sqrt2 sin(k g) for k = 1..K (column 2k-1: cos, 2k: sin), which are
+ * orthonormal in the continuum; projections use Phi_unit, its columns normalised on the sample (a
+ * column of norm below 1e-8 sqrt(n), such as sin(n/2 g) on a grid, has coefficient 0). */
+
+/* Phi: [n x (2K+1)] at the angles gamma: [n]. */
+ntk_status ntk_fourier_matrix(size_t n, const double *gamma, int K, double *Phi);
+/* coef: [2K+1] = Phi_unit^T r, and plane: [K+1] the per-frequency plane mass |c_0|,
+ * ||(c_cos k, c_sin k)||, of r: [n] at the angles gamma: [n].  Either output may be NULL. */
+ntk_status ntk_fourier_project(size_t n, const double *gamma, int K, const double *r, double *coef, double *plane);
+/* plane: [K+1] from coef: [2K+1] (as above). */
+void ntk_fourier_planes(int K, const double *coef, double *plane);
+
+/* The operator A = K/n of a kernel of the angle difference on the equispaced grid
+ * g_j = g_0 + 2 pi j / n: a symmetric circulant matrix, diagonal in the Fourier basis, applied by
+ * FFT (FFTW) in O(n log n) time and O(n) memory; no n x n matrix is formed. */
+typedef struct ntk_circulant ntk_circulant;
+/* row: [n], row_j = Theta(2 pi j / n), the kernel between g_0 and g_j.  Refused unless the row is
+ * symmetric (|row_j - row_{n-j}| <= 1e-12 max|row|: a kernel of the angle difference) and finite. */
+ntk_status ntk_circulant_create(size_t n, const double *row, ntk_circulant **out);
+/* row: [n] from a profile Theta(delta), delta in [0, pi] the angle between two points. */
+ntk_status ntk_circulant_row(size_t n, double (*profile)(double delta, void *ctx), void *ctx, double *row);
+void ntk_circulant_free(ntk_circulant *c);
+size_t ntk_circulant_size(const ntk_circulant *c);
+/* mu: [n], the eigenvalue of A on frequency m, mu_m = (1/n) sum_j row_j cos(2 pi j m / n) (the
+ * Fourier coefficients of the sampled kernel, aliasing included; mu_m = mu_{n-m}).  Its Fourier
+ * modes cos(m g), sin(m g) are the eigenvectors. */
+ntk_status ntk_circulant_eigenvalues(const ntk_circulant *c, double *mu);
+/* y = A x; x, y: [n] (may be the same array). */
+ntk_status ntk_circulant_apply(const ntk_circulant *c, const double *x, double *y);
+/* ntk_fourier_project for the grid's angles g_j = g0 + 2 pi j / n, by one FFT: coef: [2K+1],
+ * plane: [K+1] (either may be NULL) of r: [n]; K <= n/2. */
+ntk_status ntk_circulant_project(const ntk_circulant *c, double g0, int K, const double *r, double *coef,
+                                 double *plane);
+
+/* Operator gradient descent u_{t+1} = u_t - eta A (u_t - y) on the n training points, with the eval
+ * predictions u_eval,t = u_eval,0 + A_eval a_t, a_t = -eta sum_{s<t} (u_s - y) (A_eval = K(X_eval, X)/n).
+ * For the loss half_mean on a network, (1/2n) sum (f - y)^2, this is the linearized network's step
+ * with the same eta (docs/modes.md).  Two paths:
+ *   dense      A: [n x n] symmetric, any points; O(n^2) per step, one eigendecomposition;
+ *   circulant  C (A NULL): an equispaced grid; the step runs in the Fourier domain, O(n) per step and
+ *              O(n log n) per snapshot, O(n) memory; eval points through the kernel profile.
+ * Preconditioned: u_{t+1} = u_t - eta P A (u_t - y) with P = Phi M G^{-1} Phi^T / n on the Fourier
+ * basis up to kmax (G = Phi^T Phi / n, H = Phi^T A Phi / n), M = (Lambda_n + tau I)^{-1} (theory,
+ * Lambda_n the finite-sample eigenvalues from lambda and theta0) or (G^{-1} H + (tau + reg) I)^{-1}
+ * (empirical); eval points follow through the same Fourier functions, u_eval = u_eval,0 + Phi_eval b_t.
+ * eta_scale is then relative to the largest eigenvalue of P A (that of M G^{-1} H). */
+typedef enum { NTK_PRECOND_NONE = 0, NTK_PRECOND_THEORY = 1, NTK_PRECOND_EMPIRICAL = 2 } ntk_precond;
+const char *ntk_precond_name(ntk_precond p);
+ntk_status ntk_precond_parse(const char *s, ntk_precond *out);
+typedef struct {
+    size_t n, m;                  /* training and eval points (m = 0: none) */
+    const double *A;              /* dense path: [n x n] the operator K/n, symmetric; or NULL */
+    const ntk_circulant *C;       /* circulant path (A == NULL) */
+    double g0;                    /* circulant path: the grid's first angle */
+    const double *A_eval;         /* dense path, m > 0: [m x n] K(X_eval, X)/n */
+    double (*profile)(double delta, void *ctx); /* circulant path, m > 0: Theta(delta) for the eval rows */
+    void *profile_ctx;
+    const double *y;              /* [n] targets */
+    const double *y_eval;         /* [m] eval targets, or NULL */
+    const double *u0, *u0_eval;   /* [n], [m] the initial function; NULL: zero */
+    const double *gamma;          /* [n] training angles (dense path; NULL: no Fourier projections) */
+    const double *gamma_eval;     /* [m] eval angles (NULL: no eval projections) */
+    const double *mode_mu;        /* [K+1] eigenvalue per frequency for ideal_plane (dense path; NULL:
+                                     none); the circulant path uses its own mu */
+    double eta;                   /* > 0: the step */
+    double eta_scale;             /* eta <= 0: eta = eta_scale / lambda_max(A) (default 0.05) */
+    long steps;                   /* default 100 */
+    const long *snap;             /* [n_snap] ascending snapshot steps in [0, steps]; NULL: 0 and steps */
+    size_t n_snap;
+    int kmax;                     /* K: Fourier frequencies 0..K (default 8; <= n/2) */
+    int top_k;                    /* eigenvectors projected on (default 8; <= n) */
+    ntk_precond precond;          /* default NONE */
+    double tau, reg;              /* preconditioner shifts (default 1e-3, 0) */
+    const double *lambda;         /* theory: [K+1] continuum eigenvalues (ntk_circle_eigenvalues) */
+    double theta0;                /* theory: Theta(0) */
+    ntk_dtype dtype;              /* dense path without preconditioner: NTK_F32 keeps A, the eigen-
+                                     decomposition (ssyevd) and the steps in float32 (snapshots are
+                                     reported in float64); default NTK_F64 */
+    int threads;                  /* 0: the library's current count */
+} ntk_kgd_opts;
+ntk_kgd_opts ntk_kgd_opts_defaults(void);
+
+typedef struct {
+    long step;
+    double t;                     /* eta * step */
+    double loss, loss_eval;       /* (1/2n) ||u - y||^2, (1/2m) ||u_eval - y_eval||^2 (NAN: none) */
+    const double *u, *u_eval;     /* [n], [m] */
+    const double *coef_train;     /* [2K+1] Fourier coefficients of u - y (NULL: no angles) */
+    const double *plane_train;    /* [K+1] their plane mass */
+    const double *coef_eval, *plane_eval; /* the same for u_eval - y_eval (NULL: none) */
+    const double *ideal_plane;    /* [K+1] |1 - eta mu_k|^t plane_train at step 0 (NULL: undefined);
+                                     preconditioned on the circulant path mu_k is P A's, mu_k M_kk */
+    const double *proj_eig;       /* [top_k] v_i^T (u - y) on the top eigenvectors of A, descending */
+} ntk_kgd_snapshot;
+/* Non-OK stops the run; ntk_kgd_run returns it. */
+typedef ntk_status (*ntk_kgd_observer)(void *user, const ntk_kgd_snapshot *s);
+
+typedef struct {
+    double eta, lambda_max;       /* the step used and lambda_max(A) */
+    double rho;                   /* the largest eigenvalue of the step's operator (A, or P A) */
+    double *eig;                  /* caller's [n] or NULL: the eigenvalues of A, descending */
+} ntk_kgd_result;
+ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
+/* A Gaussian-process draw u ~ N(0, K) (the `gp` init; stream GP, sub = draw), from one of:
+ *   K: [n x n] PSD, by the Cholesky factor of K + jitter * mean(diag K) I (jitter >= 0, 1e-10 is
+ *      usually enough for a rank-deficient kernel), u = L z;
+ *   C (K NULL): the grid's circulant A = K/n, by FFT, u = F diag(sqrt(n mu_m)) F^-1 z (eigenvalues
+ *      below 0 from rounding count as 0), O(n log n) and no n x n matrix.
+ * z: [n] standard normals (seed, NTK_STREAM_GP, sub).  u: [n]. */
+ntk_status ntk_gp_draw(size_t n, const double *K, const ntk_circulant *C, double jitter, uint64_t seed, uint64_t sub,
+                       double *u);
+
+/* Kernel sources for operator gradient descent and the mode studies (docs/modes.md): the closed-form
+ * circle kernels of one hidden ReLU layer (Theta_bias, Theta_nobias, K0 alone, K1 alone), the
+ * infinite-width NTK of a spec, the empirical NTK of a network, or a given matrix. */
+typedef enum {
+    NTK_KSRC_THETA_BIAS, NTK_KSRC_THETA_NOBIAS, NTK_KSRC_K0, NTK_KSRC_K1, NTK_KSRC_LIMIT, NTK_KSRC_EMPIRICAL,
+    NTK_KSRC_MATRIX
+} ntk_ksrc;
+/* "theta_bias" | "theta_nobias" | "k0" | "k1" | "limit" | "empirical" | "matrix" */
+const char *ntk_ksrc_name(ntk_ksrc s);
+ntk_status ntk_ksrc_parse(const char *s, ntk_ksrc *out);
+typedef struct {
+    ntk_ksrc kind;
+    ntk_spec spec;                /* limit, empirical: the network (n0 = the data's) */
+    uint64_t seed;                /* empirical: ntk_net_init's seed (when net is NULL) */
+    const ntk_net *net;           /* empirical: this network instead (e.g. a train run's params.npz) */
+    const double *K;              /* matrix: [n x n] over the training points */
+    const double *K_eval;         /* matrix: [m x n] eval x train, or NULL (no eval predictions) */
+} ntk_kernel_source;
+
+/* What a source on a data set resolves to: the operator, its data and the continuum quantities
+ * (owned; ntk_kgd_problem_clear).  The continuum eigenvalues lambda_k are the source's (closed forms,
+ * or by quadrature of the limit kernel's profile; empirical: its spec's infinite-width NTK; matrix:
+ * none) and theta0 its Theta(0). */
+typedef struct {
+    size_t n, m;
+    int fft;                      /* 1: the circulant path (C), 0: dense (A) */
+    double *A, *A_eval;           /* dense: [n x n] K/n, [m x n] K(X_eval, X)/n (NULL when m = 0) */
+    ntk_circulant *C;             /* fft */
+    double g0;                    /* fft: the grid's first angle */
+    double *y, *y_eval;           /* [n], [m] */
+    double *u0, *u0_eval;         /* [n], [m] the init (zero, or a GP draw) */
+    double *gamma, *gamma_eval;   /* [n], [m] angles (circle data), or NULL */
+    int K;                        /* frequencies of lambda */
+    double *lambda;               /* [K+1] continuum eigenvalues, or NULL */
+    double *mode_mu;              /* [K+1] lambda_k^(n) = (1 - 1/n) lambda_k + theta0 / n, or NULL */
+    double theta0;
+    ntk_ksrc kind;                /* for the eval profile of the fft path */
+    const void *profile_state;    /* internal */
+} ntk_kgd_problem;
+typedef struct {
+    int fft;                      /* -1 (default): the FFT path when the training points are an
+                                     equispaced grid and the source a kernel of the angle (the
+                                     closed forms, limit); 0: dense; 1: FFT or NTK_EINVAL */
+    int gp_init;                  /* 1: u0 ~ N(0, NNGP) by ntk_gp_draw (the NNGP is K0 for the closed
+                                     forms, the spec's NNGP for limit and empirical, K for a matrix) */
+    uint64_t gp_seed;
+    int kmax;                     /* frequencies of lambda (default 8) */
+} ntk_kgd_problem_opts;
+ntk_kgd_problem_opts ntk_kgd_problem_defaults(void);
+/* d: one output (k = 1); circle data carry gamma_train / gamma_eval.  Refuses K > n/2, a matrix of
+ * the wrong size, and the FFT path on points that are not an equispaced grid. */
+ntk_status ntk_kgd_problem_build(const ntk_kernel_source *src, const ntk_dataset *d, const ntk_kgd_problem_opts *po,
+                                 ntk_kgd_problem *out);
+void ntk_kgd_problem_clear(ntk_kgd_problem *p);
+/* The problem's fields into o: n, m, A or C and g0, A_eval or the eval profile, y, y_eval, u0,
+ * u0_eval, gamma, gamma_eval, mode_mu (dense), lambda and theta0 (the theory preconditioner) and
+ * kmax = the problem's K.  o keeps pointers into p. */
+void ntk_kgd_problem_apply(const ntk_kgd_problem *p, ntk_kgd_opts *o);
+/* Theta(delta) of a problem's source on the circle (closed forms and limit; NAN otherwise). */
+double ntk_kgd_problem_profile(double delta, void *problem);
+
+/* The sampled operator against the continuum one on the Fourier basis ("lemma objects",
+ * docs/modes.md): G = Phi^T Phi / n, H = Phi^T A Phi / n, E = A Phi - Phi Lambda_n, where Lambda_n
+ * holds the finite-sample eigenvalue lambda_k^(n) = (1 - 1/n) lambda_k + Theta(0)/n of each column's
+ * frequency k (lambda_k of the continuum operator (T f)(phi) = int Theta(phi - psi) f(psi) dpsi / 2pi). */
+typedef struct {
+    size_t n;
+    const double *A;              /* dense: [n x n] the operator K/n; or NULL */
+    const ntk_circulant *C;       /* circulant (A NULL): the grid g0 + 2 pi j / n, A Phi by FFT */
+    const double *gamma;          /* dense: [n] the angles */
+    double g0;
+    int K;                        /* frequencies 0..K (default 8; <= n/2) */
+    const double *lambda;         /* [K+1] continuum eigenvalues (ntk_circle_eigenvalues) */
+    double theta0;                /* Theta(0), the kernel's diagonal */
+} ntk_lemma_opts;
+ntk_lemma_opts ntk_lemma_opts_defaults(void);
+typedef struct {
+    double G_max, G_fro;          /* ||G - I|| in the max-entry and the Frobenius norm */
+    double H_max, H_fro;          /* ||H - Lambda_n|| */
+    double E_max, E_fro;          /* ||E|| */
+} ntk_lemma_norms;
+/* e_col: [2K+1] the per-mode ||E_{:,p}|| / ||Phi_{:,p}|| (or NULL); G, H: [(2K+1) x (2K+1)] the
+ * matrices themselves (or NULL).  Memory 2 n (2K+1) doubles beside A. */
+ntk_status ntk_lemma_objects(const ntk_lemma_opts *o, ntk_lemma_norms *out, double *e_col, double *G, double *H);
+
+/* The top eigenspaces of a finite kernel against the Fourier planes F_k = span{cos k g, sin k g}
+ * (dimension d_k: 1 for k = 0 and k = n/2, else 2; "subspace metrics", docs/modes.md).  Plane k is
+ * matched to the d_k eigenvectors with the largest overlap sum ||Q_k^T v_i||^2 among the first
+ * `search` (by descending eigenvalue; 0: all n), Q_k its orthonormal basis on the sample. */
+typedef struct {
+    int dim;                      /* d_k */
+    int rank[2];                  /* the matched eigenvectors' rank positions (0-based, ascending) */
+    double angle_max;             /* the largest principal angle between the two spans */
+    double proj_fro;              /* projector distance, Frobenius: sqrt(2 sum sin^2 theta) */
+    double proj_op;               /* projector distance, operator: max sin theta */
+    double affinity;              /* sqrt(sum cos^2 theta / d_k), 1 when the spans agree */
+    double eig_err;               /* mean |w_i - lambda_k| / lambda_k over the matched eigenvalues of A
+                                     (= K's against n lambda_k) */
+} ntk_plane_match;
+/* w: [n] eigenvalues of A descending, V: [n x n] its eigenvectors (columns; ntk_eigh), gamma: [n],
+ * lambda: [K+1] the continuum eigenvalues; out: [K+1]. */
+ntk_status ntk_fourier_subspaces(size_t n, const double *w, const double *V, const double *gamma, int K,
+                                 const double *lambda, size_t search, ntk_plane_match *out);
+/* C = U^T A U with U = Phi_unit: [n x (2K+1)] at gamma: [n]; C: [(2K+1) x (2K+1)] (symmetric);
+ * leakage = sum |entries outside the plane blocks| / sum |entries inside|.  A: [n x n]. */
+ntk_status ntk_fourier_blocks(size_t n, const double *A, const double *gamma, int K, double *C, double *leakage);
+/* The drift of each plane block C_k between two such C (t against 0): fro, op, max: [K+1] the
+ * Frobenius, operator and max-entry norms of C_k(t) - C_k(0).  C0, Ct: [(2K+1) x (2K+1)]. */
+ntk_status ntk_fourier_block_drift(int K, const double *C0, const double *Ct, double *fro, double *op, double *max);
+
+/* Concentration of the sampled operator over seeds ("concentration Monte Carlo", docs/modes.md):
+ * B = Phi^T A Phi / n - Lambda_K on the Fourier basis up to K, Lambda_K = diag(lambda_k) per column.
+ *   width   A = K_m / n with K_m the empirical NTK of the spec at hidden width m on the equispaced grid
+ *           of n points (g_j = 2 pi j / n), one network per seed; its own bias is that of the grid,
+ *           B_inf = Phi^T A_inf Phi / n - Lambda_K with A_inf the spec's infinite-width NTK on the grid,
+ *           and the fluctuation is B - B_inf;
+ *   sample  A = Theta / n for the kernel profile at n uniform random angles per seed; the bias is
+ *           E B = Lambda_n - Lambda_K (lambda_k^(n) = (1 - 1/n) lambda_k + Theta(0)/n) and the
+ *           fluctuation B - E B.
+ * The exceedance is the share of seeds with ||fluctuation||_max >= eps, beside the bound
+ * 2 d^2 exp(-c m min(eps^2 / L^2, eps / L)), d = 2K+1, m the width or n. */
+typedef enum { NTK_CONC_WIDTH = 0, NTK_CONC_SAMPLE = 1 } ntk_conc_kind;
+typedef struct {
+    ntk_conc_kind kind;
+    int K;                        /* default 8 */
+    const ntk_spec *spec;         /* width: the network (its hidden widths are set to each m) */
+    const int *widths;            /* width: [n_cells] */
+    size_t n;                     /* width: grid points */
+    double (*profile)(double delta, void *ctx); /* sample: Theta(delta), delta in [0, pi] */
+    void *profile_ctx;
+    const size_t *ns;             /* sample: [n_cells] sample sizes */
+    size_t n_cells;
+    const double *lambda;         /* [K+1] the continuum eigenvalues of the infinite-width kernel */
+    double theta0;                /* sample: Theta(0) */
+    int seeds;                    /* per cell (default 10) */
+    uint64_t seed;                /* width: network seed + s; sample: draw s of the angles (sub = s) */
+    const double *eps;            /* [n_eps] thresholds */
+    size_t n_eps;
+    double c, L;                  /* bound constants (default 1, 1) */
+    int threads;                  /* 0: the library's current count */
+} ntk_conc_opts;
+ntk_conc_opts ntk_conc_opts_defaults(void);
+/* Per cell i, seed s (index i * seeds + s) and per cell; every array is the caller's. */
+typedef struct {
+    double *B;                    /* [n_cells x seeds x 3] ||B|| max, Frobenius, operator */
+    double *F;                    /* [n_cells x seeds x 3] ||fluctuation|| max, Frobenius, operator */
+    ntk_lemma_norms *lemma;       /* [n_cells x seeds] G, H, E of the sampled operator (or NULL) */
+    double *bias;                 /* [n_cells x 3] ||bias|| max, Frobenius, operator */
+    double *exceed;               /* [n_cells x n_eps] P(||fluctuation||_max >= eps) over seeds */
+    double *bound;                /* [n_cells x n_eps] the tail bound */
+} ntk_conc_result;
+ntk_status ntk_concentration_run(const ntk_conc_opts *o, ntk_conc_result *r);
+
+/* Seed-mean spectra of a group of runs ("seed-mean spectra", docs/modes.md).  S: [seeds x T x p]
+ * the top-p eigenvalues at T snapshots of each seed (the same snapshot steps).  mean: [T x p] the
+ * seed mean s_bar_j(t); drift: [T] ||s_bar(t) - s_bar(0)|| / ||s_bar(0)||; var: [T x p] the
+ * per-mode variance over seeds (ddof 1, ntk_mean_se's convention: NaN for one seed); tv: [p]
+ * TV_j = sum_t |s_bar_j(t+1) - s_bar_j(t)|; active: [p] 1 where TV_j > tau.  Any output may be NULL. */
+ntk_status ntk_seed_spectra(size_t seeds, size_t T, size_t p, const double *S, double tau, double *mean, double *drift,
+                            double *var, double *tv, int *active);
+
+/* Frozen against evolving ("frozen against evolving", docs/modes.md): a network trained by
+ * ntk_train_run beside operator gradient descent with its K_0, time-matched at the same snapshot
+ * steps.  The network's step on the loss c 1/2 sum (f - y)^2 moves its linearization by
+ * f <- f - eta c K_0 (f - y) = f - eta_op A_0 (f - y) with A_0 = K_0 / n: the operator runs with
+ * eta_op = eta c n (half_mean: eta_op = eta; half_sum: eta n; mse: 2 eta) from u_0 = f_0.  One output
+ * (k = 1); the training inputs are on the circle (data->gamma_train). */
+typedef struct {
+    ntk_train_run_opts train;     /* the network's run */
+    int kmax;                     /* Fourier frequencies 0..K (default 8) */
+    int top_k;                    /* principal angles between the top-k eigenspaces of K_t and K_0 (default 8) */
+} ntk_fe_opts;
+ntk_fe_opts ntk_fe_opts_defaults(void);
+typedef struct {
+    long step;
+    double t;                     /* eta * step */
+    double eta_op;                /* the operator's step */
+    double loss_net, loss_op;     /* the network's training loss; (1/2n) ||u - y||^2 */
+    const double *coef_net, *plane_net; /* [2K+1], [K+1] Fourier coefficients and planes of f_t - y */
+    const double *coef_op, *plane_op;   /* the same of u_t - y */
+    const double *f, *u;          /* [n] the network's outputs and the operator's function */
+    double gap;                   /* ||f_t - u_t|| / ||y - f_0|| */
+    const double *angles;         /* [top_k] principal angles, ascending, of span top-k(K_t) against K_0's */
+} ntk_fe_snapshot;
+typedef ntk_status (*ntk_fe_observer)(void *user, const ntk_fe_snapshot *s);
+/* Runs the network (res as ntk_train_run's, the caller clears it), then the operator; obs sees
+ * every snapshot the network reached. */
+ntk_status ntk_frozen_evolving_run(const ntk_fe_opts *o, const ntk_dataset *data, ntk_fe_observer obs, void *user,
+                                   ntk_train_result *res);
+
+/* One cell of the mode studies ("subspace metrics", docs/modes.md): a finite kernel (its source on
+ * circle data, dense) against the continuum, with the lemma objects, the eigenspaces matched to the
+ * Fourier planes, the plane blocks and their leakage, and the prediction error of kernel regression
+ * with it on the eval points, beside that of the source's infinite-width kernel (limit and empirical:
+ * the spec's NTK; closed forms: themselves). */
+typedef struct {
+    ntk_kernel_source src;        /* the finite kernel */
+    int kmax;                     /* frequencies 0..K (default 8) */
+    size_t search;                /* eigenvectors searched per plane (0: all) */
+    double ridge;                 /* kernel regression ridge relative to mean diag K (default 1e-8) */
+} ntk_modes_opts;
+ntk_modes_opts ntk_modes_opts_defaults(void);
+typedef struct {                  /* every array the caller's */
+    ntk_lemma_norms lemma;
+    double *e_col;                /* [2K+1] per-mode ||E_p|| / ||Phi_p|| (or NULL) */
+    ntk_plane_match *planes;      /* [K+1] (or NULL) */
+    double *C;                    /* [(2K+1) x (2K+1)] the plane blocks U^T A U (or NULL) */
+    double leakage;
+    double *eig;                  /* [n] eigenvalues of A = K/n, descending (or NULL) */
+    double pred_err;              /* eval RMSE of the kernel regression with K (NAN: no eval points) */
+    double pred_err_inf;          /* the same with the infinite-width kernel */
+    double pred_rel_inf;          /* ||f_K - f_inf|| / ||f_inf|| on the eval points */
+} ntk_modes_result;
+/* data: circle data (gamma_train; gamma_eval for eval points), one output. */
+ntk_status ntk_modes_cell(const ntk_modes_opts *o, const ntk_dataset *data, ntk_modes_result *r);
+
 /* ---------------------------------------------------------------- ensembles
  * Exact lazy sampling of one network's kernel at one input (docs/ensemble.md): a member needs
  * only W^(l) h / ||h|| in the forward pass (a fresh standard normal vector) and, in the backward
@@ -1203,6 +1535,7 @@ typedef enum {
     NTK_STREAM_ENSEMBLE_PAIR = 25,      /* src/ensemble/ensemble.c member_lazy (via ntk_lazy_pair): the member at (x, x') */
     NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* src/ensemble/ensemble_stats.c bootstrap: the resamples of R's interval */
     NTK_STREAM_PROBE = 27,              /* reserved (no consumer yet): probe / evaluation points */
+    NTK_STREAM_GP = 28,                 /* src/ops/gp.c ntk_gp_draw: a Gaussian-process draw N(0, K), sub = draw */
 } ntk_stream;
 
 /* One registry entry: id, its enumerator's name ("NTK_STREAM_WEIGHT"), its one consumer as

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev librandom123-dev libyaml-dev
-      libcjson-dev libzip-dev zlib1g-dev libcmocka-dev python3 python3-numpy python3-torch
+      libcjson-dev libzip-dev zlib1g-dev libfftw3-dev libcmocka-dev python3 python3-numpy python3-torch
       python3-cffi python3-pytest python3-matplotlib python3-yaml dataset-fashion-mnist openmpi-bin libopenmpi-dev gnuplot-nox chromium python3-pil valgrind)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -321,3 +321,102 @@ ntk_data_opts ntk_data_defaults(void);
 double ntk_data_noise(const ntk_data_opts *o);
 ntk_status ntk_data_build(const ntk_data_opts *o, ntk_dataset *out, char *desc, size_t desc_cap);
 ntk_status ntk_data_inputs(const ntk_data_opts *o, ntk_dataset *out, char *desc, size_t desc_cap);
+
+/* operators (docs/modes.md) */
+ntk_status ntk_fourier_matrix(size_t n, const double *gamma, int K, double *Phi);
+ntk_status ntk_fourier_project(size_t n, const double *gamma, int K, const double *r, double *coef, double *plane);
+typedef struct ntk_circulant ntk_circulant;
+ntk_status ntk_circulant_create(size_t n, const double *row, ntk_circulant **out);
+void ntk_circulant_free(ntk_circulant *c);
+size_t ntk_circulant_size(const ntk_circulant *c);
+ntk_status ntk_circulant_eigenvalues(const ntk_circulant *c, double *mu);
+ntk_status ntk_circulant_apply(const ntk_circulant *c, const double *x, double *y);
+typedef enum { NTK_PRECOND_NONE = 0, NTK_PRECOND_THEORY = 1, NTK_PRECOND_EMPIRICAL = 2 } ntk_precond;
+ntk_status ntk_precond_parse(const char *s, ntk_precond *out);
+typedef struct {
+    size_t n, m;
+    const double *A;
+    const ntk_circulant *C;
+    double g0;
+    const double *A_eval;
+    double (*profile)(double delta, void *ctx);
+    void *profile_ctx;
+    const double *y;
+    const double *y_eval;
+    const double *u0, *u0_eval;
+    const double *gamma;
+    const double *gamma_eval;
+    const double *mode_mu;
+    double eta;
+    double eta_scale;
+    long steps;
+    const long *snap;
+    size_t n_snap;
+    int kmax;
+    int top_k;
+    ntk_precond precond;
+    double tau, reg;
+    const double *lambda;
+    double theta0;
+    ntk_dtype dtype;
+    int threads;
+} ntk_kgd_opts;
+ntk_kgd_opts ntk_kgd_opts_defaults(void);
+typedef struct {
+    long step;
+    double t;
+    double loss, loss_eval;
+    const double *u, *u_eval;
+    const double *coef_train;
+    const double *plane_train;
+    const double *coef_eval, *plane_eval;
+    const double *ideal_plane;
+    const double *proj_eig;
+} ntk_kgd_snapshot;
+typedef ntk_status (*ntk_kgd_observer)(void *user, const ntk_kgd_snapshot *s);
+typedef struct {
+    double eta, lambda_max;
+    double rho;
+    double *eig;
+} ntk_kgd_result;
+ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
+typedef enum {
+    NTK_KSRC_THETA_BIAS, NTK_KSRC_THETA_NOBIAS, NTK_KSRC_K0, NTK_KSRC_K1, NTK_KSRC_LIMIT, NTK_KSRC_EMPIRICAL,
+    NTK_KSRC_MATRIX
+} ntk_ksrc;
+ntk_status ntk_ksrc_parse(const char *s, ntk_ksrc *out);
+typedef struct {
+    ntk_ksrc kind;
+    ntk_spec spec;
+    uint64_t seed;
+    const ntk_net *net;
+    const double *K;
+    const double *K_eval;
+} ntk_kernel_source;
+typedef struct {
+    size_t n, m;
+    int fft;
+    double *A, *A_eval;
+    ntk_circulant *C;
+    double g0;
+    double *y, *y_eval;
+    double *u0, *u0_eval;
+    double *gamma, *gamma_eval;
+    int K;
+    double *lambda;
+    double *mode_mu;
+    double theta0;
+    ntk_ksrc kind;
+    const void *profile_state;
+} ntk_kgd_problem;
+typedef struct {
+    int fft;
+    int gp_init;
+    uint64_t gp_seed;
+    int kmax;
+} ntk_kgd_problem_opts;
+ntk_kgd_problem_opts ntk_kgd_problem_defaults(void);
+ntk_status ntk_kgd_problem_build(const ntk_kernel_source *src, const ntk_dataset *d, const ntk_kgd_problem_opts *po,
+                                 ntk_kgd_problem *out);
+void ntk_kgd_problem_clear(ntk_kgd_problem *p);
+void ntk_kgd_problem_apply(const ntk_kgd_problem *p, ntk_kgd_opts *o);

@@ -24,6 +24,7 @@ static const ntk_stream_info streams[] = {
     STREAM(NTK_STREAM_ENSEMBLE_BOOTSTRAP, "src/ensemble/ensemble_stats.c:bootstrap",
            "the ensemble's bootstrap resamples of R (sub = cell * 400 + resample)"),
     STREAM(NTK_STREAM_PROBE, "", "reserved: probe / evaluation points"),
+    STREAM(NTK_STREAM_GP, "src/ops/gp.c:ntk_gp_draw", "a Gaussian-process draw u ~ N(0, K), the gp init of operator GD (sub = draw)"),
 };
 
 size_t ntk_rng_streams(const ntk_stream_info **out)

@@ -1,0 +1,180 @@
+"""Operators on a kernel: operator gradient descent with mode projections (ntk_kgd_run), the Fourier
+projections and the circulant operator (docs/modes.md).  Private: the public names are in __init__."""
+import numpy as np
+
+from ._core import MODEL_KEYS, DATA_KEYS, Network, Spec, _build, _data_opts
+from ._lib import as_f64, check, copy_out, cstr, ffi, lib, ptr
+
+KGD_DEFAULTS = dict(steps=2000, eta_scale=0.05, lr=None, kmax=8, top_k=8, init="zero", gp_seed=0, precond="none",
+                    tau=1e-3, reg=0.0, snapshots="every:100", dtype="f64", fft=None, threads=0)
+
+
+def fourier_project(gamma, r, K):
+    """Coefficients of r on the unit-normalised Fourier columns 1, cos k g, sin k g (k = 1..K) at the angles
+    gamma, and the per-frequency plane masses.  gamma, r: [n] -> (coef [2K+1], plane [K+1])."""
+    g = as_f64(gamma, "gamma", 1)
+    rr = as_f64(r, "r", 1)
+    if len(g) != len(rr):
+        raise ValueError(f"r: expected {len(g)} values (one per angle), got {len(rr)}")
+    coef, plane = np.empty(2 * int(K) + 1), np.empty(int(K) + 1)
+    check(lib.ntk_fourier_project(len(g), ptr(g), int(K), ptr(rr), ptr(coef), ptr(plane)))
+    return coef, plane
+
+
+def circulant_eigenvalues(row):
+    """Eigenvalues mu_m (m = 0..n-1) of the circulant operator A = K/n whose first row of K is row [n]
+    (row_j = Theta(2 pi j / n), symmetric), by FFT: the discrete Fourier coefficients of the sampled
+    kernel, aliasing included.  -> mu [n]."""
+    r = as_f64(row, "row", 1)
+    out = ffi.new("ntk_circulant **")
+    check(lib.ntk_circulant_create(len(r), ptr(r), out))
+    try:
+        mu = np.empty(len(r))
+        check(lib.ntk_circulant_eigenvalues(out[0], ptr(mu)))
+        return mu
+    finally:
+        lib.ntk_circulant_free(out[0])
+
+
+def _parse(fn, ctype, value):
+    v = ffi.new(ctype)
+    check(fn(str(value).encode(), v))
+    return v[0]
+
+
+def kgd(kernel="theta_bias", *, K=None, K_eval=None, net=None, seed=0, **kw):
+    """Operator gradient descent u <- u - eta A (u - y), A = K/n, on a kernel source (docs/modes.md).
+
+    kernel: theta_bias | theta_nobias | k0 | k1 (closed forms on the circle), limit (the infinite-width
+    NTK of the model keys), empirical (the NTK of `net`, or of a network of the model keys initialised
+    with `seed`), or matrix (K [n x n] over the training points, K_eval [m x n] optional).
+    Data keys as the CLI's (data="circle", n=..., target=..., n_eval=...); model keys for limit and
+    empirical (n0 defaults to the data's).  Options (defaults in KGD_DEFAULTS): steps, eta_scale (eta =
+    eta_scale / lambda_max) or lr (absolute eta), kmax K, top_k, init ("zero" or "gp"), gp_seed, precond
+    ("none", "theory", "empirical"), tau, reg, snapshots ("every:K", "log:K" or a list of steps), dtype
+    ("f64" or "f32", dense only), fft (None: FFT when possible; True / False), threads.
+
+    Returns a dict (modes.npz's members): step [S], t [S], k [K+1], loss [S], loss_eval [S],
+    coef_train [S x (2K+1)], plane_train [S x (K+1)], coef_eval, plane_eval (eval points; else absent),
+    ideal_plane [S x (K+1)] (where defined), proj_eig [S x top_k], eig [n] (of A, descending), u [S x n],
+    and the scalars eta, lambda_max, rho, fft; diverged is None or the library's message (a run that
+    diverged returns its snapshots so far).  Errors raise ntkdrift.NtkError with the library's message."""
+    opts = dict(KGD_DEFAULTS)
+    model = {k: kw.pop(k) for k in list(kw) if k in MODEL_KEYS}
+    datakw = {k: kw.pop(k) for k in list(kw) if k in DATA_KEYS}
+    unknown = set(kw) - set(KGD_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown key(s): {', '.join(sorted(unknown))} (kgd keys: {', '.join(KGD_DEFAULTS)})")
+    opts.update(kw)
+    keep = []
+    datakw.setdefault("data", "circle")
+    datakw.setdefault("outputs", 1)
+    if "n0" not in datakw and str(datakw["data"]).startswith("circle"):
+        datakw["n0"] = 2
+    data = _build(_data_opts(keep, datakw, "circle", 256))
+    d = ffi.new("ntk_dataset *")
+    d.n_train, d.n_eval, d.n0, d.k = len(data["X_train"]), len(data["X_eval"]), data["n0"], data["k"]
+    for name in ("X_train", "Y_train", "X_eval", "Y_eval", "gamma_train", "gamma_eval"):
+        a = data[name]
+        if a is not None and a.size:
+            setattr(d, name, ptr(a))
+    src = ffi.new("ntk_kernel_source *")
+    src.kind = _parse(lib.ntk_ksrc_parse, "ntk_ksrc *", kernel)
+    if kernel in ("limit", "empirical") and net is None:
+        model.setdefault("n0", data["n0"])
+        sp = Spec(**model)
+        keep.append(sp)
+        src.spec = sp.c[0]
+        src.spec.widths = sp.c.widths
+        src.seed = int(seed)
+    if net is not None:
+        if not isinstance(net, Network):
+            raise TypeError("net: expected an ntkdrift.Network")
+        src.net = net._net
+        keep.append(net)
+    if kernel == "matrix":
+        if K is None:
+            raise ValueError("kernel='matrix' needs K [n x n]")
+        Km = as_f64(K, "K", 2, len(data["X_train"]))
+        keep.append(Km)
+        src.K = ptr(Km)
+        if K_eval is not None:
+            Ke = as_f64(K_eval, "K_eval", 2, len(data["X_train"]))
+            keep.append(Ke)
+            src.K_eval = ptr(Ke)
+    po = ffi.new("ntk_kgd_problem_opts *", lib.ntk_kgd_problem_defaults())
+    po.fft = -1 if opts["fft"] is None else int(bool(opts["fft"]))
+    po.gp_init = {"zero": 0, "gp": 1}.get(opts["init"], -1)
+    if po.gp_init < 0:
+        raise ValueError(f"init: expected zero or gp, got {opts['init']!r}")
+    po.gp_seed, po.kmax = int(opts["gp_seed"]), int(opts["kmax"])
+    prob = ffi.new("ntk_kgd_problem *")
+    check(lib.ntk_kgd_problem_build(src, d, po, prob))
+    try:
+        return _run(prob, opts, keep)
+    finally:
+        lib.ntk_kgd_problem_clear(prob)
+
+
+def _run(prob, opts, keep):
+    o = ffi.new("ntk_kgd_opts *", lib.ntk_kgd_opts_defaults())
+    lib.ntk_kgd_problem_apply(prob, o)
+    n, m, Kf = int(prob.n), int(prob.m), int(o.kmax)
+    o.steps, o.top_k, o.threads = int(opts["steps"]), int(opts["top_k"]), int(opts["threads"])
+    o.eta_scale = float(opts["eta_scale"])
+    o.eta = float(opts["lr"]) if opts["lr"] is not None else 0.0
+    o.precond = _parse(lib.ntk_precond_parse, "ntk_precond *", opts["precond"])
+    o.tau, o.reg = float(opts["tau"]), float(opts["reg"])
+    if opts["dtype"] not in ("f64", "f32"):
+        raise ValueError(f"dtype: expected f64 or f32, got {opts['dtype']!r}")
+    o.dtype = lib.NTK_F32 if opts["dtype"] == "f32" else lib.NTK_F64
+    snaps = opts["snapshots"]
+    sched = ffi.new("ntk_train_schedule *")
+    if isinstance(snaps, str):
+        check(lib.ntk_train_schedule_parse(snaps.encode(), o.steps, sched))
+        o.snap, o.n_snap = sched.steps, sched.count
+    else:
+        arr = ffi.new("long[]", [int(s) for s in snaps])
+        keep.append(arr)
+        o.snap, o.n_snap = arr, len(snaps)
+    rows = []
+    errors = []
+
+    @ffi.callback("ntk_status(void *, const ntk_kgd_snapshot *)")
+    def observer(user, s):
+        try:
+            r = {"step": int(s.step), "t": float(s.t), "loss": float(s.loss), "loss_eval": float(s.loss_eval),
+                 "u": copy_out(s.u, (n,))}
+            for name, size in (("coef_train", 2 * Kf + 1), ("plane_train", Kf + 1), ("coef_eval", 2 * Kf + 1),
+                               ("plane_eval", Kf + 1), ("ideal_plane", Kf + 1), ("proj_eig", o.top_k)):
+                p = getattr(s, name)
+                if p != ffi.NULL and size > 0:
+                    r[name] = copy_out(p, (size,))
+            rows.append(r)
+            return 0
+        except BaseException as e:  # re-raised below; the run stops
+            errors.append(e)
+            return 1
+
+    eig = np.empty(n)
+    res = ffi.new("ntk_kgd_result *")
+    res.eig = ptr(eig)
+    try:
+        st = lib.ntk_kgd_run(o, observer, ffi.NULL, res)
+    finally:
+        lib.ntk_train_schedule_clear(sched)
+    if errors:
+        raise errors[0]
+    diverged = None
+    if st == lib.NTK_ENUMERIC and rows:  # diverged: the snapshots so far are returned, with the message
+        diverged = ffi.string(lib.ntk_last_error()).decode()
+    else:
+        check(st)
+    out = {"diverged": diverged, "k": np.arange(Kf + 1), "eig": eig, "eta": float(res.eta), "lambda_max": float(res.lambda_max),
+           "rho": float(res.rho), "fft": bool(prob.fft)}
+    for name in ("step", "t", "loss", "loss_eval"):
+        out[name] = np.array([r[name] for r in rows])
+    for name in ("u", "coef_train", "plane_train", "coef_eval", "plane_eval", "ideal_plane", "proj_eig"):
+        if rows and name in rows[0]:
+            out[name] = np.stack([r[name] for r in rows])
+    return out
