@@ -90,6 +90,14 @@ typedef struct {
     int *target_basis, target_basis_count; /* per term 0 = sin(k g + phi), 1 = cos(k g - phi); one entry: all */
 } cli_train_cfg;
 
+typedef struct { /* operator dynamics on a kernel (docs/modes.md) */
+    char kernel[CLI_PATH_MAX]; /* theta_bias | theta_nobias | k0 | k1 | limit | empirical | PATH.npy | PATH.npz */
+    char init[8], precond[16], fft[8];
+    double eta_scale, tau, reg;
+    int kmax;
+    uint64_t gp_seed;
+} cli_modes_cfg;
+
 typedef struct { /* regime thresholds (docs/sweep.md) */
     double lazy_drift, lazy_lin_err, unstable_loss_ratio, catapult_spike, tau;
 } cli_sweep_cfg;
@@ -104,6 +112,7 @@ typedef struct {
     cli_profile_cfg profile;
     cli_train_cfg train;
     cli_sweep_cfg sweep;
+    cli_modes_cfg modes;
     int quick;                 /* bookkeeping: study --quick, the CI-sized form (a flag, not a setting) */
     char command[16];
 } cli_config;

@@ -60,7 +60,7 @@ void cli_config_help(const char *command)
 {
     unsigned bit = cli_command_bit(command);
     int ci = 0;
-    while (ci < 8 && !(bit >> ci & 1)) ci++;
+    while (ci < CLI_NCOMMANDS - 1 && !(bit >> ci & 1)) ci++;
     cli_config d;
     cli_config_defaults(&d, command);
     printf("usage: ntkdrift %s [--config FILE.yaml] [flags]\n\n%s\n", command, CLI_COMMAND_INTRO[ci]);
@@ -123,7 +123,7 @@ void cli_config_keys_markdown(FILE *fp)
             if (strncmp(o->key, CLI_SECTIONS[k->sec], n) != 0 || strcmp(o->key + n + 1, k->key) != 0) continue;
             len = strlen(buf);
             len += (size_t)snprintf(buf + len, sizeof buf - len, "%s", len ? "; " : "");
-            for (unsigned b = 0; b < 9; b++)
+            for (unsigned b = 0; b < CLI_NCOMMANDS; b++)
                 if (o->cmds >> b & 1) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s ", CLI_COMMANDS[b]);
             snprintf(buf + len - 1, sizeof buf - len + 1, ": %s", o->value);
         }
@@ -132,7 +132,7 @@ void cli_config_keys_markdown(FILE *fp)
         cell(fp, r);
         len = 0;
         buf[0] = '\0';
-        for (unsigned b = 0; b < 9; b++)
+        for (unsigned b = 0; b < CLI_NCOMMANDS; b++)
             if (k->cmds >> b & 1) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? ", " : "", CLI_COMMANDS[b]);
         cell(fp, k->cmds == C_ALL ? "all" : k->cmds == (C_ALL & ~C_STUDY) ? "all but study" : buf);
         cell(fp, k->help);

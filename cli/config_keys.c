@@ -20,6 +20,7 @@
 #define SEC_PROFILE profile
 #define SEC_TRAIN train
 #define SEC_SWEEP sweep
+#define SEC_MODES modes
 #define MEMBER(s, k) SEC_##s.k
 #define SIZE(s, k) sizeof(((cli_config *)0)->MEMBER(s, k))
 #define ROW(s, k, f, t, T, c, mv, h, ...)                                                                 \
@@ -87,9 +88,9 @@ const cli_key CLI_KEYS[] = {
     LONG(DATA, n, "n", 1, INT_MAX, DATAC, "N", "number of points (a file: its first N rows)", .dflt = "128", SEEN(data.n_set)),
     U64(DATA, seed, "data-seed", DATAC | C_ENSEMBLE, "S",
         "seed of every generated input, evaluation point and random/teacher target; independent of --seed"),
-    WORD(DATA, eval_points, "eval-points", "uniform|grid", TRAINC,
+    WORD(DATA, eval_points, "eval-points", "uniform|grid", TRAINC | C_KGD,
          "circle data: evaluation angles random (uniform) or equispaced (grid)", .dflt = "uniform"),
-    STR(DATA, eval_data, "eval-data", TRAINC, "FILE", "evaluation inputs from PATH.npy|.npz|.csv", .write = W_SET),
+    STR(DATA, eval_data, "eval-data", TRAINC | C_KGD, "FILE", "evaluation inputs from PATH.npy|.npz|.csv", .write = W_SET),
     LIST(DATA, classes, "classes", T_INTS, int, DATAC, "c1,c2,...", "fmnist: classes to keep (default: all)",
          .lo = 0, .hi = 9),
     CHOICE(DATA, pixels, "pixels", ntk_pixels, "unit|standardize", DATAC,
@@ -114,10 +115,10 @@ const cli_key CLI_KEYS[] = {
     F64(RUN, max_memory_gb, "max-memory", MODELC, "GB",
         "refuse runs whose estimated peak exceeds this many GB (default: available RAM)", .rng = R_GT, .write = W_SET),
     BOOL(KERNEL, per_layer, "per-layer", C_KERNEL | C_LIMIT | C_TRAIN, "also store the per-layer terms K_layers"),
-    CHOICE(KERNEL, dtype, "dtype", ntk_dtype, "f64|f32", C_KERNEL, "precision of the computation and of K"),
+    CHOICE(KERNEL, dtype, "dtype", ntk_dtype, "f64|f32", C_KERNEL | C_KGD, "precision of the computation and of K"),
     BOOL(KERNEL, save_params, "save-params", C_KERNEL | C_TRAIN,
          "write params.npz; train: also snapshots/params_<step>.npz at every snapshot"),
-    STR(KERNEL, load_params, "load-params", C_KERNEL | C_EVAL | C_PROFILE, "FILE",
+    STR(KERNEL, load_params, "load-params", C_KERNEL | C_EVAL | C_PROFILE | C_KGD, "FILE",
         "parameters from such a file instead of the seed", .write = W_SET),
     LONG(KERNEL, tile_rows, "tile-rows", 0, LONG_MAX / 2, C_KERNEL, "B",
          "K in blocks of B rows streamed to K.npy (0: only when K does not fit in memory)", .write = W_SET),
@@ -136,12 +137,12 @@ const cli_key CLI_KEYS[] = {
     STR(PROFILE, train_data, "train-data", C_PROFILE, "D", "inputs of the training set of --steps T (as --data)",
         .dflt = "gaussian"),
     LONG(PROFILE, train_n, "train-n", 1, INT_MAX, C_PROFILE, "N", "points of that training set", .dflt = "256"),
-    STR(TRAIN, target, "target", TPC, "T",
+    STR(TRAIN, target, "target", TPC | C_KGD, "T",
         "fourier (circle: sum_k sin(k gamma)/k, k <= fourier-k, or the target-* terms) | e2 (the E2 mixture, noise 0.02) "
         "| product (x1 x2) | teacher (a random net of the same spec) | random | PATH.npy", .dflt = "fourier"),
-    LONG(TRAIN, n_eval, "n-eval", 0, INT_MAX, TPC, "M", "evaluation points (circle: --eval-points)"),
-    LONG(TRAIN, steps, "steps", 0, LONG_MAX / 2, TPC, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
-    F64(TRAIN, lr, "lr", TPC, "ETA", "absolute learning rate (instead of lr_frac)", .rng = R_GT, .hook = H_LR, .write = W_LR),
+    LONG(TRAIN, n_eval, "n-eval", 0, INT_MAX, TPC | C_KGD, "M", "evaluation points (circle: --eval-points)"),
+    LONG(TRAIN, steps, "steps", 0, LONG_MAX / 2, TPC | C_KGD, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
+    F64(TRAIN, lr, "lr", TPC | C_KGD, "ETA", "absolute learning rate (instead of lr_frac; kgd: of eta-scale)", .rng = R_GT, .hook = H_LR, .write = W_LR),
     F64(TRAIN, lr_frac, "lr-frac", TPC, "F", "learning rate F * 2 / lambda_max(c K_0) (lr_frac wins over lr in a file)",
         .rng = R_GT, .dflt = "0.5", .hook = H_LRFRAC, .write = W_LRFRAC),
     ENUM(TRAIN, loss, "loss", loss, TPC, "L",
@@ -150,16 +151,16 @@ const cli_key CLI_KEYS[] = {
     ENUM(TRAIN, opt, "opt", opt, TPC, "O", "optimizer", .dflt = "gd"),
     LONG(TRAIN, batch, "batch", 0, INT_MAX, TPC, "B", "minibatch rows (0: full batch)"),
     F64(TRAIN, momentum, "momentum", TPC, "MU", "momentum of opt momentum (in [0, 1))", .dflt = "0.9"),
-    STR(TRAIN, snapshots, "snapshots", TRAINC, "S", "every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always)",
+    STR(TRAIN, snapshots, "snapshots", TRAINC | C_KGD, "S", "every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always)",
         .dflt = "log:20"),
     LONG(TRAIN, checkpoint_every, "checkpoint-every", 0, LONG_MAX / 2, TRAINC, "K",
          "steps between checkpoints (0: at every snapshot)"),
     F64(TRAIN, ridge, "ridge", TRAINC, "R", "kernel regression ridge, relative to the mean diagonal of K", .rng = R_GT,
         .dflt = "1e-8"),
-    INT(TRAIN, top_k, "top-k", 1, K100K, TRAINC, "K", "eigenspace dimension for angles / eigenvalue drift", .dflt = "10"),
-    INT(TRAIN, fourier_k, "fourier-k", 1, K100K, TPC, "K", "terms of the Fourier target", .dflt = "4"),
-    F64(TRAIN, noise, "noise", TPC, "S", "label noise std", .rng = R_GE, SEEN(train.noise_set)),
-    U64(TRAIN, noise_seed, "noise-seed", TPC, "S", "seed of the label noise"),
+    INT(TRAIN, top_k, "top-k", 1, K100K, TRAINC | C_KGD, "K", "eigenspace dimension for angles / eigenvalue drift", .dflt = "10"),
+    INT(TRAIN, fourier_k, "fourier-k", 1, K100K, TPC | C_KGD, "K", "terms of the Fourier target", .dflt = "4"),
+    F64(TRAIN, noise, "noise", TPC | C_KGD, "S", "label noise std", .rng = R_GE, SEEN(train.noise_set)),
+    U64(TRAIN, noise_seed, "noise-seed", TPC | C_KGD, "S", "seed of the label noise"),
     F64(TRAIN, blowup, "blowup", TPC, "B", "divergence when the loss exceeds B times its initial value", .rng = R_GT,
         .lo = 1, .dflt = "1e6"),
     IBOOL(TRAIN, flow, "flow", TRAINC, "frozen-kernel predictions by gradient flow in time eta * step"),
@@ -167,16 +168,16 @@ const cli_key CLI_KEYS[] = {
         .rng = R_GT, .dflt = "0.01"),
     INT(TRAIN, freeze_k, "freeze-k", 1, K100K, TRAINC, "K", "... for K consecutive snapshots", .dflt = "3"),
     INT(TRAIN, freeze_delta, "freeze-delta", 1, K100K, TRAINC, "D", "... slopes over D snapshots", .dflt = "2"),
-    STR(TRAIN, eval_target, "eval-target", TRAINC, "FILE", "evaluation targets (.npy) when the target is a file",
+    STR(TRAIN, eval_target, "eval-target", TRAINC | C_KGD, "FILE", "evaluation targets (.npy) when the target is a file",
         .write = W_SET),
-    LIST(TRAIN, target_modes, "target-modes", T_INTS, int, TRAINC, "k1,...",
+    LIST(TRAIN, target_modes, "target-modes", T_INTS, int, TRAINC | C_KGD, "k1,...",
          "explicit Fourier terms: modes", .lo = 0, .hi = K100K),
-    LIST(TRAIN, target_amps, "target-amps", T_F64S, double, TRAINC, "a1,...", "their amplitudes (one per mode)"),
-    LIST(TRAIN, target_phases, "target-phases", T_F64S, double, TRAINC, "p1,...",
+    LIST(TRAIN, target_amps, "target-amps", T_F64S, double, TRAINC | C_KGD, "a1,...", "their amplitudes (one per mode)"),
+    LIST(TRAIN, target_phases, "target-phases", T_F64S, double, TRAINC | C_KGD, "p1,...",
          "their phases (one per mode, or none for 0)"),
-    LIST(TRAIN, target_basis, "target-basis", T_CHOICES, int, TRAINC, "B",
+    LIST(TRAIN, target_basis, "target-basis", T_CHOICES, int, TRAINC | C_KGD, "B",
          "sin (a sin(k g + p)) | cos (a cos(k g - p)): one for all terms, or one per term (default: sin)", .choices = "sin|cos"),
-    INT(TRAIN, target_partial, "target-partial", 0, K100K, TRAINC, "m",
+    INT(TRAIN, target_partial, "target-partial", 0, K100K, TRAINC | C_KGD, "m",
         "keep only the first m terms (partial sums; 0: all)", .write = W_SET),
     STR(TRAIN, resume, "resume", C_KERNEL | TRAINC | C_ENSEMBLE | C_STUDY, "DIR",
         "continue a stopped run in DIR to the same results (its own config.yaml)", .write = W_NEVER),
@@ -190,6 +191,21 @@ const cli_key CLI_KEYS[] = {
         "catapult: a loss above (1 + S) * initial, then convergence", .rng = R_GE, .dflt = "1"),
     F64(SWEEP, tau, "tau", C_SWEEP, "T", "also the drift at t = eta * step = T (0: the smallest eta T of the cells)",
         .rng = R_GE),
+    STR(MODES, kernel, "kernel", C_KGD, "K",
+        "theta_bias | theta_nobias | k0 | k1 (closed forms on the circle) | limit (the model's infinite-width NTK) | "
+        "empirical (the model's NTK at --seed or --load-params) | PATH.npy | PATH.npz (member K, e.g. a train snapshot)",
+        .dflt = "theta_bias"),
+    F64(MODES, eta_scale, "eta-scale", C_KGD, "S", "step eta = S / lambda_max(A) (--lr: absolute)", .rng = R_GT,
+        .dflt = "0.05"),
+    INT(MODES, kmax, "kmax", 0, K100K, C_KGD, "K", "Fourier frequencies 0..K projected on (K <= n/2)", .dflt = "8"),
+    WORD(MODES, init, "init", "zero|gp", C_KGD, "u_0: zero, or a Gaussian-process draw N(0, NNGP)", .dflt = "zero"),
+    U64(MODES, gp_seed, "gp-seed", C_KGD, "S", "seed of the GP draw of --init gp"),
+    WORD(MODES, precond, "precond", "none|theory|empirical", C_KGD,
+         "preconditioner P on the Fourier basis up to kmax (docs/modes.md)", .dflt = "none"),
+    F64(MODES, tau, "tau", C_KGD, "T", "preconditioner shift tau", .rng = R_GE, .dflt = "1e-3"),
+    F64(MODES, reg, "reg", C_KGD, "R", "empirical preconditioner's extra shift", .rng = R_GE),
+    WORD(MODES, fft, "fft", "auto|on|off", C_KGD,
+         "the FFT path (an equispaced grid and a kernel of the angle; auto: when possible)", .dflt = "auto"),
 };
 const size_t CLI_NKEYS = sizeof CLI_KEYS / sizeof *CLI_KEYS;
 _Static_assert(sizeof CLI_KEYS / sizeof *CLI_KEYS <= CLI_MAX_KEYS, "raise CLI_MAX_KEYS");
@@ -199,13 +215,20 @@ const cli_override CLI_OVERRIDES[] = {
     {C_TRAIN | C_SWEEP | C_CONVERGE, "data.n", "64"},
     {C_PROFILE, "data.n", "256"},
     {C_PROFILE, "train.steps", "0"},
+    {C_KGD, "data.data", "circle"},
+    {C_KGD, "data.n", "256"},
+    {C_KGD, "train.steps", "2000"},
+    {C_KGD, "train.snapshots", "every:100"},
+    {C_KGD, "train.top_k", "8"},
 };
 const size_t CLI_NOVERRIDES = sizeof CLI_OVERRIDES / sizeof *CLI_OVERRIDES;
 
-const char *const CLI_SECTIONS[S_COUNT] = {"model", "data", "study", "run", "kernel", "ensemble", "profile", "train", "sweep"};
-const unsigned CLI_SECTION_CMDS[S_COUNT] = {C_ALL, C_ALL, C_ALL, C_ALL, C_ALL, C_ENSEMBLE, C_PROFILE, TPC, C_SWEEP};
-const char *const CLI_COMMANDS[9] = {"kernel", "limit", "eval", "profile", "converge", "train", "ensemble", "sweep", "study"};
-const char *const CLI_COMMAND_INTRO[9] = {
+const char *const CLI_SECTIONS[S_COUNT] = {"model", "data",  "study", "run",  "kernel",
+                                           "ensemble", "profile", "train", "sweep", "modes"};
+const unsigned CLI_SECTION_CMDS[S_COUNT] = {C_ALL, C_ALL, C_ALL, C_ALL, C_ALL, C_ENSEMBLE, C_PROFILE, TPC | C_KGD, C_SWEEP, C_KGD};
+const char *const CLI_COMMANDS[CLI_NCOMMANDS] = {"kernel", "limit",    "eval",  "profile", "converge",
+                                                 "train",  "ensemble", "sweep", "study",   "kgd"};
+const char *const CLI_COMMAND_INTRO[CLI_NCOMMANDS] = {
     "Empirical NTK of a fully-connected network on a dataset (kernel.npz; docs/cli.md).",
     "Infinite-width NNGP and NTK of the network on a dataset (limit.npz; float64 only; docs/limits.md).",
     "The outputs f(x) of the network on a dataset (eval.npz), its parameters from the seed or --load-params.",
@@ -215,11 +238,12 @@ const char *const CLI_COMMAND_INTRO[9] = {
     "Monte Carlo over initializations on (depth, width) grids (docs/ensemble.md).",
     "Regime map: train runs over depth x width x learning rate x seed (docs/sweep.md).",
     "The main job: a regime sweep, the circle spectral bias run and the report (docs/cli.md).",
+    "Operator gradient descent on a kernel with the residual's Fourier and eigenvector modes (modes.npz; docs/modes.md).",
 };
 
 unsigned cli_command_bit(const char *command)
 {
-    for (unsigned i = 0; i < 9; i++)
+    for (unsigned i = 0; i < CLI_NCOMMANDS; i++)
         if (strcmp(command, CLI_COMMANDS[i]) == 0) return 1u << i;
     return 0;
 }

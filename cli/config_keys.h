@@ -11,7 +11,7 @@
 #include "config.h"
 
 /* Sections in the order of config.yaml. */
-typedef enum { S_MODEL, S_DATA, S_STUDY, S_RUN, S_KERNEL, S_ENSEMBLE, S_PROFILE, S_TRAIN, S_SWEEP, S_COUNT } cli_section;
+typedef enum { S_MODEL, S_DATA, S_STUDY, S_RUN, S_KERNEL, S_ENSEMBLE, S_PROFILE, S_TRAIN, S_SWEEP, S_MODES, S_COUNT } cli_section;
 
 typedef enum {
     T_INT, T_LONG, T_U64, T_F64, /* scalars; integers in [lo, hi], doubles in their range */
@@ -28,7 +28,8 @@ typedef enum { H_NONE, H_SEEN, H_WIDTH, H_LR, H_LRFRAC, H_NAME } cli_hook; /* H_
 
 /* Commands (bits of cli_key.cmds), in the order of CLI_COMMANDS. */
 enum { C_KERNEL = 1, C_LIMIT = 2, C_EVAL = 4, C_PROFILE = 8, C_CONVERGE = 16, C_TRAIN = 32, C_ENSEMBLE = 64,
-       C_SWEEP = 128, C_STUDY = 256, C_ALL = 511 };
+       C_SWEEP = 128, C_STUDY = 256, C_KGD = 512, C_ALL = 1023 };
+enum { CLI_NCOMMANDS = 10 };
 
 typedef struct {
     int (*parse)(const char *s, int *v); /* 0, or -1 with ntk_last_error() set */
@@ -52,8 +53,8 @@ extern const cli_key CLI_KEYS[];
 extern const size_t CLI_NKEYS;
 extern const char *const CLI_SECTIONS[S_COUNT];
 extern const unsigned CLI_SECTION_CMDS[S_COUNT]; /* commands whose config.yaml writes the section */
-extern const char *const CLI_COMMANDS[9];
-extern const char *const CLI_COMMAND_INTRO[9];
+extern const char *const CLI_COMMANDS[CLI_NCOMMANDS];
+extern const char *const CLI_COMMAND_INTRO[CLI_NCOMMANDS];
 
 /* Per-command defaults beside the table: for cmds, key takes value. */
 typedef struct {

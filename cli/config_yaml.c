@@ -146,7 +146,7 @@ static int read_stream(walk *w)
             return fail(w, here(w), "", "expected a section name, got %s", kind(w));
         if (sec == S_COUNT)
             return fail(w, here(w), scalar(w), "unknown section (expected model|data|study|run|kernel|ensemble|"
-                                               "profile|train|sweep)");
+                                               "profile|train|sweep|modes)");
         if (seen[sec]++) return fail(w, here(w), CLI_SECTIONS[sec], "repeated section");
         if ((rc = next(w)) || (rc = read_section(w, sec))) return rc;
     }

@@ -376,6 +376,32 @@ static int build_profile(const char *run, const cli_table *t, const figure *g, f
     return 0;
 }
 
+/* modes.npz of a kgd run: each Fourier plane of the training residual against t, observed and ideal. */
+static int build_mode_decay(const char *run, const cli_table *t, const figure *g, fig_data *f)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/modes.npz", run);
+    ntk_array a[3] = {{0}}, *tt = &a[0], *pl = &a[1], *id = &a[2];
+    ntk_status st = npz_members(path, 2, (const char *const[]){"t", "plane_train"}, a);
+    bool ideal = st == NTK_OK && ntk_npz_read(path, "ideal_plane", id) == NTK_OK && id->count == pl->count;
+    if (st != NTK_OK || pl->ndim != 2 || pl->shape[0] != tt->count) {
+        cli_errorf("plot: %s: %s", path, st != NTK_OK ? ntk_last_error() : "unexpected shapes");
+        for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
+        return CLI_EXIT_USAGE;
+    }
+    size_t S = tt->count, K1 = pl->shape[1], show = K1 < 7 ? K1 : 7;
+    fig_printf(&f->dat, "# t plane_k (k = 0..%zu) then ideal_k (|1 - eta mu_k|^t plane_k(0); nan: none)\n", show - 1);
+    for (size_t j = 0; j < S; j++) {
+        fig_printf(&f->dat, "%.10g", tt->data[j]);
+        for (size_t k = 0; k < show; k++) fig_printf(&f->dat, " %.10g", pl->data[j * K1 + k]);
+        for (size_t k = 0; k < show; k++) fig_printf(&f->dat, " %.10g", ideal ? id->data[j * K1 + k] : NAN);
+        fig_printf(&f->dat, "\n");
+    }
+    fig_set(f, "K", "%zu", show - 1);
+    for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
+    return 0;
+}
+
 /* The table each command's runs are drawn from (NULL: none) and the columns it must have. */
 static const struct {
     const char *command, *file, *need, *what;
@@ -385,6 +411,7 @@ static const struct {
     {"train", "metrics.csv", "step, loss, drift_fro", "a train metrics.csv"},
     {"profile", NULL, NULL, NULL},
     {"converge", "metrics.csv", NULL, NULL},
+    {"kgd", NULL, NULL, NULL},
 };
 
 #define TRAIN_COLS "step t loss loss_eval drift_fro drift_op kernel_distance angle_max projector_dist lin_err " \
@@ -409,6 +436,7 @@ static const figure FIGURES[] = {
      {"depth", "width err_single_mean err_single_se err_mean", "%.10g", .titles = "depths", .anchor = {"w0", "e0"}}},
     {"spectral_bias", "train", "circle grid", build_spectral_bias, {0}},
     {"fourier_leakage", "train", "circle grid", build_fourier_leakage, {0}},
+    {"mode_decay", "kgd", NULL, build_mode_decay, {0}},
 };
 enum { NFIG = sizeof FIGURES / sizeof *FIGURES };
 
