@@ -788,11 +788,12 @@ ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0,
  * (O3_abc = O3_bac); O3 r contracts the last index.  Layout: row-major, O3[(a N + b) N + c],
  * O4[((a N + b) N + c) N + d].  relu: the pathwise tensors (activation masks frozen, phi'' = 0).
  *
- * Cost (flops, n_l the widths, L hidden layers, S = N, or N + M with eval rows, for the training
- * points' Hessians and N for the eval points', P_h = sum_{l=2}^{L+1} n_l n_{l-1}):
- *   O3: 2 (N + M) S P_h (the forward tangents of every point along every g_s, by GEMM)
- *       + 2 (N + M) S^2 sum_{l=1}^{L} n_l (their contractions; twice that for smooth activations)
- *       + one kernel's features and Grams of the N + M points; no N x P array is formed.
+ * Cost (flops, n_l the widths, L hidden layers, P_h = sum_{l=2}^{L+1} n_l n_{l-1}, S = N + M
+ * directions for the training points' Hessians and N for the eval points'):
+ *   O3: 2 (N S + M N) P_h (the forward tangents of every point along every g_s, by GEMM)
+ *       + 2 (N S^2 + M N^2) sum_{l=1}^{L} n_l (their contractions; twice that for smooth activations)
+ *       + one kernel's features and Grams of the N + M points; no N x P array is formed
+ *       (about N/2 kernels: bench/README.md, "o3").
  *   O4: N times the O3 computation differentiated in forward mode along g_d: about 3 N times O3.
  * Memory: the outputs, the features, (2L+1) (N+M)^2 Grams and the block buffers (ntk_o3_bytes). */
 
