@@ -801,6 +801,76 @@ ntk_status ntk_frozen_gd_steps(size_t n, const double *K, size_t m, const double
 ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
                                     const double *dK1, const double *dKe1, double *df_train, double *df_eval);
 
+/* --------------------------------------------------- neural tangent hierarchy
+ * The hierarchy of gradient descent on L = c * 1/2 sum (f - y)^2 (Huang & Yau 2020; Dyer & Gur-Ari
+ * 2020; docs/dynamics.md, "The neural tangent hierarchy"), one output (k = 1), float64:
+ *   O3_abc = grad_theta K_ab . g_c,   O4_abcd = grad_theta O3_abc . g_d,   g_c = grad_theta f(x_c),
+ * so that along gradient flow theta' = -grad L, with r = f - y:  f' = -c K r, K' = -c O3 r,
+ * O3' = -c O4 r.  Train indices a, b, c, d run over the N training points; eval rows replace the
+ * first index by one of M evaluation points e: O3e_ebc = grad K_eb . g_c (K_eb the eval x train
+ * kernel), O4e_ebcd = grad O3e_ebc . g_d.  Both are symmetric in their first two train indices
+ * (O3_abc = O3_bac); O3 r contracts the last index.  Layout: row-major, O3[(a N + b) N + c],
+ * O4[((a N + b) N + c) N + d].  relu: the pathwise tensors (activation masks frozen, phi'' = 0).
+ *
+ * Cost (flops, n_l the widths, L hidden layers, P_h = sum_{l=2}^{L+1} n_l n_{l-1}, S = N + M
+ * directions for the training points' Hessians and N for the eval points'):
+ *   O3: 2 (N S + M N) P_h (the forward tangents of every point along every g_s, by GEMM)
+ *       + 2 (N S^2 + M N^2) sum_{l=1}^{L} n_l (their contractions; twice that for smooth activations)
+ *       + one kernel's features and Grams of the N + M points; no N x P array is formed
+ *       (about N/2 kernels: bench/README.md, "o3").
+ *   O4: N times the O3 computation differentiated in forward mode along g_d: about 3 N times O3.
+ * Memory: the outputs, the features, (2L+1) (N+M)^2 Grams and the block buffers (ntk_o3_bytes). */
+
+/* NTK_O4_MAX_N: O4 is held in memory (N^4 + M N^3 doubles): N and M at most 64 (268 MB). */
+#define NTK_O4_MAX_N 64
+typedef struct {
+    double budget;   /* bytes the call may hold, outputs included (0: ntk_mem_available_bytes()) */
+    int threads;     /* 0: leave the current setting (restored on return) */
+} ntk_o3_opts;
+ntk_o3_opts ntk_o3_defaults(void); /* budget 0 (MemAvailable), threads 0 */
+/* Peak bytes of ntk_o3 / ntk_o4 for N train and M eval points: the outputs, the features and the
+ * workspace (the plan the calls check and then allocate; spec->outputs must be 1). */
+double ntk_o3_bytes(const ntk_spec *spec, size_t N, size_t M);
+double ntk_o4_bytes(const ntk_spec *spec, size_t N, size_t M);
+/* O3 at the network's current parameters.  X: [N x n0], Xe: [M x n0] (NULL when M = 0),
+ * O3: [N x N x N], O3e: [M x N x N] (NULL when M = 0).  o may be NULL (defaults).  k > 1:
+ * NTK_EINVAL; a plan above the budget: NTK_ENOMEM naming the sizes, before anything is allocated. */
+ntk_status ntk_o3(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X, size_t M, const double *Xe,
+                  double *O3, double *O3e);
+/* O4 likewise.  O4: [N x N x N x N], O4e: [M x N x N x N]; N, M > NTK_O4_MAX_N: NTK_ENOMEM. */
+ntk_status ntk_o4(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X, size_t M, const double *Xe,
+                  double *O4, double *O4e);
+
+/* The truncated hierarchy in discrete time, one step of gradient descent per step (a = eta c):
+ *   r_t = f_t - y,   f_{t+1} = f_t - a K_t r_t,   fe_{t+1} = fe_t - a Ke_t r_t,
+ *   K_{t+1} = K_t - a O3_t r_t,   Ke_{t+1} = Ke_t - a O3e_t r_t,
+ *   level 4 only:  O3_{t+1} = O3_t - a O4 r_t,   O3e_{t+1} = O3e_t - a O4e r_t,
+ * every right-hand side at step t (explicit Euler, the optimizer's own step).  Level 3 freezes O3
+ * (and O3e) at their initial values, level 4 freezes O4 (and O4e).  n = N train entries (k = 1),
+ * m = M eval entries. */
+typedef struct {
+    int level;  /* 3 or 4 (default 4) */
+    double a;   /* eta * c, > 0 (default 0: must be set) */
+} ntk_nth_opts;
+ntk_nth_opts ntk_nth_defaults(void);
+typedef struct ntk_nth ntk_nth;
+/* K0: [n x n], O3: [n x n x n], f0, y: [n]; eval side (all NULL when m = 0): Ke0: [m x n],
+ * O3e: [m x n x n], fe0: [m]; level 4: O4: [n x n x n x n] and O4e: [m x n x n x n] (NULL when
+ * m = 0), NULL at level 3.  K0, Ke0, O3, O3e, f0, fe0 are copied (they evolve); O4 and O4e are
+ * referenced and must outlive the handle.  The state starts at step 0. */
+ntk_status ntk_nth_alloc(const ntk_nth_opts *o, size_t n, const double *K0, const double *O3, const double *O4,
+                         const double *f0, const double *y, size_t m, const double *Ke0, const double *O3e,
+                         const double *O4e, const double *fe0, ntk_nth **out);
+void ntk_nth_free(ntk_nth *s);
+/* Advance to step t >= the current step (a smaller t: NTK_EINVAL, nothing changed).  A step that
+ * makes f non-finite marks the state diverged (ntk_nth_diverged_at); it stops there, later calls
+ * return NTK_OK and change nothing. */
+ntk_status ntk_nth_advance(ntk_nth *s, long t);
+long ntk_nth_step(const ntk_nth *s);        /* the current step */
+long ntk_nth_diverged_at(const ntk_nth *s); /* the step whose f first was non-finite, or -1 */
+/* The state at the current step (each may be NULL): f: [n], fe: [m], K: [n x n], Ke: [m x n]. */
+ntk_status ntk_nth_get(const ntk_nth *s, double *f, double *fe, double *K, double *Ke);
+
 /* ---------------------------------------------------------------- studies
  * The grid experiments one (depth, width) cell at a time (docs/cli.md: profile, converge) and the
  * sweep's per-cell summary from a finished cell's arrays (docs/sweep.md).  Every buffer is

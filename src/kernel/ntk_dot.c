@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "tangents.h"
 
 typedef struct {
     double **Zd, **Hd, **Dd; /* [d+1] tangents: Zdot_l, Hdot_l [N x n_l], Ddot_l [N*k x n_l] */
@@ -59,40 +60,39 @@ static ntk_status dot_ws_alloc(const ntk_net *net, size_t N, dot_ws *w)
     return NTK_OK;
 }
 
-/* Forward tangents along v (same layout as theta). */
-static void forward_tangents(const ntk_net *net, const ntk_feats *f, const double *v, dot_ws *w)
+void feat_tangents_forward(const ntk_net *net, const ntk_feats *f, const double *v, double **Zdl, double **Hdl)
 {
     size_t N = f->N;
-    memset(w->Hd[0], 0, N * (size_t)net->n[0] * sizeof(double));
+    memset(Hdl[0], 0, N * (size_t)net->n[0] * sizeof(double));
     for (int l = 1; l <= net->d; l++) {
         size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
         const double *W = net->theta + net->offW[l], *VW = v + net->offW[l];
-        double *Zd = w->Zd[l];
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)nl, (int)np, net->cw[l], w->Hd[l - 1],
+        double *Zd = Zdl[l];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)nl, (int)np, net->cw[l], Hdl[l - 1],
                     (int)np, W, (int)np, 0.0, Zd, (int)nl);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)nl, (int)np, net->cw[l], f->H[l - 1],
                     (int)np, VW, (int)np, 1.0, Zd, (int)nl);
         if (net_has_bias(net, l)) act_add_bias_rows(NTK_F64, N, nl, net->cb[l], v + net->offb[l], Zd);
         if (l < net->d) {
             const double *Z = f->Z[l];
-            for (size_t i = 0; i < N * nl; i++) w->Hd[l][i] = act_dphi(net->spec.act, Z[i]) * Zd[i];
+            for (size_t i = 0; i < N * nl; i++) Hdl[l][i] = act_dphi(net->spec.act, Z[i]) * Zd[i];
         }
     }
 }
 
-/* Backward tangents of the per-example deltas. */
-static void backward_tangents(const ntk_net *net, const ntk_feats *f, const double *v, dot_ws *w)
+void feat_tangents_backward(const ntk_net *net, const ntk_feats *f, const double *v, double *const *Zdl, double **Ddl,
+                            double *tmp)
 {
     size_t N = f->N, k = (size_t)f->k, R = N * k;
     int d = net->d;
-    memset(w->Dd[d], 0, R * k * sizeof(double));
+    memset(Ddl[d], 0, R * k * sizeof(double));
     for (int l = d; l >= 2; l--) {
         size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
         const double *W = net->theta + net->offW[l], *VW = v + net->offW[l];
-        const double *D = f->D[l], *Z = f->Z[l - 1], *Zd = w->Zd[l - 1];
-        double *Dd = w->Dd[l - 1], *DW = w->tmp;
+        const double *D = f->D[l], *Z = f->Z[l - 1], *Zd = Zdl[l - 1];
+        double *Dd = Ddl[l - 1], *DW = tmp;
         /* Dd = c_w (Ddot_l W + D_l V); DW = c_w D_l W */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)np, (int)nl, net->cw[l], w->Dd[l],
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)np, (int)nl, net->cw[l], Ddl[l],
                     (int)nl, W, (int)np, 0.0, Dd, (int)np);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)np, (int)nl, net->cw[l], D, (int)nl,
                     VW, (int)np, 1.0, Dd, (int)np);
@@ -123,8 +123,8 @@ ntk_status ntk_kernel_velocity(ntk_net *net, size_t N, const double *X, const do
     if (st == NTK_OK) st = dot_ws_alloc(net, N, &w);
     if (st != NTK_OK) goto out;
     for (size_t i = 0; i < net->P; i++) v[i] = -v[i];
-    forward_tangents(net, f, v, &w);
-    backward_tangents(net, f, v, &w);
+    feat_tangents_forward(net, f, v, w.Zd, w.Hd);
+    feat_tangents_backward(net, f, v, w.Zd, w.Dd, w.tmp);
     size_t k = (size_t)f->k, R = N * k;
     memset(Kdot, 0, R * R * sizeof *Kdot);
     for (int l = 1; l <= net->d; l++) {

@@ -78,6 +78,29 @@ double act_d2phi(ntk_act a, double z)
     return NAN;
 }
 
+/* sigmoid'''(z) = e (e^2 - 4e + 1) / (1 + e)^4 with e = exp(-|z|) (even in z): s' (1 - 6s + 6s^2). */
+static double sigmoid_d3(double z)
+{
+    double e = exp(-fabs(z)), q = 1.0 + e;
+    return e * (e * e - 4.0 * e + 1.0) / (q * q * q * q);
+}
+
+double act_d3phi(ntk_act a, double z)
+{
+    switch (a) {
+    case NTK_ACT_RELU: return 0.0;
+    case NTK_ACT_ERF: return (4.0 * z * z - 2.0) * TWO_OVER_SQRTPI * exp(-z * z);
+    case NTK_ACT_TANH: {
+        double t = tanh(z);
+        return (1.0 - t * t) * (6.0 * t * t - 2.0);
+    }
+    case NTK_ACT_GELU: return INV_SQRT2PI * exp(-0.5 * z * z) * (z * z * z - 4.0 * z);
+    case NTK_ACT_IDENTITY: return 0.0;
+    case NTK_ACT_SIGMOID: return sigmoid_d3(z);
+    }
+    return NAN;
+}
+
 /* g[u] = phi'(z[u]) for one row, switch hoisted out of the loop. */
 static void dphi_row(ntk_act a, size_t n, const double *z, double *g)
 {

@@ -7,6 +7,8 @@ double act_phi(ntk_act a, double z);
 double act_dphi(ntk_act a, double z);
 /* phi''(z); 0 for relu (almost everywhere) and identity. */
 double act_d2phi(ntk_act a, double z);
+/* phi'''(z); 0 for relu and identity (the hierarchy's fourth-order tensor needs it). */
+double act_d3phi(ntk_act a, double z);
 /* h[i] = phi(z[i]), i < n (z and h may alias). */
 void act_forward(ntk_act a, ntk_dtype t, size_t n, const void *z, void *h);
 /* D[(i*k + c), u] *= phi'(Z[i, u]).  Z: [N x n], D: [N*k x n].
