@@ -13,4 +13,5 @@ int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_kgd(int argc, char **argv);
+int cmd_modes(int argc, char **argv);
 #endif

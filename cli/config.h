@@ -96,6 +96,9 @@ typedef struct { /* operator dynamics on a kernel (docs/modes.md) */
     double eta_scale, tau, reg;
     int kmax;
     uint64_t gp_seed;
+    int *ns, ns_count;         /* modes: sample sizes */
+    double *eps, bound_c, bound_l;
+    int eps_count, search;
 } cli_modes_cfg;
 
 typedef struct { /* regime thresholds (docs/sweep.md) */

@@ -101,11 +101,11 @@ const cli_key CLI_KEYS[] = {
          "lines of fixed beta instead of a depth grid: depth = round(beta * width), at least 1", .rng = R_GT),
     LIST(STUDY, lr_fracs, "lr-fracs", T_F64S, double, C_SWEEP, "f1,f2,...",
          "learning rates as fractions of 2 / lambda_max(c K_0)", .rng = R_GT),
-    LIST(STUDY, widths, "widths", T_INTS, int, GRIDC | C_STUDY, "n1,n2,...",
+    LIST(STUDY, widths, "widths", T_INTS, int, GRIDC | C_STUDY | C_MODES, "n1,n2,...",
          "widths to sweep (every hidden layer that width)", .lo = 1, .hi = INT_MAX),
     LIST(STUDY, depths, "depths", T_INTS, int, GRIDC, "L1,L2,...",
          "depths (hidden layers) to sweep", .lo = 0, .hi = NTK_MAX_DEPTH),
-    LIST(STUDY, seeds, "seeds", T_INTS, int, GRIDC, "S", "seeds: a list and/or ranges a:b (= a..b-1)",
+    LIST(STUDY, seeds, "seeds", T_INTS, int, GRIDC | C_MODES, "S", "seeds: a list and/or ranges a:b (= a..b-1)",
          .lo = 0, .hi = INT_MAX),
     U64(RUN, seed, "seed", MODELC, "S", "seed of the parameters (and minibatches); data has --data-seed"),
     INT(RUN, threads, "threads", 0, 1024, C_ALL, "T", "BLAS threads (0 = library default)"),
@@ -137,10 +137,10 @@ const cli_key CLI_KEYS[] = {
     STR(PROFILE, train_data, "train-data", C_PROFILE, "D", "inputs of the training set of --steps T (as --data)",
         .dflt = "gaussian"),
     LONG(PROFILE, train_n, "train-n", 1, INT_MAX, C_PROFILE, "N", "points of that training set", .dflt = "256"),
-    STR(TRAIN, target, "target", TPC | C_KGD, "T",
+    STR(TRAIN, target, "target", TPC | C_KGD | C_MODES, "T",
         "fourier (circle: sum_k sin(k gamma)/k, k <= fourier-k, or the target-* terms) | e2 (the E2 mixture, noise 0.02) "
         "| product (x1 x2) | teacher (a random net of the same spec) | random | PATH.npy", .dflt = "fourier"),
-    LONG(TRAIN, n_eval, "n-eval", 0, INT_MAX, TPC | C_KGD, "M", "evaluation points (circle: --eval-points)"),
+    LONG(TRAIN, n_eval, "n-eval", 0, INT_MAX, TPC | C_KGD | C_MODES, "M", "evaluation points (circle: --eval-points)"),
     LONG(TRAIN, steps, "steps", 0, LONG_MAX / 2, TPC | C_KGD, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
     F64(TRAIN, lr, "lr", TPC | C_KGD, "ETA", "absolute learning rate (instead of lr_frac; kgd: of eta-scale)", .rng = R_GT, .hook = H_LR, .write = W_LR),
     F64(TRAIN, lr_frac, "lr-frac", TPC, "F", "learning rate F * 2 / lambda_max(c K_0) (lr_frac wins over lr in a file)",
@@ -155,10 +155,10 @@ const cli_key CLI_KEYS[] = {
         .dflt = "log:20"),
     LONG(TRAIN, checkpoint_every, "checkpoint-every", 0, LONG_MAX / 2, TRAINC, "K",
          "steps between checkpoints (0: at every snapshot)"),
-    F64(TRAIN, ridge, "ridge", TRAINC, "R", "kernel regression ridge, relative to the mean diagonal of K", .rng = R_GT,
+    F64(TRAIN, ridge, "ridge", TRAINC | C_MODES, "R", "kernel regression ridge, relative to the mean diagonal of K", .rng = R_GT,
         .dflt = "1e-8"),
     INT(TRAIN, top_k, "top-k", 1, K100K, TRAINC | C_KGD, "K", "eigenspace dimension for angles / eigenvalue drift", .dflt = "10"),
-    INT(TRAIN, fourier_k, "fourier-k", 1, K100K, TPC | C_KGD, "K", "terms of the Fourier target", .dflt = "4"),
+    INT(TRAIN, fourier_k, "fourier-k", 1, K100K, TPC | C_KGD | C_MODES, "K", "terms of the Fourier target", .dflt = "4"),
     F64(TRAIN, noise, "noise", TPC | C_KGD, "S", "label noise std", .rng = R_GE, SEEN(train.noise_set)),
     U64(TRAIN, noise_seed, "noise-seed", TPC | C_KGD, "S", "seed of the label noise"),
     F64(TRAIN, blowup, "blowup", TPC, "B", "divergence when the loss exceeds B times its initial value", .rng = R_GT,
@@ -191,13 +191,13 @@ const cli_key CLI_KEYS[] = {
         "catapult: a loss above (1 + S) * initial, then convergence", .rng = R_GE, .dflt = "1"),
     F64(SWEEP, tau, "tau", C_SWEEP, "T", "also the drift at t = eta * step = T (0: the smallest eta T of the cells)",
         .rng = R_GE),
-    STR(MODES, kernel, "kernel", C_KGD, "K",
+    STR(MODES, kernel, "kernel", C_KGD | C_MODES, "K",
         "theta_bias | theta_nobias | k0 | k1 (closed forms on the circle) | limit (the model's infinite-width NTK) | "
         "empirical (the model's NTK at --seed or --load-params) | PATH.npy | PATH.npz (member K, e.g. a train snapshot)",
         .dflt = "theta_bias"),
     F64(MODES, eta_scale, "eta-scale", C_KGD, "S", "step eta = S / lambda_max(A) (--lr: absolute)", .rng = R_GT,
         .dflt = "0.05"),
-    INT(MODES, kmax, "kmax", 0, K100K, C_KGD, "K", "Fourier frequencies 0..K projected on (K <= n/2)", .dflt = "8"),
+    INT(MODES, kmax, "kmax", 0, K100K, C_KGD | C_MODES, "K", "Fourier frequencies 0..K projected on (K <= n/2)", .dflt = "8"),
     WORD(MODES, init, "init", "zero|gp", C_KGD, "u_0: zero, or a Gaussian-process draw N(0, NNGP)", .dflt = "zero"),
     U64(MODES, gp_seed, "gp-seed", C_KGD, "S", "seed of the GP draw of --init gp"),
     WORD(MODES, precond, "precond", "none|theory|empirical", C_KGD,
@@ -206,6 +206,13 @@ const cli_key CLI_KEYS[] = {
     F64(MODES, reg, "reg", C_KGD, "R", "empirical preconditioner's extra shift", .rng = R_GE),
     WORD(MODES, fft, "fft", "auto|on|off", C_KGD,
          "the FFT path (an equispaced grid and a kernel of the angle; auto: when possible)", .dflt = "auto"),
+    LIST(MODES, ns, "ns", T_INTS, int, C_MODES, "n1,n2,...", "sample sizes (default: --n)", .lo = 2, .hi = INT_MAX),
+    LIST(MODES, eps, "eps", T_F64S, double, C_MODES, "e1,e2,...", "exceedance thresholds of the concentration",
+         .rng = R_GT),
+    F64(MODES, bound_c, "bound-c", C_MODES, "C", "the tail bound's c in 2 d^2 exp(-c m min(e^2/L^2, e/L))", .rng = R_GT,
+        .dflt = "1"),
+    F64(MODES, bound_l, "bound-l", C_MODES, "L", "the tail bound's L", .rng = R_GT, .dflt = "1"),
+    INT(MODES, search, "search", 0, INT_MAX, C_MODES, "S", "eigenvectors searched per Fourier plane (0: all)"),
 };
 const size_t CLI_NKEYS = sizeof CLI_KEYS / sizeof *CLI_KEYS;
 _Static_assert(sizeof CLI_KEYS / sizeof *CLI_KEYS <= CLI_MAX_KEYS, "raise CLI_MAX_KEYS");
@@ -220,14 +227,21 @@ const cli_override CLI_OVERRIDES[] = {
     {C_KGD, "train.steps", "2000"},
     {C_KGD, "train.snapshots", "every:100"},
     {C_KGD, "train.top_k", "8"},
+    {C_MODES, "data.data", "circle"},
+    {C_MODES, "data.n", "256"},
+    {C_MODES, "model.depth", "1"},
+    {C_MODES, "train.n_eval", "64"},
 };
 const size_t CLI_NOVERRIDES = sizeof CLI_OVERRIDES / sizeof *CLI_OVERRIDES;
 
 const char *const CLI_SECTIONS[S_COUNT] = {"model", "data",  "study", "run",  "kernel",
                                            "ensemble", "profile", "train", "sweep", "modes"};
-const unsigned CLI_SECTION_CMDS[S_COUNT] = {C_ALL, C_ALL, C_ALL, C_ALL, C_ALL, C_ENSEMBLE, C_PROFILE, TPC | C_KGD, C_SWEEP, C_KGD};
+const unsigned CLI_SECTION_CMDS[S_COUNT] = {C_ALL,     C_ALL,       C_ALL,   C_ALL,
+                                            C_ALL,     C_ENSEMBLE,  C_PROFILE, TPC | C_KGD | C_MODES,
+                                            C_SWEEP,   C_KGD | C_MODES};
 const char *const CLI_COMMANDS[CLI_NCOMMANDS] = {"kernel", "limit",    "eval",  "profile", "converge",
-                                                 "train",  "ensemble", "sweep", "study",   "kgd"};
+                                                 "train",  "ensemble", "sweep", "study",   "kgd",
+                                                 "modes"};
 const char *const CLI_COMMAND_INTRO[CLI_NCOMMANDS] = {
     "Empirical NTK of a fully-connected network on a dataset (kernel.npz; docs/cli.md).",
     "Infinite-width NNGP and NTK of the network on a dataset (limit.npz; float64 only; docs/limits.md).",
@@ -239,6 +253,8 @@ const char *const CLI_COMMAND_INTRO[CLI_NCOMMANDS] = {
     "Regime map: train runs over depth x width x learning rate x seed (docs/sweep.md).",
     "The main job: a regime sweep, the circle spectral bias run and the report (docs/cli.md).",
     "Operator gradient descent on a kernel with the residual's Fourier and eigenvector modes (modes.npz; docs/modes.md).",
+    "The sampled, finite-width operator against the continuum over n x widths x seeds: lemma objects, eigenspaces\n"
+    "against the Fourier planes, leakage, concentration with its tail bound (modes.csv, concentration.csv; docs/modes.md).",
 };
 
 unsigned cli_command_bit(const char *command)

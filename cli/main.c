@@ -21,7 +21,8 @@ static void usage(FILE *fp)
             "  sweep      regime map: training runs over depth x width x learning rate x seed\n"
             "  plot       (re)draw the figures of finished runs (gnuplot)\n"
             "  report     one self-contained HTML page (figures, tables, configuration) for runs\n"
-            "  kgd        operator gradient descent on a kernel with the residual's Fourier modes (docs/modes.md)\n\n"
+            "  kgd        operator gradient descent on a kernel with the residual's Fourier modes (docs/modes.md)\n"
+            "  modes      the sampled, finite-width kernel operator against the continuum; concentration\n\n"
             "  --version  print the version\n");
 }
 
@@ -38,10 +39,11 @@ int main(int argc, char **argv)
     } commands[] = {{"kernel", cmd_kernel},     {"limit", cmd_limit},       {"eval", cmd_eval},
                     {"profile", cmd_profile},   {"converge", cmd_converge}, {"train", cmd_train},
                     {"ensemble", cmd_ensemble}, {"plot", cmd_plot},         {"sweep", cmd_sweep},
-                    {"report", cmd_report},     {"study", cmd_study},       {"kgd", cmd_kgd}};
+                    {"report", cmd_report},     {"study", cmd_study},       {"kgd", cmd_kgd},
+                    {"modes", cmd_modes}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit eval profile converge train "
-            "ensemble sweep plot report kgd; ntkdrift --help)\n", cmd);
+            "ensemble sweep plot report kgd modes; ntkdrift --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

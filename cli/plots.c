@@ -412,6 +412,7 @@ static const struct {
     {"profile", NULL, NULL, NULL},
     {"converge", "metrics.csv", NULL, NULL},
     {"kgd", NULL, NULL, NULL},
+    {"modes", "modes.csv", "n, width, leakage, angle_1", "a modes modes.csv"},
 };
 
 #define TRAIN_COLS "step t loss loss_eval drift_fro drift_op kernel_distance angle_max projector_dist lin_err " \
@@ -437,6 +438,8 @@ static const figure FIGURES[] = {
     {"spectral_bias", "train", "circle grid", build_spectral_bias, {0}},
     {"fourier_leakage", "train", "circle grid", build_fourier_leakage, {0}},
     {"mode_decay", "kgd", NULL, build_mode_decay, {0}},
+    {"leakage_width", "modes", NULL, build_blocks,
+     {"n", "width leakage angle_1 eig_err_1 pred_rel_inf", "%.10g", .titles = "ns"}},
 };
 enum { NFIG = sizeof FIGURES / sizeof *FIGURES };
 
