@@ -98,6 +98,11 @@ int cmd_kgd(int argc, char **argv)
     cli_config c;
     int rc = study_parse(&c, argc, argv, "kgd");
     if (rc >= 0) return rc;
+    if (c.modes.compare_train) {
+        rc = kgd_compare_train(&c, argc, argv);
+        cli_config_free(&c);
+        return rc;
+    }
     ntk_dataset d = {0};
     ntk_kgd_problem p = {0};
     ntk_array K = {0}, Ke = {0};

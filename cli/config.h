@@ -99,6 +99,7 @@ typedef struct { /* operator dynamics on a kernel (docs/modes.md) */
     int *ns, ns_count;         /* modes: sample sizes */
     double *eps, bound_c, bound_l;
     int eps_count, search;
+    int compare_train;         /* kgd: the network beside operator GD with its K_0 */
 } cli_modes_cfg;
 
 typedef struct { /* regime thresholds (docs/sweep.md) */

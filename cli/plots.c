@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "figure.h"
+#include "study.h"
 #include "ntkdrift.h"
 #include "rundir.h"
 
@@ -381,6 +382,7 @@ static int build_mode_decay(const char *run, const cli_table *t, const figure *g
 {
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/modes.npz", run);
+    if (!study_exists(run, "modes.npz")) return PLOT_NONE; /* a --compare-train run: fe.npz */
     ntk_array a[3] = {{0}}, *tt = &a[0], *pl = &a[1], *id = &a[2];
     ntk_status st = npz_members(path, 2, (const char *const[]){"t", "plane_train"}, a);
     bool ideal = st == NTK_OK && ntk_npz_read(path, "ideal_plane", id) == NTK_OK && id->count == pl->count;
@@ -400,6 +402,46 @@ static int build_mode_decay(const char *run, const cli_table *t, const figure *g
     fig_set(f, "K", "%zu", show - 1);
     for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
     return 0;
+}
+
+/* fe.npz of kgd --compare-train: each Fourier plane of the network's residual and of the frozen
+ * operator's against t. */
+static int build_frozen_evolving(const char *run, const cli_table *t, const figure *g, fig_data *f)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/fe.npz", run);
+    if (!study_exists(run, "fe.npz")) return PLOT_NONE;
+    ntk_array a[3] = {{0}}, *tt = &a[0], *pn = &a[1], *po = &a[2];
+    ntk_status st = npz_members(path, 3, (const char *const[]){"t", "plane_net", "plane_op"}, a);
+    if (st != NTK_OK || pn->ndim != 2 || pn->shape[0] != tt->count || po->count != pn->count) {
+        cli_errorf("plot: %s: %s", path, st != NTK_OK ? ntk_last_error() : "unexpected shapes");
+        for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
+        return CLI_EXIT_USAGE;
+    }
+    size_t S = tt->count, K1 = pn->shape[1], show = K1 < 7 ? K1 : 7;
+    fig_printf(&f->dat, "# t network plane_k (k = 0..%zu) then frozen-K_0 operator plane_k\n", show - 1);
+    for (size_t j = 0; j < S; j++) {
+        fig_printf(&f->dat, "%.10g", tt->data[j]);
+        for (size_t k = 0; k < show; k++) fig_printf(&f->dat, " %.10g", pn->data[j * K1 + k]);
+        for (size_t k = 0; k < show; k++) fig_printf(&f->dat, " %.10g", po->data[j * K1 + k]);
+        fig_printf(&f->dat, "\n");
+    }
+    fig_set(f, "K", "%zu", show - 1);
+    for (int i = 0; i < 3; i++) ntk_array_clear(&a[i]);
+    return 0;
+}
+
+/* exceedance.csv of a modes run: the share of seeds over epsilon and the tail bound, per m. */
+static int build_exceedance(const char *run, const cli_table *t, const figure *g, fig_data *f)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/exceedance.csv", run);
+    cli_table e;
+    if (!study_exists(run, "exceedance.csv") || cli_table_read(path, &e)) return PLOT_NONE;
+    int rc = e.nrows && cli_table_col(&e, "bound") >= 0 ? 0 : PLOT_NONE;
+    if (!rc) blocks(&e, &g->b, f);
+    cli_table_free(&e);
+    return rc;
 }
 
 /* The table each command's runs are drawn from (NULL: none) and the columns it must have. */
@@ -438,8 +480,10 @@ static const figure FIGURES[] = {
     {"spectral_bias", "train", "circle grid", build_spectral_bias, {0}},
     {"fourier_leakage", "train", "circle grid", build_fourier_leakage, {0}},
     {"mode_decay", "kgd", NULL, build_mode_decay, {0}},
+    {"frozen_evolving", "kgd", "--compare-train", build_frozen_evolving, {0}},
     {"leakage_width", "modes", NULL, build_blocks,
      {"n", "width leakage angle_1 eig_err_1 pred_rel_inf", "%.10g", .titles = "ns"}},
+    {"exceedance", "modes", "--eps", build_exceedance, {"m", "eps exceed bound", "%.10g", .titles = "ms"}},
 };
 enum { NFIG = sizeof FIGURES / sizeof *FIGURES };
 

@@ -33,6 +33,8 @@ ntk_train_run_opts cli_train_opts(const cli_config *c);
  * in the manifest.  quiet: no progress, summary or figures.  Returns 0, CLI_EXIT_DIVERGED or another
  * exit status after printing the error. */
 int train_execute(const cli_config *cfg, int argc, char **argv, int quiet);
+/* `kgd --compare-train` (cli/kgd_fe.c): the network's run beside operator GD with its K_0. */
+int kgd_compare_train(cli_config *c, int argc, char **argv);
 /* Refuses (exit 2, one message saying which N fits) a training run whose estimated peak
  * (ntk_train_run_bytes) exceeds the memory budget.  N, M: training and evaluation points. */
 int train_check_memory(const cli_config *c, const ntk_spec *spec, size_t N, size_t M);
