@@ -172,6 +172,12 @@ int cmd_modes(int argc, char **argv)
     }
     if ((rc = continuum(&x, nw > 0, &p))) goto done;
     built = true;
+    FILE *cf = study_open_csv(&x.run, "continuum.csv", "k,lambda");
+    for (int k = 0; cf && k <= x.K; k++) fprintf(cf, "%d,%.17g\n", k, p.lambda[k]);
+    if (!cf || (rc = study_log_close(&cf, "continuum.csv"))) {
+        rc = rc ? rc : CLI_EXIT_FAIL;
+        goto done;
+    }
     snprintf(c->data.data, sizeof c->data.data, "%s", data_kind);
     if (nw) rc = concentration(&x, NTK_CONC_WIDTH, widths, nw, &p, cc, ex);
     else rc = concentration(&x, NTK_CONC_SAMPLE, widths, nw, &p, cc, ex);

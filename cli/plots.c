@@ -431,6 +431,38 @@ static int build_frozen_evolving(const char *run, const cli_table *t, const figu
     return 0;
 }
 
+/* modes.csv with continuum.csv: each cell's eigenvalue error of plane k against n lambda_k, per width. */
+static int build_eig_error(const char *run, const cli_table *t, const figure *g, fig_data *f)
+{
+    char path[CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/continuum.csv", run);
+    cli_table lt;
+    if (!study_exists(run, "continuum.csv") || cli_table_read(path, &lt)) return PLOT_NONE;
+    int cn = cli_table_col(t, "n"), cl = cli_table_col(&lt, "lambda");
+    double *w = cli_table_column(t, "width"), *vals = malloc((t->nrows + 1) * sizeof *vals);
+    size_t nv = 0, *idx = malloc((t->nrows + 1) * sizeof *idx);
+    int rc = w && vals && idx && cl >= 0 && ntk_distinct_values(t->nrows, w, vals, &nv, idx) == NTK_OK ? 0 : PLOT_NONE;
+    fig_printf(&f->vars, "widths=");
+    for (size_t i = 0; !rc && i < nv; i++) {
+        fig_printf(&f->vars, "%s%g", i ? " " : "", vals[i]);
+        fig_printf(&f->dat, "# width %g\n# n lambda_k eig_err_k (k = 0..K, every cell)\n", vals[i]);
+        for (size_t r = 0; r < t->nrows; r++)
+            for (size_t k = 0; idx[r] == i && k < lt.nrows; k++) {
+                char col[32];
+                snprintf(col, sizeof col, "eig_err_%zu", k);
+                int ce = cli_table_col(t, col);
+                if (ce >= 0)
+                    fig_printf(&f->dat, "%.10g %.17g %.10g\n", cli_table_at(t, r, cn), cli_table_at(&lt, k, cl),
+                               cli_table_at(t, r, ce));
+            }
+        fig_printf(&f->dat, "\n\n");
+    }
+    fig_printf(&f->vars, "\n");
+    free(w), free(vals), free(idx);
+    cli_table_free(&lt);
+    return rc;
+}
+
 /* exceedance.csv of a modes run: the share of seeds over epsilon and the tail bound, per m. */
 static int build_exceedance(const char *run, const cli_table *t, const figure *g, fig_data *f)
 {
@@ -483,6 +515,7 @@ static const figure FIGURES[] = {
     {"frozen_evolving", "kgd", "--compare-train", build_frozen_evolving, {0}},
     {"leakage_width", "modes", NULL, build_blocks,
      {"n", "width leakage angle_1 eig_err_1 pred_rel_inf", "%.10g", .titles = "ns"}},
+    {"eig_error", "modes", NULL, build_eig_error, {0}},
     {"exceedance", "modes", "--eps", build_exceedance, {"m", "eps exceed bound", "%.10g", .titles = "ms"}},
 };
 enum { NFIG = sizeof FIGURES / sizeof *FIGURES };

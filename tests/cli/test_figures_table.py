@@ -39,7 +39,7 @@ check(m is not None and m.group(1) == table.stdout,
       "docs/cli.md holds exactly the table of `ntkdrift plot --figures-markdown` (regenerate it between the markers)")
 names = re.findall(r"^\| [^|]+ \| `(\w+)` \|", table.stdout, re.M)
 files = sorted(os.listdir(FIGDIR))
-check(len(names) == 19 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
+check(len(names) == 20 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
       f"every figure of the table has NAME.gp and NAME.html in cli/figures/, and no file is left over ({len(names)})")
 
 
