@@ -10,7 +10,7 @@
 
 typedef struct {
     size_t S, cap, K1, k;
-    double *step, *t, *loss_net, *loss_op, *gap, *plane_net, *plane_op, *angles;
+    double *step, *t, *loss_net, *loss_op, *gap, *plane_net, *plane_op, *angles, *leak, *drift;
 } fe_rows;
 
 static ntk_status keep(void *user, const ntk_fe_snapshot *s)
@@ -18,9 +18,10 @@ static ntk_status keep(void *user, const ntk_fe_snapshot *s)
     fe_rows *r = user;
     if (r->S == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 32;
-        double **cols[] = {&r->step, &r->t, &r->loss_net, &r->loss_op, &r->gap, &r->plane_net, &r->plane_op, &r->angles};
-        size_t per[] = {1, 1, 1, 1, 1, r->K1, r->K1, r->k ? r->k : 1};
-        for (size_t i = 0; i < 8; i++) {
+        double **cols[] = {&r->step, &r->t, &r->loss_net, &r->loss_op, &r->gap, &r->plane_net, &r->plane_op, &r->angles,
+                           &r->leak, &r->drift};
+        size_t per[] = {1, 1, 1, 1, 1, r->K1, r->K1, r->k ? r->k : 1, 1, 3 * r->K1};
+        for (size_t i = 0; i < 10; i++) {
             double *p = realloc(*cols[i], cap * per[i] * sizeof *p);
             if (!p) return NTK_ENOMEM;
             *cols[i] = p;
@@ -29,7 +30,8 @@ static ntk_status keep(void *user, const ntk_fe_snapshot *s)
     }
     size_t i = r->S++;
     r->step[i] = (double)s->step, r->t[i] = s->t, r->loss_net[i] = s->loss_net, r->loss_op[i] = s->loss_op;
-    r->gap[i] = s->gap;
+    r->gap[i] = s->gap, r->leak[i] = s->leakage;
+    memcpy(r->drift + i * 3 * r->K1, s->block_drift, 3 * r->K1 * sizeof(double));
     memcpy(r->plane_net + i * r->K1, s->plane_net, r->K1 * sizeof(double));
     memcpy(r->plane_op + i * r->K1, s->plane_op, r->K1 * sizeof(double));
     if (r->k) memcpy(r->angles + i * r->k, s->angles, r->k * sizeof(double));
@@ -82,6 +84,8 @@ int kgd_compare_train(cli_config *c, int argc, char **argv)
         {"plane_op", 2, {S, r.K1}, r.plane_op, "Fourier plane masses of u_t - y", NTK_F64},
         {"gap", 1, {S}, r.gap, "||f_t - u_t|| / ||y - f_0||", NTK_F64},
         {"angles", 2, {S, r.k}, r.k ? r.angles : NULL, "principal angles, top-k eigenspaces of K_t against K_0", NTK_F64},
+        {"leakage", 1, {S}, r.leak, "leakage of K_t's Fourier blocks", NTK_F64},
+        {"block_drift", 3, {S, 3, r.K1}, r.drift, "Frobenius, operator, max norms of C_k(t) - C_k(0)", NTK_F64},
     };
     if ((rc = study_write_npz(&run, "fe.npz", m, (int)(sizeof m / sizeof *m)))) goto done;
     cJSON *extra = cJSON_CreateObject();
@@ -103,6 +107,6 @@ done:
     ntk_train_schedule_clear(&sched);
     ntk_dataset_clear(&d);
     free(r.step), free(r.t), free(r.loss_net), free(r.loss_op), free(r.gap), free(r.plane_net), free(r.plane_op);
-    free(r.angles);
+    free(r.angles), free(r.leak), free(r.drift);
     return rc;
 }

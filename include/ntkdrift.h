@@ -1325,6 +1325,8 @@ typedef struct {
     const double *f, *u;          /* [n] the network's outputs and the operator's function */
     double gap;                   /* ||f_t - u_t|| / ||y - f_0|| */
     const double *angles;         /* [top_k] principal angles, ascending, of span top-k(K_t) against K_0's */
+    double leakage;               /* of K_t's Fourier blocks (ntk_fourier_blocks of A_t = K_t/n) */
+    const double *block_drift;    /* [3 x (K+1)] Frobenius, operator and max norms of C_k(t) - C_k(0) */
 } ntk_fe_snapshot;
 typedef ntk_status (*ntk_fe_observer)(void *user, const ntk_fe_snapshot *s);
 /* Runs the network (res as ntk_train_run's, the caller clears it), then the operator; obs sees

@@ -22,6 +22,7 @@ typedef struct {
     double *K0, *U0, *V, *Ut, *w_eig; /* [n x n] K_0, [n x k] its top eigenvectors, scratch */
     long *step;               /* [cap] */
     double *t, *loss, *f, *coef, *angles; /* [cap], [cap], [cap x n], [cap x w], [cap x top_k] */
+    double *C0, *Ct, *A, *leak, *drift;   /* [w x w] blocks at 0 and t, [n x n] K_t / n; [cap], [cap x 3 x (K+1)] */
     double eta;
 } fe_run;
 
@@ -41,7 +42,11 @@ static ntk_status grow(fe_run *r)
     if (coef) r->coef = coef;
     double *ang = coef ? realloc(r->angles, (cap * k + 1) * sizeof *ang) : NULL;
     if (ang) r->angles = ang;
-    if (!ang) return ntk_set_error(NTK_ENOMEM, "frozen_evolving: no memory for %zu snapshots", cap);
+    double *leak = ang ? realloc(r->leak, cap * sizeof *leak) : NULL;
+    if (leak) r->leak = leak;
+    double *drift = leak ? realloc(r->drift, cap * 3 * ((size_t)r->o->kmax + 1) * sizeof *drift) : NULL;
+    if (drift) r->drift = drift;
+    if (!drift) return ntk_set_error(NTK_ENOMEM, "frozen_evolving: no memory for %zu snapshots", cap);
     r->cap = cap;
     return NTK_OK;
 }
@@ -71,6 +76,13 @@ static ntk_status on_network(void *user, const ntk_train_snapshot *s)
     for (size_t j = 0; j < n; j++) res[j] = s->f[j] - r->data->Y_train[j];
     st = ntk_fourier_project(n, r->data->gamma_train, r->o->kmax, res, r->coef + i * r->w, NULL);
     free(res);
+    if (st == NTK_OK) { /* the Fourier blocks of A_t = K_t / n, and their drift from step 0 */
+        size_t K1 = (size_t)r->o->kmax + 1;
+        for (size_t j = 0; j < n * n; j++) r->A[j] = s->K[j] / (double)n;
+        double *C = s->index == 0 ? r->C0 : r->Ct, *d = r->drift + i * 3 * K1;
+        st = ntk_fourier_blocks(n, r->A, r->data->gamma_train, r->o->kmax, C, r->leak + i);
+        if (st == NTK_OK) st = ntk_fourier_block_drift(r->o->kmax, r->C0, C, d, d + K1, d + 2 * K1);
+    }
     if (st == NTK_OK && r->o->top_k > 0) {
         st = top_vectors(r, s->K, r->Ut);
         if (st == NTK_OK) st = ntk_principal_angles(n, r->o->top_k, r->Ut, r->U0, r->angles + i * (size_t)r->o->top_k);
@@ -103,7 +115,8 @@ static ntk_status on_operator(void *user, const ntk_kgd_snapshot *s)
     ntk_fe_snapshot out = {.step = r->step[i], .t = r->t[i], .eta_op = p->eta_op, .loss_net = r->loss[i],
                            .loss_op = s->loss, .coef_net = r->coef + i * r->w, .plane_net = p->plane_net,
                            .coef_op = s->coef_train, .plane_op = s->plane_train, .f = f, .u = s->u,
-                           .gap = sqrt(g) / p->ref, .angles = r->o->top_k ? r->angles + i * (size_t)r->o->top_k : NULL};
+                           .gap = sqrt(g) / p->ref, .angles = r->o->top_k ? r->angles + i * (size_t)r->o->top_k : NULL,
+                           .leakage = r->leak[i], .block_drift = r->drift + i * 3 * ((size_t)r->o->kmax + 1)};
     return p->obs ? p->obs(p->user, &out) : NTK_OK;
 }
 
@@ -130,8 +143,9 @@ ntk_status ntk_frozen_evolving_run(const ntk_fe_opts *o, const ntk_dataset *data
     r.K0 = malloc(n * n * sizeof *r.K0), r.V = malloc(n * n * sizeof *r.V), r.w_eig = malloc(n * sizeof *r.w_eig);
     r.U0 = malloc((n * k + 1) * sizeof *r.U0), r.Ut = malloc((n * k + 1) * sizeof *r.Ut);
     double *A = malloc(n * n * sizeof *A), *plane = malloc(((size_t)o->kmax + 1) * sizeof *plane);
+    r.C0 = malloc(r.w * r.w * sizeof *r.C0), r.Ct = malloc(r.w * r.w * sizeof *r.Ct), r.A = malloc(n * n * sizeof *r.A);
     long *snap = NULL;
-    if (!r.K0 || !r.V || !r.w_eig || !r.U0 || !r.Ut || !A || !plane) {
+    if (!r.K0 || !r.V || !r.w_eig || !r.U0 || !r.Ut || !A || !plane || !r.C0 || !r.Ct || !r.A) {
         st = ntk_set_error(NTK_ENOMEM, "frozen_evolving: no memory (n %zu)", n);
         goto done;
     }
@@ -155,6 +169,7 @@ ntk_status ntk_frozen_evolving_run(const ntk_fe_opts *o, const ntk_dataset *data
     st = ntk_kgd_run(&ko, on_operator, &pair, NULL);
 done:
     free(r.K0), free(r.V), free(r.w_eig), free(r.U0), free(r.Ut), free(r.step), free(r.t), free(r.loss), free(r.f);
-    free(r.coef), free(r.angles), free(A), free(plane), free(snap);
+    free(r.coef), free(r.angles), free(A), free(plane), free(snap), free(r.C0), free(r.Ct), free(r.A), free(r.leak);
+    free(r.drift);
     return st;
 }

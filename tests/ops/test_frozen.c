@@ -6,7 +6,8 @@
  *     angles near 0 are ~sqrt(eps) from the SVD);
  *   - the gap between the network and the frozen operator shrinks with width: its largest value over
  *     the run at width 1024 is below half of that at width 64 (the lazy rate 1/sqrt(width) predicts
- *     a quarter; ReLU's kinks and 2 seeds leave room) and below 0.1. */
+ *     a quarter; ReLU's kinks and 2 seeds leave room) and below 0.1; so does the drift of plane 1's
+ *     Fourier block (the same margin), which is exactly 0 at step 0. */
 #include "testutil.h"
 
 #include <math.h>
@@ -17,7 +18,7 @@ enum { N = 32, KM = 6, TOPK = 4 };
 
 typedef struct {
     int count;
-    double gap_max, f_op[8][N], plane0_net[KM + 1], plane0_op[KM + 1], angle0, eta_op;
+    double gap_max, f_op[8][N], plane0_net[KM + 1], plane0_op[KM + 1], angle0, eta_op, drift0, drift_end;
 } fe_rec;
 
 static ntk_status keep(void *user, const ntk_fe_snapshot *s)
@@ -29,7 +30,9 @@ static ntk_status keep(void *user, const ntk_fe_snapshot *s)
         memcpy(r->plane0_op, s->plane_op, sizeof r->plane0_op);
         r->angle0 = s->angles[TOPK - 1];
         TU_ASSERT_LE(s->gap, 0, "gap at step 0");
+        for (int j = 0; j < 3 * (KM + 1); j++) r->drift0 = fmax(r->drift0, s->block_drift[j]);
     }
+    r->drift_end = s->block_drift[1]; /* the Frobenius drift of plane 1's block */
     r->gap_max = fmax(r->gap_max, s->gap);
     r->eta_op = s->eta_op;
     r->count++;
@@ -71,6 +74,8 @@ static void test_mapping(void **state)
                 TU_ASSERT_LE(fabs(rec.f_op[s][i] - res.f_lin[s * N + i]), 1e-9 * sqrt(ny), "operator = frozen-K_0 prediction");
         for (int k = 0; k <= KM; k++) TU_ASSERT_LE(fabs(rec.plane0_net[k] - rec.plane0_op[k]), 0, "planes at step 0");
         TU_ASSERT_LE(rec.angle0, 1e-6, "angles at step 0");
+        TU_ASSERT_LE(rec.drift0, 0, "no block drift at step 0");
+        assert_true(rec.drift_end > 0); /* the kernel moved */
         ntk_train_result_clear(&res);
     }
 }
@@ -78,19 +83,20 @@ static void test_mapping(void **state)
 static void test_gap_shrinks(void **state)
 {
     (void)state;
-    double gap[2] = {0, 0}, y[N];
+    double gap[2] = {0, 0}, drift[2] = {0, 0}, y[N];
     int widths[2] = {64, 1024};
     for (int w = 0; w < 2; w++)
         for (uint64_t s = 1; s <= 2; s++) {
             fe_rec rec;
             ntk_train_result res;
             run(widths[w], NTK_LOSS_MEAN, s, &rec, &res, y);
-            gap[w] += rec.gap_max / 2;
+            gap[w] += rec.gap_max / 2, drift[w] += rec.drift_end / 2;
             ntk_train_result_clear(&res);
         }
     print_message("gap: width 64 %.3e, width 1024 %.3e\n", gap[0], gap[1]);
     TU_ASSERT_LE(gap[1], gap[0] / 2, "the gap shrinks with width");
     TU_ASSERT_LE(gap[1], 0.1, "the gap at width 1024");
+    TU_ASSERT_LE(drift[1], drift[0] / 2, "the plane blocks drift less at width 1024");
 }
 
 int main(void)
