@@ -420,3 +420,38 @@ ntk_status ntk_kgd_problem_build(const ntk_kernel_source *src, const ntk_dataset
                                  ntk_kgd_problem *out);
 void ntk_kgd_problem_clear(ntk_kgd_problem *p);
 void ntk_kgd_problem_apply(const ntk_kgd_problem *p, ntk_kgd_opts *o);
+typedef struct {
+    double G_max, G_fro;
+    double H_max, H_fro;
+    double E_max, E_fro;
+} ntk_lemma_norms;
+typedef struct {
+    int dim;
+    int rank[2];
+    double angle_max;
+    double proj_fro;
+    double proj_op;
+    double affinity;
+    double eig_err;
+} ntk_plane_match;
+typedef struct {
+    ntk_kernel_source src;
+    int kmax;
+    size_t search;
+    double ridge;
+} ntk_modes_opts;
+ntk_modes_opts ntk_modes_opts_defaults(void);
+typedef struct {
+    ntk_lemma_norms lemma;
+    double *e_col;
+    ntk_plane_match *planes;
+    double *C;
+    double leakage;
+    double *eig;
+    double pred_err;
+    double pred_err_inf;
+    double pred_rel_inf;
+} ntk_modes_result;
+ntk_status ntk_modes_cell(const ntk_modes_opts *o, const ntk_dataset *data, ntk_modes_result *r);
+ntk_status ntk_seed_spectra(size_t seeds, size_t T, size_t p, const double *S, double tau, double *mean, double *drift,
+                            double *var, double *tv, int *active);

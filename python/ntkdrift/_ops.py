@@ -67,17 +67,41 @@ def kgd(kernel="theta_bias", *, K=None, K_eval=None, net=None, seed=0, **kw):
         raise TypeError(f"unknown key(s): {', '.join(sorted(unknown))} (kgd keys: {', '.join(KGD_DEFAULTS)})")
     opts.update(kw)
     keep = []
+    d, data = _circle_dataset(keep, datakw)
+    src = _source(keep, kernel, K, K_eval, net, seed, model, data)
+    po = ffi.new("ntk_kgd_problem_opts *", lib.ntk_kgd_problem_defaults())
+    po.fft = -1 if opts["fft"] is None else int(bool(opts["fft"]))
+    po.gp_init = {"zero": 0, "gp": 1}.get(opts["init"], -1)
+    if po.gp_init < 0:
+        raise ValueError(f"init: expected zero or gp, got {opts['init']!r}")
+    po.gp_seed, po.kmax = int(opts["gp_seed"]), int(opts["kmax"])
+    prob = ffi.new("ntk_kgd_problem *")
+    check(lib.ntk_kgd_problem_build(src, d, po, prob))
+    try:
+        return _run(prob, opts, keep)
+    finally:
+        lib.ntk_kgd_problem_clear(prob)
+
+
+def _circle_dataset(keep, datakw):
+    """The data keys (circle by default, one output) as an ntk_dataset kept alive in keep, and the dict."""
     datakw.setdefault("data", "circle")
     datakw.setdefault("outputs", 1)
     if "n0" not in datakw and str(datakw["data"]).startswith("circle"):
         datakw["n0"] = 2
     data = _build(_data_opts(keep, datakw, "circle", 256))
+    keep.append(data)
     d = ffi.new("ntk_dataset *")
     d.n_train, d.n_eval, d.n0, d.k = len(data["X_train"]), len(data["X_eval"]), data["n0"], data["k"]
     for name in ("X_train", "Y_train", "X_eval", "Y_eval", "gamma_train", "gamma_eval"):
         a = data[name]
         if a is not None and a.size:
             setattr(d, name, ptr(a))
+    return d, data
+
+
+def _source(keep, kernel, K, K_eval, net, seed, model, data):
+    """An ntk_kernel_source (kept alive in keep) for kgd / modes_cell."""
     src = ffi.new("ntk_kernel_source *")
     src.kind = _parse(lib.ntk_ksrc_parse, "ntk_ksrc *", kernel)
     if kernel in ("limit", "empirical") and net is None:
@@ -102,18 +126,58 @@ def kgd(kernel="theta_bias", *, K=None, K_eval=None, net=None, seed=0, **kw):
             Ke = as_f64(K_eval, "K_eval", 2, len(data["X_train"]))
             keep.append(Ke)
             src.K_eval = ptr(Ke)
-    po = ffi.new("ntk_kgd_problem_opts *", lib.ntk_kgd_problem_defaults())
-    po.fft = -1 if opts["fft"] is None else int(bool(opts["fft"]))
-    po.gp_init = {"zero": 0, "gp": 1}.get(opts["init"], -1)
-    if po.gp_init < 0:
-        raise ValueError(f"init: expected zero or gp, got {opts['init']!r}")
-    po.gp_seed, po.kmax = int(opts["gp_seed"]), int(opts["kmax"])
-    prob = ffi.new("ntk_kgd_problem *")
-    check(lib.ntk_kgd_problem_build(src, d, po, prob))
-    try:
-        return _run(prob, opts, keep)
-    finally:
-        lib.ntk_kgd_problem_clear(prob)
+    keep.append(src)
+    return src
+
+
+def modes_cell(kernel="empirical", *, net=None, seed=0, kmax=8, search=0, ridge=1e-8, **kw):
+    """One mode-study cell (ntk_modes_cell, docs/modes.md): a finite kernel on circle data against the
+    continuum.  kernel: empirical (the NTK of `net` or of a network of the model keys with `seed`), limit,
+    theta_bias, theta_nobias, k0, k1; data keys as the CLI's (data="circle", n=..., n_eval=...).
+    Returns a dict: G_max, G_fro, H_max, H_fro, E_max, E_fro (the lemma objects' norms), e_col [2K+1],
+    leakage, C [(2K+1) x (2K+1)] (the plane blocks U^T A U), eig [n] (of A = K/n), pred_err,
+    pred_err_inf, pred_rel_inf (kernel regression on the eval points against the infinite-width kernel's),
+    and per plane k = 0..K: dim, rank [K+1 x 2], angle_max, proj_fro, proj_op, affinity, eig_err [K+1]."""
+    model = {k: kw.pop(k) for k in list(kw) if k in MODEL_KEYS}
+    datakw = {k: kw.pop(k) for k in list(kw) if k in DATA_KEYS}
+    if kw:
+        raise TypeError(f"unknown key(s): {', '.join(sorted(kw))}")
+    keep = []
+    d, data = _circle_dataset(keep, datakw)
+    src = _source(keep, kernel, None, None, net, seed, model, data)
+    n, K1 = len(data["X_train"]), int(kmax) + 1
+    w = 2 * K1 - 1
+    o = ffi.new("ntk_modes_opts *", lib.ntk_modes_opts_defaults())
+    o.src, o.kmax, o.search, o.ridge = src[0], int(kmax), int(search), float(ridge)
+    e_col, C, eig = np.empty(w), np.empty((w, w)), np.empty(n)
+    planes = ffi.new("ntk_plane_match[]", K1)
+    r = ffi.new("ntk_modes_result *")
+    r.e_col, r.C, r.eig, r.planes = ptr(e_col), ptr(C), ptr(eig), planes
+    check(lib.ntk_modes_cell(o, d, r))
+    out = {name: float(getattr(r.lemma, name)) for name in ("G_max", "G_fro", "H_max", "H_fro", "E_max", "E_fro")}
+    out.update(e_col=e_col, C=C, eig=eig, leakage=float(r.leakage), pred_err=float(r.pred_err),
+               pred_err_inf=float(r.pred_err_inf), pred_rel_inf=float(r.pred_rel_inf))
+    for name in ("angle_max", "proj_fro", "proj_op", "affinity", "eig_err"):
+        out[name] = np.array([getattr(planes[k], name) for k in range(K1)])
+    out["dim"] = np.array([planes[k].dim for k in range(K1)])
+    out["rank"] = np.array([[planes[k].rank[0], planes[k].rank[1]] for k in range(K1)])
+    return out
+
+
+def seed_spectra(S, tau=0.0):
+    """Seed-mean spectra of a group of runs (ntk_seed_spectra): S [seeds x T x p] the top-p eigenvalues at
+    T common snapshots per seed.  Returns dict mean [T x p], drift [T] (||s(t) - s(0)|| / ||s(0)||),
+    var [T x p] (over seeds, ddof 1; NaN for one seed), tv [p] (total variation of the mean) and active
+    [p] (tv > tau)."""
+    a = np.ascontiguousarray(S, dtype=np.float64)
+    if a.ndim != 3:
+        raise ValueError(f"S: expected [seeds x T x p], got shape {a.shape}")
+    s, T, p = a.shape
+    mean, drift, var, tv = np.empty((T, p)), np.empty(T), np.empty((T, p)), np.empty(p)
+    active = np.empty(p, dtype=np.intc)
+    check(lib.ntk_seed_spectra(s, T, p, ptr(a), float(tau), ptr(mean), ptr(drift), ptr(var), ptr(tv),
+                               ffi.cast("int *", ffi.from_buffer(active))))
+    return {"mean": mean, "drift": drift, "var": var, "tv": tv, "active": active.astype(bool)}
 
 
 def _run(prob, opts, keep):

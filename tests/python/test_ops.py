@@ -6,7 +6,8 @@ against numpy written from the definitions:
   dense path equals it to 1e-10 (2000 steps of rounding in two orders of summation), and its planes
   the numpy projections on the unit-normalised cos / sin columns to 1e-10;
 - the circulant eigenvalues equal numpy.fft.rfft of the row / n (1e-13, FFT rounding);
-- a bad kernel name and a non-symmetric matrix raise NtkError with the library's message."""
+- a bad kernel name and a non-symmetric matrix raise NtkError with the library's message;
+- modes_cell against numpy on the same network's kernel, seed_spectra against numpy's reductions."""
 import numpy as np
 import pytest
 
@@ -68,3 +69,38 @@ def test_errors_carry_the_library_message():
         nd.kgd("matrix", K=K, n=16, steps=10)
     with pytest.raises(nd.InvalidArgumentError, match="greater than n/2"):
         nd.kgd("theta_bias", n=16, kmax=9)
+
+
+def test_modes_cell_against_numpy():
+    """modes_cell on Theta_bias on a grid: G = I and the planes are eigenspaces; on an empirical NTK the
+    leakage of the Fourier blocks equals numpy's from the same network's kernel (1e-10: the same sums in
+    another order)."""
+    r = nd.modes_cell("theta_bias", n=64, kmax=6)
+    assert r["G_max"] <= 1e-12 and r["leakage"] <= 1e-10 and np.all(r["angle_max"] <= 1e-6)
+    n, K = 32, 4
+    r = nd.modes_cell("empirical", depth=1, width=64, seed=1, n=n, kmax=K)
+    data = nd.dataset(data="circle", n=n, n0=2)
+    net = nd.Network(depth=1, width=64, n0=2, seed=1)
+    A = nd.empirical_ntk(net, data["X_train"]) / n
+    g = data["gamma_train"]
+    cols = [np.ones(n)] + [f(k * g) for k in range(1, K + 1) for f in (np.cos, np.sin)]
+    U = np.stack([c / np.linalg.norm(c) for c in cols], 1)
+    C = U.T @ A @ U
+    plane = np.array([0] + [(p + 1) // 2 for p in range(1, 2 * K + 1)])
+    block = plane[:, None] == plane[None, :]
+    leak = np.abs(C[~block]).sum() / np.abs(C[block]).sum()
+    assert abs(r["leakage"] - leak) <= 1e-10 * leak
+    assert np.max(np.abs(r["C"] - C)) <= 1e-12 * np.max(np.abs(C))
+    assert np.max(np.abs(r["eig"] - np.linalg.eigvalsh(A)[::-1])) <= 1e-12 * r["eig"][0]
+
+
+def test_seed_spectra_against_numpy():
+    rng = np.random.default_rng(0)
+    S = rng.random((4, 6, 3)) + np.arange(6)[None, :, None] * 0.1
+    r = nd.seed_spectra(S, tau=0.3)
+    m = S.mean(0)
+    assert np.max(np.abs(r["mean"] - m)) <= 1e-15
+    assert np.max(np.abs(r["var"] - S.var(0, ddof=1))) <= 1e-15
+    assert np.max(np.abs(r["drift"] - np.linalg.norm(m - m[0], axis=1) / np.linalg.norm(m[0]))) <= 1e-15
+    tv = np.abs(np.diff(m, axis=0)).sum(0)
+    assert np.max(np.abs(r["tv"] - tv)) <= 1e-15 and np.array_equal(r["active"], tv > 0.3)
