@@ -18,15 +18,21 @@
 
 _Static_assert(sizeof(ntk_act) == sizeof(int) && sizeof(ntk_dtype) == sizeof(int), "enums are int-sized");
 
+int cli_vmessage(int rc, const char *fmt, va_list ap)
+{
+    fputs("ntkdrift: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return rc;
+}
+
 int cli_errorf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("ntkdrift: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int rc = cli_vmessage(CLI_EXIT_USAGE, fmt, ap);
     va_end(ap);
-    return CLI_EXIT_USAGE;
+    return rc;
 }
 
 int cli_msgf(char *msg, size_t cap, const char *fmt, ...)

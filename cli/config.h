@@ -3,6 +3,7 @@
 #ifndef NTK_CLI_CONFIG_H
 #define NTK_CLI_CONFIG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -141,6 +142,8 @@ int cli_config_copy(cli_config *dst, const cli_config *src);
 int cli_model_spec(cli_model_cfg *m, ntk_spec *spec);
 /* The resolved configuration as YAML text (malloc'ed). */
 char *cli_config_to_yaml(const cli_config *c);
+/* Print "ntkdrift: <message>" to stderr; returns rc (cli_errorf and study_failf). */
+int cli_vmessage(int rc, const char *fmt, va_list ap);
 /* Print "ntkdrift: <msg>" to stderr; returns CLI_EXIT_USAGE. */
 int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

@@ -39,7 +39,7 @@ void fig_data_clear(fig_data *f);
 /* Write NAME.dat and NAME.gp (header.gp and NAME.gp of cli/figures/, {{name}} and f's values
  * filled in; atomically) and draw NAME.png with gnuplot (pngcairo).  Returns 0 when the files were
  * written; a missing or failing gnuplot is reported once on stderr and leaves the .dat and .gp in
- * place (still 0).  Non-zero (with a message) if writing failed or a placeholder has no value. */
+ * place (still 0).  Non-zero (with a message) if writing failed or a {{KEY}} of the template has no value. */
 int fig_draw(const char *figdir, const char *name, const fig_data *f);
 
 /* FIGDIR/NAME.gp drawn again as SVG text (malloc'ed), for embedding in a report; NULL when

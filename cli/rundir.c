@@ -83,8 +83,8 @@ int cli_run_create(cli_run *r, const cli_config *c, const char *command)
     return 0;
 }
 
-/* A temp file of the atomic writers (NAME.tmp.PID.N, or libzip's NAME.tmp.PID.N.XXXXXX) whose
- * process is gone: what a killed run left half-written.  Removed on resume; a live process's temp
+/* A temp file of the atomic writers (NAME.tmp.PID.N, or libzip's NAME.tmp.PID.N.<six random
+ * characters>) whose process is gone: what a killed run left half-written.  Removed on resume; a live process's temp
  * file (another MPI rank) is kept. */
 static int remove_stale_temp(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
@@ -93,7 +93,7 @@ static int remove_stale_temp(const char *path, const struct stat *sb, int type, 
     const char *base = strrchr(path, '/'), *t = strstr(base ? base : path, ".tmp.");
     char *end = NULL, suffix[8];
     long pid = t && type == FTW_F ? strtol(t + 5, &end, 10) : 0;
-    int n = -1, nz = -1; /* the end of ".N" and of libzip's ".XXXXXX" (six letters or digits) */
+    int n = -1, nz = -1; /* the end of ".N" and of libzip's suffix (six letters or digits) */
     if (pid > 0) (void)sscanf(end, ".%*[0-9]%n.%6[A-Za-z0-9]%n", &n, suffix, &nz);
     bool named = n > 0 && (end[n] == '\0' || (nz == n + 7 && end[nz] == '\0'));
     if (named && kill((pid_t)pid, 0) != 0 && errno != EPERM) (void)remove(path); /* its process is gone */

@@ -274,9 +274,7 @@ int study_failf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("ntkdrift: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int rc = cli_vmessage(CLI_EXIT_FAIL, fmt, ap);
     va_end(ap);
-    return CLI_EXIT_FAIL;
+    return rc;
 }

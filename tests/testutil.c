@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 double tu_rel_fro(size_t n, const double *a, const double *b)
 {
@@ -31,6 +32,7 @@ double tu_rel_max(size_t n, const double *a, const double *b)
 }
 
 #include <stdlib.h>
+#include <string.h>
 
 tu_netcfg tu_cfg(int depth, int width, int n0, int k)
 {
@@ -86,7 +88,10 @@ static char tu_dir[96];
 
 int tu_tmpdir_make(const char *tag)
 {
-    snprintf(tu_dir, sizeof tu_dir, "/tmp/ntk_test_%s_XXXXXX", tag);
+    int len = snprintf(tu_dir, sizeof tu_dir - 7, "/tmp/ntk_test_%s_", tag);
+    if (len < 0 || (size_t)len >= sizeof tu_dir - 7) return -1;
+    memset(tu_dir + len, 'X', 6); /* mkdtemp's template: six characters it replaces */
+    tu_dir[len + 6] = '\0';
     return mkdtemp(tu_dir) ? 0 : -1;
 }
 

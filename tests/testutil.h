@@ -45,7 +45,7 @@ ntk_net *tu_net(const tu_netcfg *c, uint64_t seed);
 /* The seed of a statistical test: NTK_TEST_SEED (decimal) when set, else dflt.  Other seeds re-run
  * the same checks on fresh draws (scripts/mutants_lazy.sh runs ten). */
 uint64_t tu_seed(uint64_t dflt);
-/* A scratch directory /tmp/ntk_test_<tag>_XXXXXX for a test program (cmocka group setup / teardown:
+/* A scratch directory /tmp/ntk_test_<tag>_<six random characters> for a test program (cmocka group setup / teardown:
  * 0 on success), and paths inside it (four rotating buffers, so up to four may be held at once). */
 int tu_tmpdir_make(const char *tag);
 int tu_tmpdir_remove(void);

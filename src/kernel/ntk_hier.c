@@ -442,7 +442,7 @@ static ntk_status check_common(const ntk_net *net, size_t N, const double *X, si
 {
     if (!net || !X || !O) return ntk_set_error(NTK_EINVAL, "%s: net, X and the output must not be NULL", what);
     if (net->n[net->d] != 1)
-        return ntk_set_error(NTK_EINVAL, "%s: one output only (the network has k = %d; k > 1 is not implemented)",
+        return ntk_set_error(NTK_EINVAL, "%s: one output only (the network has k = %d; the hierarchy here is for one output)",
                              what, net->n[net->d]);
     if (N == 0) return ntk_set_error(NTK_EINVAL, "%s: N must be > 0", what);
     if (M && (!Xe || !Oe))
