@@ -31,8 +31,6 @@ double tu_rel_max(size_t n, const double *a, const double *b)
     return m / s;
 }
 
-#include <stdlib.h>
-#include <string.h>
 
 tu_netcfg tu_cfg(int depth, int width, int n0, int k)
 {
