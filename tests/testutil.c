@@ -31,7 +31,6 @@ double tu_rel_max(size_t n, const double *a, const double *b)
     return m / s;
 }
 
-
 tu_netcfg tu_cfg(int depth, int width, int n0, int k)
 {
     tu_netcfg c = {depth, width, n0, k, NTK_ACT_RELU, NTK_PARAM_NTK, NTK_BIAS_NORMAL, NTK_BIAS_NORMAL,
