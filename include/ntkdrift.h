@@ -426,8 +426,8 @@ typedef struct {
 #define NTK_TRAIN_METRICS_COLS 27
 const char *ntk_train_metrics_name(int i); /* NULL outside [0, NTK_TRAIN_METRICS_COLS); the row: below */
 /* With ntk_train_run_opts.nth, the row ends with NTK_TRAIN_NTH_COLS more: nth_err, nth_kerr,
- * nth_eval_err, nth_eval_kerr (ntk_train_nth_name(i); ntk_train_snapshot, below). */
-#define NTK_TRAIN_NTH_COLS 4
+ * nth_drift, nth_eval_err, nth_eval_kerr (ntk_train_nth_name(i); ntk_train_snapshot, below). */
+#define NTK_TRAIN_NTH_COLS 5
 const char *ntk_train_nth_name(int i); /* NULL outside [0, NTK_TRAIN_NTH_COLS) */
 
 /* One snapshot as the observer sees it; pointers stay valid until the observer returns. */
@@ -458,6 +458,7 @@ typedef struct {
     const double *K_nth, *K_nth_eval; /* [n x n], [m x n] predicted K (K_nth_eval NULL when m = 0) */
     double nth_err;            /* ||f - f_nth|| / ||f - f_0|| (lin_err's normalisation; 0 at index 0) */
     double nth_kerr;           /* ||K - K_nth||_F / ||K - K_0||_F (NAN at index 0) */
+    double nth_drift;          /* ||K_nth - K_0||_F / ||K_0||_F, the predicted drift_fro */
     double nth_eval_err, nth_eval_kerr; /* the same on the eval set (f_eval, K_eval; NAN when m = 0) */
 } ntk_train_snapshot;
 /* The metrics.csv values of snapshot s after its step (above, ntk_train_metrics_name); with s->nth

@@ -171,6 +171,7 @@ static ntk_status nth_add(tra *t, ntk_train_snapshot *s, size_t j, double den)
     s->f_nth_eval = m ? t->feh : NULL, s->K_nth_eval = m ? t->Keh : NULL;
     s->nth_err = j == 0 ? 0 : norm_diff(n, s->f, t->fh) / den;
     s->nth_kerr = j == 0 ? NAN : norm_diff(n * n, s->K, t->Kh) / norm_diff(n * n, s->K, t->K0);
+    s->nth_drift = ntk_rel_fro(n * n, t->Kh, t->K0);
     s->nth_eval_err = s->nth_eval_kerr = NAN;
     if (m && j > 0) {
         double de = norm_diff(m, s->f_eval, t->fe0);
@@ -308,7 +309,7 @@ ntk_status tra_add(tra *t, ntk_train_snapshot *s)
     s->drift_layers = NULL;
     s->nth = 0;
     s->f_nth = s->f_nth_eval = s->K_nth = s->K_nth_eval = NULL;
-    s->nth_err = s->nth_kerr = s->nth_eval_err = s->nth_eval_kerr = NAN;
+    s->nth_err = s->nth_kerr = s->nth_drift = s->nth_eval_err = s->nth_eval_kerr = NAN;
     if (t->nth && (st = nth_add(t, s, j, den)) != NTK_OK) return st;
     if (t->dl) {
         size_t nn = n * n;
@@ -368,7 +369,8 @@ static const char *const metric_names[NTK_TRAIN_METRICS_COLS] = {
 
 const char *ntk_train_metrics_name(int i) { return i >= 0 && i < NTK_TRAIN_METRICS_COLS ? metric_names[i] : NULL; }
 
-static const char *const nth_names[NTK_TRAIN_NTH_COLS] = {"nth_err", "nth_kerr", "nth_eval_err", "nth_eval_kerr"};
+static const char *const nth_names[NTK_TRAIN_NTH_COLS] = {"nth_err", "nth_kerr", "nth_drift", "nth_eval_err",
+                                                           "nth_eval_kerr"};
 
 const char *ntk_train_nth_name(int i) { return i >= 0 && i < NTK_TRAIN_NTH_COLS ? nth_names[i] : NULL; }
 
@@ -385,7 +387,8 @@ size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row)
     for (int l = 0; l < s->d; l++) row[n++] = s->move[l];
     for (int l = 0; s->drift_layers && l < s->d; l++) row[n++] = s->drift_layers[l];
     if (s->nth) {
-        const double h[NTK_TRAIN_NTH_COLS] = {s->nth_err, s->nth_kerr, s->nth_eval_err, s->nth_eval_kerr};
+        const double h[NTK_TRAIN_NTH_COLS] = {s->nth_err, s->nth_kerr, s->nth_drift, s->nth_eval_err,
+                                              s->nth_eval_kerr};
         for (int i = 0; i < NTK_TRAIN_NTH_COLS; i++) row[n++] = h[i];
     }
     return n;

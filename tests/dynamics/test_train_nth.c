@@ -4,7 +4,8 @@
  *    integrator ntk_nth_* driven to each snapshot's step outside the run: f_nth, K_nth (and the eval
  *    ones) equal the run's to 1e-12 relative (the same operations on the same inputs; the bound only
  *    absorbs a different BLAS blocking), and the columns recomputed here from the observed f, K and
- *    these predictions equal nth_err, nth_kerr, nth_eval_err, nth_eval_kerr to 1e-12, at levels 3
+ *    these predictions equal nth_err, nth_kerr, nth_drift, nth_eval_err, nth_eval_kerr to 1e-12
+ *    (relative: sums of squares in another order), at levels 3
  *    and 4, with the row's last NTK_TRAIN_NTH_COLS values being those columns;
  *  - the hierarchy wins where it should: erf, one hidden layer of width 1024, small steps (lr_frac
  *    0.25, eta = 0.5 / lambda_max(c K_0)): at the last snapshot level 4's nth_err is below half of
@@ -25,7 +26,7 @@ typedef struct {
     long step[MAXS];
     double f[MAXS][N], fe[MAXS][M], K[MAXS][N * N], Ke[MAXS][M * N];
     double fh[MAXS][N], feh[MAXS][M], Kh[MAXS][N * N], Keh[MAXS][M * N];
-    double err[MAXS], kerr[MAXS], eerr[MAXS], ekerr[MAXS], lin[MAXS];
+    double err[MAXS], kerr[MAXS], drift[MAXS], eerr[MAXS], ekerr[MAXS], lin[MAXS];
     double row_tail[MAXS][NTK_TRAIN_NTH_COLS];
     int level[MAXS];
 } rec;
@@ -51,7 +52,7 @@ static ntk_status observe(void *user, const ntk_train_snapshot *s)
         memcpy(r->feh[j], s->f_nth_eval, s->m * sizeof(double));
         memcpy(r->Keh[j], s->K_nth_eval, s->m * s->n * sizeof(double));
     }
-    r->err[j] = s->nth_err, r->kerr[j] = s->nth_kerr, r->eerr[j] = s->nth_eval_err, r->ekerr[j] = s->nth_eval_kerr;
+    r->err[j] = s->nth_err, r->kerr[j] = s->nth_kerr, r->drift[j] = s->nth_drift, r->eerr[j] = s->nth_eval_err, r->ekerr[j] = s->nth_eval_kerr;
     r->lin[j] = s->mt.lin_err;
     double row[NTK_TRAIN_METRICS_COLS + 2 * 8 + NTK_TRAIN_NTH_COLS];
     size_t len = ntk_train_metrics_row(s, row);
@@ -140,14 +141,15 @@ static void by_hand(int level)
         /* the columns from their definitions */
         double want[NTK_TRAIN_NTH_COLS];
         if (j == 0) {
-            want[0] = 0, want[1] = NAN, want[2] = 0, want[3] = NAN;
+            want[0] = 0, want[1] = NAN, want[2] = 0, want[3] = 0, want[4] = NAN;
         } else {
             want[0] = dist(N, r->f[j], f) / dist(N, r->f[j], r->f[0]);
             want[1] = dist(N * N, r->K[j], K) / dist(N * N, r->K[j], r->K[0]);
-            want[2] = dist(M, r->fe[j], fe) / dist(M, r->fe[j], r->fe[0]);
-            want[3] = dist(M * N, r->Ke[j], Ke) / dist(M * N, r->Ke[j], r->Ke[0]);
+            want[2] = dist(N * N, K, r->K[0]) / dist(N * N, r->K[0], (double[N * N]){0});
+            want[3] = dist(M, r->fe[j], fe) / dist(M, r->fe[j], r->fe[0]);
+            want[4] = dist(M * N, r->Ke[j], Ke) / dist(M * N, r->Ke[j], r->Ke[0]);
         }
-        const double got[NTK_TRAIN_NTH_COLS] = {r->err[j], r->kerr[j], r->eerr[j], r->ekerr[j]};
+        const double got[NTK_TRAIN_NTH_COLS] = {r->err[j], r->kerr[j], r->drift[j], r->eerr[j], r->ekerr[j]};
         for (int i = 0; i < NTK_TRAIN_NTH_COLS; i++) {
             if (isnan(want[i])) {
                 assert_true(isnan(got[i]) && isnan(r->row_tail[j][i]));
