@@ -485,8 +485,8 @@ typedef struct {
  * enough to replay it on resume, as an .npz of float64 members: meta [3] (step, loss, loss_eval),
  * K [n x n], f_train [n], eigs [n], and those present: K_eval [m x n], f_eval [m], Kdot [n x n],
  * K_layers [d x n x n], move [d], and with nth f_nth [n], K_nth [n x n], f_nth_eval [m], K_nth_eval
- * [m x n] (the hierarchy's prediction; not read back).  Save writes path atomically; load fills r's non-NULL buffers
- * (each member must hold exactly its count) and r->loss, r->loss_eval. */
+ * [m x n] (the hierarchy's prediction; not read back).  Save writes path atomically; load fills r's
+ * non-NULL buffers (each member must hold exactly its count) and r->loss, r->loss_eval. */
 ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s);
 ntk_status ntk_train_snapshot_load(const char *path, ntk_train_replay *r);
 
