@@ -67,6 +67,7 @@ static void metrics_header(train_ctx *x)
     for (int i = 0; i < NTK_TRAIN_METRICS_COLS; i++) fprintf(x->csv, ",%s", ntk_train_metrics_name(i));
     for (int l = 1; l <= d; l++) fprintf(x->csv, ",move_l%d", l);
     for (int l = 1; x->c.kernel.per_layer && l <= d; l++) fprintf(x->csv, ",drift_l%d", l);
+    for (int i = 0; x->c.train.nth && i < NTK_TRAIN_NTH_COLS; i++) fprintf(x->csv, ",%s", ntk_train_nth_name(i));
     fprintf(x->csv, "\n");
 }
 
@@ -76,7 +77,7 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     train_ctx *x = user;
     if (!s->replayed) x->delivered = true;
     if (s->rkhs_error) fprintf(stderr, "ntkdrift: note: RKHS diagnostics at step %ld: %s\n", s->step, s->rkhs_error);
-    double *row = x->row; /* [NTK_TRAIN_METRICS_COLS + 2 d] */
+    double *row = x->row; /* [NTK_TRAIN_METRICS_COLS + 2 d + NTK_TRAIN_NTH_COLS] */
     size_t n = ntk_train_metrics_row(s, row);
     fprintf(x->csv, "%ld", s->step);
     for (size_t i = 0; i < n; i++) fprintf(x->csv, ",%.10g", row[i]);
@@ -194,7 +195,8 @@ static int open_run(train_ctx *x)
     x->o.checkpoint = cli_run_path(&x->run, "checkpoint.npz", x->ckpt, sizeof x->ckpt);
     x->o.resume = x->c.train.resume[0] != 0;
     metrics_header(x);
-    if (!(x->row = malloc((NTK_TRAIN_METRICS_COLS + 2 * (size_t)(x->spec.depth + 1)) * sizeof *x->row)))
+    if (!(x->row = malloc((NTK_TRAIN_METRICS_COLS + 2 * (size_t)(x->spec.depth + 1) + NTK_TRAIN_NTH_COLS) *
+                          sizeof *x->row)))
         return study_failf("out of memory");
     return study_log_flush(x->csv, "metrics.csv") ? CLI_EXIT_FAIL : 0;
 }
@@ -221,6 +223,8 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
         {"trajectory.npz", "f_pw", 2, shn, "piecewise-frozen K_t prediction"},
         {"snapshots/", NULL, 1, sh1,
          "snap_<step>.npz: meta (step, loss, eval loss), K, f_train, eigs, K_eval, f_eval, Kdot (step 0)"},
+        {"snapshots/", NULL, c->train.nth ? 1 : -1, sh1,
+         "snap_<step>.npz with --nth also: f_nth, K_nth, f_nth_eval, K_nth_eval (the hierarchy's prediction)"},
         {"checkpoint.npz", NULL, 0, NULL, "theta, optimizer state and step of the last checkpoint"},
         {"params.npz", NULL, 0, NULL,
          "W1.. W{L+1}, b1.. b{L+1} at the end of the run, as stored (kernel / profile / eval --load-params)"},
@@ -262,6 +266,15 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     cli_json_number(lj, "lin_nonfinite_step", r->lin_nonfinite_step >= 0 ? (double)r->lin_nonfinite_step : NAN);
     cli_json_number(lj, "pert_nonfinite_step", r->pert_nonfinite_step >= 0 ? (double)r->pert_nonfinite_step : NAN);
     cli_json_number(lj, "pw_nonfinite_step", r->pw_nonfinite_step >= 0 ? (double)r->pw_nonfinite_step : NAN);
+    if (c->train.nth) {
+        cJSON *hj = cJSON_AddObjectToObject(tj, "nth");
+        study_nums(hj, "level seconds_tensors", (const double[]){c->train.nth, r->seconds_nth});
+        cli_json_number(hj, "diverged_step", r->nth_diverged_step >= 0 ? (double)r->nth_diverged_step : NAN);
+        cJSON_AddStringToObject(hj, "frozen", c->train.nth == 4 ? "O4 (O3, K, f evolve)" : "O3 (K, f evolve)");
+        cJSON_AddStringToObject(hj, "columns",
+                                "nth_err = ||f - f_nth|| / ||f - f_0||, nth_kerr = ||K - K_nth||_F / ||K - K_0||_F, "
+                                "and their eval counterparts (docs/dynamics.md)");
+    }
     if (!quiet) plot_before_manifest(x->run.dir, "train");
     rc = cli_run_finish(&x->run, c, &x->spec, extra, argc, argv);
     if (!rc) x->run_open = false;

@@ -85,6 +85,7 @@ typedef struct {
     bool noise_set;            /* noise given explicitly (the e2 target's default noise is 0.02) */
     uint64_t noise_seed;
     int top_k, fourier_k, flow, freeze_k, freeze_delta, target_partial;
+    int nth;                   /* 0, or the hierarchy's level 3 | 4 (train only) */
     int *target_modes, target_modes_count; /* explicit Fourier terms (docs/data.md) */
     double *target_amps, *target_phases;
     int target_amps_count, target_phases_count;

@@ -164,6 +164,9 @@ const cli_key CLI_KEYS[] = {
     F64(TRAIN, blowup, "blowup", TPC, "B", "divergence when the loss exceeds B times its initial value", .rng = R_GT,
         .lo = 1, .dflt = "1e6"),
     IBOOL(TRAIN, flow, "flow", TRAINC, "frozen-kernel predictions by gradient flow in time eta * step"),
+    INT(TRAIN, nth, "nth", 0, 4, C_TRAIN, "L",
+        "neural tangent hierarchy at level 3 (O3 frozen) | 4 (O4 frozen): f and K predicted from step 0 "
+        "(nth_* columns, f_nth / K_nth; k = 1, gd, N <= 64 at 4; 0: off)", .write = W_SET),
     F64(TRAIN, freeze_eps, "freeze-eps", TRAINC, "E", "freeze time: |slope over D snapshots| < E |first slope| ...",
         .rng = R_GT, .dflt = "0.01"),
     INT(TRAIN, freeze_k, "freeze-k", 1, K100K, TRAINC, "K", "... for K consecutive snapshots", .dflt = "3"),

@@ -104,6 +104,12 @@ static int build_table(const char *run, const cli_table *t, const figure *g, fig
     return 0;
 }
 
+/* A train run's columns b.cols when it ran with --nth (its nth_err column), else no figure. */
+static int build_nth(const char *run, const cli_table *t, const figure *g, fig_data *f)
+{
+    return cli_table_col(t, "nth_err") < 0 ? PLOT_NONE : build_table(run, t, g, f);
+}
+
 /* hn_dK: with C of the dK scale, fitted in log space over the finite cells (no figure without one). */
 static int build_hn_dk(const char *run, const cli_table *t, const figure *g, fig_data *f)
 {
@@ -506,6 +512,8 @@ static const figure FIGURES[] = {
     {"angles", "train", NULL, build_table, {.cols = TRAIN_COLS}},
     {"predictions", "train", NULL, build_table, {.cols = TRAIN_COLS}},
     {"spectrum", "train", NULL, build_spectrum, {0}},
+    {"nth_errors", "train", NULL, build_nth, {.cols = "step t lin_err pert_err nth_err"}},
+    {"nth_kernel", "train", NULL, build_nth, {.cols = "step t drift_fro nth_drift nth_kerr"}},
     {"profile", "profile", NULL, build_profile, {0}},
     {"converge", "converge", NULL, build_blocks,
      {"depth", "width err_single_mean err_single_se err_mean", "%.10g", .titles = "depths", .anchor = {"w0", "e0"}}},
@@ -621,7 +629,8 @@ int cmd_plot(int argc, char **argv)
                     "Draw the figures of finished runs into RUN_DIR/figures/: NAME.png, the gnuplot script NAME.gp\n"
                     "and its data NAME.dat (edit the script and run `gnuplot NAME.gp` there to restyle).\n"
                     "ensemble runs: hn_logR (log R against beta per width, with log prod(1+5/n) and 5 beta),\n"
-                    "hn_dK (|E dK|/E K against beta).  train runs: loss, drift, angles, predictions, spectrum.\n");
+                    "hn_dK (|E dK|/E K against beta).  train runs: loss, drift, angles, predictions, spectrum\n"
+                    "(with --nth also nth_errors and nth_kernel).\n");
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     if (argc == 2 && strcmp(argv[1], "--figures-markdown") == 0) return figures_markdown(stdout);

@@ -425,6 +425,10 @@ typedef struct {
  * row: [NTK_TRAIN_METRICS_COLS + 2 d]; returns the number of values written. */
 #define NTK_TRAIN_METRICS_COLS 27
 const char *ntk_train_metrics_name(int i); /* NULL outside [0, NTK_TRAIN_METRICS_COLS); the row: below */
+/* With ntk_train_run_opts.nth, the row ends with NTK_TRAIN_NTH_COLS more: nth_err, nth_kerr,
+ * nth_drift, nth_eval_err, nth_eval_kerr (ntk_train_nth_name(i); ntk_train_snapshot, below). */
+#define NTK_TRAIN_NTH_COLS 5
+const char *ntk_train_nth_name(int i); /* NULL outside [0, NTK_TRAIN_NTH_COLS) */
 
 /* One snapshot as the observer sees it; pointers stay valid until the observer returns. */
 typedef struct {
@@ -447,8 +451,18 @@ typedef struct {
     const char *rkhs_error;    /* NULL, or why the RKHS diagnostics failed: the run goes on, and
                                   the rkhs_* values but rkhs_ridge are NAN */
     const double *drift_layers; /* [d] ||K^(l) - K^(l)_0||_F / ||K^(l)_0||_F (per_layer), else NULL */
+    /* The truncated hierarchy (ntk_train_run_opts.nth = 3 or 4; else nth 0, the pointers NULL and the
+     * values NAN): the ntk_nth_* state from O3 (O4) of the network at step 0, advanced to this step. */
+    int nth;                   /* the level, or 0 */
+    const double *f_nth, *f_nth_eval; /* [n], [m] predicted f (f_nth_eval NULL when m = 0) */
+    const double *K_nth, *K_nth_eval; /* [n x n], [m x n] predicted K (K_nth_eval NULL when m = 0) */
+    double nth_err;            /* ||f - f_nth|| / ||f - f_0|| (lin_err's normalisation; 0 at index 0) */
+    double nth_kerr;           /* ||K - K_nth||_F / ||K - K_0||_F (NAN at index 0) */
+    double nth_drift;          /* ||K_nth - K_0||_F / ||K_0||_F, the predicted drift_fro */
+    double nth_eval_err, nth_eval_kerr; /* the same on the eval set (f_eval, K_eval; NAN when m = 0) */
 } ntk_train_snapshot;
-/* The metrics.csv values of snapshot s after its step (above, ntk_train_metrics_name). */
+/* The metrics.csv values of snapshot s after its step (above, ntk_train_metrics_name); with s->nth
+ * the NTK_TRAIN_NTH_COLS values last, so row: [NTK_TRAIN_METRICS_COLS + 2 d + NTK_TRAIN_NTH_COLS]. */
 size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row);
 
 /* Resume: the caller hands back an earlier snapshot's stored values (what the observer saw),
@@ -470,8 +484,9 @@ typedef struct {
 /* Snapshot files (src/dynamics/checkpoint.c, docs/train.md): what an observer saw at one snapshot,
  * enough to replay it on resume, as an .npz of float64 members: meta [3] (step, loss, loss_eval),
  * K [n x n], f_train [n], eigs [n], and those present: K_eval [m x n], f_eval [m], Kdot [n x n],
- * K_layers [d x n x n], move [d].  Save writes path atomically; load fills r's non-NULL buffers
- * (each member must hold exactly its count) and r->loss, r->loss_eval. */
+ * K_layers [d x n x n], move [d], and with nth f_nth [n], K_nth [n x n], f_nth_eval [m], K_nth_eval
+ * [m x n] (the hierarchy's prediction; not read back).  Save writes path atomically; load fills r's
+ * non-NULL buffers (each member must hold exactly its count) and r->loss, r->loss_eval. */
 ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s);
 ntk_status ntk_train_snapshot_load(const char *path, ntk_train_replay *r);
 
@@ -509,6 +524,9 @@ typedef struct {
     ntk_train_replay_fn replay;
     ntk_train_progress_fn progress; /* may be NULL */
     int threads;               /* 0: leave the current setting; restored on return */
+    int nth;                   /* 0 (off), 3 or 4: the truncated hierarchy at every snapshot (ntk_train_snapshot);
+                                  one output (k = 1), opt gd, full batch; O3 (and O4) of the N train and M eval
+                                  points must fit (ntk_o3_bytes, ntk_o4_bytes, NTK_O4_MAX_N), checked first */
 } ntk_train_run_opts;
 ntk_train_run_opts ntk_train_run_defaults(void);
 
@@ -528,6 +546,8 @@ typedef struct {
     double a_lambda_max;       /* eta c lambda_max(K_0) (NAN without a snapshot) */
     int unstable_modes;        /* ntk_linpred_unstable of the frozen-K_0 predictor */
     long lin_nonfinite_step, pert_nonfinite_step, pw_nonfinite_step; /* first non-finite error, or -1 */
+    long nth_diverged_step;    /* ntk_nth_diverged_at of the hierarchy (nth), or -1 */
+    double seconds_nth;        /* computing O3 (and O4) at step 0 */
     /* trajectory over the S snapshots delivered */
     size_t S, n, m;
     double *steps, *loss, *loss_eval, *drift_fro;       /* [S] */

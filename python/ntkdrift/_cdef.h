@@ -157,6 +157,13 @@ typedef struct {
     ntk_train_metrics mt;
     const char *rkhs_error;
     const double *drift_layers;
+    int nth;
+    const double *f_nth, *f_nth_eval;
+    const double *K_nth, *K_nth_eval;
+    double nth_err;
+    double nth_kerr;
+    double nth_drift;
+    double nth_eval_err, nth_eval_kerr;
 } ntk_train_snapshot;
 typedef struct {
     long step;
@@ -200,6 +207,7 @@ typedef struct {
     ntk_train_replay_fn replay;
     ntk_train_progress_fn progress;
     int threads;
+    int nth;
 } ntk_train_run_opts;
 ntk_train_run_opts ntk_train_run_defaults(void);
 typedef struct {
@@ -216,6 +224,8 @@ typedef struct {
     double a_lambda_max;
     int unstable_modes;
     long lin_nonfinite_step, pert_nonfinite_step, pw_nonfinite_step;
+    long nth_diverged_step;
+    double seconds_nth;
     size_t S, n, m;
     double *steps, *loss, *loss_eval, *drift_fro;
     double *y_train;

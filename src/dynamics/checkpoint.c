@@ -128,7 +128,9 @@ ntk_status ntk_train_snapshot_save(const char *path, const ntk_train_snapshot *s
                              {"f_train", 1, {n}, s->f},        {"eigs", 1, {n}, s->eigs},
                              {"K_eval", 2, {m, n}, s->K_eval}, {"f_eval", 1, {m}, s->f_eval},
                              {"Kdot", 2, {n, n}, s->Kdot},     {"K_layers", 3, {d, n, n}, s->K_layers},
-                             {"move", 1, {d}, s->move}};
+                             {"move", 1, {d}, s->move},        {"f_nth", 1, {n}, s->f_nth},
+                             {"K_nth", 2, {n, n}, s->K_nth},   {"f_nth_eval", 1, {m}, s->f_nth_eval},
+                             {"K_nth_eval", 2, {m, n}, s->K_nth_eval}};
     return write_members(path, mb, sizeof mb / sizeof mb[0]);
 }
 

@@ -31,6 +31,11 @@ struct tra {
     long lin_nonfinite, pert_nonfinite, pw_nonfinite; /* first snapshot step with a non-finite prediction, or -1 */
     ntk_tracker *tr;
     ntk_linpred *lp;
+    int nth;                     /* the hierarchy's level, or 0 */
+    double *O3, *O3e, *O4, *O4e; /* nth: the tensors at step 0 (O3, O3e freed once the integrator copied them) */
+    ntk_nth *hs;                 /* nth: the integrator, from the first snapshot */
+    double *fh, *feh, *Kh, *Keh; /* nth: its state at the current snapshot, [n], [m], [n x n], [m x n] (one block) */
+    double *fe0;                 /* nth: [m] f_eval at the first snapshot (in the block above) */
     char rkhs_msg[1024];         /* the last RKHS failure (ntk_train_snapshot.rkhs_error) */
     /* trajectory: [cap] and [cap x n] / [cap x m], two blocks (steps and tf head them) */
     double *steps, *loss, *loss_eval, *drift;
@@ -65,6 +70,8 @@ void tra_free(tra *t)
     if (!t) return;
     ntk_tracker_free(t->tr);
     ntk_linpred_free(t->lp);
+    ntk_nth_free(t->hs);
+    free(t->O3), free(t->O3e), free(t->O4), free(t->O4e), free(t->fh);
     free(t->y);
     free(t->ye);
     free(t->K0);
@@ -90,6 +97,7 @@ ntk_status tra_alloc(size_t n, size_t m, int d, int per_layer, const double *y, 
     t->ridge = o->ridge;
     t->top_k = o->top_k;
     t->flow = o->flow;
+    t->nth = o->nth;
     t->lin_nonfinite = t->pert_nonfinite = t->pw_nonfinite = -1;
     size_t nn = n * n, mn = m * n;
     /* the targets, one block of vectors, one of matrices, two for the trajectory */
@@ -99,7 +107,8 @@ ntk_status tra_alloc(size_t n, size_t m, int d, int per_layer, const double *y, 
     t->steps = calloc(4 * cap + 1, sizeof(double));
     t->tf = calloc(cap * (4 * n + 4 * m) + 1, sizeof(double));
     if (per_layer) t->Kl0 = malloc((size_t)d * n * n * sizeof(double));
-    if (!t->y || !t->ye || !t->K0 || !t->steps || !t->tf || (per_layer && !t->Kl0)) {
+    if (t->nth) t->fh = malloc((n + 2 * m + nn + mn) * sizeof(double));
+    if (!t->y || !t->ye || !t->K0 || !t->steps || !t->tf || (per_layer && !t->Kl0) || (t->nth && !t->fh)) {
         tra_free(t);
         return ntk_set_error(NTK_ENOMEM, "out of memory for the training analysis (n = %zu)", n);
     }
@@ -124,7 +133,53 @@ ntk_status tra_alloc(size_t n, size_t m, int d, int per_layer, const double *y, 
     t->tlin = p + cap * n, t->tpert = t->tlin + cap * n, t->tpw = t->tpert + cap * n;
     t->tfe = t->tpw + cap * n, t->tline = t->tfe + cap * m, t->tperte = t->tline + cap * m;
     t->tpwe = t->tperte + cap * m;
+    if (t->nth) t->feh = t->fh + n, t->fe0 = t->feh + m, t->Kh = t->fe0 + m, t->Keh = t->Kh + nn;
     *out = t;
+    return NTK_OK;
+}
+
+void tra_nth(tra *t, double *O3, double *O3e, double *O4, double *O4e)
+{
+    t->O3 = O3, t->O3e = O3e, t->O4 = O4, t->O4e = O4e;
+}
+
+/* nth at the first snapshot: the integrator from K_0, f_0 (and the eval ones) and the tensors. */
+static ntk_status nth_init(tra *t, const ntk_train_snapshot *s)
+{
+    size_t m = t->m;
+    if (!t->O3) return ntk_set_error(NTK_EINVAL, "train analysis: nth %d without its tensors", t->nth);
+    ntk_nth_opts o = ntk_nth_defaults();
+    o.level = t->nth, o.a = t->a;
+    ntk_status st = ntk_nth_alloc(&o, t->n, s->K, t->O3, t->O4, s->f, t->y, m, s->K_eval, t->O3e, t->O4e, s->f_eval,
+                                  &t->hs);
+    if (st != NTK_OK) return wrap(st, "train analysis");
+    free(t->O3), free(t->O3e); /* copied by the integrator; O4, O4e stay referenced */
+    t->O3 = t->O3e = NULL;
+    if (m) memcpy(t->fe0, s->f_eval, m * sizeof(double));
+    return NTK_OK;
+}
+
+/* nth at a snapshot: advance to its step and compare (ntk_train_snapshot's nth fields). */
+static ntk_status nth_add(tra *t, ntk_train_snapshot *s, size_t j, double den)
+{
+    size_t n = t->n, m = t->m;
+    ntk_status st = ntk_nth_advance(t->hs, s->step);
+    if (st == NTK_OK) st = ntk_nth_get(t->hs, t->fh, m ? t->feh : NULL, t->Kh, m ? t->Keh : NULL);
+    if (st != NTK_OK) return wrap(st, "train analysis: nth");
+    s->nth = t->nth;
+    s->f_nth = t->fh, s->K_nth = t->Kh;
+    s->f_nth_eval = m ? t->feh : NULL, s->K_nth_eval = m ? t->Keh : NULL;
+    s->nth_err = j == 0 ? 0 : norm_diff(n, s->f, t->fh) / den;
+    s->nth_kerr = j == 0 ? NAN : norm_diff(n * n, s->K, t->Kh) / norm_diff(n * n, s->K, t->K0);
+    s->nth_drift = ntk_rel_fro(n * n, t->Kh, t->K0);
+    s->nth_eval_err = s->nth_eval_kerr = NAN;
+    if (m && j > 0) {
+        double de = norm_diff(m, s->f_eval, t->fe0);
+        s->nth_eval_err = norm_diff(m, s->f_eval, t->feh) / (de > 0 ? de : 1);
+        s->nth_eval_kerr = norm_diff(m * n, s->K_eval, t->Keh) / norm_diff(m * n, s->K_eval, t->Ke0);
+    } else if (m) {
+        s->nth_eval_err = 0;
+    }
     return NTK_OK;
 }
 
@@ -144,7 +199,7 @@ static ntk_status tra_init(tra *t, const ntk_train_snapshot *s)
     if (m) memset(t->dfe, 0, m * sizeof(double));
     memcpy(t->pw, s->f, n * sizeof(double));
     if (m) memcpy(t->pwe, s->f_eval, m * sizeof(double));
-    return NTK_OK;
+    return t->nth ? nth_init(t, s) : NTK_OK;
 }
 
 /* Piecewise frozen: the previous snapshot's kernel drives the interval. */
@@ -252,6 +307,10 @@ ntk_status tra_add(tra *t, ntk_train_snapshot *s)
     s->eigs = dr.eigs;
     s->mt = mt;
     s->drift_layers = NULL;
+    s->nth = 0;
+    s->f_nth = s->f_nth_eval = s->K_nth = s->K_nth_eval = NULL;
+    s->nth_err = s->nth_kerr = s->nth_drift = s->nth_eval_err = s->nth_eval_kerr = NAN;
+    if (t->nth && (st = nth_add(t, s, j, den)) != NTK_OK) return st;
     if (t->dl) {
         size_t nn = n * n;
         for (int l = 0; l < t->d; l++)
@@ -290,6 +349,7 @@ void tra_finish(tra *t, const ntk_train_run_opts *o, ntk_train_result *res)
     res->lin_nonfinite_step = t->lin_nonfinite;
     res->pert_nonfinite_step = t->pert_nonfinite;
     res->pw_nonfinite_step = t->pw_nonfinite;
+    res->nth_diverged_step = t->hs ? ntk_nth_diverged_at(t->hs) : -1;
     res->S = t->S;
     res->n = t->n;
     res->m = t->m;
@@ -309,6 +369,11 @@ static const char *const metric_names[NTK_TRAIN_METRICS_COLS] = {
 
 const char *ntk_train_metrics_name(int i) { return i >= 0 && i < NTK_TRAIN_METRICS_COLS ? metric_names[i] : NULL; }
 
+static const char *const nth_names[NTK_TRAIN_NTH_COLS] = {"nth_err", "nth_kerr", "nth_drift", "nth_eval_err",
+                                                           "nth_eval_kerr"};
+
+const char *ntk_train_nth_name(int i) { return i >= 0 && i < NTK_TRAIN_NTH_COLS ? nth_names[i] : NULL; }
+
 size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row)
 {
     const ntk_train_metrics *r = &s->mt;
@@ -321,5 +386,10 @@ size_t ntk_train_metrics_row(const ntk_train_snapshot *s, double *row)
     for (int i = 0; i < NTK_TRAIN_METRICS_COLS; i++) row[n++] = v[i];
     for (int l = 0; l < s->d; l++) row[n++] = s->move[l];
     for (int l = 0; s->drift_layers && l < s->d; l++) row[n++] = s->drift_layers[l];
+    if (s->nth) {
+        const double h[NTK_TRAIN_NTH_COLS] = {s->nth_err, s->nth_kerr, s->nth_drift, s->nth_eval_err,
+                                              s->nth_eval_kerr};
+        for (int i = 0; i < NTK_TRAIN_NTH_COLS; i++) row[n++] = h[i];
+    }
     return n;
 }

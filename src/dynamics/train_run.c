@@ -136,6 +136,40 @@ static ntk_status wrap(ntk_status st, const char *prefix)
     return ntk_set_error(st, "%s: %s", prefix, msg);
 }
 
+/* nth: the hierarchy's conditions (one output, full-batch gd) and the planner's refusal of O3 (O4)
+ * sizes that do not fit, before anything is allocated. */
+static ntk_status nth_check(const ntk_train_run_opts *o, const ntk_dataset *d)
+{
+    if (o->nth != 3 && o->nth != 4)
+        return ntk_set_error(NTK_EINVAL, "train: nth must be 0 (off), 3 (O3 frozen) or 4 (O4 frozen), got %d", o->nth);
+    if (o->spec.outputs != 1)
+        return ntk_set_error(NTK_EINVAL, "train: nth: one output only (k = %d; the hierarchy is implemented for k = 1)",
+                             o->spec.outputs);
+    if (o->opt != NTK_OPT_GD || o->batch != 0)
+        return ntk_set_error(NTK_EINVAL,
+                             "train: nth: the hierarchy follows full-batch gradient descent (opt gd, batch 0), got "
+                             "opt %s, batch %zu",
+                             ntk_opt_name(o->opt), o->batch);
+    size_t N = d->n_train, M = d->n_eval;
+    if (o->nth == 4 && (N > NTK_O4_MAX_N || M > NTK_O4_MAX_N))
+        return ntk_set_error(NTK_ENOMEM,
+                             "train: nth 4: O4: N = %zu, M = %zu: O4 holds N^4 + M N^3 entries in memory, refused above "
+                             "N, M = %d (this one would need %.3g GB)",
+                             N, M, NTK_O4_MAX_N, 1e-9 * ntk_o4_bytes(&o->spec, N, M));
+    /* what is held at once: the O3 call's plan, then (level 4) the O4 call's beside O3, and the
+     * integrator's copies of O3 and O3e */
+    double n = (double)N, m = (double)M, o3 = 8.0 * (n * n * n + m * n * n);
+    double need = o->nth == 4 ? o3 + ntk_o4_bytes(&o->spec, N, M) : ntk_o3_bytes(&o->spec, N, M);
+    need += o3 + ntk_train_run_bytes(&o->spec, N, M, o->per_layer);
+    double have = ntk_mem_available_bytes();
+    if (need > have)
+        return ntk_set_error(NTK_ENOMEM,
+                             "train: nth %d: N = %zu, M = %zu needs %.3g GB with the training run (O3%s, the "
+                             "integrator's copy), more than the %.3g GB available",
+                             o->nth, N, M, need * 1e-9, o->nth == 4 ? " and O4" : "", have * 1e-9);
+    return NTK_OK;
+}
+
 ntk_status ntk_train_run_check(const ntk_train_run_opts *o, const ntk_dataset *d)
 {
     if (!o || !d) return ntk_set_error(NTK_EINVAL, "train: the options or the data are NULL");
@@ -179,7 +213,7 @@ ntk_status ntk_train_run_check(const ntk_train_run_opts *o, const ntk_dataset *d
     if (o->resume && (!o->checkpoint || !o->replay))
         return ntk_set_error(NTK_EINVAL, "train: resume needs a checkpoint path and a replay callback");
     if (o->threads < 0) return ntk_set_error(NTK_EINVAL, "train: threads must be >= 0, got %d", o->threads);
-    return NTK_OK;
+    return o->nth ? nth_check(o, d) : NTK_OK;
 }
 
 /* Peak estimate of a training run (float64), with n = N k and m = M k: about 18 n x n matrices
@@ -343,6 +377,29 @@ done:
     return st == NTK_OK ? NTK_OK : wrap(st, "train: one-step kernel change");
 }
 
+/* nth: O3 (and O4) of the network at step 0 with their eval rows, handed to the analysis (which
+ * starts the integrator at the first snapshot).  The network is at theta_0 here, also on resume
+ * (the checkpoint is loaded later). */
+static ntk_status nth_tensors(run *x)
+{
+    size_t N = x->N, M = x->M, n3 = N * N * N;
+    int four = x->o->nth == 4;
+    double *O3 = malloc(n3 * sizeof *O3), *O3e = M ? malloc(M * N * N * sizeof *O3e) : NULL;
+    double *O4 = four ? malloc(n3 * N * sizeof *O4) : NULL, *O4e = four && M ? malloc(M * n3 * sizeof *O4e) : NULL;
+    ntk_status st = !O3 || (M && !O3e) || (four && (!O4 || (M && !O4e)))
+                        ? ntk_set_error(NTK_ENOMEM, "out of memory for O3%s (N = %zu, M = %zu)", four ? " and O4" : "", N, M)
+                        : NTK_OK;
+    ntk_o3_opts oo = ntk_o3_defaults();
+    if (st == NTK_OK) st = ntk_o3(x->net, &oo, N, x->data->X_train, M, x->data->X_eval, O3, O3e);
+    if (st == NTK_OK && four) st = ntk_o4(x->net, &oo, N, x->data->X_train, M, x->data->X_eval, O4, O4e);
+    if (st != NTK_OK) {
+        free(O3), free(O3e), free(O4), free(O4e);
+        return wrap(st, "train: nth");
+    }
+    tra_nth(x->an, O3, O3e, O4, O4e); /* now the analysis' */
+    return NTK_OK;
+}
+
 /* Everything before the first step: buffers, the network, K_0, eta, Kdot_0, the literal step, the
  * trainer and the analysis. */
 static ntk_status setup(run *x, ntk_train_result *res)
@@ -399,8 +456,13 @@ static ntk_status setup(run *x, ntk_train_result *res)
     ntk_train_opts to = trainer_opts(o, x->eta);
     if ((st = ntk_trainer_alloc(x->net, x->N, x->data->X_train, x->data->Y_train, &to, &x->tr)) != NTK_OK)
         return wrap(st, "train");
-    return tra_alloc(x->n, x->m, x->d, o->per_layer, x->data->Y_train, x->data->Y_eval, x->eta, x->c_loss, o, x->nsnaps,
-                     &x->an);
+    st = tra_alloc(x->n, x->m, x->d, o->per_layer, x->data->Y_train, x->data->Y_eval, x->eta, x->c_loss, o, x->nsnaps,
+                   &x->an);
+    if (st != NTK_OK || !o->nth) return st;
+    double ts = now_s();
+    st = nth_tensors(x);
+    res->seconds_nth = now_s() - ts;
+    return st;
 }
 
 /* Resume: parameters and optimizer state from the checkpoint, then the analysis rebuilt by
@@ -483,6 +545,7 @@ ntk_status ntk_train_run(const ntk_train_run_opts *o, const ntk_dataset *data, n
     res->loss0 = res->loss_max = res->diverged_loss = NAN;
     res->freeze_step = res->a_lambda_max = NAN;
     res->diverged_at = res->lin_nonfinite_step = res->pert_nonfinite_step = res->pw_nonfinite_step = -1;
+    res->nth_diverged_step = -1;
     ntk_status st = ntk_train_run_check(o, data);
     if (st != NTK_OK) return st;
     int threads = ntk_get_threads();

@@ -5,7 +5,8 @@ the table FIGURES in cli/plots.c) and what is made from it.
 - docs/cli.md holds exactly the figure table the binary prints (`ntkdrift plot --figures-markdown`),
   one row per figure, and every figure has both files (no file belongs to no figure).
 - A run's figures/NAME.gp is header.gp + NAME.gp of cli/figures/ with only the {{KEY}} values filled
-  in (a circle train run, an ensemble, a sweep, a profile and a converge run: all 15 figures).
+  in (a circle train run, a small train --nth run, an ensemble, a sweep, a profile, a converge, a kgd
+  and a modes run: all 19 figures; the run without --nth draws no nth_* figure).
 - The report's caption of each figure is its NAME.html, lines joined by single spaces.
 
 usage: test_figures_table.py PATH/TO/ntkdrift
@@ -39,7 +40,7 @@ check(m is not None and m.group(1) == table.stdout,
       "docs/cli.md holds exactly the table of `ntkdrift plot --figures-markdown` (regenerate it between the markers)")
 names = re.findall(r"^\| [^|]+ \| `(\w+)` \|", table.stdout, re.M)
 files = sorted(os.listdir(FIGDIR))
-check(len(names) == 20 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
+check(len(names) == 22 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
       f"every figure of the table has NAME.gp and NAME.html in cli/figures/, and no file is left over ({len(names)})")
 
 
@@ -52,6 +53,8 @@ def script_pattern(name):
 
 runs = {
     "train": ["train", "--depth", "1", "--width", "16", "--data", "circle", "--n", "16", "--steps", "10"],
+    "nth": ["train", "--depth", "1", "--width", "32", "--act", "erf", "--data", "circle", "--n", "8", "--steps", "10",
+            "--snapshots", "every:5", "--nth", "4"],
     "ens": ["ensemble", "--depths", "1,2", "--widths", "8,16", "--members", "50"],
     "sweep": ["sweep", "--depths", "1", "--widths", "8,16", "--lr-fracs", "0.5", "--steps", "10", "--data", "circle",
               "--n", "8", "--n-eval", "8"],
@@ -72,6 +75,9 @@ for key, args in runs.items():
         gp = open(os.path.join(out, "figures", f + ".gp"), encoding="utf-8").read()
         check(script_pattern(f).match(gp) is not None and "{{" not in gp,
               f"{key}: figures/{f}.gp is cli/figures/header.gp + {f}.gp with the values filled in")
+check(not any(f.startswith("nth_") for f in drawn["train"]) and {"nth_errors", "nth_kernel"} <= set(drawn["nth"]),
+      "the nth_* figures are drawn for runs with --nth only")
+drawn["nth"] = [f for f in drawn["nth"] if f.startswith("nth_")]
 check(sorted(f for fs in drawn.values() for f in fs) == sorted(names),
       f"the runs drew their figures: {drawn}")
 # the comparison can fail: one figure's script does not pass for another's
