@@ -10,6 +10,7 @@
 
 typedef struct {
     size_t S, cap, K1, k;
+    double eta_op;            /* the operator's step (the library's eta c n) */
     double *step, *t, *loss_net, *loss_op, *gap, *plane_net, *plane_op, *angles, *leak, *drift;
 } fe_rows;
 
@@ -29,6 +30,7 @@ static ntk_status keep(void *user, const ntk_fe_snapshot *s)
         r->cap = cap;
     }
     size_t i = r->S++;
+    r->eta_op = s->eta_op;
     r->step[i] = (double)s->step, r->t[i] = s->t, r->loss_net[i] = s->loss_net, r->loss_op[i] = s->loss_op;
     r->gap[i] = s->gap, r->leak[i] = s->leakage;
     memcpy(r->drift + i * 3 * r->K1, s->block_drift, 3 * r->K1 * sizeof(double));
@@ -94,12 +96,11 @@ int kgd_compare_train(cli_config *c, int argc, char **argv)
     cJSON_AddStringToObject(fj, "compare_train", "the network beside operator GD with its K_0 (A_0 = K_0/n)");
     cJSON_AddStringToObject(fj, "step_mapping", "eta_op = eta c n (half_mean: eta_op = eta)");
     study_nums(fj, "eta c eta_op seconds diverged_at",
-               (const double[]){res.eta, res.c, res.eta * res.c * (double)d.n_train, cli_now() - t0,
-                                (double)res.diverged_at});
+               (const double[]){res.eta, res.c, r.eta_op, cli_now() - t0, (double)res.diverged_at});
     plot_before_manifest(run.dir, "kgd");
     if ((rc = study_run_finish(&run, c, &spec, extra, argc, argv, &run_open))) goto done;
     printf("ntkdrift kgd --compare-train: %zu points, %zu snapshots, eta %.6g, eta_op %.6g, final gap %.4g\n"
-           "  run directory: %s\n", d.n_train, S, res.eta, res.eta * res.c * (double)d.n_train, S ? r.gap[S - 1] : 0,
+           "  run directory: %s\n", d.n_train, S, res.eta, r.eta_op, S ? r.gap[S - 1] : 0,
            run.dir);
 done:
     if (run_open) cli_run_abort(&run);

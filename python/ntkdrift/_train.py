@@ -9,7 +9,8 @@ from ._lib import as_f64, check, copy_out, cstr, error, ffi, lib, ptr
 # are set, as in a config file).
 TRAIN_DEFAULTS = dict(steps=1000, lr=None, lr_frac=0.5, loss="half_mean", opt="gd", batch=0, momentum=0.9,
                       snapshots="log:20", ridge=1e-8, top_k=10, blowup=1e6, flow=False, freeze_eps=0.01,
-                      freeze_k=3, freeze_delta=2, per_layer=False, threads=0, checkpoint=None, checkpoint_every=0)
+                      freeze_k=3, freeze_delta=2, per_layer=False, threads=0, checkpoint=None, checkpoint_every=0,
+                      nth=0)
 
 # metrics.csv's columns before move_l*, in order (docs/train.md): the snapshot's and ntk_train_metrics'.
 METRIC_COLUMNS = ("step", "t", "loss", "loss_eval", "drift_fro", "drift_op", "kernel_distance", "velocity",
@@ -17,6 +18,8 @@ METRIC_COLUMNS = ("step", "t", "loss", "loss_eval", "drift_fro", "drift_op", "ke
                   "active_modes", "lin_err", "pert_err", "pw_err", "kdot_err", "krr_vs_net", "krr_eval_err",
                   "rkhs_ridge", "rkhs_norm_y", "rkhs_norm_f", "eff_dim", "energy_y_topk", "energy_res_topk", "cond")
 _MT = METRIC_COLUMNS[4:]
+# With nth = 3 or 4 (the truncated neural tangent hierarchy, docs/dynamics.md), after move_l* / drift_l*.
+_NTH = ("nth_err", "nth_kerr", "nth_drift", "nth_eval_err", "nth_eval_kerr")
 
 # What a result keeps of the engine's ntk_train_result: scalars and the trajectory arrays.
 _RESULT_SCALARS = ("eta", "c", "kdot_literal", "loss0", "loss_max", "loss_max_step", "start_step", "diverged_at",
@@ -168,6 +171,7 @@ def train(X=None, Y=None, X_eval=None, Y_eval=None, *, callback=None, keep_snaps
         int(bool(tk["flow"]))
     o.blowup, o.freeze_eps = float(tk["blowup"]), float(tk["freeze_eps"])
     o.freeze_k, o.freeze_delta = int(tk["freeze_k"]), int(tk["freeze_delta"])
+    o.nth = int(tk["nth"] or 0)
     o.threads, o.checkpoint_every = int(tk["threads"]), int(tk["checkpoint_every"])
     if tk["checkpoint"] is not None:
         keep.append(cstr(str(tk["checkpoint"])))
@@ -205,6 +209,8 @@ def _run(o, d, data, callback, keep_snapshots, sp):
             if dl is not None:
                 for l in range(dd):
                     row[f"drift_l{l + 1}"] = float(dl[l])
+            if s.nth:  # the neural tangent hierarchy's columns, last, as in metrics.csv
+                row.update({name: getattr(s, name) for name in _NTH})
             rows.append(row)
             snap = Snapshot(step=int(s.step), index=int(s.index), t=s.t, loss=s.loss, loss_eval=s.loss_eval, n=n,
                             m=m, d=dd, metrics=row, move=mv, drift_layers=dl,
@@ -214,6 +220,10 @@ def _run(o, d, data, callback, keep_snapshots, sp):
                             f=copy_out(s.f, (n,)), f_eval=copy_out(s.f_eval, (m,)) if m else None,
                             eigs=copy_out(s.eigs, (n,)), Kdot=copy_out(s.Kdot, (n, n)),
                             K_layers=copy_out(s.K_layers, (dd, n, n)))
+                if s.nth:
+                    snap.update(f_nth=copy_out(s.f_nth, (n,)), K_nth=copy_out(s.K_nth, (n, n)),
+                                f_nth_eval=copy_out(s.f_nth_eval, (m,)) if m else None,
+                                K_nth_eval=copy_out(s.K_nth_eval, (m, n)) if m else None)
             if keep_snapshots:
                 snaps.append(snap)
             if callback is not None:
@@ -258,6 +268,9 @@ def _result(res, rows, snaps, data, sp):
                           ("f_eval", "f_eval"), ("K_layers", "K_layers"), ("drift_layers", "drift_layers")):
             if snaps[0][key] is not None:
                 r.snapshots[name] = np.stack([s[key] for s in snaps])
+        for name in ("f_nth", "K_nth", "f_nth_eval", "K_nth_eval"):  # train(nth=3 | 4)
+            if snaps[0].get(name) is not None:
+                r.snapshots[name] = np.stack([s[name] for s in snaps])
         r.snapshots["Kdot0"] = snaps[0]["Kdot"]
     r.data = data
     # the final network: a copy of the engine's parameters (ntk_train_result_clear frees its net)

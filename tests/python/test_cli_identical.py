@@ -14,6 +14,7 @@ parameter-file cases.  The CLI runs here, into a temporary directory.
 - ensemble: ensemble(...) samples, layers                      = samples.npz, cells/cell_<i>.npz K_layers
             cells                                              = cells.csv to each column's printed digits
 - load_run reads each of these run directories to the same arrays."""
+import csv
 import json
 import math
 import os
@@ -225,3 +226,20 @@ def test_load_run_reads_the_cli_runs(kernel_run, train_run):
          load(train_run / "snapshots" / "snap_0000000050.npz")["K"], "load_run snapshot")
     same(t["trajectory"]["f_lin"], load(train_run / "trajectory.npz")["f_lin"], "load_run trajectory")
     assert t.config["train"]["ridge"] == 1e-8 and "steps: 200" in t.config_text
+
+
+def test_train_nth_identical_to_cli(tmp_path):
+    """train(nth=4) against `ntkdrift train --nth 4`: every snapshot's f_nth and K_nth bit-identical to
+    the snapshot files, and nth_err equal to metrics.csv's to its printed digits (%.10g)."""
+    args = dict(data="circle", n=12, act="erf", depth=1, width=256, steps=40, snapshots="every:20", seed=2)
+    r = nd.train(nth=4, **args)
+    out = tmp_path / "nth"
+    run_cli("train", "--nth", 4, "--data", "circle", "--n", 12, "--act", "erf", "--depth", 1, "--width", 256,
+            "--steps", 40, "--snapshots", "every:20", "--seed", 2, "--out", out)
+    for i, step in enumerate(r.snapshots["step"]):
+        z = np.load(out / "snapshots" / f"snap_{step:010d}.npz")
+        same(r.snapshots["f_nth"][i], z["f_nth"], f"f_nth at {step}")
+        same(r.snapshots["K_nth"][i], z["K_nth"], f"K_nth at {step}")
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    for i, row in enumerate(rows):
+        assert f"{r.metrics['nth_err'][i]:.10g}" == row["nth_err"]
