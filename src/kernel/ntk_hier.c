@@ -462,6 +462,32 @@ static ntk_status check_fit(double need, double budget, const char *what, size_t
     return NTK_OK;
 }
 
+/* O3 (level 3) or O4 (level 4) into O [N^(level)] and Oe [M N^(level-1)] (zeroed first): O3 in one
+ * pass, O4 as one pass per direction q of its last index; o's thread count for the call. */
+static ntk_status hier_compute(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X, size_t M,
+                               const double *Xe, int level, double *O, double *Oe)
+{
+    size_t per = level == 4 ? N * N * N : N * N, L = level == 4 ? N : 1;
+    int prev = ntk_get_threads();
+    if (o->threads > 0) ntk_set_threads(o->threads);
+    hier h;
+    ntk_status st = hier_alloc(net, N, X, M, Xe, level == 4, &h, level == 4 ? "O4" : "O3");
+    if (st == NTK_OK) {
+        memset(O, 0, N * per * sizeof *O);
+        if (M) memset(Oe, 0, M * per * sizeof *Oe);
+        for (size_t q = 0; q < L; q++) {
+            if (level == 4) {
+                tangent_direction(&h, q);
+                hier_tangents(&h);
+            }
+            hier_all(&h, O, M ? Oe : NULL, L, q);
+        }
+        hier_free(&h);
+    }
+    if (o->threads > 0) ntk_set_threads(prev);
+    return st;
+}
+
 ntk_status ntk_o3(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X, size_t M, const double *Xe,
                   double *O3, double *O3e)
 {
@@ -472,18 +498,7 @@ ntk_status ntk_o3(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X,
     double n = (double)N;
     st = check_fit(ntk_o3_bytes(&net->spec, N, M), o->budget, "O3", N, M, 8.0 * (n * n * n + (double)M * n * n));
     if (st != NTK_OK) return st;
-    int prev = ntk_get_threads();
-    if (o->threads > 0) ntk_set_threads(o->threads);
-    hier h;
-    st = hier_alloc(net, N, X, M, Xe, 0, &h, "O3");
-    if (st == NTK_OK) {
-        memset(O3, 0, N * N * N * sizeof *O3);
-        if (M) memset(O3e, 0, M * N * N * sizeof *O3e);
-        hier_all(&h, O3, M ? O3e : NULL, 1, 0);
-        hier_free(&h);
-    }
-    if (o->threads > 0) ntk_set_threads(prev);
-    return st;
+    return hier_compute(net, o, N, X, M, Xe, 3, O3, O3e);
 }
 
 ntk_status ntk_o4(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X, size_t M, const double *Xe,
@@ -501,20 +516,5 @@ ntk_status ntk_o4(ntk_net *net, const ntk_o3_opts *o, size_t N, const double *X,
     double n = (double)N, n3 = n * n * n;
     st = check_fit(ntk_o4_bytes(&net->spec, N, M), o->budget, "O4", N, M, 8.0 * (n3 * n + (double)M * n3));
     if (st != NTK_OK) return st;
-    int prev = ntk_get_threads();
-    if (o->threads > 0) ntk_set_threads(o->threads);
-    hier h;
-    st = hier_alloc(net, N, X, M, Xe, 1, &h, "O4");
-    if (st == NTK_OK) {
-        memset(O4, 0, N * N * N * N * sizeof *O4);
-        if (M) memset(O4e, 0, M * N * N * N * sizeof *O4e);
-        for (size_t q = 0; q < N; q++) {
-            tangent_direction(&h, q);
-            hier_tangents(&h);
-            hier_all(&h, O4, M ? O4e : NULL, N, q);
-        }
-        hier_free(&h);
-    }
-    if (o->threads > 0) ntk_set_threads(prev);
-    return st;
+    return hier_compute(net, o, N, X, M, Xe, 4, O4, O4e);
 }
