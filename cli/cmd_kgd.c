@@ -113,7 +113,7 @@ int cmd_kgd(int argc, char **argv)
     cli_run run = {0};
     bool run_open = false, built = false;
     rows r = {0};
-    double *eig = NULL;
+    double *eig = NULL, *eig64 = NULL;
     char desc[CLI_PATH_MAX + 64];
     if ((rc = cli_train_data(&c, &d, desc, sizeof desc))) goto done;
     if (d.k != 1) {
@@ -146,7 +146,12 @@ int cmd_kgd(int argc, char **argv)
         goto done;
     }
     if ((rc = study_run_start(&run, &c, "kgd", &run_open))) goto done;
-    ntk_kgd_result res = {.eig = eig};
+    bool f32 = o.dtype == NTK_F32 && o.A;
+    if (f32 && !(eig64 = malloc(p.n * sizeof *eig64))) {
+        rc = study_failf("kgd: out of memory");
+        goto done;
+    }
+    ntk_kgd_result res = {.eig = eig, .eig_f64 = eig64};
     double t0 = cli_now();
     ntk_status st = ntk_kgd_run(&o, on_snapshot, &r, &res);
     double secs = cli_now() - t0;
@@ -170,7 +175,9 @@ int cmd_kgd(int argc, char **argv)
         {"coef_eval", 2, {S, w}, r.have_eval ? r.coef_e : NULL, "the same of u_eval - y_eval", NTK_F64},
         {"plane_eval", 2, {S, r.K1}, r.have_eval ? r.plane_e : NULL, "the same of u_eval - y_eval", NTK_F64},
         {"ideal_plane", 2, {S, r.K1}, r.have_ideal ? r.ideal : NULL, "|1 - eta mu_k|^t plane_train(0)", NTK_F64},
-        {"eig", 1, {n}, eig, "eigenvalues of A = K/n, descending", NTK_F64},
+        {"eig", 1, {n}, eig, f32 ? "eigenvalues of A = K/n, descending (float32 decomposition)"
+                                 : "eigenvalues of A = K/n, descending", NTK_F64},
+        {"eig_f64", 1, {n}, eig64, "the same from a float64 decomposition of A (dtype f32 only)", NTK_F64},
         {"proj_eig", 2, {S, r.top_k}, r.top_k ? r.proj : NULL, "v_i^T (u - y) on the top eigenvectors of A", NTK_F64},
         {"lambda", 1, {r.K1}, p.lambda, "continuum eigenvalues lambda_k of the source", NTK_F64},
     };
@@ -189,11 +196,21 @@ int cmd_kgd(int argc, char **argv)
     cJSON_AddStringToObject(kj, "operator", "A = K/n; u <- u - eta A (u - y); loss (1/2n) ||u - y||^2");
     const double nums[] = {res.eta, res.lambda_max, res.rho, (double)o.kmax, (double)p.m, secs, diverged ? 1 : 0};
     study_nums(kj, "eta lambda_max rho kmax n_eval seconds diverged", nums);
+    if (f32) {
+        cJSON *fj = cJSON_AddObjectToObject(kj, "f32_vs_f64");
+        cli_json_number(fj, "max_abs_over_lambda_max", res.f32_abs);
+        cJSON_AddNumberToObject(fj, "first_index_rel_gt_1e-2", (double)res.f32_rel1);
+    }
     plot_before_manifest(run.dir, "kgd");
     const ntk_spec *mspec = src.kind == NTK_KSRC_LIMIT || src.kind == NTK_KSRC_EMPIRICAL ? &spec : NULL;
     if ((rc = study_run_finish(&run, &c, mspec, extra, argc, argv, &run_open))) goto done;
     printf("ntkdrift kgd: %s on %zu points (%s path), %ld steps, eta %.6g (lambda_max %.6g)\n", c.modes.kernel, n,
            p.fft ? "FFT" : "dense", o.steps, res.eta, res.lambda_max);
+    if (f32 && res.f32_rel1 >= 0)
+        printf("  float32 against float64 eigenvalues: max |difference| %.3g lambda_max; from index %ld (lambda "
+               "%.4g) on they differ by more than 1%%\n", res.f32_abs, res.f32_rel1, eig64[res.f32_rel1]);
+    else if (f32)
+        printf("  float32 against float64 eigenvalues: max |difference| %.3g lambda_max; all within 1%%\n", res.f32_abs);
     printf("  loss %.6e -> %.6e in %.3f s\n  run directory: %s\n", r.loss[0], r.loss[S - 1], secs, run.dir);
     rc = diverged ? CLI_EXIT_DIVERGED : 0;
 done:
@@ -204,7 +221,7 @@ done:
     ntk_array_clear(&K), ntk_array_clear(&Ke);
     ntk_net_free(net);
     rows_free(&r);
-    free(eig);
+    free(eig), free(eig64);
     cli_config_free(&c);
     return rc;
 }

@@ -1150,7 +1150,15 @@ typedef ntk_status (*ntk_kgd_observer)(void *user, const ntk_kgd_snapshot *s);
 typedef struct {
     double eta, lambda_max;       /* the step used and lambda_max(A) */
     double rho;                   /* the largest eigenvalue of the step's operator (A, or P A) */
-    double *eig;                  /* caller's [n] or NULL: the eigenvalues of A, descending */
+    double *eig;                  /* caller's [n] or NULL: the eigenvalues of A, descending (float32's
+                                     with dtype NTK_F32) */
+    double *eig_f64;              /* caller's [n] or NULL: the eigenvalues of the same A in float64
+                                     (dense path; with dtype NTK_F32 a values-only float64
+                                     decomposition besides, for the float32-against-float64
+                                     difference of small eigenvalues; else a copy of eig) */
+    double f32_abs;               /* with eig_f64 and NTK_F32: max_i |eig_i - eig_f64_i| / eig_f64_0 (else 0) */
+    long f32_rel1;                /* ... the first index i (descending) with |eig_i - eig_f64_i| > 1e-2
+                                     |eig_f64_i|: where float32 stops resolving the spectrum (-1: none) */
 } ntk_kgd_result;
 ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
 /* A Gaussian-process draw u ~ N(0, K) (the `gp` init; stream GP, sub = draw), from one of:

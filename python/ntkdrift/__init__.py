@@ -39,6 +39,7 @@ Functions (shapes in each docstring; row-major numpy arrays):
   modes_cell(kernel, **keys)        a finite kernel on circle data against the continuum (lemma objects,
                                     eigenspaces against the Fourier planes, leakage)
   seed_spectra(S, tau)              seed-mean spectra of a group of runs
+  concentration(kind, ...)          the concentration Monte Carlo (finite width or finite sample)
   set_threads(n), get_threads()     BLAS / OpenMP threads of the process
 
 Keyword arguments are the CLI's configuration keys without their section (docs/cli.md: depth,
@@ -68,10 +69,10 @@ from ._core import (MODEL_DEFAULTS, Network, Spec, dataset, empirical_ntk, get_t
 from ._train import TRAIN_DEFAULTS, Snapshot, TrainResult, train
 from ._ensemble import ENSEMBLE_DEFAULTS, ensemble, probes
 from ._runs import Run, load_run, read_csv
-from ._ops import KGD_DEFAULTS, circulant_eigenvalues, fourier_project, kgd, modes_cell, seed_spectra
+from ._ops import KGD_DEFAULTS, circulant_eigenvalues, concentration, fourier_project, kgd, modes_cell, seed_spectra
 
 __all__ = ["Network", "Spec", "empirical_ntk", "limit_kernel", "train", "ensemble", "probes", "inputs", "dataset",
            "load_run", "read_csv", "Run", "TrainResult", "Snapshot", "set_threads", "get_threads", "NtkError",
            "InvalidArgumentError", "NtkMemoryError", "NtkIOError", "FormatError", "NumericError", "MODEL_DEFAULTS",
            "TRAIN_DEFAULTS", "ENSEMBLE_DEFAULTS", "__version__", "lib_path", "kgd", "fourier_project",
-           "circulant_eigenvalues", "KGD_DEFAULTS", "modes_cell", "seed_spectra"]
+           "circulant_eigenvalues", "KGD_DEFAULTS", "modes_cell", "seed_spectra", "concentration"]

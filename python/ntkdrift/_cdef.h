@@ -388,6 +388,9 @@ typedef struct {
     double eta, lambda_max;
     double rho;
     double *eig;
+    double *eig_f64;
+    double f32_abs;
+    long f32_rel1;
 } ntk_kgd_result;
 ntk_status ntk_kgd_run(const ntk_kgd_opts *o, ntk_kgd_observer obs, void *user, ntk_kgd_result *res);
 typedef enum {
@@ -463,5 +466,36 @@ typedef struct {
     double pred_rel_inf;
 } ntk_modes_result;
 ntk_status ntk_modes_cell(const ntk_modes_opts *o, const ntk_dataset *data, ntk_modes_result *r);
+typedef enum { NTK_CONC_WIDTH = 0, NTK_CONC_SAMPLE = 1 } ntk_conc_kind;
+typedef struct {
+    ntk_conc_kind kind;
+    int K;
+    const ntk_spec *spec;
+    const int *widths;
+    size_t n;
+    double (*profile)(double delta, void *ctx);
+    void *profile_ctx;
+    const size_t *ns;
+    size_t n_cells;
+    const double *lambda;
+    double theta0;
+    int seeds;
+    uint64_t seed;
+    const double *eps;
+    size_t n_eps;
+    double c, L;
+    int threads;
+} ntk_conc_opts;
+double ntk_kgd_problem_profile(double delta, void *problem);
+ntk_conc_opts ntk_conc_opts_defaults(void);
+typedef struct {
+    double *B;
+    double *F;
+    ntk_lemma_norms *lemma;
+    double *bias;
+    double *exceed;
+    double *bound;
+} ntk_conc_result;
+ntk_status ntk_concentration_run(const ntk_conc_opts *o, ntk_conc_result *r);
 ntk_status ntk_seed_spectra(size_t seeds, size_t T, size_t p, const double *S, double tau, double *mean, double *drift,
                             double *var, double *tv, int *active);

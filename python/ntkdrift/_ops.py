@@ -57,7 +57,9 @@ def kgd(kernel="theta_bias", *, K=None, K_eval=None, net=None, seed=0, **kw):
     Returns a dict (modes.npz's members): step [S], t [S], k [K+1], loss [S], loss_eval [S],
     coef_train [S x (2K+1)], plane_train [S x (K+1)], coef_eval, plane_eval (eval points; else absent),
     ideal_plane [S x (K+1)] (where defined), proj_eig [S x top_k], eig [n] (of A, descending), u [S x n],
-    and the scalars eta, lambda_max, rho, fft; diverged is None or the library's message (a run that
+    and the scalars eta, lambda_max, rho, fft; with dtype "f32" also eig_f64 [n] (a float64 decomposition
+    of the same A), f32_abs (max |eig - eig_f64| / lambda_max) and f32_rel1 (the first index where they
+    differ by more than 1 %, or -1); diverged is None or the library's message (a run that
     diverged returns its snapshots so far).  Errors raise ntkdrift.NtkError with the library's message."""
     opts = dict(KGD_DEFAULTS)
     model = {k: kw.pop(k) for k in list(kw) if k in MODEL_KEYS}
@@ -164,6 +166,69 @@ def modes_cell(kernel="empirical", *, net=None, seed=0, kmax=8, search=0, ridge=
     return out
 
 
+def concentration(kind="sample", *, kernel="theta_bias", widths=None, n=None, ns=None, K=8, seeds=10, seed=0,
+                  eps=(0.005, 0.01, 0.02, 0.05, 0.1), c=1.0, L=1.0, threads=0, **model):
+    """The concentration Monte Carlo of B = Phi^T A Phi / n - Lambda_K over seeds (ntk_concentration_run,
+    docs/modes.md; the CLI's `ntkdrift modes` concentration.csv and exceedance.csv).
+
+    kind "width": A = K_m / n, the empirical NTK of the model keys (n0 = 2) at each hidden width m in
+    `widths` on the grid of n points; its bias is the grid's own, against the spec's infinite-width NTK.
+    kind "sample": A = Theta / n at n uniform random angles for each n in `ns`, Theta the closed-form
+    `kernel` (theta_bias, theta_nobias, k0, k1) or the model's limit (kernel="limit").
+    Seeds seed .. seed + seeds - 1.  Returns a dict: m [cells] (the widths or the ns), eps [n_eps],
+    B [cells x seeds x 3] and F [cells x seeds x 3] (||B|| and ||B - bias|| in the max, Frobenius and
+    operator norms), bias [cells x 3], exceed [cells x n_eps] (P(||F||_max >= eps) over seeds), bound
+    [cells x n_eps] (2 d^2 exp(-c m min(eps^2/L^2, eps/L)), d = 2K + 1) and lam [K+1] (lambda_k)."""
+    if kind not in ("width", "sample"):
+        raise ValueError(f"kind: expected width or sample, got {kind!r}")
+    cells = list(widths) if kind == "width" else list(ns) if ns is not None else None
+    if not cells:
+        raise ValueError("width: give widths (and n); sample: give ns")
+    if kind == "width" and n is None:
+        raise ValueError("kind='width' needs n, the grid's points")
+    unknown = set(model) - set(MODEL_KEYS)
+    if unknown:
+        raise TypeError(f"unknown key(s): {', '.join(sorted(unknown))}")
+    model = dict(model, n0=2)
+    keep = []
+    d, data = _circle_dataset(keep, {"data": "circle", "n": 2 * int(K) + 2})  # the continuum, as the CLI's
+    src = _source(keep, "limit" if kind == "width" else kernel, None, None, None, 0, dict(model), data)
+    po = ffi.new("ntk_kgd_problem_opts *", lib.ntk_kgd_problem_defaults())
+    po.kmax = int(K)
+    prob = ffi.new("ntk_kgd_problem *")
+    check(lib.ntk_kgd_problem_build(src, d, po, prob))
+    try:
+        if getattr(prob, "lambda") == ffi.NULL:
+            raise ValueError(f"kernel {kernel!r} has no continuum eigenvalues")
+        sp = Spec(**model)
+        keep.append(sp)
+        S, ne, nc = int(seeds), len(eps), len(cells)
+        o = ffi.new("ntk_conc_opts *", lib.ntk_conc_opts_defaults())
+        o.kind = lib.NTK_CONC_WIDTH if kind == "width" else lib.NTK_CONC_SAMPLE
+        o.K, o.spec, o.n_cells, o.seeds, o.seed = int(K), sp.c, nc, S, int(seed)
+        if kind == "width":
+            wa = ffi.new("int[]", [int(w) for w in cells])
+            o.widths, o.n = wa, int(n)
+        else:
+            na = ffi.new("size_t[]", [int(v) for v in cells])
+            o.ns = na
+        o.profile, o.profile_ctx = lib.ntk_kgd_problem_profile, prob
+        setattr(o, "lambda", getattr(prob, "lambda"))
+        o.theta0 = prob.theta0
+        ea = as_f64(eps, "eps", 1)
+        o.eps, o.n_eps, o.c, o.L, o.threads = ptr(ea), ne, float(c), float(L), int(threads)
+        B, F, bias = np.empty((nc, S, 3)), np.empty((nc, S, 3)), np.empty((nc, 3))
+        exceed, bound = np.empty((nc, max(ne, 1))), np.empty((nc, max(ne, 1)))
+        r = ffi.new("ntk_conc_result *")
+        r.B, r.F, r.bias, r.exceed, r.bound = ptr(B), ptr(F), ptr(bias), ptr(exceed), ptr(bound)
+        check(lib.ntk_concentration_run(o, r))
+        lam = copy_out(getattr(prob, "lambda"), (int(K) + 1,))
+    finally:
+        lib.ntk_kgd_problem_clear(prob)
+    return {"m": np.array(cells), "eps": np.array(ea), "B": B, "F": F, "bias": bias, "exceed": exceed[:, :ne],
+            "bound": bound[:, :ne], "lam": lam}
+
+
 def seed_spectra(S, tau=0.0):
     """Seed-mean spectra of a group of runs (ntk_seed_spectra): S [seeds x T x p] the top-p eigenvalues at
     T common snapshots per seed.  Returns dict mean [T x p], drift [T] (||s(t) - s(0)|| / ||s(0)||),
@@ -221,8 +286,12 @@ def _run(prob, opts, keep):
             return 1
 
     eig = np.empty(n)
+    f32 = opts["dtype"] == "f32" and not prob.fft
+    eig64 = np.empty(n) if f32 else None
     res = ffi.new("ntk_kgd_result *")
     res.eig = ptr(eig)
+    if f32:
+        res.eig_f64 = ptr(eig64)
     try:
         st = lib.ntk_kgd_run(o, observer, ffi.NULL, res)
     finally:
@@ -236,6 +305,8 @@ def _run(prob, opts, keep):
         check(st)
     out = {"diverged": diverged, "k": np.arange(Kf + 1), "eig": eig, "eta": float(res.eta), "lambda_max": float(res.lambda_max),
            "rho": float(res.rho), "fft": bool(prob.fft)}
+    if f32:  # the float32 eigenvalues beside a float64 decomposition of the same A (docs/modes.md)
+        out.update(eig_f64=eig64, f32_abs=float(res.f32_abs), f32_rel1=int(res.f32_rel1))
     for name in ("step", "t", "loss", "loss_eval"):
         out[name] = np.array([r[name] for r in rows])
     for name in ("u", "coef_train", "plane_train", "coef_eval", "plane_eval", "ideal_plane", "proj_eig"):

@@ -413,6 +413,20 @@ static ntk_status run(kgd *g, ntk_kgd_observer obs, void *user, ntk_kgd_result *
         return ntk_set_error(NTK_EINVAL, "kgd: the operator's largest eigenvalue is %g: no step eta_scale / lambda_max", g->rho);
     g->eta = o->eta > 0 ? o->eta : o->eta_scale / g->rho;
     if (res) res->eta = g->eta;
+    if (res && res->eig_f64 && o->A) { /* float32: a values-only float64 decomposition of the same A */
+        if (o->dtype == NTK_F32) {
+            if ((st = ntk_eigh(n, o->A, res->eig_f64, NULL)) != NTK_OK) return st;
+            res->f32_abs = 0, res->f32_rel1 = -1;
+            for (size_t i = 0; i < n; i++) {
+                double d = fabs(g->w[i] - res->eig_f64[i]);
+                res->f32_abs = fmax(res->f32_abs, d / fmax(fabs(res->eig_f64[0]), 1e-300));
+                if (res->f32_rel1 < 0 && d > 1e-2 * fabs(res->eig_f64[i])) res->f32_rel1 = (long)i;
+            }
+        } else {
+            res->f32_abs = 0, res->f32_rel1 = -1;
+            memcpy(res->eig_f64, g->w, n * sizeof *res->eig_f64);
+        }
+    }
     if (res && res->eig) {
         if (o->A) memcpy(res->eig, g->w, n * sizeof *res->eig);
         else

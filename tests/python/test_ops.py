@@ -104,3 +104,52 @@ def test_seed_spectra_against_numpy():
     assert np.max(np.abs(r["drift"] - np.linalg.norm(m - m[0], axis=1) / np.linalg.norm(m[0]))) <= 1e-15
     tv = np.abs(np.diff(m, axis=0)).sum(0)
     assert np.max(np.abs(r["tv"] - tv)) <= 1e-15 and np.array_equal(r["active"], tv > 0.3)
+
+
+def test_concentration_against_the_cli_and_numpy(tmp_path):
+    """ntkdrift.concentration against `ntkdrift modes` (the same library run: its CSV's 10 significant
+    digits, so 1e-9 relative) for both kinds, and its exceedance and bound recomputed from its own F with
+    numpy (exact comparisons and the formula 2 d^2 exp(-c m min(eps^2/L^2, eps/L)), 1e-14 relative)."""
+    import csv
+
+    from conftest import run_cli
+
+    eps = [0.005, 0.02, 0.1]
+    cases = (("sample", dict(ns=[64, 256]), ["--ns", "64,256"]),
+             ("width", dict(widths=[32, 128], n=64, depth=1, act="relu", bias="zero"),
+              ["--widths", "32,128", "--ns", "64", "--depth", 1, "--act", "relu", "--bias", "zero"]))
+    for kind, kw, flags in cases:
+        r = nd.concentration(kind, K=4, seeds=5, seed=2, eps=eps, c=0.5, L=2.0, **kw)
+        out = tmp_path / kind
+        run_cli("modes", *flags, "--kmax", 4, "--seeds", "2:7", "--eps", ",".join(map(str, eps)), "--bound-c", 0.5,
+                "--bound-l", 2.0, "--out", out)
+        with open(out / "concentration.csv") as f:
+            rows = list(csv.DictReader(f))
+        B = np.array([[float(x[f"B_{q}"]) for q in ("max", "fro", "op")] for x in rows]).reshape(2, 5, 3)
+        F = np.array([[float(x[f"F_{q}"]) for q in ("max", "fro", "op")] for x in rows]).reshape(2, 5, 3)
+        assert np.allclose(r["B"], B, rtol=1e-9, atol=0) and np.allclose(r["F"], F, rtol=1e-9, atol=0), kind
+        with open(out / "exceedance.csv") as f:
+            ex = np.array([float(x["exceed"]) for x in csv.DictReader(f)]).reshape(2, 3)
+        assert np.array_equal(r["exceed"], ex), kind
+        want = (r["F"][:, :, 0][:, :, None] >= np.array(eps)[None, None, :]).mean(1)
+        assert np.array_equal(r["exceed"], want), kind
+        m, e = r["m"].astype(float)[:, None], np.array(eps)[None, :]
+        bound = 2 * 9 ** 2 * np.exp(-0.5 * m * np.minimum(e ** 2 / 4.0, e / 2.0))
+        assert np.allclose(r["bound"], bound, rtol=1e-14, atol=0), kind
+
+
+def test_kgd_float32_reports_float64_eigenvalues():
+    """dtype f32 on the dense path: eig_f64 is numpy's eigvalsh of the same A to 1e-12 lambda_max (both
+    float64, backward stable), eig differs from it by float32 rounding (~n eps32 lambda_max = 4e-6 at
+    n = 64), and f32_abs / f32_rel1 are the difference recomputed here."""
+    n = 64
+    data = nd.dataset(data="circle", n=n, n0=2, target="fourier")
+    g = data["gamma_train"]
+    A = theta_bias(angles_between(g, g)) / n
+    r = nd.kgd("theta_bias", data="circle", n=n, target="fourier", steps=10, fft=False, dtype="f32")
+    w = np.sort(np.linalg.eigvalsh(A))[::-1]
+    assert np.max(np.abs(r["eig_f64"] - w)) <= 1e-12 * w[0]
+    d = np.abs(r["eig"] - r["eig_f64"])
+    assert 0 < d.max() <= 1e-5 * w[0] and r["f32_abs"] == d.max() / r["eig_f64"][0]
+    big = np.nonzero(d > 1e-2 * np.abs(r["eig_f64"]))[0]
+    assert r["f32_rel1"] == (big[0] if big.size else -1)
