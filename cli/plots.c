@@ -493,6 +493,7 @@ static const struct {
     {"converge", "metrics.csv", NULL, NULL},
     {"kgd", NULL, NULL, NULL},
     {"modes", "modes.csv", "n, width, leakage, angle_1", "a modes modes.csv"},
+    {"spectra", "spectra.csv", "step, t, drift", "a spectra spectra.csv"},
 };
 
 #define TRAIN_COLS "step t loss loss_eval drift_fro drift_op kernel_distance angle_max projector_dist lin_err " \
@@ -525,6 +526,7 @@ static const figure FIGURES[] = {
      {"n", "width leakage angle_1 eig_err_1 pred_rel_inf", "%.10g", .titles = "ns"}},
     {"eig_error", "modes", NULL, build_eig_error, {0}},
     {"exceedance", "modes", "--eps", build_exceedance, {"m", "eps exceed bound", "%.10g", .titles = "ms"}},
+    {"seed_spectra", "spectra", NULL, build_table, {.cols = "step t drift"}},
 };
 enum { NFIG = sizeof FIGURES / sizeof *FIGURES };
 

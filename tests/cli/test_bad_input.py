@@ -196,7 +196,7 @@ def no_complete_run(root):
 
 def run(command, args, root):
     args = [a.replace("{T}", TMP).replace("{LONG}", "x" * 5000) for a in args]
-    cmd = [BIN, command] + (["--results", root] if command not in ("plot", "report", "frobnicate") else []) + args
+    cmd = [BIN, command] + (["--results", root] if command not in ("plot", "report", "spectra", "frobnicate") else []) + args
     r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     return r.returncode, lines

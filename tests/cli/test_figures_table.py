@@ -6,7 +6,7 @@ the table FIGURES in cli/plots.c) and what is made from it.
   one row per figure, and every figure has both files (no file belongs to no figure).
 - A run's figures/NAME.gp is header.gp + NAME.gp of cli/figures/ with only the {{KEY}} values filled
   in (a circle train run, a small train --nth run, an ensemble, a sweep, a profile, a converge, a kgd
-  and a modes run: all 19 figures; the run without --nth draws no nth_* figure).
+  a modes and a spectra run: every figure; the run without --nth draws no nth_* figure).
 - The report's caption of each figure is its NAME.html, lines joined by single spaces.
 
 usage: test_figures_table.py PATH/TO/ntkdrift
@@ -40,7 +40,7 @@ check(m is not None and m.group(1) == table.stdout,
       "docs/cli.md holds exactly the table of `ntkdrift plot --figures-markdown` (regenerate it between the markers)")
 names = re.findall(r"^\| [^|]+ \| `(\w+)` \|", table.stdout, re.M)
 files = sorted(os.listdir(FIGDIR))
-check(len(names) == 22 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
+check(len(names) == 23 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
       f"every figure of the table has NAME.gp and NAME.html in cli/figures/, and no file is left over ({len(names)})")
 
 
@@ -62,6 +62,7 @@ runs = {
     "converge": ["converge", "--n", "8", "--depths", "1", "--widths", "16,32", "--seeds", "0:2"],
     "kgd": ["kgd", "--n", "32", "--steps", "50", "--snapshots", "every:10", "--kmax", "4"],
     "modes": ["modes", "--ns", "16", "--widths", "16,32", "--seeds", "0:2", "--kmax", "2", "--eps", "0.01,0.1"],
+    "spectra": ["spectra", os.path.join(TMP, "train"), os.path.join(TMP, "train")],
     "fe": ["kgd", "--compare-train", "--n", "16", "--depth", "1", "--width", "32", "--steps", "20", "--snapshots",
            "every:10", "--kmax", "3"],
 }
