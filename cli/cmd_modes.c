@@ -109,20 +109,24 @@ static int concentration(modes_ctx *x, ntk_conc_kind kind, const int *widths, in
     o.profile = ntk_kgd_problem_profile, o.profile_ctx = p, o.n_cells = cells, o.lambda = p->lambda;
     o.theta0 = p->theta0, o.seeds = x->nseeds, o.seed = (uint64_t)x->seeds[0], o.eps = x->c.modes.eps, o.n_eps = ne;
     o.c = x->c.modes.bound_c, o.L = x->c.modes.bound_l, o.threads = x->c.run.threads;
-    ntk_conc_result r = {.B = B, .F = F, .bias = bias, .exceed = exc, .bound = bd};
+    ntk_lemma_norms *lem = malloc(cells * S * sizeof *lem);
+    if (!rc && !lem) rc = study_failf("modes: out of memory");
+    ntk_conc_result r = {.B = B, .F = F, .lemma = lem, .bias = bias, .exceed = exc, .bound = bd};
     if (!rc && ntk_concentration_run(&o, &r) != NTK_OK) rc = study_fail("modes: concentration", CLI_EXIT_USAGE);
     const char *kn = kind == NTK_CONC_WIDTH ? "width" : "sample";
     for (size_t i = 0; !rc && i < cells; i++) {
         int m = kind == NTK_CONC_WIDTH ? widths[i] : x->ns[i];
         for (size_t s = 0; s < S; s++) {
             const double *b = B + 3 * (i * S + s), *f = F + 3 * (i * S + s);
-            fprintf(cc, "%s,%d,%d,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n", kn, m, x->seeds[0] + (int)s,
-                    b[0], b[1], b[2], f[0], f[1], f[2], bias[3 * i], bias[3 * i + 1], bias[3 * i + 2]);
+            const ntk_lemma_norms *l = lem + i * S + s;
+            fprintf(cc, "%s,%d,%d,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n",
+                    kn, m, x->seeds[0] + (int)s, b[0], b[1], b[2], f[0], f[1], f[2], bias[3 * i], bias[3 * i + 1],
+                    bias[3 * i + 2], l->G_max, l->G_fro, l->H_max, l->H_fro, l->E_max, l->E_fro);
         }
         for (size_t e = 0; e < ne; e++)
             fprintf(ex, "%s,%d,%.10g,%.10g,%.10g\n", kn, m, x->c.modes.eps[e], exc[i * ne + e], bd[i * ne + e]);
     }
-    free(ns), free(B), free(F), free(bias), free(exc), free(bd);
+    free(ns), free(B), free(F), free(bias), free(exc), free(bd), free(lem);
     return rc ? rc : study_log_flush(cc, "concentration.csv") || study_log_flush(ex, "exceedance.csv");
 }
 
@@ -163,9 +167,11 @@ int cmd_modes(int argc, char **argv)
     }
     char data_kind[CLI_PATH_MAX];
     snprintf(data_kind, sizeof data_kind, "%s", c->data.data);
-    if ((rc = cells(&x, widths, nw ? nw : 1)) || (rc = study_log_close(&x.csv, "modes.csv"))) goto done;
+    if ((!c->modes.no_cells && (rc = cells(&x, widths, nw ? nw : 1))) || (rc = study_log_close(&x.csv, "modes.csv")))
+        goto done;
     if (!(cc = study_open_csv(&x.run, "concentration.csv",
-                              "kind,m,seed,B_max,B_fro,B_op,F_max,F_fro,F_op,bias_max,bias_fro,bias_op")) ||
+                              "kind,m,seed,B_max,B_fro,B_op,F_max,F_fro,F_op,bias_max,bias_fro,bias_op,G_max,G_fro,"
+                              "H_max,H_fro,E_max,E_fro")) ||
         !(ex = study_open_csv(&x.run, "exceedance.csv", "kind,m,eps,exceed,bound"))) {
         rc = CLI_EXIT_FAIL;
         goto done;

@@ -102,6 +102,7 @@ typedef struct { /* operator dynamics on a kernel (docs/modes.md) */
     double *eps, bound_c, bound_l;
     int eps_count, search;
     int compare_train;         /* kgd: the network beside operator GD with its K_0 */
+    int no_cells;              /* modes: the concentration only */
 } cli_modes_cfg;
 
 typedef struct { /* regime thresholds (docs/sweep.md) */

@@ -218,6 +218,8 @@ const cli_key CLI_KEYS[] = {
         .dflt = "1"),
     F64(MODES, bound_l, "bound-l", C_MODES, "L", "the tail bound's L", .rng = R_GT, .dflt = "1"),
     INT(MODES, search, "search", 0, INT_MAX, C_MODES, "S", "eigenvectors searched per Fourier plane (0: all)"),
+    IBOOL(MODES, no_cells, "no-cells", C_MODES,
+          "only the concentration Monte Carlo: no per-cell rows in modes.csv (their eigendecompositions)"),
 };
 const size_t CLI_NKEYS = sizeof CLI_KEYS / sizeof *CLI_KEYS;
 _Static_assert(sizeof CLI_KEYS / sizeof *CLI_KEYS <= CLI_MAX_KEYS, "raise CLI_MAX_KEYS");

@@ -91,6 +91,7 @@ static int blocks(const cli_table *t, const blocks_def *b, fig_data *f)
 
 static int build_blocks(const char *run, const cli_table *t, const figure *g, fig_data *f)
 {
+    if (!t->nrows) return PLOT_NONE; /* e.g. modes --no-cells */
     blocks(t, &g->b, f);
     return 0;
 }
@@ -440,6 +441,7 @@ static int build_frozen_evolving(const char *run, const cli_table *t, const figu
 /* modes.csv with continuum.csv: each cell's eigenvalue error of plane k against n lambda_k, per width. */
 static int build_eig_error(const char *run, const cli_table *t, const figure *g, fig_data *f)
 {
+    if (!t->nrows) return PLOT_NONE; /* modes --no-cells */
     char path[CLI_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/continuum.csv", run);
     cli_table lt;

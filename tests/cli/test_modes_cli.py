@@ -67,6 +67,19 @@ for e in ex:
 check(ok, f"exceedance.csv: shares in [0, 1] and the bound's formula ({len(ex)} rows)")
 share = {(e["m"], e["eps"]): float(e["exceed"]) for e in ex}
 check(ex and share[("512", "0.02")] <= share[("32", "0.02")], "exceedance falls with width")
+# concentration.csv's lemma columns: on the equispaced grid G = Phi^T Phi / n = I up to rounding
+# (sums of n products of cosines: 1e-12), so ||G - I|| is rounding in both norms
+cc = list(csv.DictReader(open(f"{TMP}/m/concentration.csv"))) if r.returncode == 0 else []
+check(len(cc) == 6 and all(float(x["G_max"]) <= 1e-12 and float(x["G_fro"]) <= 1e-12 for x in cc),
+      "concentration.csv: ||G - I|| of the grid is rounding (finite width on the grid)")
+# --no-cells: only the concentration, the same bytes; modes.csv keeps its header and no row
+r2 = subprocess.run(
+    [BIN, "modes", "--ns", str(n), "--widths", "32,512", "--seeds", "0:3", "--kmax", str(K), "--eps", "0.02,0.1",
+     "--bound-c", "0.5", "--bound-l", "2", "--no-cells", "--out", f"{TMP}/nc"], capture_output=True, text=True)
+same = r2.returncode == 0 and all(open(f"{TMP}/m/{f}", "rb").read() == open(f"{TMP}/nc/{f}", "rb").read()
+                                  for f in ("concentration.csv", "exceedance.csv", "continuum.csv"))
+check(same and len(open(f"{TMP}/nc/modes.csv").read().splitlines()) == 1,
+      f"--no-cells: the same concentration files, modes.csv without rows {r2.stderr[-200:]}")
 np.save(f"{TMP}/K.npy", np.eye(n))
 b = subprocess.run([BIN, "modes", "--kernel", f"{TMP}/K.npy", "--out", f"{TMP}/bad"], capture_output=True, text=True)
 check(b.returncode == 2 and len(b.stderr.strip().splitlines()) == 1 and "modes takes" in b.stderr,
