@@ -227,6 +227,17 @@ DATA_KEYS = ("data", "n", "n0", "outputs", "data_seed", "n_eval", "eval_points",
              "target_partial", "noise", "noise_seed", "classes", "pixels", "fmnist_dir")
 
 
+def _schedule(snaps, steps, sched, keep):
+    """Snapshot steps: "every:K", "log:K" or a list of steps, as (long *, count); a parsed schedule is
+    held by sched (the caller's ntk_train_schedule, cleared by the caller), a list by keep."""
+    if isinstance(snaps, str):
+        check(lib.ntk_train_schedule_parse(snaps.encode(), steps, sched))
+        return sched.steps, sched.count
+    arr = ffi.new("long[]", [int(s) for s in snaps])
+    keep.append(arr)
+    return arr, len(snaps)
+
+
 def _data_opts(keep, kw, data_default, n_default, teacher=None):
     """ntk_data_opts from the CLI's data / train keys (cli/dataset.c's mapping), with every string and
     list kept alive in `keep`."""

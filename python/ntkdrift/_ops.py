@@ -2,7 +2,7 @@
 projections and the circulant operator (docs/modes.md).  Private: the public names are in __init__."""
 import numpy as np
 
-from ._core import MODEL_KEYS, DATA_KEYS, Network, Spec, _build, _data_opts
+from ._core import MODEL_KEYS, DATA_KEYS, Network, Spec, _build, _data_opts, _schedule
 from ._lib import as_f64, check, copy_out, cstr, ffi, lib, ptr
 
 KGD_DEFAULTS = dict(steps=2000, eta_scale=0.05, lr=None, kmax=8, top_k=8, init="zero", gp_seed=0, precond="none",
@@ -257,15 +257,8 @@ def _run(prob, opts, keep):
     if opts["dtype"] not in ("f64", "f32"):
         raise ValueError(f"dtype: expected f64 or f32, got {opts['dtype']!r}")
     o.dtype = lib.NTK_F32 if opts["dtype"] == "f32" else lib.NTK_F64
-    snaps = opts["snapshots"]
     sched = ffi.new("ntk_train_schedule *")
-    if isinstance(snaps, str):
-        check(lib.ntk_train_schedule_parse(snaps.encode(), o.steps, sched))
-        o.snap, o.n_snap = sched.steps, sched.count
-    else:
-        arr = ffi.new("long[]", [int(s) for s in snaps])
-        keep.append(arr)
-        o.snap, o.n_snap = arr, len(snaps)
+    o.snap, o.n_snap = _schedule(opts["snapshots"], o.steps, sched, keep)
     rows = []
     errors = []
 

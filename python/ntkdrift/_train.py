@@ -1,7 +1,7 @@
 """Tracked training (ntk_train_run) with snapshots streamed to a Python callback (private)."""
 import numpy as np
 
-from ._core import MODEL_KEYS, Network, Spec, _build, _data_opts, DATA_KEYS
+from ._core import MODEL_KEYS, Network, Spec, _build, _data_opts, _schedule, DATA_KEYS
 from ._lib import as_f64, check, copy_out, cstr, error, ffi, lib, ptr
 
 # The train section of the CLI (cli/config_keys.c) with its defaults (`ntkdrift train --print-config`);
@@ -177,15 +177,8 @@ def train(X=None, Y=None, X_eval=None, Y_eval=None, *, callback=None, keep_snaps
         keep.append(cstr(str(tk["checkpoint"])))
         o.checkpoint = keep[-1]
     sched = ffi.new("ntk_train_schedule *")
-    snaps = tk["snapshots"]
     try:
-        if isinstance(snaps, str):
-            check(lib.ntk_train_schedule_parse(snaps.encode(), o.steps, sched))
-            o.snapshots, o.n_snapshots = sched.steps, sched.count
-        else:
-            arr = ffi.new("long[]", [int(s) for s in snaps])
-            keep.append(arr)
-            o.snapshots, o.n_snapshots = arr, len(snaps)
+        o.snapshots, o.n_snapshots = _schedule(tk["snapshots"], o.steps, sched, keep)
         check(lib.ntk_train_run_check(o, d))
         return _run(o, d, data, callback, keep_snapshots, sp)
     finally:
