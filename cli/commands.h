@@ -14,4 +14,5 @@ int cmd_report(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_kgd(int argc, char **argv);
 int cmd_modes(int argc, char **argv);
+int cmd_hierarchy(int argc, char **argv);
 #endif

@@ -22,7 +22,8 @@ static void usage(FILE *fp)
             "  plot       (re)draw the figures of finished runs (gnuplot)\n"
             "  report     one self-contained HTML page (figures, tables, configuration) for runs\n"
             "  kgd        operator gradient descent on a kernel with the residual's Fourier modes (docs/modes.md)\n"
-            "  modes      the sampled, finite-width kernel operator against the continuum; concentration\n\n"
+            "  modes      the sampled, finite-width kernel operator against the continuum; concentration\n"
+            "  hierarchy  the neural tangent hierarchy over widths x seeds: errors, slopes, crossover widths\n\n"
             "  --version  print the version\n");
 }
 
@@ -40,10 +41,10 @@ int main(int argc, char **argv)
                     {"profile", cmd_profile},   {"converge", cmd_converge}, {"train", cmd_train},
                     {"ensemble", cmd_ensemble}, {"plot", cmd_plot},         {"sweep", cmd_sweep},
                     {"report", cmd_report},     {"study", cmd_study},       {"kgd", cmd_kgd},
-                    {"modes", cmd_modes}};
+                    {"modes", cmd_modes},       {"hierarchy", cmd_hierarchy}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit eval profile converge train "
-            "ensemble sweep plot report kgd modes; ntkdrift --help)\n", cmd);
+            "ensemble sweep plot report kgd modes hierarchy; ntkdrift --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

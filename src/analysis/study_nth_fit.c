@@ -42,6 +42,8 @@ ntk_status ntk_nth_study_aggregate(ntk_nth_study *r, int min_width)
     for (size_t i = 0; i < NTK_NTHQ_COUNT && st == NTK_OK; i++)
         for (size_t w = 0; w < W && st == NTK_OK; w++)
             st = ntk_mean_se(S, r->q + (i * W + w) * S, r->mean + i * W + w, r->se + i * W + w, NULL);
+    for (size_t i = 0; i < NTK_NTHQ_COUNT * W; i++) /* an infinite mean's se (inf - inf): the positive NAN */
+        if (isnan(r->se[i])) r->se[i] = NAN;
     for (size_t w = 0; w < W && st == NTK_OK; w++)
         for (size_t l = 0; l < L && st == NTK_OK; l++) {
             for (size_t s = 0; s < S; s++) tmp[s] = r->flips[(w * S + s) * L + l];

@@ -337,7 +337,7 @@ FLAGS = [
     ('sweep', ['--resume', '{T}/nodir'], 'ntkdrift: resume: {T}/nodir is not a run directory (no such directory)'),
     ('study', ['--quick=yes'], "ntkdrift: --quick: takes no value, got '--quick=yes'"),
     ('study', ['--resume', '{T}/nodir'], 'ntkdrift: resume: {T}/nodir is not a run directory'),
-    ('frobnicate', [], "ntkdrift: unknown command 'frobnicate' (commands: study kernel limit eval profile converge train ensemble sweep plot report kgd modes; ntkdrift --help)"),
+    ('frobnicate', [], "ntkdrift: unknown command 'frobnicate' (commands: study kernel limit eval profile converge train ensemble sweep plot report kgd modes hierarchy; ntkdrift --help)"),
     ('kernel', ['--depth', '3.7'], "ntkdrift: --depth: expected an integer in [0, 100000], got '3.7'"),
     ('kernel', ['--depth', '12abc'], "ntkdrift: --depth: expected an integer in [0, 100000], got '12abc'"),
     ('kernel', ['--width', '3.7'], "ntkdrift: --width: expected an integer in [1, 2147483647], got '3.7'"),
