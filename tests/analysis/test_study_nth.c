@@ -3,8 +3,8 @@
  *   - one cell by hand as in tests/dynamics/test_nth.c's test_order: ntk_trainer_step for the network,
  *     ntk_linpred_at and ntk_nth_advance for the predictions from K_0, O3 and O4 of ntk_o3 / ntk_o4 at
  *     step 0, the errors e, eS and k summed here, the sign flips from pre-activations formed here
- *     (c_w W h + c_b b by loops over ntk_net_layer and ntk_feats_act), the learning rate from
- *     ntk_eigh, losses and drift; the hook and the cell callback;
+ *     (c_w W h + c_b b by loops over ntk_net_layer and ntk_feats_act; ntk_feats_preact against them),
+ *     the learning rate from ntk_eigh, losses and drift; the hook and the cell callback;
  *   - a truncation that diverges: recorded at the step ntk_nth_diverged_at gives, e and k +inf from
  *     there, the seed mean +inf, no crossover;
  *   - the aggregates on values set here: means and standard errors, slopes against the OLS formulas
@@ -133,6 +133,14 @@ static void test_cell_by_hand(void **state)
     TU_OK(ntk_kernel_full(net, ft, K0, NULL));
     TU_OK(ntk_feats_output(ft, f0));
     preacts(net, ft, L, WID, z0);
+    for (int l = 1; l <= L; l++) { /* ntk_feats_preact against the loops: GEMM and loop sums round apart */
+        TU_OK(ntk_feats_preact(ft, l, z));
+        TU_ASSERT_LE(tu_rel_max(N * WID, z, z0 + (size_t)(l - 1) * N * WID), 1e-13, "ntk_feats_preact");
+    }
+    TU_OK(ntk_feats_preact(ft, L + 1, fp)); /* the readout's is f */
+    assert_memory_equal(fp, f0, sizeof f0);
+    assert_int_equal(ntk_feats_preact(ft, 0, z), NTK_EINVAL);
+    assert_int_equal(ntk_feats_preact(ft, L + 2, z), NTK_EINVAL);
     TU_OK(ntk_eigh(N, K0, ev, NULL));
     double eta = 0.25 * 2 / ev[0]; /* half_sum: c = 1 */
     TU_OK(ntk_o3(net, NULL, N, g_X, 0, NULL, O3, NULL));
