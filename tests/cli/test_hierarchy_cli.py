@@ -179,7 +179,8 @@ BAD = [(["--widths", "64,32"], "strictly increasing"),
        (["--steps", "0"], "steps must be >= 1"),
        (["--snapshots", "every:0"], "snapshots"),
        (["--depth", "0"], "depth must be >= 1"),
-       (["--min-width", "-1"], "--min-width")]
+       (["--min-width", "-1"], "--min-width"),
+       (["--max-memory", "0.0001"], "needs an estimated")]
 for args, what in BAD:
     d = os.path.join(TMP, "bad")
     b = run("hierarchy", *BASE, *args, "--out", d)
