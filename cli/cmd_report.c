@@ -106,8 +106,10 @@ static int section(fig_text *h, const char *run, const char *rel)
     static const struct {
         const char *file, *title;
         int rows;
-    } TABLES[2] = {{"cells.csv", "cells.csv", 200}, {"metrics.csv", "metrics.csv (one row per snapshot)", 60}};
-    for (int i = 0; i < 2; i++) {
+    } TABLES[4] = {{"cells.csv", "cells.csv", 200}, {"metrics.csv", "metrics.csv (one row per snapshot)", 60},
+                   {"hierarchy_summary.csv", "hierarchy_summary.csv (one row per width)", 60},
+                   {"slopes.csv", "slopes.csv (log-log slopes in width)", 60}};
+    for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", run, TABLES[i].file);
         if (access(path, F_OK) != 0) continue;
         fig_printf(h, "<h3>%s</h3>\n", TABLES[i].title);

@@ -15,4 +15,5 @@ int cmd_study(int argc, char **argv);
 int cmd_kgd(int argc, char **argv);
 int cmd_modes(int argc, char **argv);
 int cmd_spectra(int argc, char **argv);
+int cmd_hierarchy(int argc, char **argv);
 #endif

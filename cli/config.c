@@ -216,10 +216,19 @@ void cli_config_defaults(cli_config *c, const char *command)
     unsigned bit = cli_command_bit(command);
     for (size_t i = 0; i < CLI_NOVERRIDES; i++) {
         const cli_override *o = &CLI_OVERRIDES[i];
-        char sec[16];
+        char sec[16], list[256];
         snprintf(sec, sizeof sec, "%.*s", (int)strcspn(o->key, "."), o->key);
         const cli_key *k = cli_key_find(sec, strchr(o->key, '.') + 1);
-        if ((o->cmds & bit) && k) cli_key_set(c, k, o->key, &o->value, 1, false, &bad, msg, sizeof msg);
+        if (!(o->cmds & bit) || !k) continue;
+        const char *items[16] = {o->value};
+        int n = 1;
+        if (cli_key_is_list(k)) { /* a list's default: comma-separated entries */
+            snprintf(list, sizeof list, "%s", o->value);
+            items[0] = list;
+            for (char *p = list; (p = strchr(p, ',')) && n < 16;) *p++ = '\0', items[n++] = p;
+        }
+        cli_key_set(c, k, o->key, items, n, false, &bad, msg, sizeof msg);
+        if (k->write == W_BIAS_OUT) c->model.bias_out_set = true; /* a command's own readout bias */
     }
     snprintf(c->run.name, sizeof c->run.name, "%s", command);
     snprintf(c->command, sizeof c->command, "%s", command);

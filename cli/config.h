@@ -47,6 +47,7 @@ typedef struct { /* the grids (--widths means study.widths for the commands of g
     double *betas, *lr_fracs;
     int betas_count, lr_fracs_count;
     int *widths, widths_count, *depths, depths_count, *seeds, seeds_count;
+    int min_width;             /* hierarchy: the slopes' smallest width (0: all) */
 } cli_study_cfg;
 
 typedef struct { /* shared by every command */

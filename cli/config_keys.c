@@ -101,12 +101,14 @@ const cli_key CLI_KEYS[] = {
          "lines of fixed beta instead of a depth grid: depth = round(beta * width), at least 1", .rng = R_GT),
     LIST(STUDY, lr_fracs, "lr-fracs", T_F64S, double, C_SWEEP, "f1,f2,...",
          "learning rates as fractions of 2 / lambda_max(c K_0)", .rng = R_GT),
-    LIST(STUDY, widths, "widths", T_INTS, int, GRIDC | C_STUDY | C_MODES, "n1,n2,...",
+    LIST(STUDY, widths, "widths", T_INTS, int, GRIDC | C_STUDY | C_MODES | C_HIER, "n1,n2,...",
          "widths to sweep (every hidden layer that width)", .lo = 1, .hi = INT_MAX),
     LIST(STUDY, depths, "depths", T_INTS, int, GRIDC, "L1,L2,...",
          "depths (hidden layers) to sweep", .lo = 0, .hi = NTK_MAX_DEPTH),
-    LIST(STUDY, seeds, "seeds", T_INTS, int, GRIDC | C_MODES, "S", "seeds: a list and/or ranges a:b (= a..b-1)",
+    LIST(STUDY, seeds, "seeds", T_INTS, int, GRIDC | C_MODES | C_HIER, "S", "seeds: a list and/or ranges a:b (= a..b-1)",
          .lo = 0, .hi = INT_MAX),
+    INT(STUDY, min_width, "min-width", 0, INT_MAX, C_HIER, "n",
+        "log-log slopes in width over the widths >= n (0: all)", .write = W_SET),
     U64(RUN, seed, "seed", MODELC, "S", "seed of the parameters (and minibatches); data has --data-seed"),
     INT(RUN, threads, "threads", 0, 1024, C_ALL, "T", "BLAS threads (0 = library default)"),
     STR(RUN, name, "name", C_ALL, "NAME", "experiment name under results/ (default: the command)", .hook = H_NAME),
@@ -137,21 +139,21 @@ const cli_key CLI_KEYS[] = {
     STR(PROFILE, train_data, "train-data", C_PROFILE, "D", "inputs of the training set of --steps T (as --data)",
         .dflt = "gaussian"),
     LONG(PROFILE, train_n, "train-n", 1, INT_MAX, C_PROFILE, "N", "points of that training set", .dflt = "256"),
-    STR(TRAIN, target, "target", TPC | C_KGD | C_MODES, "T",
+    STR(TRAIN, target, "target", TPC | C_KGD | C_MODES | C_HIER, "T",
         "fourier (circle: sum_k sin(k gamma)/k, k <= fourier-k, or the target-* terms) | e2 (the E2 mixture, noise 0.02) "
         "| product (x1 x2) | teacher (a random net of the same spec) | random | PATH.npy", .dflt = "fourier"),
     LONG(TRAIN, n_eval, "n-eval", 0, INT_MAX, TPC | C_KGD | C_MODES, "M", "evaluation points (circle: --eval-points)"),
-    LONG(TRAIN, steps, "steps", 0, LONG_MAX / 2, TPC | C_KGD, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
-    F64(TRAIN, lr, "lr", TPC | C_KGD, "ETA", "absolute learning rate (instead of lr_frac; kgd: of eta-scale)", .rng = R_GT, .hook = H_LR, .write = W_LR),
-    F64(TRAIN, lr_frac, "lr-frac", TPC | C_KGD, "F", "learning rate F * 2 / lambda_max(c K_0) (lr_frac wins over lr in a file)",
+    LONG(TRAIN, steps, "steps", 0, LONG_MAX / 2, TPC | C_KGD | C_HIER, "T", "optimizer steps (profile: 0 = at init only)", .dflt = "1000"),
+    F64(TRAIN, lr, "lr", TPC | C_KGD | C_HIER, "ETA", "absolute learning rate (instead of lr_frac; kgd: of eta-scale)", .rng = R_GT, .hook = H_LR, .write = W_LR),
+    F64(TRAIN, lr_frac, "lr-frac", TPC | C_KGD | C_HIER, "F", "learning rate F * 2 / lambda_max(c K_0) (lr_frac wins over lr in a file)",
         .rng = R_GT, .dflt = "0.5", .hook = H_LRFRAC, .write = W_LRFRAC),
-    ENUM(TRAIN, loss, "loss", loss, TPC | C_KGD, "L",
+    ENUM(TRAIN, loss, "loss", loss, TPC | C_KGD | C_HIER, "L",
          "half_sum (1/2 sum, c = 1) | half_mean (1/2 mean, c = 1/N) | mse (mean, no 1/2, c = 2/N); N = B for minibatches",
          .dflt = "half_mean"),
     ENUM(TRAIN, opt, "opt", opt, TPC, "O", "optimizer", .dflt = "gd"),
     LONG(TRAIN, batch, "batch", 0, INT_MAX, TPC, "B", "minibatch rows (0: full batch)"),
     F64(TRAIN, momentum, "momentum", TPC, "MU", "momentum of opt momentum (in [0, 1))", .dflt = "0.9"),
-    STR(TRAIN, snapshots, "snapshots", TRAINC | C_KGD, "S", "every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always)",
+    STR(TRAIN, snapshots, "snapshots", TRAINC | C_KGD | C_HIER, "S", "every:K | log:K (K log-spaced steps) | t1,t2,... (0 and T always)",
         .dflt = "log:20"),
     LONG(TRAIN, checkpoint_every, "checkpoint-every", 0, LONG_MAX / 2, TRAINC, "K",
          "steps between checkpoints (0: at every snapshot)"),
@@ -238,17 +240,30 @@ const cli_override CLI_OVERRIDES[] = {
     {C_MODES, "data.n", "256"},
     {C_MODES, "model.depth", "1"},
     {C_MODES, "train.n_eval", "64"},
+    {C_HIER, "model.depth", "2"},
+    {C_HIER, "model.n0", "4"},
+    {C_HIER, "model.bias", "normal"},
+    {C_HIER, "model.bias_out", "none"},
+    {C_HIER, "data.data", "gaussian-raw"},
+    {C_HIER, "data.n", "16"},
+    {C_HIER, "study.widths", "256,512,1024,2048,4096"},
+    {C_HIER, "study.seeds", "0:5"},
+    {C_HIER, "train.target", "random"},
+    {C_HIER, "train.loss", "half_sum"},
+    {C_HIER, "train.lr_frac", "0.25"},
+    {C_HIER, "train.steps", "200"},
+    {C_HIER, "train.snapshots", "every:10"},
 };
 const size_t CLI_NOVERRIDES = sizeof CLI_OVERRIDES / sizeof *CLI_OVERRIDES;
 
 const char *const CLI_SECTIONS[S_COUNT] = {"model", "data",  "study", "run",  "kernel",
                                            "ensemble", "profile", "train", "sweep", "modes"};
 const unsigned CLI_SECTION_CMDS[S_COUNT] = {C_ALL,     C_ALL,       C_ALL,   C_ALL,
-                                            C_ALL,     C_ENSEMBLE,  C_PROFILE, TPC | C_KGD | C_MODES,
+                                            C_ALL,     C_ENSEMBLE,  C_PROFILE, TPC | C_KGD | C_MODES | C_HIER,
                                             C_SWEEP,   C_KGD | C_MODES};
 const char *const CLI_COMMANDS[CLI_NCOMMANDS] = {"kernel", "limit",    "eval",  "profile", "converge",
                                                  "train",  "ensemble", "sweep", "study",   "kgd",
-                                                 "modes"};
+                                                 "modes",  "hierarchy"};
 const char *const CLI_COMMAND_INTRO[CLI_NCOMMANDS] = {
     "Empirical NTK of a fully-connected network on a dataset (kernel.npz; docs/cli.md).",
     "Infinite-width NNGP and NTK of the network on a dataset (limit.npz; float64 only; docs/limits.md).",
@@ -262,6 +277,9 @@ const char *const CLI_COMMAND_INTRO[CLI_NCOMMANDS] = {
     "Operator gradient descent on a kernel with the residual's Fourier and eigenvector modes (modes.npz; docs/modes.md).",
     "The sampled, finite-width operator against the continuum over n x widths x seeds: lemma objects, eigenspaces\n"
     "against the Fourier planes, leakage, concentration with its tail bound (modes.csv, concentration.csv; docs/modes.md).",
+    "The neural tangent hierarchy over widths x seeds: one gradient-descent run per cell against the linearized model\n"
+    "and the truncations at levels 3 and 4 from O3, O4 at step 0; errors, sign flips, log-log slopes in width and the\n"
+    "crossover widths (hierarchy.csv, hierarchy_summary.csv, slopes.csv; docs/dynamics.md, \"The width study\").",
 };
 
 unsigned cli_command_bit(const char *command)

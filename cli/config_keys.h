@@ -28,8 +28,8 @@ typedef enum { H_NONE, H_SEEN, H_WIDTH, H_LR, H_LRFRAC, H_NAME } cli_hook; /* H_
 
 /* Commands (bits of cli_key.cmds), in the order of CLI_COMMANDS. */
 enum { C_KERNEL = 1, C_LIMIT = 2, C_EVAL = 4, C_PROFILE = 8, C_CONVERGE = 16, C_TRAIN = 32, C_ENSEMBLE = 64,
-       C_SWEEP = 128, C_STUDY = 256, C_KGD = 512, C_MODES = 1024, C_ALL = 2047 };
-enum { CLI_NCOMMANDS = 11 };
+       C_SWEEP = 128, C_STUDY = 256, C_KGD = 512, C_MODES = 1024, C_HIER = 2048, C_ALL = 4095 };
+enum { CLI_NCOMMANDS = 12 };
 
 typedef struct {
     int (*parse)(const char *s, int *v); /* 0, or -1 with ntk_last_error() set */

@@ -23,7 +23,8 @@ static void usage(FILE *fp)
             "  report     one self-contained HTML page (figures, tables, configuration) for runs\n"
             "  kgd        operator gradient descent on a kernel with the residual's Fourier modes (docs/modes.md)\n"
             "  modes      the sampled, finite-width kernel operator against the continuum; concentration\n"
-            "  spectra    seed-mean spectra of a group of train runs: drift, per-mode variance, active modes\n\n"
+            "  spectra    seed-mean spectra of a group of train runs: drift, per-mode variance, active modes\n"
+            "  hierarchy  the neural tangent hierarchy over widths x seeds: errors, slopes, crossover widths\n\n"
             "  --version  print the version\n");
 }
 
@@ -41,10 +42,10 @@ int main(int argc, char **argv)
                     {"profile", cmd_profile},   {"converge", cmd_converge}, {"train", cmd_train},
                     {"ensemble", cmd_ensemble}, {"plot", cmd_plot},         {"sweep", cmd_sweep},
                     {"report", cmd_report},     {"study", cmd_study},       {"kgd", cmd_kgd},
-                    {"modes", cmd_modes},       {"spectra", cmd_spectra}};
+                    {"modes", cmd_modes},       {"spectra", cmd_spectra},   {"hierarchy", cmd_hierarchy}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ntkdrift: unknown command '%s' (commands: study kernel limit eval profile converge train "
-            "ensemble sweep plot report kgd modes spectra; ntkdrift --help)\n", cmd);
+            "ensemble sweep plot report kgd modes spectra hierarchy; ntkdrift --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

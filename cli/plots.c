@@ -1,8 +1,9 @@
 /* plots.c -- the figures of a finished run, from its own output files (so `ntkdrift plot RUN_DIR`
  * redraws them at any time): ensemble and sweep runs from cells.csv, train runs from metrics.csv
- * and the snapshots, profile runs from profile.npz, converge runs from metrics.csv.  FIGURES says,
- * once per figure, which runs have it and how its data is built; its gnuplot script and caption
- * are cli/figures/NAME.gp and NAME.html, and it is drawn as FIGDIR/NAME.{dat,gp,png} (figure.c).
+ * and the snapshots, profile runs from profile.npz, converge runs from metrics.csv, hierarchy runs
+ * from hierarchy_summary.csv.  FIGURES says, once per figure, which runs have it and how its data
+ * is built; its gnuplot script and caption are cli/figures/NAME.gp and NAME.html, and it is drawn
+ * as FIGDIR/NAME.{dat,gp,png} (figure.c).
  * No numerics here: the .dat files hold the runs' own numbers, the summaries come from the library
  * (run summaries in ntkdrift.h) and the scripts do the plotting transforms (log, 2 standard
  * errors, ratios).  And `ntkdrift plot`. */
@@ -496,6 +497,7 @@ static const struct {
     {"kgd", NULL, NULL, NULL},
     {"modes", "modes.csv", "n, width, leakage, angle_1", "a modes modes.csv"},
     {"spectra", "spectra.csv", "step, t, drift", "a spectra spectra.csv"},
+    {"hierarchy", "hierarchy_summary.csv", "width, e_lin_mean, e_3_mean, e_4_mean", "a hierarchy hierarchy_summary.csv"},
 };
 
 #define TRAIN_COLS "step t loss loss_eval drift_fro drift_op kernel_distance angle_max projector_dist lin_err " \
@@ -529,6 +531,8 @@ static const figure FIGURES[] = {
     {"eig_error", "modes", NULL, build_eig_error, {0}},
     {"exceedance", "modes", "--eps", build_exceedance, {"m", "eps exceed bound", "%.10g", .titles = "ms"}},
     {"seed_spectra", "spectra", NULL, build_table, {.cols = "step t drift"}},
+    {"hierarchy_width", "hierarchy", NULL, build_table,
+     {.cols = "width e_lin_mean e_lin_se e_3_mean e_3_se e_4_mean e_4_se"}},
 };
 enum { NFIG = sizeof FIGURES / sizeof *FIGURES };
 

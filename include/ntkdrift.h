@@ -202,6 +202,9 @@ ntk_status ntk_feats_delta(const ntk_feats *f, int l, double *out);
 ntk_status ntk_feats_output(const ntk_feats *f, double *out);
 /* h^(l) for l = 0..L as float64 copy: out [N x n_l]. */
 ntk_status ntk_feats_act(const ntk_feats *f, int l, double *out);
+/* z^(l) = c_w W_l h^(l-1) + c_b b_l, the pre-activations, for l = 1..L+1 as float64 copy: out [N x n_l]
+ * (z^(L+1) = f). */
+ntk_status ntk_feats_preact(const ntk_feats *f, int l, double *out);
 /* Bytes held by a feats object of this size (for memory planning). */
 size_t ntk_feats_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype);
 
@@ -988,6 +991,100 @@ typedef struct {
     int width_min, width_max;
 } ntk_width_fit;
 ntk_status ntk_converge_fit(size_t W, const int *widths, size_t S, const double *err, ntk_width_fit *out);
+
+/* The hierarchy's width study (docs/dynamics.md, "The width study"; src/analysis/study_nth.c).  For
+ * one network spec over widths x seeds (every hidden layer of a cell `width` wide, initialised by
+ * ntk_net_init(seed)) on one data set (X, y; one output), each cell trains its network once by
+ * gradient descent on L = c 1/2 sum (f - y)^2 and compares it with three predictions from step 0:
+ * the linearized model (ntk_linpred) and the truncated hierarchy at levels 3 and 4 (ntk_nth), both
+ * from the same O3 and O4 (ntk_o3, ntk_o4 at step 0).  At every snapshot t, with f_t, K_t the
+ * network's outputs and kernel on the N points:
+ *   e_P(t) = ||f_t^P - f_t|| / ||f_T - f_0||         P = lin, 3, 4 (one normalisation: the final distance)
+ *   k_P(t) = ||K_t^P - K_t||_F / ||K_t - K_0||_F      P = 3, 4 (NAN at step 0)
+ *   flips_l(t) = the share of the pairs (unit u of hidden layer l, training point i) whose
+ *                pre-activation sign [z_l(x_i)_u > 0] differs from step 0 (relu: on/off changes).
+ * A truncation that diverges (ntk_nth_diverged_at) is recorded, not fatal: its e and k are +inf from
+ * that step on.  The quantities of a cell (ntk_nthq): e at T, eS = the largest e over the snapshots,
+ * and k at T.  Per width: seed means and standard errors (ntk_mean_se); slopes in width: OLS
+ * (ntk_ols) of log(seed mean) on log(width) over the widths >= min_width whose mean is finite and
+ * positive; the crossover of level P: the smallest width from which on (at it and every larger one)
+ * the seed mean of e_P at T is below that of e_lin (NAN if none). */
+typedef enum {
+    NTK_NTHQ_E_LIN, NTK_NTHQ_E_3, NTK_NTHQ_E_4,    /* e at T */
+    NTK_NTHQ_ES_LIN, NTK_NTHQ_ES_3, NTK_NTHQ_ES_4, /* max over the snapshots of e */
+    NTK_NTHQ_K_3, NTK_NTHQ_K_4,                    /* k at T */
+    NTK_NTHQ_COUNT
+} ntk_nthq;
+const char *ntk_nthq_name(int q); /* "e_lin" "e_3" "e_4" "eS_lin" "eS_3" "eS_4" "k_3" "k_4"; NULL outside */
+
+typedef struct ntk_nth_study ntk_nth_study;
+/* Called on each cell's network right after ntk_net_init(seed), before anything is computed from it
+ * (a control that changes the network, e.g. its gates); non-OK stops the study with that status. */
+typedef ntk_status (*ntk_nth_study_hook)(void *user, ntk_net *net);
+/* Called when cell (w, s) is complete in r (its entries, not yet the aggregates); non-OK stops the
+ * study with that status. */
+typedef ntk_status (*ntk_nth_study_cell_fn)(void *user, const ntk_nth_study *r, size_t w, size_t s);
+
+typedef struct {
+    size_t N;                   /* 1 <= N <= NTK_O4_MAX_N training points */
+    const double *X;            /* [N x n0] */
+    const double *y;            /* [N] targets */
+    ntk_loss loss;              /* default half_sum (c = 1) */
+    double lr_frac;             /* > 0: eta = lr_frac * 2 / lambda_max(c K_0) per network (default 0.25) */
+    double lr;                  /* eta when lr_frac <= 0 */
+    long steps;                 /* T >= 1 (default 200) */
+    const char *schedule;       /* snapshots (ntk_train_schedule_parse; default "every:10") */
+    size_t n_widths;            /* W >= 1 */
+    const int *widths;          /* [W] strictly increasing */
+    size_t n_seeds;             /* S >= 1 */
+    const int *seeds;           /* [S] >= 0 */
+    int min_width;              /* the slopes' widths are >= min_width (0: all) */
+    int threads;                /* 0: leave the current setting (restored on return) */
+    ntk_nth_study_hook net_hook;  /* NULL: none */
+    void *hook_user;
+    ntk_nth_study_cell_fn cell_done; /* NULL: none */
+    void *cell_user;
+} ntk_nth_study_opts;
+ntk_nth_study_opts ntk_nth_study_defaults(void);
+
+/* The study's results (owned: ntk_nth_study_clear).  Cell (w, s) is entry c = w S + s. */
+struct ntk_nth_study {
+    size_t W, S, J;             /* widths, seeds, snapshots */
+    int L;                      /* hidden layers */
+    int *widths, *seeds;        /* [W], [S] */
+    long *steps;                /* [J] the snapshot steps, 0 first and T last */
+    double *q;                  /* [NTK_NTHQ_COUNT x W x S]: quantity i of cell c at i W S + c */
+    double *flips;              /* [W x S x L] flips_l at T */
+    long *diverged;             /* [2 x W x S] ntk_nth_diverged_at of level 3 (row 0) and 4 (row 1), or -1 */
+    double *eta;                /* [W x S] the learning rate */
+    double *a_lambda_max;       /* [W x S] eta c lambda_max(K_0) */
+    double *loss0, *lossT;      /* [W x S] L at step 0 and at T */
+    double *drift;              /* [W x S] ||K_T - K_0||_F / ||K_0||_F */
+    double *seconds;            /* [W x S] the cell's time (O3, O4, training, snapshots) */
+    double *e_t;                /* [3 x W x S x J] e_lin, e_3, e_4 at every snapshot */
+    double *k_t;                /* [2 x W x S x J] k_3, k_4 at every snapshot */
+    double *flips_t;            /* [W x S x J x L] flips_l at every snapshot */
+    /* per width (ntk_nth_study_aggregate) */
+    double *mean, *se;          /* [NTK_NTHQ_COUNT x W] over the seeds (ntk_mean_se) */
+    double *flips_mean, *flips_se; /* [W x L] */
+    int *n_diverged;            /* [2 x W] seeds whose level 3 (row 0) / 4 (row 1) truncation diverged */
+    ntk_width_fit fit[NTK_NTHQ_COUNT]; /* slope of log(mean) on log(width); points: widths used */
+    int min_width;
+    double crossover_3, crossover_4; /* widths, or NAN */
+};
+void ntk_nth_study_clear(ntk_nth_study *r);
+/* What ntk_nth_study_run checks before it allocates anything: NTK_EINVAL naming the field ("nth
+ * study: ..."); NTK_ENOMEM when N > NTK_O4_MAX_N. */
+ntk_status ntk_nth_study_check(const ntk_spec *spec, const ntk_nth_study_opts *o);
+/* Peak bytes of one cell at width `width` (the network, its trainer, O3, O4 and their planner's
+ * workspace, the integrators' states) for N points. */
+double ntk_nth_study_bytes(const ntk_spec *spec, int width, size_t N);
+/* The whole study into r (cleared first; filled as far as it got, also on failure), the cells in
+ * order w = 0 .. W-1, s = 0 .. S-1, then the aggregates.  The network's training diverging (a
+ * non-finite loss) is NTK_ENUMERIC naming the cell. */
+ntk_status ntk_nth_study_run(const ntk_spec *spec, const ntk_nth_study_opts *o, ntk_nth_study *r);
+/* The per-width aggregates of r's cells (above) with the slopes over the widths >= min_width. */
+ntk_status ntk_nth_study_aggregate(ntk_nth_study *r, int min_width);
 
 /* Peak bytes of ntk_limit_full on N points: NNGP and NTK, the normalized NTK for the standard
  * parameterization, the per-layer terms when per_layer, and the inputs. */

@@ -149,6 +149,13 @@ ntk_status ntk_feats_act(const ntk_feats *f, int l, double *out)
     return NTK_OK;
 }
 
+ntk_status ntk_feats_preact(const ntk_feats *f, int l, double *out)
+{
+    if (l < 1 || l > f->d) return ntk_set_error(NTK_EINVAL, "pre-activation layer %d out of range 1..%d", l, f->d);
+    la_convert(NTK_F64, out, f->dtype, f->Z[l], f->N * (size_t)f->n[l]);
+    return NTK_OK;
+}
+
 ntk_status ntk_feats_output(const ntk_feats *f, double *out)
 {
     la_convert(NTK_F64, out, f->dtype, f->Z[f->d], f->N * (size_t)f->k);

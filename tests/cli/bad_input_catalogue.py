@@ -337,7 +337,7 @@ FLAGS = [
     ('sweep', ['--resume', '{T}/nodir'], 'ntkdrift: resume: {T}/nodir is not a run directory (no such directory)'),
     ('study', ['--quick=yes'], "ntkdrift: --quick: takes no value, got '--quick=yes'"),
     ('study', ['--resume', '{T}/nodir'], 'ntkdrift: resume: {T}/nodir is not a run directory'),
-    ('frobnicate', [], "ntkdrift: unknown command 'frobnicate' (commands: study kernel limit eval profile converge train ensemble sweep plot report kgd modes spectra; ntkdrift --help)"),
+    ('frobnicate', [], "ntkdrift: unknown command 'frobnicate' (commands: study kernel limit eval profile converge train ensemble sweep plot report kgd modes spectra hierarchy; ntkdrift --help)"),
     ('spectra', [], 'ntkdrift: spectra: give the run directories of the seeds (usage: ntkdrift spectra RUN_DIR... [--top P] [--tau T] [--out DIR])'),
     ('spectra', ['{T}/nodir'], 'ntkdrift: spectra: {T}/nodir is not a train run with snapshots (no metrics.csv or snapshots/)'),
     ('spectra', ['{T}/nodir', '--tau', '-1'], "ntkdrift: --tau: expected a finite number >= 0, got '-1'"),

@@ -19,7 +19,7 @@ from clitest import check, finish
 BIN = sys.argv[1]
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "cli.md")
 TMP = tempfile.mkdtemp(prefix="ntk_table_")
-COMMANDS = ["kernel", "limit", "eval", "profile", "converge", "train", "ensemble", "sweep", "study"]
+COMMANDS = ["kernel", "limit", "eval", "profile", "converge", "train", "ensemble", "sweep", "hierarchy", "study"]
 NOT_WRITTEN = {"train.resume"}  # config.yaml never writes it: --resume DIR reloads DIR/config.yaml
 
 

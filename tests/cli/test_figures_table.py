@@ -40,7 +40,7 @@ check(m is not None and m.group(1) == table.stdout,
       "docs/cli.md holds exactly the table of `ntkdrift plot --figures-markdown` (regenerate it between the markers)")
 names = re.findall(r"^\| [^|]+ \| `(\w+)` \|", table.stdout, re.M)
 files = sorted(os.listdir(FIGDIR))
-check(len(names) == 23 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
+check(len(names) == 24 and sorted([f"{n}.{e}" for n in names for e in ("gp", "html")] + ["README.md", "header.gp", "report.html.in"]) == files,
       f"every figure of the table has NAME.gp and NAME.html in cli/figures/, and no file is left over ({len(names)})")
 
 
@@ -65,6 +65,7 @@ runs = {
     "spectra": ["spectra", os.path.join(TMP, "train"), os.path.join(TMP, "train")],
     "fe": ["kgd", "--compare-train", "--n", "16", "--depth", "1", "--width", "32", "--steps", "20", "--snapshots",
            "every:10", "--kmax", "3"],
+    "hierarchy": ["hierarchy", "--n", "6", "--depth", "1", "--widths", "16,32", "--seeds", "0:2", "--steps", "20"],
 }
 drawn = {}
 for key, args in runs.items():
