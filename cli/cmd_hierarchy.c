@@ -103,6 +103,7 @@ static cJSON *manifest_block(cJSON *extra, const ntk_nth_study *r, const cli_con
     study_nums(hj, "crossover_3 crossover_4 wall_seconds min_width",
                (const double[]){r->crossover_3, r->crossover_4, wall, r->min_width});
     cJSON_AddStringToObject(hj, "snapshots", c->train.snapshots);
+    cJSON_AddStringToObject(hj, "gates", c->train.gates ? "frozen at each cell's initialisation (the gated control)" : "live");
     cJSON *sj = cJSON_AddObjectToObject(hj, "slopes");
     for (int q = 0; q < NTK_NTHQ_COUNT; q++) {
         cJSON *o = cJSON_AddObjectToObject(sj, ntk_nthq_name(q));
@@ -142,7 +143,7 @@ int cmd_hierarchy(int argc, char **argv)
     o.N = d.n_train, o.X = d.X_train, o.y = d.Y_train, o.loss = c.train.loss, o.lr_frac = c.train.lr_frac;
     o.lr = c.train.lr, o.steps = c.train.steps, o.schedule = c.train.snapshots, o.n_widths = (size_t)g.nw;
     o.widths = g.widths, o.n_seeds = (size_t)g.ns, o.seeds = g.seeds, o.min_width = c.study.min_width;
-    o.threads = c.run.threads, o.cell_done = cell_row, o.cell_user = &h;
+    o.threads = c.run.threads, o.cell_done = cell_row, o.cell_user = &h, o.gates_frozen = c.train.gates;
     if (ntk_nth_study_check(&spec, &o) != NTK_OK) {
         rc = study_fail(NULL, CLI_EXIT_USAGE);
         goto done;

@@ -266,6 +266,7 @@ static int finish(train_ctx *x, int argc, char **argv, int quiet)
     cli_json_number(lj, "lin_nonfinite_step", r->lin_nonfinite_step >= 0 ? (double)r->lin_nonfinite_step : NAN);
     cli_json_number(lj, "pert_nonfinite_step", r->pert_nonfinite_step >= 0 ? (double)r->pert_nonfinite_step : NAN);
     cli_json_number(lj, "pw_nonfinite_step", r->pw_nonfinite_step >= 0 ? (double)r->pw_nonfinite_step : NAN);
+    if (c->train.gates) cJSON_AddStringToObject(tj, "gates", "frozen"); /* absent: live */
     if (c->train.nth) {
         cJSON *hj = cJSON_AddObjectToObject(tj, "nth");
         study_nums(hj, "level seconds_tensors", (const double[]){c->train.nth, r->seconds_nth});

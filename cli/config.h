@@ -87,6 +87,7 @@ typedef struct {
     uint64_t noise_seed;
     int top_k, fourier_k, flow, freeze_k, freeze_delta, target_partial;
     int nth;                   /* 0, or the hierarchy's level 3 | 4 (train only) */
+    int gates;                 /* 0 live, 1 frozen at step 0 (relu; train only) */
     int *target_modes, target_modes_count; /* explicit Fourier terms (docs/data.md) */
     double *target_amps, *target_phases;
     int target_amps_count, target_phases_count;

@@ -26,10 +26,12 @@ static void range_text(const cli_key *k, char *buf, size_t cap)
     }
 }
 
-/* Whether d's value of k is a default worth showing (not an unset string, list or switch). */
+/* Whether d's value of k is a default worth showing (not an unset string, list or switch; a choice
+ * always has one, also when config.yaml writes it only when set). */
 static bool has_default(const cli_config *d, const cli_key *k)
 {
     if (k->type == T_BOOL || k->type == T_IBOOL || k->write == W_NEVER) return false;
+    if (k->type == T_CHOICE) return true;
     if (k->write == W_SET || k->write == W_ANGLE || k->write == W_LR || k->write == W_LRFRAC) return cli_key_written(d, k);
     return true;
 }

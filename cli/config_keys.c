@@ -169,6 +169,9 @@ const cli_key CLI_KEYS[] = {
     INT(TRAIN, nth, "nth", 0, 4, C_TRAIN, "L",
         "neural tangent hierarchy at level 3 (O3 frozen) | 4 (O4 frozen): f and K predicted from step 0 "
         "(nth_* columns, f_nth / K_nth; k = 1, gd, N <= 64 at 4; 0: off)", .write = W_SET),
+    CHOICE(TRAIN, gates, "gates", int, "live|frozen", C_TRAIN | C_HIER,
+           "relu units' on/off states: live, or frozen at their values at step 0 on every input (the gated "
+           "control: no unit crosses its kink; act relu)", .write = W_SET),
     F64(TRAIN, freeze_eps, "freeze-eps", TRAINC, "E", "freeze time: |slope over D snapshots| < E |first slope| ...",
         .rng = R_GT, .dflt = "0.01"),
     INT(TRAIN, freeze_k, "freeze-k", 1, K100K, TRAINC, "K", "... for K consecutive snapshots", .dflt = "3"),

@@ -74,7 +74,7 @@ ntk_train_run_opts cli_train_opts(const cli_config *c)
     o.top_k = t->top_k, o.ridge = t->ridge, o.flow = t->flow, o.blowup = t->blowup;
     o.freeze_eps = t->freeze_eps, o.freeze_k = t->freeze_k, o.freeze_delta = t->freeze_delta;
     o.seed = c->run.seed, o.threads = c->run.threads, o.per_layer = c->kernel.per_layer;
-    o.nth = t->nth;
+    o.nth = t->nth, o.gates_frozen = t->gates;
     return o;
 }
 

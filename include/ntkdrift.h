@@ -152,6 +152,21 @@ ntk_status ntk_net_layer(const ntk_net *net, int l, ntk_layer *out);
 /* Parameters changed by the caller: refresh internal float32 mirrors. */
 void ntk_net_params_changed(ntk_net *net);
 
+/* Frozen gates, the ReLU control of the hierarchy (docs/dynamics.md, "Frozen gates"): each hidden
+ * unit's on/off state on each input is fixed at its value at theta_g, a copy of the parameters at
+ * the call,
+ *   h_l(x) = z_l(x; theta) o 1[z_l(x; theta_g) > 0]   (hidden layers, per input x),
+ * so phi' is the gate and phi'' = 0 everywhere: every forward (a second pass at theta_g per set of
+ * inputs), gradient, kernel, velocity and hierarchy tensor, float64 and float32, is the gated
+ * network's.  At theta = theta_g it is the relu network bit for bit.  act relu only (NTK_EINVAL
+ * otherwise).  theta_g stays through ntk_net_init, ntk_net_load_params and parameter writes until
+ * ntk_net_thaw_gates or another freeze; it is not saved with the parameters.  Gated feats hold
+ * N sum_l n_l gates more than ntk_feats_bytes counts. */
+ntk_status ntk_net_freeze_gates(ntk_net *net);
+void ntk_net_thaw_gates(ntk_net *net);               /* back to the plain activation */
+int ntk_net_gates_frozen(const ntk_net *net);        /* 1 when frozen, else 0 */
+const double *ntk_net_gate_params(const ntk_net *net); /* [P] theta_g, or NULL when not frozen */
+
 /* f = net(X).  X: [N x n0], F: [N x k]. */
 ntk_status ntk_net_forward(ntk_net *net, size_t N, const double *X, double *F);
 
@@ -530,6 +545,8 @@ typedef struct {
     int nth;                   /* 0 (off), 3 or 4: the truncated hierarchy at every snapshot (ntk_train_snapshot);
                                   one output (k = 1), opt gd, full batch; O3 (and O4) of the N train and M eval
                                   points must fit (ntk_o3_bytes, ntk_o4_bytes, NTK_O4_MAX_N), checked first */
+    int gates_frozen;          /* 1: frozen gates (ntk_net_freeze_gates) at the parameters of step 0, the seeded
+                                  initialisation (also on resume); act relu only; the result's net keeps them */
 } ntk_train_run_opts;
 ntk_train_run_opts ntk_train_run_defaults(void);
 
@@ -1040,7 +1057,10 @@ typedef struct {
     const int *seeds;           /* [S] >= 0 */
     int min_width;              /* the slopes' widths are >= min_width (0: all) */
     int threads;                /* 0: leave the current setting (restored on return) */
-    ntk_nth_study_hook net_hook;  /* NULL: none */
+    int gates_frozen;           /* 1: each cell's network has its gates frozen at its initialisation
+                                   (ntk_net_freeze_gates; act relu): the gated control, no unit crosses
+                                   its kink (the flips still count the pre-activations' sign changes) */
+    ntk_nth_study_hook net_hook;  /* NULL: none (called after the gates are frozen) */
     void *hook_user;
     ntk_nth_study_cell_fn cell_done; /* NULL: none */
     void *cell_user;

@@ -71,6 +71,10 @@ size_t ntk_net_num_params(const ntk_net *net);
 double *ntk_net_params(ntk_net *net);
 ntk_status ntk_net_layer(const ntk_net *net, int l, ntk_layer *out);
 void ntk_net_params_changed(ntk_net *net);
+ntk_status ntk_net_freeze_gates(ntk_net *net);
+void ntk_net_thaw_gates(ntk_net *net);
+int ntk_net_gates_frozen(const ntk_net *net);
+const double *ntk_net_gate_params(const ntk_net *net);
 ntk_status ntk_net_forward(ntk_net *net, size_t N, const double *X, double *F);
 typedef enum { NTK_LOSS_SUM, NTK_LOSS_MEAN, NTK_LOSS_MSE } ntk_loss;
 const char *ntk_loss_name(ntk_loss l);
@@ -208,6 +212,7 @@ typedef struct {
     ntk_train_progress_fn progress;
     int threads;
     int nth;
+    int gates_frozen;
 } ntk_train_run_opts;
 ntk_train_run_opts ntk_train_run_defaults(void);
 typedef struct {

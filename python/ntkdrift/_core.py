@@ -111,6 +111,7 @@ class Network:
       biases      list of [n_l] or None (a layer without bias)
       spec        the resolved Spec (spec.keys: a dict of the model keys)
       depth, widths, n0, outputs, num_params, seed
+      gates_frozen, gate_params [P] frozen gates (freeze_gates(), thaw_gates(); relu only)
     """
 
     def __init__(self, depth=None, width=None, widths=None, n0=None, outputs=None, act=None, param=None, sw2=None,
@@ -181,6 +182,28 @@ class Network:
         """Write params.npz (ntk_net_save_params: W1.., b1.. float64, atomically)."""
         check(lib.ntk_net_save_params(self._net, os.fsencode(os.fspath(path))))
 
+    def freeze_gates(self):
+        """Frozen gates (relu only; ntk_net_freeze_gates, docs/dynamics.md "Frozen gates"): each hidden
+        unit's on/off state on each input is fixed at its value at the current parameters theta_g, so
+        h_l = z_l(theta) o 1[z_l(theta_g) > 0]; forward, empirical_ntk and training are then the gated
+        network's.  At theta = theta_g it is the relu network exactly.  Raises NtkError for other
+        activations."""
+        check(lib.ntk_net_freeze_gates(self._net))
+
+    def thaw_gates(self):
+        """Back to the plain activation."""
+        lib.ntk_net_thaw_gates(self._net)
+
+    @property
+    def gates_frozen(self):
+        return bool(lib.ntk_net_gates_frozen(self._net))
+
+    @property
+    def gate_params(self):
+        """theta_g [P] (a copy), or None when the gates are live."""
+        g = lib.ntk_net_gate_params(self._net)
+        return None if g == ffi.NULL else np.frombuffer(ffi.buffer(g, 8 * self.num_params), np.float64).copy()
+
     def _changed(self):
         lib.ntk_net_params_changed(self._net)  # the views may have been written: refresh the float32 mirrors
 
@@ -196,8 +219,12 @@ class Network:
     __call__ = forward
 
     def copy(self):
-        """A new network with the same spec and a copy of the parameters."""
+        """A new network with the same spec and a copy of the parameters (and of frozen gates)."""
         net = Network(seed=None, spec=self.spec)
+        g = self.gate_params
+        if g is not None:
+            net.params[:] = g
+            net.freeze_gates()
         net.params[:] = self.params
         net.seed = self.seed
         return net

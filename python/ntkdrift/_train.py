@@ -10,7 +10,8 @@ from ._lib import as_f64, check, copy_out, cstr, error, ffi, lib, ptr
 TRAIN_DEFAULTS = dict(steps=1000, lr=None, lr_frac=0.5, loss="half_mean", opt="gd", batch=0, momentum=0.9,
                       snapshots="log:20", ridge=1e-8, top_k=10, blowup=1e6, flow=False, freeze_eps=0.01,
                       freeze_k=3, freeze_delta=2, per_layer=False, threads=0, checkpoint=None, checkpoint_every=0,
-                      nth=0)
+                      nth=0, gates="live")
+_GATES = {"live": 0, "frozen": 1}
 
 # metrics.csv's columns before move_l*, in order (docs/train.md): the snapshot's and ntk_train_metrics'.
 METRIC_COLUMNS = ("step", "t", "loss", "loss_eval", "drift_fro", "drift_op", "kernel_distance", "velocity",
@@ -103,7 +104,9 @@ def train(X=None, Y=None, X_eval=None, Y_eval=None, *, callback=None, keep_snaps
     Training keys, with the CLI's defaults: steps=1000, lr=None, lr_frac=0.5 (eta = lr_frac * 2 /
     lambda_max(c K_0)), loss="half_mean", opt="gd", batch=0, momentum=0.9, snapshots="log:20" (or a
     list of steps), ridge=1e-8, top_k=10, blowup=1e6, flow=False, freeze_eps=0.01, freeze_k=3,
-    freeze_delta=2, per_layer=False, threads=0, checkpoint=None (a path), checkpoint_every=0.
+    freeze_delta=2, per_layer=False, threads=0, checkpoint=None (a path), checkpoint_every=0, nth=0 (3 | 4:
+    the truncated hierarchy), gates="live" ("frozen": relu units' on/off states fixed at step 0 on every
+    input, the ReLU control of docs/dynamics.md; the final net keeps the gates).
 
     callback(snapshot) is called at every snapshot, in order, while the run goes on (a Snapshot: the
     step, the metrics and the arrays K [n x n], f [n], ...).  An exception raised in it stops the run
@@ -172,6 +175,9 @@ def train(X=None, Y=None, X_eval=None, Y_eval=None, *, callback=None, keep_snaps
     o.blowup, o.freeze_eps = float(tk["blowup"]), float(tk["freeze_eps"])
     o.freeze_k, o.freeze_delta = int(tk["freeze_k"]), int(tk["freeze_delta"])
     o.nth = int(tk["nth"] or 0)
+    if tk["gates"] not in _GATES:
+        raise ValueError(f"train: gates must be 'live' or 'frozen', got {tk['gates']!r}")
+    o.gates_frozen = _GATES[tk["gates"]]
     o.threads, o.checkpoint_every = int(tk["threads"]), int(tk["checkpoint_every"])
     if tk["checkpoint"] is not None:
         keep.append(cstr(str(tk["checkpoint"])))
@@ -268,6 +274,10 @@ def _result(res, rows, snaps, data, sp):
     r.data = data
     # the final network: a copy of the engine's parameters (ntk_train_result_clear frees its net)
     net = Network(seed=None, spec=sp)
+    gates = lib.ntk_net_gate_params(res.net)
+    if gates != ffi.NULL:  # train(gates="frozen"): the same theta_g
+        net.params[:] = np.frombuffer(ffi.buffer(gates, 8 * net.num_params), np.float64)
+        net.freeze_gates()
     net.params[:] = np.frombuffer(ffi.buffer(lib.ntk_net_params(res.net), 8 * net.num_params), np.float64)
     net.seed = None
     r.net = net

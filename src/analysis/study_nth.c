@@ -60,6 +60,8 @@ ntk_status ntk_nth_study_check(const ntk_spec *spec, const ntk_nth_study_opts *o
     if (spec->outputs != 1)
         return ntk_set_error(NTK_EINVAL, "nth study: one output only (k = %d; the hierarchy is implemented for k = 1)",
                              spec->outputs);
+    if (o->gates_frozen && spec->act != NTK_ACT_RELU)
+        return ntk_set_error(NTK_EINVAL, "nth study: frozen gates are for act relu only, got %s", ntk_act_name(spec->act));
     if (o->N == 0 || !o->X || !o->y) return ntk_set_error(NTK_EINVAL, "nth study: N >= 1 points X and targets y needed");
     if (o->N > NTK_O4_MAX_N)
         return ntk_set_error(NTK_ENOMEM, "nth study: N = %zu: O4 holds N^4 entries in memory, refused above N = %d",
@@ -185,6 +187,7 @@ static ntk_status cell_setup(const ntk_spec *s, const ntk_nth_study_opts *o, int
         return ntk_set_error(NTK_ENOMEM, "out of memory for N = %zu", N);
     ntk_status st = ntk_net_alloc(s, &c->net);
     if (st == NTK_OK) st = ntk_net_init(c->net, (uint64_t)seed);
+    if (st == NTK_OK && o->gates_frozen) st = ntk_net_freeze_gates(c->net);
     if (st == NTK_OK && o->net_hook) st = o->net_hook(o->hook_user, c->net);
     if (st == NTK_OK) st = ntk_feats_alloc(c->net, N, NTK_F64, &c->ft);
     if (st == NTK_OK) st = observe(c, o->X, s->depth, Nh, c->K0, c->f0, c->z0);

@@ -213,6 +213,11 @@ ntk_status ntk_train_run_check(const ntk_train_run_opts *o, const ntk_dataset *d
     if (o->resume && (!o->checkpoint || !o->replay))
         return ntk_set_error(NTK_EINVAL, "train: resume needs a checkpoint path and a replay callback");
     if (o->threads < 0) return ntk_set_error(NTK_EINVAL, "train: threads must be >= 0, got %d", o->threads);
+    if (o->gates_frozen != 0 && o->gates_frozen != 1)
+        return ntk_set_error(NTK_EINVAL, "train: gates_frozen must be 0 (live) or 1 (frozen), got %d", o->gates_frozen);
+    if (o->gates_frozen && o->spec.act != NTK_ACT_RELU)
+        return ntk_set_error(NTK_EINVAL, "train: gates frozen: act is %s, frozen gates are for relu only",
+                             ntk_act_name(o->spec.act));
     return o->nth ? nth_check(o, d) : NTK_OK;
 }
 
@@ -346,7 +351,8 @@ static ntk_status take_snapshot(run *x, long step, size_t j, ntk_train_observer 
 }
 
 /* The literal one-step change (K(theta_0 - eta grad L) - K_0) / eta against the pathwise Kdot_0:
- * for relu it also counts units whose sign flips in the step.  Parameters and K are restored. */
+ * for relu it also counts units whose sign flips in the step (none with frozen gates).  Parameters
+ * and K are restored. */
 static ntk_status literal_step(run *x, double *out)
 {
     size_t P = ntk_net_num_params(x->net), nn = x->n * x->n;
@@ -432,6 +438,8 @@ static ntk_status setup(run *x, ntk_train_result *res)
         return ntk_set_error(NTK_ENOMEM, "out of memory for N = %zu", x->N);
     st = ntk_net_alloc(&o->spec, &x->net);
     if (st == NTK_OK) st = ntk_net_init(x->net, o->seed);
+    /* the gates at the seeded initialisation, before K_0: on resume too (the checkpoint comes later) */
+    if (st == NTK_OK && o->gates_frozen) st = ntk_net_freeze_gates(x->net);
     if (st == NTK_OK) st = ntk_feats_alloc(x->net, x->N, NTK_F64, &x->ft);
     if (st == NTK_OK && x->M) st = ntk_feats_alloc(x->net, x->M, NTK_F64, &x->fe);
     if (st != NTK_OK) return wrap(st, "train");

@@ -4,7 +4,8 @@
  *   Ddot_{l-1} = c_w (Ddot_l W_l + D_l V_l) o phi'(Z_{l-1}) + c_w (D_l W_l) o phi''(Z_{l-1}) o Zdot_{l-1}
  * (D_{L+1} is constant), and per layer
  *   Kdot += (Ddot D^T + D Ddot^T) o (c_w^2 H H^T + c_b^2) + (D D^T) o c_w^2 (Hdot H^T + H Hdot^T).
- * For relu phi'' = 0: the "pathwise" velocity with activation masks frozen. */
+ * For relu phi'' = 0: the "pathwise" velocity with activation masks frozen.  With frozen gates phi'
+ * is the gate (feats_dphi_arg): the exact velocity of the gated network. */
 #include "net.h"
 #include "ntk_private.h"
 
@@ -74,7 +75,7 @@ void feat_tangents_forward(const ntk_net *net, const ntk_feats *f, const double 
                     (int)np, VW, (int)np, 1.0, Zd, (int)nl);
         if (net_has_bias(net, l)) act_add_bias_rows(NTK_F64, N, nl, net->cb[l], v + net->offb[l], Zd);
         if (l < net->d) {
-            const double *Z = f->Z[l];
+            const double *Z = feats_dphi_arg(f, l);
             for (size_t i = 0; i < N * nl; i++) Hdl[l][i] = act_dphi(net->spec.act, Z[i]) * Zd[i];
         }
     }
@@ -89,7 +90,7 @@ void feat_tangents_backward(const ntk_net *net, const ntk_feats *f, const double
     for (int l = d; l >= 2; l--) {
         size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
         const double *W = net->theta + net->offW[l], *VW = v + net->offW[l];
-        const double *D = f->D[l], *Z = f->Z[l - 1], *Zd = Zdl[l - 1];
+        const double *D = f->D[l], *Z = feats_dphi_arg(f, l - 1), *Zd = Zdl[l - 1];
         double *Dd = Ddl[l - 1], *DW = tmp;
         /* Dd = c_w (Ddot_l W + D_l V); DW = c_w D_l W */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)np, (int)nl, net->cw[l], Ddl[l],

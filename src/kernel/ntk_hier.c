@@ -16,7 +16,8 @@
  * = df/dh_l.  O4 is the same computation differentiated in forward mode along g_d (every feature,
  * Gram and tangent carries its own tangent; phi''' enters through e_l phi''(z_l)), so it is the exact
  * derivative of O3(theta) along g_d, the change of the directions g_c included.  relu: phi'' = 0, the
- * pathwise tensors (activation masks frozen), as ntk_kernel_velocity.
+ * pathwise tensors (activation masks frozen), as ntk_kernel_velocity; with frozen gates
+ * (ntk_net_freeze_gates) phi' is the gate, and the tensors are the gated network's exact ones.
  *
  * Hessian points are processed in blocks of B rows (the forward tangents of a block are B S x n_l). */
 #include "net.h"
@@ -351,7 +352,7 @@ static void hier_block(hier *h, size_t p0, size_t B, size_t S)
         }
         if (l == d) break;
         /* dH_l = phi'(z_l(p)) o dZ_l; the phi'' term */
-        const double *Zl = f->Z[l];
+        const double *Zl = feats_dphi_arg(f, l); /* relu with frozen gates: the gates (smooth is 0) */
         for (size_t p = 0; p < B; p++) {
             const double *z = Zl + (p0 + p) * nl, *zt = tan ? h->Zt[l] + (p0 + p) * nl : NULL;
             for (size_t u = 0; u < nl; u++) {

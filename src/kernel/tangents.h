@@ -2,7 +2,8 @@
  * direction v (same layout as theta), shared by the kernel velocity (ntk_dot.c) and the hierarchy
  * tensors (ntk_hier.c).  With V_l the W_l part of v and vb_l its bias part:
  *   Zdot_l = c_w (Hdot_{l-1} W_l^T + H_{l-1} V_l^T) + c_b 1 vb_l^T,  Hdot_l = phi'(Z_l) o Zdot_l,
- *   Ddot_{l-1} = c_w (Ddot_l W_l + D_l V_l) o phi'(Z_{l-1}) + c_w (D_l W_l) o phi''(Z_{l-1}) o Zdot_{l-1}. */
+ *   Ddot_{l-1} = c_w (Ddot_l W_l + D_l V_l) o phi'(Z_{l-1}) + c_w (D_l W_l) o phi''(Z_{l-1}) o Zdot_{l-1}
+ * (phi' at feats_dphi_arg: the gates of a net with frozen gates, whose tangents are the gated network's). */
 #ifndef NTK_TANGENTS_H
 #define NTK_TANGENTS_H
 #include "net.h"

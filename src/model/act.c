@@ -143,6 +143,32 @@ void act_forward(ntk_act a, ntk_dtype t, size_t n, const void *z, void *h)
     }
 }
 
+void act_gates(ntk_dtype t, size_t n, const void *z, void *g)
+{
+    if (t == NTK_F64) {
+        const double *zz = z;
+        double *gg = g;
+        for (size_t i = 0; i < n; i++) gg[i] = zz[i] > 0 ? 1.0 : 0.0;
+    } else {
+        const float *zz = z;
+        float *gg = g;
+        for (size_t i = 0; i < n; i++) gg[i] = zz[i] > 0 ? 1.0f : 0.0f;
+    }
+}
+
+void act_gated_forward(ntk_dtype t, size_t n, const void *z, const void *g, void *h)
+{
+    if (t == NTK_F64) {
+        const double *zz = z, *gg = g;
+        double *hh = h;
+        for (size_t i = 0; i < n; i++) hh[i] = gg[i] > 0 ? zz[i] : 0;
+    } else {
+        const float *zz = z, *gg = g;
+        float *hh = h;
+        for (size_t i = 0; i < n; i++) hh[i] = gg[i] > 0 ? zz[i] : 0;
+    }
+}
+
 static void relu_mask_rows(ntk_dtype t, size_t N, size_t k, size_t n, const void *Z, void *D)
 {
     if (t == NTK_F64) {

@@ -1,5 +1,6 @@
 /* feats.c -- batched forward activations and per-example backprop vectors
- * (the Gram factors of every kernel), in float64 or float32. */
+ * (the Gram factors of every kernel), in float64 or float32; with frozen gates (ntk_net_freeze_gates)
+ * each forward first runs the network at theta_g for the gates. */
 #include "net.h"
 #include "ntk_private.h"
 
@@ -66,6 +67,8 @@ void ntk_feats_free(ntk_feats *f)
 {
     if (!f) return;
     free(f->block);
+    free(f->gblock);
+    free(f->G);
     free(f->scratch);
     free(f->D);
     free(f->Z);
@@ -85,23 +88,72 @@ static bool feats_match(const ntk_net *net, const ntk_feats *f)
     return true;
 }
 
+/* Z_l = c_w H_{l-1} W_l^T (+ c_b 1 b_l^T): [N x n_l], with W_l, b_l of the parameter vector th
+ * (float64 th64 for the bias; th in the feats' dtype for W). */
+static void layer_pre(const ntk_net *net, ntk_feats *f, int l, const char *th, const double *th64)
+{
+    ntk_dtype t = f->dtype;
+    size_t N = f->N, nl = (size_t)net->n[l], np = (size_t)net->n[l - 1], es = la_elem(t);
+    la_gemm(t, false, true, N, nl, np, net->cw[l], f->H[l - 1], np, th + net->offW[l] * es, np, 0.0, f->Z[l], nl);
+    if (net_has_bias(net, l)) act_add_bias_rows(t, N, nl, net->cb[l], th64 + net->offb[l], f->Z[l]);
+}
+
+/* Frozen gates: the relu network at theta_g on the inputs in H[0] (Z and H of the hidden layers as
+ * its scratch, overwritten by the forward that follows), G[l] = 1[z^(l)(x; theta_g) > 0]. */
+static ntk_status gate_forward(ntk_net *net, ntk_feats *f)
+{
+    ntk_dtype t = f->dtype;
+    size_t N = f->N, es = la_elem(t), total = 0;
+    if (!f->G) {
+        for (int l = 1; l < f->d; l++) total += N * (size_t)f->n[l];
+        f->G = calloc((size_t)f->d + 1, sizeof *f->G);
+        f->gblock = la_alloc_big((total ? total : 1) * es);
+        if (!f->G || !f->gblock) {
+            free(f->G), free(f->gblock);
+            f->G = NULL, f->gblock = NULL;
+            return ntk_set_error(NTK_ENOMEM, "frozen gates: cannot allocate %zu bytes of gates for N = %zu", total * es, N);
+        }
+        char *p = f->gblock;
+        for (int l = 1; l < f->d; l++) {
+            f->G[l] = p;
+            p += N * (size_t)f->n[l] * es;
+        }
+    }
+    const char *thg = net_theta_g(net, t);
+    if (!thg) return ntk_set_error(NTK_ENOMEM, "frozen gates: float32 mirror of theta_g: out of memory");
+    for (int l = 1; l < net->d; l++) {
+        size_t nl = (size_t)net->n[l];
+        layer_pre(net, f, l, thg, net->theta_g);
+        act_gates(t, N * nl, f->Z[l], f->G[l]);
+        if (l + 1 < net->d) act_forward(NTK_ACT_RELU, t, N * nl, f->Z[l], f->H[l]);
+    }
+    return NTK_OK;
+}
+
 ntk_status feats_forward(ntk_net *net, ntk_feats *f, const double *X)
 {
     if (!feats_match(net, f)) return ntk_set_error(NTK_EINVAL, "features were allocated for another network");
     ntk_dtype t = f->dtype;
     const char *theta = net_theta(net, t);
     if (!theta) return ntk_set_error(NTK_ENOMEM, "float32 parameter mirror: out of memory");
-    size_t N = f->N, es = la_elem(t);
-    la_convert(t, f->H[0], NTK_F64, X, N * (size_t)net->n[0]);
-    for (int l = 1; l <= net->d; l++) {
-        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
-        /* Z_l = c_w H_{l-1} W_l^T (+ c_b 1 b_l^T): [N x n_l] */
-        la_gemm(t, false, true, N, nl, np, net->cw[l], f->H[l - 1], np, theta + net->offW[l] * es, np,
-                0.0, f->Z[l], nl);
-        if (net_has_bias(net, l)) act_add_bias_rows(t, N, nl, net->cb[l], net->theta + net->offb[l], f->Z[l]);
-        if (l < net->d) act_forward(net->spec.act, t, N * nl, f->Z[l], f->H[l]);
-    }
+    size_t N = f->N;
     f->have_deltas = false;
+    f->gated = false;
+    la_convert(t, f->H[0], NTK_F64, X, N * (size_t)net->n[0]);
+    if (net->theta_g) {
+        ntk_status st = gate_forward(net, f);
+        if (st != NTK_OK) return st;
+        f->gated = true;
+    }
+    for (int l = 1; l <= net->d; l++) {
+        size_t nl = (size_t)net->n[l];
+        layer_pre(net, f, l, theta, net->theta);
+        if (l == net->d) break;
+        if (f->gated)
+            act_gated_forward(t, N * nl, f->Z[l], f->G[l], f->H[l]);
+        else
+            act_forward(net->spec.act, t, N * nl, f->Z[l], f->H[l]);
+    }
     return NTK_OK;
 }
 
@@ -118,10 +170,10 @@ ntk_status feats_backward(ntk_net *net, ntk_feats *f)
         for (size_t a = 0; a < k; a++) la_set(f->D[d], (i * k + a) * k + a, t, 1.0);
     for (int l = d; l >= 2; l--) {
         size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
-        /* D_{l-1} = c_w (D_l W_l) o phi'(Z_{l-1}): [N*k x n_{l-1}] */
+        /* D_{l-1} = c_w (D_l W_l) o phi'(Z_{l-1}) (the gates G_{l-1} when frozen): [N*k x n_{l-1}] */
         la_gemm(t, false, false, N * k, np, nl, net->cw[l], f->D[l], nl, theta + net->offW[l] * es, np,
                 0.0, f->D[l - 1], np);
-        act_deriv_mul_rows(net->spec.act, t, N, (int)k, np, f->Z[l - 1], f->D[l - 1], f->scratch);
+        act_deriv_mul_rows(net->spec.act, t, N, (int)k, np, feats_dphi_arg(f, l - 1), f->D[l - 1], f->scratch);
     }
     f->have_deltas = true;
     return NTK_OK;

@@ -1,4 +1,4 @@
-/* mlp.c -- the network: allocation, deterministic initialisation, layer views,
+/* mlp.c -- the network: allocation, deterministic initialisation, layer views, frozen gates,
  * batched forward, loss and gradient. */
 #include "net.h"
 #include "ntk_private.h"
@@ -72,6 +72,8 @@ void ntk_net_free(ntk_net *net)
 {
     if (!net) return;
     ntk_grad_ws_free(net->ws);
+    free(net->theta_g32);
+    free(net->theta_g);
     free(net->theta32);
     free(net->theta);
     free(net->cb);
@@ -148,6 +150,45 @@ const void *net_theta(ntk_net *net, ntk_dtype t)
         net->theta32_valid = true;
     }
     return net->theta32;
+}
+
+ntk_status ntk_net_freeze_gates(ntk_net *net)
+{
+    if (!net) return ntk_set_error(NTK_EINVAL, "frozen gates: the network is NULL");
+    if (net->spec.act != NTK_ACT_RELU)
+        return ntk_set_error(NTK_EINVAL,
+                             "frozen gates: act is %s, gates are for relu only (the gated network replaces relu's "
+                             "phi'(z) = 1[z > 0] by its value at theta_g)",
+                             ntk_act_name(net->spec.act));
+    if (!net->theta_g && !(net->theta_g = malloc((net->P ? net->P : 1) * sizeof *net->theta_g)))
+        return ntk_set_error(NTK_ENOMEM, "frozen gates: out of memory for P = %zu parameters", net->P);
+    memcpy(net->theta_g, net->theta, net->P * sizeof *net->theta_g);
+    free(net->theta_g32); /* remade from the new theta_g on first use */
+    net->theta_g32 = NULL;
+    return NTK_OK;
+}
+
+void ntk_net_thaw_gates(ntk_net *net)
+{
+    if (!net) return;
+    free(net->theta_g32);
+    free(net->theta_g);
+    net->theta_g32 = NULL;
+    net->theta_g = NULL;
+}
+
+int ntk_net_gates_frozen(const ntk_net *net) { return net && net->theta_g ? 1 : 0; }
+const double *ntk_net_gate_params(const ntk_net *net) { return net ? net->theta_g : NULL; }
+
+const void *net_theta_g(ntk_net *net, ntk_dtype t)
+{
+    if (t == NTK_F64 || !net->theta_g) return net->theta_g;
+    if (!net->theta_g32) {
+        net->theta_g32 = malloc((net->P ? net->P : 1) * sizeof *net->theta_g32);
+        if (!net->theta_g32) return NULL;
+        for (size_t i = 0; i < net->P; i++) net->theta_g32[i] = (float)net->theta_g[i];
+    }
+    return net->theta_g32;
 }
 
 struct ntk_grad_ws {
@@ -251,7 +292,7 @@ ntk_status ntk_net_loss_grad_ws(ntk_net *net, ntk_grad_ws *w, const double *X, c
         if (l == 1) break;
         /* R_{l-1} = c_w (R W_l) o phi'(Z_{l-1}): [N x n_{l-1}] */
         la_gemm(NTK_F64, false, false, N, np, nl, net->cw[l], R, nl, W, np, 0.0, Rn, np);
-        act_deriv_mul_rows(net->spec.act, NTK_F64, N, 1, np, f->Z[l - 1], Rn, f->scratch);
+        act_deriv_mul_rows(net->spec.act, NTK_F64, N, 1, np, feats_dphi_arg(f, l - 1), Rn, f->scratch);
         double *tmp = R;
         R = Rn;
         Rn = tmp;

@@ -17,6 +17,8 @@ struct ntk_net {
     double *cw, *cb;    /* [d+1]: multipliers (cb 0 when no bias) */
     float *theta32;     /* [P] float32 mirror, allocated on first use */
     bool theta32_valid;
+    double *theta_g;    /* [P] frozen gates: the parameters theta_g the gates are taken at, else NULL */
+    float *theta_g32;   /* [P] its float32 mirror, allocated on first use (theta_g never changes) */
     ntk_grad_ws *ws;    /* workspace of the convenience forward / loss_grad calls */
     int max_n;
 };
@@ -32,7 +34,18 @@ struct ntk_feats {
     void *block;        /* one allocation backing H, Z, D */
     double *scratch;    /* [2 max n]: activation-derivative rows */
     bool have_deltas;
+    /* Frozen gates (the net's theta_g): G[l], l = 1..L, the gates 1[z^(l)(x; theta_g) > 0] as 0 / 1
+     * [N x n_l] in the feats' dtype, set by every forward of a gated net; gated says whether the last
+     * forward was one.  G (one allocation, gblock) is made on the first gated forward. */
+    void **G;
+    void *gblock;
+    bool gated;
 };
+
+/* The argument of phi' for the hidden layer l (1..L) of the last forward: Z[l], or with frozen gates
+ * G[l], whose relu derivative 1[G > 0] is the gate (and phi'' = 0 either way).  Every derivative
+ * site (backward, gradient, tangents, hierarchy) reads it, so none crosses a kink. */
+static inline const void *feats_dphi_arg(const ntk_feats *f, int l) { return f->gated ? f->G[l] : f->Z[l]; }
 
 /* Parameters of the requested dtype (syncs the float32 mirror). */
 const void *net_theta(ntk_net *net, ntk_dtype t);
@@ -40,4 +53,6 @@ const void *net_theta(ntk_net *net, ntk_dtype t);
 ntk_status feats_forward(ntk_net *net, ntk_feats *f, const double *X);
 ntk_status feats_backward(ntk_net *net, ntk_feats *f);
 bool net_has_bias(const ntk_net *net, int l);
+/* The gate parameters theta_g in dtype t (the float32 mirror made on first use), NULL when out of memory. */
+const void *net_theta_g(ntk_net *net, ntk_dtype t);
 #endif

@@ -246,6 +246,8 @@ CONFIG = [
     ('train', 'train', 'eval_target', '[x]', 'ntkdrift: config {T}/cfg229.yaml:2:16: train.eval_target: expected a string, got a sequence'),
     ('profile', 'profile', 'train_n', '0', "ntkdrift: config {T}/cfg230.yaml:2:12: profile.train_n: expected an integer in [1, 2147483647], got '0'"),
     ('profile', 'profile', 'train_data', '[x]', 'ntkdrift: config {T}/cfg231.yaml:2:15: profile.train_data: expected a string, got a sequence'),
+    ('train', 'train', 'gates', 'sometimes', "ntkdrift: config {T}/cfg232.yaml:2:10: train.gates: unknown value 'sometimes' (expected live|frozen)"),
+    ('train', 'train', 'gates', '[frozen]', 'ntkdrift: config {T}/cfg233.yaml:2:10: train.gates: expected one of live|frozen, got a sequence'),
 ]
 
 FLAGS = [
@@ -436,6 +438,8 @@ FLAGS = [
  'ntkdrift: load-params: profile of one loaded network: give one depth, one width and no seed list (got 1 depths, 1 widths, 2 seeds)'),
     ('eval', ['--load-params', '{T}/nope_params.npz'], 'ntkdrift: load-params: {T}/nope_params.npz: cannot open: No such file or directory'),
     ('eval', ['--dtype', 'f32'], 'ntkdrift: eval: --dtype f32, --save-params and --per-layer do not apply (eval writes float64 outputs)'),
+    ('train', ['--gates', 'sometimes'], "ntkdrift: --gates: unknown value 'sometimes' (expected live|frozen)"),
+    ('train', ['--gates', 'frozen', '--act', 'erf'], 'ntkdrift: train: gates frozen: act is erf, frozen gates are for relu only'),
 ]
 
 FILES = [

@@ -243,3 +243,28 @@ def test_train_nth_identical_to_cli(tmp_path):
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     for i, row in enumerate(rows):
         assert f"{r.metrics['nth_err'][i]:.10g}" == row["nth_err"]
+
+
+def test_train_gates_identical_to_cli(tmp_path):
+    """train(gates="frozen", nth=4) against `ntkdrift train --gates frozen --nth 4`: every snapshot's K,
+    f and K_nth bit-identical to the snapshot files, the final net's parameters to params.npz, and the
+    net comes back gated (its gate parameters the seeded initialisation)."""
+    args = dict(data="circle", n=10, depth=2, width=64, steps=40, snapshots="every:20", seed=4, lr_frac=0.9)
+    r = nd.train(gates="frozen", nth=4, **args)
+    out = tmp_path / "gates"
+    run_cli("train", "--gates", "frozen", "--nth", 4, "--data", "circle", "--n", 10, "--depth", 2, "--width", 64,
+            "--steps", 40, "--snapshots", "every:20", "--seed", 4, "--lr-frac", 0.9, "--out", out)
+    for i, step in enumerate(r.snapshots["step"]):
+        z = np.load(out / "snapshots" / f"snap_{step:010d}.npz")
+        for name, member in (("K", "K"), ("f", "f_train"), ("K_nth", "K_nth")):
+            same(r.snapshots[name][i], z[member], f"{name} at {step}")
+    p = load(out / "params.npz")
+    same(r.net.weights[1], p["W2"], "W2 at the end")
+    assert r.net.gates_frozen
+    same(r.net.gate_params, nd.Network(depth=2, width=64, n0=2, seed=4).params, "theta_g = the seeded init")
+    live = nd.train(**args)
+    assert not live.net.gates_frozen and not np.array_equal(live.snapshots["K"][-1], r.snapshots["K"][-1])
+    with pytest.raises(ValueError, match="gates must be 'live' or 'frozen'"):
+        nd.train(gates="sometimes", **args)
+    with pytest.raises(nd.NtkError, match="gates frozen: act is erf"):
+        nd.train(gates="frozen", act="erf", **args)

@@ -32,6 +32,7 @@ def test_train_defaults_are_the_cli_defaults():
                 "flow", "freeze_eps", "freeze_k", "freeze_delta", "checkpoint_every"):
         assert ours[key] == t[key], f"train.{key}: package {ours[key]!r}, CLI {t[key]!r}"
     assert c["kernel"]["per_layer"] == ours["per_layer"]
+    assert ours["gates"] == "live" and "gates" not in t  # config.yaml writes train.gates only when frozen
     # the data keys' defaults of train(): circle, 64 points, fourier target with 4 terms, no eval points
     r = ntkdrift.train(depth=1, width=8, steps=0)
     assert r.data["X_train"].shape == (c["data"]["n"], 2) and c["data"]["data"] == "circle"
