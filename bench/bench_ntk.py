@@ -5,11 +5,11 @@ For each shape (depth x width x n0 x N) and each dtype (float64, float32) this s
   * times `ntkdrift kernel` R times in fresh processes (the first run is a warm-up and is dropped):
     median in-process kernel time (manifest: seconds_features + seconds_grams), median process
     wall time, and the child's own peak RSS (ru_maxrss from os.wait4 on its pid);
-  * times the PyTorch peer $NTK_PEER_DIR/torch_ntk.py with --method structured and --method jac
+  * times the PyTorch peer bench/peer/torch_ntk.py with --method structured and --method jac
     (median time per K from its JSON line; peak RSS from os.wait4 as for ntkdrift);
   * computes the structured-kernel FLOP lower bound (bench/README.md) and divides it by the
-    dgemm (float64) or sgemm (float32) rate measured by $NTK_PEER_DIR/dgemm_peak.c with the same
-    thread count, giving the time bound;
+    dgemm (float64) or sgemm (float32) rate measured by bench/peer/gemm_peak.c with the same
+    thread count, giving the time bound (the peers: bench/peers.py; NTK_PEER_DIR may name others);
   * compares ntkdrift's peak RSS with a memory model (see memory_model);
   * runs bench/ntk_probe.c (built against build/libntkdrift.a) for the in-process split: first call
     (cold, what one CLI run pays), repeated calls (warm, what the peer's timing measures), and the bare
@@ -43,13 +43,9 @@ from collections import namedtuple
 
 import numpy as np
 
+import peers  # bench/peers.py: the peers of bench/peer/ (or NTK_PEER_DIR), the C probes' build
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The peer baselines (torch_ntk.py, dgemm_peak.c) are not part of this repository: their directory is
-# NTK_PEER_DIR (see bench/README.md, "Peers").
-PEER = os.environ.get("NTK_PEER_DIR", "")
-if not PEER or not os.path.isfile(os.path.join(PEER, "torch_ntk.py")):
-    sys.exit("bench_ntk.py: set NTK_PEER_DIR to the directory holding the PyTorch peer torch_ntk.py and "
-             "dgemm_peak.c (bench/README.md)")
 OUT = os.path.join(REPO, "bench", "out")
 DEFAULT_SHAPES = "10x256x64x256,10x512x64x512"
 QUICK_SHAPES = "2x64x16x64,3x128x32x128"
@@ -57,7 +53,7 @@ DTYPES = {"float64": ("f64", 8), "float32": ("f32", 4)}  # name -> (ntkdrift --d
 GEMM_KEY = {"float64": "dgemm", "float32": "sgemm"}
 JAC_HEAVY_FLOP = 2e11   # J J^T costs 2 N^2 P flops; above this jac runs once, without warm-up
 JAC_MEM_FRACTION = 0.8  # skip jac when N*P*elem exceeds this fraction of MemAvailable
-MAX_FOREIGN = 0.1       # dgemm_peak is re-run (up to --gemm-tries) when others used more CPU than this
+MAX_FOREIGN = 0.1       # gemm_peak is re-run (up to --gemm-tries) when others used more CPU than this
 TCK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count()
 
@@ -175,33 +171,23 @@ def foreign_share(measurements):
 # ---------------------------------------------------------------- GEMM peak
 
 def gemm_peak(args):
-    """Build dgemm_peak into bench/out/ if needed and run it; peak = max over sizes of the median rate."""
-    exe = os.path.join(OUT, "dgemm_peak")
-    src = os.path.join(PEER, "dgemm_peak.c")
+    """Build gemm_peak into bench/out/ if needed and run it; peak = max over sizes of the median rate."""
     cache = os.path.join(OUT, f"gemm_peak_t{args.threads}.json")
     if args.reuse_gemm and os.path.exists(cache):
         with open(cache) as fh:
             rec = json.load(fh)
         rec["reused"] = True
         return rec
-    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
-        subprocess.run(["gcc", "-O2", "-o", exe, src, "-lopenblas"], check=True)
+    exe = peers.gemm_peak()
     runs = []
     for _ in range(args.gemm_tries):  # the denominator of every bound: redo it when disturbed
         runs.append(run_measured([exe, str(args.threads), str(args.gemm_reps)], args))
         if foreign_share(runs[-1:]) <= MAX_FOREIGN:
             break
     r = min(runs, key=lambda m: foreign_share([m]))
-    rows, core = [], "unknown"
-    for line in r["stdout"].splitlines():
-        if line.startswith("# OpenBLAS"):
-            core = line.split("core=")[1].split()[0]
-        elif line.strip() and not line.startswith("#"):
-            n, dm, db, sm, sb = line.split()
-            rows.append(dict(n=int(n), dgemm_med=float(dm), dgemm_best=float(db), sgemm_med=float(sm),
-                             sgemm_best=float(sb)))
+    core, rows = peers.parse_gemm(r["stdout"])
     if not rows:
-        sys.exit(f"bench_ntk: could not parse dgemm_peak output:\n{r['stdout']}")
+        sys.exit(f"bench_ntk: could not parse gemm_peak output:\n{r['stdout']}")
     rec = dict(core=core, threads=args.threads, reps=args.gemm_reps, sizes=rows, foreign=foreign_share([r]),
                tries=len(runs),
                dgemm=max(x["dgemm_med"] for x in rows), sgemm=max(x["sgemm_med"] for x in rows),
@@ -278,7 +264,7 @@ def run_probe(args, sh, dtype):
 # ---------------------------------------------------------------- peer
 
 def peer_cmd(args, sh, dtype, method, extra=()):
-    return ["/usr/bin/python3", os.path.join(PEER, "torch_ntk.py"), "--depth", str(sh.depth),
+    return ["/usr/bin/python3", peers.torch_ntk(), "--depth", str(sh.depth),
             "--width", str(sh.width), "--n0", str(sh.n0), "--n", str(sh.n), "--sw2", str(args.sw2),
             "--dtype", dtype, "--method", method, "--threads", str(args.threads), "--seed", str(args.seed),
             *extra]
@@ -464,9 +450,9 @@ def parse_args():
     ap.add_argument("--no-probe", action="store_true", help="skip the in-process phase probe (bench/ntk_probe.c)")
     ap.add_argument("--sw2", type=float, default=2.0, help="sigma_w^2 of every layer, readout included [2]")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--gemm-reps", type=int, default=5, help="dgemm_peak repetitions per size [5]")
+    ap.add_argument("--gemm-reps", type=int, default=5, help="gemm_peak repetitions per size [5]")
     ap.add_argument("--gemm-tries", type=int, default=3,
-                    help=f"re-run dgemm_peak while foreign > {MAX_FOREIGN}, keep the least disturbed [3]")
+                    help=f"re-run gemm_peak while foreign > {MAX_FOREIGN}, keep the least disturbed [3]")
     ap.add_argument("--reuse-gemm", action="store_true",
                     help="reuse bench/out/gemm_peak_t<threads>.json if present instead of re-measuring")
     ap.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
@@ -522,7 +508,7 @@ def main():
                   args=dict(repeat=args.repeat, peer_repeat=args.peer_repeat, threads=args.threads, sw2=args.sw2,
                             seed=args.seed, ntkdrift=args.ntkdrift_built, shapes=[shape_name(s) for s in args.shapes],
                             dtypes=args.dtypes, wait_idle=args.wait_idle),
-                  provenance=prov,
+                  provenance=prov, peers=dict(torch_ntk=peers.torch_ntk(), dir=peers.peer_dir()),
                   gemm=gemm, rows=rows, verify=checks)
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench_train.py -- training speed of `ntkdrift train` against the PyTorch peer $NTK_PEER_DIR/torch_ntk.py --train, in
+"""bench_train.py -- training speed of `ntkdrift train` against the PyTorch peer bench/peer/torch_ntk.py --train, in
 one invocation, on the same network (ReLU, NTK parameterization, no biases, sw2 on every layer) and data
 shape, float64, mean loss, full-batch GD.
 
@@ -12,11 +12,11 @@ Jacobian-contraction kernel every 10 steps, its time taken from bench_ntk.py's l
 
 usage: bench_train.py [--depth 10 --width 512 --n0 64 --n 512 --steps 50 --threads 2]
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile
+import argparse, json, os, shutil, subprocess, tempfile
 
-PEER = os.path.join(os.environ.get("NTK_PEER_DIR", ""), "torch_ntk.py")  # the peer: bench/README.md, "Peers"
-if not os.environ.get("NTK_PEER_DIR") or not os.path.isfile(PEER):
-    sys.exit("bench_train.py: set NTK_PEER_DIR to the directory holding the PyTorch peer torch_ntk.py")
+import peers  # bench/peers.py: bench/peer/torch_ntk.py, or NTK_PEER_DIR's (bench/README.md, "Peers")
+
+PEER = peers.torch_ntk()
 
 
 def ntkdrift(binary, a, every):
