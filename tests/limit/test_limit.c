@@ -63,7 +63,7 @@ static void test_quadrature_matches_closed_forms(void **state)
                 s.param = v ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
                 s.first_layer = v ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
                 double g1[49], t1[49], g2[49], t2[49];
-                ntk_limit_opts oa = {NTK_EXPECT_AUTO, 0, 0, 0}, oq = {NTK_EXPECT_QUAD, 0, 0, 0};
+                ntk_limit_opts oa = {NTK_EXPECT_AUTO, 0, 0, 0, 0}, oq = {NTK_EXPECT_QUAD, 0, 0, 0, 0};
                 TU_OK(ntk_limit_full(&s, &oa, N, X, g1, t1, NULL, NULL));
                 TU_OK(ntk_limit_full(&s, &oq, N, X, g2, t2, NULL, NULL));
                 TU_ASSERT_LE(tu_rel_max(N * N, g2, g1), 1e-10, "NNGP recursion, quadrature vs closed");
@@ -504,7 +504,7 @@ static void test_tables_match_pairwise_quadrature(void **state)
         s.act = acts[a];
         s.sw2 = acts[a] == NTK_ACT_RELU ? 2.0 : 1.7;
         double Kt[1600], Kp[1600], Gt[1600], Gp[1600];
-        ntk_limit_opts tab = {NTK_EXPECT_QUAD, 0, 0, 0}, pair = {NTK_EXPECT_QUAD, 0, 0, 1};
+        ntk_limit_opts tab = {NTK_EXPECT_QUAD, 0, 0, 0, 0}, pair = {NTK_EXPECT_QUAD, 0, 0, 1, 0};
         TU_OK(ntk_limit_full(&s, &tab, N, X, Gt, Kt, NULL, NULL));
         TU_OK(ntk_limit_full(&s, &pair, N, X, Gp, Kp, NULL, NULL));
         char what[96];
