@@ -621,6 +621,10 @@ typedef struct {
     int quad_angular;       /* Gauss-Legendre nodes per angular panel (0: 16) */
     int no_table;           /* quadrature activations on equal-norm inputs are tabulated in the angle
                                per layer (129 Chebyshev nodes); 1 integrates every pair instead */
+    int no_series;          /* smooth quadrature activations (tanh, gelu, sigmoid; erf and identity under
+                               NTK_EXPECT_QUAD) use a Hermite series per pair, with the 2-D quadrature
+                               where its truncation bound is not met (docs/limits.md); 1 integrates
+                               every pair by the 2-D quadrature instead */
 } ntk_limit_opts;
 
 /* Kernels between Xa: [Na x n0] and Xb: [Nb x n0].  nngp, ntk, ntk_normalized: [Na x Nb]

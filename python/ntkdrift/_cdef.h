@@ -103,6 +103,7 @@ typedef struct {
     int quad_radial;
     int quad_angular;
     int no_table;
+    int no_series;
 } ntk_limit_opts;
 ntk_status ntk_limit_cross(const ntk_spec *spec, const ntk_limit_opts *o, size_t Na, const double *Xa,
                            size_t Nb, const double *Xb, double *nngp, double *ntk, double *ntk_normalized,

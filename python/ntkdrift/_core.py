@@ -479,7 +479,7 @@ def empirical_ntk(net, X, X2=None, per_layer=False, diag=False, dtype=None):
 LIMIT_KINDS = ("ntk", "nngp", "ntk_normalized")
 
 
-def limit_kernel(spec, X, X2=None, kind="ntk", per_layer=False):
+def limit_kernel(spec, X, X2=None, kind="ntk", per_layer=False, series=True):
     """The infinite-width kernel of a spec (widths -> infinity; docs/limits.md), float64, one scalar
     kernel per output (the k-output limit is K (x) I_k).
 
@@ -487,7 +487,9 @@ def limit_kernel(spec, X, X2=None, kind="ntk", per_layer=False):
     [M x n0] or None.  kind: "ntk", "nngp" or "ntk_normalized" (standard parameterization: ntk / mean
     hidden width).  Returns K [N x N] (or [N x M]); per_layer=True (kind "ntk") returns (K,
     K_layers) with K_layers [(L+1) x N x N], summing to K.  X2 None: ntk_limit_full (limit.npz's
-    numbers), else ntk_limit_cross."""
+    numbers), else ntk_limit_cross.  series=False (tanh, gelu, sigmoid on unequal norms): every pair by
+    the 2-D quadrature instead of the Hermite series (ntk_limit_opts.no_series; the same kernel to the
+    quadrature's accuracy, and the method before the series: for comparisons)."""
     if kind not in LIMIT_KINDS:
         raise ValueError(f"kind must be one of {', '.join(LIMIT_KINDS)}, got {kind!r}")
     if per_layer and kind != "ntk":
@@ -505,10 +507,14 @@ def limit_kernel(spec, X, X2=None, kind="ntk", per_layer=False):
     out = {kk: None for kk in LIMIT_KINDS}
     out[kind] = np.empty((N, M))
     KL = np.empty((sp.keys["depth"] + 1, N, M)) if per_layer else None
+    opts = ffi.NULL
+    if not series:
+        opts = ffi.new("ntk_limit_opts *")
+        opts.no_series = 1
     if X2 is None:
-        check(lib.ntk_limit_full(sp.c, ffi.NULL, N, ptr(X), ptr(out["nngp"]), ptr(out["ntk"]),
+        check(lib.ntk_limit_full(sp.c, opts, N, ptr(X), ptr(out["nngp"]), ptr(out["ntk"]),
                                  ptr(out["ntk_normalized"]), ptr(KL)))
     else:
-        check(lib.ntk_limit_cross(sp.c, ffi.NULL, N, ptr(X), M, ptr(X2), ptr(out["nngp"]), ptr(out["ntk"]),
+        check(lib.ntk_limit_cross(sp.c, opts, N, ptr(X), M, ptr(X2), ptr(out["nngp"]), ptr(out["ntk"]),
                                   ptr(out["ntk_normalized"]), ptr(KL)))
     return (out[kind], KL) if per_layer else out[kind]

@@ -181,6 +181,38 @@ void expect_eval_angle(const expect_ctx *c, double s11, double s22, double theta
         closed_form(c->act, s11, s22, theta, ee, ed);
 }
 
+/* E[g(sqrt(s) z)], z ~ N(0, 1), for g = phi^2 and phi'^2: int_0^R [g(sqrt(s) z) + g(-sqrt(s) z)] gamma(z) dz
+ * by Gauss-Legendre on the radial panels [0, 1/M], [1/M, 2/M], [2/M, 4/M], ... (M = max(sqrt(s), 1)) of
+ * the 2-D rule, no wider than 2: one dimension instead of two for the diagonal, where u = v.  (A
+ * panel [4, 8] leaves 6e-15 relative on E[z^2] with 12 nodes; width 2 brings it to rounding.) */
+static void diagonal(const expect_ctx *c, double s, double *ee, double *ed)
+{
+    double sa = sqrt(s), M = fmax(1.0, sa), lo = 0, hi = 1.0 / M, e = 0, d = 0;
+    while (lo < RADIAL_MAX) {
+        if (hi > RADIAL_MAX) hi = RADIAL_MAX;
+        double half = 0.5 * (hi - lo), mid = 0.5 * (hi + lo);
+        for (int k = 0; k < c->nr; k++) {
+            double z = mid + half * c->r[k], w = half * c->rw[k] * exp(-0.5 * z * z);
+            double fp = act_phi(c->act, sa * z), fm = act_phi(c->act, -sa * z);
+            double dp = act_dphi(c->act, sa * z), dm = act_dphi(c->act, -sa * z);
+            e += w * (fp * fp + fm * fm);
+            d += w * (dp * dp + dm * dm);
+        }
+        lo = hi;
+        hi = fmin(lo == 1.0 / M ? 2.0 / M : 2 * lo, lo + 2.0);
+    }
+    *ee = e / sqrt(2 * M_PI);
+    *ed = d / sqrt(2 * M_PI);
+}
+
+void expect_eval_diag(const expect_ctx *c, double s, double *ee, double *ed)
+{
+    if (c->quad)
+        diagonal(c, s, ee, ed);
+    else
+        closed_form(c->act, s, s, 0.0, ee, ed);
+}
+
 void expect_eval(const expect_ctx *c, double s11, double s22, double s12, double *ee, double *ed)
 {
     expect_eval_angle(c, s11, s22, acos(clamp_rho(s11, s22, s12)), ee, ed);

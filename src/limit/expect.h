@@ -20,4 +20,7 @@ void expect_eval(const expect_ctx *c, double s11, double s22, double s12, double
 /* The same with the angle theta = acos(s12 / sqrt(s11 s22)) given directly: acos loses
  * half the digits near +-1, so callers that can compute theta accurately pass it. */
 void expect_eval_angle(const expect_ctx *c, double s11, double s22, double theta, double *ee, double *ed);
+/* The diagonal s11 = s22 = s, theta = 0: closed forms as above, or a 1-D rule for quadrature
+ * activations (E[phi(sqrt(s) z)^2], E[phi'(sqrt(s) z)^2]). */
+void expect_eval_diag(const expect_ctx *c, double s, double *ee, double *ed);
 #endif

@@ -63,7 +63,7 @@ static void test_quadrature_matches_closed_forms(void **state)
                 s.param = v ? NTK_PARAM_STANDARD : NTK_PARAM_NTK;
                 s.first_layer = v ? NTK_FIRST_NONE : NTK_FIRST_FAN_IN;
                 double g1[49], t1[49], g2[49], t2[49];
-                ntk_limit_opts oa = {NTK_EXPECT_AUTO, 0, 0, 0}, oq = {NTK_EXPECT_QUAD, 0, 0, 0};
+                ntk_limit_opts oa = {NTK_EXPECT_AUTO, 0, 0, 0, 0}, oq = {NTK_EXPECT_QUAD, 0, 0, 0, 0};
                 TU_OK(ntk_limit_full(&s, &oa, N, X, g1, t1, NULL, NULL));
                 TU_OK(ntk_limit_full(&s, &oq, N, X, g2, t2, NULL, NULL));
                 TU_ASSERT_LE(tu_rel_max(N * N, g2, g1), 1e-10, "NNGP recursion, quadrature vs closed");
@@ -504,7 +504,7 @@ static void test_tables_match_pairwise_quadrature(void **state)
         s.act = acts[a];
         s.sw2 = acts[a] == NTK_ACT_RELU ? 2.0 : 1.7;
         double Kt[1600], Kp[1600], Gt[1600], Gp[1600];
-        ntk_limit_opts tab = {NTK_EXPECT_QUAD, 0, 0, 0}, pair = {NTK_EXPECT_QUAD, 0, 0, 1};
+        ntk_limit_opts tab = {NTK_EXPECT_QUAD, 0, 0, 0, 0}, pair = {NTK_EXPECT_QUAD, 0, 0, 1, 0};
         TU_OK(ntk_limit_full(&s, &tab, N, X, Gt, Kt, NULL, NULL));
         TU_OK(ntk_limit_full(&s, &pair, N, X, Gp, Kp, NULL, NULL));
         char what[96];
@@ -539,6 +539,46 @@ static void test_cross_and_layers(void **state)
     free(X);
 }
 
+/* The recursion runs over blocks of 16 rows x 64 lanes (src/limit/limit.c, pairs.c); every pair is
+ * one lane of the same instructions wherever it falls, so the kernels are bit-identical for 1 and 2
+ * threads.  N = 150 leaves a partial row block and a padded lane block; unequal norms (N(0, I) rows,
+ * scaled by 1.6 so that some first-layer variances reach ~10) send tanh's high-variance, high-
+ * correlation pairs to the 2-D quadrature fallback, so both paths of the series are covered. */
+static void test_threads_bit_identical(void **state)
+{
+    (void)state;
+    const size_t N = 150;
+    double *X = malloc(N * 3 * sizeof *X), *G1 = malloc(N * N * sizeof *G1), *K1 = malloc(N * N * sizeof *K1);
+    double *G2 = malloc(N * N * sizeof *G2), *K2 = malloc(N * N * sizeof *K2);
+    assert_true(X && G1 && K1 && G2 && K2);
+    TU_OK(ntk_data_gaussian_raw(4, N, 3, X));
+    for (size_t i = 0; i < N * 3; i++) X[i] *= 1.6;
+    int widths[4] = {32, 32, 32, 32};
+    ntk_spec s = ntk_spec_default();
+    s.depth = 4;
+    s.widths = widths;
+    s.n0 = 3;
+    s.bias = NTK_BIAS_NORMAL;
+    const ntk_act acts[4] = {NTK_ACT_RELU, NTK_ACT_ERF, NTK_ACT_TANH, NTK_ACT_GELU};
+    for (int a = 0; a < 4; a++) {
+        s.act = acts[a];
+        ntk_set_threads(1);
+        TU_OK(ntk_limit_full(&s, NULL, N, X, G1, K1, NULL, NULL));
+        ntk_set_threads(2);
+        TU_OK(ntk_limit_full(&s, NULL, N, X, G2, K2, NULL, NULL));
+        assert_memory_equal(G1, G2, N * N * sizeof *G1);
+        assert_memory_equal(K1, K2, N * N * sizeof *K1);
+        for (size_t i = 0; i < N; i++) /* the mirrored half is the computed one */
+            for (size_t j = 0; j < i; j++) assert_true(K1[i * N + j] == K1[j * N + i]);
+    }
+    ntk_set_threads(0);
+    free(X);
+    free(G1);
+    free(K1);
+    free(G2);
+    free(K2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_bias_terms_deep),
         cmocka_unit_test(test_tables_match_pairwise_quadrature),
         cmocka_unit_test(test_cross_and_layers),
+        cmocka_unit_test(test_threads_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
