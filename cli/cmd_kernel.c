@@ -71,7 +71,7 @@ static int write_kernel_npz(cli_run *run, const cli_config *c, const ntk_spec *s
         {"K", k == 1 ? 2 : 4, {N, N, k, k}, k > 1 ? s->tmp : s->K,
          k == 1 ? "empirical NTK K(x_i, x_j) = sum_theta df(x_i)/dtheta df(x_j)/dtheta"
                 : "empirical NTK K[i, j, a, b] = sum_theta df_a(x_i)/dtheta df_b(x_j)/dtheta", nt},
-        {"K_trace", 2, {N, N}, s->Kt, "sum over outputs of K[i, j, a, a] (neural-tangents' trace_axes gives this / k)",
+        {"K_trace", 2, {N, N}, k > 1 ? s->Kt : s->K, "sum over outputs of K[i, j, a, a] (neural-tangents' trace_axes gives this / k)",
          nt},
         {"X", 2, {N, (size_t)spec->n0}, s->X, "inputs, one row per point", NTK_F64},
         {"K_layers", k == 1 ? 3 : 5, {d, N, N, k, k}, s->Kl,
@@ -263,13 +263,13 @@ int cmd_kernel(int argc, char **argv)
                 "of %zu rows streamed to K.npy (%.3g GB on disk)\n", need_mem / 1e9, have / 1e9, B,
                 (double)N * (double)N * spec.outputs * spec.outputs * (double)es / 1e9);
     if ((rc = study_net_params(s.net, &c))) goto done;
-    if (!tiled) {
-        s.K = malloc(R * R * es);
-        s.Kt = malloc(N * N * es);
-        s.Kl = kc->per_layer ? malloc(d * R * R * es) : NULL;
-        s.tmp = k > 1 ? malloc(R * R * es) : NULL;
+    if (!tiled) { /* for k = 1, K_trace is K itself */
+        s.K = ntk_alloc_big(R * R * es);
+        s.Kt = k > 1 ? ntk_alloc_big(N * N * es) : NULL;
+        s.Kl = kc->per_layer ? ntk_alloc_big(d * R * R * es) : NULL;
+        s.tmp = k > 1 ? ntk_alloc_big(R * R * es) : NULL;
     }
-    if ((!tiled && (!s.K || !s.Kt || (kc->per_layer && !s.Kl) || (k > 1 && !s.tmp))) ||
+    if ((!tiled && (!s.K || (k > 1 && (!s.Kt || !s.tmp)) || (kc->per_layer && !s.Kl))) ||
         ntk_feats_alloc(s.net, N, kc->dtype, &s.feats) != NTK_OK) {
         rc = study_failf("out of memory for N = %zu (lower --n or use --dtype f32)", N);
         goto done;
@@ -294,12 +294,13 @@ int cmd_kernel(int argc, char **argv)
     } else {
         st = ntk_kernel_full(s.net, s.feats, s.K, s.Kl);
         t2 = cli_now();
-        if (st == NTK_OK) st = ntk_kernel_output_trace(N, N, (int)k, kc->dtype, s.K, s.Kt);
+        if (st == NTK_OK && k > 1) st = ntk_kernel_output_trace(N, N, (int)k, kc->dtype, s.K, s.Kt);
         if (st != NTK_OK) {
             rc = study_fail("kernel", CLI_EXIT_FAIL);
             goto done;
         }
-        ntk_kernel_summarize(N, kc->dtype, s.Kt, CLI_SUMMARY_EIG_MAX_N, &sm);
+        /* the eigenvalues only when asked for (--eig): O(N^3) against the norms' O(N^2) */
+        ntk_kernel_summarize(N, kc->dtype, k > 1 ? s.Kt : s.K, kc->eig ? CLI_SUMMARY_EIG_MAX_N : 0, &sm);
         if (!isfinite(sm.fro)) {
             rc = study_failf("kernel: non-finite entries (check the scales sw2, sw2_out, sb and the inputs)");
             goto done;

@@ -59,6 +59,7 @@ typedef struct { /* shared by every command */
 
 typedef struct {
     bool per_layer, save_params;
+    int eig;                   /* the summary's eigenvalues (an int: written to config.yaml only when set) */
     ntk_dtype dtype;
     char load_params[CLI_PATH_MAX];
     long tile_rows;

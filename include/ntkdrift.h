@@ -251,6 +251,11 @@ ntk_status ntk_kernel_output_mean(size_t N, size_t M, int k, ntk_dtype dtype, co
 /* Bytes the kernel computation needs besides feats: result, per-layer terms
  * and two Gram scratch buffers. */
 size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer);
+/* Memory for a large array (a kernel, its per-layer terms): from 1 MiB on 2 MiB-aligned, in whole
+ * 2 MiB pages advised to use transparent huge pages, so its first touch takes a few page faults
+ * instead of one per 4 KiB (ntk_net_alloc and ntk_feats_alloc allocate this way).  Released with
+ * free(); NULL when out of memory. */
+void *ntk_alloc_big(size_t bytes);
 
 /* Kernel velocity at the current parameters: Kdot = dK(theta(tau))/dtau along gradient flow
  * theta' = -grad L (L on X, Y with `loss`), so one GD step of size eta moves K by ~ eta Kdot.

@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <stdint.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +61,42 @@ void la_symmetrize_lower(ntk_dtype t, size_t n, void *C)
 void *la_alloc_big(size_t bytes)
 {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < 2 * huge) return malloc(bytes ? bytes : 1);
+    if (bytes < huge / 2) return malloc(bytes ? bytes : 1);
+    if (bytes > SIZE_MAX - huge) return NULL;
+    bytes = (bytes + huge - 1) / huge * huge; /* whole huge pages: a partial one would stay 4 KiB */
     void *p = NULL;
     if (posix_memalign(&p, huge, bytes) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
 #endif
     return p;
+}
+
+void *ntk_alloc_big(size_t bytes) { return la_alloc_big(bytes); }
+
+void *la_calloc_big(size_t bytes)
+{
+    void *p = la_alloc_big(bytes);
+    if (p) memset(p, 0, bytes ? bytes : 1);
+    return p;
+}
+
+la_team la_team_begin(void)
+{
+    la_team t = {1, 0};
+    if (omp_in_parallel()) return t;
+    t.threads = openblas_get_num_threads();
+    if (t.threads < 1) t.threads = 1;
+    if (t.threads > 1) {
+        t.blas_before = t.threads;
+        openblas_set_num_threads(1);
+    }
+    return t;
+}
+
+void la_team_end(la_team t)
+{
+    if (t.blas_before > 0) openblas_set_num_threads(t.blas_before);
 }
 
 void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n)

@@ -33,9 +33,22 @@ void la_syrk_lower(ntk_dtype t, size_t n, size_t k, double alpha, const void *A,
                    double beta, void *C, size_t ldc);
 /* Copy the lower triangle of C[n x n] into the upper. */
 void la_symmetrize_lower(ntk_dtype t, size_t n, void *C);
-/* Large buffers: 2 MiB-aligned and advised to use transparent huge pages (fewer page faults
- * on first touch); released with free(). NULL when out of memory. */
+/* Large buffers (from 1 MiB): 2 MiB-aligned, rounded up to whole 2 MiB pages and advised to use
+ * transparent huge pages (a 4 KiB first-touch fault costs ~10 us on a virtual machine, a 2 MiB one
+ * about as much as zeroing it); released with free(). NULL when out of memory. */
 void *la_alloc_big(size_t bytes);
+/* la_alloc_big, zeroed (calloc's contract). */
+void *la_calloc_big(size_t bytes);
+
+/* A region of OpenMP threads that call BLAS: one pool at a time, so BLAS runs single-threaded
+ * inside.  la_team_begin returns the team size (the BLAS thread count, or 1 inside a parallel
+ * region, where nothing is changed) and sets BLAS to one thread; la_team_end restores it. */
+typedef struct {
+    int threads;     /* team size for the region */
+    int blas_before; /* BLAS threads to restore, 0: nothing changed */
+} la_team;
+la_team la_team_begin(void);
+void la_team_end(la_team t);
 /* Convert n values between dtypes (also plain copy when equal). */
 void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n);
 #endif

@@ -8,6 +8,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <omp.h>
 #include <Random123/philox.h>
 #include <Random123/u01fixedpt.h>
 
@@ -30,7 +31,7 @@ static void normal4(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t block
     }
 }
 
-void ntk_rng_normal(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start, size_t n, double *out)
+static void normal_range(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start, size_t n, double *out)
 {
     size_t i = 0;
     while (i < n) {
@@ -44,6 +45,24 @@ void ntk_rng_normal(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start
         double z[4];
         normal4(seed, stream, sub, block, z);
         for (unsigned j = off; j < 4 && i < n; j++) out[i++] = z[j];
+    }
+}
+
+/* Long ranges in chunks over OpenMP threads (a network's weights: millions of values); value i
+ * depends on i alone, so the split changes no bit. */
+#define RNG_CHUNK ((size_t)1 << 14)
+
+void ntk_rng_normal(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start, size_t n, double *out)
+{
+    size_t chunks = n / RNG_CHUNK;
+    if (chunks < 4 || omp_in_parallel() || omp_get_max_threads() < 2) {
+        normal_range(seed, stream, sub, start, n, out);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c <= chunks; c++) {
+        size_t i0 = c * RNG_CHUNK, m = c < chunks ? RNG_CHUNK : n - i0;
+        if (m) normal_range(seed, stream, sub, start + i0, m, out + i0);
     }
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_grams.h"
 #include "la.h"
 
 size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per_layer)
@@ -18,72 +19,6 @@ size_t ntk_kernel_bytes(const ntk_spec *spec, size_t N, ntk_dtype dtype, int per
     return b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
 }
 
-/* Layer term into Kl (or accumulated into K): for rows r in [0, Na*k), cols q
- * (lower triangle only when `lower`), Kl[r,q] = GD[r,q] * (cw2 GH[i,j] + cb2)
- * with i = r/k, j = q/k.  GD == NULL means the readout layer, GD = [a == b].
- * Typed loops (one per dtype), row pointers hoisted, no division inside: they
- * vectorize at -O3. */
-static void hadamard_f64(size_t Na, size_t Nb, size_t k, bool lower, const double *GD, const double *GH,
-                         double cw2, double cb2, double *K, double *Kl)
-{
-    size_t C = Nb * k;
-    for (size_t i = 0; i < Na; i++)
-        for (size_t a = 0; a < k; a++) {
-            size_t r = i * k + a, qend = lower ? r + 1 : C;
-            const double *gh = GH + i * Nb, *gd = GD ? GD + r * C : NULL;
-            double *kr = K + r * C, *klr = Kl ? Kl + r * C : NULL;
-            if (k == 1) {
-                for (size_t q = 0; q < qend; q++) {
-                    double v = (gd ? gd[q] : 1.0) * (cw2 * gh[q] + cb2);
-                    kr[q] += v;
-                    if (klr) klr[q] = v;
-                }
-                continue;
-            }
-            for (size_t j = 0, q = 0; q < qend; j++)
-                for (size_t b = 0; b < k && q < qend; b++, q++) {
-                    double v = (gd ? gd[q] : (a == b ? 1.0 : 0.0)) * (cw2 * gh[j] + cb2);
-                    kr[q] += v;
-                    if (klr) klr[q] = v;
-                }
-        }
-}
-
-static void hadamard_f32(size_t Na, size_t Nb, size_t k, bool lower, const float *GD, const float *GH, float cw2,
-                         float cb2, float *K, float *Kl)
-{
-    size_t C = Nb * k;
-    for (size_t i = 0; i < Na; i++)
-        for (size_t a = 0; a < k; a++) {
-            size_t r = i * k + a, qend = lower ? r + 1 : C;
-            const float *gh = GH + i * Nb, *gd = GD ? GD + r * C : NULL;
-            float *kr = K + r * C, *klr = Kl ? Kl + r * C : NULL;
-            if (k == 1) {
-                for (size_t q = 0; q < qend; q++) {
-                    float v = (gd ? gd[q] : 1.0f) * (cw2 * gh[q] + cb2);
-                    kr[q] += v;
-                    if (klr) klr[q] = v;
-                }
-                continue;
-            }
-            for (size_t j = 0, q = 0; q < qend; j++)
-                for (size_t b = 0; b < k && q < qend; b++, q++) {
-                    float v = (gd ? gd[q] : (a == b ? 1.0f : 0.0f)) * (cw2 * gh[j] + cb2);
-                    kr[q] += v;
-                    if (klr) klr[q] = v;
-                }
-        }
-}
-
-static void hadamard_layer(ntk_dtype t, size_t Na, size_t Nb, size_t k, bool lower, const void *GD,
-                           const void *GH, double cw2, double cb2, void *K, void *Kl)
-{
-    if (t == NTK_F64)
-        hadamard_f64(Na, Nb, k, lower, GD, GH, cw2, cb2, K, Kl);
-    else
-        hadamard_f32(Na, Nb, k, lower, GD, GH, (float)cw2, (float)cb2, K, Kl);
-}
-
 static ntk_status check_feats(const ntk_net *net, const ntk_feats *f)
 {
     if (f->d != net->d || f->k != net->n[net->d])
@@ -92,10 +27,9 @@ static ntk_status check_feats(const ntk_net *net, const ntk_feats *f)
     return NTK_OK;
 }
 
-/* Shared body of the full kernel (fa == fb, rows [0, N): lower triangle + syrk), the cross
- * kernel and row blocks of the full kernel: rows [a0, a0 + Na) of batch fa against all of fb.
- * sym: fa == fb with all rows, computed as a lower triangle by syrk and mirrored; otherwise GEMM.
- * K: [Na*k x Nb*k]; K_layers: [(L+1) x Na*k x Nb*k] or NULL. */
+/* Shared body of the full kernel (fa == fb, rows [0, N): lower triangle + SYRK), the cross
+ * kernel and row blocks of the full kernel: rows [a0, a0 + Na) of batch fa against all of fb, by
+ * the Gram tiles of kernel_grams.c.  K: [Na*k x Nb*k]; K_layers: [(L+1) x Na*k x Nb*k] or NULL. */
 static ntk_status kernel_block(const ntk_net *net, const ntk_feats *fa, size_t a0, size_t Na,
                                const ntk_feats *fb, bool sym, void *K, void *K_layers)
 {
@@ -103,39 +37,9 @@ static ntk_status kernel_block(const ntk_net *net, const ntk_feats *fa, size_t a
     if (st == NTK_OK) st = check_feats(net, fb);
     if (st != NTK_OK) return st;
     if (fa->dtype != fb->dtype) return ntk_set_error(NTK_EINVAL, "cross kernel: batches differ in dtype");
-    ntk_dtype t = fa->dtype;
-    size_t Nb = fb->N, k = (size_t)fa->k, es = la_elem(t);
-    size_t R = Na * k, C = Nb * k;
-    if (!la_dims_ok(R, C, (size_t)net->max_n)) return NTK_EINVAL;
-    void *GH = la_alloc_big(Na * Nb * es);
-    void *GD = la_alloc_big(R * C * es);
-    if (!GH || !GD) {
-        free(GH);
-        free(GD);
-        return ntk_set_error(NTK_ENOMEM, "kernel: cannot allocate two %zu x %zu Gram buffers", R, C);
-    }
-    memset(K, 0, R * C * es);
-    for (int l = 1; l <= net->d; l++) {
-        size_t np = (size_t)net->n[l - 1], nl = (size_t)net->n[l];
-        bool readout = l == net->d;
-        const char *Ha = (const char *)fa->H[l - 1] + a0 * np * es;
-        const char *Da = readout ? NULL : (const char *)fa->D[l] + a0 * k * nl * es;
-        if (sym) {
-            la_syrk_lower(t, Na, np, 1.0, Ha, np, 0.0, GH, Na);
-            if (!readout) la_syrk_lower(t, R, nl, 1.0, Da, nl, 0.0, GD, R);
-        } else {
-            la_gemm(t, false, true, Na, Nb, np, 1.0, Ha, np, fb->H[l - 1], np, 0.0, GH, Nb);
-            if (!readout) la_gemm(t, false, true, R, C, nl, 1.0, Da, nl, fb->D[l], nl, 0.0, GD, C);
-        }
-        double cw2 = net->cw[l] * net->cw[l], cb2 = net->cb[l] * net->cb[l];
-        void *Kl = K_layers ? (char *)K_layers + (size_t)(l - 1) * R * C * es : NULL;
-        hadamard_layer(t, Na, Nb, k, sym, readout ? NULL : GD, GH, cw2, cb2, K, Kl);
-        if (Kl && sym) la_symmetrize_lower(t, R, Kl);
-    }
-    if (sym) la_symmetrize_lower(t, R, K);
-    free(GH);
-    free(GD);
-    return NTK_OK;
+    size_t k = (size_t)fa->k;
+    if (!la_dims_ok(Na * k, fb->N * k, (size_t)net->max_n)) return NTK_EINVAL;
+    return kernel_grams(net, fa, a0, Na, fb, sym, K, K_layers);
 }
 
 ntk_status ntk_kernel_full(const ntk_net *net, const ntk_feats *f, void *K, void *K_layers)

@@ -4,6 +4,7 @@
 #include "net.h"
 #include "ntk_private.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,102 +89,184 @@ static bool feats_match(const ntk_net *net, const ntk_feats *f)
     return true;
 }
 
-/* Z_l = c_w H_{l-1} W_l^T (+ c_b 1 b_l^T): [N x n_l], with W_l, b_l of the parameter vector th
- * (float64 th64 for the bias; th in the feats' dtype for W). */
-static void layer_pre(const ntk_net *net, ntk_feats *f, int l, const char *th, const double *th64)
+/* Rows [r0, r1) of Z_l = c_w H_{l-1} W_l^T (+ c_b 1 b_l^T): [N x n_l], with W_l, b_l of the parameter
+ * vector th (float64 th64 for the bias; th in the feats' dtype for W). */
+static void layer_pre(const ntk_net *net, ntk_feats *f, int l, const char *th, const double *th64, size_t r0,
+                      size_t r1)
 {
     ntk_dtype t = f->dtype;
-    size_t N = f->N, nl = (size_t)net->n[l], np = (size_t)net->n[l - 1], es = la_elem(t);
-    la_gemm(t, false, true, N, nl, np, net->cw[l], f->H[l - 1], np, th + net->offW[l] * es, np, 0.0, f->Z[l], nl);
-    if (net_has_bias(net, l)) act_add_bias_rows(t, N, nl, net->cb[l], th64 + net->offb[l], f->Z[l]);
+    size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1], es = la_elem(t);
+    char *Z = (char *)f->Z[l] + r0 * nl * es;
+    la_gemm(t, false, true, r1 - r0, nl, np, net->cw[l], (const char *)f->H[l - 1] + r0 * np * es, np,
+            th + net->offW[l] * es, np, 0.0, Z, nl);
+    if (net_has_bias(net, l)) act_add_bias_rows(t, r1 - r0, nl, net->cb[l], th64 + net->offb[l], Z);
 }
 
-/* Frozen gates: the relu network at theta_g on the inputs in H[0] (Z and H of the hidden layers as
- * its scratch, overwritten by the forward that follows), G[l] = 1[z^(l)(x; theta_g) > 0]. */
-static ntk_status gate_forward(ntk_net *net, ntk_feats *f)
+/* Frozen gates: G (one allocation) on the first gated forward. */
+static ntk_status gates_alloc(ntk_feats *f)
+{
+    if (f->G) return NTK_OK;
+    size_t N = f->N, es = la_elem(f->dtype), total = 0;
+    for (int l = 1; l < f->d; l++) total += N * (size_t)f->n[l];
+    f->G = calloc((size_t)f->d + 1, sizeof *f->G);
+    f->gblock = la_alloc_big((total ? total : 1) * es);
+    if (!f->G || !f->gblock) {
+        free(f->G), free(f->gblock);
+        f->G = NULL, f->gblock = NULL;
+        return ntk_set_error(NTK_ENOMEM, "frozen gates: cannot allocate %zu bytes of gates for N = %zu", total * es, N);
+    }
+    char *p = f->gblock;
+    for (int l = 1; l < f->d; l++) {
+        f->G[l] = p;
+        p += N * (size_t)f->n[l] * es;
+    }
+    return NTK_OK;
+}
+
+/* Rows [r0, r1) of the frozen gates: the relu network at theta_g (thg) on the inputs in H[0] (Z and H
+ * of the hidden layers as its scratch, overwritten by the forward that follows),
+ * G[l] = 1[z^(l)(x; theta_g) > 0]. */
+static void gate_rows(ntk_net *net, ntk_feats *f, const char *thg, size_t r0, size_t r1)
 {
     ntk_dtype t = f->dtype;
-    size_t N = f->N, es = la_elem(t), total = 0;
-    if (!f->G) {
-        for (int l = 1; l < f->d; l++) total += N * (size_t)f->n[l];
-        f->G = calloc((size_t)f->d + 1, sizeof *f->G);
-        f->gblock = la_alloc_big((total ? total : 1) * es);
-        if (!f->G || !f->gblock) {
-            free(f->G), free(f->gblock);
-            f->G = NULL, f->gblock = NULL;
-            return ntk_set_error(NTK_ENOMEM, "frozen gates: cannot allocate %zu bytes of gates for N = %zu", total * es, N);
-        }
-        char *p = f->gblock;
-        for (int l = 1; l < f->d; l++) {
-            f->G[l] = p;
-            p += N * (size_t)f->n[l] * es;
-        }
-    }
-    const char *thg = net_theta_g(net, t);
-    if (!thg) return ntk_set_error(NTK_ENOMEM, "frozen gates: float32 mirror of theta_g: out of memory");
+    size_t es = la_elem(t), rows = r1 - r0;
     for (int l = 1; l < net->d; l++) {
-        size_t nl = (size_t)net->n[l];
-        layer_pre(net, f, l, thg, net->theta_g);
-        act_gates(t, N * nl, f->Z[l], f->G[l]);
-        if (l + 1 < net->d) act_forward(NTK_ACT_RELU, t, N * nl, f->Z[l], f->H[l]);
+        size_t nl = (size_t)net->n[l], off = r0 * nl * es;
+        layer_pre(net, f, l, thg, net->theta_g, r0, r1);
+        act_gates(t, rows * nl, (char *)f->Z[l] + off, (char *)f->G[l] + off);
+        if (l + 1 < net->d) act_forward(NTK_ACT_RELU, t, rows * nl, (char *)f->Z[l] + off, (char *)f->H[l] + off);
+    }
+}
+
+/* Rows [r0, r1) of the forward pass: H[0] from X, the gates when gated (thg), Z and H of every layer. */
+static void forward_rows(ntk_net *net, ntk_feats *f, const double *X, const char *theta, const char *thg, size_t r0,
+                         size_t r1)
+{
+    ntk_dtype t = f->dtype;
+    size_t es = la_elem(t), rows = r1 - r0, n0 = (size_t)net->n[0];
+    la_convert(t, (char *)f->H[0] + r0 * n0 * es, NTK_F64, X + r0 * n0, rows * n0);
+    if (thg) gate_rows(net, f, thg, r0, r1);
+    for (int l = 1; l <= net->d; l++) {
+        size_t nl = (size_t)net->n[l], off = r0 * nl * es;
+        layer_pre(net, f, l, theta, net->theta, r0, r1);
+        if (l == net->d) break;
+        if (thg)
+            act_gated_forward(t, rows * nl, (char *)f->Z[l] + off, (char *)f->G[l] + off, (char *)f->H[l] + off);
+        else
+            act_forward(net->spec.act, t, rows * nl, (char *)f->Z[l] + off, (char *)f->H[l] + off);
+    }
+}
+
+/* Rows [r0, r1) of the backward pass (the deltas of those points; Z and the gates as left by the
+ * forward).  scratch: [2 max n] doubles. */
+static void backward_rows(ntk_net *net, ntk_feats *f, const char *theta, size_t r0, size_t r1, double *scratch)
+{
+    ntk_dtype t = f->dtype;
+    size_t k = (size_t)f->k, es = la_elem(t), rows = r1 - r0;
+    int d = net->d;
+    /* delta^(L+1)[(i,a), b] = [a == b] */
+    char *Dd = (char *)f->D[d] + r0 * k * k * es;
+    memset(Dd, 0, rows * k * k * es);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t a = 0; a < k; a++) la_set(Dd, (i * k + a) * k + a, t, 1.0);
+    for (int l = d; l >= 2; l--) {
+        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
+        char *Dp = (char *)f->D[l - 1] + r0 * k * np * es;
+        /* D_{l-1} = c_w (D_l W_l) o phi'(Z_{l-1}) (the gates G_{l-1} when frozen): [N*k x n_{l-1}] */
+        la_gemm(t, false, false, rows * k, np, nl, net->cw[l], (const char *)f->D[l] + r0 * k * nl * es, nl,
+                theta + net->offW[l] * es, np, 0.0, Dp, np);
+        act_deriv_mul_rows(net->spec.act, t, rows, (int)k, np, (const char *)feats_dphi_arg(f, l - 1) + r0 * np * es,
+                           Dp, scratch);
+    }
+}
+
+/* The parameters of the feats' dtype and, for a net with frozen gates, the gate parameters and the
+ * gates' buffers: everything a forward needs before its rows run (none of it thread-safe). */
+static ntk_status forward_prepare(ntk_net *net, ntk_feats *f, const char **theta, const char **thg)
+{
+    if (!feats_match(net, f)) return ntk_set_error(NTK_EINVAL, "features were allocated for another network");
+    *thg = NULL;
+    if (!(*theta = net_theta(net, f->dtype))) return ntk_set_error(NTK_ENOMEM, "float32 parameter mirror: out of memory");
+    f->have_deltas = false;
+    f->gated = false;
+    if (net->theta_g) {
+        ntk_status st = gates_alloc(f);
+        if (st != NTK_OK) return st;
+        if (!(*thg = net_theta_g(net, f->dtype)))
+            return ntk_set_error(NTK_ENOMEM, "frozen gates: float32 mirror of theta_g: out of memory");
     }
     return NTK_OK;
 }
 
 ntk_status feats_forward(ntk_net *net, ntk_feats *f, const double *X)
 {
-    if (!feats_match(net, f)) return ntk_set_error(NTK_EINVAL, "features were allocated for another network");
-    ntk_dtype t = f->dtype;
-    const char *theta = net_theta(net, t);
-    if (!theta) return ntk_set_error(NTK_ENOMEM, "float32 parameter mirror: out of memory");
-    size_t N = f->N;
-    f->have_deltas = false;
-    f->gated = false;
-    la_convert(t, f->H[0], NTK_F64, X, N * (size_t)net->n[0]);
-    if (net->theta_g) {
-        ntk_status st = gate_forward(net, f);
-        if (st != NTK_OK) return st;
-        f->gated = true;
-    }
-    for (int l = 1; l <= net->d; l++) {
-        size_t nl = (size_t)net->n[l];
-        layer_pre(net, f, l, theta, net->theta);
-        if (l == net->d) break;
-        if (f->gated)
-            act_gated_forward(t, N * nl, f->Z[l], f->G[l], f->H[l]);
-        else
-            act_forward(net->spec.act, t, N * nl, f->Z[l], f->H[l]);
-    }
+    const char *theta = NULL, *thg = NULL;
+    ntk_status st = forward_prepare(net, f, &theta, &thg);
+    if (st != NTK_OK) return st;
+    forward_rows(net, f, X, theta, thg, 0, f->N);
+    f->gated = thg != NULL;
     return NTK_OK;
 }
 
 ntk_status feats_backward(ntk_net *net, ntk_feats *f)
 {
-    ntk_dtype t = f->dtype;
-    const char *theta = net_theta(net, t);
+    const char *theta = net_theta(net, f->dtype);
     if (!theta) return ntk_set_error(NTK_ENOMEM, "float32 parameter mirror: out of memory");
-    size_t N = f->N, k = (size_t)f->k, es = la_elem(t);
-    int d = net->d;
-    /* delta^(L+1)[(i,a), b] = [a == b] */
-    memset(f->D[d], 0, N * k * k * es);
-    for (size_t i = 0; i < N; i++)
-        for (size_t a = 0; a < k; a++) la_set(f->D[d], (i * k + a) * k + a, t, 1.0);
-    for (int l = d; l >= 2; l--) {
-        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
-        /* D_{l-1} = c_w (D_l W_l) o phi'(Z_{l-1}) (the gates G_{l-1} when frozen): [N*k x n_{l-1}] */
-        la_gemm(t, false, false, N * k, np, nl, net->cw[l], f->D[l], nl, theta + net->offW[l] * es, np,
-                0.0, f->D[l - 1], np);
-        act_deriv_mul_rows(net->spec.act, t, N, (int)k, np, feats_dphi_arg(f, l - 1), f->D[l - 1], f->scratch);
-    }
+    backward_rows(net, f, theta, 0, f->N, f->scratch);
     f->have_deltas = true;
     return NTK_OK;
 }
 
+/* Points per chunk of ntk_feats_compute: a function of N alone (never of the thread count), so the
+ * BLAS calls and with them the features are the same to the bit for every thread count; at least
+ * FEATS_CHUNK_MIN rows (a multiple of 4, OpenBLAS's row unrolling) and at most FEATS_CHUNKS chunks. */
+#define FEATS_CHUNK_MIN 128
+#define FEATS_CHUNKS 16
+
+static size_t chunk_rows(size_t N)
+{
+    size_t c = (N + FEATS_CHUNKS - 1) / FEATS_CHUNKS;
+    c = (c + 3) / 4 * 4;
+    return c < FEATS_CHUNK_MIN ? FEATS_CHUNK_MIN : c;
+}
+
+/* Forward and backward chunk by chunk over OpenMP threads (BLAS single-threaded inside): every point
+ * is independent, and a chunk's layers stay in cache from its forward to its backward. */
 ntk_status ntk_feats_compute(ntk_net *net, ntk_feats *f, const double *X)
 {
-    ntk_status st = feats_forward(net, f, X);
+    const char *theta = NULL, *thg = NULL;
+    ntk_status st = forward_prepare(net, f, &theta, &thg);
     if (st != NTK_OK) return st;
-    return feats_backward(net, f);
+    f->gated = thg != NULL; /* the backward reads the gates through feats_dphi_arg */
+    size_t N = f->N, B = chunk_rows(N), chunks = (N + B - 1) / B;
+    if (chunks == 1) {
+        forward_rows(net, f, X, theta, thg, 0, N);
+        backward_rows(net, f, theta, 0, N, f->scratch);
+        f->have_deltas = true;
+        return NTK_OK;
+    }
+    la_team team = la_team_begin();
+    int nt = team.threads < (int)chunks ? team.threads : (int)chunks;
+    size_t per = 2 * (size_t)net->max_n;
+    double *scratch = malloc((size_t)nt * per * sizeof *scratch);
+    if (!scratch) {
+        la_team_end(team);
+        return ntk_set_error(NTK_ENOMEM, "features: out of memory");
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        double *s = scratch + (size_t)omp_get_thread_num() * per;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < chunks; c++) {
+            size_t r0 = c * B, r1 = r0 + B < N ? r0 + B : N;
+            forward_rows(net, f, X, theta, thg, r0, r1);
+            backward_rows(net, f, theta, r0, r1, s);
+        }
+    }
+    la_team_end(team);
+    free(scratch);
+    f->have_deltas = true;
+    return NTK_OK;
 }
 
 ntk_status ntk_feats_delta(const ntk_feats *f, int l, double *out)

@@ -59,7 +59,7 @@ ntk_status ntk_net_alloc(const ntk_spec *spec, ntk_net **out)
         }
     }
     net->P = P;
-    net->theta = calloc(P ? P : 1, sizeof *net->theta);
+    net->theta = la_calloc_big((P ? P : 1) * sizeof *net->theta);
     if (!net->theta) goto oom;
     *out = net;
     return NTK_OK;
@@ -141,7 +141,7 @@ const void *net_theta(ntk_net *net, ntk_dtype t)
 {
     if (t == NTK_F64) return net->theta;
     if (!net->theta32) {
-        net->theta32 = malloc((net->P ? net->P : 1) * sizeof *net->theta32);
+        net->theta32 = la_alloc_big((net->P ? net->P : 1) * sizeof *net->theta32);
         if (!net->theta32) return NULL;
         net->theta32_valid = false;
     }
