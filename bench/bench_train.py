@@ -11,16 +11,18 @@ Parts (--parts, comma-separated; default steps,snap):
          keeps its activations / stream triad bandwidth measured here, bench/peer/stream_probe.c) and the
          FLOP bound (flops of the step / dgemm peak measured here, bench/peer/gemm_peak.c).
   snap   a tracked run (train_probe snap: snapshots every --every steps of --snap-steps, each written
-         to an npz as `ntkdrift train` does) against one warm kernel of the same network, at each
-         --snap-shapes: the median snapshot (kernel, analysis, file), the first (which also
-         decomposes K_0 for the predictors), and their ratios to the warm kernel.
+         to an npz as `ntkdrift train` does) against one warm kernel of the same network timed right after
+         each snapshot, at each --snap-shapes: the median snapshot (kernel, analysis, file), the first
+         (which also decomposes K_0 for the predictors), and their ratios to the warm kernel.
   long   the wall time of one run of --long-steps steps at --long-shape, extrapolated from `ntkdrift
          train` over --long-measure steps with the same snapshot schedule (log:20): setup + steps x
          per-step time + snapshots x per-snapshot time.
   deep   the earlier comparison at --depth/--width/--n0/--n (default 10x512x64x512): plain step and a run
          with a snapshot every 10 steps, against the peer's step and step + structured kernel / 10.
 
-Every figure is the fastest of --rounds rounds (the parts interleave ntkdrift and the peer within a
+The peer runs with OMP_WAIT_POLICY=PASSIVE (its default: libgomp's spinning threads otherwise compete
+with OpenBLAS's); ntkdrift with the caller's environment (--passive: PASSIVE as well; the fused
+training step then pays a sleeping thread's wake-up on each step).  Every figure is the fastest of --rounds rounds (the parts interleave ntkdrift and the peer within a
 round, so a disturbance of the shared machine hits both alike).  Results: bench/out/bench_train.json.
 
 usage: bench_train.py [--parts steps,snap,long] [--step-shapes 1x1024x2x256] [--threads 1,2] [--rounds 3]
@@ -32,7 +34,8 @@ import peers  # bench/peers.py: the peers and the probes' build (bench/README.md
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
-ENV = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+PEER_ENV = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")  # the peer's own default (torch_ntk.py)
+ENV = dict(os.environ)  # ntkdrift and its probe: the caller's environment (--passive: PASSIVE as for the peer)
 
 
 def shape(s):
@@ -62,8 +65,8 @@ def step_flops(sh, k=1):
     return 2.0 * N * P + 2.0 * N * P + 2.0 * N * (P - first)
 
 
-def run(cmd, env=ENV):
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+def run(cmd, env=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV if env is None else env)
     if r.returncode != 0:
         sys.exit(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stderr[-2000:]}")
     return r.stdout
@@ -120,14 +123,14 @@ def torch_train(sh, threads, steps):
     cmd = ["/usr/bin/python3", peers.torch_ntk(), "--depth", sh["depth"], "--width", sh["width"], "--n0", sh["n0"],
            "--n", sh["n"], "--dtype", "float64", "--threads", threads, "--sw2", "2", "--train", steps, "--lr", "0.1",
            "--no-kernel"]
-    return last_json(run([str(c) for c in cmd]))
+    return last_json(run([str(c) for c in cmd], PEER_ENV))
 
 
 def torch_kernel(sh, threads):
     cmd = ["/usr/bin/python3", peers.torch_ntk(), "--depth", sh["depth"], "--width", sh["width"], "--n0", sh["n0"],
            "--n", sh["n"], "--dtype", "float64", "--threads", threads, "--sw2", "2", "--method", "structured",
            "--repeat", "3"]
-    return last_json(run([str(c) for c in cmd]))
+    return last_json(run([str(c) for c in cmd], PEER_ENV))
 
 
 def stream(threads):
@@ -196,18 +199,19 @@ def part_snap(a, probe, res):
             recs.append(last_json(run([probe, "snap", str(sh["depth"]), str(sh["width"]), str(sh["n0"]), str(sh["n"]),
                                        str(a.snap_threads), str(a.snap_steps), str(a.every), d])))
             shutil.rmtree(d, ignore_errors=True)
-        best = min(recs, key=lambda r: r["snap_median_s"] / r["kernel_warm_s"])
+        best = min(recs, key=lambda r: r["ratio_median"])
         rows.append(dict(shape=label(sh), threads=a.snap_threads, rounds=recs, best=best))
     print(f"\nTracked runs: {a.snap_steps} steps, a snapshot every {a.every} (each written to an npz), "
-          f"{a.snap_threads} threads; the round with the smallest median ratio of {a.rounds}")
-    hdr = "|          shape | snapshots | snapshot s (median) | first s | warm kernel s | x kernel | first x kernel |"
+          f"{a.snap_threads} threads; x kernel: median over the snapshots after the first of snapshot / the warm "
+          f"kernel timed right after it; the round with the smallest of {a.rounds}")
+    hdr = "|          shape | snapshots | snapshot s (median) | first s | warm kernel s (median) | x kernel | first x kernel | x kernel, every round |"
     print(hdr)
     print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
     for r in rows:
         b = r["best"]
         print(f"| {r['shape']:>14} | {b['snapshots']:9d} | {b['snap_median_s']:19.4f} | {b['first_snap_s']:7.4f} | "
-              f"{b['kernel_warm_s']:13.4f} | {b['snap_median_s'] / b['kernel_warm_s']:8.3f} | "
-              f"{b['first_snap_s'] / b['kernel_warm_s']:14.3f} |")
+              f"{b['kernel_warm_s']:22.4f} | {b['ratio_median']:8.3f} | {b['first_ratio']:14.3f} | "
+              + " ".join(f"{x['ratio_median']:.3f}" for x in r["rounds"]) + " |")
     res["snap"] = rows
 
 
@@ -274,7 +278,11 @@ def main():
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--deep-steps", type=int, default=50)
     ap.add_argument("--deep-threads", type=int, default=2)
+    ap.add_argument("--passive", action="store_true",
+                    help="run ntkdrift and the probe with OMP_WAIT_POLICY=PASSIVE too (the peer always has it)")
     a = ap.parse_args()
+    if a.passive:
+        ENV["OMP_WAIT_POLICY"] = "PASSIVE"
     a.step_shapes = [shape(s) for s in a.step_shapes.split(",") if s]
     a.snap_shapes = [shape(s) for s in a.snap_shapes.split(",") if s]
     a.long_shape = shape(a.long_shape)
@@ -288,7 +296,8 @@ def main():
     head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
     res = dict(command=" ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), git=head.strip(),
                date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), load=os.getloadavg())
-    print(f"{res['command']}  (git {res['git']}, {res['date']}, load {res['load'][0]:.2f})")
+    print(f"{res['command']}  (git {res['git']}, {res['date']}, load {res['load'][0]:.2f}, ntkdrift "
+          f"OMP_WAIT_POLICY={ENV.get('OMP_WAIT_POLICY', 'unset')})")
     for p in parts:
         {"steps": lambda: part_steps(a, binary, probe, res), "snap": lambda: part_snap(a, probe, res),
          "long": lambda: part_long(a, binary, res), "deep": lambda: part_deep(a, binary, res)}[p]()

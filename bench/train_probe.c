@@ -10,9 +10,13 @@
  *     ntk_train_run (gd, lr 0.1, snapshots every EVERY steps) with an observer that writes each
  *     snapshot's npz into DIR as `ntkdrift train` does; a snapshot's time runs from the end of the step
  *     before it (the progress callback) to the end of the observer: kernel, analysis and file (the first,
- *     which follows the setup, is the engine's seconds_snapshots less the others).  Then the
- *     warm kernel of the final network: ntk_feats_compute + ntk_kernel_full + ntk_feats_output on the
- *     same buffers, 1 untimed and 5 timed calls (what a snapshot computes before its analysis).
+ *     which follows the setup, is the engine's seconds_snapshots less the others and less the probe's own
+ *     kernels).  Right after each
+ *     snapshot, inside the observer and outside that time, one warm kernel of the same network:
+ *     ntk_feats_compute + ntk_kernel_full + ntk_feats_output on the probe's own buffers (what a snapshot
+ *     computes before its analysis; the buffers are first used, untimed, at the first snapshot), so each
+ *     snapshot has a kernel measured next to it; ratio = median over snapshots after the first of
+ *     snapshot / its kernel.
  *
  * Network: ReLU, NTK parameterization, no biases, sw2 = sw2_out = 2, one output (bench_train.py's and the
  * peer's); inputs Gaussian rows of norm sqrt(n0), targets N(0, 1).  Output: one JSON line. */
@@ -133,8 +137,14 @@ static int step_mode(char **argv)
 typedef struct {
     const char *dir;
     double t_last;    /* end of the last step (or of the setup) */
-    double *snap_s;   /* [count] */
+    double *snap_s;   /* [cap] */
+    double *kern_s;   /* [cap] the warm kernel after each snapshot */
+    double extra;     /* seconds the observer spent on those kernels (inside the engine's snapshot time) */
     size_t count, cap;
+    const double *X;  /* [N x n0] */
+    ntk_net *net;     /* a copy of the run's network at the snapshot (the snapshot's is const) */
+    ntk_feats *f;
+    double *K, *fo;   /* [N x N], [N] */
 } snap_rec;
 
 static void on_progress(void *user, long step, double loss)
@@ -149,7 +159,22 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     char path[4096];
     snprintf(path, sizeof path, "%s/snap_%010ld.npz", r->dir, s->step);
     ntk_status st = ntk_train_snapshot_save(path, s);
-    if (st == NTK_OK && r->count < r->cap) r->snap_s[r->count++] = now() - r->t_last;
+    if (st != NTK_OK || r->count >= r->cap) return st;
+    double t_saved = now();
+    r->snap_s[r->count] = t_saved - r->t_last;
+    if (!r->f) { /* first use of the kernel buffers, untimed */
+        if ((st = ntk_net_alloc(ntk_net_spec(s->net), &r->net)) != NTK_OK) return st;
+        if ((st = ntk_feats_alloc(r->net, s->n, NTK_F64, &r->f)) != NTK_OK) return st;
+        if ((st = ntk_feats_compute(r->net, r->f, r->X)) != NTK_OK) return st;
+    }
+    memcpy(ntk_net_params(r->net), ntk_net_params_const(s->net), ntk_net_num_params(s->net) * sizeof(double));
+    double a = now();
+    st = ntk_feats_compute(r->net, r->f, r->X);
+    if (st == NTK_OK) st = ntk_kernel_full(r->net, r->f, r->K, NULL);
+    if (st == NTK_OK) st = ntk_feats_output(r->f, r->fo);
+    double b = now();
+    r->kern_s[r->count++] = b - a;
+    r->extra += b - t_saved;
     return st;
 }
 
@@ -173,44 +198,40 @@ static int snap_mode(char **argv)
     ntk_dataset d;
     memset(&d, 0, sizeof d);
     d.n_train = p.N, d.n0 = p.n0, d.k = 1, d.X_train = p.X, d.Y_train = p.Y;
-    snap_rec r = {argv[7], 0, NULL, 0, (size_t)(steps / every) + 2};
+    snap_rec r = {argv[7], 0, NULL, NULL, 0, 0, (size_t)(steps / every) + 2, p.X, NULL, NULL, NULL, NULL};
     r.snap_s = malloc(r.cap * sizeof *r.snap_s);
+    r.kern_s = malloc(r.cap * sizeof *r.kern_s);
+    r.K = malloc(p.N * p.N * sizeof *r.K);
+    r.fo = malloc(p.N * sizeof *r.fo);
+    if (!r.snap_s || !r.kern_s || !r.K || !r.fo) return 2;
     o.progress = on_progress;
     ntk_train_result res;
     r.t_last = now();
     double t0 = now();
     if (ntk_train_run(&o, &d, on_snapshot, &r, &res) != NTK_OK) return die("train run");
     double wall = now() - t0;
-    /* the warm kernel of the final network, as a snapshot computes it */
-    ntk_feats *f = NULL;
-    size_t N = p.N;
-    double *K = malloc(N * N * sizeof *K), *fo = malloc(N * sizeof *fo), kt[6];
-    if (!K || !fo || ntk_feats_alloc(res.net, N, NTK_F64, &f)) return die("kernel buffers");
-    for (int k = 0; k < 6; k++) {
-        double a = now();
-        if (ntk_feats_compute(res.net, f, p.X) || ntk_kernel_full(res.net, f, K, NULL) || ntk_feats_output(f, fo))
-            return die("kernel");
-        kt[k] = now() - a;
+    size_t nl = r.count > 1 ? r.count - 1 : 0;
+    double sum = 0, *ratio = malloc((nl ? nl : 1) * sizeof *ratio), *ks = malloc((nl ? nl : 1) * sizeof *ks);
+    double *later = malloc((nl ? nl : 1) * sizeof *later);
+    if (!ratio || !ks || !later) return 2;
+    for (size_t j = 0; j < nl; j++) {
+        later[j] = r.snap_s[j + 1], ks[j] = r.kern_s[j + 1], ratio[j] = later[j] / ks[j];
+        sum += later[j];
     }
-    double kmin = kt[1];
-    for (int k = 2; k < 6; k++) kmin = fmin(kmin, kt[k]);
-    double kmed = median(5, kt + 1);
-    double later[4096];
-    size_t nl = 0;
-    for (size_t j = 1; j < r.count && nl < 4096; j++) later[nl++] = r.snap_s[j];
-    double mean = 0, sum = 0;
-    for (size_t j = 0; j < nl; j++) mean += later[j] / (double)nl, sum += later[j];
-    double first = res.seconds_snapshots - sum; /* the engine's total; the first follows the setup, not a step */
-    double med = nl ? median(nl, later) : NAN;
+    /* the first follows the setup, not a step: the engine's total less the others and the probe's kernels */
+    double first = res.seconds_snapshots - sum - r.extra;
+    double mean = nl ? sum / (double)nl : NAN, first_ratio = r.count ? first / r.kern_s[0] : NAN;
+    double med = nl ? median(nl, later) : NAN, kmed = nl ? median(nl, ks) : NAN, rmed = nl ? median(nl, ratio) : NAN;
     printf("{\"probe\": \"snap\", \"depth\": %d, \"width\": %d, \"n0\": %d, \"n\": %zu, \"threads\": %d, \"steps\": %ld, "
            "\"every\": %ld, \"snapshots\": %zu, \"first_snap_s\": %.6e, \"snap_median_s\": %.6e, \"snap_mean_s\": %.6e, "
            "\"seconds_snapshots\": %.6e, \"seconds_steps\": %.6e, \"wall_s\": %.6e, \"kernel_warm_s\": %.6e, "
-           "\"kernel_warm_min_s\": %.6e}\n",
+           "\"ratio_median\": %.6e, \"first_ratio\": %.6e}\n",
            p.depth, p.width, p.n0, p.N, p.threads, steps, every, r.count, first, med, mean, res.seconds_snapshots,
-           res.seconds_steps, wall, kmed, kmin);
-    ntk_feats_free(f);
+           res.seconds_steps, wall, kmed, rmed, first_ratio);
+    ntk_feats_free(r.f);
+    ntk_net_free(r.net);
     ntk_train_result_clear(&res);
-    free(K), free(fo), free(r.snap_s), free(p.X), free(p.Y);
+    free(r.K), free(r.fo), free(r.snap_s), free(r.kern_s), free(ratio), free(ks), free(later), free(p.X), free(p.Y);
     return 0;
 }
 

@@ -337,13 +337,9 @@ ntk_status tf_loss_grad(tf_ws *w, ntk_net *net, const double *X, const double *Y
     w->b2s = b2s;
     int nt = omp_get_max_threads();
     if (nt > (int)w->nchunks) nt = (int)w->nchunks;
+    prepare(w, net, gated, 0, w->w); /* O(P): not worth a barrier */
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-#pragma omp for schedule(static)
-        for (size_t b = 0; b < nb; b++) {
-            size_t u0 = b * TF_UNITS;
-            prepare(w, net, gated, u0, u0 + TF_UNITS < w->w ? u0 + TF_UNITS : w->w);
-        }
 #pragma omp for schedule(static)
         for (size_t c = 0; c < w->nchunks; c++) chunk(w, c, mode, X, Y, cf);
 #pragma omp for schedule(static)
