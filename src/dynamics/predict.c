@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "la.h"
+#include "linpred_cont.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -39,6 +40,7 @@ struct ntk_linpred {
     double *E;      /* [m x n] Ke0 Q^T */
     double *fe0;    /* [m] */
     long s_last;    /* step at which d / dfe hold the correction */
+    int rot_last;   /* A holds Q dK Q^T of the dK at s_last (linpred_pert_continue; 0 at step 0) */
     double *d;      /* [n] Q delta f at s_last */
     double *dfe;    /* [m] delta f_eval at s_last */
     /* workspace of ntk_linpred_pert_advance */
@@ -307,6 +309,8 @@ ntk_status ntk_linpred_alloc(size_t n, const double *K0, size_t m, const double 
         memset(lp->dfe, 0, m * sizeof *lp->dfe);
     }
     lp->s_last = 0;
+    memset(lp->A, 0, n * n * sizeof *lp->A); /* dK = 0 at step 0: its rotation is 0 */
+    lp->rot_last = 1;
     *out = lp;
     return NTK_OK;
 }
@@ -402,9 +406,10 @@ ntk_status ntk_frozen_gd_steps(size_t n, const double *K, size_t m, const double
 
 /* ------------------------------------------------------------ first-order correction */
 
-/* dK0, dK1: [n x n], dKe0, dKe1: [m x n] (unused when m = 0). */
+/* dK0, dK1: [n x n], dKe0, dKe1: [m x n] (unused when m = 0); first = 0: dK0, dKe0 are the previous
+ * interval's dK1, dKe1, already checked. */
 static ntk_status check_pert_args(const ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
-                                  const double *dK1, const double *dKe1)
+                                  const double *dK1, const double *dKe1, int first)
 {
     static const char *fn = "linpred_pert_advance";
     if (!lp) return ntk_set_error(NTK_EINVAL, "%s: lp must not be NULL", fn);
@@ -416,13 +421,13 @@ static ntk_status check_pert_args(const ntk_linpred *lp, long s0, const double *
                              "correction is at step %ld", fn, s0, lp->s_last);
     if (s1 <= s0) return ntk_set_error(NTK_EINVAL, "%s: s1 = %ld must exceed s0 = %ld", fn, s1, s0);
     if (s1 > MAX_STEP) return ntk_set_error(NTK_EINVAL, "%s: s1 = %ld exceeds 2^52 steps", fn, s1);
-    if (!dK0 || !dK1) return ntk_set_error(NTK_EINVAL, "%s: dK0 and dK1 [n x n] must not be NULL", fn);
+    if ((first && !dK0) || !dK1) return ntk_set_error(NTK_EINVAL, "%s: dK0 and dK1 [n x n] must not be NULL", fn);
     size_t n = lp->n, m = lp->m;
     if (m > 0 && (!dKe0 || !dKe1))
         return ntk_set_error(NTK_EINVAL, "%s: dKe0 and dKe1 [m x n] are required when m = %zu > 0", fn, m);
-    ntk_status st = check_finite(fn, "dK0", n, n, dK0);
+    ntk_status st = first ? check_finite(fn, "dK0", n, n, dK0) : NTK_OK;
     if (st == NTK_OK) st = check_finite(fn, "dK1", n, n, dK1);
-    if (st == NTK_OK && m > 0) st = check_finite(fn, "dKe0", m, n, dKe0);
+    if (st == NTK_OK && m > 0 && first) st = check_finite(fn, "dKe0", m, n, dKe0);
     if (st == NTK_OK && m > 0) st = check_finite(fn, "dKe1", m, n, dKe1);
     return st;
 }
@@ -442,9 +447,19 @@ static void advance_train(ntk_linpred *lp, const span *sp, int want_u)
 {
     size_t n = lp->n;
     double h = sp->h;
+    /* rows are independent, each summed in the order of q: the same bits for any thread count */
+#pragma omp parallel for schedule(static) if (n >= 64)
     for (size_t p = 0; p < n; p++) {
         const double *Ar = lp->A + p * n, *Br = lp->B + p * n;
         double up = lp->u[p], lpp = lp->lx[p], Gp = lp->G[p], w = 0, z = 0;
+        if (!want_u) { /* no eval points: the sums over the interval (sd) are not needed */
+            for (size_t q = 0; q < n; q++) {
+                sums s = pair_sums(sp, up, lpp, lp->u[q], lp->lx[q], Gp, lp->G[q], lp->G1[q], 0);
+                w += (Ar[q] * s.S0 + Br[q] * (s.S1 / h)) * lp->rb[q];
+            }
+            lp->dn[p] = lp->P[p] * lp->d[p] - lp->a * w;
+            continue;
+        }
         for (size_t q = 0; q < n; q++) {
             sums s = pair_sums(sp, up, lpp, lp->u[q], lp->lx[q], Gp, lp->G[q], lp->G1[q], want_u);
             w += (Ar[q] * s.S0 + Br[q] * (s.S1 / h)) * lp->rb[q];
@@ -455,28 +470,30 @@ static void advance_train(ntk_linpred *lp, const span *sp, int want_u)
     }
 }
 
-ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
-                                    const double *dK1, const double *dKe1, double *df_train, double *df_eval)
+/* rb, P, G, G1 of the interval [s0, s0 + sp->h). */
+static void pert_modes(ntk_linpred *lp, long s0, const span *sp)
 {
-    ntk_status st = check_pert_args(lp, s0, dK0, dKe0, s1, dK1, dKe1);
-    if (st != NTK_OK) return st;
-    size_t n = lp->n, m = lp->m;
-    int ni = (int)n, mi = (int)m;
-    span sp;
-    span_init(&sp, (double)(s1 - s0));
-    for (size_t q = 0; q < n; q++) {
+    for (size_t q = 0; q < lp->n; q++) {
         double x = 1 - lp->u[q];
         lp->rb[q] = xpow(x, lp->lx[q], (double)s0) * lp->rho0[q]; /* Q (f^lin_{s0} - y) */
-        lp->P[q] = xpow(x, lp->lx[q], sp.h);
-        mode_sums(&sp, lp->u[q], lp->lx[q], &lp->G[q], &lp->G1[q]);
+        lp->P[q] = xpow(x, lp->lx[q], sp->h);
+        mode_sums(sp, lp->u[q], lp->lx[q], &lp->G[q], &lp->G1[q]);
     }
-    rotate(lp, dK0, dK1);
-    advance_train(lp, &sp, m > 0);
+}
+
+/* With the rotations A, B in place: the correction's advance over the interval sp that ends at s1 (train,
+ * and eval with dKe0, dKe1: [m x n]), into df_train: [n] and df_eval: [m] (either may be NULL). */
+static ntk_status pert_finish(ntk_linpred *lp, const span *sp, const double *dKe0, const double *dKe1, long s1,
+                              double *df_train, double *df_eval)
+{
+    size_t n = lp->n, m = lp->m;
+    int ni = (int)n, mi = (int)m;
+    advance_train(lp, sp, m > 0);
     if (m > 0) {
         /* dfe -= a [dKe0 V (g rb) + (dKe1 - dKe0) V (g1 rb / h) + E sum_v d_v] */
         for (size_t q = 0; q < n; q++) {
-            lp->v0[q] = (lp->G[q] - lp->G1[q] / sp.h) * lp->rb[q];
-            lp->v1[q] = lp->G1[q] / sp.h * lp->rb[q];
+            lp->v0[q] = (lp->G[q] - lp->G1[q] / sp->h) * lp->rb[q];
+            lp->v1[q] = lp->G1[q] / sp->h * lp->rb[q];
         }
         cblas_dgemv(CblasRowMajor, CblasTrans, ni, ni, 1, lp->Q, ni, lp->v0, 1, 0, lp->w0, 1);
         cblas_dgemv(CblasRowMajor, CblasTrans, ni, ni, 1, lp->Q, ni, lp->v1, 1, 0, lp->w1, 1);
@@ -490,4 +507,42 @@ ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0,
     if (df_train) cblas_dgemv(CblasRowMajor, CblasTrans, ni, ni, 1, lp->Q, ni, lp->d, 1, 0, df_train, 1);
     if (df_eval && m > 0) memcpy(df_eval, lp->dfe, m * sizeof *df_eval);
     return NTK_OK; /* may be non-finite past the stability edge, like the frozen prediction */
+}
+
+ntk_status ntk_linpred_pert_advance(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
+                                    const double *dK1, const double *dKe1, double *df_train, double *df_eval)
+{
+    ntk_status st = check_pert_args(lp, s0, dK0, dKe0, s1, dK1, dKe1, 1);
+    if (st != NTK_OK) return st;
+    span sp;
+    span_init(&sp, (double)(s1 - s0));
+    pert_modes(lp, s0, &sp);
+    rotate(lp, dK0, dK1);
+    lp->rot_last = 0; /* A holds dK0's rotation, not dK1's */
+    return pert_finish(lp, &sp, dKe0, dKe1, s1, df_train, df_eval);
+}
+
+ntk_status linpred_pert_continue(ntk_linpred *lp, long s0, const double *dK0, const double *dKe0, long s1,
+                                 const double *dK1, const double *dKe1, double *df_train, double *df_eval)
+{
+    if (!lp || !lp->rot_last)
+        return ntk_set_error(NTK_EINVAL, "linpred_pert_continue: the previous interval's rotation is not kept "
+                             "(ntk_linpred_pert_advance was called in between)");
+    ntk_status st = check_pert_args(lp, s0, dK0, dKe0, s1, dK1, dKe1, 0);
+    if (st != NTK_OK) return st;
+    span sp;
+    span_init(&sp, (double)(s1 - s0));
+    pert_modes(lp, s0, &sp);
+    /* R1 = Q dK1 Q^T into B (two GEMMs), kept in T; B = R1 - A; then T becomes A for the next interval */
+    int n = (int)lp->n;
+    size_t nn = lp->n * lp->n;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, dK1, n, lp->Q, n, 0, lp->T, n);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, lp->Q, n, lp->T, n, 0, lp->B, n);
+    memcpy(lp->T, lp->B, nn * sizeof *lp->T);
+    for (size_t i = 0; i < nn; i++) lp->B[i] -= lp->A[i];
+    st = pert_finish(lp, &sp, dKe0, dKe1, s1, df_train, df_eval);
+    double *t = lp->A;
+    lp->A = lp->T, lp->T = t;
+    lp->rot_last = 1;
+    return st;
 }

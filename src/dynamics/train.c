@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "train_fused.h"
 
 struct ntk_trainer {
     ntk_net *net;
@@ -18,7 +19,8 @@ struct ntk_trainer {
     double *Xb, *Yb;      /* [B x n0], [B x k] minibatch copies (NULL for full batch) */
     size_t *perm;         /* [N] scratch for drawing minibatches */
     double *u;            /* [B] uniforms */
-    ntk_grad_ws *ws;      /* [B rows] */
+    ntk_grad_ws *ws;      /* [B rows], or NULL when fw does the gradient */
+    tf_ws *fw;            /* the fused gradient of small one-hidden-layer networks (train_fused.c), or NULL */
     double *grad;         /* [P] */
     double *m1, *m2;      /* [P] momentum / adam moments */
     long step;
@@ -48,6 +50,7 @@ void ntk_trainer_free(ntk_trainer *tr)
 {
     if (!tr) return;
     ntk_grad_ws_free(tr->ws);
+    tf_free(tr->fw);
     free(tr->Xb);
     free(tr->Yb);
     free(tr->perm);
@@ -105,7 +108,7 @@ ntk_status ntk_trainer_alloc(ntk_net *net, size_t N, const double *X, const doub
         ntk_trainer_free(tr);
         return ntk_set_error(NTK_ENOMEM, "trainer: out of memory for P = %zu", net->P);
     }
-    st = ntk_grad_ws_alloc(net, tr->B, &tr->ws);
+    st = tf_applies(net) ? tf_alloc(net, tr->B, &tr->fw) : ntk_grad_ws_alloc(net, tr->B, &tr->ws);
     if (st != NTK_OK) {
         ntk_trainer_free(tr);
         return st;
@@ -144,7 +147,8 @@ ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss)
         X = tr->Xb;
         Y = tr->Yb;
     }
-    ntk_status st = ntk_net_loss_grad_ws(net, tr->ws, X, Y, tr->o.loss, loss, tr->grad);
+    ntk_status st = tr->fw ? tf_loss_grad(tr->fw, net, X, Y, tr->o.loss, loss, tr->grad)
+                           : ntk_net_loss_grad_ws(net, tr->ws, X, Y, tr->o.loss, loss, tr->grad);
     if (st != NTK_OK) return st;
     size_t P = net->P;
     double gsum = 0;

@@ -3,6 +3,7 @@
  * linear drift K_0 + eta t Kdot_0), kernel regression, the RKHS diagnostics, per-layer drift, the
  * trajectory and the manifest's summary numbers. */
 #include "train_analysis.h"
+#include "linpred_cont.h"
 #include "ntk_private.h"
 
 #include <math.h>
@@ -189,10 +190,24 @@ static ntk_status tra_init(tra *t, const ntk_train_snapshot *s)
     size_t n = t->n, m = t->m;
     memcpy(t->K0, s->K, n * n * sizeof(double));
     if (s->Kdot) memcpy(t->Kdot0, s->Kdot, n * n * sizeof(double));
+    /* the tracker's spectrum of K_0 and the predictor's eigendecomposition: side by side as in both_tasks */
     ntk_tracker_opts o = {t->top_k, 1e-3};
-    ntk_status st = ntk_tracker_alloc(n, s->K, 1, t->y, &o, &t->tr);
-    if (st == NTK_OK) st = ntk_linpred_alloc(n, s->K, m, s->K_eval, s->f, t->y, s->f_eval, t->a, t->flow, &t->lp);
-    if (st != NTK_OK) return wrap(st, "train analysis");
+    int threads = ntk_get_threads(), nt = threads < 2 ? 1 : 2;
+    ntk_status sts[2] = {NTK_OK, NTK_OK};
+    char msg[2][1024] = {"", ""};
+    if (nt > 1) ntk_set_threads(1);
+#pragma omp parallel for schedule(static, 1) num_threads(nt)
+    for (int task = 0; task < 2; task++) {
+        sts[task] = task == 0 ? ntk_tracker_alloc(n, s->K, 1, t->y, &o, &t->tr)
+                              : ntk_linpred_alloc(n, s->K, m, s->K_eval, s->f, t->y, s->f_eval, t->a, t->flow, &t->lp);
+        if (sts[task] != NTK_OK) snprintf(msg[task], sizeof msg[task], "%s", ntk_last_error());
+    }
+    if (nt > 1) ntk_set_threads(threads);
+    for (int task = 0; task < 2; task++)
+        if (sts[task] != NTK_OK) {
+            ntk_set_error(sts[task], "%s", msg[task]);
+            return wrap(sts[task], "train analysis");
+        }
     if (m) memcpy(t->Ke0, s->K_eval, m * n * sizeof(double));
     if (t->Kl0 && s->K_layers) memcpy(t->Kl0, s->K_layers, (size_t)t->d * n * n * sizeof(double));
     memset(t->df, 0, n * sizeof(double));
@@ -235,38 +250,117 @@ static double kernel_regression(tra *t, const ntk_train_snapshot *s, double *eva
     return norm_diff(t->m, t->pred, s->f_eval) / sqrt(nf > 0 ? nf : 1);
 }
 
+/* The predictions at the snapshot: frozen K_0 (lin), and from the second snapshot on the first-order
+ * correction in Delta K (df) and the piecewise-frozen one (pw). */
+static ntk_status predictions(tra *t, const ntk_train_snapshot *s, size_t j)
+{
+    size_t n = t->n, m = t->m;
+    ntk_status st = ntk_linpred_at(t->lp, (double)s->step, t->lin, m ? t->line : NULL);
+    if (st != NTK_OK) return wrap(st, "train analysis");
+    if (j == 0) return NTK_OK;
+    /* Delta K now (K - K0) and the eval x train one against the first snapshot's (Ke0).  Delta K at the
+     * previous snapshot is the one the correction rotated last time (linpred_pert_continue keeps it);
+     * Kprev and Keprev take the value of their round trip through Kprev - K0 and back, as the
+     * piecewise predictor has always been given. */
+    for (size_t i = 0; i < n * n; i++) {
+        t->dK[i] = s->K[i] - t->K0[i];
+        t->Kprev[i] = (t->Kprev[i] - t->K0[i]) + t->K0[i];
+    }
+    for (size_t i = 0; i < m * n; i++) {
+        t->dKe[i] = s->K_eval[i] - t->Ke0[i];
+        t->Keprev[i] -= t->Ke0[i];
+    }
+    if (t->flow) { /* the first-order correction is derived for discrete steps only */
+        for (size_t i = 0; i < n; i++) t->df[i] = NAN;
+        for (size_t i = 0; i < m; i++) t->dfe[i] = NAN;
+    } else if ((st = linpred_pert_continue(t->lp, t->sprev, NULL, m ? t->Keprev : NULL, s->step, t->dK,
+                                           m ? t->dKe : NULL, t->df, m ? t->dfe : NULL)) != NTK_OK) {
+        return wrap(st, "perturbative prediction");
+    }
+    for (size_t i = 0; i < m * n; i++) t->Keprev[i] += t->Ke0[i];
+    return advance_piecewise(t, s->step - t->sprev);
+}
+
+/* What a snapshot computes from K_t alone: the drift metrics (tracker), kernel regression and the RKHS
+ * diagnostics (a failure of these is reported, not fatal: rkhs_failed, t->rkhs_msg). */
+typedef struct {
+    ntk_drift dr;
+    double krr, krr_eval;
+    ntk_rkhs rk;
+    int rkhs_failed;
+} kernel_side;
+
+static ntk_status kernel_task(tra *t, const ntk_train_snapshot *s, kernel_side *k)
+{
+    size_t n = t->n;
+    ntk_status st = ntk_tracker_update(t->tr, t->eta * (double)s->step, s->K, &k->dr);
+    if (st != NTK_OK) return wrap(st, "train analysis");
+    k->krr = kernel_regression(t, s, &k->krr_eval);
+    /* evolving RKHS: the ridge is the kernel-regression one (relative to the mean diagonal of K_t) */
+    double md = 0;
+    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / (double)n;
+    ntk_rkhs rk = {t->ridge * md, NAN, NAN, NAN, NAN, NAN, NAN};
+    k->rkhs_failed = ntk_rkhs_stats(n, s->K, k->dr.eigs, k->dr.top_k, k->dr.top_vectors, t->y, s->f, t->ridge * md,
+                                    &rk) != NTK_OK;
+    if (k->rkhs_failed) snprintf(t->rkhs_msg, sizeof t->rkhs_msg, "%s", ntk_last_error());
+    k->rk = rk;
+    return NTK_OK;
+}
+
+/* The predictions and kdot_err: ||(K_t - K_0) - eta t Kdot_0|| / ||K_t - K_0|| (NaN at the first snapshot). */
+static ntk_status prediction_task(tra *t, const ntk_train_snapshot *s, size_t j, double *kd)
+{
+    ntk_status st = predictions(t, s, j);
+    *kd = NAN;
+    if (st != NTK_OK || j == 0) return st;
+    double num = 0, dd = 0, ts = t->eta * (double)s->step;
+    for (size_t i = 0; i < t->n * t->n; i++) {
+        double d = t->dK[i]; /* K - K0 (predictions) */
+        double e = d - ts * t->Kdot0[i];
+        num += e * e;
+        dd += d * d;
+    }
+    *kd = dd > 0 ? sqrt(num / dd) : 0;
+    return NTK_OK;
+}
+
+/* The two tasks are independent, so with two or more threads they run side by side, each on one thread
+ * with single-threaded BLAS and LAPACK (at the sizes of a training run the tridiagonal reductions gain
+ * nothing from a second thread; this way both cores work).  Their results are then those of a one-thread
+ * run, bit for bit. */
+static ntk_status both_tasks(tra *t, const ntk_train_snapshot *s, size_t j, kernel_side *k, double *kd)
+{
+    int threads = ntk_get_threads();
+    if (threads < 2) {
+        ntk_status st = kernel_task(t, s, k);
+        return st == NTK_OK ? prediction_task(t, s, j, kd) : st;
+    }
+    ntk_status st[2] = {NTK_OK, NTK_OK};
+    char msg[2][1024] = {"", ""};
+    ntk_set_threads(1);
+#pragma omp parallel for schedule(static, 1) num_threads(2)
+    for (int task = 0; task < 2; task++) {
+        st[task] = task == 0 ? kernel_task(t, s, k) : prediction_task(t, s, j, kd);
+        if (st[task] != NTK_OK) snprintf(msg[task], sizeof msg[task], "%s", ntk_last_error());
+    }
+    ntk_set_threads(threads);
+    for (int task = 0; task < 2; task++)
+        if (st[task] != NTK_OK) return ntk_set_error(st[task], "%s", msg[task]);
+    return NTK_OK;
+}
+
 ntk_status tra_add(tra *t, ntk_train_snapshot *s)
 {
     size_t n = t->n, m = t->m, j = t->S;
     if (j >= t->cap) return ntk_set_error(NTK_EINVAL, "train analysis: more snapshots than planned (%zu)", t->cap);
     ntk_status st = j == 0 ? tra_init(t, s) : NTK_OK;
     if (st != NTK_OK) return st;
-    ntk_drift dr;
-    st = ntk_tracker_update(t->tr, t->eta * (double)s->step, s->K, &dr);
-    if (st == NTK_OK) st = ntk_linpred_at(t->lp, (double)s->step, t->lin, m ? t->line : NULL);
-    if (st != NTK_OK) return wrap(st, "train analysis");
-    if (j > 0) {
-        /* Delta K at the previous snapshot (Kprev - K0) and now (K - K0); the eval x train
-         * ones likewise against the first snapshot's (Ke0). */
-        for (size_t i = 0; i < n * n; i++) {
-            t->dK[i] = s->K[i] - t->K0[i];
-            t->Kprev[i] -= t->K0[i];
-        }
-        for (size_t i = 0; i < m * n; i++) {
-            t->dKe[i] = s->K_eval[i] - t->Ke0[i];
-            t->Keprev[i] -= t->Ke0[i];
-        }
-        if (t->flow) { /* the first-order correction is derived for discrete steps only */
-            for (size_t i = 0; i < n; i++) t->df[i] = NAN;
-            for (size_t i = 0; i < m; i++) t->dfe[i] = NAN;
-        } else if ((st = ntk_linpred_pert_advance(t->lp, t->sprev, t->Kprev, m ? t->Keprev : NULL, s->step, t->dK,
-                                                  m ? t->dKe : NULL, t->df, m ? t->dfe : NULL)) != NTK_OK) {
-            return wrap(st, "perturbative prediction");
-        }
-        for (size_t i = 0; i < n * n; i++) t->Kprev[i] += t->K0[i];
-        for (size_t i = 0; i < m * n; i++) t->Keprev[i] += t->Ke0[i];
-        if ((st = advance_piecewise(t, s->step - t->sprev)) != NTK_OK) return st;
-    }
+    kernel_side k;
+    double kd;
+    if ((st = both_tasks(t, s, j, &k, &kd)) != NTK_OK) return st;
+    const ntk_drift dr = k.dr;
+    const ntk_rkhs rk = k.rk;
+    s->rkhs_error = k.rkhs_failed ? t->rkhs_msg : NULL;
     /* errors relative to the distance travelled */
     double moved = norm_diff(n, s->f, t->tf), lin = norm_diff(n, s->f, t->lin);
     for (size_t i = 0; i < n; i++) t->tmp[i] = t->lin[i] + t->df[i];
@@ -277,30 +371,9 @@ ntk_status tra_add(tra *t, ntk_train_snapshot *s)
     if (t->pw_nonfinite < 0 && !isfinite(pw)) t->pw_nonfinite = s->step;
     if (j == 0) moved = lin = pert = pw = 0;
     double den = moved > 0 ? moved : 1;
-    double kd = NAN;
-    if (j > 0) {
-        double num = 0, dd = 0;
-        for (size_t i = 0; i < n * n; i++) {
-            double d = s->K[i] - t->K0[i];
-            double e = d - t->eta * (double)s->step * t->Kdot0[i];
-            num += e * e;
-            dd += d * d;
-        }
-        kd = dd > 0 ? sqrt(num / dd) : 0;
-    }
-    double krr_eval, krr = kernel_regression(t, s, &krr_eval);
-    /* evolving RKHS: the ridge is the kernel-regression one (relative to the mean diagonal of K_t) */
-    double md = 0;
-    for (size_t i = 0; i < n; i++) md += s->K[i * n + i] / (double)n;
-    ntk_rkhs rk = {t->ridge * md, NAN, NAN, NAN, NAN, NAN, NAN};
-    s->rkhs_error = NULL;
-    if (ntk_rkhs_stats(n, s->K, dr.eigs, dr.top_k, dr.top_vectors, t->y, s->f, t->ridge * md, &rk) != NTK_OK) {
-        snprintf(t->rkhs_msg, sizeof t->rkhs_msg, "%s", ntk_last_error());
-        s->rkhs_error = t->rkhs_msg;
-    }
     ntk_train_metrics mt = {dr.drift_fro, dr.drift_op, dr.kernel_distance, dr.velocity, dr.alignment,
                             dr.lambda_max, dr.lambda_min, dr.eig_drift_max, dr.angle_max, dr.projector_dist,
-                            dr.active_modes, lin / den, pert / den, pw / den, kd, krr, krr_eval, rk.ridge,
+                            dr.active_modes, lin / den, pert / den, pw / den, kd, k.krr, k.krr_eval, rk.ridge,
                             rk.norm_y, rk.norm_f, rk.eff_dim, rk.energy_y, rk.energy_r, rk.cond};
     s->index = j;
     s->t = t->eta * (double)s->step;

@@ -268,7 +268,7 @@ typedef struct {
     double *K, *Ke, *f, *fev, *Kdot; /* [n x n], [m x n], [n], [m], [n x n] */
     double *theta0;          /* [P] parameters at step 0 (parameter movement) */
     double *Kl;              /* [d x n x n] per-layer kernels (per_layer), else NULL */
-    double *movebuf;         /* [d] */
+    double *movebuf;         /* [2 d]: the parameter movement per layer, then ||theta_l(0)||^2 */
     tra *an;
 } run;
 
@@ -300,20 +300,36 @@ static ntk_status compute_kernels(run *x)
     return st;
 }
 
+/* Layer l's parameters (W and b together, b following W in the single allocation): offset, count. */
+static void layer_range(const run *x, int l, size_t *off, size_t *cnt)
+{
+    ntk_layer ly;
+    ntk_net_layer(x->net, l, &ly);
+    *off = (size_t)(ly.W - ntk_net_params_const(x->net));
+    *cnt = (size_t)ly.rows * (size_t)ly.cols + (ly.b ? (size_t)ly.rows : 0);
+}
+
+/* ||theta_l(0)||^2 per weight layer, once (theta0 does not change). */
+static void param_norms0(run *x)
+{
+    for (int l = 1; l <= x->d; l++) {
+        size_t off, cnt;
+        layer_range(x, l, &off, &cnt);
+        double den = 0;
+        for (size_t i = off; i < off + cnt; i++) den += x->theta0[i] * x->theta0[i];
+        x->movebuf[x->d + l - 1] = den;
+    }
+}
+
 /* ||theta_l - theta_l(0)|| / ||theta_l(0)|| per weight layer (W and b together). */
 static void param_movement(run *x)
 {
     const double *th = ntk_net_params_const(x->net);
     for (int l = 1; l <= x->d; l++) {
-        ntk_layer ly;
-        ntk_net_layer(x->net, l, &ly);
-        size_t off = (size_t)(ly.W - ntk_net_params(x->net)), cnt = (size_t)ly.rows * (size_t)ly.cols;
-        if (ly.b) cnt += (size_t)ly.rows; /* b follows W in the single allocation */
-        double num = 0, den = 0;
-        for (size_t i = off; i < off + cnt; i++) {
-            num += (th[i] - x->theta0[i]) * (th[i] - x->theta0[i]);
-            den += x->theta0[i] * x->theta0[i];
-        }
+        size_t off, cnt;
+        layer_range(x, l, &off, &cnt);
+        double num = 0, den = x->movebuf[x->d + l - 1];
+        for (size_t i = off; i < off + cnt; i++) num += (th[i] - x->theta0[i]) * (th[i] - x->theta0[i]);
         x->movebuf[l - 1] = den > 0 ? sqrt(num / den) : sqrt(num);
     }
 }
@@ -445,9 +461,10 @@ static ntk_status setup(run *x, ntk_train_result *res)
     if (st != NTK_OK) return wrap(st, "train");
     size_t P = ntk_net_num_params(x->net);
     x->theta0 = malloc(P * sizeof *x->theta0);
-    x->movebuf = calloc((size_t)x->d, sizeof *x->movebuf);
+    x->movebuf = calloc(2 * (size_t)x->d, sizeof *x->movebuf);
     if (!x->theta0 || !x->movebuf) return ntk_set_error(NTK_ENOMEM, "out of memory");
     memcpy(x->theta0, ntk_net_params_const(x->net), P * sizeof *x->theta0);
+    param_norms0(x);
     /* learning rate: absolute, or lr_frac * 2 / lambda_max(c K_0); then Kdot_0 */
     if ((st = compute_kernels(x)) != NTK_OK) return wrap(st, "train");
     double *w = malloc(x->n * sizeof *w);

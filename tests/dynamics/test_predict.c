@@ -2,8 +2,12 @@
  * against direct iteration of gradient descent, gradient flow against RK4, the
  * first-order correction against direct iteration of its recursion, its effect
  * on a kernel that really drifts, the long-interval closed forms against chained
- * short intervals, and argument validation. */
+ * short intervals, and argument validation; the continuation linpred_pert_continue (the training
+ * analysis' path, which reuses the previous interval's rotation) against the same iteration and against
+ * ntk_linpred_pert_advance. */
 #include "testutil.h"
+
+#include "linpred_cont.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -374,6 +378,51 @@ static void drift_errors(const problem *P, const double *D, const double *De, do
 
 /* The correction is exact to first order in D, so with the linearization error at ~1e-2 the
  * remainder is O(D^2), ~1e-2 of it; the bound 0.2 asks for a clear, not a marginal, gain. */
+/* linpred_pert_continue over the same intervals: against the iteration (1e-10, as above) and against
+ * ntk_linpred_pert_advance (1e-13 relative: B = Q dK1 Q^T - Q dK0 Q^T instead of Q (dK1 - dK0) Q^T, so
+ * B's entries differ by a few ulps of |Q dK Q^T|, measured ~1e-16 in df); a plain advance in between
+ * makes it refuse (the rotation it would reuse is gone). */
+static void test_pert_continue(void **state)
+{
+    (void)state;
+    long snaps[] = {0, 1, 6, 43, 243};
+    enum { NS = 5 };
+    problem *P = make_problem(N, 1.7, 0.3, 73);
+    double *dK = calloc(NS * N * N, sizeof *dK), *dKe = calloc(NS * M * N, sizeof *dKe);
+    for (int j = 1; j < NS; j++) {
+        double *s = rand_sym(N, 400 + (uint64_t)j, 0.05), *e = randn(500 + (uint64_t)j, M * N, 0.05);
+        memcpy(dK + j * N * N, s, N * N * sizeof *s);
+        memcpy(dKe + j * M * N, e, M * N * sizeof *e);
+        free(s);
+        free(e);
+    }
+    double want[NS * N], wante[NS * M], df[N], dfe[M], dfa[N], dfea[M];
+    iterate_pert(P, NS, snaps, dK, dKe, want, wante);
+    ntk_linpred *lp = NULL, *la = NULL;
+    TU_OK(ntk_linpred_alloc(N, P->K0, M, P->Ke0, P->f0, P->y, P->fe0, P->a, 0, &lp));
+    TU_OK(ntk_linpred_alloc(N, P->K0, M, P->Ke0, P->f0, P->y, P->fe0, P->a, 0, &la));
+    for (int j = 0; j + 1 < NS; j++) {
+        TU_OK(linpred_pert_continue(lp, snaps[j], NULL, dKe + j * M * N, snaps[j + 1], dK + (j + 1) * N * N,
+                                    dKe + (j + 1) * M * N, df, dfe));
+        TU_OK(ntk_linpred_pert_advance(la, snaps[j], dK + j * N * N, dKe + j * M * N, snaps[j + 1],
+                                       dK + (j + 1) * N * N, dKe + (j + 1) * M * N, dfa, dfea));
+        TU_ASSERT_LE(tu_rel_fro(N, df, want + (j + 1) * N), 1e-10, "continued correction (train) vs iteration");
+        TU_ASSERT_LE(tu_rel_fro(M, dfe, wante + (j + 1) * M), 1e-10, "continued correction (eval) vs iteration");
+        TU_ASSERT_LE(tu_rel_max(N, df, dfa), 1e-13, "continued correction (train) vs pert_advance");
+        TU_ASSERT_LE(tu_rel_max(M, dfe, dfea), 1e-13, "continued correction (eval) vs pert_advance");
+    }
+    /* a plain advance in between: the kept rotation is gone */
+    TU_OK(ntk_linpred_pert_advance(lp, 243, dK + 4 * N * N, dKe + 4 * M * N, 300, dK + 3 * N * N, dKe + 3 * M * N,
+                                   df, dfe));
+    assert_int_equal(linpred_pert_continue(lp, 300, NULL, dKe, 400, dK + N * N, dKe + M * N, df, dfe), NTK_EINVAL);
+    assert_non_null(strstr(ntk_last_error(), "rotation is not kept"));
+    ntk_linpred_free(lp);
+    ntk_linpred_free(la);
+    free(dK);
+    free(dKe);
+    free(P);
+}
+
 static void test_pert_reduces_drift_error(void **state)
 {
     (void)state;
@@ -509,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_at_zero_kernel_and_noninteger_t),
         cmocka_unit_test(test_flow_matches_rk4),
         cmocka_unit_test(test_pert_matches_iteration),
+        cmocka_unit_test(test_pert_continue),
         cmocka_unit_test(test_pert_reduces_drift_error),
         cmocka_unit_test(test_long_interval_matches_chain),
         cmocka_unit_test(test_validation),
