@@ -6,7 +6,8 @@
  * DEPTH, on N inputs of dimension N0: gaussian (ntk_data_gaussian, rows of norm sqrt(n0): equal
  * norms) or gaussian-raw (ntk_data_gaussian_raw, N(0, I) rows: unequal norms), data seed 0.
  * Runs ntk_limit_full REPS times on the same buffers and prints one JSON line with every run's
- * seconds.  SERIES 0 sets ntk_limit_opts.no_series (every pair by the 2-D quadrature, the
+ * seconds (the outputs from ntk_alloc_big, as `ntkdrift limit` allocates them: the first call's
+ * first touch of them is in its time).  SERIES 0 sets ntk_limit_opts.no_series (every pair by the 2-D quadrature, the
  * method before the Hermite series).  With OUTDIR it writes OUTDIR/X.npy, OUTDIR/nngp.npy and
  * OUTDIR/ntk.npy (float64) of the last run.
  * Build (bench_limit.py does this):
@@ -53,7 +54,7 @@ int main(int argc, char **argv)
     int raw = strcmp(argv[5], "gaussian-raw") == 0, threads = atoi(argv[6]), reps = atoi(argv[7]);
     ntk_limit_opts o = {NTK_EXPECT_AUTO, 0, 0, 0, atoi(argv[8]) ? 0 : 1};
     int *widths = malloc((size_t)(s.depth > 0 ? s.depth : 1) * sizeof *widths);
-    double *X = malloc(N * (size_t)s.n0 * sizeof *X), *G = malloc(N * N * sizeof *G), *K = malloc(N * N * sizeof *K);
+    double *X = malloc(N * (size_t)s.n0 * sizeof *X), *G = ntk_alloc_big(N * N * sizeof *G), *K = ntk_alloc_big(N * N * sizeof *K);
     if (!widths || !X || !G || !K) {
         fprintf(stderr, "limit_probe: out of memory\n");
         return 1;

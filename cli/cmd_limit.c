@@ -32,7 +32,8 @@ int cmd_limit(int argc, char **argv)
     if ((rc = cli_check_memory(&c.run, N, limit_bytes_for, &lb, "NNGP, NTK, per-layer terms if asked")))
         goto done;
     size_t d = (size_t)spec.depth + 1, NN = N * N, Kl_at = normalized ? 2 : 1;
-    G = malloc((1 + Kl_at + (c.kernel.per_layer ? d : 0)) * NN * sizeof *G); /* G, K, Kn, Kl in one block */
+    /* G, K, Kn, Kl in one block, in huge pages: a 4 KiB first touch would cost more than the kernel */
+    G = ntk_alloc_big((1 + Kl_at + (c.kernel.per_layer ? d : 0)) * NN * sizeof *G);
     if (!G) {
         rc = study_failf("out of memory for N = %zu", N);
         goto done;
