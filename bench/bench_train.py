@@ -184,7 +184,7 @@ def part_steps(a, binary, probe, res):
               f"{r['mem_bound_s']:11.3e} | {r['cli_s'] / r['mem_bound_s']:4.2f} | {r['flop_bound_s']:12.3e} | "
               f"{r['cli_s'] / r['flop_bound_s']:5.2f} | {r['triad_bytes_per_s'] / 1e9:10.2f} | "
               f"{r['dgemm_flops_per_s'] / 1e9:10.1f} |")
-    for r in rows:
+    for r in {r["shape"]: r for r in rows}.values():
         print(f"  {r['shape']}: bytes model {r['bytes']} ({r['bytes'] / 2**20:.2f} MiB), {r['flops'] / 1e6:.2f} MFLOP, "
               f"P = {r['P']}")
     res["steps"] = rows

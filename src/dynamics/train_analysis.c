@@ -192,7 +192,7 @@ static ntk_status tra_init(tra *t, const ntk_train_snapshot *s)
     if (s->Kdot) memcpy(t->Kdot0, s->Kdot, n * n * sizeof(double));
     /* the tracker's spectrum of K_0 and the predictor's eigendecomposition: side by side as in both_tasks */
     ntk_tracker_opts o = {t->top_k, 1e-3};
-    int threads = ntk_get_threads(), nt = threads < 2 ? 1 : 2;
+    int threads = ntk_get_threads(), nt = threads == 2 ? 2 : 1;
     ntk_status sts[2] = {NTK_OK, NTK_OK};
     char msg[2][1024] = {"", ""};
     if (nt > 1) ntk_set_threads(1);
@@ -324,14 +324,15 @@ static ntk_status prediction_task(tra *t, const ntk_train_snapshot *s, size_t j,
     return NTK_OK;
 }
 
-/* The two tasks are independent, so with two or more threads they run side by side, each on one thread
- * with single-threaded BLAS and LAPACK (at the sizes of a training run the tridiagonal reductions gain
- * nothing from a second thread; this way both cores work).  Their results are then those of a one-thread
- * run, bit for bit. */
+/* The two tasks are independent, so with two threads they run side by side, each on one thread with
+ * single-threaded BLAS and LAPACK (at the sizes of a training run the tridiagonal reductions gain
+ * nothing from a second thread; this way both cores work), and their results are those of a one-thread
+ * run, bit for bit.  With another thread count they run one after the other on all threads (OpenBLAS's
+ * thread count is global: two tasks cannot each take half of a larger pool). */
 static ntk_status both_tasks(tra *t, const ntk_train_snapshot *s, size_t j, kernel_side *k, double *kd)
 {
     int threads = ntk_get_threads();
-    if (threads < 2) {
+    if (threads != 2) {
         ntk_status st = kernel_task(t, s, k);
         return st == NTK_OK ? prediction_task(t, s, j, kd) : st;
     }
