@@ -22,7 +22,9 @@ Parts (--parts, comma-separated; default steps,snap):
 
 The peer runs with OMP_WAIT_POLICY=PASSIVE (its default: libgomp's spinning threads otherwise compete
 with OpenBLAS's); ntkdrift with the caller's environment (--passive: PASSIVE as well; the fused
-training step then pays a sleeping thread's wake-up on each step).  Every figure is the fastest of --rounds rounds (the parts interleave ntkdrift and the peer within a
+training step then pays a sleeping thread's wake-up on each step); both with glibc's mmap and trim
+thresholds at 1 GiB (--default-malloc: glibc's defaults, under which the peer's per-step tensors are
+page-faulted in again every step).  Every figure is the fastest of --rounds rounds (the parts interleave ntkdrift and the peer within a
 round, so a disturbance of the shared machine hits both alike).  Results: bench/out/bench_train.json.
 
 usage: bench_train.py [--parts steps,snap,long] [--step-shapes 1x1024x2x256] [--threads 1,2] [--rounds 3]
@@ -36,6 +38,10 @@ REPO = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
 PEER_ENV = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")  # the peer's own default (torch_ntk.py)
 ENV = dict(os.environ)  # ntkdrift and its probe: the caller's environment (--passive: PASSIVE as for the peer)
+# glibc hands every freed block above its mmap threshold back to the kernel, so a PyTorch loop that
+# allocates its N x w tensors afresh each step pays their page faults again each step (10x the step in
+# this VM); with these thresholds it keeps them (--default-malloc: glibc's defaults, for both sides)
+MALLOC_KEEP = dict(MALLOC_MMAP_THRESHOLD_="1073741824", MALLOC_TRIM_THRESHOLD_="1073741824")
 
 
 def shape(s):
@@ -280,9 +286,14 @@ def main():
     ap.add_argument("--deep-threads", type=int, default=2)
     ap.add_argument("--passive", action="store_true",
                     help="run ntkdrift and the probe with OMP_WAIT_POLICY=PASSIVE too (the peer always has it)")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="leave glibc's mmap and trim thresholds at their defaults (for ntkdrift and the peer)")
     a = ap.parse_args()
     if a.passive:
         ENV["OMP_WAIT_POLICY"] = "PASSIVE"
+    if not a.default_malloc:
+        ENV.update(MALLOC_KEEP)
+        PEER_ENV.update(MALLOC_KEEP)
     a.step_shapes = [shape(s) for s in a.step_shapes.split(",") if s]
     a.snap_shapes = [shape(s) for s in a.snap_shapes.split(",") if s]
     a.long_shape = shape(a.long_shape)
@@ -297,7 +308,8 @@ def main():
     res = dict(command=" ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), git=head.strip(),
                date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), load=os.getloadavg())
     print(f"{res['command']}  (git {res['git']}, {res['date']}, load {res['load'][0]:.2f}, ntkdrift "
-          f"OMP_WAIT_POLICY={ENV.get('OMP_WAIT_POLICY', 'unset')})")
+          f"OMP_WAIT_POLICY={ENV.get('OMP_WAIT_POLICY', 'unset')}, glibc thresholds "
+          f"{'default' if a.default_malloc else 'kept high'})")
     for p in parts:
         {"steps": lambda: part_steps(a, binary, probe, res), "snap": lambda: part_snap(a, probe, res),
          "long": lambda: part_long(a, binary, res), "deep": lambda: part_deep(a, binary, res)}[p]()
