@@ -33,7 +33,8 @@ def build(tmp):
     libs = subprocess.run(["pkg-config", "--libs", "openblas", "lapacke", "libzip", "zlib", "fftw3"],
                           capture_output=True, text=True).stdout.split()
     exe = os.path.join(tmp, "train_probe")
-    r = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-std=c17", "-fopenmp", "-Wall", "-Wextra", "-Werror", "-I",
+    r = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-std=c17", "-fopenmp", "-Wall", "-Wextra", "-Werror",
+                        *os.environ.get("NTK_PROBE_CFLAGS", "").split(), "-I",
                         os.path.join(SRC, "include"), "-o", exe, os.path.join(SRC, "bench", "train_probe.c"), lib,
                         *libs, "-lm"], capture_output=True, text=True)
     check(r.returncode == 0, "train_probe.c builds with -Wall -Wextra -Werror" + (":\n" + r.stderr[-1500:] if r.returncode else ""))
