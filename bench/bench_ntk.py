@@ -12,8 +12,11 @@ For each shape (depth x width x n0 x N) and each dtype (float64, float32) this s
     thread count, giving the time bound (the peers: bench/peers.py; NTK_PEER_DIR may name others);
   * compares ntkdrift's peak RSS with a memory model (see memory_model);
   * runs bench/ntk_probe.c (built against build/libntkdrift.a) for the in-process split: first call
-    (cold, what one CLI run pays), repeated calls (warm, what the peer's timing measures), and the bare
-    BLAS calls of the algorithm at the same shapes;
+    (cold, what one CLI run pays), repeated calls (warm, what the peer's timing measures), the bare
+    BLAS calls of the algorithm at the same shapes (one call on all points each), and the BLAS calls
+    libntkdrift itself makes (chunks of points and Gram tiles over OpenMP threads, BLAS serial);
+  * prints the issue's targets: warm / bound, cold (the CLI's in-process time) / bound, and the whole
+    process / warm, each against its limit;
 and once per shape checks ntkdrift's K against the peer's structured K on the same parameters and
 inputs (ntkdrift --save-params -> W<l>.npy, X.npy, y.npy -> torch_ntk.py --load-params).
 
@@ -257,7 +260,7 @@ def run_probe(args, sh, dtype):
         return None
     rec = json.loads(r["stdout"].strip().splitlines()[-1])
     rec.update(cold_s=rec["cold_features_s"] + rec["cold_grams_s"], warm_s=rec["warm_features_s"] + rec["warm_grams_s"],
-               blas_s=rec["blas_features_s"] + rec["blas_grams_s"])
+               blas_s=rec["blas_features_s"] + rec["blas_grams_s"], tiles_s=rec["tiles_features_s"] + rec["tiles_grams_s"])
     return rec
 
 
@@ -405,8 +408,39 @@ PHASE_COLUMNS = [
     ("warm s", 7, lambda r: f"{r['probe']['warm_s']:.4f}" if r["probe"] else "-"),
     ("BLAS-only s", 11, lambda r: f"{r['probe']['blas_s']:.4f}" if r["probe"] else "-"),
     ("BLAS/bound", 10, lambda r: f"{r['probe']['blas_s'] / r['bound_s']:.2f}" if r["probe"] else "-"),
+    ("tiles s", 7, lambda r: f"{r['probe']['tiles_s']:.4f}" if r["probe"] else "-"),
+    ("tiles/bound", 11, lambda r: f"{r['probe']['tiles_s'] / r['bound_s']:.2f}" if r["probe"] else "-"),
     ("x struct warm", 13, lambda r: f"{r['peer_structured']['time_s'] / r['probe']['warm_s']:.2f}"
      if r["probe"] else "-"),
+]
+
+# Issue 17, target 1: warm <= 1.3x the bound at 10x512x64x512 (1.5x at smaller shapes), one cold call
+# <= 1.5x, the whole process <= 1.5x the warm kernel.
+WARM_LIMIT = {"10x512x64x512": 1.3}
+WARM_LIMIT_OTHER, COLD_LIMIT, WALL_LIMIT = 1.5, 1.5, 1.5
+
+
+def _limit_cell(value, limit):
+    return f"{value:.2f} {'<=' if value <= limit else '>'} {limit}"
+
+
+def _warm_ratio(r):
+    return r["probe"]["warm_s"] / r["bound_s"]
+
+
+TARGET_COLUMNS = [
+    ("shape", 14, lambda r: r["shape"]),
+    ("dtype", 7, lambda r: r["dtype"]),
+    ("bound s", 7, lambda r: f"{r['bound_s']:.4f}"),
+    ("warm s", 7, lambda r: f"{r['probe']['warm_s']:.4f}"),
+    ("warm/bound", 11, lambda r: _limit_cell(_warm_ratio(r), WARM_LIMIT.get(r["shape"], WARM_LIMIT_OTHER))),
+    ("cold s", 7, lambda r: f"{r['ntkdrift']['kernel_s']:.4f}"),
+    ("cold/bound", 11, lambda r: _limit_cell(r["ratio_to_bound"], COLD_LIMIT)),
+    ("wall s", 7, lambda r: f"{r['ntkdrift']['wall_s']:.3f}"),
+    ("wall/warm", 13, lambda r: _limit_cell(r["ntkdrift"]["wall_s"] / r["probe"]["warm_s"], WALL_LIMIT)),
+    ("struct s", 8, lambda r: f"{r['peer_structured']['time_s']:.4f}"),
+    ("struct/bound", 12, lambda r: f"{r['peer_structured']['time_s'] / r['bound_s']:.2f}"),
+    ("elementwise s", 13, lambda r: f"{r['probe']['warm_s'] - r['probe']['tiles_s']:.4f}"),
 ]
 
 
@@ -427,6 +461,11 @@ def print_report(result):
     print(format_table(result["rows"], COLUMNS))
     print("\nntkdrift phases (medians) against the FLOP bound at the same GEMM rate:\n")
     print(format_table(result["rows"], PHASE_COLUMNS))
+    probed = [r for r in result["rows"] if r["probe"]]
+    if probed:
+        print("\ntargets (issue 17): warm (probe) and cold (the CLI's in-process time) against the bound, the "
+              "whole process against warm; elementwise = warm - tiles (the library's own BLAS calls):\n")
+        print(format_table(probed, TARGET_COLUMNS))
     if result["verify"]:
         print("\ncorrectness (relative Frobenius error vs torch_ntk.py structured, float64, same parameters):")
         for name, v in result["verify"].items():

@@ -7,9 +7,14 @@
  *   warm_*   median of R further calls on the same buffers (what torch_ntk.py's timing measures);
  *   blas_*   median of R runs of just the BLAS calls the minimal algorithm needs, at the same shapes
  *            and dtype, on private buffers: forward gemms, backward gemms (features) and the two
- *            syrks per layer (Grams), interleaved with the warm calls.  warm - blas ~ ntkdrift's
- *            non-BLAS passes (activations, masks, Hadamard products, symmetrisation) and its larger
- *            working set (every layer's H, Z, D and W vs two activation buffers and one W here).
+ *            syrks per layer (Grams), each one call on all N points with THREADS BLAS threads;
+ *   tiles_*  median of R runs of the BLAS calls libntkdrift itself makes, on the same private buffers:
+ *            the features in chunks of points and the Grams in tiles of 128 rows (SYRK on diagonal
+ *            tiles), over THREADS OpenMP threads with BLAS single-threaded (src/model/feats.c,
+ *            src/kernel/kernel_grams.c).  warm - tiles ~ ntkdrift's non-BLAS passes (activations,
+ *            masks, Hadamard products, mirroring) and its larger working set (every layer's H, Z, D
+ *            and W vs two activation buffers and one W here).
+ * All of them interleaved with the warm calls, so that a disturbance hits each alike.
  * Build (bench_ntk.py does this):
  *   gcc -O2 -std=c17 -fopenmp -Iinclude bench/ntk_probe.c build/libntkdrift.a \
  *       $(pkg-config --libs openblas lapacke libzip zlib) -lm
@@ -17,6 +22,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +67,23 @@ static void syrk(int f32, int n, int k, const void *A, void *C)
         cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, k, 1.0, A, k, 0.0, C, n);
 }
 
+static void syrk_ld(int f32, int n, int k, const void *A, void *C, int ldc)
+{
+    if (f32)
+        cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, k, 1.0f, A, k, 0.0f, C, ldc);
+    else
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, k, 1.0, A, k, 0.0, C, ldc);
+}
+
+/* C[m x n] = A B^T, A: [m x k], B: [n x k] (rows of one buffer), ldc = n. */
+static void gemm_ld(int f32, int m, int n, int k, const void *A, const void *B, void *C, int ldc)
+{
+    if (f32)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, ldc);
+    else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, A, k, B, k, 0.0, C, ldc);
+}
+
 /* The BLAS calls of the minimal structured algorithm on buffers filled with small values.
  * w: n_0 .. n_{L+1}; A: N x max_n (two of them), W: max_n x max_n, C: N x N. */
 static void blas_only(int f32, int d, const int *w, int N, void *A0, void *A1, const void *W, void *C,
@@ -76,6 +99,66 @@ static void blas_only(int f32, int d, const int *w, int N, void *A0, void *A1, c
     }
     *t_feat = t1 - t0;
     *t_gram = now() - t1;
+}
+
+/* The chunks and tiles of libntkdrift (src/model/feats.c chunk_rows, src/kernel/kernel_grams.c). */
+static int chunk_rows(int N)
+{
+    int c = (N / 2 + 3) / 4 * 4;
+    return c < 128 ? 128 : c > 256 ? 256 : c;
+}
+#define TILE 128
+
+static void *at(void *p, int f32, size_t i) { return (char *)p + i * (f32 ? 4 : 8); }
+
+/* The library's BLAS calls on the probe's buffers: features chunk by chunk, then the Gram tiles,
+ * over T OpenMP threads with BLAS single-threaded.  C: T scratch tiles of TILE x TILE. */
+static void blas_tiled(int f32, int d, const int *w, int N, int T, void *A0, void *A1, const void *W, void *C,
+                       double *t_feat, double *t_gram)
+{
+    int maxn = 0;
+    for (int l = 0; l <= d; l++) maxn = w[l] > maxn ? w[l] : maxn;
+    int B = chunk_rows(N), chunks = (N + B - 1) / B, nI = (N + TILE - 1) / TILE;
+    int off = nI * (nI - 1) / 2, ntiles = off + nI;
+    openblas_set_num_threads(1);
+    double t0 = now();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T)
+    for (int c = 0; c < chunks; c++) {
+        int r0 = c * B, m = r0 + B <= N ? B : N - r0;
+        void *a0 = at(A0, f32, (size_t)r0 * maxn), *a1 = at(A1, f32, (size_t)r0 * maxn);
+        for (int l = 1; l <= d; l++) gemm(f32, m, w[l], w[l - 1], 1, a0, W, a1);
+        for (int l = d; l >= 2; l--) gemm(f32, m, w[l - 1], w[l], 0, a1, W, a0);
+    }
+    double t1 = now();
+#pragma omp parallel num_threads(T)
+    {
+        void *g = at(C, f32, (size_t)omp_get_thread_num() * TILE * TILE);
+#pragma omp for schedule(dynamic, 1)
+        for (int q = 0; q < ntiles; q++) {
+            int bi, bj;
+            if (q < off) { /* off-diagonal tiles first, as the library orders them */
+                int s = q;
+                for (bi = 1; s >= bi; bi++) s -= bi;
+                bj = s;
+            } else {
+                bi = bj = q - off;
+            }
+            int ti = bi * TILE + TILE <= N ? TILE : N - bi * TILE, tj = bj * TILE + TILE <= N ? TILE : N - bj * TILE;
+            for (int l = 1; l <= d; l++)
+                for (int h = 0; h < (l < d ? 2 : 1); h++) { /* H_{l-1} Gram, then D_l Gram */
+                    int k = h ? w[l] : w[l - 1];
+                    const void *a = h ? A1 : A0;
+                    if (bi == bj)
+                        syrk_ld(f32, ti, k, at((void *)a, f32, (size_t)bi * TILE * k), g, tj);
+                    else
+                        gemm_ld(f32, ti, tj, k, at((void *)a, f32, (size_t)bi * TILE * k),
+                                at((void *)a, f32, (size_t)bj * TILE * k), g, tj);
+                }
+        }
+    }
+    *t_feat = t1 - t0;
+    *t_gram = now() - t1;
+    openblas_set_num_threads(T);
 }
 
 int main(int argc, char **argv)
@@ -140,6 +223,8 @@ int main(int argc, char **argv)
     size_t an = (size_t)N * (size_t)maxn;
     void *A0 = malloc(an * es), *A1 = malloc(an * es), *W = malloc((size_t)maxn * (size_t)maxn * es);
     void *C = malloc((size_t)N * (size_t)N * es);
+    void *Ct = malloc((size_t)threads * TILE * TILE * es);
+    memset(Ct, 0, (size_t)threads * TILE * TILE * es);
     for (size_t i = 0; i < an; i++) {
         if (f32) {
             ((float *)A0)[i] = 1e-3f * (float)(i % 7);
@@ -158,9 +243,11 @@ int main(int argc, char **argv)
     memset(C, 0, (size_t)N * (size_t)N * es);
     double dummy_f, dummy_g;
     blas_only(f32, d, w, N, A0, A1, W, C, &dummy_f, &dummy_g); /* warm-up */
+    blas_tiled(f32, d, w, N, threads, A0, A1, W, Ct, &dummy_f, &dummy_g);
     /* warm library calls and bare BLAS interleaved, so that a disturbance hits both alike */
     double *wf = malloc((size_t)reps * sizeof *wf), *wg = malloc((size_t)reps * sizeof *wg);
     double *bf = malloc((size_t)reps * sizeof *bf), *bg = malloc((size_t)reps * sizeof *bg);
+    double *tf = malloc((size_t)reps * sizeof *tf), *tg = malloc((size_t)reps * sizeof *tg);
     for (int r = 0; r < reps; r++) {
         double a = now();
         ntk_feats_compute(net, f, X);
@@ -169,16 +256,18 @@ int main(int argc, char **argv)
         wf[r] = b - a;
         wg[r] = now() - b;
         blas_only(f32, d, w, N, A0, A1, W, C, &bf[r], &bg[r]);
+        blas_tiled(f32, d, w, N, threads, A0, A1, W, Ct, &tf[r], &tg[r]);
     }
 
     printf("{\"depth\": %d, \"width\": %d, \"n0\": %d, \"N\": %d, \"dtype\": \"%s\", \"threads\": %d, "
            "\"reps\": %d, \"cold_features_s\": %.6g, \"cold_grams_s\": %.6g, \"warm_features_s\": %.6g, "
-           "\"warm_grams_s\": %.6g, \"blas_features_s\": %.6g, \"blas_grams_s\": %.6g}\n",
+           "\"warm_grams_s\": %.6g, \"blas_features_s\": %.6g, \"blas_grams_s\": %.6g, \"tiles_features_s\": %.6g, "
+           "\"tiles_grams_s\": %.6g}\n",
            depth, width, n0, N, f32 ? "float32" : "float64", ntk_get_threads(), reps, cold_feat, cold_gram,
-           median(wf, reps), median(wg, reps), median(bf, reps), median(bg, reps));
+           median(wf, reps), median(wg, reps), median(bf, reps), median(bg, reps), median(tf, reps), median(tg, reps));
 
-    free(A0); free(A1); free(W); free(C); free(w);
-    free(wf); free(wg); free(bf); free(bg);
+    free(A0); free(A1); free(W); free(C); free(Ct); free(w);
+    free(wf); free(wg); free(bf); free(bg); free(tf); free(tg);
     free(K); free(X); free(widths);
     ntk_feats_free(f);
     ntk_net_free(net);

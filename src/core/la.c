@@ -81,16 +81,23 @@ void *la_calloc_big(size_t bytes)
     return p;
 }
 
-la_team la_team_begin(void)
+/* OpenBLAS's pthreads pool: after start-up and after every threaded call its idle workers spin in
+ * sched_yield for 2^28 TSC cycles (~0.1 s here) before they sleep, and next to busy OpenMP threads
+ * they take the cores (a team region ran up to twice as long).  blas_thread_shutdown_, what OpenBLAS
+ * itself calls before a fork, ends them; its next threaded call starts them again.  Weak: absent
+ * (NULL) with another BLAS. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+la_team la_team_begin(size_t want)
 {
     la_team t = {1, 0};
-    if (omp_in_parallel()) return t;
-    t.threads = openblas_get_num_threads();
-    if (t.threads < 1) t.threads = 1;
-    if (t.threads > 1) {
-        t.blas_before = t.threads;
-        openblas_set_num_threads(1);
-    }
+    if (omp_in_parallel() || want < 2) return t;
+    int blas = openblas_get_num_threads();
+    if (blas < 2) return t;
+    t.threads = (size_t)blas < want ? blas : (int)want;
+    t.blas_before = blas;
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) (void)blas_thread_shutdown_();
     return t;
 }
 

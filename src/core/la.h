@@ -40,14 +40,16 @@ void *la_alloc_big(size_t bytes);
 /* la_alloc_big, zeroed (calloc's contract). */
 void *la_calloc_big(size_t bytes);
 
-/* A region of OpenMP threads that call BLAS: one pool at a time, so BLAS runs single-threaded
- * inside.  la_team_begin returns the team size (the BLAS thread count, or 1 inside a parallel
- * region, where nothing is changed) and sets BLAS to one thread; la_team_end restores it. */
+/* A region of OpenMP threads (that may call BLAS): one pool at a time.  la_team_begin(want) returns
+ * the team size, the BLAS thread count but at most want (1 inside a parallel region, or when want or
+ * the count is 1: then nothing is changed); for a team of two or more it sets BLAS to one thread and
+ * stops OpenBLAS's idle workers, which would otherwise spin for the cores; la_team_end restores the
+ * count (OpenBLAS starts its workers again at its next threaded call). */
 typedef struct {
     int threads;     /* team size for the region */
     int blas_before; /* BLAS threads to restore, 0: nothing changed */
 } la_team;
-la_team la_team_begin(void);
+la_team la_team_begin(size_t want);
 void la_team_end(la_team t);
 /* Convert n values between dtypes (also plain copy when equal). */
 void la_convert(ntk_dtype to, void *dst, ntk_dtype from, const void *src, size_t n);

@@ -7,8 +7,9 @@
  * over threads or ranks therefore reproduces the same numbers bit for bit. */
 #include "rng.h"
 
+#include "la.h"
+
 #include <math.h>
-#include <omp.h>
 #include <Random123/philox.h>
 #include <Random123/u01fixedpt.h>
 
@@ -48,22 +49,25 @@ static void normal_range(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t 
     }
 }
 
-/* Long ranges in chunks over OpenMP threads (a network's weights: millions of values); value i
- * depends on i alone, so the split changes no bit. */
+/* Long ranges in chunks over a team of OpenMP threads (la_team_begin: as many as BLAS has; a
+ * network's weights are millions of values); value i depends on i alone, so the split changes no
+ * bit. */
 #define RNG_CHUNK ((size_t)1 << 14)
 
 void ntk_rng_normal(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start, size_t n, double *out)
 {
     size_t chunks = n / RNG_CHUNK;
-    if (chunks < 4 || omp_in_parallel() || omp_get_max_threads() < 2) {
+    la_team team = la_team_begin(chunks < 4 ? 1 : chunks);
+    if (team.threads < 2) {
         normal_range(seed, stream, sub, start, n, out);
         return;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(team.threads)
     for (size_t c = 0; c <= chunks; c++) {
         size_t i0 = c * RNG_CHUNK, m = c < chunks ? RNG_CHUNK : n - i0;
         if (m) normal_range(seed, stream, sub, start + i0, m, out + i0);
     }
+    la_team_end(team);
 }
 
 void ntk_rng_uniform(uint64_t seed, uint32_t stream, uint64_t sub, uint64_t start, size_t n, double *out)

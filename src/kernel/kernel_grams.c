@@ -145,10 +145,11 @@ ntk_status kernel_grams(const ntk_net *net, const ntk_feats *fa, size_t a0, size
     size_t ntiles = sym ? nI * (nI + 1) / 2 : nI * nJ;
     size_t *tiles = malloc(2 * ntiles * sizeof *tiles);
     kg_job j = {net, fa, fb, a0, Na, Nb, k, tp, sym, t, es, Nb * k, K, K_layers};
-    la_team team = la_team_begin();
-    int nt = team.threads < (int)ntiles ? team.threads : (int)ntiles;
+    la_team team = la_team_begin(ntiles);
+    int nt = team.threads;
     size_t scratch = tp * tp + tp * k * tp * k; /* GH + GD of one tile, elements */
-    void *buf = tiles ? la_alloc_big((size_t)nt * scratch * es) : NULL;
+    /* malloc: repeated calls get the same heap memory back, with no first-touch faults */
+    void *buf = tiles ? malloc((size_t)nt * scratch * es) : NULL;
     if (!buf) {
         la_team_end(team);
         free(tiles);

@@ -84,13 +84,40 @@ void ntk_net_free(ntk_net *net)
     free(net);
 }
 
+/* Values per work item of init_weights: a multiple of 4 (one Philox block gives four normals). */
+#define INIT_CHUNK ((size_t)1 << 14)
+
+/* The weights of every layer, in chunks of INIT_CHUNK values over one team of threads (one region
+ * for all layers; inside it each ntk_rng_normal runs serially).  Value i of layer l's stream depends
+ * on (seed, l, i) alone, so the split changes no bit.  starts: [d + 2] scratch. */
+static void init_weights(ntk_net *net, uint64_t seed, size_t *starts)
+{
+    starts[1] = 0; /* starts[l]: the first work item of layer l */
+    for (int l = 1; l <= net->d; l++)
+        starts[l + 1] = starts[l] + ((size_t)net->n[l] * (size_t)net->n[l - 1] + INIT_CHUNK - 1) / INIT_CHUNK;
+    size_t items = starts[net->d + 1];
+    la_team team = la_team_begin(items >= 8 ? items : 1);
+#pragma omp parallel for schedule(dynamic, 4) num_threads(team.threads) if (team.threads > 1)
+    for (size_t q = 0; q < items; q++) {
+        int l = 1;
+        while (starts[l + 1] <= q) l++;
+        size_t nW = (size_t)net->n[l] * (size_t)net->n[l - 1], i0 = (q - starts[l]) * INIT_CHUNK;
+        ntk_rng_normal(seed, NTK_STREAM_WEIGHT, (uint64_t)l, i0, nW - i0 < INIT_CHUNK ? nW - i0 : INIT_CHUNK,
+                       net->theta + net->offW[l] + i0);
+    }
+    la_team_end(team);
+}
+
 ntk_status ntk_net_init(ntk_net *net, uint64_t seed)
 {
     const ntk_spec *s = &net->spec;
+    size_t *starts = malloc(((size_t)net->d + 2) * sizeof *starts);
+    if (!starts) return ntk_set_error(NTK_ENOMEM, "network init: out of memory");
+    init_weights(net, seed, starts);
+    free(starts);
     for (int l = 1; l <= net->d; l++) {
         size_t nW = (size_t)net->n[l] * (size_t)net->n[l - 1];
         double *W = net->theta + net->offW[l];
-        ntk_rng_normal(seed, NTK_STREAM_WEIGHT, (uint64_t)l, 0, nW, W);
         if (s->param == NTK_PARAM_STANDARD) {
             double sw2 = l == net->d ? s->sw2_out : s->sw2;
             bool fan_in = !(l == 1 && s->first_layer == NTK_FIRST_NONE);

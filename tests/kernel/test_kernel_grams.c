@@ -1,6 +1,7 @@
 /* test_kernel_grams.c -- the chunked features (src/model/feats.c, ntk_feats_compute) and the tiled
  * layer sum (src/kernel/kernel_grams.c) at sizes that span several chunks and tiles, partial ones
- * included (N = 129 and 300 against 128-row chunks and tiles; k = 3 gives 42-point tiles):
+ * included (N = 129: a chunk of 128 points and one of 1, N = 300: two of 152 and 148; tiles of 128 rows,
+ * 42 points for k = 3):
  *
  * - features of a batch equal the features of each point computed alone (a batch of one: no chunks,
  *   no threads), plain and with frozen gates; the outputs equal ntk_net_forward's;
