@@ -817,8 +817,8 @@ typedef struct {
     double energy_r;  /* ||U^T (f - y)||^2 / ||f - y||^2: residual energy there (NaN when f = y) */
     double cond;      /* lambda_max / lambda_min of K (inf when lambda_min <= 0) */
 } ntk_rkhs;
-/* K: [n x n] symmetric; w: [n] its eigenvalues, descending; U: [n x p] column-major, its top-p
- * eigenvectors (NULL when p = 0); y, f: [n]; ridge > 0.  Allocates O(n^2) scratch. */
+/* K: [n x n] symmetric (its upper triangle is read); w: [n] its eigenvalues, descending; U: [n x p]
+ * column-major, its top-p eigenvectors (NULL when p = 0); y, f: [n]; ridge > 0.  Allocates O(n^2) scratch. */
 ntk_status ntk_rkhs_stats(size_t n, const double *K, const double *w, int p, const double *U, const double *y,
                           const double *f, double ridge, ntk_rkhs *out);
 
@@ -1762,6 +1762,7 @@ typedef enum {
     NTK_STREAM_ENSEMBLE_BOOTSTRAP = 26, /* src/ensemble/ensemble_stats.c bootstrap: the resamples of R's interval */
     NTK_STREAM_PROBE = 27,              /* reserved (no consumer yet): probe / evaluation points */
     NTK_STREAM_GP = 28,                 /* src/ops/gp.c ntk_gp_draw: a Gaussian-process draw N(0, K), sub = draw */
+    NTK_STREAM_LANCZOS = 29,            /* src/analysis/lanczos.c spectral_lanczos_extremes: the fixed start vector */
 } ntk_stream;
 
 /* One registry entry: id, its enumerator's name ("NTK_STREAM_WEIGHT"), its one consumer as

@@ -25,6 +25,8 @@ static const ntk_stream_info streams[] = {
            "the ensemble's bootstrap resamples of R (sub = cell * 400 + resample)"),
     STREAM(NTK_STREAM_PROBE, "", "reserved: probe / evaluation points"),
     STREAM(NTK_STREAM_GP, "src/ops/gp.c:ntk_gp_draw", "a Gaussian-process draw u ~ N(0, K), the gp init of operator GD (sub = draw)"),
+    STREAM(NTK_STREAM_LANCZOS, "src/analysis/lanczos.c:spectral_lanczos_extremes",
+           "the Lanczos start vector of the tracker's ||K_t - K_0||_2 (seed 0, sub 0: a fixed vector)"),
 };
 
 size_t ntk_rng_streams(const ntk_stream_info **out)

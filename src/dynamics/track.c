@@ -11,9 +11,12 @@
  * Spectra: one tridiagonal reduction (dsytrd) per symmetric matrix; all
  * eigenvalues from dsterf, the top_k eigenvectors from dstemr (MRRR) on the
  * same tridiagonal, back-transformed with dormtr -- O(n^3) once, instead of a
- * full eigendecomposition per snapshot.  An update reduces two matrices:
- * K_t - K_0, of which only the two extreme eigenvalues are needed (its
- * operator norm: bisection, dstebz), and K_t (all eigenvalues, top_k vectors).  Eigenvector blocks are kept in
+ * full eigendecomposition per snapshot.  An update reduces K_t (all eigenvalues,
+ * top_k vectors).  Of K_t - K_0 only the two extreme eigenvalues are needed (its
+ * operator norm): for n > TR_LANCZOS_MIN_N by a certified Lanczos iteration
+ * (src/analysis/lanczos.c; ~20 matrix-vector products instead of a reduction),
+ * else -- or when Lanczos does not certify them within TR_LANCZOS_MAXIT steps --
+ * by a reduction and bisection (dstebz).  Eigenvector blocks are kept in
  * column-major [n x top_k]. */
 #include "spectral.h"
 #include "ntk_private.h"
@@ -24,6 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ||K_t - K_0||_2 by Lanczos above this n (below, a reduction is cheap and exact), with at most
+ * TR_LANCZOS_MAXIT steps and a relative residual certificate of TR_LANCZOS_TOL. */
+#define TR_LANCZOS_MIN_N 64
+#define TR_LANCZOS_MAXIT 96
+#define TR_LANCZOS_TOL 1e-12
 
 struct ntk_tracker {
     size_t n;
@@ -49,6 +57,8 @@ struct ntk_tracker {
     size_t lwork;
     lapack_int *iwork;   /* [10 n] dstemr */
     lapack_int *isuppz;  /* [2 p] dstemr */
+    double *lz;          /* [spectral_lanczos_lwork] Lanczos workspace, or NULL (n <= TR_LANCZOS_MIN_N) */
+    lapack_int *ilz;     /* [spectral_lanczos_liwork] */
     double t_prev;
     int have_prev;
 };
@@ -119,8 +129,17 @@ static ntk_status tr_extreme(ntk_tracker *tr, lapack_int il, double *out)
 static ntk_status tr_diff_norm(ntk_tracker *tr, const double *Kt, double *out)
 {
     size_t nn = tr->n * tr->n;
-    for (size_t i = 0; i < nn; i++) tr->A[i] = Kt[i] - tr->K0[i];
+    double amax = 0;
+    for (size_t i = 0; i < nn; i++) {
+        tr->A[i] = Kt[i] - tr->K0[i];
+        amax = fmax(amax, fabs(tr->A[i]));
+    }
     double lo = 0, hi = 0;
+    if (amax == 0 || (tr->lz && spectral_lanczos_extremes(tr->n, tr->A, TR_LANCZOS_MAXIT, TR_LANCZOS_TOL, tr->lz,
+                                                           tr->ilz, &lo, &hi))) {
+        *out = fmax(fabs(hi), fabs(lo));
+        return NTK_OK;
+    }
     ntk_status st = tr_reduce(tr);
     if (st == NTK_OK) st = tr_extreme(tr, 1, &lo);
     if (st == NTK_OK) st = tr_extreme(tr, (lapack_int)tr->n, &hi);
@@ -155,6 +174,14 @@ static ntk_status tr_buffers(ntk_tracker *tr)
         return ntk_set_error(NTK_ENOMEM, "tracker: out of memory for n = %zu (3 n x n matrices)", n);
     }
     tr->isuppz = tr->iwork + 10 * n;
+    if (n > TR_LANCZOS_MIN_N) {
+        tr->lz = malloc(spectral_lanczos_lwork(n, TR_LANCZOS_MAXIT) * sizeof *tr->lz);
+        tr->ilz = malloc(spectral_lanczos_liwork(TR_LANCZOS_MAXIT) * sizeof *tr->ilz);
+        if (!tr->lz || !tr->ilz) {
+            free(b);
+            return ntk_set_error(NTK_ENOMEM, "tracker: out of memory for n = %zu (Lanczos vectors)", n);
+        }
+    }
     tr->K0 = b;
     tr->Kprev = b += n * n;
     tr->A = b += n * n;
@@ -254,6 +281,8 @@ void ntk_tracker_free(ntk_tracker *tr)
     free(tr->K0);
     free(tr->iwork);
     free(tr->work);
+    free(tr->lz);
+    free(tr->ilz);
     free(tr);
 }
 
