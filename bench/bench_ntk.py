@@ -523,6 +523,21 @@ def provenance(binary):
                 git_modified=git("status", "--porcelain", "--untracked-files=no").splitlines())
 
 
+def first_touch(mb=128, runs=3, pause=2.0):
+    """Median first- and second-write rates of fresh anonymous memory over `runs` processes, `pause`
+    seconds apart (memory a process has just freed is cheaper to touch again for the next one: in this
+    VM the rate went 0.5 -> 3 -> 12 GB/s back to back, 0.6-1.4 GB/s two seconds apart)."""
+    exe = peers.first_touch()
+    recs = []
+    for _ in range(runs):
+        time.sleep(pause)
+        r = subprocess.run([exe, str(mb), "1"], capture_output=True, text=True, check=True)
+        recs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    med = lambda k: statistics.median(r[k] for r in recs)
+    return dict(mb=mb, runs=runs, first_gbs=med("first_gbs"), second_gbs=med("second_gbs"),
+                first_gbs_all=[r["first_gbs"] for r in recs])
+
+
 def main():
     args = parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -541,6 +556,7 @@ def main():
                 checks[shape_name(sh)] = verify(args, sh, tmp)
             for dtype in args.dtypes:
                 rows.append(bench_row(args, sh, dtype, gemm, tmp))
+        touch = first_touch()  # last: the memory it frees may be cheaper to touch for the next process
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result = dict(when=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host_cpus=NCPU, loadavg=os.getloadavg(),
@@ -548,10 +564,21 @@ def main():
                             seed=args.seed, ntkdrift=args.ntkdrift_built, shapes=[shape_name(s) for s in args.shapes],
                             dtypes=args.dtypes, wait_idle=args.wait_idle),
                   provenance=prov, peers=dict(torch_ntk=peers.torch_ntk(), dir=peers.peer_dir()),
-                  gemm=gemm, rows=rows, verify=checks)
+                  gemm=gemm, rows=rows, verify=checks, first_touch=touch)
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)
     print_report(result)
+    print(f"\nfirst touch of fresh memory at the end of this run (bench/peer/first_touch.c, {touch['mb']} MiB, huge pages "
+          f"advised, median of {touch['runs']} processes 2 s apart): {touch['first_gbs']:.2f} GB/s "
+          f"({', '.join(f'{x:.2f}' for x in touch['first_gbs_all'])}); the second write {touch['second_gbs']:.1f} GB/s."
+          f"\n  The first rate depends on what the machine freed just before (in a VM, memory the guest has not "
+          f"used lately is backed by the host on first touch); cold - warm per row, against the fresh memory "
+          f"of the memory model:")
+    for r in rows:
+        pen = r["ntkdrift"]["kernel_s"] - r["probe"]["warm_s"] if r.get("probe") else float("nan")
+        mb = r["memory_model_mb"]
+        print(f"  {r['shape']} {r['dtype']}: cold - warm {pen:.3f} s; {mb:.1f} MB of buffers at this run's first-touch "
+              f"rate: {mb * 1.048576e-3 / touch['first_gbs']:.3f} s")
     print(f"\nwrote {os.path.relpath(args.json)}")
 
 

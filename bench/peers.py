@@ -70,6 +70,11 @@ def stream_probe(out_dir=OUT):
     return build(find("stream_probe.c"), "stream_probe", ["-fopenmp"], out_dir)
 
 
+def first_touch(out_dir=OUT):
+    """The first-touch probe binary: `first_touch MB HUGE`, output as in bench/peer/first_touch.c."""
+    return build(find("first_touch.c"), "first_touch", [], out_dir)
+
+
 def parse_gemm(stdout):
     """(OpenBLAS core name, [{n, dgemm_med, dgemm_best, sgemm_med, sgemm_best} per size, GFLOP/s]) of a
     gemm_peak run; the list is empty when no size line parses."""

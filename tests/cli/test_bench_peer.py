@@ -167,6 +167,13 @@ def probes(tmp):
           all(rec[f"{k}_best_gbs"] > 0 for k in ("copy", "scale", "add", "triad")) and
           rec["triad_bytes_per_s"] > 0,
           f"stream_probe 2 2 4096: check {rec['check']:.15f} = 1 + 2 sqrt 2, fields present")
+    touch = peers.build(os.path.join(SRC, "bench", "peer", "first_touch.c"), "first_touch", strict, tmp)
+    rec = json.loads(run([touch, "4", "1"]).strip().splitlines()[-1])
+    check(rec["probe"] == "first_touch" and rec["mb"] == 4 and rec["check"] == 4 * 256 * 2 and
+          rec["first_gbs"] > 0 and rec["second_gbs"] > 0,
+          f"first_touch 4 1: check {rec['check']} = 4 MiB / 4 KiB x 2, positive rates")
+    bad = subprocess.run([touch, "0"], capture_output=True, text=True)
+    check(bad.returncode == 2, f"first_touch 0 (no memory) is refused: exit status {bad.returncode}")
 
 
 def main():
