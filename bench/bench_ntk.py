@@ -254,7 +254,7 @@ def build_probe(args):
 def run_probe(args, sh, dtype):
     """Cold / warm / BLAS-only phase times from one ntk_probe process (see bench/ntk_probe.c)."""
     r = run_measured([args.probe, str(sh.depth), str(sh.width), str(sh.n0), str(sh.n), DTYPES[dtype][0],
-                      str(args.threads), str(max(3, args.repeat)), str(args.sw2), str(args.seed)], args,
+                      str(args.threads), str(args.probe_repeat), str(args.sw2), str(args.seed)], args,
                      must_succeed=False)
     if r is None:
         return None
@@ -483,6 +483,9 @@ def parse_args():
     ap.add_argument("--dtypes", default="float64,float32", help="comma-separated subset of float64,float32")
     ap.add_argument("--repeat", type=int, default=5, help="ntkdrift runs per row, the first is dropped [5]")
     ap.add_argument("--peer-repeat", type=int, default=3, help="torch_ntk.py --repeat [3]")
+    ap.add_argument("--probe-repeat", type=int, default=21,
+                    help="ntk_probe repetitions (warm, BLAS-only and tiles interleaved; medians) [21]: fewer "
+                         "mix the first calls' transients (OpenBLAS and libgomp threads settling) into warm")
     ap.add_argument("--threads", type=int, default=2, help="BLAS threads for every child [2]")
     ap.add_argument("--skip-jac", action="store_true", help="do not run torch_ntk.py --method jac")
     ap.add_argument("--no-verify", action="store_true", help="skip the correctness check")
@@ -502,13 +505,14 @@ def parse_args():
     if a.quick:
         a.shapes = a.shapes or parse_shapes(QUICK_SHAPES)
         a.repeat, a.gemm_reps, a.gemm_tries, a.reuse_gemm = min(a.repeat, 3), 1, 1, True
+        a.probe_repeat = min(a.probe_repeat, 5)
     a.shapes = a.shapes or parse_shapes(DEFAULT_SHAPES)
     a.json = a.json or os.path.join(OUT, "bench_ntk_quick.json" if a.quick else "bench_ntk.json")
     a.dtypes = [d.strip() for d in a.dtypes.split(",")]
     if any(d not in DTYPES for d in a.dtypes):
         ap.error(f"--dtypes: choose from {','.join(DTYPES)}")
-    if min(a.repeat, a.peer_repeat, a.threads, a.gemm_reps, a.gemm_tries) < 1:
-        ap.error("--repeat, --peer-repeat, --threads, --gemm-reps and --gemm-tries must be >= 1")
+    if min(a.repeat, a.peer_repeat, a.probe_repeat, a.threads, a.gemm_reps, a.gemm_tries) < 1:
+        ap.error("--repeat, --peer-repeat, --probe-repeat, --threads, --gemm-reps and --gemm-tries must be >= 1")
     if not os.access(a.ntkdrift, os.X_OK):
         ap.error(f"{a.ntkdrift} not found: cmake -S . -B build && cmake --build build -j2")
     return a
@@ -560,7 +564,8 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result = dict(when=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host_cpus=NCPU, loadavg=os.getloadavg(),
-                  args=dict(repeat=args.repeat, peer_repeat=args.peer_repeat, threads=args.threads, sw2=args.sw2,
+                  args=dict(repeat=args.repeat, peer_repeat=args.peer_repeat, probe_repeat=args.probe_repeat,
+                            threads=args.threads, sw2=args.sw2,
                             seed=args.seed, ntkdrift=args.ntkdrift_built, shapes=[shape_name(s) for s in args.shapes],
                             dtypes=args.dtypes, wait_idle=args.wait_idle),
                   provenance=prov, peers=dict(torch_ntk=peers.torch_ntk(), dir=peers.peer_dir()),
