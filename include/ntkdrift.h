@@ -375,7 +375,8 @@ void ntk_trainer_free(ntk_trainer *tr);
  * or gradient returns NTK_ENUMERIC and leaves the parameters unchanged. */
 ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss);
 long ntk_trainer_step_count(const ntk_trainer *tr);
-/* Optimizer state for checkpoints (momentum / adam moments), state: [ntk_trainer_state_len]. */
+/* Optimizer state for checkpoints (momentum's velocity, adam's moments; none for gd and sgd),
+ * state: [ntk_trainer_state_len]. */
 size_t ntk_trainer_state_len(const ntk_trainer *tr);
 void ntk_trainer_state_get(const ntk_trainer *tr, double *state);
 void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step);
@@ -384,11 +385,14 @@ void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step);
  *   format     [1]   NTK_CHECKPOINT_FORMAT (a file without it is format 1, the layout before
  *                    the member existed); any other value is refused
  *   theta      [P]   the parameters as stored (ntk_net_params)
- *   opt_state  [S]   ntk_trainer_state_get, S = ntk_trainer_state_len (P, or 2P for adam)
+ *   opt_state  [S]   ntk_trainer_state_get, S = ntk_trainer_state_len (0 for gd and sgd, P for
+ *                    momentum, 2P for adam)
  *   step       [1]   optimizer steps taken
  *   losses     [3]   loss0, loss_max, loss_max_step (ntk_checkpoint_info).
- * A new layout takes a new format number; readers refuse numbers they do not know. */
-#define NTK_CHECKPOINT_FORMAT 1
+ * A new layout takes a new format number; readers refuse numbers they do not know.  Format 2 (this
+ * one) differs from format 1 in opt_state only: format 1 stored P unused zeros for gd and sgd,
+ * which ntk_checkpoint_load still reads (and ignores). */
+#define NTK_CHECKPOINT_FORMAT 2
 typedef struct {
     long step;           /* optimizer steps taken */
     double loss0;        /* the loss the first step reports (at step 0's parameters); NaN while step = 0 */
@@ -401,7 +405,8 @@ ntk_status ntk_npz_read_into(const char *path, const char *name, size_t count, d
 /* Write path atomically: net's parameters, tr's optimizer state and info.  tr trains net. */
 ntk_status ntk_checkpoint_save(const char *path, const ntk_net *net, const ntk_trainer *tr,
                                const ntk_checkpoint_info *info);
-/* Read a checkpoint of net and tr (tr trains net): every count must match, step must be a whole
+/* Read a checkpoint (format 1 or 2) of net and tr (tr trains net): every count must match (a format-1
+ * file's opt_state is not read for gd and sgd, whose state is empty), step must be a whole
  * number in [0, max_step] and losses[2] a whole number in [0, step].  Then, and only then, net's
  * parameters, tr's state and step (ntk_trainer_state_set) and *info are set: a failed load leaves
  * all three unchanged. */

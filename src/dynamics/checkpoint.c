@@ -50,17 +50,19 @@ ntk_status ntk_checkpoint_save(const char *path, const ntk_net *net, const ntk_t
 }
 
 /* The format member: absent is format 1 (checkpoints written before it existed); present, it must
- * be one value equal to NTK_CHECKPOINT_FORMAT. */
-static ntk_status check_format(const char *path)
+ * be one value, 1 or NTK_CHECKPOINT_FORMAT (2).  *fmt: the format read. */
+static ntk_status check_format(const char *path, int *fmt)
 {
     bool has = false;
+    *fmt = 1;
     ntk_status st = npz_has_member(path, "format", &has);
     if (st != NTK_OK || !has) return st;
     double v;
     if ((st = ntk_npz_read_into(path, "format", 1, &v)) != NTK_OK) return st;
-    if (v != NTK_CHECKPOINT_FORMAT)
-        return ntk_set_error(NTK_EFORMAT, "%s: format %g is not a checkpoint format this version reads (%d)", path,
+    if (v != 1 && v != NTK_CHECKPOINT_FORMAT)
+        return ntk_set_error(NTK_EFORMAT, "%s: format %g is not a checkpoint format this version reads (1 or %d)", path,
                              v, NTK_CHECKPOINT_FORMAT);
+    *fmt = (int)v;
     return NTK_OK;
 }
 
@@ -75,9 +77,11 @@ ntk_status ntk_checkpoint_load(const char *path, ntk_net *net, ntk_trainer *tr, 
     ntk_status st = theta && state ? NTK_OK
                                    : ntk_set_error(NTK_ENOMEM, "%s: cannot allocate %zu parameters and %zu "
                                                                "optimizer values", path, P, S);
-    if (st == NTK_OK) st = check_format(path);
+    int fmt = 1;
+    if (st == NTK_OK) st = check_format(path, &fmt);
     if (st == NTK_OK) st = ntk_npz_read_into(path, "theta", P, theta);
-    if (st == NTK_OK) st = ntk_npz_read_into(path, "opt_state", S, state);
+    /* format 1 stored P unused zeros for gd and sgd (S = 0): there the member is not read */
+    if (st == NTK_OK && (S > 0 || fmt >= 2)) st = ntk_npz_read_into(path, "opt_state", S, state);
     if (st == NTK_OK) st = ntk_npz_read_into(path, "step", 1, &step);
     if (st == NTK_OK) st = ntk_npz_read_into(path, "losses", 3, losses);
     /* whole steps of the run, and finite (NaN fails every comparison): then the casts are defined */

@@ -185,17 +185,27 @@ ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss)
 
 long ntk_trainer_step_count(const ntk_trainer *tr) { return tr->step; }
 
-size_t ntk_trainer_state_len(const ntk_trainer *tr) { return tr->net->P * (tr->m2 ? 2 : 1); }
+/* gd and sgd keep no state between steps; momentum its velocity m1, adam both moments. */
+size_t ntk_trainer_state_len(const ntk_trainer *tr)
+{
+    switch (tr->o.opt) {
+    case NTK_OPT_MOMENTUM: return tr->net->P;
+    case NTK_OPT_ADAM: return 2 * tr->net->P;
+    default: return 0;
+    }
+}
 
 void ntk_trainer_state_get(const ntk_trainer *tr, double *state)
 {
-    memcpy(state, tr->m1, tr->net->P * sizeof *state);
-    if (tr->m2) memcpy(state + tr->net->P, tr->m2, tr->net->P * sizeof *state);
+    size_t P = tr->net->P, S = ntk_trainer_state_len(tr);
+    if (S >= P && P) memcpy(state, tr->m1, P * sizeof *state);
+    if (S == 2 * P && P) memcpy(state + P, tr->m2, P * sizeof *state);
 }
 
 void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step)
 {
-    memcpy(tr->m1, state, tr->net->P * sizeof *state);
-    if (tr->m2) memcpy(tr->m2, state + tr->net->P, tr->net->P * sizeof *state);
+    size_t P = tr->net->P, S = ntk_trainer_state_len(tr);
+    if (S >= P && P) memcpy(tr->m1, state, P * sizeof *state);
+    if (S == 2 * P && P) memcpy(tr->m2, state + P, P * sizeof *state);
     tr->step = step;
 }

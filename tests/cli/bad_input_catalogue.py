@@ -516,7 +516,7 @@ FILES = [
     ('checkpoint', 'train', ['--resume', '{T}/ckpt_step_nan'], 'ntkdrift: resume: {T}/ckpt_step_nan/checkpoint.npz: step nan is not a step of this run (0..4)'),
     ('checkpoint', 'train', ['--resume', '{T}/ckpt_step_big'], 'ntkdrift: resume: {T}/ckpt_step_big/checkpoint.npz: step 1e+30 is not a step of this run (0..4)'),
     ('checkpoint', 'train', ['--resume', '{T}/ckpt_maxstep'], 'ntkdrift: resume: {T}/ckpt_maxstep/checkpoint.npz: losses[2] (step of the largest loss) -3.5 is not a step in 0..4'),
-    ('checkpoint', 'train', ['--resume', '{T}/ckpt_format'], 'ntkdrift: resume: {T}/ckpt_format/checkpoint.npz: format 2 is not a checkpoint format this version reads (1)'),
+    ('checkpoint', 'train', ['--resume', '{T}/ckpt_format'], 'ntkdrift: resume: {T}/ckpt_format/checkpoint.npz: format 3 is not a checkpoint format this version reads (1 or 2)'),
     ('snapshot', 'train', ['--resume', '{T}/snap_truncated'], 'ntkdrift: resume: {T}/snap_truncated/snapshots/snap_0000000002.npz: not a zip archive, or truncated (.npz expected)'),
     ('resume config', 'train', ['--resume', '{T}/config_damaged'], 'ntkdrift: config {T}/config_damaged/config.yaml:1:8: model: expected a mapping of keys, got a sequence'),
     ('ensemble cell', 'ensemble', ['--resume', '{T}/ens_cell'],

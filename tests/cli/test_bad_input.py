@@ -170,7 +170,7 @@ def make_files():
     stopped_train_run("ckpt_step_nan", set_member("step", [np.nan]))
     stopped_train_run("ckpt_step_big", set_member("step", [1e30]))
     stopped_train_run("ckpt_maxstep", set_member("losses", [1.0, 2.0, -3.5]))
-    stopped_train_run("ckpt_format", set_member("format", [2.0]))
+    stopped_train_run("ckpt_format", set_member("format", [3.0]))
     stopped_train_run("snap_truncated", lambda d: truncate(os.path.join(d, "snapshots", "snap_0000000002.npz")))
     stopped_train_run("config_damaged", lambda d: write(os.path.join(d, "config.yaml"), "model: [\n"))
     ens = T("ens_cell")

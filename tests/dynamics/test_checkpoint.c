@@ -3,10 +3,12 @@
  * - save -> load into a different network and a fresh trainer is bit-identical: parameters, adam
  *   moments, the step and the info; one more step from each gives bit-identical parameters (the
  *   trainer's step, which adam's bias correction uses, is restored too);
- * - the saved file holds exactly the documented members (format [1] = 1, theta [P], opt_state
+ * - the saved file holds exactly the documented members (format [1] = 2, theta [P], opt_state
  *   [2P], step [1], losses [3]), read back member by member;
  * - a file without "format" (the layout before versioning) loads like a format-1 file;
- * - a wrong format (2, NaN, two values), a wrong count (theta, opt_state, losses), a step that is
+ * - gd: the saved opt_state is empty, a format-1 gd file's P unused values are not read, and a
+ *   format-2 gd file with P values is refused;
+ * - a wrong format (3, NaN, two values), a wrong count (theta, opt_state, losses), a step that is
  *   NaN / 1e300 / fractional / negative / past max_step, and losses[2] fractional or past the step
  *   are each refused with their exact message, and leave the network, the trainer and the info
  *   untouched;
@@ -163,7 +165,7 @@ static void test_round_trip(void **state)
     /* the documented members, read one by one */
     double v[S], losses[3];
     TU_OK(ntk_npz_read_into(path, "format", 1, v));
-    assert_true(v[0] == NTK_CHECKPOINT_FORMAT && NTK_CHECKPOINT_FORMAT == 1);
+    assert_true(v[0] == NTK_CHECKPOINT_FORMAT && NTK_CHECKPOINT_FORMAT == 2);
     ntk_array arr = {0};
     TU_OK(ntk_npz_read(path, "theta", &arr));
     assert_int_equal(arr.ndim, 1);
@@ -252,10 +254,10 @@ static void test_refusals(void **state)
         ck_file c;
         const char *msg; /* after "<path>: " */
     } cases[] = {
-        {"format2", {1, {2, 0}, P, S, 3, 4, {0.75, 1.25, 2}},
-         "format 2 is not a checkpoint format this version reads (1)"},
+        {"format3", {1, {3, 0}, P, S, 3, 4, {0.75, 1.25, 2}},
+         "format 3 is not a checkpoint format this version reads (1 or 2)"},
         {"formatnan", {1, {NAN, 0}, P, S, 3, 4, {0.75, 1.25, 2}},
-         "format nan is not a checkpoint format this version reads (1)"},
+         "format nan is not a checkpoint format this version reads (1 or 2)"},
         {"format_two", {2, {1, 1}, P, S, 3, 4, {0.75, 1.25, 2}}, "format has 2 values, expected 1"},
         {"theta", {1, {1, 0}, P - 1, S, 3, 4, {0.75, 1.25, 2}}, "theta has 40 values, expected 41"},
         {"opt_state", {1, {1, 0}, P, P, 3, 4, {0.75, 1.25, 2}}, "opt_state has 41 values, expected 82"},
@@ -453,11 +455,66 @@ static void test_trajectory_file(void **state)
     assert_int_equal(ntk_train_trajectory_save("", &r), NTK_EINVAL);
 }
 
+/* gd keeps no optimizer state: its checkpoint's opt_state is empty; a format-1 file (which stored
+ * P unused values for gd) loads without reading them; a format-2 file with P values is refused. */
+static void test_gd_state(void **state)
+{
+    fixture *f = *state;
+    ntk_net *a = small_net(5), *b = small_net(6);
+    ntk_train_opts o = ntk_train_defaults();
+    o.opt = NTK_OPT_GD;
+    ntk_trainer *ta = NULL, *tb = NULL;
+    TU_OK(ntk_trainer_alloc(a, N, f->X, f->Y, &o, &ta));
+    TU_OK(ntk_trainer_alloc(b, N, f->X, f->Y, &o, &tb));
+    assert_int_equal(ntk_trainer_state_len(ta), 0);
+    double L;
+    for (int t = 0; t < 2; t++) TU_OK(ntk_trainer_step(ta, &L));
+    ntk_checkpoint_info info = {2, 0.5, 0.75, 1}, got;
+    char path[128];
+    TU_OK(ntk_checkpoint_save(in_dir(f, "gd.npz", path, sizeof path), a, ta, &info));
+    ntk_array arr = {0};
+    TU_OK(ntk_npz_read(path, "opt_state", &arr));
+    assert_int_equal(arr.ndim, 1);
+    assert_int_equal(arr.shape[0], 0);
+    ntk_array_clear(&arr);
+    TU_OK(ntk_checkpoint_load(path, b, tb, MAX_STEP, &got));
+    assert_memory_equal(ntk_net_params_const(b), ntk_net_params_const(a), P * sizeof(double));
+    assert_info_equal(&got, &info);
+    double La, Lb; /* and the run goes on alike */
+    TU_OK(ntk_trainer_step(ta, &La));
+    TU_OK(ntk_trainer_step(tb, &Lb));
+    assert_memory_equal(&La, &Lb, sizeof La);
+    assert_memory_equal(ntk_net_params_const(b), ntk_net_params_const(a), P * sizeof(double));
+    /* format 1 with P values in opt_state: loads, the values unread */
+    ck_file c = good_file();
+    c.nstate = P;
+    write_file(in_dir(f, "gd_v1.npz", path, sizeof path), &c);
+    TU_OK(ntk_checkpoint_load(path, b, tb, MAX_STEP, &got));
+    assert_int_equal(got.step, 4);
+    assert_int_equal(ntk_trainer_step_count(tb), 4);
+    /* format 2 with P values: refused, b untouched */
+    c.format[0] = 2;
+    write_file(in_dir(f, "gd_v2.npz", path, sizeof path), &c);
+    double theta[P];
+    memcpy(theta, ntk_net_params_const(b), sizeof theta);
+    char want[256];
+    snprintf(want, sizeof want, "%s: opt_state has %d values, expected 0", path, P);
+    ntk_status st = ntk_checkpoint_load(path, b, tb, MAX_STEP, &got);
+    if (st != NTK_EFORMAT || strcmp(ntk_last_error(), want) != 0)
+        fail_msg("gd format 2: got %s '%s', expected NTK_EFORMAT '%s'", ntk_status_str(st), ntk_last_error(), want);
+    assert_memory_equal(ntk_net_params_const(b), theta, sizeof theta);
+    ntk_trainer_free(ta);
+    ntk_trainer_free(tb);
+    ntk_net_free(a);
+    ntk_net_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gd_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_into, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_files, setup, teardown),
