@@ -31,6 +31,19 @@ double tu_rel_max(size_t n, const double *a, const double *b)
     return m / s;
 }
 
+double tu_rel_max_block(size_t rows, size_t cols, const double *a, size_t lda, const double *b, size_t ldb)
+{
+    double m = 0, s = 1e-300;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t q = 0; q < cols; q++) {
+            double d = fabs(a[r * lda + q] - b[r * ldb + q]);
+            if (isnan(d)) return INFINITY;
+            if (d > m) m = d;
+            if (fabs(b[r * ldb + q]) > s) s = fabs(b[r * ldb + q]);
+        }
+    return m / s;
+}
+
 tu_netcfg tu_cfg(int depth, int width, int n0, int k)
 {
     tu_netcfg c = {depth, width, n0, k, NTK_ACT_RELU, NTK_PARAM_NTK, NTK_BIAS_NORMAL, NTK_BIAS_NORMAL,

@@ -14,6 +14,9 @@
 double tu_rel_fro(size_t n, const double *a, const double *b);
 /* max_i |a_i - b_i| / max(|b|_max, tiny). */
 double tu_rel_max(size_t n, const double *a, const double *b);
+/* The same over a rows x cols block: a[r lda + q] against b[r ldb + q] (a, b: row-major with row
+ * strides lda, ldb), max |a - b| / max |b|. */
+double tu_rel_max_block(size_t rows, size_t cols, const double *a, size_t lda, const double *b, size_t ldb);
 /* Assert helper: fails with a message naming what and the numbers. */
 #define TU_ASSERT_LE(val, bound, what)                                                   \
     do {                                                                                 \

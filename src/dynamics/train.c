@@ -197,15 +197,15 @@ size_t ntk_trainer_state_len(const ntk_trainer *tr)
 
 void ntk_trainer_state_get(const ntk_trainer *tr, double *state)
 {
-    size_t P = tr->net->P, S = ntk_trainer_state_len(tr);
-    if (S >= P && P) memcpy(state, tr->m1, P * sizeof *state);
-    if (S == 2 * P && P) memcpy(state + P, tr->m2, P * sizeof *state);
+    size_t P = tr->net->P, S = ntk_trainer_state_len(tr); /* 0, P (m1) or 2 P (m1, m2) */
+    if (S > 0) memcpy(state, tr->m1, P * sizeof *state);
+    if (S > P) memcpy(state + P, tr->m2, P * sizeof *state);
 }
 
 void ntk_trainer_state_set(ntk_trainer *tr, const double *state, long step)
 {
-    size_t P = tr->net->P, S = ntk_trainer_state_len(tr);
-    if (S >= P && P) memcpy(tr->m1, state, P * sizeof *state);
-    if (S == 2 * P && P) memcpy(tr->m2, state + P, P * sizeof *state);
+    size_t P = tr->net->P, S = ntk_trainer_state_len(tr); /* 0, P (m1) or 2 P (m1, m2) */
+    if (S > 0) memcpy(tr->m1, state, P * sizeof *state);
+    if (S > P) memcpy(tr->m2, state + P, P * sizeof *state);
     tr->step = step;
 }
