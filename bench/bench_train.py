@@ -13,7 +13,9 @@ Parts (--parts, comma-separated; default steps,snap):
   snap   a tracked run (train_probe snap: snapshots every --every steps of --snap-steps, each written
          to an npz as `ntkdrift train` does) against one warm kernel of the same network timed right after
          each snapshot, at each --snap-shapes: the median snapshot (kernel, analysis, file), the first
-         (which also decomposes K_0 for the predictors), and their ratios to the warm kernel.
+         (which also decomposes K_0 for the predictors), and their ratios to the warm kernel; then what a
+         snapshot adds to the run: its own time plus the step after it (which takes the snapshot's
+         features) less a plain step (medians over steps 2..), and that cost over the warm kernel.
   long   the wall time of one run of --long-steps steps at --long-shape, extrapolated from `ntkdrift
          train` over --long-measure steps with the same snapshot schedule (log:20): setup + steps x
          per-step time + snapshots x per-snapshot time.
@@ -205,7 +207,7 @@ def part_snap(a, probe, res):
             recs.append(last_json(run([probe, "snap", str(sh["depth"]), str(sh["width"]), str(sh["n0"]), str(sh["n"]),
                                        str(a.snap_threads), str(a.snap_steps), str(a.every), d])))
             shutil.rmtree(d, ignore_errors=True)
-        best = min(recs, key=lambda r: r["ratio_median"])
+        best = min(recs, key=lambda r: r["cost_ratio"])
         rows.append(dict(shape=label(sh), threads=a.snap_threads, rounds=recs, best=best))
     print(f"\nTracked runs: {a.snap_steps} steps, a snapshot every {a.every} (each written to an npz), "
           f"{a.snap_threads} threads; x kernel: median over the snapshots after the first of snapshot / the warm "
@@ -218,6 +220,15 @@ def part_snap(a, probe, res):
         print(f"| {r['shape']:>14} | {b['snapshots']:9d} | {b['snap_median_s']:19.4f} | {b['first_snap_s']:7.4f} | "
               f"{b['kernel_warm_s']:22.4f} | {b['ratio_median']:8.3f} | {b['first_ratio']:14.3f} | "
               + " ".join(f"{x['ratio_median']:.3f}" for x in r["rounds"]) + " |")
+    print("\nWhat a snapshot adds to the run: snapshot + (step after it - plain step); the step after a snapshot "
+          "takes the snapshot's features (bit-identical to computing them) and skips its forward and backward")
+    hdr = "|          shape | plain step s | step after a snapshot s | snapshot cost s | cost x kernel | cost x kernel, every round |"
+    print(hdr)
+    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    for r in rows:
+        b = r["best"]
+        print(f"| {r['shape']:>14} | {b['step_plain_s']:12.4f} | {b['step_after_s']:23.4f} | {b['snap_cost_s']:15.4f} | "
+              f"{b['cost_ratio']:13.3f} | " + " ".join(f"{x['cost_ratio']:.3f}" for x in r["rounds"]) + " |")
     res["snap"] = rows
 
 

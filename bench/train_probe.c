@@ -16,12 +16,17 @@
  *     ntk_feats_compute + ntk_kernel_full + ntk_feats_output on the probe's own buffers (what a snapshot
  *     computes before its analysis; the buffers are first used, untimed, at the first snapshot), so each
  *     snapshot has a kernel measured next to it; ratio = median over snapshots after the first of
- *     snapshot / its kernel.
+ *     snapshot / its kernel.  Each step is timed too (from the end of the last step or observer to the
+ *     progress callback): the step right after a snapshot takes the snapshot's features and skips its
+ *     own forward and backward, so what a snapshot adds to the run is snap_cost = the median snapshot
+ *     + the median step after one - the median plain step (steps 2..); cost_ratio = snap_cost / the
+ *     median warm kernel.
  *
  * Network: ReLU, NTK parameterization, no biases, sw2 = sw2_out = 2, one output (bench_train.py's and the
  * peer's); inputs Gaussian rows of norm sqrt(n0), targets N(0, 1).  Output: one JSON line. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +146,11 @@ typedef struct {
     double *kern_s;   /* [cap] the warm kernel after each snapshot */
     double extra;     /* seconds the observer spent on those kernels (inside the engine's snapshot time) */
     size_t count, cap;
+    double t_begin;   /* start of the current step: the end of the last step or of the observer */
+    double *step_s;   /* [steps] each step's time */
+    char *after;      /* [steps] 1: the step right after a snapshot (it takes the snapshot's features) */
+    long nsteps;
+    bool snapped;     /* a snapshot was just taken */
     const double *X;  /* [N x n0] */
     ntk_net *net;     /* a copy of the run's network at the snapshot (the snapshot's is const) */
     ntk_feats *f;
@@ -149,8 +159,15 @@ typedef struct {
 
 static void on_progress(void *user, long step, double loss)
 {
-    (void)step, (void)loss;
-    ((snap_rec *)user)->t_last = now();
+    (void)loss;
+    snap_rec *r = user;
+    r->t_last = now();
+    if (step >= 1 && step <= r->nsteps) {
+        r->step_s[step - 1] = r->t_last - r->t_begin;
+        r->after[step - 1] = r->snapped;
+    }
+    r->snapped = false;
+    r->t_begin = r->t_last;
 }
 
 static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
@@ -175,6 +192,8 @@ static ntk_status on_snapshot(void *user, const ntk_train_snapshot *s)
     double b = now();
     r->kern_s[r->count++] = b - a;
     r->extra += b - t_saved;
+    r->snapped = true;
+    r->t_begin = now();
     return st;
 }
 
@@ -198,12 +217,14 @@ static int snap_mode(char **argv)
     ntk_dataset d;
     memset(&d, 0, sizeof d);
     d.n_train = p.N, d.n0 = p.n0, d.k = 1, d.X_train = p.X, d.Y_train = p.Y;
-    snap_rec r = {argv[7], 0, NULL, NULL, 0, 0, (size_t)(steps / every) + 2, p.X, NULL, NULL, NULL, NULL};
+    snap_rec r = {.dir = argv[7], .cap = (size_t)(steps / every) + 2, .X = p.X, .nsteps = steps};
     r.snap_s = malloc(r.cap * sizeof *r.snap_s);
+    r.step_s = calloc((size_t)steps, sizeof *r.step_s);
+    r.after = calloc((size_t)steps, 1);
     r.kern_s = malloc(r.cap * sizeof *r.kern_s);
     r.K = malloc(p.N * p.N * sizeof *r.K);
     r.fo = malloc(p.N * sizeof *r.fo);
-    if (!r.snap_s || !r.kern_s || !r.K || !r.fo) return 2;
+    if (!r.snap_s || !r.kern_s || !r.K || !r.fo || !r.step_s || !r.after) return 2;
     o.progress = on_progress;
     ntk_train_result res;
     r.t_last = now();
@@ -222,12 +243,26 @@ static int snap_mode(char **argv)
     double first = res.seconds_snapshots - sum - r.extra;
     double mean = nl ? sum / (double)nl : NAN, first_ratio = r.count ? first / r.kern_s[0] : NAN;
     double med = nl ? median(nl, later) : NAN, kmed = nl ? median(nl, ks) : NAN, rmed = nl ? median(nl, ratio) : NAN;
+    /* What a snapshot adds to the run: its own time, plus the step after it less a plain step (that
+     * step takes the snapshot's features and skips its own forward and backward).  Steps 2.. only
+     * (the first pays its buffers' first use). */
+    double *plain = malloc((size_t)steps * sizeof *plain), *aft = malloc((size_t)steps * sizeof *aft);
+    if (!plain || !aft) return 2;
+    size_t np = 0, na = 0;
+    for (long t = 1; t < steps; t++) {
+        if (r.after[t]) aft[na++] = r.step_s[t];
+        else plain[np++] = r.step_s[t];
+    }
+    double pmed = np ? median(np, plain) : NAN, amed = na ? median(na, aft) : NAN;
+    double cost = med + amed - pmed;
     printf("{\"probe\": \"snap\", \"depth\": %d, \"width\": %d, \"n0\": %d, \"n\": %zu, \"threads\": %d, \"steps\": %ld, "
            "\"every\": %ld, \"snapshots\": %zu, \"first_snap_s\": %.6e, \"snap_median_s\": %.6e, \"snap_mean_s\": %.6e, "
            "\"seconds_snapshots\": %.6e, \"seconds_steps\": %.6e, \"wall_s\": %.6e, \"kernel_warm_s\": %.6e, "
-           "\"ratio_median\": %.6e, \"first_ratio\": %.6e}\n",
+           "\"ratio_median\": %.6e, \"first_ratio\": %.6e, \"step_plain_s\": %.6e, \"step_after_s\": %.6e, "
+           "\"snap_cost_s\": %.6e, \"cost_ratio\": %.6e}\n",
            p.depth, p.width, p.n0, p.N, p.threads, steps, every, r.count, first, med, mean, res.seconds_snapshots,
-           res.seconds_steps, wall, kmed, rmed, first_ratio);
+           res.seconds_steps, wall, kmed, rmed, first_ratio, pmed, amed, cost, cost / kmed);
+    free(plain), free(aft), free(r.step_s), free(r.after);
     ntk_feats_free(r.f);
     ntk_net_free(r.net);
     ntk_train_result_clear(&res);

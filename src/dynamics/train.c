@@ -9,6 +9,7 @@
 
 #include "rng.h"
 #include "train_fused.h"
+#include "trainer_feats.h"
 
 struct ntk_trainer {
     ntk_net *net;
@@ -138,18 +139,10 @@ static void draw_batch(ntk_trainer *tr)
     }
 }
 
-ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss)
+/* The update of the parameters from tr->grad (and the loss of that gradient, checked finite). */
+static ntk_status apply_step(ntk_trainer *tr, const double *loss)
 {
     ntk_net *net = tr->net;
-    const double *X = tr->X, *Y = tr->Y;
-    if (tr->B < tr->N) {
-        draw_batch(tr);
-        X = tr->Xb;
-        Y = tr->Yb;
-    }
-    ntk_status st = tr->fw ? tf_loss_grad(tr->fw, net, X, Y, tr->o.loss, loss, tr->grad)
-                           : ntk_net_loss_grad_ws(net, tr->ws, X, Y, tr->o.loss, loss, tr->grad);
-    if (st != NTK_OK) return st;
     size_t P = net->P;
     double gsum = 0;
     for (size_t i = 0; i < P; i++) gsum += tr->grad[i] * tr->grad[i];
@@ -181,6 +174,29 @@ ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss)
     ntk_net_params_changed(net);
     tr->step++;
     return NTK_OK;
+}
+
+ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss)
+{
+    ntk_net *net = tr->net;
+    const double *X = tr->X, *Y = tr->Y;
+    if (tr->B < tr->N) {
+        draw_batch(tr);
+        X = tr->Xb;
+        Y = tr->Yb;
+    }
+    ntk_status st = tr->fw ? tf_loss_grad(tr->fw, net, X, Y, tr->o.loss, loss, tr->grad)
+                           : ntk_net_loss_grad_ws(net, tr->ws, X, Y, tr->o.loss, loss, tr->grad);
+    return st != NTK_OK ? st : apply_step(tr, loss);
+}
+
+bool trainer_takes_feats(const ntk_trainer *tr) { return tr->ws && tr->B == tr->N && tr->k == 1; }
+
+ntk_status trainer_step_feats(ntk_trainer *tr, const ntk_feats *f, double *loss)
+{
+    if (!trainer_takes_feats(tr)) return ntk_trainer_step(tr, loss);
+    ntk_status st = net_loss_grad_feats(tr->net, tr->ws, f, tr->Y, tr->o.loss, loss, tr->grad);
+    return st != NTK_OK ? st : apply_step(tr, loss);
 }
 
 long ntk_trainer_step_count(const ntk_trainer *tr) { return tr->step; }

@@ -5,6 +5,7 @@
  * observer's business. */
 #include "train_analysis.h"
 #include "ntk_private.h"
+#include "trainer_feats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -532,11 +533,13 @@ static ntk_status loop(run *x, ntk_train_observer obs, void *user, ntk_train_res
     long last_ckpt = start;
     double loss0 = start > 0 ? res->loss0 : NAN, loss = NAN;
     for (long t = start;; t++) {
+        bool fresh = false; /* x->ft holds the features at this step's parameters (the snapshot's) */
         if (j < x->nsnaps && x->snaps[j] == t) {
             double ts = now_s();
             st = take_snapshot(x, t, j, obs, user);
             res->seconds_snapshots += now_s() - ts;
             if (st != NTK_OK) return st;
+            fresh = true;
             j++;
             if (o->checkpoint && (t == 0 || o->checkpoint_every == 0 || t - last_ckpt >= o->checkpoint_every)) {
                 ntk_checkpoint_info info = {t, res->loss0, res->loss_max, res->loss_max_step};
@@ -547,7 +550,9 @@ static ntk_status loop(run *x, ntk_train_observer obs, void *user, ntk_train_res
         }
         if (t >= o->steps) break;
         double tstep = now_s();
-        st = ntk_trainer_step(x->tr, &loss);
+        /* after a snapshot the step's gradient comes from the snapshot's features (the same bits as
+         * the trainer's own forward and backward, which it skips) */
+        st = fresh && trainer_takes_feats(x->tr) ? trainer_step_feats(x->tr, x->ft, &loss) : ntk_trainer_step(x->tr, &loss);
         res->seconds_steps += now_s() - tstep;
         if (isnan(loss0)) loss0 = res->loss0 = res->loss_max = loss;
         if (loss > res->loss_max) res->loss_max = loss, res->loss_max_step = t;

@@ -285,14 +285,63 @@ ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const doub
     return st != NTK_OK ? st : ntk_net_loss_grad_ws(net, net->ws, X, Y, loss, loss_out, grad);
 }
 
+/* The loss and its gradient for one output from features with deltas at the current parameters:
+ * r = c (F - Y) [N], R_l = diag(r) D_l [N x n_l] (D_{L+1} = 1, so R_{L+1} = r), dW_l = c_w R_l^T H_{l-1}
+ * [n_l x n_{l-1}], db_l = c_b 1^T R_l.  R_l equals the residual backprop's delta of layer l (the
+ * backward is linear in its seed), to rounding. */
+ntk_status net_loss_grad_feats(const ntk_net *net, ntk_grad_ws *w, const ntk_feats *f, const double *Y, ntk_loss loss,
+                               double *loss_out, double *grad)
+{
+    size_t N = f->N;
+    int d = net->d;
+    if (f->dtype != NTK_F64 || !f->have_deltas || f->k != 1 || N != w->N)
+        return ntk_set_error(NTK_EINVAL, "loss_grad: needs float64 features with deltas of one output for %zu points", w->N);
+    double c = ntk_loss_factor(loss, N);
+    const double *F = f->Z[d];
+    double *r = w->r1, *R = w->r0, sum = 0;
+    for (size_t i = 0; i < N; i++) {
+        double e = F[i] - Y[i];
+        sum += e * e;
+        r[i] = c * e;
+    }
+    *loss_out = 0.5 * c * sum;
+    for (int l = d; l >= 1; l--) {
+        size_t nl = (size_t)net->n[l], np = (size_t)net->n[l - 1];
+        const double *Rl = r;
+        if (l < d) {
+            const double *D = f->D[l];
+            for (size_t i = 0; i < N; i++)
+                for (size_t u = 0; u < nl; u++) R[i * nl + u] = r[i] * D[i * nl + u];
+            Rl = R;
+        }
+        /* dW_l = c_w R_l^T H_{l-1}: [n_l x n_{l-1}] */
+        la_gemm(NTK_F64, true, false, nl, np, N, net->cw[l], Rl, nl, f->H[l - 1], np, 0.0, grad + net->offW[l], np);
+        if (net_has_bias(net, l)) {
+            double *gb = grad + net->offb[l];
+            for (size_t u = 0; u < nl; u++) gb[u] = 0;
+            for (size_t i = 0; i < N; i++)
+                for (size_t u = 0; u < nl; u++) gb[u] += Rl[i * nl + u];
+            for (size_t u = 0; u < nl; u++) gb[u] *= net->cb[l];
+        }
+    }
+    return NTK_OK;
+}
+
+/* One output: the features with deltas (ntk_feats_compute, as a tracked run's kernel computes them),
+ * then net_loss_grad_feats, so a step can reuse a snapshot's features bit for bit.  k > 1 outputs:
+ * the residual backprop (deltas of k seeds would cost k backward passes). */
 ntk_status ntk_net_loss_grad_ws(ntk_net *net, ntk_grad_ws *w, const double *X, const double *Y, ntk_loss loss,
                                 double *loss_out, double *grad)
 {
     ntk_feats *f = w->f;
     size_t N = w->N;
+    int d = net->d, k = net->n[d];
+    if (k == 1) {
+        ntk_status st = ntk_feats_compute(net, f, X);
+        return st != NTK_OK ? st : net_loss_grad_feats(net, w, f, Y, loss, loss_out, grad);
+    }
     ntk_status st = feats_forward(net, f, X);
     if (st != NTK_OK) return st;
-    int d = net->d, k = net->n[d];
     double c = ntk_loss_factor(loss, N);
     /* R = c (F - Y): [N x k] = dL/dz^(d) */
     const double *F = f->Z[d];

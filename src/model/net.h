@@ -55,4 +55,8 @@ ntk_status feats_backward(ntk_net *net, ntk_feats *f);
 bool net_has_bias(const ntk_net *net, int l);
 /* The gate parameters theta_g in dtype t (the float32 mirror made on first use), NULL when out of memory. */
 const void *net_theta_g(ntk_net *net, ntk_dtype t);
+/* The loss and gradient of one output from f (float64, with deltas, computed by ntk_feats_compute at
+ * the current parameters on the rows of Y: [N x 1]); w: the workspace of those N rows (its scratch). */
+ntk_status net_loss_grad_feats(const ntk_net *net, ntk_grad_ws *w, const ntk_feats *f, const double *Y, ntk_loss loss,
+                               double *loss_out, double *grad);
 #endif

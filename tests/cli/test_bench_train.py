@@ -61,13 +61,15 @@ def main():
                       "step: the times are positive and finite")
             d = os.path.join(tmp, "snaps")
             os.mkdir(d)
-            r = probe(exe, "snap", 1, 32, 2, 20, 1, 6, 2, d)
+            r = probe(exe, "snap", 2, 32, 2, 20, 1, 6, 2, d)  # depth 2: the step after a snapshot takes its features
             if r:
                 files = sorted(os.listdir(d))
                 want = [f"snap_{t:010d}.npz" for t in (0, 2, 4, 6)]
                 check(files == want and r["snapshots"] == 4, f"snap: one file per snapshot ({files})")
                 check(all(r[k] > 0 and math.isfinite(r[k]) for k in
-                          ("first_snap_s", "snap_median_s", "kernel_warm_s", "ratio_median", "first_ratio")),
+                          ("first_snap_s", "snap_median_s", "kernel_warm_s", "ratio_median", "first_ratio",
+                           "step_plain_s", "step_after_s")) and math.isfinite(r["snap_cost_s"])
+                      and math.isfinite(r["cost_ratio"]),
                       "snap: the times and ratios are positive and finite")
         sh = dict(depth=1, width=1024, n0=2, n=256)
         # 8 bytes x (6 P + 2 N w + 2 N n0 + 3 N), P = 3072: 147456 + 4194304 + 8192 + 6144

@@ -357,6 +357,45 @@ static void test_matches_hand_loop(void **state)
     free(r);
 }
 
+/* Full-batch gd with one output: the step after each snapshot takes its gradient from the snapshot's
+ * features (trainer_step_feats) instead of computing them again.  A run with a snapshot at every step
+ * ends bit-identical to a plain ntk_trainer_step loop (which computes its own features every step),
+ * with biases, and with relu's frozen gates. */
+static void test_step_from_snapshot_features(void **state)
+{
+    fixture *fx = *state;
+    for (int gated = 0; gated <= 1; gated++) {
+        ntk_train_run_opts o = base_opts();
+        o.schedule = "every:1";
+        o.steps = 8;
+        o.lr_frac = 0.6;
+        o.spec.bias = o.spec.bias_out = NTK_BIAS_NORMAL;
+        o.spec.sb = 0.3;
+        if (gated) o.spec.act = NTK_ACT_RELU, o.gates_frozen = 1;
+        rec *r = rec_new();
+        ntk_train_result res;
+        TU_OK(ntk_train_run(&o, &fx->d, observe, r, &res));
+        assert_int_equal(res.S, 9);
+        ntk_net *net = NULL;
+        TU_OK(ntk_net_alloc(&o.spec, &net));
+        TU_OK(ntk_net_init(net, o.seed));
+        if (gated) TU_OK(ntk_net_freeze_gates(net));
+        ntk_train_opts to = ntk_train_defaults();
+        to.opt = o.opt, to.loss = o.loss, to.lr = res.eta, to.seed = o.seed;
+        ntk_trainer *tr = NULL;
+        TU_OK(ntk_trainer_alloc(net, N, fx->X, fx->Y, &to, &tr));
+        double loss[16];
+        for (long t = 0; t < o.steps; t++) TU_OK(ntk_trainer_step(tr, &loss[t]));
+        assert_same(loss, res.loss, (size_t)o.steps, "losses of the steps");
+        assert_same(ntk_net_params_const(net), ntk_net_params_const(res.net), ntk_net_num_params(net),
+                    "parameters after steps from the snapshots' features");
+        ntk_trainer_free(tr);
+        ntk_net_free(net);
+        ntk_train_result_clear(&res);
+        free(r);
+    }
+}
+
 /* ------------------------------------------------------------ divergence */
 
 static void test_divergence(void **state)
@@ -676,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_metrics_row),
         cmocka_unit_test(test_matches_hand_loop),
+        cmocka_unit_test(test_step_from_snapshot_features),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_observer_stop_and_resume),
         cmocka_unit_test(test_threads),
