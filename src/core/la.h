@@ -40,6 +40,12 @@ void *la_alloc_big(size_t bytes);
 /* la_alloc_big, zeroed (calloc's contract). */
 void *la_calloc_big(size_t bytes);
 
+/* Scratch blocks of hot calls from a process-wide pool (scratch.c): la_scratch_get returns a block
+ * of at least bytes (uninitialised; NULL when out of memory), reused from an earlier call when one
+ * is idle; la_scratch_put gives it back.  Thread-safe. */
+void *la_scratch_get(size_t bytes);
+void la_scratch_put(void *p);
+
 /* A region of OpenMP threads (that may call BLAS): one pool at a time.  la_team_begin(want) returns
  * the team size, the BLAS thread count but at most want (1 inside a parallel region, or when want or
  * the count is 1: then nothing is changed); for a team of two or more it sets BLAS to one thread and

@@ -148,8 +148,9 @@ ntk_status kernel_grams(const ntk_net *net, const ntk_feats *fa, size_t a0, size
     la_team team = la_team_begin(ntiles);
     int nt = team.threads;
     size_t scratch = tp * tp + tp * k * tp * k; /* GH + GD of one tile, elements */
-    /* malloc: repeated calls get the same heap memory back, with no first-touch faults */
-    void *buf = tiles ? malloc((size_t)nt * scratch * es) : NULL;
+    /* from the scratch pool: repeated calls reuse the same mapped block (a fresh malloc of this size
+     * can be a fresh mapping every call, its pages faulted in again) */
+    void *buf = tiles ? la_scratch_get((size_t)nt * scratch * es) : NULL;
     if (!buf) {
         la_team_end(team);
         free(tiles);
@@ -166,7 +167,7 @@ ntk_status kernel_grams(const ntk_net *net, const ntk_feats *fa, size_t a0, size
         for (size_t q = 0; q < ntiles; q++) one_tile(&j, tiles[2 * q], tiles[2 * q + 1], GH, GD);
     }
     la_team_end(team);
-    free(buf);
+    la_scratch_put(buf);
     free(tiles);
     return NTK_OK;
 }
