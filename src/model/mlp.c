@@ -285,6 +285,15 @@ ntk_status ntk_net_loss_grad(ntk_net *net, size_t N, const double *X, const doub
     return st != NTK_OK ? st : ntk_net_loss_grad_ws(net, net->ws, X, Y, loss, loss_out, grad);
 }
 
+/* db = c_b 1^T R: the bias gradient of a layer from its deltas R: [N x nl] (rows summed in order). */
+static void bias_grad(size_t N, size_t nl, const double *R, double cb, double *gb)
+{
+    for (size_t u = 0; u < nl; u++) gb[u] = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t u = 0; u < nl; u++) gb[u] += R[i * nl + u];
+    for (size_t u = 0; u < nl; u++) gb[u] *= cb;
+}
+
 /* The loss and its gradient for one output from features with deltas at the current parameters:
  * r = c (F - Y) [N], R_l = diag(r) D_l [N x n_l] (D_{L+1} = 1, so R_{L+1} = r), dW_l = c_w R_l^T H_{l-1}
  * [n_l x n_{l-1}], db_l = c_b 1^T R_l.  R_l equals the residual backprop's delta of layer l (the
@@ -316,13 +325,7 @@ ntk_status net_loss_grad_feats(const ntk_net *net, ntk_grad_ws *w, const ntk_fea
         }
         /* dW_l = c_w R_l^T H_{l-1}: [n_l x n_{l-1}] */
         la_gemm(NTK_F64, true, false, nl, np, N, net->cw[l], Rl, nl, f->H[l - 1], np, 0.0, grad + net->offW[l], np);
-        if (net_has_bias(net, l)) {
-            double *gb = grad + net->offb[l];
-            for (size_t u = 0; u < nl; u++) gb[u] = 0;
-            for (size_t i = 0; i < N; i++)
-                for (size_t u = 0; u < nl; u++) gb[u] += Rl[i * nl + u];
-            for (size_t u = 0; u < nl; u++) gb[u] *= net->cb[l];
-        }
+        if (net_has_bias(net, l)) bias_grad(N, nl, Rl, net->cb[l], grad + net->offb[l]);
     }
     return NTK_OK;
 }
@@ -358,13 +361,7 @@ ntk_status ntk_net_loss_grad_ws(ntk_net *net, ntk_grad_ws *w, const double *X, c
         /* dW_l = c_w R^T H_{l-1}: [n_l x n_{l-1}] */
         la_gemm(NTK_F64, true, false, nl, np, N, net->cw[l], R, nl, f->H[l - 1], np, 0.0,
                 grad + net->offW[l], np);
-        if (net_has_bias(net, l)) {
-            double *gb = grad + net->offb[l];
-            for (size_t u = 0; u < nl; u++) gb[u] = 0;
-            for (size_t i = 0; i < N; i++)
-                for (size_t u = 0; u < nl; u++) gb[u] += R[i * nl + u];
-            for (size_t u = 0; u < nl; u++) gb[u] *= net->cb[l];
-        }
+        if (net_has_bias(net, l)) bias_grad(N, nl, R, net->cb[l], grad + net->offb[l]);
         if (l == 1) break;
         /* R_{l-1} = c_w (R W_l) o phi'(Z_{l-1}): [N x n_{l-1}] */
         la_gemm(NTK_F64, false, false, N, np, nl, net->cw[l], R, nl, W, np, 0.0, Rn, np);
