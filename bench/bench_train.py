@@ -155,6 +155,12 @@ def fastest(records, key):
     return min(r[key] for r in records)
 
 
+def print_header(hdr):
+    """A markdown table's header line and its rule, the rule as wide as each column."""
+    print(hdr)
+    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+
+
 def part_steps(a, binary, probe, res):
     rows = []
     for sh in a.step_shapes:
@@ -184,8 +190,7 @@ def part_steps(a, binary, probe, res):
           f"over {a.steps} steps, probe blocks of {a.probe_steps}, torch median of {a.torch_steps}")
     hdr = ("|    shape | thr | ntkdrift s | probe s | batched s |  torch s | x torch | mem bound s | /mem | "
            "FLOP bound s | /FLOP | triad GB/s | dgemm GF/s |")
-    print(hdr)
-    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    print_header(hdr)
     for r in rows:
         print(f"| {r['shape']:>8} | {r['threads']:>3} | {r['cli_s']:10.3e} | {r['fused_s']:7.2e} | "
               f"{r['batched_s']:9.2e} | {r['torch_s']:8.2e} | {r['torch_s'] / r['cli_s']:7.1f} | "
@@ -213,8 +218,7 @@ def part_snap(a, probe, res):
           f"{a.snap_threads} threads; x kernel: median over the snapshots after the first of snapshot / the warm "
           f"kernel timed right after it; the round with the smallest of {a.rounds}")
     hdr = "|          shape | snapshots | snapshot s (median) | first s | warm kernel s (median) | x kernel | first x kernel | x kernel, every round |"
-    print(hdr)
-    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    print_header(hdr)
     for r in rows:
         b = r["best"]
         print(f"| {r['shape']:>14} | {b['snapshots']:9d} | {b['snap_median_s']:19.4f} | {b['first_snap_s']:7.4f} | "
@@ -223,8 +227,7 @@ def part_snap(a, probe, res):
     print("\nWhat a snapshot adds to the run: snapshot + (step after it - plain step); the step after a snapshot "
           "takes the snapshot's features (bit-identical to computing them) and skips its forward and backward")
     hdr = "|          shape | plain step s | step after a snapshot s | snapshot cost s | cost x kernel | cost x kernel, every round |"
-    print(hdr)
-    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    print_header(hdr)
     for r in rows:
         b = r["best"]
         print(f"| {r['shape']:>14} | {b['step_plain_s']:12.4f} | {b['step_after_s']:23.4f} | {b['snap_cost_s']:15.4f} | "

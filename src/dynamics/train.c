@@ -190,11 +190,9 @@ ntk_status ntk_trainer_step(ntk_trainer *tr, double *loss)
     return st != NTK_OK ? st : apply_step(tr, loss);
 }
 
-bool trainer_takes_feats(const ntk_trainer *tr) { return tr->ws && tr->B == tr->N && tr->k == 1; }
-
 ntk_status trainer_step_feats(ntk_trainer *tr, const ntk_feats *f, double *loss)
 {
-    if (!trainer_takes_feats(tr)) return ntk_trainer_step(tr, loss);
+    if (!(tr->ws && tr->B == tr->N && tr->k == 1)) return ntk_trainer_step(tr, loss);
     ntk_status st = net_loss_grad_feats(tr->net, tr->ws, f, tr->Y, tr->o.loss, loss, tr->grad);
     return st != NTK_OK ? st : apply_step(tr, loss);
 }

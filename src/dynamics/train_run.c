@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,7 +553,7 @@ static ntk_status loop(run *x, ntk_train_observer obs, void *user, ntk_train_res
         double tstep = now_s();
         /* after a snapshot the step's gradient comes from the snapshot's features (the same bits as
          * the trainer's own forward and backward, which it skips) */
-        st = fresh && trainer_takes_feats(x->tr) ? trainer_step_feats(x->tr, x->ft, &loss) : ntk_trainer_step(x->tr, &loss);
+        st = fresh ? trainer_step_feats(x->tr, x->ft, &loss) : ntk_trainer_step(x->tr, &loss);
         res->seconds_steps += now_s() - tstep;
         if (isnan(loss0)) loss0 = res->loss0 = res->loss_max = loss;
         if (loss > res->loss_max) res->loss_max = loss, res->loss_max_step = t;

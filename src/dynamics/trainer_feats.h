@@ -4,14 +4,9 @@
 #define NTK_TRAINER_FEATS_H
 #include "ntkdrift.h"
 
-#include <stdbool.h>
-
-/* Whether trainer_step_feats can use features: the batched gradient (not the fused one), full batch,
- * one output. */
-bool trainer_takes_feats(const ntk_trainer *tr);
-
 /* One step from f: float64 features with deltas of the trainer's N training rows, computed by
  * ntk_feats_compute at the current parameters.  Bit-identical to ntk_trainer_step, which computes
- * the same features itself; ntk_trainer_step when trainer_takes_feats is false. */
+ * the same features itself.  Used for the batched gradient (not the fused one), full batch, one
+ * output; otherwise it is ntk_trainer_step (f unused). */
 ntk_status trainer_step_feats(ntk_trainer *tr, const ntk_feats *f, double *loss);
 #endif
